@@ -1,0 +1,232 @@
+//! Start-up: open the database, load or create the keys, bind the listeners,
+//! and the one router that lists every route.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use ed25519_dalek::SigningKey;
+use keysat_client::PublicKey;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::trace::{DefaultMakeSpan, TraceLayer};
+
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::domain::now_unix;
+use crate::http::extract::MAX_BODY_BYTES;
+use crate::http::ratelimit::RateLimiter;
+use crate::http::{admin, error, public};
+use crate::jobs::Jobs;
+use crate::licensing::events::EventQueue;
+use crate::licensing::Licensing;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub signer: Arc<SigningKey>,
+    pub public_key_pem: Arc<str>,
+    pub admin_api_key: Arc<str>,
+    pub licensing: Arc<Licensing>,
+    pub validate_limiter: Arc<RateLimiter>,
+    pub operator_name: Arc<RwLock<Option<String>>>,
+    /// Base URL buyers and applications use (no trailing slash).
+    pub public_url: Arc<str>,
+}
+
+impl AppState {
+    pub fn operator_name(&self) -> Option<String> {
+        self.operator_name.read().expect("operator name lock").clone()
+    }
+}
+
+/// Every public route: service info, catalogue, validation, machines.
+fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(public::service::root))
+        .route("/healthz", get(public::service::healthz))
+        .route("/v1/pubkey", get(public::service::pubkey))
+        .route("/v1/products", get(public::catalog::list_products))
+        .route("/v1/products/{slug}", get(public::catalog::get_product))
+        .route("/v1/products/{slug}/policies", get(public::catalog::list_policies))
+        .route("/v1/validate", post(public::validate::validate))
+        .route("/v1/machines/activate", post(public::machines::activate))
+        .route("/v1/machines/heartbeat", post(public::machines::heartbeat))
+        .route("/v1/machines/deactivate", post(public::machines::deactivate))
+}
+
+/// Every admin route, under `/v1/admin`.
+fn admin_routes() -> Router<AppState> {
+    use admin::*;
+    let routes = Router::new()
+        .route("/products", post(products::create).get(products::list))
+        .route("/products/{slug}", get(products::get).patch(products::patch))
+        .route("/products/{slug}/policies", post(policies::create).get(policies::list))
+        .route("/products/{slug}/policies/{policy_slug}", get(policies::get).patch(policies::patch))
+        .route("/licenses", post(licenses::issue).get(licenses::list))
+        .route("/licenses/search", get(licenses::search))
+        .route("/licenses/{id}", get(licenses::get))
+        .route("/licenses/{id}/suspend", post(licenses::suspend))
+        .route("/licenses/{id}/unsuspend", post(licenses::unsuspend))
+        .route("/licenses/{id}/revoke", post(licenses::revoke))
+        .route("/machines", get(machines::list))
+        .route("/machines/{id}/deactivate", post(machines::deactivate))
+        .route("/audit", get(audit::list))
+        .route("/settings", get(settings::get).put(settings::put))
+        .route("/stats", get(settings::stats));
+    Router::new().nest("/v1/admin", routes)
+}
+
+fn finish(router: Router<AppState>, state: AppState) -> Router {
+    router
+        .fallback(error::not_found_fallback)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::DEBUG)))
+        .with_state(state)
+}
+
+/// A bound, ready daemon.
+pub struct Application {
+    pub state: AppState,
+    public: TcpListener,
+    admin: Option<TcpListener>,
+    pub public_addr: SocketAddr,
+    pub admin_addr: Option<SocketAddr>,
+    /// The admin key, when this start generated it (print it once).
+    pub generated_admin_key: Option<String>,
+    shutdown: watch::Sender<bool>,
+    writer: JoinHandle<()>,
+    jobs: Jobs,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = Db::open(&config.data_dir).await?;
+        let signer = load_or_create_signing_key(&db).await?;
+        let public_key = PublicKey::from(signer.verifying_key());
+        let (admin_api_key, generated_admin_key) = admin_key(&db, &config).await?;
+        if let Some(name) = &config.operator_name {
+            db::settings::set(&db.write, db::settings::OPERATOR_NAME, name).await?;
+        }
+        let operator_name = db::settings::get(&db.read, db::settings::OPERATOR_NAME).await?;
+
+        let public = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("KEYSAT_BIND: cannot listen on {}", config.bind))?;
+        let admin = match config.admin_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("KEYSAT_ADMIN_BIND: cannot listen on {addr}"))?,
+            ),
+            None => None,
+        };
+        let public_addr = public.local_addr()?;
+        let admin_addr = admin.as_ref().map(|l| l.local_addr()).transpose()?;
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (events, writer) = EventQueue::start(db.clone(), shutdown_rx);
+        let state = AppState {
+            public_url: config.public_base_url(public_addr).into(),
+            licensing: Arc::new(Licensing::new(db.clone(), public_key, events)),
+            validate_limiter: Arc::new(RateLimiter::new(config.validate_rate_per_minute, Duration::from_secs(60))),
+            public_key_pem: public_key.to_pem().into(),
+            signer: Arc::new(signer),
+            admin_api_key: admin_api_key.into(),
+            operator_name: Arc::new(RwLock::new(operator_name)),
+            config: Arc::new(config),
+            db,
+        };
+        let jobs = Jobs::start(state.clone()).await?;
+        Ok(Application {
+            state,
+            public,
+            admin,
+            public_addr,
+            admin_addr,
+            generated_admin_key,
+            shutdown,
+            writer,
+            jobs,
+        })
+    }
+
+    /// A handle that stops the daemon gracefully when sent `true`.
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Serves until shutdown is signalled, then lets in-flight requests
+    /// finish, flushes queued writes and closes the database.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Application { state, public, admin, shutdown, writer, mut jobs, .. } = self;
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let public_router = match admin {
+            Some(_) => finish(public_routes(), state.clone()),
+            None => finish(public_routes().merge(admin_routes()), state.clone()),
+        };
+        let mut servers = vec![tokio::spawn(
+            axum::serve(public, public_router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(stopped(shutdown.subscribe()))
+                .into_future(),
+        )];
+        if let Some(admin) = admin {
+            let router = finish(admin_routes().route("/healthz", get(public::service::healthz)), state.clone());
+            servers.push(tokio::spawn(
+                axum::serve(admin, router.into_make_service_with_connect_info::<SocketAddr>())
+                    .with_graceful_shutdown(stopped(shutdown.subscribe()))
+                    .into_future(),
+            ));
+        }
+        for s in servers {
+            s.await.context("server task")?.context("server")?;
+        }
+        let _ = shutdown.send(true);
+        jobs.stop().await;
+        writer.await.context("event writer")?;
+        state.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn load_or_create_signing_key(db: &Db) -> anyhow::Result<SigningKey> {
+    if let Some(bytes) = db::settings::signing_key(&db.write).await? {
+        let secret: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("stored signing key has the wrong length"))?;
+        return Ok(SigningKey::from_bytes(&secret));
+    }
+    let key = SigningKey::generate(&mut OsRng);
+    db::settings::insert_signing_key(&db.write, &key.to_bytes(), key.verifying_key().as_bytes(), now_unix()).await?;
+    tracing::info!("created a new Ed25519 signing key");
+    Ok(key)
+}
+
+/// The configured key wins; else the stored one; else a new one is stored
+/// and returned as generated.
+async fn admin_key(db: &Db, config: &Config) -> anyhow::Result<(String, Option<String>)> {
+    if let Some(k) = &config.admin_api_key {
+        return Ok((k.clone(), None));
+    }
+    if let Some(k) = db::settings::get(&db.write, db::settings::ADMIN_API_KEY).await? {
+        return Ok((k, None));
+    }
+    let mut raw = [0u8; 32];
+    OsRng.fill_bytes(&mut raw);
+    let key = format!("ksa_{}", data_encoding::BASE32_NOPAD.encode(&raw).to_ascii_lowercase());
+    db::settings::set(&db.write, db::settings::ADMIN_API_KEY, &key).await?;
+    Ok((key.clone(), Some(key)))
+}

@@ -1,0 +1,224 @@
+//! `KEYSAT_*` environment variables and `keysat serve` flags, read once into
+//! one validated [`Config`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::http::client_ip::TrustedProxies;
+
+/// Flags of `keysat serve`; every flag is also an environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address the public API and buyer pages listen on.
+    #[arg(long, env = "KEYSAT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Directory holding keysat.db (created if missing).
+    #[arg(long, env = "KEYSAT_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Admin API key; generated and stored on first start when absent.
+    #[arg(long, env = "KEYSAT_ADMIN_API_KEY", hide_env_values = true)]
+    pub admin_api_key: Option<String>,
+    /// Address buyers and applications reach this server at (https://…).
+    #[arg(long, env = "KEYSAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Operator (seller) name shown to buyers; overrides the stored setting.
+    #[arg(long, env = "KEYSAT_OPERATOR_NAME")]
+    pub operator_name: Option<String>,
+    /// Comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed.
+    #[arg(long, env = "KEYSAT_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// When set, /v1/admin/* is served only on this second listener.
+    #[arg(long, env = "KEYSAT_ADMIN_BIND")]
+    pub admin_bind: Option<String>,
+    /// Validation requests allowed per client address per minute.
+    #[arg(long, env = "KEYSAT_VALIDATE_RATE_PER_MINUTE", default_value_t = 600)]
+    pub validate_rate_per_minute: u32,
+    /// Validation events kept (the oldest are pruned beyond this).
+    #[arg(long, env = "KEYSAT_VALIDATION_LOG_MAX_ROWS", default_value_t = 1_000_000)]
+    pub validation_log_max_rows: u64,
+    /// Days of validation events kept.
+    #[arg(long, env = "KEYSAT_VALIDATION_LOG_DAYS", default_value_t = 30)]
+    pub validation_log_days: u32,
+}
+
+/// The validated configuration the daemon runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub admin_bind: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    pub admin_api_key: Option<String>,
+    pub public_url: Option<String>,
+    pub operator_name: Option<String>,
+    pub trusted_proxies: TrustedProxies,
+    pub validate_rate_per_minute: u32,
+    pub validation_log_max_rows: u64,
+    pub validation_log_days: u32,
+}
+
+/// A configuration error: names the variable and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+fn parse_addr(var: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.trim().parse().map_err(|_| {
+        err(
+            var,
+            format!("'{value}' is not a socket address such as 127.0.0.1:8080"),
+        )
+    })
+}
+
+impl ServeArgs {
+    /// Validates every value; the first bad one is reported by its variable name.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let bind = parse_addr("KEYSAT_BIND", &self.bind)?;
+        let admin_bind = match self.admin_bind.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(parse_addr("KEYSAT_ADMIN_BIND", v)?),
+        };
+        if admin_bind == Some(bind) {
+            return Err(err(
+                "KEYSAT_ADMIN_BIND",
+                "must differ from KEYSAT_BIND (leave it unset to share one listener)",
+            ));
+        }
+        let admin_api_key = match self.admin_api_key {
+            None => None,
+            Some(k) if k.trim().is_empty() => None,
+            Some(k) => {
+                let k = k.trim().to_string();
+                if k.len() < 16 || k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(err(
+                        "KEYSAT_ADMIN_API_KEY",
+                        "must be 16 to 256 printable ASCII characters without spaces",
+                    ));
+                }
+                Some(k)
+            }
+        };
+        let public_url = match self.public_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => Some(normalize_public_url(u)?),
+        };
+        let operator_name = self
+            .operator_name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
+        if operator_name.as_ref().is_some_and(|n| n.chars().count() > 120) {
+            return Err(err("KEYSAT_OPERATOR_NAME", "must be at most 120 characters"));
+        }
+        let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|m| err("KEYSAT_TRUSTED_PROXIES", m))?;
+        if self.validate_rate_per_minute == 0 {
+            return Err(err("KEYSAT_VALIDATE_RATE_PER_MINUTE", "must be at least 1"));
+        }
+        if self.validation_log_max_rows < 1000 {
+            return Err(err("KEYSAT_VALIDATION_LOG_MAX_ROWS", "must be at least 1000"));
+        }
+        Ok(Config {
+            bind,
+            admin_bind,
+            data_dir: self.data_dir,
+            admin_api_key,
+            public_url,
+            operator_name,
+            trusted_proxies,
+            validate_rate_per_minute: self.validate_rate_per_minute,
+            validation_log_max_rows: self.validation_log_max_rows,
+            validation_log_days: self.validation_log_days,
+        })
+    }
+}
+
+fn normalize_public_url(u: &str) -> Result<String, ConfigError> {
+    let var = "KEYSAT_PUBLIC_URL";
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .ok_or_else(|| err(var, format!("'{u}' must start with http:// or https://")))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(err(var, format!("'{u}' has no host")));
+    }
+    Ok(u.trim_end_matches('/').to_string())
+}
+
+impl Config {
+    /// A configuration for tests and embedding: defaults everywhere.
+    pub fn for_data_dir(data_dir: PathBuf) -> Config {
+        Config {
+            bind: "127.0.0.1:0".parse().expect("literal address"),
+            admin_bind: None,
+            data_dir,
+            admin_api_key: None,
+            public_url: None,
+            operator_name: None,
+            trusted_proxies: TrustedProxies::default(),
+            validate_rate_per_minute: 600,
+            validation_log_max_rows: 1_000_000,
+            validation_log_days: 30,
+        }
+    }
+
+    /// The base URL buyers and applications use.
+    pub fn public_base_url(&self, actual_bind: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{actual_bind}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["keysat"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap().args.into_config()
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let e = parse(&["--bind", "nope"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_BIND");
+        let e = parse(&["--admin-bind", "127.0.0.1:8080"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_ADMIN_BIND");
+        let e = parse(&["--public-url", "ftp://x"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_PUBLIC_URL");
+        let e = parse(&["--admin-api-key", "short"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_ADMIN_API_KEY");
+        let e = parse(&["--trusted-proxies", "10.0.0.0/99"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert!(c.admin_bind.is_none());
+        let c = parse(&["--public-url", "https://shop.example/"]).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://shop.example"));
+    }
+}

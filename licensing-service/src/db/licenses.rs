@@ -1,0 +1,284 @@
+//! Licenses.
+
+use sqlx::{Executor, QueryBuilder, Sqlite, SqliteConnection};
+use uuid::Uuid;
+
+use super::{json_col, uuid_col, Tx};
+use crate::domain::license::LicenseStatus;
+use crate::domain::validation::LicenseSnapshot;
+
+/// A license as stored.
+#[derive(Debug, Clone)]
+pub struct License {
+    pub rowid: i64,
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub policy_id: Uuid,
+    pub license_key: String,
+    pub status: LicenseStatus,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub grace_seconds: i64,
+    pub max_machines: i64,
+    pub entitlements: Vec<String>,
+    pub is_trial: bool,
+    pub fingerprint: Option<String>,
+    pub buyer_email: Option<String>,
+    pub buyer_npub: Option<String>,
+    pub note: Option<String>,
+    pub source: String,
+    pub invoice_id: Option<String>,
+    pub revoked_reason: Option<String>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    rowid: i64,
+    id: String,
+    product_id: String,
+    policy_id: String,
+    license_key: String,
+    status: String,
+    issued_at: i64,
+    expires_at: i64,
+    grace_seconds: i64,
+    max_machines: i64,
+    entitlements: String,
+    is_trial: bool,
+    fingerprint: Option<String>,
+    buyer_email: Option<String>,
+    buyer_npub: Option<String>,
+    note: Option<String>,
+    source: String,
+    invoice_id: Option<String>,
+    revoked_reason: Option<String>,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const COLUMNS: &str = "rowid, id, product_id, policy_id, license_key, status, issued_at, expires_at, \
+    grace_seconds, max_machines, entitlements, is_trial, fingerprint, buyer_email, buyer_npub, note, source, \
+    invoice_id, revoked_reason, version, created_at, updated_at";
+
+impl TryFrom<Row> for License {
+    type Error = sqlx::Error;
+    fn try_from(r: Row) -> Result<License, sqlx::Error> {
+        Ok(License {
+            rowid: r.rowid,
+            id: uuid_col(&r.id)?,
+            product_id: uuid_col(&r.product_id)?,
+            policy_id: uuid_col(&r.policy_id)?,
+            license_key: r.license_key,
+            status: LicenseStatus::parse(&r.status).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            issued_at: r.issued_at,
+            expires_at: r.expires_at,
+            grace_seconds: r.grace_seconds,
+            max_machines: r.max_machines,
+            entitlements: json_col(&r.entitlements)?,
+            is_trial: r.is_trial,
+            fingerprint: r.fingerprint,
+            buyer_email: r.buyer_email,
+            buyer_npub: r.buyer_npub,
+            note: r.note,
+            source: r.source,
+            invoice_id: r.invoice_id,
+            revoked_reason: r.revoked_reason,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn rows(v: Vec<Row>) -> Result<Vec<License>, sqlx::Error> {
+    v.into_iter().map(License::try_from).collect()
+}
+
+pub async fn insert(tx: &mut Tx, l: &License) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO licenses (id, product_id, policy_id, license_key, status, issued_at, expires_at, \
+         grace_seconds, max_machines, entitlements, is_trial, fingerprint, buyer_email, buyer_npub, note, \
+         source, invoice_id, revoked_reason, version, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(l.id.to_string())
+    .bind(l.product_id.to_string())
+    .bind(l.policy_id.to_string())
+    .bind(&l.license_key)
+    .bind(l.status.as_str())
+    .bind(l.issued_at)
+    .bind(l.expires_at)
+    .bind(l.grace_seconds)
+    .bind(l.max_machines)
+    .bind(serde_json::to_string(&l.entitlements).expect("strings serialise"))
+    .bind(l.is_trial)
+    .bind(&l.fingerprint)
+    .bind(&l.buyer_email)
+    .bind(&l.buyer_npub)
+    .bind(&l.note)
+    .bind(&l.source)
+    .bind(&l.invoice_id)
+    .bind(&l.revoked_reason)
+    .bind(l.version)
+    .bind(l.created_at)
+    .bind(l.updated_at)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<License>, sqlx::Error> {
+    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM licenses WHERE id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(e)
+        .await?
+        .map(License::try_from)
+        .transpose()
+}
+
+pub async fn by_invoice<'e, E: Executor<'e, Database = Sqlite>>(e: E, invoice_id: &str) -> Result<Option<License>, sqlx::Error> {
+    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM licenses WHERE invoice_id = ?"))
+        .bind(invoice_id)
+        .fetch_optional(e)
+        .await?
+        .map(License::try_from)
+        .transpose()
+}
+
+/// Changes the status and bumps the version.
+pub async fn set_status(
+    tx: &mut Tx,
+    id: Uuid,
+    status: LicenseStatus,
+    revoked_reason: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE licenses SET status = ?, revoked_reason = COALESCE(?, revoked_reason), \
+         version = version + 1, updated_at = ? WHERE id = ?",
+    )
+    .bind(status.as_str())
+    .bind(revoked_reason)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// Marks a change to the license's machines.
+pub async fn bump_version(tx: &mut Tx, id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("UPDATE licenses SET version = version + 1 WHERE id = ? RETURNING version")
+        .bind(id.to_string())
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Filters for the admin list; newest first, paged by `before_rowid`.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub product_id: Option<Uuid>,
+    pub status: Option<LicenseStatus>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    pub before_rowid: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn list(pool: &sqlx::SqlitePool, f: &ListFilter) -> Result<Vec<License>, sqlx::Error> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM licenses WHERE 1 = 1"));
+    if let Some(p) = f.product_id {
+        q.push(" AND product_id = ").push_bind(p.to_string());
+    }
+    if let Some(s) = f.status {
+        q.push(" AND status = ").push_bind(s.as_str());
+    }
+    if let Some(t) = f.created_from {
+        q.push(" AND created_at >= ").push_bind(t);
+    }
+    if let Some(t) = f.created_to {
+        q.push(" AND created_at < ").push_bind(t);
+    }
+    if let Some(r) = f.before_rowid {
+        q.push(" AND rowid < ").push_bind(r);
+    }
+    q.push(" ORDER BY rowid DESC LIMIT ").push_bind(f.limit);
+    rows(q.build_query_as().fetch_all(pool).await?)
+}
+
+/// Licenses matching `q` as a license id, invoice id, full key, e-mail (part),
+/// npub (hex), or a fingerprint (bound or holding a seat). Newest first.
+pub async fn search(pool: &sqlx::SqlitePool, q: &str, npub_hex: Option<&str>, limit: i64) -> Result<Vec<License>, sqlx::Error> {
+    let key = q.to_ascii_uppercase();
+    sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM licenses WHERE id = ?1 OR invoice_id = ?1 OR license_key = ?2 \
+         OR fingerprint = ?1 OR buyer_npub = ?3 \
+         OR (length(?1) >= 3 AND buyer_email LIKE '%' || ?1 || '%' ESCAPE '\\') \
+         OR id IN (SELECT license_id FROM machines WHERE fingerprint = ?1) \
+         ORDER BY rowid DESC LIMIT ?4"
+    ))
+    .bind(q)
+    .bind(key)
+    .bind(npub_hex)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .and_then(rows)
+}
+
+#[derive(sqlx::FromRow)]
+struct SnapshotRow {
+    id: String,
+    version: i64,
+    product_id: String,
+    product_slug: String,
+    status: String,
+    issued_at: i64,
+    expires_at: i64,
+    grace_seconds: i64,
+    max_machines: i64,
+    is_trial: bool,
+    entitlements: String,
+}
+
+/// The license's current snapshot, read on one connection (inside the
+/// writer's transaction when called after a change).
+pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<Option<LicenseSnapshot>, sqlx::Error> {
+    let Some(r) = sqlx::query_as::<_, SnapshotRow>(
+        "SELECT l.id, l.version, l.product_id, p.slug AS product_slug, l.status, l.issued_at, l.expires_at, \
+         l.grace_seconds, l.max_machines, l.is_trial, l.entitlements \
+         FROM licenses l JOIN products p ON p.id = l.product_id WHERE l.id = ?",
+    )
+    .bind(license_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let seats: Vec<(String, String)> =
+        sqlx::query_as("SELECT fingerprint, id FROM machines WHERE license_id = ? AND active = 1 ORDER BY activated_at, id")
+            .bind(license_id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(Some(LicenseSnapshot {
+        license_id: uuid_col(&r.id)?,
+        version: r.version,
+        product_id: uuid_col(&r.product_id)?,
+        product_slug: r.product_slug,
+        status: LicenseStatus::parse(&r.status).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        issued_at: r.issued_at,
+        expires_at: r.expires_at,
+        grace_seconds: r.grace_seconds,
+        max_machines: r.max_machines,
+        is_trial: r.is_trial,
+        entitlements: json_col(&r.entitlements)?,
+        seats: seats
+            .into_iter()
+            .map(|(fp, id)| Ok((fp, uuid_col(&id)?)))
+            .collect::<Result<_, sqlx::Error>>()?,
+    }))
+}

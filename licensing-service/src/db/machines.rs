@@ -1,0 +1,133 @@
+//! Machines: the seats of a license. An active row holds a seat; freed seats
+//! stay as history.
+
+use serde::Serialize;
+use sqlx::{Executor, Sqlite};
+use uuid::Uuid;
+
+use super::{uuid_col, Tx};
+
+/// A machine as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub id: Uuid,
+    pub license_id: Uuid,
+    pub fingerprint: String,
+    pub hostname: Option<String>,
+    pub platform: Option<String>,
+    pub active: bool,
+    pub activated_at: i64,
+    pub last_seen_at: i64,
+    pub deactivated_at: Option<i64>,
+    pub deactivation_reason: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    license_id: String,
+    fingerprint: String,
+    hostname: Option<String>,
+    platform: Option<String>,
+    active: bool,
+    activated_at: i64,
+    last_seen_at: i64,
+    deactivated_at: Option<i64>,
+    deactivation_reason: Option<String>,
+}
+
+const COLUMNS: &str = "id, license_id, fingerprint, hostname, platform, active, activated_at, last_seen_at, \
+    deactivated_at, deactivation_reason";
+
+impl TryFrom<Row> for Machine {
+    type Error = sqlx::Error;
+    fn try_from(r: Row) -> Result<Machine, sqlx::Error> {
+        Ok(Machine {
+            id: uuid_col(&r.id)?,
+            license_id: uuid_col(&r.license_id)?,
+            fingerprint: r.fingerprint,
+            hostname: r.hostname,
+            platform: r.platform,
+            active: r.active,
+            activated_at: r.activated_at,
+            last_seen_at: r.last_seen_at,
+            deactivated_at: r.deactivated_at,
+            deactivation_reason: r.deactivation_reason,
+        })
+    }
+}
+
+/// Every machine of a license (active first, newest first).
+pub async fn for_license<'e, E: Executor<'e, Database = Sqlite>>(e: E, license_id: Uuid) -> Result<Vec<Machine>, sqlx::Error> {
+    sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM machines WHERE license_id = ? ORDER BY active DESC, activated_at DESC, id"
+    ))
+    .bind(license_id.to_string())
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(Machine::try_from)
+    .collect()
+}
+
+/// Recently active machines across all licenses.
+pub async fn recent<'e, E: Executor<'e, Database = Sqlite>>(e: E, limit: i64) -> Result<Vec<Machine>, sqlx::Error> {
+    sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM machines WHERE active = 1 ORDER BY last_seen_at DESC LIMIT ?"
+    ))
+    .bind(limit)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(Machine::try_from)
+    .collect()
+}
+
+pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<Machine>, sqlx::Error> {
+    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM machines WHERE id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(e)
+        .await?
+        .map(Machine::try_from)
+        .transpose()
+}
+
+pub async fn insert(tx: &mut Tx, m: &Machine) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("INSERT INTO machines ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+        .bind(m.id.to_string())
+        .bind(m.license_id.to_string())
+        .bind(&m.fingerprint)
+        .bind(&m.hostname)
+        .bind(&m.platform)
+        .bind(m.active)
+        .bind(m.activated_at)
+        .bind(m.last_seen_at)
+        .bind(m.deactivated_at)
+        .bind(&m.deactivation_reason)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Frees a seat; false when it was not active.
+pub async fn deactivate(tx: &mut Tx, id: Uuid, reason: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE machines SET active = 0, deactivated_at = ?, deactivation_reason = ? WHERE id = ? AND active = 1",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records last-seen times in one statement per machine (batched by the caller).
+pub async fn touch(tx: &mut Tx, id: Uuid, at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE machines SET last_seen_at = max(last_seen_at, ?) WHERE id = ?")
+        .bind(at)
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}

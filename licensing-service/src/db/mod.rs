@@ -1,0 +1,111 @@
+//! SQLite access: plain SQL, one module per table family, no business rules.
+//!
+//! Writes go through a single-connection pool, so they are serialised in the
+//! process and never meet `SQLITE_BUSY`; reads use a separate pool and, in
+//! WAL mode, never wait for the writer.
+
+pub mod audit;
+pub mod events;
+pub mod licenses;
+pub mod machines;
+pub mod policies;
+pub mod products;
+pub mod settings;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use uuid::Uuid;
+
+/// Embedded migrations (append-only).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Largest the WAL file is left at after a checkpoint.
+pub const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
+/// The database: a pool for reads and a single connection for writes.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub read: SqlitePool,
+    pub write: SqlitePool,
+}
+
+/// A write transaction.
+pub type Tx = Transaction<'static, Sqlite>;
+
+impl Db {
+    /// Opens (creating if needed) `<data_dir>/keysat.db` in WAL mode and runs migrations.
+    pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("KEYSAT_DATA_DIR: cannot create {}", data_dir.display()))?;
+        let path = data_dir.join("keysat.db");
+        let base = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(&path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string())
+            .pragma("temp_store", "memory")
+            .statement_cache_capacity(256);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone().create_if_missing(true))
+            .await
+            .with_context(|| format!("KEYSAT_DATA_DIR: cannot open {}", path.display()))?;
+        MIGRATOR
+            .run(&write)
+            .await
+            .context("running database migrations")?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.read_only(true))
+            .await
+            .context("opening read connections")?;
+        Ok(Db { read, write })
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` semantics by construction:
+    /// the single write connection is held until commit).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.write.begin().await
+    }
+
+    /// Copies the WAL into the database and truncates it.
+    pub async fn checkpoint(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.write)
+            .await
+            .map(|_| ())
+    }
+
+    /// Flushes and closes both pools.
+    pub async fn close(&self) {
+        let _ = self.checkpoint().await;
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Parses a UUID column; the database only ever holds ones we wrote.
+pub fn uuid_col(s: &str) -> Result<Uuid, sqlx::Error> {
+    Uuid::parse_str(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// Parses a JSON column.
+pub fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_str(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// Is this a unique-constraint violation?
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}

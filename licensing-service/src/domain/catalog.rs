@@ -1,0 +1,417 @@
+//! Products, their entitlement catalogue, and policies (tiers): the rules a
+//! create or a patch must satisfy.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use uuid::Uuid;
+
+use super::{optional_text, required_text, DomainError, Slug};
+
+/// One entry of a product's entitlement catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entitlement {
+    pub slug: Slug,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A product as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub id: Uuid,
+    pub slug: Slug,
+    pub name: String,
+    pub description: String,
+    pub price_sats: i64,
+    pub active: bool,
+    pub entitlements_catalog: Vec<Entitlement>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Body of a product create or patch; absent fields keep their value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductInput {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_sats: Option<i64>,
+    pub active: Option<bool>,
+    pub entitlements_catalog: Option<Vec<Entitlement>>,
+}
+
+const NAME_MAX: usize = 120;
+const DESCRIPTION_MAX: usize = 4000;
+
+fn sats(field: &'static str, v: i64) -> Result<i64, DomainError> {
+    // 21M BTC in sats bounds every real price.
+    if !(0..=2_100_000_000_000_000).contains(&v) {
+        return Err(DomainError::invalid(field, "must be a whole number of sats, 0 or more"));
+    }
+    Ok(v)
+}
+
+fn catalog(entries: Vec<Entitlement>) -> Result<Vec<Entitlement>, DomainError> {
+    let field = "entitlements_catalog";
+    if entries.len() > 255 {
+        return Err(DomainError::invalid(field, "at most 255 entitlements"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    entries
+        .into_iter()
+        .map(|e| {
+            if !seen.insert(e.slug.clone()) {
+                return Err(DomainError::invalid(field, format!("'{}' is listed twice", e.slug)));
+            }
+            Ok(Entitlement {
+                name: required_text("entitlements_catalog.name", &e.name, NAME_MAX)?,
+                description: optional_text("entitlements_catalog.description", Some(e.description), DESCRIPTION_MAX)?
+                    .unwrap_or_default(),
+                slug: e.slug,
+            })
+        })
+        .collect()
+}
+
+impl Product {
+    /// A new product from a create body (slug, name and price_sats required).
+    pub fn create(input: ProductInput, now: i64) -> Result<Product, DomainError> {
+        let slug = input
+            .slug
+            .as_deref()
+            .ok_or_else(|| DomainError::invalid("slug", "is required"))
+            .and_then(Slug::parse)?;
+        let name = input.name.as_deref().ok_or_else(|| DomainError::invalid("name", "is required"))?;
+        let price = input
+            .price_sats
+            .ok_or_else(|| DomainError::invalid("price_sats", "is required"))?;
+        Ok(Product {
+            id: Uuid::new_v4(),
+            slug,
+            name: required_text("name", name, NAME_MAX)?,
+            description: optional_text("description", input.description, DESCRIPTION_MAX)?.unwrap_or_default(),
+            price_sats: sats("price_sats", price)?,
+            active: input.active.unwrap_or(true),
+            entitlements_catalog: catalog(input.entitlements_catalog.unwrap_or_default())?,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// This product with a patch applied. The slug is permanent (buy links and
+    /// issued keys' applications refer to it).
+    pub fn patched(&self, input: ProductInput, now: i64) -> Result<Product, DomainError> {
+        if let Some(s) = &input.slug {
+            if s != self.slug.as_str() {
+                return Err(DomainError::invalid("slug", "cannot be changed"));
+            }
+        }
+        let mut p = self.clone();
+        if let Some(n) = input.name {
+            p.name = required_text("name", &n, NAME_MAX)?;
+        }
+        if let Some(d) = input.description {
+            p.description = optional_text("description", Some(d), DESCRIPTION_MAX)?.unwrap_or_default();
+        }
+        if let Some(v) = input.price_sats {
+            p.price_sats = sats("price_sats", v)?;
+        }
+        if let Some(a) = input.active {
+            p.active = a;
+        }
+        if let Some(c) = input.entitlements_catalog {
+            p.entitlements_catalog = catalog(c)?;
+        }
+        p.updated_at = now;
+        Ok(p)
+    }
+
+    pub fn has_entitlement(&self, slug: &Slug) -> bool {
+        self.entitlements_catalog.iter().any(|e| &e.slug == slug)
+    }
+}
+
+/// A policy (tier) as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub slug: Slug,
+    pub name: String,
+    pub description: String,
+    pub price_sats: i64,
+    pub fiat_price: Option<FiatPrice>,
+    pub duration_seconds: i64,
+    pub grace_seconds: i64,
+    pub max_machines: i64,
+    pub entitlements: Vec<Slug>,
+    pub is_trial: bool,
+    pub public: bool,
+    pub highlighted: bool,
+    pub tier_rank: Option<i64>,
+    pub archived: bool,
+    pub is_recurring: bool,
+    pub renewal_period_days: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A fiat price: a positive decimal string and an ISO 4217 code, handed to
+/// the payment provider as they are (never a float).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiatPrice {
+    pub amount: String,
+    pub currency: String,
+}
+
+impl FiatPrice {
+    pub fn parse(amount: &str, currency: &str) -> Result<FiatPrice, DomainError> {
+        let amount = amount.trim();
+        let (int, frac) = amount.split_once('.').unwrap_or((amount, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let nonzero = amount.bytes().any(|b| (b'1'..=b'9').contains(&b));
+        if int.is_empty() || int.len() > 12 || frac.len() > 8 || !digits(int) || !digits(frac)
+            || (amount.contains('.') && frac.is_empty()) || !nonzero
+        {
+            return Err(DomainError::invalid(
+                "price_amount",
+                format!("'{amount}' is not a positive decimal amount such as 19.99"),
+            ));
+        }
+        let currency = currency.trim().to_ascii_uppercase();
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(DomainError::invalid(
+                "price_currency",
+                format!("'{currency}' is not a three-letter currency code such as USD"),
+            ));
+        }
+        Ok(FiatPrice {
+            amount: amount.to_string(),
+            currency,
+        })
+    }
+}
+
+/// Distinguishes "absent" from "explicitly null" in a patch body.
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Body of a policy create or patch; absent fields keep their value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInput {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_sats: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub price_amount: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub price_currency: Option<Option<String>>,
+    pub duration_seconds: Option<i64>,
+    pub grace_seconds: Option<i64>,
+    pub max_machines: Option<i64>,
+    pub entitlements: Option<Vec<Slug>>,
+    pub is_trial: Option<bool>,
+    pub public: Option<bool>,
+    pub highlighted: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub tier_rank: Option<Option<i64>>,
+    pub archived: Option<bool>,
+}
+
+/// Longest term a policy may grant: 100 years.
+const MAX_SECONDS: i64 = 100 * 366 * 86_400;
+
+impl Policy {
+    /// A new policy for `product` from a create body (slug and name required;
+    /// price_sats defaults to the product's price).
+    pub fn create(product: &Product, input: PolicyInput, now: i64) -> Result<Policy, DomainError> {
+        let slug = input
+            .slug
+            .as_deref()
+            .ok_or_else(|| DomainError::invalid("slug", "is required"))
+            .and_then(Slug::parse)?;
+        let name = input.name.clone().ok_or_else(|| DomainError::invalid("name", "is required"))?;
+        let blank = Policy {
+            id: Uuid::new_v4(),
+            product_id: product.id,
+            slug,
+            name,
+            description: String::new(),
+            price_sats: product.price_sats,
+            fiat_price: None,
+            duration_seconds: 0,
+            grace_seconds: 0,
+            max_machines: 0,
+            entitlements: Vec::new(),
+            is_trial: false,
+            public: true,
+            highlighted: false,
+            tier_rank: None,
+            archived: false,
+            is_recurring: false,
+            renewal_period_days: None,
+            created_at: now,
+            updated_at: now,
+        };
+        blank.apply(product, PolicyInput { slug: None, ..input }, now)
+    }
+
+    /// This policy with a patch applied; the slug is permanent.
+    pub fn patched(&self, product: &Product, input: PolicyInput, now: i64) -> Result<Policy, DomainError> {
+        if let Some(s) = &input.slug {
+            if s != self.slug.as_str() {
+                return Err(DomainError::invalid("slug", "cannot be changed"));
+            }
+        }
+        self.apply(product, PolicyInput { slug: None, ..input }, now)
+    }
+
+    fn apply(&self, product: &Product, input: PolicyInput, now: i64) -> Result<Policy, DomainError> {
+        let mut p = self.clone();
+        if let Some(n) = input.name {
+            p.name = required_text("name", &n, NAME_MAX)?;
+        }
+        p.name = required_text("name", &p.name, NAME_MAX)?;
+        if let Some(d) = input.description {
+            p.description = optional_text("description", Some(d), DESCRIPTION_MAX)?.unwrap_or_default();
+        }
+        if let Some(v) = input.price_sats {
+            p.price_sats = sats("price_sats", v)?;
+        }
+        p.fiat_price = match (input.price_amount, input.price_currency) {
+            (None, None) => p.fiat_price,
+            (Some(None), Some(None)) | (Some(None), None) | (None, Some(None)) => None,
+            (Some(Some(a)), Some(Some(c))) => Some(FiatPrice::parse(&a, &c)?),
+            (Some(Some(a)), None) => match &p.fiat_price {
+                Some(old) => Some(FiatPrice::parse(&a, &old.currency)?),
+                None => return Err(DomainError::invalid("price_currency", "is required with price_amount")),
+            },
+            (None, Some(Some(c))) => match &p.fiat_price {
+                Some(old) => Some(FiatPrice::parse(&old.amount, &c)?),
+                None => return Err(DomainError::invalid("price_amount", "is required with price_currency")),
+            },
+            _ => {
+                return Err(DomainError::invalid(
+                    "price_amount",
+                    "price_amount and price_currency are set or cleared together",
+                ))
+            }
+        };
+        if let Some(v) = input.duration_seconds {
+            p.duration_seconds = bounded("duration_seconds", v, MAX_SECONDS)?;
+        }
+        if let Some(v) = input.grace_seconds {
+            p.grace_seconds = bounded("grace_seconds", v, MAX_SECONDS)?;
+        }
+        if let Some(v) = input.max_machines {
+            p.max_machines = bounded("max_machines", v, 100_000)?;
+        }
+        if let Some(list) = input.entitlements {
+            let mut list = list;
+            list.sort();
+            list.dedup();
+            if let Some(missing) = list.iter().find(|e| !product.has_entitlement(e)) {
+                return Err(DomainError::invalid(
+                    "entitlements",
+                    format!("'{missing}' is not in the product's entitlements_catalog"),
+                ));
+            }
+            p.entitlements = list;
+        }
+        if let Some(v) = input.is_trial {
+            p.is_trial = v;
+        }
+        if p.is_trial && p.duration_seconds == 0 {
+            return Err(DomainError::invalid("duration_seconds", "a trial policy needs a duration"));
+        }
+        if let Some(v) = input.public {
+            p.public = v;
+        }
+        if let Some(v) = input.highlighted {
+            p.highlighted = v;
+        }
+        if let Some(rank) = input.tier_rank {
+            if let Some(r) = rank {
+                bounded("tier_rank", r, 1000)?;
+            }
+            p.tier_rank = rank;
+        }
+        if let Some(v) = input.archived {
+            p.archived = v;
+        }
+        p.updated_at = now;
+        Ok(p)
+    }
+
+    /// Whole days of a trial, as the public catalogue reports it.
+    pub fn trial_days(&self) -> Option<i64> {
+        self.is_trial.then_some(self.duration_seconds / 86_400)
+    }
+}
+
+fn bounded(field: &'static str, v: i64, max: i64) -> Result<i64, DomainError> {
+    if !(0..=max).contains(&v) {
+        return Err(DomainError::invalid(field, format!("must be between 0 and {max}")));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product() -> Product {
+        let input: ProductInput = serde_json::from_value(serde_json::json!({
+            "slug": "app", "name": "App", "price_sats": 1000,
+            "entitlements_catalog": [{"slug": "pro", "name": "Pro"}]
+        }))
+        .unwrap();
+        Product::create(input, 1).unwrap()
+    }
+
+    fn policy_input(v: serde_json::Value) -> PolicyInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn policy_entitlements_must_be_in_catalogue() {
+        let p = product();
+        let ok = Policy::create(&p, policy_input(serde_json::json!({"slug":"default","name":"D","entitlements":["pro"]})), 1);
+        assert_eq!(ok.unwrap().price_sats, 1000);
+        let bad = Policy::create(&p, policy_input(serde_json::json!({"slug":"x","name":"X","entitlements":["nope"]})), 1);
+        assert_eq!(bad.unwrap_err().code(), "invalid_field");
+    }
+
+    #[test]
+    fn fiat_prices() {
+        assert!(FiatPrice::parse("19.99", "usd").is_ok());
+        assert_eq!(FiatPrice::parse("19.99", "usd").unwrap().currency, "USD");
+        for bad in ["", "0", "0.00", "-1", "1.", ".5", "1e3", "12.123456789"] {
+            assert!(FiatPrice::parse(bad, "USD").is_err(), "{bad}");
+        }
+        assert!(FiatPrice::parse("5", "US").is_err());
+    }
+
+    #[test]
+    fn patch_can_clear_tier_rank_and_fiat() {
+        let p = product();
+        let pol = Policy::create(&p, policy_input(serde_json::json!({
+            "slug":"default","name":"D","tier_rank": 5, "price_amount": "9.50", "price_currency": "EUR"})), 1).unwrap();
+        assert_eq!(pol.tier_rank, Some(5));
+        let cleared = pol.patched(&p, policy_input(serde_json::json!({"tier_rank": null, "price_amount": null, "price_currency": null})), 2).unwrap();
+        assert_eq!(cleared.tier_rank, None);
+        assert_eq!(cleared.fiat_price, None);
+        assert!(pol.patched(&p, policy_input(serde_json::json!({"tier_rank": 1001})), 2).is_err());
+        assert!(pol.patched(&p, policy_input(serde_json::json!({"slug": "other"})), 2).is_err());
+        assert!(pol.patched(&p, policy_input(serde_json::json!({"is_trial": true})), 2).is_err());
+    }
+}

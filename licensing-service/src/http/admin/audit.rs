@@ -1,0 +1,55 @@
+//! `GET /v1/admin/audit`.
+
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+use crate::db::{self, audit::AuditRow};
+use crate::http::error::ApiError;
+use crate::http::extract::Admin;
+use crate::http::views::{parse_time, ts};
+
+pub fn entry(a: &AuditRow) -> Value {
+    json!({
+        "id": a.id,
+        "at": ts(a.at),
+        "actor": a.actor,
+        "action": a.action,
+        "target_type": a.target_type,
+        "target_id": a.target_id,
+        "details": serde_json::from_str::<Value>(&a.details).unwrap_or(Value::Null),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    action: Option<String>,
+    target: Option<String>,
+    target_type: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    cursor: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub async fn list(_: Admin, State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Result<Json<Value>, ApiError> {
+    let limit = super::page_size(q.limit);
+    let rows = db::audit::list(
+        &s.db.read,
+        &db::audit::AuditFilter {
+            action: q.action,
+            target_id: q.target,
+            target_type: q.target_type,
+            since: q.since.as_deref().map(|v| parse_time("since", v)).transpose()?,
+            until: q.until.as_deref().map(|v| parse_time("until", v)).transpose()?,
+            before_id: q.cursor,
+            limit,
+        },
+    )
+    .await?;
+    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|a| a.id)).flatten();
+    Ok(Json(json!({ "entries": rows.iter().map(entry).collect::<Vec<_>>(), "next_cursor": next_cursor })))
+}

@@ -1,0 +1,20 @@
+//! The admin API (`/v1/admin/*`, `Authorization: Bearer <admin key>`).
+
+pub mod audit;
+pub mod licenses;
+pub mod machines;
+pub mod policies;
+pub mod products;
+pub mod settings;
+
+use serde::Deserialize;
+
+/// `?limit=` with a default and a ceiling.
+#[derive(Debug, Deserialize)]
+pub struct Limit {
+    pub limit: Option<i64>,
+}
+
+pub fn page_size(limit: Option<i64>) -> i64 {
+    limit.unwrap_or(50).clamp(1, 500)
+}

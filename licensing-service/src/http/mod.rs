@@ -1,0 +1,9 @@
+//! axum handlers, one module per resource; thin: parse, call, answer.
+
+pub mod admin;
+pub mod client_ip;
+pub mod error;
+pub mod extract;
+pub mod public;
+pub mod ratelimit;
+pub mod views;

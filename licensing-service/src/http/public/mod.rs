@@ -1,0 +1,6 @@
+//! The public API of PROTOCOL.md section 4.
+
+pub mod catalog;
+pub mod machines;
+pub mod service;
+pub mod validate;

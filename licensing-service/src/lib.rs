@@ -1,0 +1,15 @@
+//! Keysat: a self-hosted, Bitcoin-first software-licensing server.
+//!
+//! Layout (see DESIGN.md): `domain` holds pure rules, `db` plain SQL,
+//! `licensing` the validation hot path, `fulfillment` the one way a license
+//! is created, `http` thin axum handlers, `app` start-up and the router.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod fulfillment;
+pub mod http;
+pub mod jobs;
+pub mod licensing;
+pub mod telemetry;

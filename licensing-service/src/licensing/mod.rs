@@ -1,0 +1,289 @@
+//! The validation hot path and seat management: reads from memory, writes
+//! only when a seat is taken or freed, and logs through the batched queue.
+
+pub mod cache;
+pub mod events;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use keysat_client::{LicenseKey, PublicKey};
+use uuid::Uuid;
+
+use crate::db::{self, Db, Tx};
+use crate::domain::now_unix;
+use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, Seat};
+use cache::{LicenseCache, VerifiedKey};
+use events::{EventQueue, HotEvent};
+
+/// Why a call was refused: a protocol reason (answered with HTTP 200), or a
+/// failure of ours.
+#[derive(Debug)]
+pub enum Refusal {
+    Reason {
+        reason: Reason,
+        license: Option<Arc<LicenseSnapshot>>,
+    },
+    Internal(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(e: sqlx::Error) -> Self {
+        Refusal::Internal(e)
+    }
+}
+
+impl From<Reason> for Refusal {
+    fn from(reason: Reason) -> Self {
+        Refusal::Reason { reason, license: None }
+    }
+}
+
+fn refuse(reason: Reason, license: &Arc<LicenseSnapshot>) -> Refusal {
+    Refusal::Reason {
+        reason,
+        license: Some(license.clone()),
+    }
+}
+
+/// A validation request, already typed.
+pub struct ValidateInput<'a> {
+    pub key: &'a str,
+    pub product_slug: Option<&'a str>,
+    pub fingerprint: Option<&'a str>,
+    pub hostname: Option<&'a str>,
+    pub platform: Option<&'a str>,
+}
+
+/// A successful validation or activation.
+pub struct Granted {
+    pub license: Arc<LicenseSnapshot>,
+    pub expiry: Expiry,
+    pub machine_id: Option<Uuid>,
+}
+
+pub struct Licensing {
+    db: Db,
+    pub cache: LicenseCache,
+    public_key: PublicKey,
+    pub events: EventQueue,
+}
+
+impl Licensing {
+    pub fn new(db: Db, public_key: PublicKey, events: EventQueue) -> Licensing {
+        Licensing {
+            db,
+            cache: LicenseCache::default(),
+            public_key,
+            events,
+        }
+    }
+
+    /// Key → verified claims → license snapshot (`bad_format`, `bad_signature`, `not_found`).
+    async fn resolve(&self, key: &str) -> Result<(Arc<VerifiedKey>, Arc<LicenseSnapshot>), Refusal> {
+        let key = key.trim();
+        let verified = match self.cache.verified(key) {
+            Some(v) => v,
+            None => {
+                let parsed = LicenseKey::parse(key).map_err(|_| Reason::BadFormat)?;
+                parsed.verify(&self.public_key).map_err(|_| Reason::BadSignature)?;
+                let p = parsed.payload();
+                self.cache.remember_verified(
+                    key,
+                    VerifiedKey {
+                        license_id: p.license_id,
+                        product_id: p.product_id,
+                        bound_fingerprint: p.is_fingerprint_bound().then_some(p.fingerprint_hash),
+                    },
+                )
+            }
+        };
+        let snapshot = match self.cache.snapshot(&verified.license_id) {
+            Some(s) => s,
+            None => {
+                let mut conn = self.db.read.acquire().await?;
+                match db::licenses::snapshot(&mut conn, verified.license_id).await? {
+                    Some(s) if s.product_id == verified.product_id => self.cache.store(s),
+                    _ => return Err(Reason::NotFound.into()),
+                }
+            }
+        };
+        Ok((verified, snapshot))
+    }
+
+    /// Status, product, expiry and the key's own fingerprint binding.
+    fn check(
+        verified: &VerifiedKey,
+        license: &Arc<LicenseSnapshot>,
+        product_slug: Option<&str>,
+        fingerprint: Option<&str>,
+        now: i64,
+    ) -> Result<Expiry, Refusal> {
+        let bound_matches = verified
+            .bound_fingerprint
+            .map(|hash| fingerprint.is_some_and(|fp| keysat_client::fingerprint_hash(fp) == hash));
+        check_license(&license.facts(bound_matches), product_slug, now).map_err(|r| refuse(r, license))
+    }
+
+    /// `/v1/validate`: with a fingerprint it also holds (or takes) a seat.
+    pub async fn validate(&self, input: &ValidateInput<'_>, client_ip: IpAddr) -> Result<Granted, Refusal> {
+        let result = self.validate_inner(input).await;
+        self.log(&result, input.fingerprint, client_ip);
+        result
+    }
+
+    async fn validate_inner(&self, input: &ValidateInput<'_>) -> Result<Granted, Refusal> {
+        let (verified, license) = self.resolve(input.key).await?;
+        let now = now_unix();
+        let expiry = Self::check(&verified, &license, input.product_slug, input.fingerprint, now)?;
+        let Some(fp) = input.fingerprint else {
+            return Ok(Granted { license, expiry, machine_id: None });
+        };
+        self.hold_seat(license, expiry, fp, input.hostname, input.platform, now).await
+    }
+
+    /// `/v1/machines/activate`.
+    pub async fn activate(&self, key: &str, fingerprint: &str, hostname: Option<&str>, platform: Option<&str>, client_ip: IpAddr) -> Result<Granted, Refusal> {
+        let result = async {
+            let (verified, license) = self.resolve(key).await?;
+            let now = now_unix();
+            let expiry = Self::check(&verified, &license, None, Some(fingerprint), now)?;
+            self.hold_seat(license, expiry, fingerprint, hostname, platform, now).await
+        }
+        .await;
+        self.log(&result, Some(fingerprint), client_ip);
+        result
+    }
+
+    /// `/v1/machines/heartbeat`: the license must be good and the fingerprint hold a seat.
+    pub async fn heartbeat(&self, key: &str, fingerprint: &str, client_ip: IpAddr) -> Result<Granted, Refusal> {
+        let result = async {
+            let (verified, license) = self.resolve(key).await?;
+            let now = now_unix();
+            let expiry = Self::check(&verified, &license, None, Some(fingerprint), now)?;
+            let machine_id = license.seat_of(fingerprint).ok_or_else(|| refuse(Reason::NotActivated, &license))?;
+            self.events.push(HotEvent::Seen { machine_id, at: now });
+            Ok(Granted { license, expiry, machine_id: Some(machine_id) })
+        }
+        .await;
+        self.log(&result, Some(fingerprint), client_ip);
+        result
+    }
+
+    /// `/v1/machines/deactivate`: frees the seat whatever the license's state.
+    pub async fn deactivate(&self, key: &str, fingerprint: &str, reason: Option<&str>) -> Result<Granted, Refusal> {
+        let (_, license) = self.resolve(key).await?;
+        let machine_id = license.seat_of(fingerprint).ok_or_else(|| refuse(Reason::NotActivated, &license))?;
+        let reason = reason.unwrap_or("deactivated by the application");
+        let license = self
+            .free_seat(machine_id, license.license_id, reason, None)
+            .await?
+            .unwrap_or(license);
+        Ok(Granted { license, expiry: Expiry::Current, machine_id: Some(machine_id) })
+    }
+
+    /// The seat `fingerprint` holds, or a new one if the rules allow.
+    async fn hold_seat(
+        &self,
+        license: Arc<LicenseSnapshot>,
+        expiry: Expiry,
+        fingerprint: &str,
+        hostname: Option<&str>,
+        platform: Option<&str>,
+        now: i64,
+    ) -> Result<Granted, Refusal> {
+        match license.seat_for(fingerprint).map_err(|r| refuse(r, &license))? {
+            Seat::Held(machine_id) => {
+                self.events.push(HotEvent::Seen { machine_id, at: now });
+                Ok(Granted { license, expiry, machine_id: Some(machine_id) })
+            }
+            Seat::Take => {
+                let (license, machine_id) = self.take_seat(license.license_id, fingerprint, hostname, platform, now).await?;
+                Ok(Granted { license, expiry, machine_id: Some(machine_id) })
+            }
+        }
+    }
+
+    /// Decides again on the writer's fresh view and inserts the seat; the
+    /// single write connection serialises concurrent activations.
+    async fn take_seat(
+        &self,
+        license_id: Uuid,
+        fingerprint: &str,
+        hostname: Option<&str>,
+        platform: Option<&str>,
+        now: i64,
+    ) -> Result<(Arc<LicenseSnapshot>, Uuid), Refusal> {
+        let mut tx = self.db.begin().await?;
+        let fresh = db::licenses::snapshot(&mut tx, license_id).await?.ok_or(Reason::NotFound)?;
+        let machine_id = match fresh.seat_for(fingerprint) {
+            Ok(Seat::Held(id)) => {
+                drop(tx);
+                return Ok((self.cache.store(fresh), id));
+            }
+            Err(reason) => {
+                drop(tx);
+                let fresh = self.cache.store(fresh);
+                return Err(refuse(reason, &fresh));
+            }
+            Ok(Seat::Take) => Uuid::new_v4(),
+        };
+        db::machines::insert(
+            &mut tx,
+            &db::machines::Machine {
+                id: machine_id,
+                license_id,
+                fingerprint: fingerprint.to_string(),
+                hostname: hostname.map(str::to_owned),
+                platform: platform.map(str::to_owned),
+                active: true,
+                activated_at: now,
+                last_seen_at: now,
+                deactivated_at: None,
+                deactivation_reason: None,
+            },
+        )
+        .await?;
+        let snap = self.commit_change(tx, license_id).await?;
+        Ok((snap.ok_or(Reason::NotFound)?, machine_id))
+    }
+
+    /// Frees a seat (by the application, or by the operator when `audit` is
+    /// given); `None` when the machine held no seat.
+    pub async fn free_seat(
+        &self,
+        machine_id: Uuid,
+        license_id: Uuid,
+        reason: &str,
+        audit: Option<db::audit::NewAudit<'_>>,
+    ) -> Result<Option<Arc<LicenseSnapshot>>, sqlx::Error> {
+        let now = now_unix();
+        let mut tx = self.db.begin().await?;
+        if !db::machines::deactivate(&mut tx, machine_id, reason, now).await? {
+            return Ok(None);
+        }
+        if let Some(a) = audit {
+            db::audit::record(&mut tx, now, a).await?;
+        }
+        self.commit_change(tx, license_id).await
+    }
+
+    /// Bumps the license version, reads its snapshot inside the transaction,
+    /// commits, and publishes the snapshot to the cache. Every change to a
+    /// license or its machines ends here.
+    pub async fn commit_change(&self, mut tx: Tx, license_id: Uuid) -> Result<Option<Arc<LicenseSnapshot>>, sqlx::Error> {
+        db::licenses::bump_version(&mut tx, license_id).await?;
+        let snap = db::licenses::snapshot(&mut tx, license_id).await?;
+        tx.commit().await?;
+        Ok(snap.map(|s| self.cache.store(s)))
+    }
+
+    fn log(&self, result: &Result<Granted, Refusal>, fingerprint: Option<&str>, client_ip: IpAddr) {
+        let (license_id, code) = match result {
+            Ok(g) => (Some(g.license.license_id), "ok"),
+            Err(Refusal::Reason { reason, license }) => (license.as_ref().map(|l| l.license_id), reason.code()),
+            Err(Refusal::Internal(_)) => return,
+        };
+        self.events.validation(license_id, fingerprint, client_ip, code);
+    }
+}

@@ -1,0 +1,106 @@
+//! The `keysat` command: `keysat serve` runs the daemon; the other
+//! subcommands help an operator on the machine itself.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use keysat::app::Application;
+use keysat::config::ServeArgs;
+
+#[derive(Parser)]
+#[command(name = "keysat", version, about = "Self-hosted, Bitcoin-first software licensing")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon (public API, buyer pages, admin API).
+    Serve(ServeArgs),
+    /// Print the stored admin API key (when it was generated, not configured).
+    AdminKey {
+        #[arg(long, env = "KEYSAT_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    keysat::telemetry::init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::AdminKey { data_dir } => print_admin_key(data_dir).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line; configuration errors name their variable.
+            eprintln!("keysat: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.into_config()?;
+    let app = Application::build(config).await?;
+    print_banner(&app);
+    let stop = app.shutdown_handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stop.send(true);
+    });
+    app.run_until_stopped().await
+}
+
+fn print_banner(app: &Application) {
+    let s = &app.state;
+    let admin = match app.admin_addr {
+        Some(a) => format!("http://{a}/v1/admin"),
+        None => format!("http://{}/v1/admin", app.public_addr),
+    };
+    println!("Keysat {} is running.", env!("CARGO_PKG_VERSION"));
+    println!("  Public URL:     {}", s.public_url);
+    println!("  Listening on:   http://{}", app.public_addr);
+    println!("  Admin API:      {admin}");
+    println!("  Data directory: {}", s.config.data_dir.display());
+    match &app.generated_admin_key {
+        Some(key) => {
+            println!("  Admin API key:  {key}");
+            println!("  (generated now and stored; shown only this once — `keysat admin-key` prints it again)");
+        }
+        None => println!("  Admin API key:  configured or stored earlier (`keysat admin-key` prints a stored one)"),
+    }
+    println!("Try: curl -H 'Authorization: Bearer <admin key>' {admin}/products");
+}
+
+async fn print_admin_key(data_dir: PathBuf) -> anyhow::Result<()> {
+    let db = keysat::db::Db::open(&data_dir).await?;
+    let key = keysat::db::settings::get(&db.read, keysat::db::settings::ADMIN_API_KEY).await?;
+    db.close().await;
+    match key {
+        Some(k) => {
+            println!("{k}");
+            Ok(())
+        }
+        None => anyhow::bail!("no admin key is stored in {} (it is configured by KEYSAT_ADMIN_API_KEY)", data_dir.display()),
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
