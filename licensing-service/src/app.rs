@@ -125,9 +125,7 @@ impl Application {
             .with_context(|| format!("KEYSAT_BIND: cannot listen on {}", config.bind))?;
         let admin = match config.admin_bind {
             Some(addr) => Some(
-                TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("KEYSAT_ADMIN_BIND: cannot listen on {addr}"))?,
+                TcpListener::bind(addr).await.with_context(|| format!("KEYSAT_ADMIN_BIND: cannot listen on {addr}"))?,
             ),
             None => None,
         };
@@ -148,17 +146,7 @@ impl Application {
             db,
         };
         let jobs = Jobs::start(state.clone()).await?;
-        Ok(Application {
-            state,
-            public,
-            admin,
-            public_addr,
-            admin_addr,
-            generated_admin_key,
-            shutdown,
-            writer,
-            jobs,
-        })
+        Ok(Application { state, public, admin, public_addr, admin_addr, generated_admin_key, shutdown, writer, jobs })
     }
 
     /// A handle that stops the daemon gracefully when sent `true`.
@@ -204,9 +192,8 @@ impl Application {
 
 async fn load_or_create_signing_key(db: &Db) -> anyhow::Result<SigningKey> {
     if let Some(bytes) = db::settings::signing_key(&db.write).await? {
-        let secret: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("stored signing key has the wrong length"))?;
+        let secret: [u8; 32] =
+            bytes.try_into().map_err(|_| anyhow::anyhow!("stored signing key has the wrong length"))?;
         return Ok(SigningKey::from_bytes(&secret));
     }
     let key = SigningKey::generate(&mut OsRng);

@@ -67,19 +67,11 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        var,
-        message: message.into(),
-    }
+    ConfigError { var, message: message.into() }
 }
 
 fn parse_addr(var: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
-    value.trim().parse().map_err(|_| {
-        err(
-            var,
-            format!("'{value}' is not a socket address such as 127.0.0.1:8080"),
-        )
-    })
+    value.trim().parse().map_err(|_| err(var, format!("'{value}' is not a socket address such as 127.0.0.1:8080")))
 }
 
 impl ServeArgs {
@@ -114,15 +106,12 @@ impl ServeArgs {
             None | Some("") => None,
             Some(u) => Some(normalize_public_url(u)?),
         };
-        let operator_name = self
-            .operator_name
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty());
+        let operator_name = self.operator_name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         if operator_name.as_ref().is_some_and(|n| n.chars().count() > 120) {
             return Err(err("KEYSAT_OPERATOR_NAME", "must be at most 120 characters"));
         }
-        let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
-            .map_err(|m| err("KEYSAT_TRUSTED_PROXIES", m))?;
+        let trusted_proxies =
+            TrustedProxies::parse(&self.trusted_proxies).map_err(|m| err("KEYSAT_TRUSTED_PROXIES", m))?;
         if self.validate_rate_per_minute == 0 {
             return Err(err("KEYSAT_VALIDATE_RATE_PER_MINUTE", "must be at least 1"));
         }
@@ -176,9 +165,7 @@ impl Config {
 
     /// The base URL buyers and applications use.
     pub fn public_base_url(&self, actual_bind: SocketAddr) -> String {
-        self.public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{actual_bind}"))
+        self.public_url.clone().unwrap_or_else(|| format!("http://{actual_bind}"))
     }
 }
 

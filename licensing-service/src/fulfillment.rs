@@ -82,11 +82,7 @@ pub async fn issue_license(db: &Db, signer: &SigningKey, req: IssueRequest<'_>) 
         license_id,
         issued_at: terms.issued_at as u64,
         expires_at: terms.expires_at as u64,
-        fingerprint_hash: req
-            .fingerprint
-            .as_deref()
-            .map(keysat_client::fingerprint_hash)
-            .unwrap_or([0; 32]),
+        fingerprint_hash: req.fingerprint.as_deref().map(keysat_client::fingerprint_hash).unwrap_or([0; 32]),
         entitlements: terms.entitlements.clone(),
     };
     let key = keysat_client::sign(&payload, signer)?;

@@ -87,7 +87,9 @@ async fn print_admin_key(data_dir: PathBuf) -> anyhow::Result<()> {
             println!("{k}");
             Ok(())
         }
-        None => anyhow::bail!("no admin key is stored in {} (it is configured by KEYSAT_ADMIN_API_KEY)", data_dir.display()),
+        None => {
+            anyhow::bail!("no admin key is stored in {} (it is configured by KEYSAT_ADMIN_API_KEY)", data_dir.display())
+        }
     }
 }
 
@@ -95,7 +97,8 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

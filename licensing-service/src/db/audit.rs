@@ -15,18 +15,16 @@ pub struct NewAudit<'a> {
 }
 
 pub async fn record(tx: &mut Tx, now: i64, a: NewAudit<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, target_type, target_id, details) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(now)
-    .bind(a.actor)
-    .bind(a.action)
-    .bind(a.target_type)
-    .bind(&a.target_id)
-    .bind(a.details.to_string())
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
+    sqlx::query("INSERT INTO audit_log (at, actor, action, target_type, target_id, details) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(now)
+        .bind(a.actor)
+        .bind(a.action)
+        .bind(a.target_type)
+        .bind(&a.target_id)
+        .bind(a.details.to_string())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
 }
 
 /// A stored audit record.
@@ -54,9 +52,8 @@ pub struct AuditFilter {
 }
 
 pub async fn list(pool: &sqlx::SqlitePool, f: &AuditFilter) -> Result<Vec<AuditRow>, sqlx::Error> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT id, at, actor, action, target_type, target_id, details FROM audit_log WHERE 1 = 1",
-    );
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new("SELECT id, at, actor, action, target_type, target_id, details FROM audit_log WHERE 1 = 1");
     if let Some(a) = &f.action {
         q.push(" AND action = ").push_bind(a.clone());
     }

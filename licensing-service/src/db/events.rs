@@ -35,13 +35,11 @@ pub async fn insert_batch(tx: &mut Tx, at: i64, events: &[(EventKey, i64)]) -> R
 
 /// Deletes events older than `before` and all but the newest `keep_rows`.
 pub async fn prune(pool: &sqlx::SqlitePool, before: i64, keep_rows: i64) -> Result<u64, sqlx::Error> {
-    let by_count = sqlx::query(
-        "DELETE FROM validation_events WHERE id <= (SELECT max(id) FROM validation_events) - ?",
-    )
-    .bind(keep_rows)
-    .execute(pool)
-    .await?
-    .rows_affected();
+    let by_count = sqlx::query("DELETE FROM validation_events WHERE id <= (SELECT max(id) FROM validation_events) - ?")
+        .bind(keep_rows)
+        .execute(pool)
+        .await?
+        .rows_affected();
     // Ids grow with time, so the oldest rows are a prefix of the id order.
     let by_age = sqlx::query(
         "DELETE FROM validation_events WHERE id < coalesce( \
@@ -56,7 +54,11 @@ pub async fn prune(pool: &sqlx::SqlitePool, before: i64, keep_rows: i64) -> Resu
 }
 
 /// Events of one license, newest first.
-pub async fn for_license(pool: &sqlx::SqlitePool, license_id: Uuid, limit: i64) -> Result<Vec<(i64, Option<String>, Option<String>, String, i64)>, sqlx::Error> {
+pub async fn for_license(
+    pool: &sqlx::SqlitePool,
+    license_id: Uuid,
+    limit: i64,
+) -> Result<Vec<(i64, Option<String>, Option<String>, String, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT at, fingerprint, client_ip, result, count FROM validation_events \
          WHERE license_id = ? ORDER BY at DESC, id DESC LIMIT ?",

@@ -140,7 +140,10 @@ pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Re
         .transpose()
 }
 
-pub async fn by_invoice<'e, E: Executor<'e, Database = Sqlite>>(e: E, invoice_id: &str) -> Result<Option<License>, sqlx::Error> {
+pub async fn by_invoice<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    invoice_id: &str,
+) -> Result<Option<License>, sqlx::Error> {
     sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM licenses WHERE invoice_id = ?"))
         .bind(invoice_id)
         .fetch_optional(e)
@@ -212,7 +215,12 @@ pub async fn list(pool: &sqlx::SqlitePool, f: &ListFilter) -> Result<Vec<License
 
 /// Licenses matching `q` as a license id, invoice id, full key, e-mail (part),
 /// npub (hex), or a fingerprint (bound or holding a seat). Newest first.
-pub async fn search(pool: &sqlx::SqlitePool, q: &str, npub_hex: Option<&str>, limit: i64) -> Result<Vec<License>, sqlx::Error> {
+pub async fn search(
+    pool: &sqlx::SqlitePool,
+    q: &str,
+    npub_hex: Option<&str>,
+    limit: i64,
+) -> Result<Vec<License>, sqlx::Error> {
     let key = q.to_ascii_uppercase();
     sqlx::query_as::<_, Row>(&format!(
         "SELECT {COLUMNS} FROM licenses WHERE id = ?1 OR invoice_id = ?1 OR license_key = ?2 \
@@ -259,11 +267,12 @@ pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<O
     else {
         return Ok(None);
     };
-    let seats: Vec<(String, String)> =
-        sqlx::query_as("SELECT fingerprint, id FROM machines WHERE license_id = ? AND active = 1 ORDER BY activated_at, id")
-            .bind(license_id.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
+    let seats: Vec<(String, String)> = sqlx::query_as(
+        "SELECT fingerprint, id FROM machines WHERE license_id = ? AND active = 1 ORDER BY activated_at, id",
+    )
+    .bind(license_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(Some(LicenseSnapshot {
         license_id: uuid_col(&r.id)?,
         version: r.version,
@@ -276,9 +285,6 @@ pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<O
         max_machines: r.max_machines,
         is_trial: r.is_trial,
         entitlements: json_col(&r.entitlements)?,
-        seats: seats
-            .into_iter()
-            .map(|(fp, id)| Ok((fp, uuid_col(&id)?)))
-            .collect::<Result<_, sqlx::Error>>()?,
+        seats: seats.into_iter().map(|(fp, id)| Ok((fp, uuid_col(&id)?))).collect::<Result<_, sqlx::Error>>()?,
     }))
 }

@@ -58,7 +58,10 @@ impl TryFrom<Row> for Machine {
 }
 
 /// Every machine of a license (active first, newest first).
-pub async fn for_license<'e, E: Executor<'e, Database = Sqlite>>(e: E, license_id: Uuid) -> Result<Vec<Machine>, sqlx::Error> {
+pub async fn for_license<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    license_id: Uuid,
+) -> Result<Vec<Machine>, sqlx::Error> {
     sqlx::query_as::<_, Row>(&format!(
         "SELECT {COLUMNS} FROM machines WHERE license_id = ? ORDER BY active DESC, activated_at DESC, id"
     ))

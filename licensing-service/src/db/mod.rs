@@ -59,10 +59,7 @@ impl Db {
             .connect_with(base.clone().create_if_missing(true))
             .await
             .with_context(|| format!("KEYSAT_DATA_DIR: cannot open {}", path.display()))?;
-        MIGRATOR
-            .run(&write)
-            .await
-            .context("running database migrations")?;
+        MIGRATOR.run(&write).await.context("running database migrations")?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
@@ -81,10 +78,7 @@ impl Db {
 
     /// Copies the WAL into the database and truncates it.
     pub async fn checkpoint(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.write)
-            .await
-            .map(|_| ())
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await.map(|_| ())
     }
 
     /// Flushes and closes both pools.

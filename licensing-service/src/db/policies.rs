@@ -122,7 +122,10 @@ pub async fn by_slug<'e, E: Executor<'e, Database = Sqlite>>(
 }
 
 /// A product's policies, by tier rank (unranked last), then price, then slug.
-pub async fn for_product<'e, E: Executor<'e, Database = Sqlite>>(e: E, product_id: Uuid) -> Result<Vec<Policy>, sqlx::Error> {
+pub async fn for_product<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    product_id: Uuid,
+) -> Result<Vec<Policy>, sqlx::Error> {
     sqlx::query_as::<_, Row>(&format!(
         "SELECT {COLUMNS} FROM policies WHERE product_id = ? \
          ORDER BY tier_rank IS NULL, tier_rank, price_sats, slug"

@@ -20,8 +20,7 @@ struct Row {
     updated_at: i64,
 }
 
-const COLUMNS: &str =
-    "id, slug, name, description, price_sats, active, entitlements_catalog, created_at, updated_at";
+const COLUMNS: &str = "id, slug, name, description, price_sats, active, entitlements_catalog, created_at, updated_at";
 
 impl TryFrom<Row> for Product {
     type Error = sqlx::Error;
@@ -96,7 +95,10 @@ pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Re
 }
 
 /// All products (or only active ones), by slug.
-pub async fn list<'e, E: Executor<'e, Database = Sqlite>>(e: E, only_active: bool) -> Result<Vec<Product>, sqlx::Error> {
+pub async fn list<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    only_active: bool,
+) -> Result<Vec<Product>, sqlx::Error> {
     let filter = if only_active { "WHERE active = 1" } else { "" };
     sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM products {filter} ORDER BY slug"))
         .fetch_all(e)

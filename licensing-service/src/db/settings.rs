@@ -7,10 +7,7 @@ pub const OPERATOR_NAME: &str = "operator_name";
 pub const ADMIN_API_KEY: &str = "admin_api_key";
 
 pub async fn get<'e, E: Executor<'e, Database = Sqlite>>(e: E, key: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-        .bind(key)
-        .fetch_optional(e)
-        .await
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(e).await
 }
 
 pub async fn set<'e, E: Executor<'e, Database = Sqlite>>(e: E, key: &str, value: &str) -> Result<(), sqlx::Error> {
@@ -28,9 +25,7 @@ pub async fn delete<'e, E: Executor<'e, Database = Sqlite>>(e: E, key: &str) -> 
 
 /// The stored Ed25519 secret key bytes, if one exists.
 pub async fn signing_key<'e, E: Executor<'e, Database = Sqlite>>(e: E) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    sqlx::query_scalar("SELECT secret_key FROM signing_keys WHERE id = 1")
-        .fetch_optional(e)
-        .await
+    sqlx::query_scalar("SELECT secret_key FROM signing_keys WHERE id = 1").fetch_optional(e).await
 }
 
 /// Stores the signing key; only ever the first one (`id = 1`).

@@ -78,15 +78,10 @@ fn catalog(entries: Vec<Entitlement>) -> Result<Vec<Entitlement>, DomainError> {
 impl Product {
     /// A new product from a create body (slug, name and price_sats required).
     pub fn create(input: ProductInput, now: i64) -> Result<Product, DomainError> {
-        let slug = input
-            .slug
-            .as_deref()
-            .ok_or_else(|| DomainError::invalid("slug", "is required"))
-            .and_then(Slug::parse)?;
+        let slug =
+            input.slug.as_deref().ok_or_else(|| DomainError::invalid("slug", "is required")).and_then(Slug::parse)?;
         let name = input.name.as_deref().ok_or_else(|| DomainError::invalid("name", "is required"))?;
-        let price = input
-            .price_sats
-            .ok_or_else(|| DomainError::invalid("price_sats", "is required"))?;
+        let price = input.price_sats.ok_or_else(|| DomainError::invalid("price_sats", "is required"))?;
         Ok(Product {
             id: Uuid::new_v4(),
             slug,
@@ -172,8 +167,13 @@ impl FiatPrice {
         let (int, frac) = amount.split_once('.').unwrap_or((amount, ""));
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         let nonzero = amount.bytes().any(|b| (b'1'..=b'9').contains(&b));
-        if int.is_empty() || int.len() > 12 || frac.len() > 8 || !digits(int) || !digits(frac)
-            || (amount.contains('.') && frac.is_empty()) || !nonzero
+        if int.is_empty()
+            || int.len() > 12
+            || frac.len() > 8
+            || !digits(int)
+            || !digits(frac)
+            || (amount.contains('.') && frac.is_empty())
+            || !nonzero
         {
             return Err(DomainError::invalid(
                 "price_amount",
@@ -187,10 +187,7 @@ impl FiatPrice {
                 format!("'{currency}' is not a three-letter currency code such as USD"),
             ));
         }
-        Ok(FiatPrice {
-            amount: amount.to_string(),
-            currency,
-        })
+        Ok(FiatPrice { amount: amount.to_string(), currency })
     }
 }
 
@@ -234,11 +231,8 @@ impl Policy {
     /// A new policy for `product` from a create body (slug and name required;
     /// price_sats defaults to the product's price).
     pub fn create(product: &Product, input: PolicyInput, now: i64) -> Result<Policy, DomainError> {
-        let slug = input
-            .slug
-            .as_deref()
-            .ok_or_else(|| DomainError::invalid("slug", "is required"))
-            .and_then(Slug::parse)?;
+        let slug =
+            input.slug.as_deref().ok_or_else(|| DomainError::invalid("slug", "is required")).and_then(Slug::parse)?;
         let name = input.name.clone().ok_or_else(|| DomainError::invalid("name", "is required"))?;
         let blank = Policy {
             id: Uuid::new_v4(),
@@ -385,9 +379,14 @@ mod tests {
     #[test]
     fn policy_entitlements_must_be_in_catalogue() {
         let p = product();
-        let ok = Policy::create(&p, policy_input(serde_json::json!({"slug":"default","name":"D","entitlements":["pro"]})), 1);
+        let ok = Policy::create(
+            &p,
+            policy_input(serde_json::json!({"slug":"default","name":"D","entitlements":["pro"]})),
+            1,
+        );
         assert_eq!(ok.unwrap().price_sats, 1000);
-        let bad = Policy::create(&p, policy_input(serde_json::json!({"slug":"x","name":"X","entitlements":["nope"]})), 1);
+        let bad =
+            Policy::create(&p, policy_input(serde_json::json!({"slug":"x","name":"X","entitlements":["nope"]})), 1);
         assert_eq!(bad.unwrap_err().code(), "invalid_field");
     }
 
@@ -404,10 +403,21 @@ mod tests {
     #[test]
     fn patch_can_clear_tier_rank_and_fiat() {
         let p = product();
-        let pol = Policy::create(&p, policy_input(serde_json::json!({
-            "slug":"default","name":"D","tier_rank": 5, "price_amount": "9.50", "price_currency": "EUR"})), 1).unwrap();
+        let pol = Policy::create(
+            &p,
+            policy_input(serde_json::json!({
+            "slug":"default","name":"D","tier_rank": 5, "price_amount": "9.50", "price_currency": "EUR"})),
+            1,
+        )
+        .unwrap();
         assert_eq!(pol.tier_rank, Some(5));
-        let cleared = pol.patched(&p, policy_input(serde_json::json!({"tier_rank": null, "price_amount": null, "price_currency": null})), 2).unwrap();
+        let cleared = pol
+            .patched(
+                &p,
+                policy_input(serde_json::json!({"tier_rank": null, "price_amount": null, "price_currency": null})),
+                2,
+            )
+            .unwrap();
         assert_eq!(cleared.tier_rank, None);
         assert_eq!(cleared.fiat_price, None);
         assert!(pol.patched(&p, policy_input(serde_json::json!({"tier_rank": 1001})), 2).is_err());

@@ -28,10 +28,7 @@ impl LicenseStatus {
             "active" => Ok(LicenseStatus::Active),
             "suspended" => Ok(LicenseStatus::Suspended),
             "revoked" => Ok(LicenseStatus::Revoked),
-            other => Err(DomainError::invalid(
-                "status",
-                format!("'{other}' is not one of active, suspended, revoked"),
-            )),
+            other => Err(DomainError::invalid("status", format!("'{other}' is not one of active, suspended, revoked"))),
         }
     }
 
@@ -87,11 +84,7 @@ impl Terms {
     pub fn from_policy(policy: &Policy, issued_at: i64) -> Terms {
         Terms {
             issued_at,
-            expires_at: if policy.duration_seconds == 0 {
-                0
-            } else {
-                issued_at + policy.duration_seconds
-            },
+            expires_at: if policy.duration_seconds == 0 { 0 } else { issued_at + policy.duration_seconds },
             grace_seconds: policy.grace_seconds,
             max_machines: policy.max_machines,
             entitlements: policy.entitlements.iter().map(|s| s.to_string()).collect(),

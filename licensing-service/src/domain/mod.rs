@@ -13,10 +13,7 @@ pub use slug::Slug;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
     #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    Invalid { field: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
@@ -25,16 +22,10 @@ pub enum DomainError {
 
 impl DomainError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        DomainError::Invalid {
-            field,
-            message: message.into(),
-        }
+        DomainError::Invalid { field, message: message.into() }
     }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        DomainError::Conflict {
-            code,
-            message: message.into(),
-        }
+        DomainError::Conflict { code, message: message.into() }
     }
     /// The machine-readable error code.
     pub fn code(&self) -> &'static str {
@@ -53,10 +44,9 @@ pub fn optional_text(
     max_chars: usize,
 ) -> Result<Option<String>, DomainError> {
     match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-        Some(v) if v.chars().count() > max_chars => Err(DomainError::invalid(
-            field,
-            format!("must be at most {max_chars} characters"),
-        )),
+        Some(v) if v.chars().count() > max_chars => {
+            Err(DomainError::invalid(field, format!("must be at most {max_chars} characters")))
+        }
         other => Ok(other),
     }
 }

@@ -27,10 +27,7 @@ fn polymod(values: impl Iterator<Item = u8>) -> u32 {
 }
 
 fn hrp_expand(hrp: &str) -> impl Iterator<Item = u8> + '_ {
-    hrp.bytes()
-        .map(|b| b >> 5)
-        .chain(std::iter::once(0))
-        .chain(hrp.bytes().map(|b| b & 31))
+    hrp.bytes().map(|b| b >> 5).chain(std::iter::once(0)).chain(hrp.bytes().map(|b| b & 31))
 }
 
 /// Regroups bits (8→5 or 5→8); `pad` only when encoding.
@@ -60,7 +57,8 @@ impl Npub {
     /// Parses `npub1…` or 64 hex characters.
     pub fn parse(value: &str) -> Result<Npub, DomainError> {
         let v = value.trim();
-        let bad = || DomainError::invalid("buyer_npub", format!("'{v}' is not an npub or a 64-character hex public key"));
+        let bad =
+            || DomainError::invalid("buyer_npub", format!("'{v}' is not an npub or a 64-character hex public key"));
         if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
             let bytes = data_encoding::HEXLOWER_PERMISSIVE.decode(v.as_bytes()).map_err(|_| bad())?;
             return Ok(Npub(bytes.try_into().map_err(|_| bad())?));

@@ -14,9 +14,7 @@ pub struct Slug(String);
 impl Slug {
     /// Parses a slug, reporting problems against `field`.
     pub fn parse_field(field: &'static str, s: &str) -> Result<Slug, DomainError> {
-        let ok_chars = s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if s.is_empty() || s.len() > 64 || !ok_chars || s.starts_with('-') || s.ends_with('-') {
             return Err(DomainError::invalid(
                 field,

@@ -41,11 +41,7 @@ impl LicenseSnapshot {
 
     /// The seat decision for `fingerprint`.
     pub fn seat_for(&self, fingerprint: &str) -> Result<Seat<Uuid>, Reason> {
-        seat_for(
-            self.max_machines,
-            self.seats.iter().map(|(fp, id)| (fp.as_str(), *id)),
-            fingerprint,
-        )
+        seat_for(self.max_machines, self.seats.iter().map(|(fp, id)| (fp.as_str(), *id)), fingerprint)
     }
 }
 
@@ -112,9 +108,7 @@ pub fn expiry_at(expires_at: i64, grace_seconds: i64, now: i64) -> Expiry {
     if expires_at == 0 || now < expires_at {
         Expiry::Current
     } else if now < expires_at.saturating_add(grace_seconds) {
-        Expiry::InGrace {
-            grace_until: expires_at + grace_seconds,
-        }
+        Expiry::InGrace { grace_until: expires_at + grace_seconds }
     } else {
         Expiry::Expired
     }
@@ -187,13 +181,7 @@ mod tests {
     use super::*;
 
     fn facts(status: LicenseStatus, expires_at: i64, grace: i64, bound: Option<bool>) -> Facts<'static> {
-        Facts {
-            status,
-            product_slug: "app",
-            expires_at,
-            grace_seconds: grace,
-            bound_fingerprint_matches: bound,
-        }
+        Facts { status, product_slug: "app", expires_at, grace_seconds: grace, bound_fingerprint_matches: bound }
     }
 
     #[test]

@@ -21,17 +21,13 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("'{s}' is not an IP address or CIDR"))?;
+        let addr: IpAddr = addr.parse().map_err(|_| format!("'{s}' is not an IP address or CIDR"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("'{s}' has a bad prefix length"))?,
+            Some(p) => {
+                p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("'{s}' has a bad prefix length"))?
+            }
         };
         Ok(Cidr { addr, prefix })
     }
@@ -44,9 +40,7 @@ impl Cidr {
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -125,10 +119,7 @@ where
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ci| ci.0.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        let xff = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
+        let xff = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
         Ok(ClientIp(state.config.trusted_proxies.client_ip(peer, xff)))
     }
 }
@@ -152,10 +143,7 @@ mod tests {
     #[test]
     fn trusted_chain_is_walked_from_the_right() {
         let t = TrustedProxies::parse("10.0.0.0/8, 127.0.0.1").unwrap();
-        assert_eq!(
-            t.client_ip(ip("127.0.0.1"), Some("6.6.6.6, 9.9.9.9, 10.1.2.3")),
-            ip("9.9.9.9")
-        );
+        assert_eq!(t.client_ip(ip("127.0.0.1"), Some("6.6.6.6, 9.9.9.9, 10.1.2.3")), ip("9.9.9.9"));
         assert_eq!(t.client_ip(ip("127.0.0.1"), Some("garbage")), ip("127.0.0.1"));
         assert_eq!(t.client_ip(ip("::ffff:127.0.0.1"), Some("8.8.8.8")), ip("8.8.8.8"));
     }

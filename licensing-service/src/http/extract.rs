@@ -39,19 +39,13 @@ fn json_rejection(r: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "send the body as JSON with Content-Type: application/json",
         ),
-        JsonRejection::JsonDataError(e) => {
-            ApiError::bad_request("invalid_request", e.body_text())
-        }
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::bad_request("malformed_json", e.body_text())
-        }
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("request body is larger than {MAX_BODY_BYTES} bytes"),
-            )
-        }
+        JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_request", e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+        ),
         other => ApiError::new(other.status(), "invalid_request", other.body_text()),
     }
 }

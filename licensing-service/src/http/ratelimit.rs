@@ -2,7 +2,7 @@
 //! concurrent requests rarely meet on one lock.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -28,9 +28,7 @@ impl RateLimiter {
     }
 
     fn shard(&self, ip: &IpAddr) -> &Mutex<HashMap<IpAddr, (Instant, u32)>> {
-        let mut h = self.hasher.build_hasher();
-        ip.hash(&mut h);
-        &self.shards[h.finish() as usize % SHARDS]
+        &self.shards[self.hasher.hash_one(ip) as usize % SHARDS]
     }
 
     /// Counts a request; false when the address is over its limit.
@@ -57,10 +55,7 @@ impl RateLimiter {
     pub fn prune(&self) {
         let now = Instant::now();
         for shard in &self.shards {
-            shard
-                .lock()
-                .expect("rate limit lock")
-                .retain(|_, (start, _)| now.duration_since(*start) < self.window);
+            shard.lock().expect("rate limit lock").retain(|_, (start, _)| now.duration_since(*start) < self.window);
         }
     }
 

@@ -9,9 +9,7 @@ use crate::domain::npub::Npub;
 
 /// Unix seconds → RFC 3339 UTC.
 pub fn ts(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    chrono::DateTime::from_timestamp(t, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// 0 (never / perpetual) → null.
@@ -28,9 +26,9 @@ pub fn parse_time(field: &'static str, v: &str) -> Result<i64, super::error::Api
     if let Ok(n) = v.parse::<i64>() {
         return Ok(n);
     }
-    chrono::DateTime::parse_from_rfc3339(v)
-        .map(|d| d.timestamp())
-        .map_err(|_| super::error::ApiError::bad_request("invalid_request", format!("{field}: '{v}' is not an RFC 3339 time")))
+    chrono::DateTime::parse_from_rfc3339(v).map(|d| d.timestamp()).map_err(|_| {
+        super::error::ApiError::bad_request("invalid_request", format!("{field}: '{v}' is not an RFC 3339 time"))
+    })
 }
 
 pub fn product(p: &Product) -> Value {

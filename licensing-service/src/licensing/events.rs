@@ -43,11 +43,7 @@ impl EventQueue {
     /// events, writes what is queued, and ends.
     pub fn start(db: Db, shutdown: watch::Receiver<bool>) -> (EventQueue, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        let q = EventQueue {
-            tx,
-            dropped: Arc::default(),
-            written: Arc::default(),
-        };
+        let q = EventQueue { tx, dropped: Arc::default(), written: Arc::default() };
         let handle = tokio::spawn(writer(db, rx, q.written.clone(), shutdown));
         (q, handle)
     }
@@ -59,7 +55,13 @@ impl EventQueue {
         }
     }
 
-    pub fn validation(&self, license_id: Option<Uuid>, fingerprint: Option<&str>, client_ip: IpAddr, result: &'static str) {
+    pub fn validation(
+        &self,
+        license_id: Option<Uuid>,
+        fingerprint: Option<&str>,
+        client_ip: IpAddr,
+        result: &'static str,
+    ) {
         self.push(HotEvent::Validation(EventKey {
             license_id,
             fingerprint: fingerprint.map(str::to_owned),
@@ -69,7 +71,12 @@ impl EventQueue {
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<HotEvent>, written: Arc<AtomicU64>, mut shutdown: watch::Receiver<bool>) {
+async fn writer(
+    db: Db,
+    mut rx: mpsc::Receiver<HotEvent>,
+    written: Arc<AtomicU64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut buf = Vec::with_capacity(MAX_BATCH);
     let mut closing = false;
     loop {

@@ -20,10 +20,7 @@ use events::{EventQueue, HotEvent};
 /// failure of ours.
 #[derive(Debug)]
 pub enum Refusal {
-    Reason {
-        reason: Reason,
-        license: Option<Arc<LicenseSnapshot>>,
-    },
+    Reason { reason: Reason, license: Option<Arc<LicenseSnapshot>> },
     Internal(sqlx::Error),
 }
 
@@ -40,10 +37,7 @@ impl From<Reason> for Refusal {
 }
 
 fn refuse(reason: Reason, license: &Arc<LicenseSnapshot>) -> Refusal {
-    Refusal::Reason {
-        reason,
-        license: Some(license.clone()),
-    }
+    Refusal::Reason { reason, license: Some(license.clone()) }
 }
 
 /// A validation request, already typed.
@@ -71,12 +65,7 @@ pub struct Licensing {
 
 impl Licensing {
     pub fn new(db: Db, public_key: PublicKey, events: EventQueue) -> Licensing {
-        Licensing {
-            db,
-            cache: LicenseCache::default(),
-            public_key,
-            events,
-        }
+        Licensing { db, cache: LicenseCache::default(), public_key, events }
     }
 
     /// Key → verified claims → license snapshot (`bad_format`, `bad_signature`, `not_found`).
@@ -143,7 +132,14 @@ impl Licensing {
     }
 
     /// `/v1/machines/activate`.
-    pub async fn activate(&self, key: &str, fingerprint: &str, hostname: Option<&str>, platform: Option<&str>, client_ip: IpAddr) -> Result<Granted, Refusal> {
+    pub async fn activate(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        hostname: Option<&str>,
+        platform: Option<&str>,
+        client_ip: IpAddr,
+    ) -> Result<Granted, Refusal> {
         let result = async {
             let (verified, license) = self.resolve(key).await?;
             let now = now_unix();
@@ -175,10 +171,7 @@ impl Licensing {
         let (_, license) = self.resolve(key).await?;
         let machine_id = license.seat_of(fingerprint).ok_or_else(|| refuse(Reason::NotActivated, &license))?;
         let reason = reason.unwrap_or("deactivated by the application");
-        let license = self
-            .free_seat(machine_id, license.license_id, reason, None)
-            .await?
-            .unwrap_or(license);
+        let license = self.free_seat(machine_id, license.license_id, reason, None).await?.unwrap_or(license);
         Ok(Granted { license, expiry: Expiry::Current, machine_id: Some(machine_id) })
     }
 
@@ -198,7 +191,8 @@ impl Licensing {
                 Ok(Granted { license, expiry, machine_id: Some(machine_id) })
             }
             Seat::Take => {
-                let (license, machine_id) = self.take_seat(license.license_id, fingerprint, hostname, platform, now).await?;
+                let (license, machine_id) =
+                    self.take_seat(license.license_id, fingerprint, hostname, platform, now).await?;
                 Ok(Granted { license, expiry, machine_id: Some(machine_id) })
             }
         }
@@ -271,7 +265,11 @@ impl Licensing {
     /// Bumps the license version, reads its snapshot inside the transaction,
     /// commits, and publishes the snapshot to the cache. Every change to a
     /// license or its machines ends here.
-    pub async fn commit_change(&self, mut tx: Tx, license_id: Uuid) -> Result<Option<Arc<LicenseSnapshot>>, sqlx::Error> {
+    pub async fn commit_change(
+        &self,
+        mut tx: Tx,
+        license_id: Uuid,
+    ) -> Result<Option<Arc<LicenseSnapshot>>, sqlx::Error> {
         db::licenses::bump_version(&mut tx, license_id).await?;
         let snap = db::licenses::snapshot(&mut tx, license_id).await?;
         tx.commit().await?;

@@ -29,7 +29,11 @@ pub struct IssueBody {
     fingerprint: Option<String>,
 }
 
-pub async fn issue(_: Admin, State(s): State<AppState>, JsonBody(b): JsonBody<IssueBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn issue(
+    _: Admin,
+    State(s): State<AppState>,
+    JsonBody(b): JsonBody<IssueBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let product = super::products::find(&s, &b.product_slug).await?;
     let policy = super::policies::find(&s, &product, b.policy_slug.as_deref().unwrap_or("default")).await?;
     if policy.archived {
@@ -98,7 +102,10 @@ pub async fn list(_: Admin, State(s): State<AppState>, Query(q): Query<ListQuery
         before_rowid: q
             .cursor
             .as_deref()
-            .map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_request", "cursor: not a cursor from this API")))
+            .map(|c| {
+                c.parse::<i64>()
+                    .map_err(|_| ApiError::bad_request("invalid_request", "cursor: not a cursor from this API"))
+            })
             .transpose()?,
         limit,
     };
@@ -116,7 +123,11 @@ pub struct SearchQuery {
     limit: Option<i64>,
 }
 
-pub async fn search(_: Admin, State(s): State<AppState>, Query(q): Query<SearchQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn search(
+    _: Admin,
+    State(s): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
     let term = q.q.trim();
     if term.is_empty() || term.len() > 1000 {
         return Err(ApiError::bad_request("invalid_request", "q: give 1 to 1000 characters to search for"));
@@ -132,7 +143,8 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 
 pub async fn get(_: Admin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let l = db::licenses::by_id(&s.db.read, id).await?.ok_or_else(|| ApiError::not_found(format!("no license '{id}'")))?;
+    let l =
+        db::licenses::by_id(&s.db.read, id).await?.ok_or_else(|| ApiError::not_found(format!("no license '{id}'")))?;
     let machines = db::machines::for_license(&s.db.read, id).await?;
     let audit = db::audit::list(
         &s.db.read,
@@ -157,7 +169,12 @@ pub struct ReasonBody {
     reason: Option<String>,
 }
 
-async fn change_status(s: &AppState, id: &str, action: StatusAction, reason: Option<String>) -> Result<Json<Value>, ApiError> {
+async fn change_status(
+    s: &AppState,
+    id: &str,
+    action: StatusAction,
+    reason: Option<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = parse_id(id)?;
     let reason = optional_text("reason", reason, 500)?;
     if action == StatusAction::Revoke && reason.is_none() {
@@ -165,17 +182,22 @@ async fn change_status(s: &AppState, id: &str, action: StatusAction, reason: Opt
     }
     let now = now_unix();
     let mut tx = s.db.begin().await?;
-    let l = db::licenses::by_id(&mut *tx, id).await?.ok_or_else(|| ApiError::not_found(format!("no license '{id}'")))?;
+    let l =
+        db::licenses::by_id(&mut *tx, id).await?.ok_or_else(|| ApiError::not_found(format!("no license '{id}'")))?;
     let next = l.status.transition(action)?;
     let revoked_reason = (action == StatusAction::Revoke).then_some(reason.as_deref()).flatten();
     db::licenses::set_status(&mut tx, id, next, revoked_reason, now).await?;
-    db::audit::record(&mut tx, now, NewAudit {
-        actor: "admin",
-        action: action.audit_action(),
-        target_type: "license",
-        target_id: id.to_string(),
-        details: json!({ "from": l.status, "to": next, "reason": reason }),
-    })
+    db::audit::record(
+        &mut tx,
+        now,
+        NewAudit {
+            actor: "admin",
+            action: action.audit_action(),
+            target_type: "license",
+            target_id: id.to_string(),
+            details: json!({ "from": l.status, "to": next, "reason": reason }),
+        },
+    )
     .await?;
     s.licensing.commit_change(tx, id).await?;
     let l = db::licenses::by_id(&s.db.write, id).await?.ok_or_else(ApiError::internal)?;
@@ -190,14 +212,29 @@ fn reason_of(body: &[u8]) -> Result<Option<String>, ApiError> {
     Ok(parse_json::<ReasonBody>(body)?.reason)
 }
 
-pub async fn suspend(_: Admin, State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn suspend(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     change_status(&s, &id, StatusAction::Suspend, reason_of(&body)?).await
 }
 
-pub async fn unsuspend(_: Admin, State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn unsuspend(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     change_status(&s, &id, StatusAction::Unsuspend, reason_of(&body)?).await
 }
 
-pub async fn revoke(_: Admin, State(s): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<ReasonBody>) -> Result<Json<Value>, ApiError> {
+pub async fn revoke(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ReasonBody>,
+) -> Result<Json<Value>, ApiError> {
     change_status(&s, &id, StatusAction::Revoke, b.reason).await
 }

@@ -26,7 +26,8 @@ pub struct ListQuery {
 pub async fn list(_: Admin, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
     let machines = match &q.license_id {
         Some(id) => {
-            let id = Uuid::parse_str(id).map_err(|_| ApiError::bad_request("invalid_request", "license_id: not a license id"))?;
+            let id = Uuid::parse_str(id)
+                .map_err(|_| ApiError::bad_request("invalid_request", "license_id: not a license id"))?;
             if db::licenses::by_id(&s.db.read, id).await?.is_none() {
                 return Err(ApiError::not_found(format!("no license '{id}'")));
             }
@@ -43,11 +44,18 @@ struct DeactivateBody {
     reason: Option<String>,
 }
 
-pub async fn deactivate(_: Admin, State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn deactivate(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found(format!("no machine '{id}'")))?;
-    let b: DeactivateBody = if body.iter().all(u8::is_ascii_whitespace) { DeactivateBody::default() } else { parse_json(&body)? };
+    let b: DeactivateBody =
+        if body.iter().all(u8::is_ascii_whitespace) { DeactivateBody::default() } else { parse_json(&body)? };
     let reason = optional_text("reason", b.reason, 500)?.unwrap_or_else(|| "deactivated by the operator".into());
-    let m = db::machines::by_id(&s.db.read, id).await?.ok_or_else(|| ApiError::not_found(format!("no machine '{id}'")))?;
+    let m =
+        db::machines::by_id(&s.db.read, id).await?.ok_or_else(|| ApiError::not_found(format!("no machine '{id}'")))?;
     let audit = NewAudit {
         actor: "admin",
         action: "machine.deactivate",

@@ -13,24 +13,36 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Admin, Json as JsonBody};
 use crate::http::views;
 
-async fn write(s: &AppState, action: &str, before: Option<&Policy>, after: &Policy, product_slug: &str) -> Result<(), ApiError> {
+async fn write(
+    s: &AppState,
+    action: &str,
+    before: Option<&Policy>,
+    after: &Policy,
+    product_slug: &str,
+) -> Result<(), ApiError> {
     let now = after.updated_at;
     let mut tx = s.db.begin().await?;
     if before.is_none() && db::policies::by_slug(&mut *tx, after.product_id, after.slug.as_str()).await?.is_some() {
-        return Err(DomainError::conflict("slug_taken", format!("the product already has a policy '{}'", after.slug)).into());
+        return Err(
+            DomainError::conflict("slug_taken", format!("the product already has a policy '{}'", after.slug)).into()
+        );
     }
     db::policies::upsert(&mut tx, after).await?;
     let after_json = views::policy_admin(after, product_slug);
-    db::audit::record(&mut tx, now, NewAudit {
-        actor: "admin",
-        action,
-        target_type: "policy",
-        target_id: after.id.to_string(),
-        details: match before {
-            Some(b) => json!({ "before": views::policy_admin(b, product_slug), "after": after_json }),
-            None => after_json,
+    db::audit::record(
+        &mut tx,
+        now,
+        NewAudit {
+            actor: "admin",
+            action,
+            target_type: "policy",
+            target_id: after.id.to_string(),
+            details: match before {
+                Some(b) => json!({ "before": views::policy_admin(b, product_slug), "after": after_json }),
+                None => after_json,
+            },
         },
-    })
+    )
     .await?;
     tx.commit().await?;
     Ok(())
@@ -56,7 +68,11 @@ pub async fn list(_: Admin, State(s): State<AppState>, Path(slug): Path<String>)
     })))
 }
 
-pub async fn get(_: Admin, State(s): State<AppState>, Path((slug, policy_slug)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn get(
+    _: Admin,
+    State(s): State<AppState>,
+    Path((slug, policy_slug)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     let product = super::products::find(&s, &slug).await?;
     let policy = find(&s, &product, &policy_slug).await?;
     Ok(Json(views::policy_admin(&policy, product.slug.as_str())))
@@ -76,7 +92,11 @@ pub async fn patch(
 }
 
 /// A product's policy by slug, or a 404.
-pub async fn find(s: &AppState, product: &crate::domain::catalog::Product, policy_slug: &str) -> Result<Policy, ApiError> {
+pub async fn find(
+    s: &AppState,
+    product: &crate::domain::catalog::Product,
+    policy_slug: &str,
+) -> Result<Policy, ApiError> {
     db::policies::by_slug(&s.db.read, product.id, policy_slug)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("product '{}' has no policy '{policy_slug}'", product.slug)))

@@ -15,12 +15,14 @@ use crate::http::views;
 
 /// The product named by a path slug, or a 404.
 pub async fn find(s: &AppState, slug: &str) -> Result<Product, ApiError> {
-    db::products::by_slug(&s.db.read, slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no product '{slug}'")))
+    db::products::by_slug(&s.db.read, slug).await?.ok_or_else(|| ApiError::not_found(format!("no product '{slug}'")))
 }
 
-pub async fn create(_: Admin, State(s): State<AppState>, JsonBody(input): JsonBody<ProductInput>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(
+    _: Admin,
+    State(s): State<AppState>,
+    JsonBody(input): JsonBody<ProductInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let now = now_unix();
     let product = Product::create(input, now)?;
     let mut tx = s.db.begin().await?;
@@ -28,13 +30,17 @@ pub async fn create(_: Admin, State(s): State<AppState>, JsonBody(input): JsonBo
         return Err(DomainError::conflict("slug_taken", format!("a product '{}' already exists", product.slug)).into());
     }
     db::products::insert(&mut tx, &product).await?;
-    db::audit::record(&mut tx, now, NewAudit {
-        actor: "admin",
-        action: "product.create",
-        target_type: "product",
-        target_id: product.id.to_string(),
-        details: views::product(&product),
-    })
+    db::audit::record(
+        &mut tx,
+        now,
+        NewAudit {
+            actor: "admin",
+            action: "product.create",
+            target_type: "product",
+            target_id: product.id.to_string(),
+            details: views::product(&product),
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(views::product(&product))))
@@ -66,7 +72,9 @@ pub async fn patch(
         .ok_or_else(|| ApiError::not_found(format!("no product '{slug}'")))?;
     let after = before.patched(input, now)?;
     let in_use = db::policies::entitlements_in_use(&mut *tx, before.id).await?;
-    if let Some(gone) = in_use.iter().find(|e| !after.entitlements_catalog.iter().any(|c| c.slug.as_str() == e.as_str())) {
+    if let Some(gone) =
+        in_use.iter().find(|e| !after.entitlements_catalog.iter().any(|c| c.slug.as_str() == e.as_str()))
+    {
         return Err(DomainError::conflict(
             "entitlement_in_use",
             format!("entitlement '{gone}' is granted by a policy; remove it from the policies first"),
@@ -74,13 +82,17 @@ pub async fn patch(
         .into());
     }
     db::products::update(&mut tx, &after).await?;
-    db::audit::record(&mut tx, now, NewAudit {
-        actor: "admin",
-        action: "product.update",
-        target_type: "product",
-        target_id: after.id.to_string(),
-        details: json!({ "before": views::product(&before), "after": views::product(&after) }),
-    })
+    db::audit::record(
+        &mut tx,
+        now,
+        NewAudit {
+            actor: "admin",
+            action: "product.update",
+            target_type: "product",
+            target_id: after.id.to_string(),
+            details: json!({ "before": views::product(&before), "after": views::product(&after) }),
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok(Json(views::product(&after)))

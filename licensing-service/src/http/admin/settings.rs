@@ -31,7 +31,11 @@ pub struct SettingsBody {
     operator_name: Option<String>,
 }
 
-pub async fn put(_: Admin, State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>) -> Result<Json<Value>, ApiError> {
+pub async fn put(
+    _: Admin,
+    State(s): State<AppState>,
+    JsonBody(b): JsonBody<SettingsBody>,
+) -> Result<Json<Value>, ApiError> {
     let name = optional_text("operator_name", b.operator_name, 120)?;
     let now = now_unix();
     let before = s.operator_name();
@@ -40,13 +44,17 @@ pub async fn put(_: Admin, State(s): State<AppState>, JsonBody(b): JsonBody<Sett
         Some(n) => db::settings::set(&mut *tx, db::settings::OPERATOR_NAME, n).await?,
         None => db::settings::delete(&mut *tx, db::settings::OPERATOR_NAME).await?,
     }
-    db::audit::record(&mut tx, now, NewAudit {
-        actor: "admin",
-        action: "settings.update",
-        target_type: "settings",
-        target_id: "operator_name".into(),
-        details: json!({ "before": before, "after": name }),
-    })
+    db::audit::record(
+        &mut tx,
+        now,
+        NewAudit {
+            actor: "admin",
+            action: "settings.update",
+            target_type: "settings",
+            target_id: "operator_name".into(),
+            details: json!({ "before": before, "after": name }),
+        },
+    )
     .await?;
     tx.commit().await?;
     *s.operator_name.write().expect("operator name lock") = name;

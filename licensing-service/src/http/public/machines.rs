@@ -78,7 +78,8 @@ fn answer(result: Result<Granted, Refusal>) -> Result<Response, ApiError> {
 }
 
 fn rate_limited(s: &AppState, ip: std::net::IpAddr) -> Option<Response> {
-    (!s.validate_limiter.allow(ip)).then(|| super::validate::refusal_response(Reason::RateLimited, Some(s.validate_limiter.retry_after())))
+    (!s.validate_limiter.allow(ip))
+        .then(|| super::validate::refusal_response(Reason::RateLimited, Some(s.validate_limiter.retry_after())))
 }
 
 pub async fn activate(State(s): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Result<Response, ApiError> {

@@ -20,16 +20,10 @@ struct Placeholder<'a> {
 
 /// Browsers get a page; everything else gets the service description.
 pub async fn root(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
+    let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     let operator = s.operator_name();
     if wants_html {
-        let page = Placeholder {
-            operator: operator.as_deref(),
-            public_url: &s.public_url,
-        };
+        let page = Placeholder { operator: operator.as_deref(), public_url: &s.public_url };
         let body = page.render().map_err(|e| anyhow::anyhow!("rendering page: {e}"))?;
         return Ok(Html(body).into_response());
     }

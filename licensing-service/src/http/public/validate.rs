@@ -54,11 +54,7 @@ struct Invalid {
 
 /// The refusal answer shared by validate and the machine endpoints' callers.
 pub fn refusal_response(reason: Reason, retry_after: Option<u64>) -> Response {
-    let body = Json(Invalid {
-        ok: false,
-        reason: reason.code(),
-        message: reason.message(),
-    });
+    let body = Json(Invalid { ok: false, reason: reason.code(), message: reason.message() });
     match retry_after {
         Some(secs) => (StatusCode::OK, [(header::RETRY_AFTER, secs.to_string())], body).into_response(),
         None => body.into_response(),
