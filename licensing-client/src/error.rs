@@ -1,0 +1,76 @@
+//! The error type shared by every fallible operation of this crate.
+
+/// Why a key, a payload or a public key was rejected.
+///
+/// The variants map one-to-one onto the failure reasons of the Keysat
+/// protocol (see [`Error::code`]), in the order a verifier checks them:
+/// format first, then signature, then expiry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The key string or its payload is malformed: wrong prefix, wrong
+    /// number of parts, invalid base32, a signature that is not 64 bytes,
+    /// an unknown payload version, unknown flag bits, a truncated payload,
+    /// trailing bytes, a non-UTF-8 entitlement, and so on. Also returned by
+    /// [`Payload::encode`](crate::Payload::encode) for payloads that cannot
+    /// be represented. The string is a human-readable detail.
+    #[error("bad key format: {0}")]
+    BadFormat(String),
+    /// The key is well formed but its Ed25519 signature does not verify
+    /// against the given public key.
+    #[error("signature does not match")]
+    BadSignature,
+    /// The key is authentic but expired: `now >= expires_at` (and
+    /// `expires_at != 0`).
+    #[error("license expired at {expires_at}")]
+    Expired {
+        /// The key's expiry, unix seconds.
+        expires_at: u64,
+    },
+    /// The public key could not be loaded (not PEM, not an Ed25519
+    /// SubjectPublicKeyInfo, wrong length, not a valid curve point, or a
+    /// weak small-order point). The string is a human-readable detail.
+    #[error("bad public key: {0}")]
+    BadPublicKey(String),
+}
+
+impl Error {
+    /// The stable, machine-readable protocol code of this error:
+    /// `"bad_format"`, `"bad_signature"`, `"expired"` or `"bad_public_key"`.
+    ///
+    /// The first three are the `reason`/`error` codes of the public HTTP API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadFormat(_) => "bad_format",
+            Error::BadSignature => "bad_signature",
+            Error::Expired { .. } => "expired",
+            Error::BadPublicKey(_) => "bad_public_key",
+        }
+    }
+
+    pub(crate) fn bad_format(detail: impl Into<String>) -> Error {
+        Error::BadFormat(detail.into())
+    }
+
+    pub(crate) fn bad_public_key(detail: impl Into<String>) -> Error {
+        Error::BadPublicKey(detail.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn codes_and_messages() {
+        let cases = [
+            (Error::BadFormat("x".into()), "bad_format", "bad key format: x"),
+            (Error::BadSignature, "bad_signature", "signature does not match"),
+            (Error::Expired { expires_at: 5 }, "expired", "license expired at 5"),
+            (Error::BadPublicKey("y".into()), "bad_public_key", "bad public key: y"),
+        ];
+        for (err, code, msg) in cases {
+            assert_eq!(err.code(), code);
+            assert_eq!(err.to_string(), msg);
+        }
+    }
+}

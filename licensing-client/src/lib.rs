@@ -1,0 +1,75 @@
+//! Offline verification of Keysat `LIC1` license keys.
+//!
+//! A Keysat license key is a self-contained, Ed25519-signed token that an
+//! application can check without talking to any server:
+//!
+//! ```text
+//! LIC1-<BASE32(payload)>-<BASE32(signature)>
+//! ```
+//!
+//! * Base32 is RFC 4648, upper-case, **no padding**; decoding is
+//!   case-insensitive and surrounding whitespace is ignored.
+//! * `signature` is the 64-byte Ed25519 signature of the raw payload bytes,
+//!   made with the seller's key; the matching public key is published as
+//!   SPKI PEM ([`PublicKey::from_pem`]).
+//! * The payload ([`Payload`]) is a small big-endian binary record. Version 2
+//!   (the one issued) holds: version, flags ([`FLAG_FINGERPRINT_BOUND`],
+//!   [`FLAG_TRIAL`]), product id, license id (UUIDs), `issued_at` and
+//!   `expires_at` (unix seconds, 0 = perpetual), the SHA-256 of the bound
+//!   machine fingerprint ([`fingerprint_hash`]), and a list of entitlement
+//!   slugs. Version 1 (74 bytes, no expiry, no entitlements) is still
+//!   accepted when parsing but never issued.
+//!
+//! Verification runs in a fixed order, and each step has its own error and
+//! protocol code ([`Error::code`]): format ([`Error::BadFormat`]), then
+//! signature ([`Error::BadSignature`]), then, if asked for, expiry
+//! ([`Error::Expired`]).
+//!
+//! Revocation, seat limits and grace periods are not visible offline: ask the
+//! server's `POST /v1/validate` for those.
+//!
+//! # Verify a key offline
+//!
+//! ```
+//! use keysat_client::PublicKey;
+//!
+//! const PEM: &str = "-----BEGIN PUBLIC KEY-----
+//! MCowBQYDK2VwAyEAA6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=
+//! -----END PUBLIC KEY-----";
+//! const KEY: &str = "LIC1-AIBW6RVE6YGS6SRIW2VD5D57N4UPBKVKVKVLXO6MZTO533XO53XO53QAAAAAAZKT6EAAAAAAABYT7MYA2NCGD73DC4G6MM5VVISRFTROCWWBECY4GJNM3LNGPQBOLFF2HM6QEA3QOJXQY3LVNR2GSLLEMV3GSY3F-QPSJIDYL6Y5TFCKXQ2SN43EDJIZIRJZCEROM2I4MJHODT6KO4KDPW6AJ3HMYJERYPD34CF2Z46PXPYFKSRZS7BDZKVKWE57UBJSTEBI";
+//!
+//! let pk = PublicKey::from_pem(PEM)?;
+//! let payload = keysat_client::verify_at(KEY, &pk, 1_800_000_000)?;
+//! assert!(payload.entitlements.contains(&"pro".to_string()));
+//! assert!(payload.fingerprint_matches("test-machine-fingerprint"));
+//! # assert_eq!(
+//! #     keysat_client::verify_at(KEY, &pk, 1_900_000_000).unwrap_err().code(),
+//! #     "expired"
+//! # );
+//! # Ok::<(), keysat_client::Error>(())
+//! ```
+//!
+//! # Issue a key
+//!
+//! [`sign`] encodes a [`Payload`] (always as version 2) and signs it with an
+//! `ed25519_dalek::SigningKey`; [`LicenseKey::to_key_string`] gives the
+//! canonical string of a parsed key.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod error;
+mod key;
+mod payload;
+mod public_key;
+
+pub use error::Error;
+pub use key::{sign, verify, verify_at, LicenseKey, KEY_PREFIX};
+pub use payload::{fingerprint_hash, Payload, FLAG_FINGERPRINT_BOUND, FLAG_TRIAL};
+pub use public_key::{PublicKey, SPKI_DER_LEN};
+
+/// Re-export of the `ed25519-dalek` crate this API is built on (for
+/// `SigningKey` and `VerifyingKey`), so callers can name the same version.
+pub use ed25519_dalek;
+/// Re-export of the `uuid` crate used by [`Payload`].
+pub use uuid;
