@@ -29,9 +29,19 @@ use crate::jobs::Jobs;
 use crate::licensing::events::EventQueue;
 use crate::licensing::Licensing;
 
-/// Shared by every handler.
+/// Shared by every handler: one pointer, so a request clones one counter.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+/// What the daemon holds while it runs.
+pub struct AppInner {
     pub config: Arc<Config>,
     pub db: Db,
     pub signer: Arc<SigningKey>,
@@ -44,7 +54,7 @@ pub struct AppState {
     pub public_url: Arc<str>,
 }
 
-impl AppState {
+impl AppInner {
     pub fn operator_name(&self) -> Option<String> {
         self.operator_name.read().expect("operator name lock").clone()
     }
@@ -134,7 +144,7 @@ impl Application {
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (events, writer) = EventQueue::start(db.clone(), shutdown_rx);
-        let state = AppState {
+        let state = AppState(Arc::new(AppInner {
             public_url: config.public_base_url(public_addr).into(),
             licensing: Arc::new(Licensing::new(db.clone(), public_key, events)),
             validate_limiter: Arc::new(RateLimiter::new(config.validate_rate_per_minute, Duration::from_secs(60))),
@@ -144,7 +154,7 @@ impl Application {
             operator_name: Arc::new(RwLock::new(operator_name)),
             config: Arc::new(config),
             db,
-        };
+        }));
         let jobs = Jobs::start(state.clone()).await?;
         Ok(Application { state, public, admin, public_addr, admin_addr, generated_admin_key, shutdown, writer, jobs })
     }
