@@ -109,8 +109,11 @@ CREATE INDEX audit_at ON audit_log(at);
 CREATE INDEX audit_action_at ON audit_log(action, at);
 CREATE INDEX audit_target ON audit_log(target_id, at);
 
--- Written in batches off the hot path; identical events in one batch are
--- folded into one row with a count. Pruned by age and by row count.
+-- Written in batches off the hot path: the events of one batch (a quarter of
+-- a second) with the same license, machine and result are folded into one row
+-- with a count, the number of distinct client addresses (a key used from
+-- many addresses is being shared) and the last address. Pruned by age and by
+-- row count.
 CREATE TABLE validation_events (
     id           INTEGER PRIMARY KEY,
     at           INTEGER NOT NULL,
@@ -118,6 +121,7 @@ CREATE TABLE validation_events (
     fingerprint  TEXT,
     client_ip    TEXT,
     result       TEXT NOT NULL,
-    count        INTEGER NOT NULL DEFAULT 1
+    count        INTEGER NOT NULL DEFAULT 1,
+    ip_count     INTEGER NOT NULL DEFAULT 1
 ) STRICT;
 CREATE INDEX validation_events_license ON validation_events(license_id, at);

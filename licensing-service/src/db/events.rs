@@ -6,31 +6,52 @@ use uuid::Uuid;
 
 use super::Tx;
 
-/// One row of the validation log; `count` identical events folded together.
+/// What identifies a row of the validation log within one batch.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EventKey {
     pub license_id: Option<Uuid>,
+    /// The seat the request used, when it holds one.
+    pub machine_id: Option<Uuid>,
     pub fingerprint: Option<String>,
-    pub client_ip: IpAddr,
     pub result: &'static str,
 }
 
-pub async fn insert_batch(tx: &mut Tx, at: i64, events: &[(EventKey, i64)]) -> Result<(), sqlx::Error> {
-    for chunk in events.chunks(150) {
+/// The folded events of one key: how many, from how many addresses, the last one.
+#[derive(Debug, Clone)]
+pub struct EventTally {
+    pub count: i64,
+    pub ip_count: i64,
+    pub last_ip: IpAddr,
+}
+
+pub async fn insert_batch(tx: &mut Tx, at: i64, events: &[(EventKey, EventTally)]) -> Result<(), sqlx::Error> {
+    for chunk in events.chunks(100) {
         let mut q = sqlx::QueryBuilder::new(
-            "INSERT INTO validation_events (at, license_id, fingerprint, client_ip, result, count) ",
+            "INSERT INTO validation_events (at, license_id, fingerprint, client_ip, result, count, ip_count) ",
         );
-        q.push_values(chunk, |mut b, (k, count)| {
+        q.push_values(chunk, |mut b, (k, t)| {
             b.push_bind(at)
                 .push_bind(k.license_id.map(|u| u.to_string()))
                 .push_bind(k.fingerprint.clone())
-                .push_bind(k.client_ip.to_string())
+                .push_bind(t.last_ip.to_string())
                 .push_bind(k.result)
-                .push_bind(*count);
+                .push_bind(t.count)
+                .push_bind(t.ip_count);
         });
         q.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// A row of the validation log.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LoggedEvent {
+    pub at: i64,
+    pub fingerprint: Option<String>,
+    pub client_ip: Option<String>,
+    pub result: String,
+    pub count: i64,
+    pub ip_count: i64,
 }
 
 /// Deletes events older than `before` and all but the newest `keep_rows`.
@@ -54,13 +75,9 @@ pub async fn prune(pool: &sqlx::SqlitePool, before: i64, keep_rows: i64) -> Resu
 }
 
 /// Events of one license, newest first.
-pub async fn for_license(
-    pool: &sqlx::SqlitePool,
-    license_id: Uuid,
-    limit: i64,
-) -> Result<Vec<(i64, Option<String>, Option<String>, String, i64)>, sqlx::Error> {
+pub async fn for_license(pool: &sqlx::SqlitePool, license_id: Uuid, limit: i64) -> Result<Vec<LoggedEvent>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT at, fingerprint, client_ip, result, count FROM validation_events \
+        "SELECT at, fingerprint, client_ip, result, count, ip_count FROM validation_events \
          WHERE license_id = ? ORDER BY at DESC, id DESC LIMIT ?",
     )
     .bind(license_id.to_string())

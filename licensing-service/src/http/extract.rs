@@ -52,7 +52,7 @@ fn json_rejection(r: JsonRejection) -> ApiError {
 
 /// Parses a JSON body whatever its content type (the hot path and optional
 /// bodies); malformed → 400, too large → 413.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,9 +1,10 @@
-//! The hot path's write queue: validation events and machine last-seen times
-//! go into a bounded channel and are written in batches by one task, so a
-//! request never waits on the disk. When the queue is full, events are
-//! dropped and counted rather than slowing requests down.
+//! The hot path's write queue: one event per validation or machine call goes
+//! into a bounded channel and one task writes them in batches, so a request
+//! never waits on the disk. Machine last-seen times are derived from the same
+//! events. When the queue is full, events are dropped and counted rather than
+//! slowing requests down.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,24 +14,24 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::db::events::EventKey;
+use crate::db::events::{EventKey, EventTally};
 use crate::db::{self, Db};
 use crate::domain::now_unix;
 
 /// Capacity of the queue between requests and the writer.
 const QUEUE_CAPACITY: usize = 65_536;
 /// Most events folded into one transaction.
-const MAX_BATCH: usize = 8_192;
+const MAX_BATCH: usize = 16_384;
 /// How often queued events are written.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
-/// Something the hot path saw.
-pub enum HotEvent {
-    Validation(EventKey),
-    Seen { machine_id: Uuid, at: i64 },
+/// One validation, activation or heartbeat as the log records it.
+pub struct HotEvent {
+    pub key: EventKey,
+    pub client_ip: IpAddr,
 }
 
-/// Sending side, held by the app state.
+/// Sending side, held by the licensing service.
 #[derive(Clone)]
 pub struct EventQueue {
     tx: mpsc::Sender<HotEvent>,
@@ -54,29 +55,9 @@ impl EventQueue {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
-
-    pub fn validation(
-        &self,
-        license_id: Option<Uuid>,
-        fingerprint: Option<&str>,
-        client_ip: IpAddr,
-        result: &'static str,
-    ) {
-        self.push(HotEvent::Validation(EventKey {
-            license_id,
-            fingerprint: fingerprint.map(str::to_owned),
-            client_ip,
-            result,
-        }));
-    }
 }
 
-async fn writer(
-    db: Db,
-    mut rx: mpsc::Receiver<HotEvent>,
-    written: Arc<AtomicU64>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn writer(db: Db, mut rx: mpsc::Receiver<HotEvent>, written: Arc<AtomicU64>, mut shutdown: watch::Receiver<bool>) {
     let mut buf = Vec::with_capacity(MAX_BATCH);
     let mut closing = false;
     loop {
@@ -90,16 +71,7 @@ async fn writer(
             }
         }
         // Drain what is queued now, one transaction per full batch.
-        loop {
-            while buf.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(e) => buf.push(e),
-                    Err(_) => break,
-                }
-            }
-            if buf.is_empty() {
-                break;
-            }
+        while take_queued(&mut rx, &mut buf) > 0 {
             let n = buf.len() as u64;
             match write_batch(&db, buf.drain(..)).await {
                 Ok(()) => {
@@ -114,23 +86,42 @@ async fn writer(
     }
 }
 
-async fn write_batch(db: &Db, events: impl Iterator<Item = HotEvent>) -> Result<(), sqlx::Error> {
-    let mut folded: HashMap<EventKey, i64> = HashMap::new();
-    let mut seen: HashMap<Uuid, i64> = HashMap::new();
-    for e in events {
-        match e {
-            HotEvent::Validation(k) => *folded.entry(k).or_default() += 1,
-            HotEvent::Seen { machine_id, at } => {
-                let t = seen.entry(machine_id).or_default();
-                *t = (*t).max(at);
-            }
+/// Moves what is queued right now (up to a batch) into `buf`.
+fn take_queued(rx: &mut mpsc::Receiver<HotEvent>, buf: &mut Vec<HotEvent>) -> usize {
+    while buf.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(e) => buf.push(e),
+            Err(_) => break,
         }
     }
-    let rows: Vec<(EventKey, i64)> = folded.into_iter().collect();
+    buf.len()
+}
+
+/// Folds a batch by (license, machine, result) and writes it with the
+/// machines' last-seen times in one transaction.
+async fn write_batch(db: &Db, events: impl Iterator<Item = HotEvent>) -> Result<(), sqlx::Error> {
+    let mut folded: HashMap<EventKey, (EventTally, HashSet<IpAddr>)> = HashMap::new();
+    for e in events {
+        let (tally, ips) = folded
+            .entry(e.key)
+            .or_insert_with(|| (EventTally { count: 0, ip_count: 0, last_ip: e.client_ip }, HashSet::new()));
+        tally.count += 1;
+        tally.last_ip = e.client_ip;
+        ips.insert(e.client_ip);
+    }
+    let now = now_unix();
+    let seen: HashSet<Uuid> = folded.keys().filter_map(|k| k.machine_id).collect();
+    let rows: Vec<(EventKey, EventTally)> = folded
+        .into_iter()
+        .map(|(k, (mut t, ips))| {
+            t.ip_count = ips.len() as i64;
+            (k, t)
+        })
+        .collect();
     let mut tx = db.begin().await?;
-    db::events::insert_batch(&mut tx, now_unix(), &rows).await?;
-    for (id, at) in seen {
-        db::machines::touch(&mut tx, id, at).await?;
+    db::events::insert_batch(&mut tx, now, &rows).await?;
+    for machine_id in seen {
+        db::machines::touch(&mut tx, machine_id, now).await?;
     }
     tx.commit().await
 }

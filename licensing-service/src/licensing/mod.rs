@@ -10,6 +10,7 @@ use std::sync::Arc;
 use keysat_client::{LicenseKey, PublicKey};
 use uuid::Uuid;
 
+use crate::db::events::EventKey;
 use crate::db::{self, Db, Tx};
 use crate::domain::now_unix;
 use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, Seat};
@@ -158,7 +159,6 @@ impl Licensing {
             let now = now_unix();
             let expiry = Self::check(&verified, &license, None, Some(fingerprint), now)?;
             let machine_id = license.seat_of(fingerprint).ok_or_else(|| refuse(Reason::NotActivated, &license))?;
-            self.events.push(HotEvent::Seen { machine_id, at: now });
             Ok(Granted { license, expiry, machine_id: Some(machine_id) })
         }
         .await;
@@ -186,10 +186,7 @@ impl Licensing {
         now: i64,
     ) -> Result<Granted, Refusal> {
         match license.seat_for(fingerprint).map_err(|r| refuse(r, &license))? {
-            Seat::Held(machine_id) => {
-                self.events.push(HotEvent::Seen { machine_id, at: now });
-                Ok(Granted { license, expiry, machine_id: Some(machine_id) })
-            }
+            Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id) }),
             Seat::Take => {
                 let (license, machine_id) =
                     self.take_seat(license.license_id, fingerprint, hostname, platform, now).await?;
@@ -276,12 +273,28 @@ impl Licensing {
         Ok(snap.map(|s| self.cache.store(s)))
     }
 
+    /// One event per call; a granted seat's last-seen time comes from it.
     fn log(&self, result: &Result<Granted, Refusal>, fingerprint: Option<&str>, client_ip: IpAddr) {
-        let (license_id, code) = match result {
-            Ok(g) => (Some(g.license.license_id), "ok"),
-            Err(Refusal::Reason { reason, license }) => (license.as_ref().map(|l| l.license_id), reason.code()),
+        let (license_id, machine_id, result) = match result {
+            Ok(g) => (Some(g.license.license_id), g.machine_id, "ok"),
+            Err(Refusal::Reason { reason, license }) => (license.as_ref().map(|l| l.license_id), None, reason.code()),
             Err(Refusal::Internal(_)) => return,
         };
-        self.events.validation(license_id, fingerprint, client_ip, code);
+        self.log_event(license_id, machine_id, fingerprint, client_ip, result);
+    }
+
+    /// Queues one event for the validation log.
+    pub fn log_event(
+        &self,
+        license_id: Option<Uuid>,
+        machine_id: Option<Uuid>,
+        fingerprint: Option<&str>,
+        client_ip: IpAddr,
+        result: &'static str,
+    ) {
+        self.events.push(HotEvent {
+            key: EventKey { license_id, machine_id, fingerprint: fingerprint.map(str::to_owned), result },
+            client_ip,
+        });
     }
 }

@@ -158,7 +158,10 @@ pub async fn get(_: Admin, State(s): State<AppState>, Path(id): Path<String>) ->
     v["audit"] = audit.iter().map(super::audit::entry).collect();
     v["recent_validations"] = events
         .iter()
-        .map(|(at, fp, ip, result, count)| json!({"at": views::ts(*at), "fingerprint": fp, "client_ip": ip, "result": result, "count": count}))
+        .map(|e| {
+            json!({"at": views::ts(e.at), "fingerprint": e.fingerprint, "client_ip": e.client_ip,
+                   "result": e.result, "count": e.count, "distinct_addresses": e.ip_count})
+        })
         .collect();
     Ok(Json(v))
 }

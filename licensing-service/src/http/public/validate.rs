@@ -1,5 +1,7 @@
 //! `POST /v1/validate`: the hot path. Every decision is HTTP 200.
 
+use std::borrow::Cow;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -17,13 +19,19 @@ use crate::http::extract::parse_json;
 use crate::http::views::ts;
 use crate::licensing::{Granted, Refusal, ValidateInput};
 
+/// Borrows from the request body where the JSON has no escapes.
 #[derive(Deserialize)]
-struct Body {
-    key: String,
-    product_slug: Option<String>,
-    fingerprint: Option<String>,
-    hostname: Option<String>,
-    platform: Option<String>,
+struct Body<'a> {
+    #[serde(borrow)]
+    key: Cow<'a, str>,
+    #[serde(borrow)]
+    product_slug: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    fingerprint: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    hostname: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    platform: Option<Cow<'a, str>>,
 }
 
 #[derive(Serialize)]
@@ -87,7 +95,7 @@ fn granted(g: &Granted) -> Response {
 
 pub async fn validate(State(s): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Result<Response, ApiError> {
     if !s.validate_limiter.allow(ip) {
-        s.licensing.events.validation(None, None, ip, Reason::RateLimited.code());
+        s.licensing.log_event(None, None, None, ip, Reason::RateLimited.code());
         return Ok(refusal_response(Reason::RateLimited, Some(s.validate_limiter.retry_after())));
     }
     let b: Body = parse_json(&body)?;

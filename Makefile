@@ -1,0 +1,40 @@
+# Keysat — the commands that matter: `make run` and `make test`.
+CARGO ?= cargo
+DATA_DIR ?= ./data
+MUSL_TARGET ?= x86_64-unknown-linux-musl
+
+.PHONY: run test lint fmt bench admin-key build musl clean
+
+## Run the daemon on embedded SQLite in ./data (prints the admin key on first start and the URLs).
+run:
+	KEYSAT_DATA_DIR=$(DATA_DIR) $(CARGO) run --release -p keysat -- serve
+
+## Every test: formatting, clippy, unit, integration and doc tests of the whole workspace.
+test: lint
+	$(CARGO) test --workspace --no-fail-fast
+
+## Formatting and lints, warnings as errors.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Benchmark of the validation hot path (needs wrk); BENCH_SECONDS=60 by default.
+bench:
+	bench/validate/run.sh
+
+## Print the admin key stored in ./data.
+admin-key:
+	KEYSAT_DATA_DIR=$(DATA_DIR) $(CARGO) run --release -q -p keysat -- admin-key
+
+build:
+	$(CARGO) build --release -p keysat
+
+## Fully static binary: target/$(MUSL_TARGET)/release/keysat (needs musl-tools and the rustup target).
+musl:
+	$(CARGO) build --release -p keysat --target $(MUSL_TARGET)
+
+clean:
+	$(CARGO) clean
