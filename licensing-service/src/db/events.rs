@@ -75,7 +75,11 @@ pub async fn prune(pool: &sqlx::SqlitePool, before: i64, keep_rows: i64) -> Resu
 }
 
 /// Events of one license, newest first.
-pub async fn for_license(pool: &sqlx::SqlitePool, license_id: Uuid, limit: i64) -> Result<Vec<LoggedEvent>, sqlx::Error> {
+pub async fn for_license(
+    pool: &sqlx::SqlitePool,
+    license_id: Uuid,
+    limit: i64,
+) -> Result<Vec<LoggedEvent>, sqlx::Error> {
     sqlx::query_as(
         "SELECT at, fingerprint, client_ip, result, count, ip_count FROM validation_events \
          WHERE license_id = ? ORDER BY at DESC, id DESC LIMIT ?",

@@ -213,6 +213,11 @@ pub async fn list(pool: &sqlx::SqlitePool, f: &ListFilter) -> Result<Vec<License
     rows(q.build_query_as().fetch_all(pool).await?)
 }
 
+/// `q` with LIKE's wildcards escaped (ESCAPE '\\').
+fn like_literal(q: &str) -> String {
+    q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 /// Licenses matching `q` as a license id, invoice id, full key, e-mail (part),
 /// npub (hex), or a fingerprint (bound or holding a seat). Newest first.
 pub async fn search(
@@ -225,7 +230,7 @@ pub async fn search(
     sqlx::query_as::<_, Row>(&format!(
         "SELECT {COLUMNS} FROM licenses WHERE id = ?1 OR invoice_id = ?1 OR license_key = ?2 \
          OR fingerprint = ?1 OR buyer_npub = ?3 \
-         OR (length(?1) >= 3 AND buyer_email LIKE '%' || ?1 || '%' ESCAPE '\\') \
+         OR (length(?1) >= 3 AND buyer_email LIKE '%' || ?5 || '%' ESCAPE '\\') \
          OR id IN (SELECT license_id FROM machines WHERE fingerprint = ?1) \
          ORDER BY rowid DESC LIMIT ?4"
     ))
@@ -233,6 +238,7 @@ pub async fn search(
     .bind(key)
     .bind(npub_hex)
     .bind(limit)
+    .bind(like_literal(q))
     .fetch_all(pool)
     .await
     .and_then(rows)

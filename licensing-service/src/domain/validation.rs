@@ -120,7 +120,8 @@ pub struct Facts<'a> {
     pub product_slug: &'a str,
     pub expires_at: i64,
     pub grace_seconds: i64,
-    /// `Some(matches)` when the key is fingerprint-bound and a fingerprint was sent.
+    /// `Some(matches)` when the key is fingerprint-bound: whether the request
+    /// sent the fingerprint it is bound to (sending none does not match).
     pub bound_fingerprint_matches: Option<bool>,
 }
 

@@ -1,6 +1,7 @@
 //! Extractors that turn raw requests into typed values, answering bad input
 //! in the error envelope.
 
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -50,15 +51,33 @@ fn json_rejection(r: JsonRejection) -> ApiError {
     }
 }
 
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// The raw request body (for [`parse_json`]); rejections in our envelope.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state).await.map(RawBody).map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+            status => ApiError::new(status, "invalid_request", e.body_text()),
+        })
+    }
+}
+
 /// Parses a JSON body whatever its content type (the hot path and optional
 /// bodies); malformed → 400, too large → 413.
 pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("request body is larger than {MAX_BODY_BYTES} bytes"),
-        ));
+        return Err(too_large());
     }
     serde_json::from_slice(body).map_err(|e| {
         let code = if e.is_data() { "invalid_request" } else { "malformed_json" };
@@ -82,8 +101,9 @@ where
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .ok_or_else(ApiError::unauthorized)?;
         let expected = state.admin_api_key.as_bytes();
         // ct_eq on unequal lengths returns false without early exit on content.

@@ -31,24 +31,24 @@ impl RateLimiter {
         &self.shards[self.hasher.hash_one(ip) as usize % SHARDS]
     }
 
-    /// Counts a request; false when the address is over its limit.
-    pub fn allow(&self, ip: IpAddr) -> bool {
-        self.allow_at(ip, Instant::now())
+    /// Counts a request; over the limit, the whole seconds until the
+    /// address's window resets (for `Retry-After`).
+    pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        self.check_at(ip, Instant::now())
     }
 
-    fn allow_at(&self, ip: IpAddr, now: Instant) -> bool {
+    fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
         let mut map = self.shard(&ip).lock().expect("rate limit lock");
         let entry = map.entry(ip).or_insert((now, 0));
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
         entry.1 = entry.1.saturating_add(1);
-        entry.1 <= self.limit
-    }
-
-    /// Seconds until the address's window resets (for `Retry-After`).
-    pub fn retry_after(&self) -> u64 {
-        self.window.as_secs().max(1)
+        if entry.1 <= self.limit {
+            return Ok(());
+        }
+        let left = self.window.saturating_sub(now.duration_since(entry.0));
+        Err(left.as_secs_f64().ceil().max(1.0) as u64)
     }
 
     /// Forgets addresses whose window has passed, bounding memory.
@@ -74,10 +74,11 @@ mod tests {
         let a: IpAddr = "1.1.1.1".parse().unwrap();
         let b: IpAddr = "2.2.2.2".parse().unwrap();
         let t = Instant::now();
-        assert!(rl.allow_at(a, t));
-        assert!(rl.allow_at(a, t));
-        assert!(!rl.allow_at(a, t));
-        assert!(rl.allow_at(b, t));
-        assert!(rl.allow_at(a, t + Duration::from_secs(61)));
+        assert!(rl.check_at(a, t).is_ok());
+        assert!(rl.check_at(a, t).is_ok());
+        assert_eq!(rl.check_at(a, t), Err(60));
+        assert_eq!(rl.check_at(a, t + Duration::from_millis(50_500)), Err(10));
+        assert!(rl.check_at(b, t).is_ok());
+        assert!(rl.check_at(a, t + Duration::from_secs(61)).is_ok());
     }
 }

@@ -57,7 +57,12 @@ impl EventQueue {
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<HotEvent>, written: Arc<AtomicU64>, mut shutdown: watch::Receiver<bool>) {
+async fn writer(
+    db: Db,
+    mut rx: mpsc::Receiver<HotEvent>,
+    written: Arc<AtomicU64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut buf = Vec::with_capacity(MAX_BATCH);
     let mut closing = false;
     loop {

@@ -93,11 +93,15 @@ impl Licensing {
             None => {
                 let mut conn = self.db.read.acquire().await?;
                 match db::licenses::snapshot(&mut conn, verified.license_id).await? {
-                    Some(s) if s.product_id == verified.product_id => self.cache.store(s),
-                    _ => return Err(Reason::NotFound.into()),
+                    Some(s) => self.cache.store(s),
+                    None => return Err(Reason::NotFound.into()),
                 }
             }
         };
+        // A key is ours only if it names the license's own product.
+        if snapshot.product_id != verified.product_id {
+            return Err(Reason::NotFound.into());
+        }
         Ok((verified, snapshot))
     }
 

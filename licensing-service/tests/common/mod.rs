@@ -158,9 +158,7 @@ impl TestApp {
 
     /// An authorised request to `/v1/admin{path}`.
     pub fn admin(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}/v1/admin{path}", self.admin_base))
-            .bearer_auth(&self.admin_key)
+        self.client.request(method, format!("{}/v1/admin{path}", self.admin_base)).bearer_auth(&self.admin_key)
     }
 
     pub async fn admin_get(&self, path: &str) -> Reply {

@@ -1,6 +1,5 @@
 //! `/v1/admin/licenses`: issue, list, search, details, suspend / unsuspend / revoke.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -15,7 +14,7 @@ use crate::domain::npub::Npub;
 use crate::domain::{now_unix, optional_text, DomainError};
 use crate::fulfillment::{issue_license, IssueRequest, Source};
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, Admin, Json as JsonBody};
+use crate::http::extract::{parse_json, Admin, Json as JsonBody, RawBody};
 use crate::http::views::{self, parse_time, ts_or_null};
 
 #[derive(Deserialize)]
@@ -219,7 +218,7 @@ pub async fn suspend(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Value>, ApiError> {
     change_status(&s, &id, StatusAction::Suspend, reason_of(&body)?).await
 }
@@ -228,7 +227,7 @@ pub async fn unsuspend(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Value>, ApiError> {
     change_status(&s, &id, StatusAction::Unsuspend, reason_of(&body)?).await
 }

@@ -1,6 +1,5 @@
 //! `/v1/admin/machines`: list seats, free one.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
@@ -11,7 +10,7 @@ use crate::app::AppState;
 use crate::db::{self, audit::NewAudit};
 use crate::domain::optional_text;
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, Admin};
+use crate::http::extract::{parse_json, Admin, RawBody};
 use crate::http::views;
 
 #[derive(Deserialize)]
@@ -48,7 +47,7 @@ pub async fn deactivate(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Value>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found(format!("no machine '{id}'")))?;
     let b: DeactivateBody =

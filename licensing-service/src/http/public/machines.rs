@@ -1,7 +1,6 @@
 //! `POST /v1/machines/{activate,heartbeat,deactivate}`. Every decision is
 //! HTTP 200: `{ok, reason?, machine_id?, active_count, max_machines}`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,7 +11,7 @@ use crate::app::AppState;
 use crate::domain::validation::Reason;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
-use crate::http::extract::parse_json;
+use crate::http::extract::{parse_json, RawBody};
 use crate::licensing::{Granted, Refusal};
 
 /// An optional short text field: empty counts as absent, too long is a 400.
@@ -78,11 +77,14 @@ fn answer(result: Result<Granted, Refusal>) -> Result<Response, ApiError> {
 }
 
 fn rate_limited(s: &AppState, ip: std::net::IpAddr) -> Option<Response> {
-    (!s.validate_limiter.allow(ip))
-        .then(|| super::validate::refusal_response(Reason::RateLimited, Some(s.validate_limiter.retry_after())))
+    s.validate_limiter.check(ip).err().map(|secs| super::validate::refusal_response(Reason::RateLimited, Some(secs)))
 }
 
-pub async fn activate(State(s): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Result<Response, ApiError> {
+pub async fn activate(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
     if let Some(r) = rate_limited(&s, ip) {
         return Ok(r);
     }
@@ -93,7 +95,11 @@ pub async fn activate(State(s): State<AppState>, ClientIp(ip): ClientIp, body: B
     answer(s.licensing.activate(&b.key, fp, hostname, platform, ip).await)
 }
 
-pub async fn heartbeat(State(s): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Result<Response, ApiError> {
+pub async fn heartbeat(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
     if let Some(r) = rate_limited(&s, ip) {
         return Ok(r);
     }
@@ -102,7 +108,11 @@ pub async fn heartbeat(State(s): State<AppState>, ClientIp(ip): ClientIp, body: 
     answer(s.licensing.heartbeat(&b.key, fp, ip).await)
 }
 
-pub async fn deactivate(State(s): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Result<Response, ApiError> {
+pub async fn deactivate(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
     if let Some(r) = rate_limited(&s, ip) {
         return Ok(r);
     }

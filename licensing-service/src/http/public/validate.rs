@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,7 @@ use crate::app::AppState;
 use crate::domain::validation::{Expiry, Reason};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
-use crate::http::extract::parse_json;
+use crate::http::extract::{parse_json, RawBody};
 use crate::http::views::ts;
 use crate::licensing::{Granted, Refusal, ValidateInput};
 
@@ -93,15 +92,19 @@ fn granted(g: &Granted) -> Response {
     .into_response()
 }
 
-pub async fn validate(State(s): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Result<Response, ApiError> {
-    if !s.validate_limiter.allow(ip) {
+pub async fn validate(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    if let Err(retry_after) = s.validate_limiter.check(ip) {
         s.licensing.log_event(None, None, None, ip, Reason::RateLimited.code());
-        return Ok(refusal_response(Reason::RateLimited, Some(s.validate_limiter.retry_after())));
+        return Ok(refusal_response(Reason::RateLimited, Some(retry_after)));
     }
     let b: Body = parse_json(&body)?;
     let input = ValidateInput {
         key: &b.key,
-        product_slug: b.product_slug.as_deref(),
+        product_slug: b.product_slug.as_deref().filter(|s| !s.is_empty()),
         fingerprint: text_field("fingerprint", b.fingerprint.as_deref(), 256)?,
         hostname: text_field("hostname", b.hostname.as_deref(), 255)?,
         platform: text_field("platform", b.platform.as_deref(), 255)?,
