@@ -49,6 +49,8 @@ pub struct AppInner {
     pub admin_api_key: Arc<str>,
     pub licensing: Arc<Licensing>,
     pub validate_limiter: Arc<RateLimiter>,
+    /// Code previews and redemptions per client address.
+    pub code_limiter: Arc<RateLimiter>,
     pub operator_name: Arc<RwLock<Option<String>>>,
     /// Base URL buyers and applications use (no trailing slash).
     pub public_url: Arc<str>,
@@ -69,6 +71,7 @@ fn public_routes() -> Router<AppState> {
         .route("/v1/products", get(public::catalog::list_products))
         .route("/v1/products/{slug}", get(public::catalog::get_product))
         .route("/v1/products/{slug}/policies", get(public::catalog::list_policies))
+        .route("/v1/discount-codes/preview", post(public::codes::preview))
         .route("/v1/validate", post(public::validate::validate))
         .route("/v1/machines/activate", post(public::machines::activate))
         .route("/v1/machines/heartbeat", post(public::machines::heartbeat))
@@ -91,6 +94,10 @@ fn admin_routes() -> Router<AppState> {
         .route("/licenses/{id}/revoke", post(licenses::revoke))
         .route("/machines", get(machines::list))
         .route("/machines/{id}/deactivate", post(machines::deactivate))
+        .route("/discount-codes", post(codes::create).get(codes::list))
+        .route("/discount-codes/{code}", get(codes::get).patch(codes::patch).delete(codes::delete))
+        .route("/discount-codes/{code}/disable", post(codes::disable))
+        .route("/discount-codes/{code}/enable", post(codes::enable))
         .route("/audit", get(audit::list))
         .route("/settings", get(settings::get).put(settings::put))
         .route("/stats", get(settings::stats));
@@ -148,6 +155,7 @@ impl Application {
             public_url: config.public_base_url(public_addr).into(),
             licensing: Arc::new(Licensing::new(db.clone(), public_key, events)),
             validate_limiter: Arc::new(RateLimiter::new(config.validate_rate_per_minute, Duration::from_secs(60))),
+            code_limiter: Arc::new(RateLimiter::new(config.code_rate_per_minute, Duration::from_secs(60))),
             public_key_pem: public_key.to_pem().into(),
             signer: Arc::new(signer),
             admin_api_key: admin_api_key.into(),

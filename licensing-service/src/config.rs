@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// Validation requests allowed per client address per minute.
     #[arg(long, env = "KEYSAT_VALIDATE_RATE_PER_MINUTE", default_value_t = 600)]
     pub validate_rate_per_minute: u32,
+    /// Discount-code previews and redemptions allowed per client address per minute.
+    #[arg(long, env = "KEYSAT_CODE_RATE_PER_MINUTE", default_value_t = 30)]
+    pub code_rate_per_minute: u32,
     /// Validation events kept (the oldest are pruned beyond this).
     #[arg(long, env = "KEYSAT_VALIDATION_LOG_MAX_ROWS", default_value_t = 1_000_000)]
     pub validation_log_max_rows: u64,
@@ -54,6 +57,7 @@ pub struct Config {
     pub operator_name: Option<String>,
     pub trusted_proxies: TrustedProxies,
     pub validate_rate_per_minute: u32,
+    pub code_rate_per_minute: u32,
     pub validation_log_max_rows: u64,
     pub validation_log_days: u32,
 }
@@ -115,6 +119,9 @@ impl ServeArgs {
         if self.validate_rate_per_minute == 0 {
             return Err(err("KEYSAT_VALIDATE_RATE_PER_MINUTE", "must be at least 1"));
         }
+        if self.code_rate_per_minute == 0 {
+            return Err(err("KEYSAT_CODE_RATE_PER_MINUTE", "must be at least 1"));
+        }
         if self.validation_log_max_rows < 1000 {
             return Err(err("KEYSAT_VALIDATION_LOG_MAX_ROWS", "must be at least 1000"));
         }
@@ -127,6 +134,7 @@ impl ServeArgs {
             operator_name,
             trusted_proxies,
             validate_rate_per_minute: self.validate_rate_per_minute,
+            code_rate_per_minute: self.code_rate_per_minute,
             validation_log_max_rows: self.validation_log_max_rows,
             validation_log_days: self.validation_log_days,
         })
@@ -158,6 +166,7 @@ impl Config {
             operator_name: None,
             trusted_proxies: TrustedProxies::default(),
             validate_rate_per_minute: 600,
+            code_rate_per_minute: 30,
             validation_log_max_rows: 1_000_000,
             validation_log_days: 30,
         }

@@ -5,6 +5,7 @@
 //! WAL mode, never wait for the writer.
 
 pub mod audit;
+pub mod codes;
 pub mod events;
 pub mod licenses;
 pub mod machines;

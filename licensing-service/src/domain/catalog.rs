@@ -1,10 +1,10 @@
 //! Products, their entitlement catalogue, and policies (tiers): the rules a
 //! create or a patch must satisfy.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{optional_text, required_text, DomainError, Slug};
+use super::{nullable, optional_text, required_text, DomainError, Slug};
 
 /// One entry of a product's entitlement catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,15 +189,6 @@ impl FiatPrice {
         }
         Ok(FiatPrice { amount: amount.to_string(), currency })
     }
-}
-
-/// Distinguishes "absent" from "explicitly null" in a patch body.
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Body of a policy create or patch; absent fields keep their value.

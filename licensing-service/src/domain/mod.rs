@@ -2,6 +2,7 @@
 //! handler never checks a raw string twice.
 
 pub mod catalog;
+pub mod discount;
 pub mod license;
 pub mod npub;
 pub mod slug;
@@ -55,6 +56,15 @@ pub fn optional_text(
 pub fn required_text(field: &'static str, value: &str, max_chars: usize) -> Result<String, DomainError> {
     optional_text(field, Some(value.to_string()), max_chars)?
         .ok_or_else(|| DomainError::invalid(field, "must not be empty"))
+}
+
+/// Distinguishes "absent" from "explicitly null" in a patch body.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// Unix seconds now.

@@ -1,0 +1,79 @@
+//! `POST /v1/discount-codes/preview`: what a code does to a tier's price,
+//! before paying. An unknown code and another product's code look the same.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+use crate::db;
+use crate::domain::discount::{Code, Quote, Refusal};
+use crate::domain::now_unix;
+use crate::http::client_ip::ClientIp;
+use crate::http::error::ApiError;
+use crate::http::extract::Json as JsonBody;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    product: String,
+    policy_slug: Option<String>,
+    code: String,
+}
+
+/// A refused code: 422 with the reason as the error code.
+pub fn refused(r: Refusal) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.message())
+}
+
+/// Too many code look-ups from one address.
+pub fn too_many(retry_after: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many attempts from this address; try again in {retry_after} s"),
+    )
+}
+
+pub async fn preview(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(b): JsonBody<PreviewBody>,
+) -> Result<Json<Value>, ApiError> {
+    s.code_limiter.check(ip).map_err(too_many)?;
+    let product = db::products::by_slug(&s.db.read, &b.product)
+        .await?
+        .filter(|p| p.active)
+        .ok_or_else(|| ApiError::not_found(format!("no product '{}'", b.product)))?;
+    let policy_slug = b.policy_slug.as_deref().unwrap_or("default");
+    let policy = db::policies::by_slug(&s.db.read, product.id, policy_slug)
+        .await?
+        .filter(|p| p.public && !p.archived)
+        .ok_or_else(|| ApiError::not_found(format!("product '{}' has no tier '{policy_slug}'", product.slug)))?;
+    let code = Code::parse(&b.code).map_err(|_| refused(Refusal::UnknownCode))?;
+    let dc = db::codes::by_code(&s.db.read, &code)
+        .await?
+        .filter(|c| c.product_id == product.id)
+        .ok_or_else(|| refused(Refusal::UnknownCode))?;
+    let mut conn = s.db.read.acquire().await?;
+    let usage = db::codes::usage(&mut conn, dc.id, None).await?;
+    dc.rules.check(now_unix(), policy.slug.as_str(), usage).map_err(refused)?;
+    let q = Quote::for_policy(&policy, Some(dc.kind));
+    let mut v = json!({
+        "ok": true,
+        "code": dc.code,
+        "kind": dc.kind.name(),
+        "base_price_sats": q.base_price_sats,
+        "discount_sats": q.discount_sats,
+        "final_price_sats": q.final_price_sats,
+        "free": q.is_free(),
+    });
+    if let Some((base, after, currency)) = &q.fiat {
+        v["base_price_amount"] = json!(base);
+        v["final_price_amount"] = json!(after);
+        v["price_currency"] = json!(currency);
+    }
+    Ok(Json(v))
+}
