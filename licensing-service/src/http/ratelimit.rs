@@ -1,5 +1,7 @@
 //! In-memory fixed-window rate limits per client address. Sharded so that
-//! concurrent requests rarely meet on one lock.
+//! concurrent requests rarely meet on one lock and no shard grows large
+//! (a rehash under the lock would show up as tail latency). Memory is
+//! bounded: a full shard first forgets expired windows, then starts over.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -7,7 +9,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const SHARDS: usize = 16;
+const SHARDS: usize = 64;
+/// Addresses tracked per shard at most (about a million in all).
+const SHARD_CAPACITY: usize = 16_384;
 
 pub struct RateLimiter {
     limit: u32,
@@ -23,7 +27,7 @@ impl RateLimiter {
             limit,
             window,
             hasher: RandomState::new(),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::with_capacity(SHARD_CAPACITY))).collect(),
         }
     }
 
@@ -39,6 +43,12 @@ impl RateLimiter {
 
     fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
         let mut map = self.shard(&ip).lock().expect("rate limit lock");
+        if map.len() >= SHARD_CAPACITY && !map.contains_key(&ip) {
+            map.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+            if map.len() >= SHARD_CAPACITY {
+                map.clear();
+            }
+        }
         let entry = map.entry(ip).or_insert((now, 0));
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
@@ -67,6 +77,16 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_stays_bounded() {
+        let rl = RateLimiter::new(5, Duration::from_secs(60));
+        let t = Instant::now();
+        for i in 0..(SHARDS * SHARD_CAPACITY * 2) as u32 {
+            let _ = rl.check_at(IpAddr::from(i.to_be_bytes()), t);
+        }
+        assert!(rl.tracked() <= SHARDS * SHARD_CAPACITY);
+    }
 
     #[test]
     fn limits_per_address_and_resets() {

@@ -78,7 +78,7 @@ async fn writer(
         // Drain what is queued now, one transaction per full batch.
         while take_queued(&mut rx, &mut buf) > 0 {
             let n = buf.len() as u64;
-            match write_batch(&db, buf.drain(..)).await {
+            match write_batch(&db, std::mem::take(&mut buf)).await {
                 Ok(()) => {
                     written.fetch_add(n, Ordering::Relaxed);
                 }
@@ -104,7 +104,21 @@ fn take_queued(rx: &mut mpsc::Receiver<HotEvent>, buf: &mut Vec<HotEvent>) -> us
 
 /// Folds a batch by (license, machine, result) and writes it with the
 /// machines' last-seen times in one transaction.
-async fn write_batch(db: &Db, events: impl Iterator<Item = HotEvent>) -> Result<(), sqlx::Error> {
+async fn write_batch(db: &Db, events: Vec<HotEvent>) -> Result<(), sqlx::Error> {
+    // Folding a large batch is CPU work: keep it off the request workers.
+    let (rows, seen) = tokio::task::spawn_blocking(move || fold(events)).await.expect("folding events");
+    let now = now_unix();
+    let mut tx = db.begin().await?;
+    db::events::insert_batch(&mut tx, now, &rows).await?;
+    for machine_id in seen {
+        db::machines::touch(&mut tx, machine_id, now).await?;
+    }
+    tx.commit().await
+}
+
+type Folded = (Vec<(EventKey, EventTally)>, HashSet<Uuid>);
+
+fn fold(events: Vec<HotEvent>) -> Folded {
     let mut folded: HashMap<EventKey, (EventTally, HashSet<IpAddr>)> = HashMap::new();
     for e in events {
         let (tally, ips) = folded
@@ -114,19 +128,13 @@ async fn write_batch(db: &Db, events: impl Iterator<Item = HotEvent>) -> Result<
         tally.last_ip = e.client_ip;
         ips.insert(e.client_ip);
     }
-    let now = now_unix();
     let seen: HashSet<Uuid> = folded.keys().filter_map(|k| k.machine_id).collect();
-    let rows: Vec<(EventKey, EventTally)> = folded
+    let rows = folded
         .into_iter()
         .map(|(k, (mut t, ips))| {
             t.ip_count = ips.len() as i64;
             (k, t)
         })
         .collect();
-    let mut tx = db.begin().await?;
-    db::events::insert_batch(&mut tx, now, &rows).await?;
-    for machine_id in seen {
-        db::machines::touch(&mut tx, machine_id, now).await?;
-    }
-    tx.commit().await
+    (rows, seen)
 }
