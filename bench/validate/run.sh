@@ -27,19 +27,27 @@ key="bench-admin-key-$(date +%s)-0123456789"
 base="http://127.0.0.1:$port"
 log="$data/keysat.log"
 
-KEYSAT_BIND="127.0.0.1:$port" KEYSAT_DATA_DIR="$data" KEYSAT_ADMIN_API_KEY="$key" \
-KEYSAT_TRUSTED_PROXIES=127.0.0.1 KEYSAT_VALIDATION_LOG_MAX_ROWS=1000000000 RUST_LOG=warn \
-  "$bin" serve >"$log" 2>&1 &
-pid=$!
+start() {
+  KEYSAT_BIND="127.0.0.1:$port" KEYSAT_DATA_DIR="$data" KEYSAT_ADMIN_API_KEY="$key" \
+  KEYSAT_TRUSTED_PROXIES=127.0.0.1 KEYSAT_VALIDATION_LOG_MAX_ROWS=1000000000 RUST_LOG=warn \
+    "$bin" serve >>"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && return; sleep 0.1; done
+  echo "bench: keysat did not start" >&2; cat "$log" >&2; exit 1
+}
+# A graceful stop flushes the queue, checkpoints and truncates the WAL, so
+# the database file alone is then everything retained.
+stop() { kill -TERM "$pid"; wait "$pid" || true; }
+pid=""
+start
 sampler=""
 cleanup() {
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
-  kill "$pid" 2>/dev/null || true
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   rm -rf "$data"
 }
 trap cleanup EXIT
 
-for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
 admin() { curl -fsS -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$@"; }
 admin -X POST "$base/v1/admin/products" -d '{"slug":"bench","name":"Bench","price_sats":1000,"entitlements_catalog":[{"slug":"pro","name":"Pro"}]}' >/dev/null
 admin -X POST "$base/v1/admin/products/bench/policies" -d '{"slug":"default","name":"Default","max_machines":1,"duration_seconds":31536000,"entitlements":["pro"]}' >/dev/null
@@ -52,18 +60,19 @@ case "$first" in *'"ok":true'*) ;; *) echo "bench: validation failed: $first" >&
 wal="$data/keysat.db-wal"
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
+# Start again from a checkpointed database: its size is the baseline, and
+# every validation from here on (warm-up included) is counted.
+stop
+start
+bytes0=$(size "$data/keysat.db")
+[ "$(size "$wal")" -eq 0 ] || { echo "bench: WAL not empty after restart" >&2; exit 1; }
+
 echo "warming up..."
 wrk -t$threads -c$conns -d3s -s "$here/validate.lua" "$base" >/dev/null
 
 echo "healthz: ${hsecs}s at $conns connections"
 hout=$(wrk -t$threads -c$conns -d${hsecs}s --latency "$base/healthz")
 hrps=$(awk '/Requests\/sec/ {print $2}' <<<"$hout")
-
-# Settle the warm-up's writes, then take the starting size.
-sleep 1
-admin -X GET "$base/v1/admin/stats" >/dev/null
-written0=$(admin "$base/v1/admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["validation_events_written"])')
-bytes0=$(( $(size "$data/keysat.db") + $(size "$wal") ))
 
 maxwal_file="$data/maxwal"; echo 0 >"$maxwal_file"
 ( m=0; while sleep 0.2; do w=$(size "$wal"); [ "$w" -gt "$m" ] && m=$w && echo "$m" >"$maxwal_file"; done ) &
@@ -84,10 +93,9 @@ kill "$sampler"; sampler=""
 maxwal=$(cat "$maxwal_file")
 bytes_run=$(( $(size "$data/keysat.db") + $(size "$wal") ))
 
-# Graceful stop: flushes the queue, checkpoints and truncates the WAL.
-kill -TERM "$pid"; wait "$pid" || true
+stop; pid=""
 bytes1=$(( $(size "$data/keysat.db") + $(size "$wal") ))
-validations=$(( written1 - written0 ))
+validations=$written1   # the counter started at zero with the restart
 
 python3 - "$vrps" "$hrps" "$p99" "$bytes0" "$bytes1" "$bytes_run" "$validations" "$maxwal" "$vtotal" "${non2xx:-0}" "$dropped" <<'PY'
 import sys

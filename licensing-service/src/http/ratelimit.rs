@@ -27,7 +27,7 @@ impl RateLimiter {
             limit,
             window,
             hasher: RandomState::new(),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::with_capacity(SHARD_CAPACITY))).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
         }
     }
 
