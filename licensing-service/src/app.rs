@@ -24,10 +24,12 @@ use crate::db::{self, Db};
 use crate::domain::now_unix;
 use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::ratelimit::RateLimiter;
-use crate::http::{admin, error, public};
+use crate::http::{admin, demo, error, public, webhooks};
 use crate::jobs::Jobs;
 use crate::licensing::events::EventQueue;
 use crate::licensing::Licensing;
+use crate::payment::simulated::Simulated;
+use crate::payment::{PaymentProvider, Payments};
 
 /// Shared by every handler: one pointer, so a request clones one counter.
 #[derive(Clone)]
@@ -54,6 +56,12 @@ pub struct AppInner {
     pub operator_name: Arc<RwLock<Option<String>>>,
     /// Base URL buyers and applications use (no trailing slash).
     pub public_url: Arc<str>,
+    /// The connected payment provider and reconciliation state.
+    pub payments: Arc<Payments>,
+    /// The simulated provider, in demo mode only.
+    pub demo: Option<Arc<Simulated>>,
+    /// Purchases per client address.
+    pub purchase_limiter: Arc<RateLimiter>,
 }
 
 impl AppInner {
@@ -76,6 +84,13 @@ fn public_routes() -> Router<AppState> {
         .route("/v1/machines/activate", post(public::machines::activate))
         .route("/v1/machines/heartbeat", post(public::machines::heartbeat))
         .route("/v1/machines/deactivate", post(public::machines::deactivate))
+        .route("/v1/purchase", post(public::purchase::create))
+        .route("/v1/redeem", post(public::redeem::redeem))
+        .route("/v1/purchase/{invoice_id}", get(public::purchase::get))
+        .route("/v1/btcpay/webhook", post(webhooks::btcpay_webhook))
+        .route("/v1/btcpay/connect/callback", post(webhooks::btcpay_connect_callback))
+        .route("/demo/checkout/{id}", get(demo::checkout_page))
+        .route("/demo/checkout/{id}/{action}", post(demo::resolve))
 }
 
 /// Every admin route, under `/v1/admin`.
@@ -99,6 +114,12 @@ fn admin_routes() -> Router<AppState> {
         .route("/discount-codes/{code}/disable", post(codes::disable))
         .route("/discount-codes/{code}/enable", post(codes::enable))
         .route("/audit", get(audit::list))
+        .route("/btcpay/connect", post(btcpay::connect))
+        .route("/btcpay/status", get(btcpay::status))
+        .route("/btcpay/store", post(btcpay::choose_store))
+        .route("/btcpay/disconnect", post(btcpay::disconnect))
+        .route("/btcpay/manual", post(btcpay::manual))
+        .route("/btcpay/reconcile", post(btcpay::reconcile))
         .route("/settings", get(settings::get).put(settings::put))
         .route("/stats", get(settings::stats));
     Router::new().nest("/v1/admin", routes)
@@ -151,8 +172,21 @@ impl Application {
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (events, writer) = EventQueue::start(db.clone(), shutdown_rx);
+        let public_url = config.public_base_url(public_addr);
+        let payments = Arc::new(Payments::default());
+        let demo = config.demo.then(|| Arc::new(Simulated::new(&public_url)));
+        match &demo {
+            Some(sim) => {
+                tracing::warn!("demo mode: payments are simulated, no money moves");
+                payments.set(Some(sim.clone() as Arc<dyn PaymentProvider>));
+            }
+            None => payments.set(admin::btcpay::provider_from_store(&db, &config).await?),
+        }
         let state = AppState(Arc::new(AppInner {
-            public_url: config.public_base_url(public_addr).into(),
+            purchase_limiter: Arc::new(RateLimiter::new(config.purchase_rate_per_minute, Duration::from_secs(60))),
+            payments,
+            demo,
+            public_url: public_url.into(),
             licensing: Arc::new(Licensing::new(db.clone(), public_key, events)),
             validate_limiter: Arc::new(RateLimiter::new(config.validate_rate_per_minute, Duration::from_secs(60))),
             code_limiter: Arc::new(RateLimiter::new(config.code_rate_per_minute, Duration::from_secs(60))),

@@ -44,6 +44,25 @@ pub struct ServeArgs {
     /// Days of validation events kept.
     #[arg(long, env = "KEYSAT_VALIDATION_LOG_DAYS", default_value_t = 30)]
     pub validation_log_days: u32,
+    /// Address Keysat calls BTCPay Server's API at, when it differs from the
+    /// one the operator's browser uses (on StartOS: http://btcpayserver.startos:23000).
+    #[arg(long, env = "KEYSAT_BTCPAY_URL")]
+    pub btcpay_url: Option<String>,
+    /// Demo mode: a simulated payment provider with its own checkout page. No money moves.
+    #[arg(long, env = "KEYSAT_DEMO", default_value_t = false)]
+    pub demo: bool,
+    /// Comma-separated origins (https://shop.example) a purchase's redirect_url may point to, besides our own.
+    #[arg(long, env = "KEYSAT_REDIRECT_ALLOWLIST", default_value = "")]
+    pub redirect_allowlist: String,
+    /// Purchases (and key recoveries) allowed per client address per minute.
+    #[arg(long, env = "KEYSAT_PURCHASE_RATE_PER_MINUTE", default_value_t = 20)]
+    pub purchase_rate_per_minute: u32,
+    /// Seconds between reconciliation passes over pending invoices.
+    #[arg(long, env = "KEYSAT_RECONCILE_INTERVAL_SECONDS", default_value_t = 60)]
+    pub reconcile_interval_seconds: u64,
+    /// A pending invoice is looked up at the provider once it is this many seconds old.
+    #[arg(long, env = "KEYSAT_RECONCILE_MIN_AGE_SECONDS", default_value_t = 30)]
+    pub reconcile_min_age_seconds: u64,
 }
 
 /// The validated configuration the daemon runs with.
@@ -60,6 +79,13 @@ pub struct Config {
     pub code_rate_per_minute: u32,
     pub validation_log_max_rows: u64,
     pub validation_log_days: u32,
+    pub btcpay_url: Option<url::Url>,
+    pub demo: bool,
+    /// Origins (scheme://host[:port]) allowed as purchase redirects.
+    pub redirect_allowlist: Vec<String>,
+    pub purchase_rate_per_minute: u32,
+    pub reconcile_interval_seconds: u64,
+    pub reconcile_min_age_seconds: u64,
 }
 
 /// A configuration error: names the variable and what is wrong with it.
@@ -125,7 +151,34 @@ impl ServeArgs {
         if self.validation_log_max_rows < 1000 {
             return Err(err("KEYSAT_VALIDATION_LOG_MAX_ROWS", "must be at least 1000"));
         }
+        let btcpay_url = match self.btcpay_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => {
+                Some(crate::payment::btcpay::connect::parse_base_url(u).map_err(|m| err("KEYSAT_BTCPAY_URL", m))?)
+            }
+        };
+        let redirect_allowlist = self
+            .redirect_allowlist
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                origin_of(o).ok_or_else(|| err("KEYSAT_REDIRECT_ALLOWLIST", format!("'{o}' is not an http(s) origin")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.purchase_rate_per_minute == 0 {
+            return Err(err("KEYSAT_PURCHASE_RATE_PER_MINUTE", "must be at least 1"));
+        }
+        if self.reconcile_interval_seconds == 0 {
+            return Err(err("KEYSAT_RECONCILE_INTERVAL_SECONDS", "must be at least 1"));
+        }
         Ok(Config {
+            btcpay_url,
+            demo: self.demo,
+            redirect_allowlist,
+            purchase_rate_per_minute: self.purchase_rate_per_minute,
+            reconcile_interval_seconds: self.reconcile_interval_seconds,
+            reconcile_min_age_seconds: self.reconcile_min_age_seconds,
             bind,
             admin_bind,
             data_dir: self.data_dir,
@@ -154,6 +207,18 @@ fn normalize_public_url(u: &str) -> Result<String, ConfigError> {
     Ok(u.trim_end_matches('/').to_string())
 }
 
+/// `scheme://host[:port]` of an http(s) URL.
+pub fn origin_of(u: &str) -> Option<String> {
+    let url = url::Url::parse(u).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    match url.origin() {
+        o @ url::Origin::Tuple(..) => Some(o.ascii_serialization()),
+        url::Origin::Opaque(_) => None,
+    }
+}
+
 impl Config {
     /// A configuration for tests and embedding: defaults everywhere.
     pub fn for_data_dir(data_dir: PathBuf) -> Config {
@@ -169,6 +234,12 @@ impl Config {
             code_rate_per_minute: 30,
             validation_log_max_rows: 1_000_000,
             validation_log_days: 30,
+            btcpay_url: None,
+            demo: false,
+            redirect_allowlist: Vec::new(),
+            purchase_rate_per_minute: 20,
+            reconcile_interval_seconds: 60,
+            reconcile_min_age_seconds: 30,
         }
     }
 
@@ -207,6 +278,10 @@ mod tests {
         assert_eq!(e.var, "KEYSAT_ADMIN_API_KEY");
         let e = parse(&["--trusted-proxies", "10.0.0.0/99"]).unwrap_err();
         assert_eq!(e.var, "KEYSAT_TRUSTED_PROXIES");
+        let e = parse(&["--btcpay-url", "btcpay"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_BTCPAY_URL");
+        let e = parse(&["--redirect-allowlist", "https://ok.example,javascript:alert(1)"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_REDIRECT_ALLOWLIST");
     }
 
     #[test]

@@ -7,9 +7,13 @@ use ed25519_dalek::SigningKey;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::db::codes::DiscountCode;
+use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
-use crate::db::{self, Db};
+use crate::db::{self, Db, Tx};
 use crate::domain::catalog::{Policy, Product};
+use crate::domain::discount::Refusal;
+use crate::domain::invoice::{transition, InvoiceStatus, Observed, Transition};
 use crate::domain::license::{LicenseStatus, Terms};
 use crate::domain::now_unix;
 use crate::domain::npub::Npub;
@@ -65,10 +69,16 @@ pub enum IssueError {
 
 /// Signs a v2 key for the terms and writes the license with its audit record.
 pub async fn issue_license(db: &Db, signer: &SigningKey, req: IssueRequest<'_>) -> Result<Issued, IssueError> {
-    let now = now_unix();
     let mut tx = db.begin().await?;
+    let issued = issue_in(&mut tx, signer, req, now_unix()).await?;
+    tx.commit().await?;
+    Ok(issued)
+}
+
+/// [`issue_license`] inside the caller's transaction.
+pub async fn issue_in(tx: &mut Tx, signer: &SigningKey, req: IssueRequest<'_>, now: i64) -> Result<Issued, IssueError> {
     if let Some(invoice) = &req.invoice_id {
-        if let Some(existing) = db::licenses::by_invoice(&mut *tx, invoice).await? {
+        if let Some(existing) = db::licenses::by_invoice(&mut **tx, invoice).await? {
             return Ok(Issued { license: existing, created: false });
         }
     }
@@ -110,9 +120,9 @@ pub async fn issue_license(db: &Db, signer: &SigningKey, req: IssueRequest<'_>) 
         created_at: now,
         updated_at: now,
     };
-    db::licenses::insert(&mut tx, &license).await?;
+    db::licenses::insert(tx, &license).await?;
     db::audit::record(
-        &mut tx,
+        tx,
         now,
         db::audit::NewAudit {
             actor: req.actor,
@@ -130,7 +140,178 @@ pub async fn issue_license(db: &Db, signer: &SigningKey, req: IssueRequest<'_>) 
         },
     )
     .await?;
-    tx.commit().await?;
-    let license = db::licenses::by_id(&db.write, license_id).await?.unwrap_or(license);
+    let license = db::licenses::by_id(&mut **tx, license_id).await?.unwrap_or(license);
     Ok(Issued { license, created: true })
+}
+
+/// Why news about an invoice could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum FulfillError {
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("invoice {0} refers to a product or tier that no longer exists")]
+    Dangling(Uuid),
+}
+
+/// A provider delivery being applied, recorded once in the same transaction.
+pub struct Delivery<'a> {
+    pub provider: &'a str,
+    pub delivery_id: &'a str,
+    pub event_type: &'a str,
+}
+
+/// What applying news did.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Already seen, or nothing to change.
+    Unchanged,
+    /// A delivery about an invoice that is not ours (recorded, ignored).
+    NotOurs,
+    Processing,
+    /// Paid: the invoice's license (created now or before).
+    Settled(Box<License>),
+    Closed(InvoiceStatus),
+}
+
+/// Brings our invoice to what the provider reports, in one transaction:
+/// the delivery is recorded once, the invoice only moves forward, a settled
+/// invoice gets exactly one license (with its audit record), and a closed
+/// one gives back its reserved code use.
+pub async fn apply_invoice_news(
+    db: &Db,
+    signer: &SigningKey,
+    invoice_id: Option<Uuid>,
+    observed: Option<Observed>,
+    delivery: Option<Delivery<'_>>,
+    actor: &str,
+) -> Result<Outcome, FulfillError> {
+    let now = now_unix();
+    let mut tx = db.begin().await?;
+    let invoice = match invoice_id {
+        Some(id) => db::invoices::by_id(&mut *tx, id).await?,
+        None => None,
+    };
+    if let Some(d) = &delivery {
+        let first = db::invoices::record_event(
+            &mut tx,
+            d.provider,
+            d.delivery_id,
+            d.event_type,
+            invoice.as_ref().map(|i| i.id),
+            now,
+        )
+        .await?;
+        if !first {
+            return Ok(Outcome::Unchanged);
+        }
+    }
+    let (Some(invoice), Some(observed)) = (invoice, observed) else {
+        tx.commit().await?;
+        return Ok(if invoice_id.is_some() { Outcome::Unchanged } else { Outcome::NotOurs });
+    };
+    let outcome = match transition(invoice.status, invoice.processing, observed) {
+        Transition::None => Outcome::Unchanged,
+        Transition::MarkProcessing => {
+            db::invoices::mark_processing(&mut tx, invoice.id, now).await?;
+            Outcome::Processing
+        }
+        Transition::Settle => Outcome::Settled(Box::new(settle(&mut tx, signer, &invoice, actor, now).await?)),
+        Transition::Close(status) => {
+            if db::invoices::mark_closed(&mut tx, invoice.id, status, now).await? {
+                db::codes::release_for_invoice(&mut tx, &invoice.id.to_string(), now).await?;
+                audit_invoice(&mut tx, actor, "invoice.close", &invoice, json!({ "status": status.as_str() }), now)
+                    .await?;
+            }
+            Outcome::Closed(status)
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn settle(
+    tx: &mut Tx,
+    signer: &SigningKey,
+    invoice: &Invoice,
+    actor: &str,
+    now: i64,
+) -> Result<License, FulfillError> {
+    let product =
+        db::products::by_id(&mut **tx, invoice.product_id).await?.ok_or(FulfillError::Dangling(invoice.id))?;
+    let policy = db::policies::by_id(&mut **tx, invoice.policy_id).await?.ok_or(FulfillError::Dangling(invoice.id))?;
+    let from = invoice.status;
+    db::invoices::mark_settled(tx, invoice.id, now).await?;
+    let issued = issue_in(
+        tx,
+        signer,
+        IssueRequest {
+            product: &product,
+            policy: &policy,
+            buyer_email: invoice.buyer_email.clone(),
+            buyer_npub: invoice.buyer_npub.as_deref().and_then(|n| Npub::parse(n).ok()),
+            note: invoice.buyer_note.clone(),
+            fingerprint: None,
+            source: Source::Purchase,
+            invoice_id: Some(invoice.id.to_string()),
+            actor,
+        },
+        now,
+    )
+    .await?;
+    db::codes::consume_for_invoice(tx, &invoice.id.to_string(), issued.license.id, now).await?;
+    let details = json!({ "from": from.as_str(), "license_id": issued.license.id, "amount_sats": invoice.amount_sats });
+    audit_invoice(tx, actor, "invoice.settle", invoice, details, now).await?;
+    Ok(issued.license)
+}
+
+async fn audit_invoice(
+    tx: &mut Tx,
+    actor: &str,
+    action: &str,
+    invoice: &Invoice,
+    details: serde_json::Value,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    db::audit::record(
+        tx,
+        now,
+        db::audit::NewAudit { actor, action, target_type: "invoice", target_id: invoice.id.to_string(), details },
+    )
+    .await
+}
+
+/// Takes a use of `code` for `policy_slug` inside the caller's transaction:
+/// the rules and the count of uses are checked by the single writer, so uses
+/// can never be oversold. With the license already issued (a free order)
+/// the use is consumed; else it is reserved until the invoice settles.
+#[allow(clippy::too_many_arguments)]
+pub async fn claim_code(
+    tx: &mut Tx,
+    code: &DiscountCode,
+    policy_slug: &str,
+    buyer: Option<&str>,
+    invoice_id: Option<&str>,
+    license_id: Option<Uuid>,
+    sats: i64,
+    now: i64,
+) -> Result<Result<Uuid, Refusal>, sqlx::Error> {
+    let usage = db::codes::usage(tx, code.id, buyer).await?;
+    if let Err(r) = code.rules.check(now, policy_slug, usage) {
+        return Ok(Err(r));
+    }
+    let state = if license_id.is_some() { "consumed" } else { "reserved" };
+    let id = db::codes::insert_use(
+        tx,
+        db::codes::NewUse { code_id: code.id, state, buyer, invoice_id, license_id, sats },
+        now,
+    )
+    .await?;
+    Ok(Ok(id))
+}
+
+/// The buyer a per-buyer code limit counts: the npub, else the e-mail.
+pub fn buyer_key(email: Option<&str>, npub: Option<&Npub>) -> Option<String> {
+    npub.map(Npub::to_hex).or_else(|| email.map(str::to_lowercase))
 }

@@ -1,5 +1,7 @@
-//! Scheduled housekeeping (tokio-cron-scheduler): prune the validation log,
-//! checkpoint the WAL, forget idle rate-limit entries.
+//! Scheduled work (tokio-cron-scheduler): reconcile pending invoices, prune
+//! the validation log, checkpoint the WAL, forget idle rate-limit entries.
+
+use std::time::Duration;
 
 use tokio_cron_scheduler::{Job, JobScheduler};
 
@@ -14,6 +16,21 @@ pub struct Jobs {
 impl Jobs {
     pub async fn start(state: AppState) -> anyhow::Result<Jobs> {
         let scheduler = JobScheduler::new().await?;
+
+        // Reconciliation: once at start-up, then on its interval.
+        let s = state.clone();
+        tokio::spawn(async move {
+            crate::reconcile::run_pass(&s, true).await;
+        });
+        let s = state.clone();
+        scheduler
+            .add(Job::new_repeated_async(Duration::from_secs(state.config.reconcile_interval_seconds), move |_, _| {
+                let s = s.clone();
+                Box::pin(async move {
+                    crate::reconcile::run_pass(&s, false).await;
+                })
+            })?)
+            .await?;
 
         let s = state.clone();
         scheduler
@@ -39,7 +56,11 @@ impl Jobs {
         scheduler
             .add(Job::new_async("15 * * * * *", move |_, _| {
                 let s = s.clone();
-                Box::pin(async move { s.validate_limiter.prune() })
+                Box::pin(async move {
+                    s.validate_limiter.prune();
+                    s.code_limiter.prune();
+                    s.purchase_limiter.prune();
+                })
             })?)
             .await?;
 

@@ -12,4 +12,6 @@ pub mod fulfillment;
 pub mod http;
 pub mod jobs;
 pub mod licensing;
+pub mod payment;
+pub mod reconcile;
 pub mod telemetry;

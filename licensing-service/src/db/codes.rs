@@ -194,11 +194,12 @@ pub async fn insert_use(tx: &mut Tx, u: NewUse<'_>, now: i64) -> Result<Uuid, sq
     Ok(id)
 }
 
-/// The invoice settled: its reserved use is consumed by `license_id`.
+/// The invoice settled: its use is consumed by `license_id` (even one
+/// released by an expiry: the buyer paid late, and a paid sale is never lost).
 pub async fn consume_for_invoice(tx: &mut Tx, invoice_id: &str, license_id: Uuid, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE code_uses SET state = 'consumed', license_id = ?, updated_at = ? \
-         WHERE invoice_id = ? AND state = 'reserved'",
+         WHERE invoice_id = ? AND state IN ('reserved', 'released')",
     )
     .bind(license_id.to_string())
     .bind(now)
@@ -286,4 +287,31 @@ pub async fn prune_idempotency(pool: &sqlx::SqlitePool, before: i64) -> Result<u
         .execute(pool)
         .await?
         .rows_affected())
+}
+
+/// Claims an `Idempotency-Key` for a request in flight (status 0): the
+/// stored answer if the key was used since `since`, else `None` and the key
+/// is now held by this request.
+pub async fn claim_idempotency_key(
+    tx: &mut Tx,
+    scope: &str,
+    key: &str,
+    since: i64,
+    now: i64,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    if let Some(found) = idempotent_answer(&mut **tx, scope, key, since).await? {
+        return Ok(Some(found));
+    }
+    remember_answer(tx, scope, key, 0, "", now).await?;
+    Ok(None)
+}
+
+/// Lets a key be used again (its request failed before creating anything).
+pub async fn forget_idempotency_key(tx: &mut Tx, scope: &str, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?")
+        .bind(scope)
+        .bind(key)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
 }

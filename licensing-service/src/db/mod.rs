@@ -7,8 +7,10 @@
 pub mod audit;
 pub mod codes;
 pub mod events;
+pub mod invoices;
 pub mod licenses;
 pub mod machines;
+pub mod payments;
 pub mod policies;
 pub mod products;
 pub mod settings;

@@ -121,6 +121,15 @@ pub async fn by_slug<'e, E: Executor<'e, Database = Sqlite>>(
         .transpose()
 }
 
+pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<Policy>, sqlx::Error> {
+    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM policies WHERE id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(e)
+        .await?
+        .map(Policy::try_from)
+        .transpose()
+}
+
 /// A product's policies, by tier rank (unranked last), then price, then slug.
 pub async fn for_product<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,

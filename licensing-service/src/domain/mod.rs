@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod discount;
+pub mod invoice;
 pub mod license;
 pub mod npub;
 pub mod slug;

@@ -77,3 +77,10 @@ impl From<DomainError> for ApiError {
 pub async fn not_found_fallback() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
+
+impl From<crate::payment::ProviderError> for ApiError {
+    fn from(e: crate::payment::ProviderError) -> Self {
+        tracing::warn!(error = %e, "payment provider call failed");
+        ApiError::new(StatusCode::BAD_GATEWAY, "provider_error", e.to_string())
+    }
+}

@@ -2,8 +2,11 @@
 
 pub mod admin;
 pub mod client_ip;
+pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod public;
 pub mod ratelimit;
 pub mod views;
+pub mod webhooks;

@@ -1,6 +1,7 @@
 //! The admin API (`/v1/admin/*`, `Authorization: Bearer <admin key>`).
 
 pub mod audit;
+pub mod btcpay;
 pub mod codes;
 pub mod licenses;
 pub mod machines;

@@ -3,5 +3,8 @@
 pub mod catalog;
 pub mod codes;
 pub mod machines;
+pub mod orders;
+pub mod purchase;
+pub mod redeem;
 pub mod service;
 pub mod validate;

@@ -1,0 +1,278 @@
+//! Invoices and the provider events seen for them.
+
+use sqlx::{Executor, Sqlite};
+use uuid::Uuid;
+
+use super::{uuid_col, Tx};
+use crate::domain::invoice::InvoiceStatus;
+
+/// An invoice as stored.
+#[derive(Debug, Clone)]
+pub struct Invoice {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub policy_id: Uuid,
+    pub status: InvoiceStatus,
+    /// A payment was seen and is confirming.
+    pub processing: bool,
+    pub provider: String,
+    pub provider_invoice_id: Option<String>,
+    pub checkout_url: Option<String>,
+    pub amount_sats: i64,
+    pub base_price_sats: i64,
+    pub discount_sats: i64,
+    pub price_amount: Option<String>,
+    pub price_currency: Option<String>,
+    pub code_id: Option<Uuid>,
+    pub buyer_email: Option<String>,
+    pub buyer_npub: Option<String>,
+    pub buyer_note: Option<String>,
+    pub redirect_url: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub settled_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    product_id: String,
+    policy_id: String,
+    status: String,
+    stage: String,
+    provider: String,
+    provider_invoice_id: Option<String>,
+    checkout_url: Option<String>,
+    amount_sats: i64,
+    base_price_sats: i64,
+    discount_sats: i64,
+    price_amount: Option<String>,
+    price_currency: Option<String>,
+    code_id: Option<String>,
+    buyer_email: Option<String>,
+    buyer_npub: Option<String>,
+    buyer_note: Option<String>,
+    redirect_url: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    settled_at: Option<i64>,
+    closed_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, product_id, policy_id, status, stage, provider, provider_invoice_id, checkout_url, \
+    amount_sats, base_price_sats, discount_sats, price_amount, price_currency, code_id, buyer_email, buyer_npub, \
+    buyer_note, redirect_url, created_at, updated_at, settled_at, closed_at";
+
+impl TryFrom<Row> for Invoice {
+    type Error = sqlx::Error;
+    fn try_from(r: Row) -> Result<Invoice, sqlx::Error> {
+        Ok(Invoice {
+            id: uuid_col(&r.id)?,
+            product_id: uuid_col(&r.product_id)?,
+            policy_id: uuid_col(&r.policy_id)?,
+            status: InvoiceStatus::parse(&r.status)
+                .ok_or_else(|| sqlx::Error::Decode(format!("invoice status '{}'", r.status).into()))?,
+            processing: r.stage == "processing",
+            provider: r.provider,
+            provider_invoice_id: r.provider_invoice_id,
+            checkout_url: r.checkout_url,
+            amount_sats: r.amount_sats,
+            base_price_sats: r.base_price_sats,
+            discount_sats: r.discount_sats,
+            price_amount: r.price_amount,
+            price_currency: r.price_currency,
+            code_id: r.code_id.as_deref().map(uuid_col).transpose()?,
+            buyer_email: r.buyer_email,
+            buyer_npub: r.buyer_npub,
+            buyer_note: r.buyer_note,
+            redirect_url: r.redirect_url,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            settled_at: r.settled_at,
+            closed_at: r.closed_at,
+        })
+    }
+}
+
+pub async fn insert(tx: &mut Tx, i: &Invoice) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO invoices (id, product_id, policy_id, status, stage, provider, provider_invoice_id, checkout_url, \
+         amount_sats, base_price_sats, discount_sats, price_amount, price_currency, code_id, buyer_email, buyer_npub, \
+         buyer_note, redirect_url, created_at, updated_at, settled_at, closed_at) \
+         VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(i.id.to_string())
+    .bind(i.product_id.to_string())
+    .bind(i.policy_id.to_string())
+    .bind(i.status.as_str())
+    .bind(&i.provider)
+    .bind(&i.provider_invoice_id)
+    .bind(&i.checkout_url)
+    .bind(i.amount_sats)
+    .bind(i.base_price_sats)
+    .bind(i.discount_sats)
+    .bind(&i.price_amount)
+    .bind(&i.price_currency)
+    .bind(i.code_id.map(|c| c.to_string()))
+    .bind(&i.buyer_email)
+    .bind(&i.buyer_npub)
+    .bind(&i.buyer_note)
+    .bind(&i.redirect_url)
+    .bind(i.created_at)
+    .bind(i.updated_at)
+    .bind(i.settled_at)
+    .bind(i.closed_at)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<Invoice>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM invoices WHERE id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(e)
+        .await?;
+    row.map(Invoice::try_from).transpose()
+}
+
+/// Our invoice for a provider's invoice id.
+pub async fn by_provider_id<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    provider: &str,
+    provider_invoice_id: &str,
+) -> Result<Option<Invoice>, sqlx::Error> {
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM invoices WHERE provider = ? AND provider_invoice_id = ?"))
+            .bind(provider)
+            .bind(provider_invoice_id)
+            .fetch_optional(e)
+            .await?;
+    row.map(Invoice::try_from).transpose()
+}
+
+/// Records the provider's invoice once it exists.
+pub async fn set_checkout(
+    tx: &mut Tx,
+    id: Uuid,
+    provider_invoice_id: &str,
+    checkout_url: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invoices SET provider_invoice_id = ?, checkout_url = ?, updated_at = ? WHERE id = ?")
+        .bind(provider_invoice_id)
+        .bind(checkout_url)
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+pub async fn mark_processing(tx: &mut Tx, id: Uuid, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invoices SET stage = 'processing', updated_at = ? WHERE id = ? AND status = 'pending'")
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Settles the invoice unless it already is; true when this call settled it.
+pub async fn mark_settled(tx: &mut Tx, id: Uuid, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE invoices SET status = 'settled', settled_at = ?, updated_at = ? WHERE id = ? AND status <> 'settled'",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Closes a pending invoice as expired or invalid; true when this call closed it.
+pub async fn mark_closed(tx: &mut Tx, id: Uuid, status: InvoiceStatus, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE invoices SET status = ?, closed_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+    )
+    .bind(status.as_str())
+    .bind(now)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Invoices reconciliation should ask the provider about: pending and
+/// created before `older_than`, or closed recently enough that a late
+/// payment may still arrive (`closed_since`), oldest look-up first.
+pub async fn to_reconcile<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    older_than: i64,
+    closed_since: i64,
+    limit: i64,
+) -> Result<Vec<Invoice>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM invoices \
+         WHERE (status = 'pending' AND created_at <= ?1) \
+            OR (status IN ('expired', 'invalid') AND closed_at >= ?2 AND provider_invoice_id IS NOT NULL) \
+         ORDER BY coalesce(last_checked_at, 0), created_at LIMIT ?3"
+    ))
+    .bind(older_than)
+    .bind(closed_since)
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    rows.into_iter().map(Invoice::try_from).collect()
+}
+
+pub async fn mark_checked<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invoices SET last_checked_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(id.to_string())
+        .execute(e)
+        .await
+        .map(|_| ())
+}
+
+pub async fn count_pending<'e, E: Executor<'e, Database = Sqlite>>(e: E) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM invoices WHERE status = 'pending'").fetch_one(e).await
+}
+
+/// Records a provider delivery; false when it was seen before.
+pub async fn record_event(
+    tx: &mut Tx,
+    provider: &str,
+    delivery_id: &str,
+    event_type: &str,
+    invoice_id: Option<Uuid>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO provider_events (provider, delivery_id, event_type, invoice_id, received_at) \
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(provider)
+    .bind(delivery_id)
+    .bind(event_type)
+    .bind(invoice_id.map(|i| i.to_string()))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records the provider's id of an invoice found by its order id.
+pub async fn set_provider_id(tx: &mut Tx, id: Uuid, provider_invoice_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE invoices SET provider_invoice_id = ?, updated_at = ? WHERE id = ? AND provider_invoice_id IS NULL",
+    )
+    .bind(provider_invoice_id)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}

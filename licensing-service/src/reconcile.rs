@@ -1,0 +1,142 @@
+//! Reconciliation: every invoice still pending after a short delay (and
+//! every one closed in the last day, for late payments) is looked up at the
+//! provider and brought to the provider's state through the same
+//! fulfillment path as webhooks. A missed webhook, a crash or a restore from
+//! backup thus ends where the happy path would have. While the provider is
+//! unreachable, passes back off.
+
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::db;
+use crate::domain::invoice::InvoiceStatus;
+use crate::domain::now_unix;
+use crate::fulfillment::{self, Outcome};
+
+/// Invoices looked at per pass (the least recently checked first).
+const BATCH: i64 = 200;
+/// Closed invoices are still watched this long for a late payment.
+const LATE_PAYMENT_WINDOW: i64 = 24 * 3600;
+/// An invoice whose provider invoice never appeared is closed after this.
+const NEVER_CREATED_AFTER: i64 = 3600;
+/// Longest wait between passes while the provider is down.
+const MAX_BACKOFF: i64 = 30 * 60;
+
+/// What one pass did.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub skipped: bool,
+    pub checked: u64,
+    pub settled: u64,
+    pub closed: u64,
+    pub error: Option<String>,
+}
+
+/// One pass; `force` ignores the backoff (an operator asked).
+pub async fn run_pass(s: &AppState, force: bool) -> Report {
+    let _one_at_a_time = s.payments.pass.lock().await;
+    let Some(provider) = s.payments.current() else {
+        return Report { skipped: true, ..Report::default() };
+    };
+    let now = now_unix();
+    {
+        let st = s.payments.reconcile_state();
+        if !force && st.next_attempt_at.is_some_and(|t| now < t) {
+            return Report { skipped: true, ..Report::default() };
+        }
+    }
+    let min_age = i64::try_from(s.config.reconcile_min_age_seconds).unwrap_or(i64::MAX);
+    let mut report = Report::default();
+    let invoices = match db::invoices::to_reconcile(&s.db.read, now - min_age, now - LATE_PAYMENT_WINDOW, BATCH).await {
+        Ok(v) => v,
+        Err(e) => {
+            report.error = Some(format!("reading invoices: {e}"));
+            return finish(s, report, false).await;
+        }
+    };
+    let mut outage = false;
+    for inv in invoices.into_iter().filter(|i| i.provider == provider.name()) {
+        let found = match &inv.provider_invoice_id {
+            Some(pid) => provider.invoice(pid).await.map(Some),
+            None => provider.find_by_order(inv.id).await,
+        };
+        let pi = match found {
+            Ok(Some(pi)) => pi,
+            Ok(None) => {
+                // The provider never created it (we crashed first): nobody can pay it.
+                if inv.status == InvoiceStatus::Pending && now - inv.created_at > NEVER_CREATED_AFTER {
+                    let r = fulfillment::apply_invoice_news(
+                        &s.db,
+                        &s.signer,
+                        Some(inv.id),
+                        Some(crate::domain::invoice::Observed::Invalid),
+                        None,
+                        "reconcile",
+                    )
+                    .await;
+                    if r.is_ok() {
+                        report.closed += 1;
+                    }
+                }
+                let _ = db::invoices::mark_checked(&s.db.write, inv.id, now).await;
+                continue;
+            }
+            Err(e) if e.is_outage() => {
+                report.error = Some(e.to_string());
+                outage = true;
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(invoice = %inv.id, error = %e, "reconciliation could not look up an invoice");
+                report.error = Some(e.to_string());
+                let _ = db::invoices::mark_checked(&s.db.write, inv.id, now).await;
+                continue;
+            }
+        };
+        report.checked += 1;
+        if inv.provider_invoice_id.is_none() {
+            if let Ok(mut tx) = s.db.begin().await {
+                let _ = db::invoices::set_provider_id(&mut tx, inv.id, &pi.provider_invoice_id, now).await;
+                let _ = tx.commit().await;
+            }
+        }
+        match fulfillment::apply_invoice_news(&s.db, &s.signer, Some(inv.id), Some(pi.state), None, "reconcile").await {
+            Ok(Outcome::Settled(license)) => {
+                tracing::info!(invoice = %inv.id, license = %license.id, "reconciliation fulfilled a paid invoice");
+                report.settled += 1;
+            }
+            Ok(Outcome::Closed(_)) => report.closed += 1,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(invoice = %inv.id, error = %e, "reconciliation could not apply an invoice's state");
+                report.error = Some(e.to_string());
+            }
+        }
+        let _ = db::invoices::mark_checked(&s.db.write, inv.id, now).await;
+    }
+    finish(s, report, outage).await
+}
+
+async fn finish(s: &AppState, report: Report, outage: bool) -> Report {
+    let now = now_unix();
+    {
+        let mut st = s.payments.reconcile.lock().expect("reconcile lock");
+        st.last_run_at = Some(now);
+        st.last_error = report.error.clone();
+        st.last_checked = report.checked;
+        if outage {
+            st.consecutive_failures = st.consecutive_failures.saturating_add(1);
+            let interval = i64::try_from(s.config.reconcile_interval_seconds).unwrap_or(60);
+            let wait = interval.saturating_mul(1 << st.consecutive_failures.min(10)).min(MAX_BACKOFF);
+            st.next_attempt_at = Some(now + wait);
+        } else {
+            st.consecutive_failures = 0;
+            st.next_attempt_at = None;
+        }
+    }
+    let _ = db::payments::set_error(&s.db.write, report.error.as_deref(), now).await;
+    if let Some(e) = &report.error {
+        tracing::warn!(error = %e, "reconciliation pass");
+    }
+    report
+}
