@@ -4,6 +4,8 @@
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod btcpay_sim;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -180,6 +182,33 @@ impl TestApp {
     /// An admin POST with a raw body sent as JSON.
     pub async fn admin_post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Reply {
         self.send(self.admin(Method::POST, path).header("content-type", "application/json").body(body)).await
+    }
+
+    // ---- payments ----
+
+    /// Connects the simulator's store(s) through the one-click flow, as the
+    /// operator's browser would; returns the callback page's text.
+    pub async fn connect_btcpay(&self, sim: &btcpay_sim::BtcpaySim, grant: &[&str]) -> String {
+        let started = self.admin_post("/btcpay/connect", json!({"btcpay_url": sim.base})).await.expect(200);
+        let consent = sim.consent(started["authorize_url"].as_str().expect("authorize_url"), grant);
+        let page = self.client.post(&consent.redirect).form(&consent.form).send().await.expect("callback");
+        assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        page.text().await.expect("callback page")
+    }
+
+    /// `POST /v1/purchase`.
+    pub async fn purchase(&self, body: Value) -> Reply {
+        self.post("/v1/purchase", body).await
+    }
+
+    /// `GET /v1/purchase/{id}`.
+    pub async fn poll(&self, invoice_id: &str) -> Value {
+        self.get(&format!("/v1/purchase/{invoice_id}")).await.expect(200)
+    }
+
+    /// Runs a reconciliation pass now.
+    pub async fn reconcile(&self) -> Value {
+        self.admin_post("/btcpay/reconcile", json!({})).await.expect(200)
     }
 
     // ---- the catalogue ----
