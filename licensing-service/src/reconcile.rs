@@ -14,7 +14,7 @@ use crate::domain::now_unix;
 use crate::fulfillment::{self, Outcome};
 
 /// Invoices looked at per pass (the least recently checked first).
-const BATCH: i64 = 200;
+const BATCH: i64 = 1000;
 /// Closed invoices are still watched this long for a late payment.
 const LATE_PAYMENT_WINDOW: i64 = 24 * 3600;
 /// An invoice whose provider invoice never appeared is closed after this.

@@ -289,6 +289,9 @@ pub async fn prune_idempotency(pool: &sqlx::SqlitePool, before: i64) -> Result<u
         .rows_affected())
 }
 
+/// A claimed key whose request never finished is free again after this.
+pub const ABANDONED_AFTER_SECONDS: i64 = 120;
+
 /// Claims an `Idempotency-Key` for a request in flight (status 0): the
 /// stored answer if the key was used since `since`, else `None` and the key
 /// is now held by this request.
@@ -299,8 +302,17 @@ pub async fn claim_idempotency_key(
     since: i64,
     now: i64,
 ) -> Result<Option<(i64, String)>, sqlx::Error> {
-    if let Some(found) = idempotent_answer(&mut **tx, scope, key, since).await? {
-        return Ok(Some(found));
+    let found: Option<(i64, String, i64)> =
+        sqlx::query_as("SELECT status, body, created_at FROM idempotency_keys WHERE scope = ? AND key = ?")
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await?;
+    match found {
+        // A request still in flight, unless it was abandoned (the process died).
+        Some((0, body, at)) if at >= now - ABANDONED_AFTER_SECONDS => return Ok(Some((0, body))),
+        Some((status, body, at)) if status != 0 && at >= since => return Ok(Some((status, body))),
+        _ => {}
     }
     remember_answer(tx, scope, key, 0, "", now).await?;
     Ok(None)
