@@ -166,15 +166,12 @@ async fn purchases_survive_sigkill_and_lost_duplicated_reordered_webhooks() {
 
     // The last restart, then one reconciliation pass over everything pending
     // (the start-up pass and the one asked for run one after the other).
-    let before = {
-        let mut d = daemon.lock().unwrap();
-        d.kill();
+    daemon.lock().unwrap().kill();
+    let before: i64 = {
         let mut db = SqliteConnectOptions::new().filename(dir.path().join("keysat.db")).connect().await.unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM licenses").fetch_one(&mut db).await.unwrap();
-        drop(db);
-        d.start("0");
-        n
+        sqlx::query_scalar("SELECT count(*) FROM licenses").fetch_one(&mut db).await.unwrap()
     };
+    daemon.lock().unwrap().start("0");
     let report = admin(&http, &base, "/btcpay/reconcile", json!({})).await.unwrap();
     assert_eq!(report["error"], Value::Null, "{report}");
     let (starts, kills) = {
