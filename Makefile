@@ -3,15 +3,23 @@ CARGO ?= cargo
 DATA_DIR ?= ./data
 MUSL_TARGET ?= x86_64-unknown-linux-musl
 
-.PHONY: run test lint fmt bench admin-key build musl clean
+.PHONY: run demo test js-deps lint fmt bench admin-key build musl clean
 
 ## Run the daemon on embedded SQLite in ./data (prints the admin key on first start and the URLs).
 run:
 	KEYSAT_DATA_DIR=$(DATA_DIR) $(CARGO) run --release -p keysat -- serve
 
+## The same, in demo mode: simulated payments with a built-in checkout page (no BTCPay, no money).
+demo:
+	KEYSAT_DATA_DIR=$(DATA_DIR)-demo $(CARGO) run --release -p keysat -- serve --demo
+
 ## Every test: formatting, clippy, unit, integration and doc tests of the whole workspace.
-test: lint
+test: lint js-deps
 	$(CARGO) test --workspace --no-fail-fast
+
+## JavaScript tools the tests drive (Prism, Ajv, Playwright), from the lock file.
+js-deps:
+	@[ -d licensing-service/tests/js/node_modules ] || (cd licensing-service/tests/js && npm ci --no-audit --no-fund --loglevel=error)
 
 ## Formatting and lints, warnings as errors.
 lint:
