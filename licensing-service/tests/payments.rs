@@ -114,6 +114,23 @@ async fn forged_missing_and_replayed_signatures_change_nothing() {
     assert_eq!(licenses_for(&app, &invoice_id).await, 1);
     assert_eq!(app.poll(&invoice_id).await["license_id"], first["license_id"]);
 
+    // Someone else's invoice (another app on the same store): acknowledged, ignored.
+    let foreign = serde_json::to_vec(&json!({
+        "deliveryId": "foreign-1", "webhookId": "x", "originalDeliveryId": "foreign-1", "isRedelivery": false,
+        "type": "InvoiceSettled", "timestamp": 1, "storeId": "StoreA1", "invoiceId": "NotOurs1",
+        "metadata": {"orderId": "woo-1234"}
+    }))
+    .unwrap();
+    let r = reqwest::Client::new()
+        .post(&url)
+        .header("BTCPay-Sig", sign(&secret, &foreign))
+        .body(foreign.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["outcome"], json!("not_ours"));
+
     // Malformed but signed: a clear 400, nothing changes.
     let junk = b"{not json";
     assert_eq!(sim.post_webhook_raw(&url, junk, Some(&sign(&secret, junk))).await, 400);
@@ -328,4 +345,17 @@ async fn btcpay_outage_fails_the_purchase_cleanly_and_reconciliation_backs_off()
     let report = app.reconcile().await;
     assert_eq!(report["error"], Value::Null, "{report}");
     assert_eq!(app.poll(&id).await["status"], json!("pending"));
+}
+
+#[tokio::test]
+async fn purchase_creation_is_rate_limited_per_client_address() {
+    let app = spawn_with(|c| c.purchase_rate_per_minute = 2).await;
+    let sim = BtcpaySim::start(&[("S1", "Shop")]).await;
+    app.connect_btcpay(&sim, &["S1"]).await;
+    app.product_with_policy("app", json!({"price_sats": 10})).await;
+    app.purchase(json!({"product": "app"})).await.expect(200);
+    app.purchase(json!({"product": "app"})).await.expect(200);
+    let limited = app.purchase(json!({"product": "app"})).await;
+    limited.expect_error(429, "rate_limited");
+    assert_eq!(sim.invoices().len(), 2);
 }
