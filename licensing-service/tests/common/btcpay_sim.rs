@@ -352,6 +352,22 @@ fn may(perms: &[String], perm: &str, store: &str) -> bool {
     perms.iter().any(|p| p == perm || *p == format!("{perm}:{store}"))
 }
 
+/// [`auth`], then the key must hold `perm` on `store`.
+#[allow(clippy::result_large_err)]
+fn auth_for(
+    sim: &Shared,
+    req: (&Method, &Uri, &HeaderMap),
+    body: &Value,
+    perm: &str,
+    store: &str,
+) -> Result<Vec<String>, Response> {
+    let perms = auth(sim, req.0, req.1, req.2, body)?;
+    if !may(&perms, perm, store) {
+        return Err(problem(StatusCode::FORBIDDEN, &format!("missing {perm}")));
+    }
+    Ok(perms)
+}
+
 fn store_json(id: &str, name: &str) -> Value {
     json!({"id": id, "name": name, "website": null, "defaultCurrency": "BTC", "archived": false})
 }
@@ -398,12 +414,8 @@ async fn get_store(
     h: HeaderMap,
     Path(store): Path<String>,
 ) -> Response {
-    let perms = match auth(&sim, &m, &uri, &h, &Value::Null) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if !may(&perms, "btcpay.store.canviewstoresettings", &store) {
-        return problem(StatusCode::FORBIDDEN, "missing btcpay.store.canviewstoresettings");
+    if let Err(r) = auth_for(&sim, (&m, &uri, &h), &Value::Null, "btcpay.store.canviewstoresettings", &store) {
+        return r;
     }
     let found = sim.lock().stores.iter().find(|(i, _)| *i == store).cloned();
     match found {
@@ -420,12 +432,8 @@ async fn create_webhook(
     Path(store): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    let perms = match auth(&sim, &m, &uri, &h, &body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if !may(&perms, "btcpay.store.webhooks.canmodifywebhooks", &store) {
-        return problem(StatusCode::FORBIDDEN, "missing btcpay.store.webhooks.canmodifywebhooks");
+    if let Err(r) = auth_for(&sim, (&m, &uri, &h), &body, "btcpay.store.webhooks.canmodifywebhooks", &store) {
+        return r;
     }
     let url = body["url"].as_str().unwrap_or_default().to_string();
     let secret = body["secret"].as_str().unwrap_or_default().to_string();
@@ -463,12 +471,8 @@ async fn create_invoice(
     Path(store): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    let perms = match auth(&sim, &m, &uri, &h, &body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if !may(&perms, "btcpay.store.cancreateinvoice", &store) {
-        return problem(StatusCode::FORBIDDEN, "missing btcpay.store.cancreateinvoice");
+    if let Err(r) = auth_for(&sim, (&m, &uri, &h), &body, "btcpay.store.cancreateinvoice", &store) {
+        return r;
     }
     let Some(amount) = body["amount"].as_str().map(str::to_string) else {
         return problem(StatusCode::BAD_REQUEST, "amount must be a decimal string");
@@ -496,12 +500,8 @@ async fn list_invoices(
     Path(store): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    let perms = match auth(&sim, &m, &uri, &h, &Value::Null) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if !may(&perms, "btcpay.store.canviewinvoices", &store) {
-        return problem(StatusCode::FORBIDDEN, "missing btcpay.store.canviewinvoices");
+    if let Err(r) = auth_for(&sim, (&m, &uri, &h), &Value::Null, "btcpay.store.canviewinvoices", &store) {
+        return r;
     }
     let orders: Vec<&String> = q.iter().filter(|(k, _)| k == "orderId").map(|(_, v)| v).collect();
     let invs: Vec<Value> = sim

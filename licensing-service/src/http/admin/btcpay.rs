@@ -53,6 +53,10 @@ pub async fn provider_from_store(db: &Db, config: &Config) -> anyhow::Result<Opt
     Ok(provider_for(config, &c)?.map(|p| Arc::new(p) as Arc<dyn PaymentProvider>))
 }
 
+fn btcpay_url(given: &str) -> Result<Url, ApiError> {
+    parse_base_url(given).map_err(|m| ApiError::bad_request("invalid_field", format!("btcpay_url: {m}")))
+}
+
 fn random_token() -> String {
     let mut raw = [0u8; 24];
     OsRng.fill_bytes(&mut raw);
@@ -71,8 +75,7 @@ pub async fn connect(
     State(s): State<AppState>,
     JsonBody(b): JsonBody<ConnectBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let base = parse_base_url(&b.btcpay_url)
-        .map_err(|m| ApiError::bad_request("invalid_field", format!("btcpay_url: {m}")))?;
+    let base = btcpay_url(&b.btcpay_url)?;
     let token = random_token();
     let now = now_unix();
     let expires_at = now + STATE_TTL_SECONDS;
@@ -300,8 +303,7 @@ pub async fn manual(
     State(s): State<AppState>,
     JsonBody(b): JsonBody<ManualBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let base = parse_base_url(&b.btcpay_url)
-        .map_err(|m| ApiError::bad_request("invalid_field", format!("btcpay_url: {m}")))?;
+    let base = btcpay_url(&b.btcpay_url)?;
     let api_key = b.api_key.trim();
     if api_key.is_empty() || api_key.len() > 200 || !api_key.bytes().all(|c| c.is_ascii_graphic()) {
         return Err(ApiError::bad_request("invalid_field", "api_key: must be the API key BTCPay shows (no spaces)"));
