@@ -356,6 +356,8 @@ async fn purchase_creation_is_rate_limited_per_client_address() {
     app.purchase(json!({"product": "app"})).await.expect(200);
     app.purchase(json!({"product": "app"})).await.expect(200);
     let limited = app.purchase(json!({"product": "app"})).await;
+    let wait: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
     limited.expect_error(429, "rate_limited");
     assert_eq!(sim.invoices().len(), 2);
 }

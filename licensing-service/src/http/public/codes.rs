@@ -30,11 +30,14 @@ pub fn refused(r: Refusal) -> ApiError {
 
 /// Too many code look-ups from one address.
 pub fn too_many(retry_after: u64) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!("too many attempts from this address; try again in {retry_after} s"),
-    )
+    ApiError {
+        retry_after: Some(retry_after),
+        ..ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many attempts from this address; try again in {retry_after} s"),
+        )
+    }
 }
 
 pub async fn preview(
