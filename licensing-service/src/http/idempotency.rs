@@ -26,8 +26,33 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(k.to_string()))
 }
 
+/// A JSON answer of a public POST, fresh or replayed: the API turns it into
+/// a response, the buyer pages read its body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub replayed: bool,
+}
+
+impl Answer {
+    pub fn ok(body: Value) -> Answer {
+        Answer { status: StatusCode::OK, body, replayed: false }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        if self.replayed {
+            (self.status, [("idempotent-replayed", "true")], Json(self.body)).into_response()
+        } else {
+            (self.status, Json(self.body)).into_response()
+        }
+    }
+}
+
 /// Holds `key` for this request, or answers with what the first request got.
-pub async fn claim(tx: &mut Tx, scope: &str, key: &str, now: i64) -> Result<Option<Response>, ApiError> {
+pub async fn claim(tx: &mut Tx, scope: &str, key: &str, now: i64) -> Result<Option<Answer>, ApiError> {
     match db::codes::claim_idempotency_key(tx, scope, key, now - WINDOW_SECONDS, now).await? {
         None => Ok(None),
         Some((0, _)) => Err(ApiError::conflict(
@@ -39,10 +64,10 @@ pub async fn claim(tx: &mut Tx, scope: &str, key: &str, now: i64) -> Result<Opti
 }
 
 /// The stored first answer.
-pub fn replay(status: i64, body: &str) -> Response {
+pub fn replay(status: i64, body: &str) -> Answer {
     let status = u16::try_from(status).ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
     let value: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    (status, [("idempotent-replayed", "true")], Json(value)).into_response()
+    Answer { status, body: value, replayed: true }
 }
 
 /// Stores the answer for `key`.

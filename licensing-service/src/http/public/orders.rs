@@ -3,8 +3,6 @@
 //! once when nothing is left to pay.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -22,7 +20,7 @@ use crate::domain::npub::Npub;
 use crate::domain::optional_text;
 use crate::fulfillment::{self, IssueRequest, Source};
 use crate::http::error::ApiError;
-use crate::http::idempotency;
+use crate::http::idempotency::{self, Answer};
 use crate::http::public::codes::refused;
 
 /// A checked order.
@@ -123,7 +121,7 @@ pub async fn issue_free(
     order: &Order,
     idem: Option<(&str, &str)>,
     answer: impl FnOnce(&FreeIssued) -> Value,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     let now = now_unix();
     let mut tx = s.db.begin().await?;
     if let Some((scope, key)) = idem {
@@ -178,5 +176,5 @@ pub async fn issue_free(
     if let Some(id) = done.redemption_id {
         tracing::info!(license = %done.license.id, redemption = %id, "free license issued");
     }
-    Ok((StatusCode::OK, Json(body)).into_response())
+    Ok(Answer::ok(body))
 }

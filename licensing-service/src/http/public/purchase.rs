@@ -19,7 +19,7 @@ use crate::fulfillment;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, RawBody};
-use crate::http::idempotency;
+use crate::http::idempotency::{self, Answer};
 use crate::http::public::codes::{refused, too_many};
 use crate::http::public::orders::{issue_free, FreeIssued, Order, OrderInput};
 use crate::payment::{Amount, CheckoutRequest};
@@ -47,12 +47,11 @@ pub async fn create(
     s.purchase_limiter.check(ip).map_err(too_many)?;
     let idem = idempotency::key(&headers)?;
     let b: PurchaseBody = parse_json(&body)?;
-    let created = create_purchase(&s, b, idem.as_deref()).await?;
-    Ok(created)
+    Ok(create_purchase(&s, b, idem.as_deref()).await?.into_response())
 }
 
 /// The whole purchase: also used by the buy page's form.
-pub async fn create_purchase(s: &AppState, b: PurchaseBody, idem: Option<&str>) -> Result<Response, ApiError> {
+pub async fn create_purchase(s: &AppState, b: PurchaseBody, idem: Option<&str>) -> Result<Answer, ApiError> {
     let redirect = checkout_redirect(s, b.redirect_url.as_deref())?;
     let order = Order::load(
         s,
@@ -147,7 +146,7 @@ pub async fn create_purchase(s: &AppState, b: PurchaseBody, idem: Option<&str>) 
         idempotency::remember(&mut tx, scope, key, StatusCode::OK, &body, now).await?;
     }
     tx.commit().await?;
-    Ok((StatusCode::OK, Json(body)).into_response())
+    Ok(Answer::ok(body))
 }
 
 fn free_answer(s: &AppState, order: &Order, done: &FreeIssued) -> Value {

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, RawBody};
-use crate::http::idempotency;
+use crate::http::idempotency::{self, Answer};
 use crate::http::public::codes::too_many;
 use crate::http::public::orders::{issue_free, Order, OrderInput};
 
@@ -35,11 +35,11 @@ pub async fn redeem(
     s.code_limiter.check(ip).map_err(too_many)?;
     let idem = idempotency::key(&headers)?;
     let b: RedeemBody = parse_json(&body)?;
-    redeem_code(&s, b, idem.as_deref()).await
+    Ok(redeem_code(&s, b, idem.as_deref()).await?.into_response())
 }
 
 /// The whole redemption: also used by the redeem page.
-pub async fn redeem_code(s: &AppState, b: RedeemBody, idem: Option<&str>) -> Result<Response, ApiError> {
+pub async fn redeem_code(s: &AppState, b: RedeemBody, idem: Option<&str>) -> Result<Answer, ApiError> {
     let order = Order::load(
         s,
         OrderInput {
