@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use ed25519_dalek::SigningKey;
@@ -24,7 +25,7 @@ use crate::db::{self, Db};
 use crate::domain::now_unix;
 use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::ratelimit::RateLimiter;
-use crate::http::{admin, demo, error, public, webhooks};
+use crate::http::{admin, demo, error, pages, public, webhooks};
 use crate::jobs::Jobs;
 use crate::licensing::events::EventQueue;
 use crate::licensing::Licensing;
@@ -70,10 +71,18 @@ impl AppInner {
     }
 }
 
-/// Every public route: service info, catalogue, validation, machines.
+/// Every public route: service info and the buyer pages, catalogue,
+/// validation, machines.
 fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(public::service::root))
+        .route("/buy/{slug}", get(pages::buy::page).post(pages::buy::submit))
+        .route("/thank-you", get(pages::thank_you::page))
+        .route("/thank-you/key.lic", get(pages::thank_you::key_file))
+        .route("/redeem", get(pages::redeem::page).post(pages::redeem::submit))
+        .route("/recover", get(pages::recover::page).post(pages::recover::submit))
+        .route("/static/{name}", get(pages::assets::serve))
+        .route("/favicon.ico", get(pages::assets::favicon))
         .route("/healthz", get(public::service::healthz))
         .route("/v1/pubkey", get(public::service::pubkey))
         .route("/v1/products", get(public::catalog::list_products))
@@ -129,6 +138,8 @@ fn finish(router: Router<AppState>, state: AppState) -> Router {
     router
         .fallback(error::not_found_fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), pages::errors::html_errors))
+        .layer(middleware::from_fn(pages::security::headers))
         .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::DEBUG)))
         .with_state(state)
 }

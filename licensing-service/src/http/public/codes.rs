@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::db;
+use crate::db::codes::DiscountCode;
+use crate::domain::catalog::{Policy, Product};
 use crate::domain::discount::{Code, Quote, Refusal};
 use crate::domain::now_unix;
 use crate::http::client_ip::ClientIp;
@@ -40,6 +42,26 @@ pub fn too_many(retry_after: u64) -> ApiError {
     }
 }
 
+/// What `raw` does to `policy`'s price now, or why it cannot be used (a
+/// refusal is a 422 whose code says why).
+pub async fn quote_with_code(
+    s: &AppState,
+    product: &Product,
+    policy: &Policy,
+    raw: &str,
+) -> Result<(DiscountCode, Quote), ApiError> {
+    let code = Code::parse(raw).map_err(|_| refused(Refusal::UnknownCode))?;
+    let dc = db::codes::by_code(&s.db.read, &code)
+        .await?
+        .filter(|c| c.product_id == product.id)
+        .ok_or_else(|| refused(Refusal::UnknownCode))?;
+    let mut conn = s.db.read.acquire().await?;
+    let usage = db::codes::usage(&mut conn, dc.id, None).await?;
+    dc.rules.check(now_unix(), policy.slug.as_str(), usage).map_err(refused)?;
+    let q = Quote::for_policy(policy, Some(dc.kind));
+    Ok((dc, q))
+}
+
 pub async fn preview(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -55,15 +77,7 @@ pub async fn preview(
         .await?
         .filter(|p| p.public && !p.archived)
         .ok_or_else(|| ApiError::not_found(format!("product '{}' has no tier '{policy_slug}'", product.slug)))?;
-    let code = Code::parse(&b.code).map_err(|_| refused(Refusal::UnknownCode))?;
-    let dc = db::codes::by_code(&s.db.read, &code)
-        .await?
-        .filter(|c| c.product_id == product.id)
-        .ok_or_else(|| refused(Refusal::UnknownCode))?;
-    let mut conn = s.db.read.acquire().await?;
-    let usage = db::codes::usage(&mut conn, dc.id, None).await?;
-    dc.rules.check(now_unix(), policy.slug.as_str(), usage).map_err(refused)?;
-    let q = Quote::for_policy(&policy, Some(dc.kind));
+    let (dc, q) = quote_with_code(&s, &product, &policy, &b.code).await?;
     let mut v = json!({
         "ok": true,
         "code": dc.code,

@@ -1,32 +1,21 @@
 //! `GET /`, `/healthz`, `/v1/pubkey`.
 
-use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
+use crate::http::pages;
 
-/// Placeholder storefront until the buyer pages exist.
-#[derive(Template)]
-#[template(path = "placeholder.html")]
-struct Placeholder<'a> {
-    operator: Option<&'a str>,
-    public_url: &'a str,
-}
-
-/// Browsers get a page; everything else gets the service description.
+/// Browsers get the storefront; everything else gets the service description.
 pub async fn root(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
-    let operator = s.operator_name();
-    if wants_html {
-        let page = Placeholder { operator: operator.as_deref(), public_url: &s.public_url };
-        let body = page.render().map_err(|e| anyhow::anyhow!("rendering page: {e}"))?;
-        return Ok(Html(body).into_response());
+    if pages::wants_html(&headers) {
+        return pages::storefront::page(&s).await;
     }
+    let operator = s.operator_name();
     Ok(Json(json!({
         "service": "keysat",
         "version": env!("CARGO_PKG_VERSION"),

@@ -1,0 +1,302 @@
+//! `GET /buy/{slug}`: the product's tiers, a discount code with its price
+//! preview, the buyer's details; `POST /buy/{slug}` either previews the code
+//! (without JavaScript) or creates the purchase and sends the buyer on to
+//! the payment provider's checkout (303).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::security::PageForm;
+use super::{clip, render, sats, seats, term, Caching, Chrome};
+use crate::app::AppState;
+use crate::db;
+use crate::domain::catalog::{Policy, Product};
+use crate::domain::discount::{Kind, Quote};
+use crate::http::client_ip::ClientIp;
+use crate::http::error::ApiError;
+use crate::http::public::codes::{quote_with_code, too_many};
+use crate::http::public::purchase::{create_purchase, PurchaseBody};
+
+/// `?tier=&code=` preselect a tier and fill in a code (links from the seller).
+#[derive(Deserialize, Default)]
+pub struct BuyQuery {
+    tier: Option<String>,
+    code: Option<String>,
+}
+
+/// The form's fields; `intent` is the button pressed ("preview" or "pay").
+#[derive(Deserialize, Default)]
+pub struct BuyForm {
+    policy_slug: Option<String>,
+    code: Option<String>,
+    buyer_email: Option<String>,
+    buyer_npub: Option<String>,
+    buyer_note: Option<String>,
+    intent: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "buy.html")]
+struct BuyPage {
+    chrome: Chrome,
+    slug: String,
+    name: String,
+    description: String,
+    tiers: Vec<TierCard>,
+    form: FormValues,
+    offer: Option<String>,
+    code_note: Option<Note>,
+    total: Total,
+    error: Option<String>,
+    payments_ready: bool,
+}
+
+struct TierCard {
+    slug: String,
+    name: String,
+    description: String,
+    price_sats: i64,
+    price: String,
+    fiat: Option<String>,
+    term: String,
+    renews: Option<String>,
+    seats: String,
+    entitlements: Vec<String>,
+    trial: Option<String>,
+    highlighted: bool,
+    checked: bool,
+}
+
+/// What the buyer typed, given back to them when the page is shown again.
+#[derive(Default)]
+struct FormValues {
+    code: String,
+    buyer_email: String,
+    buyer_npub: String,
+    buyer_note: String,
+}
+
+/// A line under the code field: what the code does, or why it does nothing.
+struct Note {
+    ok: bool,
+    text: String,
+}
+
+/// The price of the chosen tier with the code applied.
+struct Total {
+    tier: String,
+    /// The price before the code, when the code changes it.
+    was: Option<String>,
+    /// What is charged: sats, or the tier's fiat amount.
+    price: String,
+    /// The sats figure beside a fiat price.
+    also: Option<String>,
+    free: bool,
+}
+
+pub async fn page(
+    State(s): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<BuyQuery>,
+) -> Result<Response, ApiError> {
+    let product = on_sale(&s, &slug).await?;
+    let tiers = public_tiers(&s, &product).await?;
+    let mut offer = None;
+    let code = match q.code {
+        Some(c) => c,
+        None => match featured(&s, &product, &tiers).await? {
+            Some((code, what)) => {
+                offer = Some(format!("Offer: code {code} gives {what}. It is filled in below."));
+                code
+            }
+            None => String::new(),
+        },
+    };
+    let form = BuyForm { policy_slug: q.tier, code: Some(code), ..BuyForm::default() };
+    let mut page = build(&s, product, tiers, form).await?;
+    page.offer = offer;
+    render(&page, StatusCode::OK, Caching::Revalidate)
+}
+
+pub async fn submit(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(slug): Path<String>,
+    PageForm(form): PageForm<BuyForm>,
+) -> Result<Response, ApiError> {
+    let product = on_sale(&s, &slug).await?;
+    let tiers = public_tiers(&s, &product).await?;
+    if form.intent.as_deref() == Some("preview") {
+        let limited = s.code_limiter.check(ip).err().map(too_many);
+        return show_again(&s, product, tiers, form, limited).await;
+    }
+    if let Err(retry) = s.purchase_limiter.check(ip) {
+        return show_again(&s, product, tiers, form, Some(too_many(retry))).await;
+    }
+    let body = PurchaseBody {
+        product: product.slug.to_string(),
+        policy_slug: form.policy_slug.clone(),
+        buyer_email: form.buyer_email.clone(),
+        buyer_npub: form.buyer_npub.clone(),
+        buyer_note: form.buyer_note.clone(),
+        redirect_url: None,
+        code: form.code.clone(),
+    };
+    match create_purchase(&s, body, None).await {
+        Ok(answer) => match answer.body["checkout_url"].as_str() {
+            Some(url) => Ok(Redirect::to(url).into_response()),
+            None => Err(anyhow::anyhow!("a purchase answer without checkout_url").into()),
+        },
+        // Our own failures get the error page; the buyer's, the form again.
+        Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR => Err(e),
+        Err(e) => show_again(&s, product, tiers, form, Some(e)).await,
+    }
+}
+
+/// The page again with what the buyer typed and, if any, what went wrong.
+async fn show_again(
+    s: &AppState,
+    product: Product,
+    tiers: Vec<Policy>,
+    form: BuyForm,
+    error: Option<ApiError>,
+) -> Result<Response, ApiError> {
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let mut page = build(s, product, tiers, form).await?;
+    page.error = error.map(|e| e.message);
+    render(&page, status, Caching::Revalidate)
+}
+
+async fn on_sale(s: &AppState, slug: &str) -> Result<Product, ApiError> {
+    db::products::by_slug(&s.db.read, slug)
+        .await?
+        .filter(|p| p.active)
+        .ok_or_else(|| ApiError::not_found(format!("no product '{}' is on sale here", clip(slug, 64))))
+}
+
+async fn public_tiers(s: &AppState, product: &Product) -> Result<Vec<Policy>, ApiError> {
+    let all = db::policies::for_product(&s.db.read, product.id).await?;
+    Ok(all.into_iter().filter(|p| p.public && !p.archived).collect())
+}
+
+/// The product's featured code, when it can be used on some tier now.
+async fn featured(s: &AppState, product: &Product, tiers: &[Policy]) -> Result<Option<(String, String)>, ApiError> {
+    let Some(dc) = db::codes::featured(&s.db.read, product.id).await? else {
+        return Ok(None);
+    };
+    for tier in tiers {
+        match quote_with_code(s, product, tier, dc.code.as_str()).await {
+            Ok((dc, _)) => return Ok(Some((dc.code.as_str().to_string(), describe(dc.kind)))),
+            Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+/// What a code does, in words.
+fn describe(kind: Kind) -> String {
+    match kind {
+        Kind::PercentOff(p) => format!("{p}% off"),
+        Kind::FixedSatsOff(n) => format!("{} off", sats(n)),
+        Kind::SetPriceSats(n) => format!("a price of {}", sats(n)),
+        Kind::FreeLicense => "a free license".to_string(),
+    }
+}
+
+async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm) -> Result<BuyPage, ApiError> {
+    let wanted = form.policy_slug.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let chosen = wanted
+        .and_then(|w| tiers.iter().position(|t| t.slug.as_str() == w))
+        .or_else(|| tiers.iter().position(|t| t.highlighted))
+        .unwrap_or(0);
+    let code = form.code.as_deref().map(str::trim).unwrap_or_default().to_string();
+    let mut code_note = None;
+    let total = match tiers.get(chosen) {
+        None => None,
+        Some(tier) if code.is_empty() => Some(total(tier, &Quote::for_policy(tier, None))),
+        Some(tier) => match quote_with_code(s, &product, tier, &code).await {
+            Ok((dc, quote)) => {
+                let text = format!("Code {}: {}.", dc.code.as_str(), describe(dc.kind));
+                code_note = Some(Note { ok: true, text });
+                Some(total(tier, &quote))
+            }
+            Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                code_note = Some(Note { ok: false, text: super::errors::sentence(&e.message) });
+                Some(total(tier, &Quote::for_policy(tier, None)))
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let names = |slugs: &[crate::domain::Slug]| -> Vec<String> {
+        slugs
+            .iter()
+            .map(|e| {
+                product
+                    .entitlements_catalog
+                    .iter()
+                    .find(|c| &c.slug == e)
+                    .map_or_else(|| e.to_string(), |c| c.name.clone())
+            })
+            .collect()
+    };
+    let cards = tiers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TierCard {
+            slug: t.slug.to_string(),
+            name: t.name.clone(),
+            description: t.description.clone(),
+            price_sats: t.price_sats,
+            price: sats(t.price_sats),
+            fiat: t.fiat_price.as_ref().map(|f| format!("{} {}", f.amount, f.currency)),
+            term: term(t.duration_seconds),
+            renews: t
+                .is_recurring
+                .then(|| t.renewal_period_days.map(|d| format!("Renews every {}", term(d * 86_400))))
+                .flatten(),
+            seats: seats(t.max_machines),
+            entitlements: names(&t.entitlements),
+            trial: t.is_trial.then(|| match t.trial_days() {
+                Some(d) => format!("Free trial · {}", term(d * 86_400)),
+                None => "Trial".to_string(),
+            }),
+            highlighted: t.highlighted,
+            checked: i == chosen,
+        })
+        .collect();
+    Ok(BuyPage {
+        chrome: Chrome::new(s),
+        slug: product.slug.to_string(),
+        name: product.name,
+        description: product.description,
+        tiers: cards,
+        form: FormValues {
+            code,
+            buyer_email: form.buyer_email.unwrap_or_default(),
+            buyer_npub: form.buyer_npub.unwrap_or_default(),
+            buyer_note: form.buyer_note.unwrap_or_default(),
+        },
+        offer: None,
+        code_note,
+        total: total.unwrap_or(Total { tier: String::new(), was: None, price: String::new(), also: None, free: false }),
+        error: None,
+        payments_ready: s.payments.current().is_some(),
+    })
+}
+
+fn total(tier: &Policy, q: &Quote) -> Total {
+    let final_sats = sats(q.final_price_sats.max(0));
+    let (price, was, also) = match &q.fiat {
+        // A fiat tier is charged in its currency, converted at checkout.
+        Some((before, after, currency)) => {
+            let was = (before != after).then(|| format!("{before} {currency}"));
+            (format!("{after} {currency}"), was, Some(final_sats))
+        }
+        None => (final_sats, (q.discount_sats != 0).then(|| sats(q.base_price_sats)), None),
+    };
+    Total { tier: tier.name.clone(), was, price, also, free: q.is_free() }
+}

@@ -1,0 +1,166 @@
+//! The buyer pages: server-rendered HTML (askama, escaped by default) with
+//! one stylesheet and one small script served from the binary. Every page
+//! works without JavaScript; the script only refreshes and copies.
+//!
+//! The pages call the same functions as the public API (`create_purchase`,
+//! `redeem_code`, the code preview), so a sale made in the browser follows
+//! exactly the rules of one made through `POST /v1/purchase`.
+
+pub mod assets;
+pub mod buy;
+pub mod errors;
+pub mod recover;
+pub mod redeem;
+pub mod security;
+pub mod storefront;
+pub mod thank_you;
+
+use askama::Template;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::http::error::ApiError;
+
+/// What every page shows around its content: the shop's name and the assets.
+pub struct Chrome {
+    /// The operator's name, or "Keysat" when none is set.
+    pub shop: String,
+    pub css: &'static str,
+    pub js: &'static str,
+    pub icon: &'static str,
+    /// Demo mode: payments are simulated (said on every page).
+    pub demo: bool,
+}
+
+impl Chrome {
+    pub fn new(s: &AppState) -> Chrome {
+        Chrome {
+            shop: s.operator_name().unwrap_or_else(|| "Keysat".to_string()),
+            css: assets::url(&assets::CSS),
+            js: assets::url(&assets::JS),
+            icon: assets::url(&assets::ICON),
+            demo: s.demo.is_some(),
+        }
+    }
+}
+
+/// Whether the client asked for a page rather than JSON.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+}
+
+/// How long a browser may keep a page.
+#[derive(Clone, Copy)]
+pub enum Caching {
+    /// Ordinary pages: revalidate every time (prices and stock change).
+    Revalidate,
+    /// Pages showing a license key: never stored anywhere.
+    Private,
+}
+
+/// Renders `page` with `status`.
+pub fn render(page: &impl Template, status: StatusCode, caching: Caching) -> Result<Response, ApiError> {
+    let body = page.render().map_err(|e| anyhow::anyhow!("rendering a page: {e}"))?;
+    let cache = match caching {
+        Caching::Revalidate => "no-cache",
+        Caching::Private => "private, no-store",
+    };
+    let mut res = (status, Html(body)).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    Ok(res)
+}
+
+/// `50000` → `50,000 sats`.
+pub fn sats(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 6);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push_str(" sats");
+    out
+}
+
+/// A license term: `0` → "Lifetime", else the largest whole unit.
+pub fn term(seconds: i64) -> String {
+    if seconds <= 0 {
+        return "Lifetime".to_string();
+    }
+    const UNITS: [(i64, &str); 6] = [
+        (31_536_000, "year"),
+        (2_592_000, "month"),
+        (604_800, "week"),
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+    ];
+    for (size, name) in UNITS {
+        if seconds % size == 0 {
+            return plural(seconds / size, name);
+        }
+    }
+    plural(seconds, "second")
+}
+
+/// Seats: `0` → unlimited.
+pub fn seats(max_machines: i64) -> String {
+    if max_machines <= 0 {
+        "Unlimited machines".to_string()
+    } else {
+        plural(max_machines, "machine")
+    }
+}
+
+fn plural(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// Unix seconds → "1 May 2027" (UTC), the same text the script writes.
+pub fn date(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default()
+}
+
+/// At most `max` characters of untrusted text, for echoing in a message.
+pub fn clip(s: &str, max: usize) -> String {
+    let s = s.trim();
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(sats(0), "0 sats");
+        assert_eq!(sats(999), "999 sats");
+        assert_eq!(sats(50_000), "50,000 sats");
+        assert_eq!(sats(1_234_567), "1,234,567 sats");
+        assert_eq!(term(0), "Lifetime");
+        assert_eq!(term(31_536_000), "1 year");
+        assert_eq!(term(2 * 2_592_000), "2 months");
+        assert_eq!(term(14 * 86_400), "2 weeks");
+        assert_eq!(term(10 * 86_400), "10 days");
+        assert_eq!(term(90), "90 seconds");
+        assert_eq!(seats(0), "Unlimited machines");
+        assert_eq!(seats(1), "1 machine");
+        assert_eq!(seats(3), "3 machines");
+        assert_eq!(date(1_809_129_600), "1 May 2027");
+        assert_eq!(clip("  abcdef ", 3), "abc…");
+        assert_eq!(clip("ab", 3), "ab");
+    }
+}

@@ -1,0 +1,95 @@
+//! `GET /redeem` (`?code=&product=` prefill it) and `POST /redeem`: a
+//! free-license code becomes a key through the same rules as
+//! `POST /v1/redeem`, then the buyer lands on the thank-you page.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::security::PageForm;
+use super::thank_you::path as thank_you_path;
+use super::{render, Caching, Chrome};
+use crate::app::AppState;
+use crate::db;
+use crate::http::client_ip::ClientIp;
+use crate::http::error::ApiError;
+use crate::http::public::codes::too_many;
+use crate::http::public::redeem::{redeem_code, RedeemBody};
+
+/// Both the prefilling query and the posted form.
+#[derive(Deserialize, Default)]
+pub struct RedeemForm {
+    product: Option<String>,
+    code: Option<String>,
+    policy_slug: Option<String>,
+    buyer_email: Option<String>,
+    buyer_npub: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "redeem.html")]
+struct RedeemPage {
+    chrome: Chrome,
+    products: Vec<(String, String)>,
+    product: String,
+    code: String,
+    policy_slug: String,
+    buyer_email: String,
+    buyer_npub: String,
+    error: Option<String>,
+}
+
+impl RedeemPage {
+    fn selected(&self, slug: &str) -> bool {
+        self.product == slug
+    }
+}
+
+pub async fn page(State(s): State<AppState>, Query(q): Query<RedeemForm>) -> Result<Response, ApiError> {
+    show(&s, q, None).await
+}
+
+pub async fn submit(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    PageForm(form): PageForm<RedeemForm>,
+) -> Result<Response, ApiError> {
+    if let Err(retry) = s.code_limiter.check(ip) {
+        return show(&s, form, Some(too_many(retry))).await;
+    }
+    let body = RedeemBody {
+        product: form.product.clone().unwrap_or_default().trim().to_string(),
+        code: form.code.clone().unwrap_or_default(),
+        policy_slug: form.policy_slug.clone().filter(|p| !p.trim().is_empty()),
+        buyer_email: form.buyer_email.clone(),
+        buyer_npub: form.buyer_npub.clone(),
+        buyer_note: None,
+    };
+    match redeem_code(&s, body, None).await {
+        Ok(answer) => match answer.body["invoice_id"].as_str() {
+            Some(id) => Ok(Redirect::to(&thank_you_path(id)).into_response()),
+            None => Err(anyhow::anyhow!("a redemption answer without invoice_id").into()),
+        },
+        Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR => Err(e),
+        Err(e) => show(&s, form, Some(e)).await,
+    }
+}
+
+async fn show(s: &AppState, form: RedeemForm, error: Option<ApiError>) -> Result<Response, ApiError> {
+    let products: Vec<(String, String)> =
+        db::products::list(&s.db.read, true).await?.into_iter().map(|p| (p.slug.to_string(), p.name)).collect();
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let page = RedeemPage {
+        chrome: Chrome::new(s),
+        products,
+        product: form.product.unwrap_or_default(),
+        code: form.code.unwrap_or_default(),
+        policy_slug: form.policy_slug.unwrap_or_default(),
+        buyer_email: form.buyer_email.unwrap_or_default(),
+        buyer_npub: form.buyer_npub.unwrap_or_default(),
+        error: error.map(|e| super::errors::sentence(&e.message)),
+    };
+    render(&page, status, Caching::Revalidate)
+}

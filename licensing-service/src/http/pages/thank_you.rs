@@ -1,0 +1,141 @@
+//! `GET /thank-you?invoice=<id>`: where the buyer lands after the checkout.
+//! It shows the purchase's stage and, once paid, the key. The script
+//! refreshes the stage in place by polling `/v1/purchase/{id}`; without
+//! JavaScript a meta refresh does it. `GET /thank-you/key.lic?invoice=<id>`
+//! downloads the key as a text file.
+//!
+//! The invoice id is the buyer's receipt: like the poll endpoint, this page
+//! shows the key to whoever holds it (it is 122 random bits).
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{clip, date, render, seats, Caching, Chrome};
+use crate::app::AppState;
+use crate::config::origin_of;
+use crate::db;
+use crate::db::invoices::Invoice;
+use crate::db::licenses::License;
+use crate::domain::invoice::InvoiceStatus;
+use crate::http::error::ApiError;
+
+#[derive(Deserialize)]
+pub struct InvoiceQuery {
+    invoice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "thank_you.html")]
+struct ThankYou {
+    chrome: Chrome,
+    invoice_id: String,
+    /// One of the poll answer's stages (`waiting_for_payment`, `confirming`,
+    /// `paid`, `expired`, `invalid`); "paid" only once the key exists.
+    stage: &'static str,
+    product: String,
+    product_slug: String,
+    tier: String,
+    amount: String,
+    checkout_url: Option<String>,
+    key: String,
+    seats: String,
+    expires: String,
+    free: bool,
+}
+
+impl ThankYou {
+    fn shows(&self, stage: &str) -> bool {
+        self.stage == stage
+    }
+
+    /// Still moving: the page refreshes itself.
+    fn live(&self) -> bool {
+        matches!(self.stage, "waiting_for_payment" | "confirming")
+    }
+}
+
+pub async fn page(State(s): State<AppState>, Query(q): Query<InvoiceQuery>) -> Result<Response, ApiError> {
+    let (invoice, license) = find(&s, q.invoice.as_deref()).await?;
+    let product = db::products::by_id(&s.db.read, invoice.product_id).await?;
+    let tier = db::policies::by_id(&s.db.read, invoice.policy_id).await?;
+    let stage = match (invoice.status, &license, invoice.processing) {
+        (InvoiceStatus::Settled, Some(_), _) => "paid",
+        // Paid, the key is being issued: a moment of "confirming".
+        (InvoiceStatus::Settled, None, _) | (InvoiceStatus::Pending, _, true) => "confirming",
+        (InvoiceStatus::Pending, _, false) => "waiting_for_payment",
+        (InvoiceStatus::Expired, _, _) => "expired",
+        (InvoiceStatus::Invalid, _, _) => "invalid",
+    };
+    let amount = match (&invoice.price_amount, &invoice.price_currency) {
+        (Some(a), Some(c)) => format!("{a} {c}"),
+        _ => super::sats(invoice.amount_sats),
+    };
+    let page = ThankYou {
+        chrome: Chrome::new(&s),
+        invoice_id: invoice.id.to_string(),
+        stage,
+        product: product.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+        product_slug: product.as_ref().map(|p| p.slug.to_string()).unwrap_or_default(),
+        tier: tier.map(|t| t.name).unwrap_or_default(),
+        amount,
+        // Only a provider's http(s) address becomes a link.
+        checkout_url: invoice
+            .checkout_url
+            .clone()
+            .filter(|u| invoice.status == InvoiceStatus::Pending && origin_of(u).is_some()),
+        key: license.as_ref().map(|l| l.license_key.clone()).unwrap_or_default(),
+        seats: license.as_ref().map(|l| seats(l.max_machines)).unwrap_or_default(),
+        expires: license.as_ref().map(|l| expiry(l.expires_at)).unwrap_or_default(),
+        free: invoice.amount_sats == 0,
+    };
+    render(&page, StatusCode::OK, Caching::Private)
+}
+
+/// The key as a `.lic` file named after the product.
+pub async fn key_file(State(s): State<AppState>, Query(q): Query<InvoiceQuery>) -> Result<Response, ApiError> {
+    let (invoice, license) = find(&s, q.invoice.as_deref()).await?;
+    let license = license.ok_or_else(|| ApiError::not_found("this purchase has no key yet"))?;
+    let slug = match db::products::by_id(&s.db.read, invoice.product_id).await? {
+        Some(p) => p.slug.to_string(),
+        None => "license".to_string(),
+    };
+    let mut res = format!("{}\n", license.license_key).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    // A slug is [a-z0-9-], safe in a header and a file name.
+    let disposition = format!("attachment; filename=\"{slug}.lic\"");
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(anyhow::Error::from)?);
+    Ok(res)
+}
+
+/// The thank-you page of an invoice, on whatever address the buyer uses.
+pub fn path(invoice_id: impl std::fmt::Display) -> String {
+    format!("/thank-you?invoice={invoice_id}")
+}
+
+/// "Never (lifetime license)" or the day it ends.
+pub fn expiry(expires_at: i64) -> String {
+    if expires_at <= 0 {
+        "Never (lifetime license)".to_string()
+    } else {
+        date(expires_at)
+    }
+}
+
+/// The invoice and, once issued, its license.
+async fn find(s: &AppState, raw: Option<&str>) -> Result<(Invoice, Option<License>), ApiError> {
+    let raw = raw.unwrap_or_default();
+    if raw.trim().is_empty() {
+        return Err(ApiError::not_found("this address needs the order number (?invoice=…) of a purchase"));
+    }
+    let missing = || ApiError::not_found(format!("there is no purchase numbered '{}'", clip(raw, 64)));
+    let id = Uuid::parse_str(raw.trim()).map_err(|_| missing())?;
+    let invoice = db::invoices::by_id(&s.db.read, id).await?.ok_or_else(missing)?;
+    let license = db::licenses::by_invoice(&s.db.read, &id.to_string()).await?;
+    Ok((invoice, license))
+}
