@@ -136,3 +136,21 @@ pub async fn shop(app: &TestApp) {
         .await
         .expect(201);
 }
+
+/// Product `evil`: every name and description a seller could type is [`HOSTILE`],
+/// and so is the operator's name.
+pub async fn hostile_shop(app: &TestApp) {
+    app.admin_put("/settings", json!({"operator_name": HOSTILE})).await.expect(200);
+    app.create_product(
+        "evil",
+        json!({"name": HOSTILE, "description": HOSTILE,
+               "entitlements_catalog": [{"slug": "x", "name": HOSTILE, "description": HOSTILE}]}),
+    )
+    .await;
+    app.create_policy(
+        "evil",
+        json!({"slug": "default", "name": HOSTILE, "description": HOSTILE, "entitlements": ["x"], "price_sats": 1_000,
+               "price_amount": "1.00", "price_currency": "USD"}),
+    )
+    .await;
+}

@@ -166,7 +166,7 @@ async fn show_again(
 ) -> Result<Response, ApiError> {
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let mut page = build(s, product, tiers, form).await?;
-    page.error = error.map(|e| e.message);
+    page.error = error.map(|e| super::errors::for_form(&e.message));
     render(&page, status, Caching::Revalidate)
 }
 
@@ -225,7 +225,7 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
                 Some(total(tier, &quote))
             }
             Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-                code_note = Some(Note { ok: false, text: super::errors::sentence(&e.message) });
+                code_note = Some(Note { ok: false, text: super::errors::for_form(&e.message) });
                 Some(total(tier, &Quote::for_policy(tier, None)))
             }
             Err(e) => return Err(e),

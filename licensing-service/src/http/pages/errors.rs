@@ -43,6 +43,24 @@ impl ErrorPage {
     }
 }
 
+/// An API message for a form: the field's name as the form labels it, and
+/// written as a sentence ("buyer_email: 'x' is not…" → "Email: 'x' is not….").
+pub(super) fn for_form(message: &str) -> String {
+    const LABELS: [(&str, &str); 5] = [
+        ("buyer_email: ", "Email: "),
+        ("buyer_npub: ", "Nostr public key: "),
+        ("buyer_note: ", "Note: "),
+        ("code: ", "Code: "),
+        ("product: ", "Product: "),
+    ];
+    for (field, label) in LABELS {
+        if let Some(rest) = message.strip_prefix(field) {
+            return sentence(&format!("{label}{rest}"));
+        }
+    }
+    sentence(message)
+}
+
 /// "no such endpoint" → "No such endpoint."
 pub(super) fn sentence(s: &str) -> String {
     let mut chars = s.chars();

@@ -89,7 +89,7 @@ async fn show(s: &AppState, form: RedeemForm, error: Option<ApiError>) -> Result
         policy_slug: form.policy_slug.unwrap_or_default(),
         buyer_email: form.buyer_email.unwrap_or_default(),
         buyer_npub: form.buyer_npub.unwrap_or_default(),
-        error: error.map(|e| super::errors::sentence(&e.message)),
+        error: error.map(|e| super::errors::for_form(&e.message)),
     };
     render(&page, status, Caching::Revalidate)
 }

@@ -1,0 +1,410 @@
+// The buyer pages in headless Chromium, driven by tests/pages_browser.rs:
+//   node pages.mjs <base-url> <screenshot-dir>
+// The server runs in demo mode with the shop of tests/pages_support. Each
+// scenario runs in a fresh browser context that fails on any console error,
+// uncaught script error or dialog. Prints one line `RESULT <json>` with the
+// passed and failed scenarios, every key obtained and the page weights;
+// exits non-zero if any scenario failed.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+const [base, shots] = process.argv.slice(2);
+if (!base || !shots) {
+  console.error('usage: node pages.mjs <base-url> <screenshot-dir>');
+  process.exit(2);
+}
+const HOSTILE = process.env.KEYSAT_TEST_HOSTILE;
+const NPUB = 'npub10elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg';
+const WEIGHT_LIMIT = 50 * 1024;
+
+await fs.mkdir(shots, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.KEYSAT_CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run'],
+});
+const results = { passed: [], failed: [], keys: [], weights: {} };
+const shared = {};
+
+// ---- harness ----
+
+// Chromium logs an error status of a page or a fetch as a console error;
+// the pages answer 4xx on purpose (a refused code, an unknown page), so
+// those are expected. Anything else logged as an error fails the scenario.
+function expectedStatus(msg) {
+  const url = msg.location().url || '';
+  return /^Failed to load resource: the server responded with a status of (403|404|422|429)\b/.test(msg.text())
+    && !url.includes('/static/') && !url.endsWith('/favicon.ico');
+}
+
+function watch(page, problems) {
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !expectedStatus(m)) { problems.push(`console error: ${m.text()} at ${m.location().url}`); }
+  });
+  page.on('pageerror', (e) => problems.push(`uncaught script error: ${e.message}`));
+  page.on('dialog', (d) => {
+    problems.push(`a dialog opened (${d.type()}): ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  page.on('response', (r) => {
+    if (r.url().includes('/static/') && r.status() !== 200) { problems.push(`asset ${r.url()}: ${r.status()}`); }
+  });
+}
+
+async function scenario(name, options, body) {
+  const context = await browser.newContext({ acceptDownloads: true, ...options });
+  context.setDefaultTimeout(10_000);
+  const problems = [];
+  context.on('page', (p) => watch(p, problems));
+  const page = await context.newPage();
+  try {
+    await body({ context, page });
+    // Let anything late (a poll, a stray timer) show itself.
+    await page.waitForTimeout(300);
+    if (problems.length) { throw new Error(problems.join('\n')); }
+    results.passed.push(name);
+  } catch (e) {
+    results.failed.push({ name, error: String(e && e.stack ? e.stack : e) });
+    await page.screenshot({ path: path.join(shots, `FAILED-${name}.png`), fullPage: true }).catch(() => {});
+  } finally {
+    await context.close();
+  }
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+// Waits until `selector`'s text is `want` (a string) or matches it (a RegExp).
+async function expectText(page, selector, want, timeout = 8000) {
+  const until = Date.now() + timeout;
+  let got;
+  for (;;) {
+    got = ((await page.locator(selector).first().textContent()) || '').trim();
+    if (want instanceof RegExp ? want.test(got) : got === want) { return got; }
+    if (Date.now() > until) { throw new Error(`${selector}: wanted ${want}, got ${JSON.stringify(got)}`); }
+    await page.waitForTimeout(100);
+  }
+}
+
+async function visible(page, selector, yes = true) {
+  assert.equal(await page.locator(selector).isVisible(), yes, `${selector} should be ${yes ? 'shown' : 'hidden'}`);
+}
+
+// Every form control has a label; the page does not scroll sideways.
+async function checkLayout(page) {
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter((e) => e.labels.length === 0).map((e) => e.id || e.name));
+  assert.deepEqual(unlabelled, [], `controls without a label on ${page.url()}`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `${page.url()} scrolls sideways by ${overflow}px`);
+}
+
+async function api(pathname, body) {
+  const r = await fetch(base + pathname, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  assert.equal(r.status, 200, `${pathname}: ${await r.clone().text()}`);
+  return r.json();
+}
+
+// A demo checkout's button pressed by a program, not the buyer.
+async function demoResolve(checkoutUrl, action) {
+  const r = await fetch(`${checkoutUrl}/${action}`, { method: 'POST', redirect: 'manual' });
+  assert.equal(r.status, 303);
+}
+
+async function keyOnPage(page) {
+  await page.waitForURL('**/thank-you?invoice=*');
+  const key = await expectText(page, '#license-key', /^LIC1-/);
+  return { key, invoice: new URL(page.url()).searchParams.get('invoice') };
+}
+
+function keep(scenarioName, key, entitlements) {
+  results.keys.push({ scenario: scenarioName, key, entitlements });
+}
+
+// ---- scenarios ----
+
+await scenario('sale_with_javascript', { viewport: { width: 1280, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] }, async ({ page }) => {
+  await page.goto(`${base}/`);
+  await checkLayout(page);
+  await shot(page, 'storefront');
+  await page.getByRole('link', { name: 'Buy Acme Editor' }).click();
+  await page.waitForURL('**/buy/app');
+  // The featured code is filled in and priced on the highlighted tier.
+  assert.equal(await page.inputValue('#code'), 'SPRING');
+  await expectText(page, '#total-price', '79.20 USD');
+  await checkLayout(page);
+  await shot(page, 'buy');
+
+  // The total follows the tier and the code as they change.
+  await page.click('label[for="tier-default"]');
+  await expectText(page, '#total-tier', 'One year');
+  await expectText(page, '#total-price', '8,000 sats');
+  await expectText(page, '#total-was', '10,000 sats');
+  await page.fill('#code', '');
+  await expectText(page, '#total-price', '10,000 sats');
+  await visible(page, '#total-was', false);
+  await page.locator('#code').pressSequentially('NOPE-NOPE', { delay: 20 });
+  await expectText(page, '#code-note', 'This code is not valid for this product.');
+  await page.fill('#code', 'freebie');
+  await expectText(page, '#total-price', '0 sats');
+  await expectText(page, '#pay', 'Get my key');
+  await page.fill('#code', 'spring');
+  await expectText(page, '#total-price', '8,000 sats');
+  await expectText(page, '#code-note', 'Code SPRING applied.');
+  await expectText(page, '#pay', 'Pay with bitcoin');
+
+  await page.fill('#buyer_email', 'ada@example.com');
+  await page.fill('#buyer_npub', NPUB);
+  await page.click('#pay');
+  await page.waitForURL('**/demo/checkout/**');
+  await shot(page, 'demo-checkout');
+  await page.getByRole('button', { name: 'Pay (simulated)' }).click();
+  const { key, invoice } = await keyOnPage(page);
+  await expectText(page, '#key-seats', '2 machines');
+  await expectText(page, '#key-expires', /^\d{1,2} [A-Z][a-z]+ \d{4}$/);
+  await visible(page, '#stage-waiting_for_payment', false);
+
+  // Copy and download give the same key.
+  await page.getByRole('button', { name: 'Copy key' }).click();
+  await expectText(page, '#copy-status', 'Copied.');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  assert.equal(download.suggestedFilename(), 'app.lic');
+  assert.equal((await fs.readFile(await download.path(), 'utf8')).trim(), key);
+  await checkLayout(page);
+  await shot(page, 'thank-you');
+  keep('sale_with_javascript', key, ['pro']);
+  shared.sale = { key, invoice };
+});
+
+await scenario('thank_you_follows_the_payment_live', {}, async ({ context, page }) => {
+  const p = await api('/v1/purchase', { product: 'app', policy_slug: 'lifetime', buyer_email: 'live@example.com' });
+  await page.goto(`${base}/thank-you?invoice=${p.invoice_id}`);
+  await visible(page, '#stage-waiting_for_payment');
+  await visible(page, '#stage-paid', false);
+  await shot(page, 'thank-you-waiting');
+  await page.evaluate(() => { window.sameDocument = true; });
+
+  // The buyer pays in another tab; this one shows the key without a reload.
+  const checkout = await context.newPage();
+  await checkout.goto(p.checkout_url);
+  await checkout.getByRole('button', { name: 'Pay (simulated)' }).click();
+  await checkout.waitForURL('**/thank-you?invoice=*');
+  const key = await expectText(page, '#license-key', /^LIC1-/, 15_000);
+  assert.equal(await page.evaluate(() => window.sameDocument), true, 'the page reloaded');
+  await visible(page, '#stage-waiting_for_payment', false);
+  await visible(page, '#stage-paid');
+  await expectText(page, '#key-seats', '3 machines');
+  await expectText(page, '#key-expires', 'Never (lifetime license)');
+  await expectText(page, '#live', 'Your license key is ready.');
+  keep('thank_you_follows_the_payment_live', key, ['pro', 'sync']);
+
+  // An invoice left to expire turns into "start again", also in place.
+  const q = await api('/v1/purchase', { product: 'app', policy_slug: 'default' });
+  await page.goto(`${base}/thank-you?invoice=${q.invoice_id}`);
+  await page.evaluate(() => { window.sameDocument = true; });
+  await demoResolve(q.checkout_url, 'expire');
+  await page.locator('#stage-expired').waitFor({ state: 'visible', timeout: 15_000 });
+  assert.equal(await page.evaluate(() => window.sameDocument), true, 'the page reloaded');
+  assert.equal(await page.getByRole('link', { name: 'Start again' }).getAttribute('href'), '/buy/app');
+  await shot(page, 'thank-you-expired');
+});
+
+await scenario('sale_without_javascript', { javaScriptEnabled: false }, async ({ page }) => {
+  await page.goto(`${base}/buy/app`);
+  await page.click('label[for="tier-default"]');
+  await page.fill('#code', 'spring');
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Apply' }).click()]);
+  await expectText(page, '#total-price', '8,000 sats');
+  await expectText(page, '#code-note', 'Code SPRING: 20% off.');
+  assert.equal(await page.locator('#tier-default').isChecked(), true);
+  await shot(page, 'buy-no-javascript');
+  await page.fill('#buyer_email', 'nojs@example.com');
+  await page.getByRole('button', { name: 'Pay with bitcoin' }).click();
+  await page.waitForURL('**/demo/checkout/**');
+  await page.getByRole('button', { name: 'Pay (simulated)' }).click();
+  const { key } = await keyOnPage(page);
+  await visible(page, 'button[data-copy]', false);
+  await visible(page, '#download');
+  await shot(page, 'thank-you-no-javascript');
+  keep('sale_without_javascript', key, ['pro']);
+
+  // Without JavaScript the waiting page refreshes itself until the key is there.
+  const p = await api('/v1/purchase', { product: 'app', policy_slug: 'default' });
+  await page.goto(`${base}/thank-you?invoice=${p.invoice_id}`);
+  await visible(page, '#stage-waiting_for_payment');
+  await demoResolve(p.checkout_url, 'pay');
+  const refreshed = await expectText(page, '#license-key', /^LIC1-/, 15_000);
+  keep('sale_without_javascript', refreshed, ['pro']);
+});
+
+await scenario('redeem', {}, async ({ page }) => {
+  await page.goto(`${base}/redeem?code=FREEBIE&product=app`);
+  assert.equal(await page.inputValue('#code'), 'FREEBIE');
+  await page.fill('#buyer_email', 'gift@example.com');
+  await checkLayout(page);
+  await shot(page, 'redeem');
+  await page.getByRole('button', { name: 'Get my key' }).click();
+  const { key } = await keyOnPage(page);
+  keep('redeem', key, ['pro']);
+
+  await page.goto(`${base}/redeem?product=app`);
+  await page.fill('#code', 'NOPE-NOPE');
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Get my key' }).click()]);
+  await expectText(page, '[role=alert]', 'This code is not valid for this product.');
+  assert.equal(await page.inputValue('#code'), 'NOPE-NOPE');
+});
+
+await scenario('recover', {}, async ({ page }) => {
+  assert.ok(shared.sale, 'needs the sale of sale_with_javascript');
+  await page.goto(`${base}/recover`);
+  await page.fill('#invoice', shared.sale.invoice);
+  await page.fill('#contact', 'ADA@example.com');
+  await checkLayout(page);
+  await shot(page, 'recover');
+  await page.getByRole('button', { name: 'Find my key' }).click();
+  const { key } = await keyOnPage(page);
+  assert.equal(key, shared.sale.key);
+
+  // By npub too; a wrong contact learns nothing.
+  await page.goto(`${base}/recover`);
+  await page.fill('#invoice', shared.sale.invoice);
+  await page.fill('#contact', NPUB);
+  await page.getByRole('button', { name: 'Find my key' }).click();
+  assert.equal((await keyOnPage(page)).key, shared.sale.key);
+  await page.goto(`${base}/recover`);
+  await page.fill('#invoice', shared.sale.invoice);
+  await page.fill('#contact', 'eve@example.com');
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Find my key' }).click()]);
+  await expectText(page, '[role=alert]', /^We found no key for this order number/);
+  await shot(page, 'recover-no-match');
+});
+
+await scenario('phone', { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }, async ({ page }) => {
+  const pages = { storefront: '/', buy: '/buy/app', redeem: '/redeem', recover: '/recover', 'not-found': '/no/such/page' };
+  if (shared.sale) { pages['thank-you'] = `/thank-you?invoice=${shared.sale.invoice}`; }
+  for (const [name, p] of Object.entries(pages)) {
+    await page.goto(base + p);
+    await checkLayout(page);
+    await shot(page, `phone-${name}`);
+  }
+  // A whole purchase by touch.
+  await page.goto(`${base}/buy/app`);
+  await page.tap('label[for="tier-default"]');
+  await expectText(page, '#total-price', '8,000 sats');
+  await page.tap('#pay');
+  await page.waitForURL('**/demo/checkout/**');
+  await page.getByRole('button', { name: 'Pay (simulated)' }).tap();
+  const { key } = await keyOnPage(page);
+  await checkLayout(page);
+  keep('phone', key, ['pro']);
+});
+
+await scenario('keyboard', {}, async ({ page }) => {
+  await page.goto(`${base}/buy/app`);
+  const focused = () => page.evaluate(() => {
+    const e = document.activeElement;
+    return e.id || e.getAttribute('name') || e.textContent.trim();
+  });
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), 'Skip to content');
+  // Tab reaches the chosen tier; the arrow keys choose another.
+  let steps = 0;
+  while ((await focused()) !== 'tier-lifetime') {
+    await page.keyboard.press('Tab');
+    assert.ok(++steps < 12, `the tiers are not reached by Tab (at ${await focused()})`);
+  }
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await focused(), 'tier-default');
+  assert.equal(await page.locator('#tier-default').isChecked(), true);
+  await expectText(page, '#total-price', '8,000 sats');
+  const order = [];
+  for (let i = 0; i < 6; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await focused());
+  }
+  assert.deepEqual(order, ['code', 'intent', 'buyer_email', 'buyer_npub', 'buyer_note', 'pay']);
+  await page.keyboard.press('Enter');
+  await page.waitForURL('**/demo/checkout/**');
+});
+
+await scenario('dark_and_light', { colorScheme: 'dark' }, async ({ context, page }) => {
+  await page.goto(`${base}/buy/app`);
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(18, 18, 18)');
+  await shot(page, 'buy-dark');
+  const light = await context.browser().newContext({ colorScheme: 'light' });
+  const lp = await light.newPage();
+  await lp.goto(`${base}/buy/app`);
+  assert.equal(await lp.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(247, 247, 245)');
+  await light.close();
+});
+
+await scenario('hostile_content', {}, async ({ page }) => {
+  assert.ok(HOSTILE, 'KEYSAT_TEST_HOSTILE is set');
+  const q = encodeURIComponent(HOSTILE);
+  const noScriptsButOurs = async () => {
+    assert.equal(await page.locator('script').count(), 1, `${page.url()}: a script element was injected`);
+    assert.equal(await page.locator('[href^="javascript:" i], [src^="javascript:" i]').count(), 0, page.url());
+  };
+  await page.goto(`${base}/`);
+  assert.ok((await page.locator('main').innerText()).includes(HOSTILE), 'the names show as text on the storefront');
+  await noScriptsButOurs();
+  await page.goto(`${base}/buy/evil`);
+  assert.equal((await page.locator('h1').textContent()).trim(), HOSTILE);
+  assert.equal((await page.locator('.tier-name').first().textContent()).trim(), HOSTILE);
+  await noScriptsButOurs();
+  await shot(page, 'hostile-buy');
+  await page.goto(`${base}/buy/evil?code=${q}&tier=${q}`);
+  assert.equal(await page.inputValue('#code'), HOSTILE);
+  await noScriptsButOurs();
+  await page.fill('#buyer_note', HOSTILE);
+  await page.click('#pay');
+  // The hostile code is refused: the form comes back with the reason.
+  await expectText(page, '[role=alert]', 'This code is not valid for this product.');
+  await page.fill('#code', '');
+  await page.click('#pay');
+  await page.waitForURL('**/demo/checkout/**');
+  await page.getByRole('button', { name: 'Pay (simulated)' }).click();
+  await keyOnPage(page);
+  assert.ok((await page.locator('#order').innerText()).includes(HOSTILE));
+  await noScriptsButOurs();
+  await shot(page, 'hostile-thank-you');
+  await page.goto(`${base}/thank-you?invoice=${q}`);
+  assert.ok((await page.locator('main').innerText()).includes(HOSTILE), 'the invoice id shows as text');
+  await noScriptsButOurs();
+  await page.goto(`${base}/redeem?code=${q}&product=${q}`);
+  assert.equal(await page.inputValue('#code'), HOSTILE);
+  await page.goto(`${base}/recover`);
+  await page.fill('#invoice', HOSTILE);
+  await page.fill('#contact', HOSTILE);
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Find my key' }).click()]);
+  assert.equal(await page.inputValue('#invoice'), HOSTILE);
+  await noScriptsButOurs();
+  await page.waitForTimeout(500);
+});
+
+await scenario('page_weight', {}, async () => {
+  // Each page in a fresh context (nothing cached): the document and everything it loads.
+  const pages = ['/', '/buy/app', '/redeem', '/recover', '/no/such/page'];
+  if (shared.sale) { pages.push(`/thank-you?invoice=${shared.sale.invoice}`); }
+  for (const p of pages) {
+    const ctx = await browser.newContext();
+    const pg = await ctx.newPage();
+    await pg.goto(base + p, { waitUntil: 'load' });
+    const bytes = await pg.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      return performance.getEntriesByType('resource').reduce((sum, r) => sum + r.transferSize, nav.transferSize);
+    });
+    await ctx.close();
+    results.weights[p.startsWith('/thank-you') ? '/thank-you' : p] = bytes;
+    assert.ok(bytes > 0 && bytes < WEIGHT_LIMIT, `${p}: ${bytes} bytes transferred`);
+  }
+});
+
+await browser.close();
+console.log(`RESULT ${JSON.stringify(results)}`);
+for (const f of results.failed) { console.error(`FAILED ${f.name}:\n${f.error}\n`); }
+process.exit(results.failed.length ? 1 : 0);
