@@ -421,6 +421,10 @@ async fn security_headers_and_friendly_errors_on_every_page() {
             assert!(r.text.contains("Page not found") && r.text.contains("href=\"/\""), "{path}: {}", r.text);
         }
     }
+    // A malformed query gets the error page too.
+    let r = b.get("/buy/app?tier=a&tier=b").await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("That did not work"), "{}", r.text);
     // The pages carry no inline script or style for the CSP to block.
     for path in ["/", "/buy/app", "/redeem", "/recover"] {
         let html = b.get(path).await.text;

@@ -4,12 +4,13 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::PageQuery;
 use crate::http::error::ApiError;
 
 /// One embedded file.
@@ -57,7 +58,7 @@ pub struct AssetQuery {
 }
 
 /// `GET /static/{name}`.
-pub async fn serve(Path(name): Path<String>, Query(q): Query<AssetQuery>) -> Result<Response, ApiError> {
+pub async fn serve(Path(name): Path<String>, PageQuery(q): PageQuery<AssetQuery>) -> Result<Response, ApiError> {
     let asset = ALL.iter().find(|a| a.name == name).ok_or_else(|| ApiError::not_found("no such file"))?;
     Ok(respond(asset, q.v.as_deref() == Some(asset.version.as_str())))
 }

@@ -4,13 +4,13 @@
 //! the payment provider's checkout (303).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::security::PageForm;
-use super::{clip, render, sats, seats, term, Caching, Chrome};
+use super::{clip, render, sats, seats, term, Caching, Chrome, PageQuery};
 use crate::app::AppState;
 use crate::db;
 use crate::domain::catalog::{Policy, Product};
@@ -100,7 +100,7 @@ struct Total {
 pub async fn page(
     State(s): State<AppState>,
     Path(slug): Path<String>,
-    Query(q): Query<BuyQuery>,
+    PageQuery(q): PageQuery<BuyQuery>,
 ) -> Result<Response, ApiError> {
     let product = on_sale(&s, &slug).await?;
     let tiers = public_tiers(&s, &product).await?;

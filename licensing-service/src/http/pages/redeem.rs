@@ -3,14 +3,14 @@
 //! `POST /v1/redeem`, then the buyer lands on the thank-you page.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::security::PageForm;
 use super::thank_you::path as thank_you_path;
-use super::{render, Caching, Chrome};
+use super::{render, Caching, Chrome, PageQuery};
 use crate::app::AppState;
 use crate::db;
 use crate::http::client_ip::ClientIp;
@@ -47,7 +47,7 @@ impl RedeemPage {
     }
 }
 
-pub async fn page(State(s): State<AppState>, Query(q): Query<RedeemForm>) -> Result<Response, ApiError> {
+pub async fn page(State(s): State<AppState>, PageQuery(q): PageQuery<RedeemForm>) -> Result<Response, ApiError> {
     show(&s, q, None).await
 }
 

@@ -8,13 +8,13 @@
 //! shows the key to whoever holds it (it is 122 random bits).
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{clip, date, render, seats, Caching, Chrome};
+use super::{clip, date, render, seats, Caching, Chrome, PageQuery};
 use crate::app::AppState;
 use crate::config::origin_of;
 use crate::db;
@@ -58,7 +58,7 @@ impl ThankYou {
     }
 }
 
-pub async fn page(State(s): State<AppState>, Query(q): Query<InvoiceQuery>) -> Result<Response, ApiError> {
+pub async fn page(State(s): State<AppState>, PageQuery(q): PageQuery<InvoiceQuery>) -> Result<Response, ApiError> {
     let (invoice, license) = find(&s, q.invoice.as_deref()).await?;
     let product = db::products::by_id(&s.db.read, invoice.product_id).await?;
     let tier = db::policies::by_id(&s.db.read, invoice.policy_id).await?;
@@ -96,7 +96,7 @@ pub async fn page(State(s): State<AppState>, Query(q): Query<InvoiceQuery>) -> R
 }
 
 /// The key as a `.lic` file named after the product.
-pub async fn key_file(State(s): State<AppState>, Query(q): Query<InvoiceQuery>) -> Result<Response, ApiError> {
+pub async fn key_file(State(s): State<AppState>, PageQuery(q): PageQuery<InvoiceQuery>) -> Result<Response, ApiError> {
     let (invoice, license) = find(&s, q.invoice.as_deref()).await?;
     let license = license.ok_or_else(|| ApiError::not_found("this purchase has no key yet"))?;
     let slug = match db::products::by_id(&s.db.read, invoice.product_id).await? {
