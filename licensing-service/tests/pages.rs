@@ -295,6 +295,7 @@ async fn recover_finds_the_key_and_tells_nothing_else() {
     }
     let (_, r) = limited.expect("rate limited");
     assert!(r.text.contains("Too many attempts"), "{}", r.text);
+    assert!(r.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() <= 60);
     app.stop().await;
 }
 

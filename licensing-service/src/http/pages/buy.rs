@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::security::PageForm;
-use super::{clip, render, sats, seats, term, Caching, Chrome, PageQuery};
+use super::{clip, render, render_form, sats, seats, term, Caching, Chrome, PageQuery};
 use crate::app::AppState;
 use crate::db;
 use crate::domain::catalog::{Policy, Product};
@@ -164,10 +164,9 @@ async fn show_again(
     form: BuyForm,
     error: Option<ApiError>,
 ) -> Result<Response, ApiError> {
-    let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let mut page = build(s, product, tiers, form).await?;
-    page.error = error.map(|e| super::errors::for_form(&e.message));
-    render(&page, status, Caching::Revalidate)
+    page.error = error.as_ref().map(|e| super::errors::for_form(&e.message));
+    render_form(&page, error.as_ref(), Caching::Revalidate)
 }
 
 async fn on_sale(s: &AppState, slug: &str) -> Result<Product, ApiError> {

@@ -89,6 +89,15 @@ pub fn render(page: &impl Template, status: StatusCode, caching: Caching) -> Res
     Ok(res)
 }
 
+/// A form shown again after `error`: its status, and `Retry-After` when rate limited.
+pub fn render_form(page: &impl Template, error: Option<&ApiError>, caching: Caching) -> Result<Response, ApiError> {
+    let mut res = render(page, error.map_or(StatusCode::OK, |e| e.status), caching)?;
+    if let Some(secs) = error.and_then(|e| e.retry_after) {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    Ok(res)
+}
+
 /// `50000` → `50,000 sats`.
 pub fn sats(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

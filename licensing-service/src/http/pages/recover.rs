@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -52,7 +52,9 @@ pub async fn submit(
 ) -> Result<Response, ApiError> {
     if let Err(retry) = s.purchase_limiter.check(ip) {
         let e = too_many(retry);
-        return show(&s, form, Some(super::errors::sentence(&e.message)), e.status);
+        let mut res = show(&s, form, Some(super::errors::sentence(&e.message)), e.status)?;
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
+        return Ok(res);
     }
     let invoice = form.invoice.as_deref().unwrap_or_default().trim();
     let contact = form.contact.as_deref().unwrap_or_default().trim();

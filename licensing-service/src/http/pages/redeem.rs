@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::security::PageForm;
 use super::thank_you::path as thank_you_path;
-use super::{render, Caching, Chrome, PageQuery};
+use super::{render_form, Caching, Chrome, PageQuery};
 use crate::app::AppState;
 use crate::db;
 use crate::http::client_ip::ClientIp;
@@ -80,7 +80,6 @@ pub async fn submit(
 async fn show(s: &AppState, form: RedeemForm, error: Option<ApiError>) -> Result<Response, ApiError> {
     let products: Vec<(String, String)> =
         db::products::list(&s.db.read, true).await?.into_iter().map(|p| (p.slug.to_string(), p.name)).collect();
-    let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let page = RedeemPage {
         chrome: Chrome::new(s),
         products,
@@ -89,7 +88,7 @@ async fn show(s: &AppState, form: RedeemForm, error: Option<ApiError>) -> Result
         policy_slug: form.policy_slug.unwrap_or_default(),
         buyer_email: form.buyer_email.unwrap_or_default(),
         buyer_npub: form.buyer_npub.unwrap_or_default(),
-        error: error.map(|e| super::errors::for_form(&e.message)),
+        error: error.as_ref().map(|e| super::errors::for_form(&e.message)),
     };
-    render(&page, status, Caching::Revalidate)
+    render_form(&page, error.as_ref(), Caching::Revalidate)
 }
