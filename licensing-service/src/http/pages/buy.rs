@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::db;
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::discount::{Kind, Quote};
+use crate::domain::Slug;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::{quote_with_code, too_many};
@@ -230,43 +231,7 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
             Err(e) => return Err(e),
         },
     };
-    let names = |slugs: &[crate::domain::Slug]| -> Vec<String> {
-        slugs
-            .iter()
-            .map(|e| {
-                product
-                    .entitlements_catalog
-                    .iter()
-                    .find(|c| &c.slug == e)
-                    .map_or_else(|| e.to_string(), |c| c.name.clone())
-            })
-            .collect()
-    };
-    let cards = tiers
-        .iter()
-        .enumerate()
-        .map(|(i, t)| TierCard {
-            slug: t.slug.to_string(),
-            name: t.name.clone(),
-            description: t.description.clone(),
-            price_sats: t.price_sats,
-            price: sats(t.price_sats),
-            fiat: t.fiat_price.as_ref().map(|f| format!("{} {}", f.amount, f.currency)),
-            term: term(t.duration_seconds),
-            renews: t
-                .is_recurring
-                .then(|| t.renewal_period_days.map(|d| format!("Renews every {}", term(d * 86_400))))
-                .flatten(),
-            seats: seats(t.max_machines),
-            entitlements: names(&t.entitlements),
-            trial: t.is_trial.then(|| match t.trial_days() {
-                Some(d) => format!("Free trial · {}", term(d * 86_400)),
-                None => "Trial".to_string(),
-            }),
-            highlighted: t.highlighted,
-            checked: i == chosen,
-        })
-        .collect();
+    let cards = tiers.iter().enumerate().map(|(i, t)| card(&product, t, i == chosen)).collect();
     Ok(BuyPage {
         chrome: Chrome::new(s),
         slug: product.slug.to_string(),
@@ -285,6 +250,37 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
         error: None,
         payments_ready: s.payments.current().is_some(),
     })
+}
+
+/// One tier as a card; entitlements by their catalogue names.
+fn card(product: &Product, t: &Policy, checked: bool) -> TierCard {
+    let entitlement_name = |e: &Slug| {
+        product.entitlements_catalog.iter().find(|c| &c.slug == e).map_or_else(|| e.to_string(), |c| c.name.clone())
+    };
+    TierCard {
+        slug: t.slug.to_string(),
+        name: t.name.clone(),
+        description: t.description.clone(),
+        price_sats: t.price_sats,
+        price: sats(t.price_sats),
+        fiat: t.fiat_price.as_ref().map(|f| format!("{} {}", f.amount, f.currency)),
+        term: term(t.duration_seconds),
+        renews: t
+            .is_recurring
+            .then(|| t.renewal_period_days.map(|d| format!("Renews every {}", term(d * 86_400))))
+            .flatten(),
+        seats: seats(t.max_machines),
+        entitlements: t.entitlements.iter().map(entitlement_name).collect(),
+        trial: t.is_trial.then(|| {
+            let kind = if t.price_sats == 0 && t.fiat_price.is_none() { "Free trial" } else { "Trial" };
+            match t.trial_days().filter(|d| *d > 0) {
+                Some(d) => format!("{kind} · {}", term(d * 86_400)),
+                None => kind.to_string(),
+            }
+        }),
+        highlighted: t.highlighted,
+        checked,
+    }
 }
 
 fn total(tier: &Policy, q: &Quote) -> Total {
