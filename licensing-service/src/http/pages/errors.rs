@@ -23,7 +23,7 @@ pub struct ErrorPage {
 }
 
 impl ErrorPage {
-    pub fn new(s: &AppState, status: StatusCode, detail: Option<String>) -> ErrorPage {
+    pub fn new(chrome: Chrome, status: StatusCode, detail: Option<String>) -> ErrorPage {
         let (title, fallback) = match status {
             StatusCode::NOT_FOUND => ("Page not found", "There is nothing at this address."),
             StatusCode::FORBIDDEN => ("Refused", "This request was refused."),
@@ -39,7 +39,7 @@ impl ErrorPage {
             Some(d) if !status.is_server_error() && !d.is_empty() => sentence(&d),
             _ => fallback.to_string(),
         };
-        ErrorPage { chrome: Chrome::new(s), status: status.as_u16(), title, message }
+        ErrorPage { chrome, status: status.as_u16(), title, message }
     }
 }
 
@@ -91,7 +91,7 @@ pub async fn html_errors(State(s): State<AppState>, req: Request, next: Next) ->
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .and_then(|v| v["message"].as_str().map(str::to_string));
-    let html = match ErrorPage::new(&s, status, detail).render() {
+    let html = match ErrorPage::new(Chrome::new(&s), status, detail).render() {
         Ok(html) => html,
         Err(e) => {
             tracing::error!(error = %e, "rendering the error page");
@@ -102,4 +102,32 @@ pub async fn html_errors(State(s): State<AppState>, req: Request, next: Next) ->
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Response::from_parts(parts, Body::from(html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chrome() -> Chrome {
+        Chrome { shop: "Ada <Software>".into(), css: "/c.css", js: "/j.js", icon: "/i.svg", demo: false }
+    }
+
+    #[test]
+    fn server_errors_hide_their_detail() {
+        let detail = Some("database is locked at /data/keysat.db".to_string());
+        let html = ErrorPage::new(chrome(), StatusCode::INTERNAL_SERVER_ERROR, detail).render().unwrap();
+        assert!(html.contains("Something went wrong") && html.contains("Error 500"), "{html}");
+        assert!(!html.contains("database is locked"), "{html}");
+        assert!(html.contains("Ada &#60;Software&#62;"), "{html}");
+        let html = ErrorPage::new(chrome(), StatusCode::BAD_GATEWAY, None).render().unwrap();
+        assert!(html.contains("Something went wrong") && html.contains("Error 502"), "{html}");
+    }
+
+    #[test]
+    fn client_errors_say_why() {
+        let html = ErrorPage::new(chrome(), StatusCode::NOT_FOUND, Some("no product 'x'".into())).render().unwrap();
+        assert!(html.contains("Page not found") && html.contains("No product &#39;x&#39;."), "{html}");
+        assert_eq!(for_form("buyer_email: 'a' is not an e-mail address"), "Email: 'a' is not an e-mail address.");
+        assert_eq!(sentence("done!"), "Done!");
+    }
 }
