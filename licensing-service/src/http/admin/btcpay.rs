@@ -17,6 +17,7 @@ use crate::db::{self, audit::NewAudit, payments::Connection, Db};
 use crate::domain::now_unix;
 use crate::http::error::ApiError;
 use crate::http::extract::{Admin, Json as JsonBody};
+use crate::http::views::ts;
 use crate::payment::btcpay::client::{Client, Store};
 use crate::payment::btcpay::connect::{self, parse_base_url};
 use crate::payment::btcpay::{self as btcpay_provider, Btcpay};
@@ -85,7 +86,7 @@ pub async fn connect(
     tx.commit().await?;
     Ok(Json(json!({
         "authorize_url": connect::authorize_url(&base, &callback).as_str(),
-        "expires_at": expires_at,
+        "expires_at": ts(expires_at),
         "callback_url": callback,
     })))
 }
@@ -179,10 +180,10 @@ pub async fn status(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, 
     let pending = db::invoices::count_pending(&s.db.read).await?;
     let r = s.payments.reconcile_state();
     let reconciliation = json!({
-        "last_run_at": r.last_run_at,
+        "last_run_at": r.last_run_at.map(ts),
         "last_error": r.last_error,
         "last_checked": r.last_checked,
-        "next_attempt_at": r.next_attempt_at,
+        "next_attempt_at": r.next_attempt_at.map(ts),
         "pending_invoices": pending,
     });
     if s.demo.is_some() {
@@ -218,10 +219,10 @@ pub async fn status(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, 
         "store_id": c.store_id,
         "store_name": c.store_name,
         "webhook_id": c.webhook_id,
-        "connected_at": c.connected_at,
-        "last_webhook_at": c.last_webhook_at,
+        "connected_at": ts(c.connected_at),
+        "last_webhook_at": c.last_webhook_at.map(ts),
         "last_error": last_error,
-        "last_error_at": c.last_error_at,
+        "last_error_at": c.last_error_at.map(ts),
         "stores": stores,
         "reconciliation": reconciliation,
     })))

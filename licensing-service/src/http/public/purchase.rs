@@ -22,6 +22,7 @@ use crate::http::extract::{parse_json, RawBody};
 use crate::http::idempotency::{self, Answer};
 use crate::http::public::codes::{refused, too_many};
 use crate::http::public::orders::{issue_free, FreeIssued, Order, OrderInput};
+use crate::http::views;
 use crate::payment::{Amount, CheckoutRequest};
 
 const SCOPE: &str = "purchase";
@@ -221,7 +222,7 @@ pub fn purchase_view(invoice: &db::invoices::Invoice, license: Option<&db::licen
         "amount_sats": invoice.amount_sats,
         "license_key": license.map(|l| &l.license_key),
         "license_id": license.map(|l| l.id),
-        "expires_at": license.map(|l| l.expires_at).filter(|e| *e > 0),
+        "expires_at": license.map(|l| views::ts_or_null(l.expires_at)),
         "max_machines": license.map(|l| l.max_machines),
         "checkout_url": invoice.checkout_url.as_ref().filter(|_| invoice.status == InvoiceStatus::Pending),
     })

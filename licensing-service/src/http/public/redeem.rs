@@ -14,6 +14,7 @@ use crate::http::extract::{parse_json, RawBody};
 use crate::http::idempotency::{self, Answer};
 use crate::http::public::codes::too_many;
 use crate::http::public::orders::{issue_free, Order, OrderInput};
+use crate::http::views;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,7 +67,7 @@ pub async fn redeem_code(s: &AppState, b: RedeemBody, idem: Option<&str>) -> Res
             "invoice_id": done.invoice.id,
             "redemption_id": done.redemption_id,
             "product_id": order.product.id,
-            "expires_at": Some(done.license.expires_at).filter(|e| *e > 0),
+            "expires_at": views::ts_or_null(done.license.expires_at),
             "max_machines": done.license.max_machines,
         })
     })
