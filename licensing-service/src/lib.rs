@@ -14,4 +14,5 @@ pub mod jobs;
 pub mod licensing;
 pub mod payment;
 pub mod reconcile;
+pub mod snapshot;
 pub mod telemetry;

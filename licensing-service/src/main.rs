@@ -25,6 +25,13 @@ enum Command {
         #[arg(long, env = "KEYSAT_DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
     },
+    /// Write a consistent copy of the database to DEST (safe while the daemon runs; used for backups).
+    Snapshot {
+        #[arg(long, env = "KEYSAT_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+        /// File to write; an existing one is replaced only once the new copy is complete.
+        dest: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -34,6 +41,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::AdminKey { data_dir } => print_admin_key(data_dir).await,
+        Command::Snapshot { data_dir, dest } => snapshot(data_dir, dest).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,6 +100,12 @@ async fn print_admin_key(data_dir: PathBuf) -> anyhow::Result<()> {
             anyhow::bail!("no admin key is stored in {} (it is configured by KEYSAT_ADMIN_API_KEY)", data_dir.display())
         }
     }
+}
+
+async fn snapshot(data_dir: PathBuf, dest: PathBuf) -> anyhow::Result<()> {
+    let s = keysat::snapshot::write_snapshot(&data_dir, &dest).await?;
+    println!("snapshot written: {} ({} bytes)", s.path.display(), s.bytes);
+    Ok(())
 }
 
 async fn wait_for_signal() {
