@@ -40,9 +40,12 @@ admin-key:
 build:
 	$(CARGO) build --release -p keysat
 
-## Fully static binary: target/$(MUSL_TARGET)/release/keysat (needs musl-tools and the rustup target).
+## Fully static binary target/$(MUSL_TARGET)/release/keysat (needs musl-tools and the rustup target),
+## then proof: `file` and `ldd` say static, `--version` runs, `keysat serve` answers /healthz.
+## The Dockerfile runs this same target and copies this same file.
 musl:
-	$(CARGO) build --release -p keysat --target $(MUSL_TARGET)
+	$(CARGO) build --release --locked -p keysat --target $(MUSL_TARGET)
+	scripts/musl-check.sh target/$(MUSL_TARGET)/release/keysat
 
 clean:
 	$(CARGO) clean

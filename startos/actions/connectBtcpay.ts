@@ -1,0 +1,162 @@
+import { KeysatError } from '../api'
+import { preferredUrl } from '../addresses'
+import { done, value } from '../results'
+import { guarded, handler } from '../operator'
+import { sdk } from '../sdk'
+import { store } from '../store'
+import { btcpay } from '../utils'
+import { btcpayMembers } from './btcpayView'
+import { groups } from './fields'
+
+const { InputSpec, Value, Variants } = sdk
+
+export const urlPattern = {
+  regex: '^https?://[^\\s/?#]+(?::[0-9]{1,5})?(?:/[^\\s?#]*)?$',
+  description:
+    'an address such as https://btcpay.example.com or http://btcpay.local',
+}
+
+const btcpayUrl = Value.text({
+  name: 'BTCPay address',
+  description:
+    "The address your browser opens BTCPay Server at (one of BTCPay's interface addresses). Keysat itself reaches BTCPay inside StartOS.",
+  required: true,
+  default: null,
+  inputmode: 'url',
+  placeholder: 'https://btcpay.example.com',
+  patterns: [urlPattern],
+})
+
+const inputSpec = InputSpec.of({
+  method: Value.union({
+    name: 'How',
+    default: 'authorize',
+    variants: Variants.of({
+      authorize: {
+        name: 'Authorize in BTCPay (recommended)',
+        spec: InputSpec.of({ btcpayUrl }),
+      },
+      manual: {
+        name: 'Paste an API key',
+        spec: InputSpec.of({
+          btcpayUrl,
+          apiKey: Value.text({
+            name: 'API key',
+            description:
+              'A BTCPay API key (Account › API keys) with permission to view and create invoices and manage webhooks of the store.',
+            required: true,
+            default: null,
+            masked: true,
+            minLength: 10,
+            maxLength: 200,
+          }),
+          storeId: Value.text({
+            name: 'Store id',
+            description: 'BTCPay › Store settings › General › Store ID.',
+            required: true,
+            default: null,
+            minLength: 3,
+            maxLength: 100,
+            patterns: [
+              {
+                regex: '^[A-Za-z0-9_-]+$',
+                description: 'letters, digits, "-" or "_"',
+              },
+            ],
+          }),
+        }),
+      },
+    }),
+  }),
+})
+
+/** BTCPay's own best browser address, when BTCPay is installed. */
+async function btcpayAddress(
+  effects: Parameters<typeof sdk.host.get>[0],
+): Promise<string | null> {
+  try {
+    const host = await sdk.host
+      .get(effects, { hostId: btcpay.hostId, packageId: btcpay.packageId })
+      .once()
+    const a =
+      host?.bindings[btcpay.internalPort]?.interfaces[btcpay.hostId]
+        ?.addressInfo
+    if (!a) return null
+    return preferredUrl({
+      publicDomains: a.public.filter({ kind: 'domain' }).format(),
+      public: a.public.format(),
+      lan: a.nonLocal.format(),
+    })
+  } catch {
+    return null
+  }
+}
+
+export const connectBtcpay = guarded(
+  sdk.Action.withInput(
+    'connect-btcpay',
+    {
+      name: 'Connect BTCPay',
+      description:
+        'Link Keysat to your BTCPay Server store: open the link this gives you, approve in BTCPay, and Keysat finds the store and registers its webhook. No key copying.',
+      warning: null,
+      // Runnable while Keysat is stopped: it is the critical task of a new install.
+      allowedStatuses: 'any',
+      group: groups.btcpay,
+      visibility: 'enabled',
+    },
+    inputSpec,
+    async ({ effects }) => {
+      const saved = await store()
+        .read((s) => s.btcpayBrowserUrl)
+        .once()
+      const url = saved ?? (await btcpayAddress(effects))
+      return url
+        ? {
+            method: {
+              selection: 'authorize' as const,
+              value: { btcpayUrl: url },
+            },
+          }
+        : null
+    },
+    handler<typeof inputSpec._TYPE>(async ({ effects, input, api }) => {
+      const url = input.method.value.btcpayUrl.trim().replace(/\/+$/, '')
+      await store().merge(effects, { btcpayBrowserUrl: url })
+      if (input.method.selection === 'manual') {
+        const s = await api.btcpayManual({
+          btcpay_url: url,
+          api_key: input.method.value.apiKey.trim(),
+          store_id: input.method.value.storeId.trim(),
+        })
+        return done(
+          s.connected ? 'BTCPay connected' : 'BTCPay not connected yet',
+          s.connected
+            ? 'Keysat takes payments in this store now.'
+            : 'Run "Check BTCPay connection" for what is missing.',
+          btcpayMembers(s),
+        )
+      }
+      try {
+        const auth = await api.btcpayConnect(url)
+        return done(
+          'Open this link to authorize Keysat',
+          'Open the link in your browser, sign in to BTCPay if asked, and approve. BTCPay then hands Keysat its own key; run "Check BTCPay connection" to see the result.',
+          [
+            value('Authorize link', auth.authorize_url, { qr: true }),
+            value('Link expires', auth.expires_at, { copyable: false }),
+          ],
+        )
+      } catch (e) {
+        if (e instanceof KeysatError && e.code === 'unreachable') {
+          return done(
+            'BTCPay address saved',
+            'Keysat is not running, so there is no link to open yet. Start Keysat, then run "Check BTCPay connection": it gives you the link to authorize Keysat in BTCPay.',
+            [value('BTCPay address', url)],
+          )
+        }
+        throw e
+      }
+    }),
+  ),
+)

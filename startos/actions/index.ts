@@ -1,0 +1,42 @@
+import { sdk } from '../sdk'
+import { checkBtcpay } from './checkBtcpay'
+import { chooseBtcpayStore } from './chooseBtcpayStore'
+import { connectBtcpay } from './connectBtcpay'
+import { createDiscountCode } from './createDiscountCode'
+import { createPolicy } from './createPolicy'
+import { createProduct } from './createProduct'
+import { deactivateMachine } from './deactivateMachine'
+import { disconnectBtcpay } from './disconnectBtcpay'
+import { issueLicense } from './issueLicense'
+import { listDiscountCodes } from './listDiscountCodes'
+import { listMachines } from './listMachines'
+import { revokeLicense } from './revokeLicense'
+import { searchLicenses } from './searchLicenses'
+import { setDiscountCodeActive } from './setDiscountCodeActive'
+import { setOperatorName } from './setOperatorName'
+import { showCredentials } from './showCredentials'
+import { suspendLicense } from './suspendLicense'
+import { unsuspendLicense } from './unsuspendLicense'
+import { viewAuditLog } from './viewAuditLog'
+
+/** Every action, in the order StartOS lists them (manifest.yaml has the same list). */
+export const actions = sdk.Actions.of()
+  .addAction(connectBtcpay)
+  .addAction(checkBtcpay)
+  .addAction(chooseBtcpayStore)
+  .addAction(disconnectBtcpay)
+  .addAction(setOperatorName)
+  .addAction(showCredentials)
+  .addAction(createProduct)
+  .addAction(createPolicy)
+  .addAction(createDiscountCode)
+  .addAction(listDiscountCodes)
+  .addAction(setDiscountCodeActive)
+  .addAction(issueLicense)
+  .addAction(searchLicenses)
+  .addAction(suspendLicense)
+  .addAction(unsuspendLicense)
+  .addAction(revokeLicense)
+  .addAction(listMachines)
+  .addAction(deactivateMachine)
+  .addAction(viewAuditLog)

@@ -1,0 +1,44 @@
+import { done, group, value } from '../results'
+import { guarded, handler } from '../operator'
+import { sdk } from '../sdk'
+import { adminPort, webhookPath } from '../utils'
+import { groups, metadata } from './fields'
+
+export const showCredentials = guarded(
+  sdk.Action.withoutInput(
+    'show-admin-credentials',
+    metadata(
+      'Show admin credentials',
+      'The admin API key, the addresses buyers and applications use, and the public key your applications verify license keys with.',
+      groups.setup,
+    ),
+    handler<{}>(async ({ api }) => {
+      const [settings, pem] = await Promise.all([api.settings(), api.pubkey()])
+      return done(
+        'Keysat credentials',
+        'Keep the admin key secret. Ship the public key inside your application: it verifies license keys offline.',
+        [
+          value('Admin API key', api.connection.adminKey, {
+            masked: true,
+            description: `Bearer token of the admin API (inside the service at http://127.0.0.1:${adminPort}/v1/admin).`,
+          }),
+          group('Public URLs', [
+            value('Buy pages and public API', settings.public_url, {
+              description:
+                'Share this address with buyers; licensed applications call /v1/validate here.',
+            }),
+            value('BTCPay webhook', `${settings.public_url}${webhookPath}`, {
+              description:
+                'Where BTCPay reports payments (Keysat registers it for you when you connect BTCPay).',
+            }),
+            value('Public key (JSON)', `${settings.public_url}/v1/pubkey`),
+          ]),
+          value('Signing public key (PEM)', pem, {
+            description:
+              'Ed25519 public key; keysat-client verifies keys with it.',
+          }),
+        ],
+      )
+    }),
+  ),
+)

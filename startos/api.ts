@@ -1,0 +1,486 @@
+/**
+ * The one typed client of the daemon's admin API. Every action goes through
+ * it; shapes follow licensing-service/src/http/admin/ and http/views.rs.
+ * A refusal by the daemon becomes a {@link KeysatError} carrying the daemon's
+ * own code and message (its envelope is `{"ok": false, "error", "message"}`).
+ */
+import { store } from './store'
+import { adminPort, apiPort } from './utils'
+
+// ---- shapes ----
+
+export type Entitlement = { slug: string; name: string; description?: string }
+
+export type Product = {
+  id: string
+  slug: string
+  name: string
+  description: string
+  price_sats: number
+  active: boolean
+  entitlements_catalog: Entitlement[]
+  created_at: string
+  updated_at: string
+}
+
+export type NewProduct = {
+  slug: string
+  name: string
+  description?: string
+  price_sats: number
+  entitlements_catalog?: Entitlement[]
+}
+
+export type Policy = {
+  id: string
+  product_slug: string
+  slug: string
+  name: string
+  description: string
+  price_sats: number
+  price_amount: string | null
+  price_currency: string | null
+  duration_seconds: number
+  grace_seconds: number
+  max_machines: number
+  entitlements: string[]
+  is_trial: boolean
+  public: boolean
+  archived: boolean
+}
+
+export type NewPolicy = {
+  slug: string
+  name: string
+  description?: string
+  price_sats?: number
+  price_amount?: string
+  price_currency?: string
+  duration_seconds?: number
+  grace_seconds?: number
+  max_machines?: number
+  entitlements?: string[]
+  is_trial?: boolean
+  public?: boolean
+}
+
+export type CodeKind =
+  'percent_off' | 'fixed_sats_off' | 'set_price_sats' | 'free_license'
+
+export type DiscountCode = {
+  id: string
+  code: string
+  product_slug: string
+  kind: CodeKind
+  value: number | null
+  policies: string[]
+  max_uses: number | null
+  max_uses_per_buyer: number | null
+  valid_from: string | null
+  valid_until: string | null
+  active: boolean
+  featured: boolean
+  referrer: string | null
+  stats: {
+    uses: number
+    reserved: number
+    licenses_issued: number
+    sats_attributed: number
+    last_used_at: string | null
+  }
+}
+
+export type NewDiscountCode = {
+  code?: string
+  product_slug: string
+  kind: CodeKind
+  value?: number
+  policies?: string[]
+  max_uses?: number
+  max_uses_per_buyer?: number
+  valid_from?: string
+  valid_until?: string
+  featured?: boolean
+  referrer?: string
+}
+
+export type LicenseStatus = 'active' | 'suspended' | 'revoked'
+
+export type License = {
+  id: string
+  license_key: string
+  product_id: string
+  policy_id: string
+  status: LicenseStatus
+  issued_at: string
+  expires_at: string | null
+  max_machines: number
+  entitlements: string[]
+  is_trial: boolean
+  buyer_email: string | null
+  buyer_npub: string | null
+  note: string | null
+  source: string
+  revoked_reason: string | null
+}
+
+export type IssuedLicense = {
+  license_id: string
+  license_key: string
+  product_slug: string
+  policy_slug: string
+  issued_at: string
+  expires_at: string | null
+  entitlements: string[]
+  is_trial: boolean
+  max_machines: number
+}
+
+export type NewLicense = {
+  product_slug: string
+  policy_slug?: string
+  buyer_email?: string
+  buyer_npub?: string
+  note?: string
+  fingerprint?: string
+}
+
+export type Machine = {
+  id: string
+  license_id: string
+  fingerprint: string
+  hostname: string | null
+  platform: string | null
+  active: boolean
+  activated_at: string
+  last_seen_at: string
+  deactivated_at: string | null
+  deactivation_reason: string | null
+}
+
+export type AuditEntry = {
+  id: number
+  at: string
+  actor: string
+  action: string
+  target_type: string
+  target_id: string
+  details: unknown
+}
+
+export type AuditFilter = {
+  action?: string
+  target?: string
+  target_type?: string
+  since?: string
+  until?: string
+  limit?: number
+}
+
+export type Settings = {
+  operator_name: string | null
+  public_url: string
+  public_key_pem: string
+}
+
+export type BtcpayStatus = {
+  connected: boolean
+  btcpay_url: string | null
+  store_id: string | null
+  store_name: string | null
+  webhook_id: string | null
+  last_webhook_at: string | null
+  last_error: string | null
+  /** Non-empty when the operator must choose the store. */
+  stores: { id: string; name: string }[]
+  reconciliation: {
+    last_run_at: string | null
+    last_error: string | null
+    pending_invoices: number | null
+  } | null
+}
+
+export type BtcpayAuthorization = { authorize_url: string; expires_at: string }
+
+// ---- errors ----
+
+/** The daemon said no (or could not be reached): show `message` to the operator. */
+export class KeysatError extends Error {
+  constructor(
+    /** HTTP status, or 0 when the daemon could not be reached. */
+    readonly status: number,
+    /** The daemon's stable error code (`slug_taken`, `not_found`, …). */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'KeysatError'
+  }
+}
+
+// ---- the client ----
+
+/** Where the daemon listens and the key to its admin API. */
+export type Connection = {
+  /** Base URL of the admin listener (`/v1/admin/*`). */
+  adminUrl: string
+  /** Base URL of the public listener (`/v1/pubkey`, `/healthz`). */
+  publicUrl: string
+  adminKey: string
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+type Query = Record<string, string | number | undefined>
+
+const seg = encodeURIComponent
+
+export class KeysatApi {
+  constructor(
+    readonly connection: Connection,
+    private readonly timeoutMs = 15_000,
+  ) {}
+
+  private async request<T>(
+    base: string,
+    method: Method,
+    path: string,
+    opts: { body?: unknown; query?: Query; auth?: boolean } = {},
+  ): Promise<T> {
+    const url = new URL(path, base)
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (v !== undefined && v !== '') url.searchParams.set(k, String(v))
+    }
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (opts.auth !== false) {
+      headers.authorization = `Bearer ${this.connection.adminKey}`
+    }
+    if (opts.body !== undefined) headers['content-type'] = 'application/json'
+    let res: Response
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      })
+    } catch {
+      throw new KeysatError(
+        0,
+        'unreachable',
+        `Keysat is not answering at ${base} — is the service running? Start it (or wait until its health check passes) and try again.`,
+      )
+    }
+    const text = await res.text()
+    let body: unknown = null
+    try {
+      body = text ? JSON.parse(text) : null
+    } catch {
+      body = null
+    }
+    if (!res.ok) {
+      const env = body as { error?: unknown; message?: unknown } | null
+      if (env && typeof env.message === 'string') {
+        throw new KeysatError(
+          res.status,
+          typeof env.error === 'string' ? env.error : 'error',
+          env.message,
+        )
+      }
+      throw new KeysatError(
+        res.status,
+        'http_error',
+        `Keysat answered HTTP ${res.status} to ${method} ${url.pathname}`,
+      )
+    }
+    return body as T
+  }
+
+  private admin<T>(
+    method: Method,
+    path: string,
+    opts?: { body?: unknown; query?: Query },
+  ) {
+    return this.request<T>(
+      this.connection.adminUrl,
+      method,
+      `/v1/admin${path}`,
+      opts,
+    )
+  }
+
+  // settings and keys
+  settings() {
+    return this.admin<Settings>('GET', '/settings')
+  }
+  setOperatorName(name: string | null) {
+    return this.admin<Settings>('PUT', '/settings', {
+      body: { operator_name: name },
+    })
+  }
+  /** The signing public key, as licensed applications fetch it (public listener). */
+  async pubkey(): Promise<string> {
+    const r = await this.request<{ public_key_pem: string }>(
+      this.connection.publicUrl,
+      'GET',
+      '/v1/pubkey',
+      { auth: false },
+    )
+    return r.public_key_pem
+  }
+
+  // catalogue
+  async products(): Promise<Product[]> {
+    return (await this.admin<{ products: Product[] }>('GET', '/products'))
+      .products
+  }
+  createProduct(p: NewProduct) {
+    return this.admin<Product>('POST', '/products', { body: p })
+  }
+  async policies(product: string): Promise<Policy[]> {
+    return (
+      await this.admin<{ policies: Policy[] }>(
+        'GET',
+        `/products/${seg(product)}/policies`,
+      )
+    ).policies
+  }
+  createPolicy(product: string, p: NewPolicy) {
+    return this.admin<Policy>('POST', `/products/${seg(product)}/policies`, {
+      body: p,
+    })
+  }
+
+  // discount codes
+  createDiscountCode(c: NewDiscountCode) {
+    return this.admin<DiscountCode>('POST', '/discount-codes', { body: c })
+  }
+  async discountCodes(product?: string): Promise<DiscountCode[]> {
+    return (
+      await this.admin<{ discount_codes: DiscountCode[] }>(
+        'GET',
+        '/discount-codes',
+        {
+          query: { product },
+        },
+      )
+    ).discount_codes
+  }
+  setDiscountCodeActive(code: string, active: boolean) {
+    return this.admin<DiscountCode>(
+      'POST',
+      `/discount-codes/${seg(code)}/${active ? 'enable' : 'disable'}`,
+    )
+  }
+
+  // licenses
+  issueLicense(l: NewLicense) {
+    return this.admin<IssuedLicense>('POST', '/licenses', { body: l })
+  }
+  async searchLicenses(q: string, limit?: number): Promise<License[]> {
+    return (
+      await this.admin<{ licenses: License[] }>('GET', '/licenses/search', {
+        query: { q, limit },
+      })
+    ).licenses
+  }
+  license(id: string) {
+    return this.admin<License & { machines: Machine[] }>(
+      'GET',
+      `/licenses/${seg(id)}`,
+    )
+  }
+  suspendLicense(id: string, reason?: string) {
+    return this.admin<License>('POST', `/licenses/${seg(id)}/suspend`, {
+      body: reason ? { reason } : {},
+    })
+  }
+  unsuspendLicense(id: string, reason?: string) {
+    return this.admin<License>('POST', `/licenses/${seg(id)}/unsuspend`, {
+      body: reason ? { reason } : {},
+    })
+  }
+  revokeLicense(id: string, reason: string) {
+    return this.admin<License>('POST', `/licenses/${seg(id)}/revoke`, {
+      body: { reason },
+    })
+  }
+
+  // machines
+  async machines(licenseId?: string, limit?: number): Promise<Machine[]> {
+    return (
+      await this.admin<{ machines: Machine[] }>('GET', '/machines', {
+        query: { license_id: licenseId, limit },
+      })
+    ).machines
+  }
+  deactivateMachine(id: string, reason?: string) {
+    return this.admin<Machine>('POST', `/machines/${seg(id)}/deactivate`, {
+      body: reason ? { reason } : {},
+    })
+  }
+
+  // audit log
+  async audit(f: AuditFilter): Promise<AuditEntry[]> {
+    return (
+      await this.admin<{ entries: AuditEntry[] }>('GET', '/audit', {
+        query: { ...f },
+      })
+    ).entries
+  }
+
+  // BTCPay
+  btcpayConnect(btcpayUrl: string) {
+    return this.admin<BtcpayAuthorization>('POST', '/btcpay/connect', {
+      body: { btcpay_url: btcpayUrl },
+    })
+  }
+  btcpayStatus() {
+    return this.admin<BtcpayStatus>('GET', '/btcpay/status')
+  }
+  btcpayChooseStore(storeId: string) {
+    return this.admin<BtcpayStatus>('POST', '/btcpay/store', {
+      body: { store_id: storeId },
+    })
+  }
+  btcpayDisconnect() {
+    return this.admin<unknown>('POST', '/btcpay/disconnect')
+  }
+  btcpayManual(c: { btcpay_url: string; api_key: string; store_id: string }) {
+    return this.admin<BtcpayStatus>('POST', '/btcpay/manual', { body: c })
+  }
+}
+
+// ---- how actions reach the daemon ----
+
+let listeners = {
+  adminUrl: `http://127.0.0.1:${adminPort}`,
+  publicUrl: `http://127.0.0.1:${apiPort}`,
+}
+
+/**
+ * For the test suite only: talk to a daemon listening elsewhere. `null`
+ * restores the package's own listeners.
+ */
+export function useListeners(
+  l: { adminUrl: string; publicUrl: string } | null,
+) {
+  listeners = l ?? {
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    publicUrl: `http://127.0.0.1:${apiPort}`,
+  }
+}
+
+/** The daemon in this package's container, with the key from the store. */
+export async function keysat(): Promise<KeysatApi> {
+  const adminKey = await store()
+    .read((s) => s.adminApiKey)
+    .once()
+  if (!adminKey) {
+    throw new KeysatError(
+      0,
+      'no_admin_key',
+      'The admin key is missing from the package store; restart the service so it is created again.',
+    )
+  }
+  return new KeysatApi({ ...listeners, adminKey })
+}

@@ -1,0 +1,96 @@
+/**
+ * Building blocks for what an action shows: copyable values, groups, and
+ * tables (StartOS's result display has no grid, so a table is a group with
+ * one collapsible group per row, its cells as name/value pairs).
+ */
+import { T } from '@start9labs/start-sdk'
+
+export type Member = T.ActionResultMember
+export type Result = T.ActionResult & { version: '1' }
+
+/** A named value; copyable unless said otherwise. */
+export function value(
+  name: string,
+  v: string | number | boolean | null | undefined,
+  opts: {
+    description?: string
+    copyable?: boolean
+    masked?: boolean
+    qr?: boolean
+  } = {},
+): Member {
+  return {
+    type: 'single',
+    name,
+    description: opts.description ?? null,
+    value: v === null || v === undefined || v === '' ? '—' : String(v),
+    copyable: opts.copyable ?? (v !== null && v !== undefined && v !== ''),
+    masked: opts.masked ?? false,
+    qr: opts.qr ?? false,
+  }
+}
+
+export function group(
+  name: string,
+  members: Member[],
+  description?: string,
+): Member {
+  return {
+    type: 'group',
+    name,
+    description: description ?? null,
+    value: members,
+  }
+}
+
+/** One column of a table: its label, the cell, whether to offer a copy button. */
+export type Column<R> = [
+  label: string,
+  cell: (row: R) => string | number | boolean | null | undefined,
+  copyable?: boolean,
+]
+
+/** Rows as a table; `rowName` titles each row. */
+export function table<R>(
+  rows: R[],
+  rowName: (row: R) => string,
+  columns: Column<R>[],
+): Member[] {
+  return rows.map((row) =>
+    group(
+      rowName(row),
+      columns.map(([label, cell, copyable]) =>
+        value(label, cell(row), { copyable: copyable ?? false }),
+      ),
+    ),
+  )
+}
+
+/** A finished action's answer. */
+export function done(
+  title: string,
+  message: string | null,
+  members: Member[] = [],
+): Result {
+  return {
+    version: '1',
+    title,
+    message,
+    result: members.length ? { type: 'group', value: members } : null,
+  }
+}
+
+/** Satoshis with thousands separators: 1,250,000 sats. */
+export function sats(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '—'
+  return `${n.toLocaleString('en-US')} sats`
+}
+
+/** Seconds as whole days ("perpetual" for 0). */
+export function days(seconds: number): string {
+  if (seconds === 0) return 'perpetual'
+  const d = seconds / 86_400
+  return Number.isInteger(d)
+    ? `${d} day${d === 1 ? '' : 's'}`
+    : `${seconds} seconds`
+}

@@ -1,0 +1,34 @@
+import { FileHelper, z } from '@start9labs/start-sdk'
+import { randomBytes } from 'node:crypto'
+import { sdk } from './sdk'
+
+/** The package's own state, in volume `main` (so backups carry it). */
+const shape = z.object({
+  /** Bearer token of the daemon's admin API (KEYSAT_ADMIN_API_KEY). */
+  adminApiKey: z.string().min(16).max(256),
+  /** The address the operator's browser reaches BTCPay at, as last given to "Connect BTCPay". */
+  btcpayBrowserUrl: z.string().optional(),
+})
+
+export type Store = z.infer<typeof shape>
+
+const packageStore = FileHelper.json(
+  { base: sdk.volumes.main, subpath: 'startos-store.json' },
+  shape,
+)
+let current = packageStore
+
+/** The store file (volume `main`, `startos-store.json`). */
+export function store() {
+  return current
+}
+
+/** For the test suite only: keep the store in another file (`null` restores the package's). */
+export function useStoreAt(path: string | null) {
+  current = path === null ? packageStore : packageStore.withPath(path)
+}
+
+/** A new admin key: 256 random bits, in the daemon's `ksa_` form. */
+export function newAdminKey(): string {
+  return `ksa_${randomBytes(32).toString('hex')}`
+}

@@ -1,0 +1,43 @@
+/**
+ * Names and numbers shared by the package's modules. manifest.yaml states the
+ * same facts; startos/test/manifest.test.ts fails when the two disagree.
+ */
+
+/** Public listener: buy pages, public API, validation, BTCPay webhooks. */
+export const apiPort = 8080
+/** Admin listener, reachable only inside the container (the actions use it). */
+export const adminPort = 8081
+export const adminBind = `127.0.0.1:${adminPort}`
+export const publicBind = `0.0.0.0:${apiPort}`
+
+/** Where volume `main` is mounted in the daemon's container. */
+export const dataDir = '/data'
+/** The static binary the Dockerfile copies. */
+export const keysatBin = '/usr/local/bin/keysat'
+
+/** The one MultiHost both interfaces are exported from. */
+export const hostId = 'main'
+export const apiInterfaceId = 'api'
+export const webhookInterfaceId = 'webhook'
+export const webhookPath = '/v1/btcpay'
+export const healthPath = '/healthz'
+export const healthCheckId = 'primary'
+
+/** BTCPay Server's StartOS package: its host, port and in-OS name. */
+export const btcpay = {
+  packageId: 'btcpayserver',
+  hostId: 'webui',
+  internalPort: 23000,
+  fallbackUrl: 'http://btcpayserver.startos:23000',
+} as const
+
+/**
+ * The consistent database copy a backup carries (relative to the volume root).
+ * The live database files are excluded from the rsync; restore puts this copy
+ * back as keysat.db.
+ */
+export const snapshotSubpath = 'backup/keysat-snapshot.db'
+export const liveDatabaseFiles = ['keysat.db', 'keysat.db-wal', 'keysat.db-shm']
+
+/** replayId of the critical "Connect BTCPay" task. */
+export const connectBtcpayTaskId = 'keysat:connect-btcpay'
