@@ -183,24 +183,47 @@ export type Settings = {
   public_key_pem: string
 }
 
+/** A time as the BTCPay endpoints give it: unix seconds (or RFC 3339). */
+export type Instant = number | string
+
 export type BtcpayStatus = {
+  connected: boolean
+  /** `btcpay`, or `simulated` in demo mode. */
+  provider?: string | null
+  demo?: boolean
+  btcpay_url: string | null
+  store_id: string | null
+  store_name: string | null
+  webhook_id: string | null
+  connected_at?: Instant | null
+  last_webhook_at: Instant | null
+  last_error: string | null
+  last_error_at?: Instant | null
+  /** Non-empty when the operator must choose the store. */
+  stores: { id: string; name: string }[]
+  reconciliation: {
+    last_run_at: Instant | null
+    last_error: string | null
+    last_checked?: number
+    next_attempt_at?: Instant | null
+    pending_invoices: number | null
+  } | null
+}
+
+/** What choosing a store or connecting by hand answers. */
+export type BtcpayConnected = {
   connected: boolean
   btcpay_url: string | null
   store_id: string | null
   store_name: string | null
   webhook_id: string | null
-  last_webhook_at: string | null
-  last_error: string | null
-  /** Non-empty when the operator must choose the store. */
-  stores: { id: string; name: string }[]
-  reconciliation: {
-    last_run_at: string | null
-    last_error: string | null
-    pending_invoices: number | null
-  } | null
 }
 
-export type BtcpayAuthorization = { authorize_url: string; expires_at: string }
+export type BtcpayAuthorization = {
+  authorize_url: string
+  expires_at: Instant
+  callback_url?: string
+}
 
 // ---- errors ----
 
@@ -438,15 +461,18 @@ export class KeysatApi {
     return this.admin<BtcpayStatus>('GET', '/btcpay/status')
   }
   btcpayChooseStore(storeId: string) {
-    return this.admin<BtcpayStatus>('POST', '/btcpay/store', {
+    return this.admin<BtcpayConnected>('POST', '/btcpay/store', {
       body: { store_id: storeId },
     })
   }
   btcpayDisconnect() {
-    return this.admin<unknown>('POST', '/btcpay/disconnect')
+    return this.admin<{ connected: boolean; removed_webhook: boolean }>(
+      'POST',
+      '/btcpay/disconnect',
+    )
   }
   btcpayManual(c: { btcpay_url: string; api_key: string; store_id: string }) {
-    return this.admin<BtcpayStatus>('POST', '/btcpay/manual', { body: c })
+    return this.admin<BtcpayConnected>('POST', '/btcpay/manual', { body: c })
   }
 }
 

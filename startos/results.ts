@@ -94,3 +94,12 @@ export function days(seconds: number): string {
     ? `${d} day${d === 1 ? '' : 's'}`
     : `${seconds} seconds`
 }
+
+/** A time for people: unix seconds or RFC 3339 in, RFC 3339 UTC out. */
+export function when(t: number | string | null | undefined): string | null {
+  if (t === null || t === undefined || t === '') return null
+  const d = typeof t === 'number' ? new Date(t * 1000) : new Date(t)
+  return Number.isNaN(d.getTime())
+    ? String(t)
+    : d.toISOString().replace('.000Z', 'Z')
+}

@@ -19,7 +19,10 @@ export const keysatBin = '/usr/local/bin/keysat'
 export const hostId = 'main'
 export const apiInterfaceId = 'api'
 export const webhookInterfaceId = 'webhook'
+/** The webhook interface's path: BTCPay-facing routes (the webhook and the connect callback). */
 export const webhookPath = '/v1/btcpay'
+/** The URL Keysat registers in the BTCPay store. */
+export const webhookEndpoint = `${webhookPath}/webhook`
 export const healthPath = '/healthz'
 export const healthCheckId = 'primary'
 

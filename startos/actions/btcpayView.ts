@@ -1,5 +1,5 @@
 import { BtcpayStatus } from '../api'
-import { Member, group, table, value } from '../results'
+import { Member, group, table, value, when } from '../results'
 
 /** BTCPay connection state as the operator reads it. */
 export function btcpayMembers(s: BtcpayStatus): Member[] {
@@ -23,7 +23,7 @@ export function btcpayMembers(s: BtcpayStatus): Member[] {
       group(
         'Reconciliation',
         [
-          value('Last run', s.reconciliation.last_run_at ?? 'not yet', {
+          value('Last run', when(s.reconciliation.last_run_at) ?? 'not yet', {
             copyable: false,
           }),
           value('Last error', s.reconciliation.last_error, { copyable: false }),
@@ -37,7 +37,7 @@ export function btcpayMembers(s: BtcpayStatus): Member[] {
       ),
     )
   }
-  if (s.stores.length) {
+  if (s.stores?.length) {
     members.push(
       group(
         'Stores to choose from',

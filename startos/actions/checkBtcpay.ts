@@ -1,5 +1,5 @@
 import { T } from '@start9labs/start-sdk'
-import { done, value } from '../results'
+import { done, value, when } from '../results'
 import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
 import { store } from '../store'
@@ -52,7 +52,7 @@ export const checkBtcpay = guarded(
           'Open the link in your browser and approve in BTCPay; then check again.',
           [
             value('Authorize link', auth.authorize_url, { qr: true }),
-            value('Link expires', auth.expires_at, { copyable: false }),
+            value('Link expires', when(auth.expires_at), { copyable: false }),
             ...btcpayMembers(s),
           ],
         )

@@ -47,7 +47,8 @@ export const chooseBtcpayStore = guarded(
     inputSpec,
     async () => null,
     handler<typeof inputSpec._TYPE>(async ({ effects, input, api }) => {
-      const s = await api.btcpayChooseStore(input.storeId)
+      await api.btcpayChooseStore(input.storeId)
+      const s = await api.btcpayStatus()
       if (s.connected) await clearConnectTask(effects)
       return done(
         s.connected ? 'BTCPay connected' : 'Store chosen',

@@ -1,11 +1,12 @@
 import { KeysatError } from '../api'
 import { preferredUrl } from '../addresses'
-import { done, value } from '../results'
+import { done, value, when } from '../results'
 import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
 import { store } from '../store'
 import { btcpay } from '../utils'
 import { btcpayMembers } from './btcpayView'
+import { clearConnectTask } from './checkBtcpay'
 import { groups } from './fields'
 
 const { InputSpec, Value, Variants } = sdk
@@ -55,7 +56,6 @@ const inputSpec = InputSpec.of({
             description: 'BTCPay › Store settings › General › Store ID.',
             required: true,
             default: null,
-            minLength: 3,
             maxLength: 100,
             patterns: [
               {
@@ -124,11 +124,13 @@ export const connectBtcpay = guarded(
       const url = input.method.value.btcpayUrl.trim().replace(/\/+$/, '')
       await store().merge(effects, { btcpayBrowserUrl: url })
       if (input.method.selection === 'manual') {
-        const s = await api.btcpayManual({
+        await api.btcpayManual({
           btcpay_url: url,
           api_key: input.method.value.apiKey.trim(),
           store_id: input.method.value.storeId.trim(),
         })
+        const s = await api.btcpayStatus()
+        if (s.connected) await clearConnectTask(effects)
         return done(
           s.connected ? 'BTCPay connected' : 'BTCPay not connected yet',
           s.connected
@@ -144,7 +146,7 @@ export const connectBtcpay = guarded(
           'Open the link in your browser, sign in to BTCPay if asked, and approve. BTCPay then hands Keysat its own key; run "Check BTCPay connection" to see the result.',
           [
             value('Authorize link', auth.authorize_url, { qr: true }),
-            value('Link expires', auth.expires_at, { copyable: false }),
+            value('Link expires', when(auth.expires_at), { copyable: false }),
           ],
         )
       } catch (e) {

@@ -65,7 +65,7 @@ describe('actions against a live daemon', () => {
     assert.equal(field(result, 'Buy pages and public API').value, d.publicUrl)
     assert.equal(
       field(result, 'BTCPay webhook').value,
-      `${d.publicUrl}/v1/btcpay`,
+      `${d.publicUrl}/v1/btcpay/webhook`,
     )
   })
 

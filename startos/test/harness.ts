@@ -80,7 +80,7 @@ async function json(url: string, init: RequestInit) {
  * the listeners (free ports) and the data directory (a temporary one).
  */
 export async function startDaemon(
-  opts: { dataDir?: string; adminKey?: string } = {},
+  opts: { dataDir?: string; adminKey?: string; btcpayUrl?: string } = {},
 ): Promise<Daemon> {
   const dataDir =
     opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'keysat-startos-')))
@@ -92,7 +92,7 @@ export async function startDaemon(
     ...keysatEnv({
       adminKey,
       publicUrl: null,
-      btcpayUrl: 'http://127.0.0.1:9',
+      btcpayUrl: opts.btcpayUrl ?? 'http://127.0.0.1:9',
       proxy: '10.0.3.1',
     }),
     KEYSAT_BIND: `127.0.0.1:${pub}`,
