@@ -9,6 +9,7 @@ import {
   btcpay,
   dataDir,
   healthCheckId,
+  healthCheckName,
   healthPath,
   hostId,
   keysatBin,
@@ -64,7 +65,7 @@ export const main = sdk.setupMain(async ({ effects }) => {
     ),
     exec: { command: [keysatBin, 'serve'], env, sigtermTimeout: 20_000 },
     ready: {
-      display: 'Keysat',
+      display: healthCheckName,
       gracePeriod: 30_000,
       fn: async () => {
         const port = await sdk.healthCheck.checkPortListening(

@@ -25,6 +25,7 @@ export const webhookPath = '/v1/btcpay'
 export const webhookEndpoint = `${webhookPath}/webhook`
 export const healthPath = '/healthz'
 export const healthCheckId = 'primary'
+export const healthCheckName = 'Keysat'
 
 /** BTCPay Server's StartOS package: its host, port and in-OS name. */
 export const btcpay = {
@@ -42,5 +43,9 @@ export const btcpay = {
 export const snapshotSubpath = 'backup/keysat-snapshot.db'
 export const liveDatabaseFiles = ['keysat.db', 'keysat.db-wal', 'keysat.db-shm']
 
-/** replayId of the critical "Connect BTCPay" task. */
+/** The "Connect BTCPay" task: its replayId, severity and when init creates it. */
 export const connectBtcpayTaskId = 'keysat:connect-btcpay'
+export const connectBtcpayTask = {
+  severity: 'critical' as const,
+  on: ['install', 'restore'] as const,
+}

@@ -1,0 +1,191 @@
+/**
+ * manifest.yaml and startos/ must not drift: every fact the YAML states is
+ * compared with what the package code actually does.
+ */
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { YAML } from '@start9labs/start-sdk'
+import { actions } from '../actions'
+import { btcpayRequirement } from '../dependencies'
+import { keysatEnv } from '../env'
+import { manifest } from '../index'
+import { interfaceSpecs } from '../interfaces'
+import { manifest as sdkManifest } from '../manifest'
+import { backupExcludes } from '../snapshotFiles'
+import {
+  apiPort,
+  btcpay,
+  connectBtcpayTask,
+  connectBtcpayTaskId,
+  dataDir,
+  healthCheckId,
+  healthCheckName,
+  healthPath,
+  snapshotSubpath,
+} from '../utils'
+import { recordingEffects, repoRoot } from './harness'
+
+type Declared = {
+  id: string
+  title: string
+  version: string
+  license: string
+  description: { short: string; long: string }
+  release_notes: string
+  images: Record<string, { dockerfile: string; arch: string[] }>
+  volumes: Record<string, { mountpoint: string }>
+  interfaces: Record<
+    string,
+    {
+      name: string
+      type: string
+      port: number
+      path: string
+      description: string
+    }
+  >
+  environment: Record<string, string>
+  dependencies: Record<
+    string,
+    { kind: string; version: string; optional: boolean; description: string }
+  >
+  health_checks: Record<string, { name: string; port: number; path: string }>
+  backups: { volumes: string[]; snapshot: string; exclude: string[] }
+  tasks: Record<string, { action: string; severity: string; on: string[] }>
+  actions: {
+    id: string
+    name: string
+    group: string
+    input: boolean
+    allowed: string
+  }[]
+}
+
+const declared = YAML.parse(
+  readFileSync(join(repoRoot, 'manifest.yaml'), 'utf8'),
+) as Declared
+
+test('identity, description and version', () => {
+  assert.equal(declared.id, sdkManifest.id)
+  assert.equal(declared.title, sdkManifest.title)
+  assert.equal(declared.license, sdkManifest.license)
+  assert.deepEqual(declared.description, sdkManifest.description)
+  assert.equal(
+    declared.version,
+    manifest.version,
+    'the first entry of startos/versions',
+  )
+  assert.equal(declared.release_notes, manifest.releaseNotes)
+  const cargo = readFileSync(join(repoRoot, 'Cargo.toml'), 'utf8')
+  const daemon = /\[workspace\.package\][^[]*?\nversion\s*=\s*"([^"]+)"/.exec(
+    cargo,
+  )?.[1]
+  assert.equal(
+    declared.version.split(':')[0],
+    daemon,
+    "the package carries the daemon's version",
+  )
+})
+
+test('images: the top-level Dockerfile, for x86_64 and aarch64', () => {
+  assert.deepEqual(
+    Object.keys(declared.images),
+    Object.keys(sdkManifest.images),
+  )
+  for (const [id, img] of Object.entries(declared.images)) {
+    const source =
+      sdkManifest.images[id as keyof typeof sdkManifest.images].source
+    assert.ok(typeof source === 'object' && 'dockerBuild' in source)
+    assert.equal(source.dockerBuild.dockerfile, img.dockerfile)
+    assert.deepEqual(sdkManifest.images[id as 'main'].arch, img.arch)
+    assert.ok(
+      existsSync(join(repoRoot, img.dockerfile)),
+      `${img.dockerfile} exists`,
+    )
+  }
+})
+
+test('volumes and the environment main.ts gives the daemon', () => {
+  assert.deepEqual(Object.keys(declared.volumes), [...sdkManifest.volumes])
+  assert.equal(declared.volumes.main.mountpoint, dataDir)
+  const env = keysatEnv({
+    adminKey: 'k'.repeat(20),
+    publicUrl: 'https://x',
+    btcpayUrl: 'http://b',
+    proxy: '10.0.3.1',
+  })
+  assert.deepEqual(
+    Object.keys(declared.environment).sort(),
+    Object.keys(env)
+      .filter((k) => k !== 'RUST_LOG')
+      .sort(),
+  )
+  for (const k of ['KEYSAT_BIND', 'KEYSAT_ADMIN_BIND', 'KEYSAT_DATA_DIR']) {
+    assert.equal(declared.environment[k], env[k], k)
+  }
+  assert.match(
+    declared.environment.KEYSAT_BTCPAY_URL,
+    new RegExp(btcpay.fallbackUrl.replace(/[.]/g, '\\.')),
+  )
+})
+
+test('interfaces', () => {
+  assert.deepEqual(
+    Object.keys(declared.interfaces),
+    interfaceSpecs.map((i) => i.id),
+  )
+  for (const spec of interfaceSpecs) {
+    const d = declared.interfaces[spec.id]
+    assert.equal(d.name, spec.name)
+    assert.equal(d.type, spec.type)
+    assert.equal(d.path, spec.path)
+    assert.equal(d.description, spec.description)
+    assert.equal(d.port, apiPort)
+  }
+})
+
+test('dependencies', () => {
+  assert.deepEqual(
+    Object.keys(declared.dependencies),
+    Object.keys(sdkManifest.dependencies),
+  )
+  const d = declared.dependencies[btcpay.packageId]
+  const m = sdkManifest.dependencies[btcpay.packageId]
+  assert.equal(d.kind, btcpayRequirement.kind)
+  assert.equal(d.version, btcpayRequirement.versionRange)
+  assert.equal(d.optional, m.optional)
+  assert.equal(d.description, m.description)
+})
+
+test('health check, backups and tasks', () => {
+  assert.deepEqual(declared.health_checks, {
+    [healthCheckId]: { name: healthCheckName, port: apiPort, path: healthPath },
+  })
+  assert.deepEqual(declared.backups.volumes, ['main'])
+  assert.equal(declared.backups.snapshot, snapshotSubpath)
+  assert.deepEqual(declared.backups.exclude, backupExcludes)
+  assert.deepEqual(declared.tasks, {
+    'connect-btcpay': {
+      action: connectBtcpayTaskId.split(':')[1],
+      severity: connectBtcpayTask.severity,
+      on: [...connectBtcpayTask.on],
+    },
+  })
+})
+
+test('actions: the same list, names, groups, inputs and allowed states', async () => {
+  const rec = recordingEffects()
+  await actions.init(rec.effects)
+  assert.deepEqual(
+    rec.exported.map(({ id, metadata: m }) => ({
+      id,
+      name: m.name,
+      group: m.group,
+      input: m.hasInput,
+      allowed: m.allowedStatuses,
+    })),
+    declared.actions,
+  )
+})
