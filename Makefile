@@ -1,9 +1,12 @@
 # Keysat — the commands that matter: `make run` and `make test`.
 CARGO ?= cargo
+NPM ?= npm
 DATA_DIR ?= ./data
 MUSL_TARGET ?= x86_64-unknown-linux-musl
+# Architecture of `make s9pk`: x86_64 or aarch64.
+ARCH ?= x86_64
 
-.PHONY: run demo test js-deps lint fmt bench admin-key build musl clean
+.PHONY: run demo test js-deps lint fmt check test-startos bench admin-key build musl s9pk clean
 
 ## Run the daemon on embedded SQLite in ./data (prints the admin key on first start and the URLs).
 run:
@@ -13,9 +16,11 @@ run:
 demo:
 	KEYSAT_DATA_DIR=$(DATA_DIR)-demo $(CARGO) run --release -p keysat -- serve --demo
 
-## Every test: formatting, clippy, unit, integration and doc tests of the whole workspace.
-test: lint js-deps
+## Every test: formatting, clippy, the package's type-check, unit, integration and doc tests of
+## the whole workspace, then the StartOS package's tests against a live daemon.
+test: lint check js-deps
 	$(CARGO) test --workspace --no-fail-fast
+	$(NPM) test
 
 ## JavaScript tools the tests drive (Prism, Ajv, Playwright), from the lock file.
 js-deps:
@@ -28,6 +33,25 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## The StartOS package's TypeScript: type-checked (tsc --noEmit) and the SDK's own lint rules.
+check: node_modules
+	$(NPM) run check
+	$(NPM) run lint
+
+## The StartOS package's tests alone: every action against a live daemon, manifest drift, backups.
+test-startos: node_modules
+	$(NPM) test
+
+node_modules: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch node_modules
+
+## The package's JavaScript bundle (ncc), which start-cli packs.
+javascript/index.js: node_modules tsconfig.json $(shell find startos -name '*.ts' -not -path 'startos/test/*')
+	$(NPM) run check
+	$(NPM) run lint
+	$(NPM) run build
 
 ## Benchmark of the validation hot path (needs wrk); BENCH_SECONDS=60 by default.
 bench:
@@ -47,5 +71,15 @@ musl:
 	$(CARGO) build --release --locked -p keysat --target $(MUSL_TARGET)
 	scripts/musl-check.sh target/$(MUSL_TARGET)/release/keysat
 
+## The StartOS package for one architecture, keysat_$(ARCH).s9pk (ARCH=x86_64 or aarch64).
+## Needs start-cli (StartOS's SDK command line) and docker with buildx, which build the image
+## from the Dockerfile for that architecture (aarch64 under emulation on an x86_64 machine).
+s9pk: javascript/index.js
+	@command -v start-cli >/dev/null || { echo "make s9pk: start-cli is not installed (see README, 'StartOS package')" >&2; exit 1; }
+	@command -v docker >/dev/null || { echo "make s9pk: docker (with buildx) is needed to build the image" >&2; exit 1; }
+	start-cli s9pk pack --arch=$(ARCH) -o keysat_$(ARCH).s9pk
+	start-cli s9pk inspect keysat_$(ARCH).s9pk manifest >/dev/null
+
 clean:
 	$(CARGO) clean
+	rm -rf javascript node_modules keysat_*.s9pk

@@ -1,7 +1,7 @@
 import { done, group, sats, value } from '../results'
 import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
-import { groups, metadata, opt, slugPattern } from './fields'
+import { buyLink, groups, metadata, opt, slugPattern } from './fields'
 
 const { InputSpec, Value, List } = sdk
 
@@ -93,11 +93,15 @@ export const createProduct = guarded(
           name: e.name.trim(),
         })),
       })
+      const { public_url } = await api.settings()
       return done(
         `Product "${p.name}" created`,
         'Next: create at least one tier with "Create policy" (a policy named "default" is used when none is chosen).',
         [
           value('Slug', p.slug),
+          value('Buy link', buyLink(public_url, p.slug), {
+            description: 'Share it once the product has a tier.',
+          }),
           value('Product id', p.id),
           value('Price', sats(p.price_sats), { copyable: false }),
           group(

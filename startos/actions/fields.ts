@@ -114,3 +114,8 @@ export function productChoice(
     }
   })
 }
+
+/** The buy page of a product (the buyer pages' route, GET /buy/{slug}). */
+export function buyLink(publicUrl: string, productSlug: string): string {
+  return `${publicUrl}/buy/${encodeURIComponent(productSlug)}`
+}

@@ -124,6 +124,7 @@ describe('actions against a live daemon', () => {
     })
     assert.equal(result?.title, 'Product "My App" created')
     assert.equal(field(result, 'Slug').value, 'myapp')
+    assert.equal(field(result, 'Buy link').value, `${d.publicUrl}/buy/myapp`)
     assert.equal(field(result, 'Price').value, '50,000 sats')
     const p = (await d.admin('GET', '/products/myapp')).body
     assert.equal(p.price_sats, 50_000)
