@@ -29,7 +29,7 @@ log="$data/keysat.log"
 
 start() {
   KEYSAT_BIND="127.0.0.1:$port" KEYSAT_DATA_DIR="$data" KEYSAT_ADMIN_API_KEY="$key" \
-  KEYSAT_TRUSTED_PROXIES=127.0.0.1 KEYSAT_VALIDATION_LOG_MAX_ROWS=1000000000 RUST_LOG=warn \
+  KEYSAT_TRUSTED_PROXIES=127.0.0.1 KEYSAT_NOSTR_RELAYS= KEYSAT_VALIDATION_LOG_MAX_ROWS=1000000000 RUST_LOG=warn \
     "$bin" serve >>"$log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && return; sleep 0.1; done

@@ -22,6 +22,8 @@ use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 
 use crate::config::Config;
 use crate::db::{self, Db};
+use crate::delivery::nostr::NostrService;
+use crate::delivery::Delivery;
 use crate::domain::now_unix;
 use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::ratelimit::RateLimiter;
@@ -63,6 +65,10 @@ pub struct AppInner {
     pub demo: Option<Arc<Simulated>>,
     /// Purchases per client address.
     pub purchase_limiter: Arc<RateLimiter>,
+    /// Nostr identity and relays, webhook sender.
+    pub delivery: Arc<Delivery>,
+    /// Recover-by-npub requests per client address.
+    pub recover_limiter: Arc<RateLimiter>,
 }
 
 impl AppInner {
@@ -100,6 +106,7 @@ fn public_routes() -> Router<AppState> {
         .route("/v1/btcpay/connect/callback", post(webhooks::btcpay_connect_callback))
         .route("/demo/checkout/{id}", get(demo::checkout_page))
         .route("/demo/checkout/{id}/{action}", post(demo::resolve))
+        .route("/v1/recover/npub", post(public::recover::npub))
 }
 
 /// Every admin route, under `/v1/admin`.
@@ -130,6 +137,15 @@ fn admin_routes() -> Router<AppState> {
         .route("/btcpay/manual", post(btcpay::manual))
         .route("/btcpay/reconcile", post(btcpay::reconcile))
         .route("/settings", get(settings::get).put(settings::put))
+        .route("/nostr", get(nostr::get).put(nostr::put))
+        .route("/webhook-endpoints", post(webhook_endpoints::create).get(webhook_endpoints::list))
+        .route(
+            "/webhook-endpoints/{id}",
+            get(webhook_endpoints::get).patch(webhook_endpoints::patch).delete(webhook_endpoints::delete),
+        )
+        .route("/webhook-deliveries", get(webhook_endpoints::deliveries))
+        .route("/webhook-deliveries/{id}", get(webhook_endpoints::delivery))
+        .route("/webhook-deliveries/{id}/retry", post(webhook_endpoints::retry))
         .route("/stats", get(settings::stats));
     Router::new().nest("/v1/admin", routes)
 }
@@ -181,6 +197,7 @@ impl Application {
         let public_addr = public.local_addr()?;
         let admin_addr = admin.as_ref().map(|l| l.local_addr()).transpose()?;
 
+        let delivery = Arc::new(Delivery::new(NostrService::start(&db, &config.nostr_relays).await?)?);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (events, writer) = EventQueue::start(db.clone(), shutdown_rx);
         let public_url = config.public_base_url(public_addr);
@@ -201,6 +218,8 @@ impl Application {
             licensing: Arc::new(Licensing::new(db.clone(), public_key, events)),
             validate_limiter: Arc::new(RateLimiter::new(config.validate_rate_per_minute, Duration::from_secs(60))),
             code_limiter: Arc::new(RateLimiter::new(config.code_rate_per_minute, Duration::from_secs(60))),
+            recover_limiter: Arc::new(RateLimiter::new(config.recover_rate_per_hour, Duration::from_secs(3600))),
+            delivery,
             public_key_pem: public_key.to_pem().into(),
             signer: Arc::new(signer),
             admin_api_key: admin_api_key.into(),
@@ -246,6 +265,7 @@ impl Application {
         }
         let _ = shutdown.send(true);
         jobs.stop().await;
+        state.delivery.nostr.shutdown().await;
         writer.await.context("event writer")?;
         state.db.close().await;
         tracing::info!("stopped");

@@ -6,7 +6,16 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::domain::outbox::RetrySchedule;
 use crate::http::client_ip::TrustedProxies;
+
+/// Relays Keysat publishes to until the operator sets its own list.
+pub const DEFAULT_NOSTR_RELAYS: &str =
+    "wss://relay.damus.io,wss://nos.lol,wss://relay.primal.net,wss://relay.0xchat.com";
+/// After each failed webhook attempt: 9 attempts over about 24 hours.
+pub const DEFAULT_WEBHOOK_RETRY: &str = "1m,5m,30m,1h,2h,4h,8h,8h";
+/// After each failed Nostr delivery: 14 attempts over about 3 days.
+pub const DEFAULT_NOSTR_RETRY: &str = "30s,1m,2m,5m,10m,30m,1h,2h,4h,8h,12h,24h,24h";
 
 /// Flags of `keysat serve`; every flag is also an environment variable.
 #[derive(Debug, Clone, Args)]
@@ -63,6 +72,21 @@ pub struct ServeArgs {
     /// A pending invoice is looked up at the provider once it is this many seconds old.
     #[arg(long, env = "KEYSAT_RECONCILE_MIN_AGE_SECONDS", default_value_t = 30)]
     pub reconcile_min_age_seconds: u64,
+    /// Comma-separated relays used until the operator sets a list (PUT /v1/admin/nostr).
+    #[arg(long, env = "KEYSAT_NOSTR_RELAYS", default_value = DEFAULT_NOSTR_RELAYS)]
+    pub nostr_relays: String,
+    /// Delays between attempts to deliver a Nostr DM (e.g. 30s,5m,1h); then it fails.
+    #[arg(long, env = "KEYSAT_NOSTR_RETRY_SCHEDULE", default_value = DEFAULT_NOSTR_RETRY)]
+    pub nostr_retry_schedule: String,
+    /// Delays between attempts to deliver a webhook (e.g. 1m,5m,30m); then dead-letter.
+    #[arg(long, env = "KEYSAT_WEBHOOK_RETRY_SCHEDULE", default_value = DEFAULT_WEBHOOK_RETRY)]
+    pub webhook_retry_schedule: String,
+    /// Recover-by-npub requests allowed per client address per hour.
+    #[arg(long, env = "KEYSAT_RECOVER_RATE_PER_HOUR", default_value_t = 10)]
+    pub recover_rate_per_hour: u32,
+    /// Recovery DMs sent to one npub per hour at most.
+    #[arg(long, env = "KEYSAT_RECOVER_PER_NPUB_PER_HOUR", default_value_t = 2)]
+    pub recover_per_npub_per_hour: u32,
 }
 
 /// The validated configuration the daemon runs with.
@@ -86,6 +110,12 @@ pub struct Config {
     pub purchase_rate_per_minute: u32,
     pub reconcile_interval_seconds: u64,
     pub reconcile_min_age_seconds: u64,
+    /// Relays to start with when none are stored.
+    pub nostr_relays: Vec<String>,
+    pub nostr_retry: RetrySchedule,
+    pub webhook_retry: RetrySchedule,
+    pub recover_rate_per_hour: u32,
+    pub recover_per_npub_per_hour: u32,
 }
 
 /// A configuration error: names the variable and what is wrong with it.
@@ -172,6 +202,26 @@ impl ServeArgs {
         if self.reconcile_interval_seconds == 0 {
             return Err(err("KEYSAT_RECONCILE_INTERVAL_SECONDS", "must be at least 1"));
         }
+        let mut nostr_relays: Vec<String> = Vec::new();
+        for r in self.nostr_relays.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            let url = crate::delivery::nostr::parse_relay(r).map_err(|m| err("KEYSAT_NOSTR_RELAYS", m))?;
+            if !nostr_relays.contains(&url.to_string()) {
+                nostr_relays.push(url.to_string());
+            }
+        }
+        if nostr_relays.len() > crate::delivery::nostr::MAX_RELAYS {
+            return Err(err("KEYSAT_NOSTR_RELAYS", format!("at most {} relays", crate::delivery::nostr::MAX_RELAYS)));
+        }
+        let nostr_retry =
+            RetrySchedule::parse(&self.nostr_retry_schedule).map_err(|m| err("KEYSAT_NOSTR_RETRY_SCHEDULE", m))?;
+        let webhook_retry =
+            RetrySchedule::parse(&self.webhook_retry_schedule).map_err(|m| err("KEYSAT_WEBHOOK_RETRY_SCHEDULE", m))?;
+        if self.recover_rate_per_hour == 0 {
+            return Err(err("KEYSAT_RECOVER_RATE_PER_HOUR", "must be at least 1"));
+        }
+        if self.recover_per_npub_per_hour == 0 {
+            return Err(err("KEYSAT_RECOVER_PER_NPUB_PER_HOUR", "must be at least 1"));
+        }
         Ok(Config {
             btcpay_url,
             demo: self.demo,
@@ -190,6 +240,11 @@ impl ServeArgs {
             code_rate_per_minute: self.code_rate_per_minute,
             validation_log_max_rows: self.validation_log_max_rows,
             validation_log_days: self.validation_log_days,
+            nostr_relays,
+            nostr_retry,
+            webhook_retry,
+            recover_rate_per_hour: self.recover_rate_per_hour,
+            recover_per_npub_per_hour: self.recover_per_npub_per_hour,
         })
     }
 }
@@ -240,6 +295,12 @@ impl Config {
             purchase_rate_per_minute: 20,
             reconcile_interval_seconds: 60,
             reconcile_min_age_seconds: 30,
+            // No relays: a test or an embedding sets its own (nothing leaves the machine).
+            nostr_relays: Vec::new(),
+            nostr_retry: RetrySchedule::parse(DEFAULT_NOSTR_RETRY).expect("valid default"),
+            webhook_retry: RetrySchedule::parse(DEFAULT_WEBHOOK_RETRY).expect("valid default"),
+            recover_rate_per_hour: 10,
+            recover_per_npub_per_hour: 2,
         }
     }
 
@@ -282,6 +343,12 @@ mod tests {
         assert_eq!(e.var, "KEYSAT_BTCPAY_URL");
         let e = parse(&["--redirect-allowlist", "https://ok.example,javascript:alert(1)"]).unwrap_err();
         assert_eq!(e.var, "KEYSAT_REDIRECT_ALLOWLIST");
+        let e = parse(&["--nostr-relays", "https://relay.example"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_NOSTR_RELAYS");
+        let e = parse(&["--webhook-retry-schedule", "1m,soon"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_WEBHOOK_RETRY_SCHEDULE");
+        let e = parse(&["--nostr-retry-schedule", ""]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_NOSTR_RETRY_SCHEDULE");
     }
 
     #[test]
@@ -289,6 +356,8 @@ mod tests {
         let c = parse(&[]).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert!(c.admin_bind.is_none());
+        assert_eq!(c.nostr_relays.len(), 4);
+        assert_eq!(c.webhook_retry.max_attempts(), 9);
         let c = parse(&["--public-url", "https://shop.example/"]).unwrap();
         assert_eq!(c.public_url.as_deref(), Some("https://shop.example"));
     }

@@ -1,7 +1,8 @@
 //! The single path from "this buyer is entitled" to "a license exists": paid
 //! invoices, free codes, operator comps and renewals all come through
-//! [`issue_license`]. One transaction writes the license and its audit record;
-//! a license tied to an invoice is created at most once.
+//! [`issue_license`]. One transaction writes the license, its audit record,
+//! its `license.issued` event and (with a buyer npub) the DM that delivers
+//! it; a license tied to an invoice is created at most once.
 
 use ed25519_dalek::SigningKey;
 use serde_json::json;
@@ -11,6 +12,8 @@ use crate::db::codes::DiscountCode;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
 use crate::db::{self, Db, Tx};
+use crate::delivery::events::license_event;
+use crate::delivery::{enqueue_license_delivery, EventType};
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::discount::Refusal;
 use crate::domain::invoice::{transition, InvoiceStatus, Observed, Transition};
@@ -111,7 +114,7 @@ pub async fn issue_in(tx: &mut Tx, signer: &SigningKey, req: IssueRequest<'_>, n
         is_trial: terms.is_trial,
         fingerprint: req.fingerprint,
         buyer_email: req.buyer_email,
-        buyer_npub: req.buyer_npub.map(|n| n.to_hex()),
+        buyer_npub: req.buyer_npub.as_ref().map(|n| n.to_hex()),
         note: req.note,
         source: req.source.as_str().to_string(),
         invoice_id: req.invoice_id,
@@ -140,6 +143,11 @@ pub async fn issue_in(tx: &mut Tx, signer: &SigningKey, req: IssueRequest<'_>, n
         },
     )
     .await?;
+    let extra = json!({"license_key": license.license_key, "policy_slug": req.policy.slug});
+    license_event(tx, now, EventType::LicenseIssued, &license, extra).await?;
+    if let Some(npub) = &req.buyer_npub {
+        enqueue_license_delivery(tx, now, license_id, npub).await?;
+    }
     let license = db::licenses::by_id(&mut **tx, license_id).await?.unwrap_or(license);
     Ok(Issued { license, created: true })
 }

@@ -1,6 +1,9 @@
 //! Scheduled work (tokio-cron-scheduler): reconcile pending invoices, prune
-//! the validation log, checkpoint the WAL, forget idle rate-limit entries.
+//! the validation log, checkpoint the WAL, forget idle rate-limit entries;
+//! send queued Nostr messages and webhooks, write `license.expired` events,
+//! keep relay connections up, prune finished deliveries.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tokio_cron_scheduler::{Job, JobScheduler};
@@ -52,7 +55,7 @@ impl Jobs {
             })?)
             .await?;
 
-        let s = state;
+        let s = state.clone();
         scheduler
             .add(Job::new_async("15 * * * * *", move |_, _| {
                 let s = s.clone();
@@ -60,9 +63,32 @@ impl Jobs {
                     s.validate_limiter.prune();
                     s.code_limiter.prune();
                     s.purchase_limiter.prune();
+                    s.recover_limiter.prune();
                 })
             })?)
             .await?;
+
+        // Delivery: each run skips while the previous one is still going.
+        every(
+            &scheduler,
+            Duration::from_secs(1),
+            &state,
+            |s| async move { crate::delivery::webhooks::send_due(&s).await },
+        )
+        .await?;
+        every(
+            &scheduler,
+            Duration::from_secs(1),
+            &state,
+            |s| async move { crate::delivery::messages::send_due(&s).await },
+        )
+        .await?;
+        every(&scheduler, Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await }).await?;
+        every(&scheduler, Duration::from_secs(60), &state, |s| async move { s.delivery.nostr.connect().await }).await?;
+        every(&scheduler, Duration::from_secs(3600), &state, |s| async move { prune_deliveries(&s).await }).await?;
+        // Connect the relays now rather than at the first keep-alive.
+        let s = state.clone();
+        tokio::spawn(async move { s.delivery.nostr.connect().await });
 
         scheduler.start().await?;
         Ok(Jobs { scheduler })
@@ -72,6 +98,46 @@ impl Jobs {
         if let Err(e) = self.scheduler.shutdown().await {
             tracing::warn!(error = %e, "stopping the job scheduler");
         }
+    }
+}
+
+/// Adds a job running `run` every `period`.
+async fn every<F, Fut>(scheduler: &JobScheduler, period: Duration, state: &AppState, run: F) -> anyhow::Result<()>
+where
+    F: Fn(AppState) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let s = state.clone();
+    scheduler
+        .add(Job::new_repeated_async(period, move |_, _| {
+            let s = s.clone();
+            let run = run.clone();
+            Box::pin(async move { run(s).await })
+        })?)
+        .await?;
+    Ok(())
+}
+
+/// Writes `license.expired` for licenses that reached their expiry.
+pub async fn scan_expiries(s: &AppState) {
+    match crate::delivery::expiry::scan(&s.db, now_unix()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(licenses = n, "license.expired events written"),
+        Err(e) => tracing::warn!(error = %e, "scanning for expired licenses failed"),
+    }
+}
+
+/// Days finished webhook deliveries and Nostr notices are kept.
+const DELIVERY_LOG_DAYS: i64 = 30;
+
+/// Forgets finished deliveries older than [`DELIVERY_LOG_DAYS`].
+pub async fn prune_deliveries(s: &AppState) {
+    let cutoff = now_unix() - DELIVERY_LOG_DAYS * 86_400;
+    if let Err(e) = db::outbox::prune(&s.db.write, cutoff).await {
+        tracing::warn!(error = %e, "pruning webhook events failed");
+    }
+    if let Err(e) = db::nostr::prune(&s.db.write, cutoff).await {
+        tracing::warn!(error = %e, "pruning Nostr messages failed");
     }
 }
 

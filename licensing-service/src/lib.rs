@@ -7,6 +7,7 @@
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod fulfillment;
 pub mod http;

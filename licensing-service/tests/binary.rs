@@ -27,10 +27,12 @@ fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
     })
 }
 
-/// `keysat serve` with a clean environment plus `env`.
+/// `keysat serve` with a clean environment (and no Nostr relays: nothing
+/// leaves the machine) plus `env`.
 fn keysat_serve(env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.arg("serve").env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.env("KEYSAT_NOSTR_RELAYS", "");
     for (k, v) in env {
         cmd.env(k, v);
     }

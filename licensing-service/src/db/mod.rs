@@ -10,10 +10,13 @@ pub mod events;
 pub mod invoices;
 pub mod licenses;
 pub mod machines;
+pub mod nostr;
+pub mod outbox;
 pub mod payments;
 pub mod policies;
 pub mod products;
 pub mod settings;
+pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;

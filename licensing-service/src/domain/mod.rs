@@ -6,6 +6,7 @@ pub mod discount;
 pub mod invoice;
 pub mod license;
 pub mod npub;
+pub mod outbox;
 pub mod slug;
 pub mod validation;
 

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use crate::db::licenses::License;
 use crate::db::machines::Machine;
+use crate::db::nostr::Message;
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::npub::Npub;
 
@@ -146,4 +147,20 @@ mod tests {
         assert_eq!(super::parse_time("t", "2023-11-14T22:13:20Z").unwrap(), 1_700_000_000);
         assert!(super::parse_time("t", "yesterday").is_err());
     }
+}
+
+/// How the DM delivering a license stands (admin license details).
+pub fn nostr_delivery(m: &Message) -> Value {
+    let acked: Vec<String> = serde_json::from_str(&m.acked_by).unwrap_or_default();
+    json!({
+        "state": m.state,
+        "recipient_npub": Npub::parse(&m.recipient).map(|n| n.to_bech32()).unwrap_or_else(|_| m.recipient.clone()),
+        "attempts": m.attempts,
+        "next_attempt_at": (m.state == "pending").then(|| ts(m.next_attempt_at)),
+        "last_error": m.last_error,
+        "event_id": m.event_id,
+        "relays_accepted": acked,
+        "queued_at": ts(m.created_at),
+        "delivered_at": m.delivered_at.map(ts),
+    })
 }

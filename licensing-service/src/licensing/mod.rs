@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 use crate::db::events::EventKey;
 use crate::db::{self, Db, Tx};
+use crate::delivery::events::machine_event;
+use crate::delivery::EventType;
 use crate::domain::now_unix;
 use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, Seat};
 use cache::{LicenseCache, VerifiedKey};
@@ -223,22 +225,21 @@ impl Licensing {
             }
             Ok(Seat::Take) => Uuid::new_v4(),
         };
-        db::machines::insert(
-            &mut tx,
-            &db::machines::Machine {
-                id: machine_id,
-                license_id,
-                fingerprint: fingerprint.to_string(),
-                hostname: hostname.map(str::to_owned),
-                platform: platform.map(str::to_owned),
-                active: true,
-                activated_at: now,
-                last_seen_at: now,
-                deactivated_at: None,
-                deactivation_reason: None,
-            },
-        )
-        .await?;
+        let machine = db::machines::Machine {
+            id: machine_id,
+            license_id,
+            fingerprint: fingerprint.to_string(),
+            hostname: hostname.map(str::to_owned),
+            platform: platform.map(str::to_owned),
+            active: true,
+            activated_at: now,
+            last_seen_at: now,
+            deactivated_at: None,
+            deactivation_reason: None,
+        };
+        db::machines::insert(&mut tx, &machine).await?;
+        // Only a newly taken seat writes an event; validations that hold one never do.
+        machine_event(&mut tx, now, EventType::MachineActivated, &machine, serde_json::json!({})).await?;
         let snap = self.commit_change(tx, license_id).await?;
         Ok((snap.ok_or(Reason::NotFound)?, machine_id))
     }
@@ -256,6 +257,11 @@ impl Licensing {
         let mut tx = self.db.begin().await?;
         if !db::machines::deactivate(&mut tx, machine_id, reason, now).await? {
             return Ok(None);
+        }
+        if let Some(m) = db::machines::by_id(&mut *tx, machine_id).await? {
+            let extra =
+                serde_json::json!({"reason": reason, "by": if audit.is_some() { "operator" } else { "application" }});
+            machine_event(&mut tx, now, EventType::MachineDeactivated, &m, extra).await?;
         }
         if let Some(a) = audit {
             db::audit::record(&mut tx, now, a).await?;

@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::db::licenses::License;
 use crate::db::{self, audit::NewAudit};
+use crate::delivery::events::license_event;
+use crate::delivery::EventType;
 use crate::domain::license::{parse_email, parse_fingerprint, LicenseStatus, StatusAction};
 use crate::domain::npub::Npub;
 use crate::domain::{now_unix, optional_text, DomainError};
@@ -151,10 +154,12 @@ pub async fn get(_: Admin, State(s): State<AppState>, Path(id): Path<String>) ->
     )
     .await?;
     let events = db::events::for_license(&s.db.read, id, 50).await?;
+    let nostr = db::nostr::for_license(&s.db.read, id).await?;
     let mut v = views::license(&l);
     v["active_machines"] = json!(machines.iter().filter(|m| m.active).count());
     v["machines"] = machines.iter().map(views::machine).collect();
     v["audit"] = audit.iter().map(super::audit::entry).collect();
+    v["nostr_delivery"] = nostr.as_ref().map_or(Value::Null, views::nostr_delivery);
     v["recent_validations"] = events
         .iter()
         .map(|e| {
@@ -189,6 +194,13 @@ async fn change_status(
     let next = l.status.transition(action)?;
     let revoked_reason = (action == StatusAction::Revoke).then_some(reason.as_deref()).flatten();
     db::licenses::set_status(&mut tx, id, next, revoked_reason, now).await?;
+    let changed = License { status: next, revoked_reason: revoked_reason.map(str::to_owned), ..l.clone() };
+    let event = match action {
+        StatusAction::Suspend => EventType::LicenseSuspended,
+        StatusAction::Unsuspend => EventType::LicenseUnsuspended,
+        StatusAction::Revoke => EventType::LicenseRevoked,
+    };
+    license_event(&mut tx, now, event, &changed, json!({ "previous_status": l.status, "reason": reason })).await?;
     db::audit::record(
         &mut tx,
         now,

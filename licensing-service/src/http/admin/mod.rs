@@ -5,9 +5,12 @@ pub mod btcpay;
 pub mod codes;
 pub mod licenses;
 pub mod machines;
+pub mod nostr;
+pub mod notifications;
 pub mod policies;
 pub mod products;
 pub mod settings;
+pub mod webhook_endpoints;
 
 use serde::Deserialize;
 

@@ -5,6 +5,7 @@ pub mod codes;
 pub mod machines;
 pub mod orders;
 pub mod purchase;
+pub mod recover;
 pub mod redeem;
 pub mod service;
 pub mod validate;

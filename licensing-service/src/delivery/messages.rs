@@ -1,0 +1,128 @@
+//! Sending the queued direct messages: render the text at the first
+//! attempt, build the gift wrap once, publish it until a relay accepts it,
+//! backing off between attempts.
+
+use nostr_sdk::JsonUtil;
+
+use crate::app::AppState;
+use crate::db::nostr::{KeyLine, Message};
+use crate::db::{self};
+use crate::domain::now_unix;
+use crate::http::views::ts;
+
+use super::nostr::{recipient_key, NostrService};
+
+/// Messages taken per run.
+const BATCH: i64 = 20;
+/// Most keys listed in one recovery message.
+const MAX_RECOVERED_KEYS: i64 = 50;
+
+/// Sends every message whose time has come.
+pub async fn send_due(s: &AppState) {
+    let Ok(_running) = s.delivery.nostr_run.try_lock() else {
+        return; // the previous run is still going
+    };
+    let due = match db::nostr::due(&s.db.write, now_unix(), BATCH).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading due Nostr messages");
+            return;
+        }
+    };
+    for m in due {
+        if let Err(e) = send_one(s, &m).await {
+            tracing::warn!(error = %e, message = %m.id, "recording a Nostr delivery");
+        }
+    }
+}
+
+async fn send_one(s: &AppState, m: &Message) -> Result<(), sqlx::Error> {
+    let now = now_unix();
+    let Some(recipient) = recipient_key(&m.recipient) else {
+        return db::nostr::mark_undeliverable(&s.db.write, &m.id, now, "the recipient is not a valid Nostr public key")
+            .await;
+    };
+    let event = match &m.event_json {
+        Some(json) => match NostrService::stored_event(json) {
+            Ok(e) => e,
+            Err(e) => return db::nostr::mark_undeliverable(&s.db.write, &m.id, now, &e.to_string()).await,
+        },
+        None => {
+            let Some(text) = render(s, m).await? else {
+                return db::nostr::mark_undeliverable(&s.db.write, &m.id, now, "nothing to send any more").await;
+            };
+            let event = match s.delivery.nostr.private_message(recipient, &text).await {
+                Ok(e) => e,
+                Err(e) => return db::nostr::mark_undeliverable(&s.db.write, &m.id, now, &format!("{e:#}")).await,
+            };
+            db::nostr::store_event(&s.db.write, &m.id, &text, &event.id.to_hex(), &event.as_json()).await?;
+            event
+        }
+    };
+    match s.delivery.nostr.publish(&event).await {
+        Ok(acked) => {
+            tracing::info!(message = %m.id, kind = %m.kind, relays = ?acked, "Nostr message delivered");
+            db::nostr::mark_delivered(&s.db.write, &m.id, now_unix(), &acked).await
+        }
+        Err(error) => {
+            let attempts = u32::try_from(m.attempts + 1).unwrap_or(u32::MAX);
+            let next = s.config.nostr_retry.after(attempts).map(|d| now_unix() + d.as_secs() as i64);
+            if next.is_none() {
+                tracing::warn!(message = %m.id, %error, "giving up on a Nostr message");
+            } else {
+                tracing::debug!(message = %m.id, %error, "Nostr message not delivered yet");
+            }
+            db::nostr::mark_failed(&s.db.write, &m.id, now_unix(), &error, next).await
+        }
+    }
+}
+
+/// The message's text; `None` when there is nothing to send any more.
+async fn render(s: &AppState, m: &Message) -> Result<Option<String>, sqlx::Error> {
+    let seller = s.operator_name().unwrap_or_else(|| "Keysat".to_string());
+    let recover = format!("{}/recover", s.public_url);
+    match m.kind.as_str() {
+        "license" => {
+            let Some(id) = &m.license_id else { return Ok(None) };
+            let Some(k) = db::nostr::key_line(&s.db.write, id).await? else { return Ok(None) };
+            Ok(Some(license_text(&seller, &k, &recover)))
+        }
+        "recovery" => {
+            let keys = db::nostr::keys_of_npub(&s.db.write, &m.recipient, MAX_RECOVERED_KEYS).await?;
+            if keys.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(recovery_text(&seller, &keys, &recover)))
+        }
+        _ => Ok(m.text.clone()),
+    }
+}
+
+fn terms(k: &KeyLine) -> String {
+    let expiry =
+        if k.expires_at == 0 { "never expires".to_string() } else { format!("valid until {}", ts(k.expires_at)) };
+    format!("{} ({}), issued {}, {}", k.product_name, k.policy_name, ts(k.issued_at), expiry)
+}
+
+fn license_text(seller: &str, k: &KeyLine, recover: &str) -> String {
+    format!(
+        "Your license from {seller}: {}\n\n{}\n\nKeep this message: the line above is your license key. \
+         If you lose it, ask for it again at {recover}",
+        terms(k),
+        k.license_key
+    )
+}
+
+fn recovery_text(seller: &str, keys: &[KeyLine], recover: &str) -> String {
+    let mut text = format!("Your license keys from {seller}, as asked for at {recover}:\n");
+    for k in keys {
+        text.push_str(&format!(
+            "\n{}{}\n{}\n",
+            terms(k),
+            if k.status == "suspended" { " (suspended)" } else { "" },
+            k.license_key
+        ));
+    }
+    text.push_str("\nIf you did not ask for this, you can ignore it: only this npub received it.");
+    text
+}

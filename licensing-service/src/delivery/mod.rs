@@ -1,0 +1,74 @@
+//! How a buyer or a system hears of what happened: NIP-17 direct messages
+//! from Keysat's Nostr identity (to buyers and to the operator), and signed,
+//! retried outbound webhooks fed by the event outbox.
+//!
+//! Everything here is queued in the transaction of its cause (see
+//! [`crate::db::outbox::enqueue`], [`operator::notify_in`],
+//! [`enqueue_license_delivery`]) and sent later by the scheduler
+//! (`jobs.rs`), so a relay or a receiver being down never blocks or rolls
+//! back the change itself.
+
+pub mod events;
+pub mod expiry;
+pub mod messages;
+pub mod nostr;
+pub mod operator;
+pub mod webhooks;
+
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::db::{self, Tx};
+use crate::domain::npub::Npub;
+pub use crate::domain::outbox::{EventType, NoticeKind};
+pub use operator::{notify_in, notify_operator};
+
+/// Delivery's share of the running daemon.
+pub struct Delivery {
+    pub nostr: nostr::NostrService,
+    /// The HTTP client webhooks are sent with.
+    pub http: reqwest::Client,
+    /// Held by the message run and the webhook run, so runs never overlap.
+    pub nostr_run: Mutex<()>,
+    pub webhook_run: Mutex<()>,
+}
+
+/// How long a webhook receiver has to answer.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Delivery {
+    pub fn new(nostr: nostr::NostrService) -> anyhow::Result<Delivery> {
+        let http = reqwest::Client::builder()
+            .timeout(WEBHOOK_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("keysat/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Delivery { nostr, http, nostr_run: Mutex::new(()), webhook_run: Mutex::new(()) })
+    }
+}
+
+/// Queues the DM that brings a newly issued license to its buyer's npub
+/// (call inside the issuing transaction).
+pub async fn enqueue_license_delivery(
+    tx: &mut Tx,
+    now: i64,
+    license_id: Uuid,
+    buyer: &Npub,
+) -> Result<(), sqlx::Error> {
+    db::nostr::enqueue(
+        tx,
+        now,
+        db::nostr::NewMessage {
+            kind: db::nostr::MessageKind::License,
+            recipient_hex: &buyer.to_hex(),
+            license_id: Some(license_id),
+            notice: None,
+            text: None,
+        },
+    )
+    .await
+    .map(|_| ())
+}
