@@ -92,3 +92,5 @@ CREATE INDEX webhook_attempts_delivery ON webhook_attempts(delivery_id, id);
 
 -- The license-expiry scan walks forward through expiry times.
 CREATE INDEX licenses_expires ON licenses(expires_at) WHERE expires_at > 0;
+-- Expiries from this moment on are told; older ones are history.
+INSERT INTO settings (key, value) VALUES ('expiry_scan_watermark', strftime('%s', 'now'));

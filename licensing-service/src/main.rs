@@ -19,7 +19,7 @@ struct Cli {
 #[allow(clippy::large_enum_variant)] // parsed once at start-up
 enum Command {
     /// Run the daemon (public API, buyer pages, admin API).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the stored admin API key (when it was generated, not configured).
     AdminKey {
         #[arg(long, env = "KEYSAT_DATA_DIR", default_value = "./data")]
@@ -39,7 +39,7 @@ async fn main() -> ExitCode {
     keysat::telemetry::init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::AdminKey { data_dir } => print_admin_key(data_dir).await,
         Command::Snapshot { data_dir, dest } => snapshot(data_dir, dest).await,
     };

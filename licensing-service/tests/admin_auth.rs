@@ -30,6 +30,16 @@ const ADMIN_ROUTES: &[(&str, &str)] = &[
     ("GET", "/settings"),
     ("PUT", "/settings"),
     ("GET", "/stats"),
+    ("GET", "/nostr"),
+    ("PUT", "/nostr"),
+    ("POST", "/webhook-endpoints"),
+    ("GET", "/webhook-endpoints"),
+    ("GET", "/webhook-endpoints/00000000-0000-0000-0000-000000000000"),
+    ("PATCH", "/webhook-endpoints/00000000-0000-0000-0000-000000000000"),
+    ("DELETE", "/webhook-endpoints/00000000-0000-0000-0000-000000000000"),
+    ("GET", "/webhook-deliveries"),
+    ("GET", "/webhook-deliveries/whd_0"),
+    ("POST", "/webhook-deliveries/whd_0/retry"),
 ];
 
 fn request(app: &TestApp, base: &str, method: &str, path: &str) -> reqwest::RequestBuilder {

@@ -2,6 +2,7 @@
 //! one event per license that reached its `expires_at`, moving its
 //! watermark in the same transaction (so each expiry is told exactly once,
 //! and expiries passed while the daemon was stopped are told when it starts).
+//! The watermark starts at the moment the migration created it.
 
 use serde_json::json;
 
@@ -21,15 +22,9 @@ pub async fn scan(db: &Db, now: i64) -> Result<usize, sqlx::Error> {
     let mut written = 0;
     loop {
         let mut tx = db.begin().await?;
-        let watermark = match db::settings::get(&mut *tx, WATERMARK).await?.and_then(|v| v.parse::<i64>().ok()) {
-            Some(w) => w,
-            None => {
-                // First run: start from now, without telling of old expiries.
-                db::settings::set(&mut *tx, WATERMARK, &now.to_string()).await?;
-                tx.commit().await?;
-                return Ok(0);
-            }
-        };
+        // Set by the migration that created this scan: expiries before it are history.
+        let watermark =
+            db::settings::get(&mut *tx, WATERMARK).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(now);
         // The next batch of expiry times; a second is always taken whole.
         let next: Vec<i64> = sqlx::query_scalar(
             "SELECT expires_at FROM licenses WHERE expires_at > ? AND expires_at <= ? AND status != 'revoked' \

@@ -138,17 +138,6 @@ pub fn machine(m: &Machine) -> Value {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn timestamps() {
-        assert_eq!(super::ts(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(super::ts_or_null(0), serde_json::Value::Null);
-        assert_eq!(super::parse_time("t", "2023-11-14T22:13:20Z").unwrap(), 1_700_000_000);
-        assert!(super::parse_time("t", "yesterday").is_err());
-    }
-}
-
 /// How the DM delivering a license stands (admin license details).
 pub fn nostr_delivery(m: &Message) -> Value {
     let acked: Vec<String> = serde_json::from_str(&m.acked_by).unwrap_or_default();
@@ -163,4 +152,15 @@ pub fn nostr_delivery(m: &Message) -> Value {
         "queued_at": ts(m.created_at),
         "delivered_at": m.delivered_at.map(ts),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps() {
+        assert_eq!(super::ts(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::ts_or_null(0), serde_json::Value::Null);
+        assert_eq!(super::parse_time("t", "2023-11-14T22:13:20Z").unwrap(), 1_700_000_000);
+        assert!(super::parse_time("t", "yesterday").is_err());
+    }
 }

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use keysat::app::Application;
+use keysat::app::{AppState, Application};
 use keysat::config::Config;
 use keysat_client::ed25519_dalek::SigningKey;
 use keysat_client::uuid::Uuid;
@@ -74,6 +74,8 @@ pub struct TestApp {
     /// The server's own signing key, to craft keys the server signed but never issued.
     pub signer: SigningKey,
     pub data_dir: TempDir,
+    /// The running daemon's state (its database, its Nostr identity).
+    pub state: AppState,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<anyhow::Result<()>>,
 }
@@ -98,6 +100,7 @@ pub async fn spawn_in(data_dir: TempDir, tweak: impl FnOnce(&mut Config)) -> Tes
     let public_addr = app.public_addr;
     let admin_addr = app.admin_addr;
     let signer = (*app.state.signer).clone();
+    let state = app.state.clone();
     let shutdown = app.shutdown_handle();
     let server = tokio::spawn(app.run_until_stopped());
     let base = format!("http://{public_addr}");
@@ -111,6 +114,7 @@ pub async fn spawn_in(data_dir: TempDir, tweak: impl FnOnce(&mut Config)) -> Tes
         client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client"),
         signer,
         data_dir,
+        state,
         shutdown,
         server,
     }
@@ -119,8 +123,9 @@ pub async fn spawn_in(data_dir: TempDir, tweak: impl FnOnce(&mut Config)) -> Tes
 impl TestApp {
     /// Stops gracefully (as SIGTERM would) and hands back the data directory.
     pub async fn stop(self) -> TempDir {
-        let TestApp { shutdown, server, client, data_dir, .. } = self;
+        let TestApp { shutdown, server, client, data_dir, state, .. } = self;
         drop(client);
+        drop(state);
         shutdown.send(true).expect("server still listening for shutdown");
         tokio::time::timeout(Duration::from_secs(15), server)
             .await
@@ -173,6 +178,10 @@ impl TestApp {
 
     pub async fn admin_patch(&self, path: &str, body: Value) -> Reply {
         self.send(self.admin(Method::PATCH, path).json(&body)).await
+    }
+
+    pub async fn admin_delete(&self, path: &str) -> Reply {
+        self.send(self.admin(Method::DELETE, path)).await
     }
 
     pub async fn admin_put(&self, path: &str, body: Value) -> Reply {

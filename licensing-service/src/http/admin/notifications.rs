@@ -64,11 +64,11 @@ pub async fn apply(
             })?;
             kinds.push((kind, *on));
         }
-        let before = switches(&mut **tx).await?;
+        let before = switches(tx).await?;
         for (kind, on) in kinds {
             db::nostr::set_notice_enabled(&mut **tx, kind, on).await?;
         }
-        let after = switches(&mut **tx).await?;
+        let after = switches(tx).await?;
         record(tx, now, "notifications", json!({"before": before, "after": after})).await?;
     }
     Ok(())
