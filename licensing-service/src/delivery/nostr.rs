@@ -188,5 +188,5 @@ fn relay_options() -> RelayOptions {
 
 /// An npub (hex) as the Nostr library's public key, if it is a valid one.
 pub fn recipient_key(hex: &str) -> Option<PublicKey> {
-    PublicKey::from_hex(hex).ok()
+    PublicKey::from_hex(hex).ok().filter(|k| k.xonly().is_ok())
 }

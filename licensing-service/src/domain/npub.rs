@@ -61,7 +61,7 @@ impl Npub {
             || DomainError::invalid("buyer_npub", format!("'{v}' is not an npub or a 64-character hex public key"));
         if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
             let bytes = data_encoding::HEXLOWER_PERMISSIVE.decode(v.as_bytes()).map_err(|_| bad())?;
-            return Ok(Npub(bytes.try_into().map_err(|_| bad())?));
+            return Npub::from_bytes(bytes).ok_or_else(bad);
         }
         let lower = v.to_ascii_lowercase();
         if lower != v && v.to_ascii_uppercase() != v {
@@ -77,7 +77,15 @@ impl Npub {
             return Err(bad());
         }
         let bytes = convert_bits(&values[..values.len() - 6], 5, 8, false).ok_or_else(bad)?;
-        Ok(Npub(bytes.try_into().map_err(|_| bad())?))
+        Npub::from_bytes(bytes).ok_or_else(bad)
+    }
+
+    /// 32 bytes that are a public key (an x coordinate on secp256k1): a DM
+    /// can be encrypted to it.
+    fn from_bytes(bytes: Vec<u8>) -> Option<Npub> {
+        let bytes: [u8; 32] = bytes.try_into().ok()?;
+        nostr_sdk::PublicKey::from_byte_array(bytes).xonly().ok()?;
+        Some(Npub(bytes))
     }
 
     pub fn to_hex(&self) -> String {
@@ -133,5 +141,8 @@ mod tests {
         assert!(Npub::parse("nsec180cvv07tjdrrgpa0j7j7tmnyl2yr6yr7l8j4s3evf6u64th6gkwsyjh6w6").is_err());
         assert!(Npub::parse(&HEX[..62]).is_err());
         assert!(Npub::parse("").is_err());
+        // 32 bytes, but no point on the curve has this x coordinate.
+        assert!(Npub::parse(&"f".repeat(64)).is_err());
+        assert!(Npub::parse(&Npub([0xff; 32]).to_bech32()).is_err());
     }
 }

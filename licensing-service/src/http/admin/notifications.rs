@@ -38,12 +38,9 @@ pub async fn apply(
     if let Some(npub) = npub {
         let parsed = optional_text("operator_npub", npub, 100)?
             .map(|n| {
-                let n = Npub::parse(&n).map_err(|_| {
+                Npub::parse(&n).map_err(|_| {
                     DomainError::invalid("operator_npub", format!("'{n}' is not an npub or a 64-character hex key"))
-                })?;
-                crate::delivery::nostr::recipient_key(&n.to_hex())
-                    .ok_or_else(|| DomainError::invalid("operator_npub", "is not a valid Nostr public key"))?;
-                Ok::<Npub, DomainError>(n)
+                })
             })
             .transpose()?;
         let before = db::nostr::operator_npub(&mut **tx).await?;

@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 use super::codes::too_many;
 use crate::app::AppState;
 use crate::db;
-use crate::delivery::nostr::recipient_key;
 use crate::domain::npub::Npub;
 use crate::domain::{now_unix, DomainError};
 use crate::http::client_ip::ClientIp;
@@ -38,9 +37,6 @@ pub async fn npub(
     let npub = Npub::parse(&b.npub).map_err(|_| {
         DomainError::invalid("npub", format!("'{}' is not an npub or a 64-character hex public key", b.npub.trim()))
     })?;
-    if recipient_key(&npub.to_hex()).is_none() {
-        return Err(DomainError::invalid("npub", "is not a valid Nostr public key").into());
-    }
     let hex = npub.to_hex();
     let now = now_unix();
     let mut tx = s.db.begin().await?;
