@@ -12,14 +12,15 @@ use crate::db::codes::DiscountCode;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
 use crate::db::{self, Db, Tx};
-use crate::delivery::events::license_event;
-use crate::delivery::{enqueue_license_delivery, EventType};
+use crate::delivery::events::{code_redeemed, invoice_event, license_event};
+use crate::delivery::{enqueue_license_delivery, operator, EventType, NoticeKind};
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::discount::Refusal;
 use crate::domain::invoice::{transition, InvoiceStatus, Observed, Transition};
 use crate::domain::license::{LicenseStatus, Terms};
 use crate::domain::now_unix;
 use crate::domain::npub::Npub;
+use crate::http::views::ts;
 
 /// Where a license came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,6 +230,10 @@ pub async fn apply_invoice_news(
         Transition::Close(status) => {
             if db::invoices::mark_closed(&mut tx, invoice.id, status, now).await? {
                 db::codes::release_for_invoice(&mut tx, &invoice.id.to_string(), now).await?;
+                if status == InvoiceStatus::Expired {
+                    let closed = Invoice { status, closed_at: Some(now), ..invoice.clone() };
+                    invoice_event(&mut tx, now, EventType::InvoiceExpired, &closed, json!({})).await?;
+                }
                 audit_invoice(&mut tx, actor, "invoice.close", &invoice, json!({ "status": status.as_str() }), now)
                     .await?;
             }
@@ -271,6 +276,14 @@ async fn settle(
     db::codes::consume_for_invoice(tx, &invoice.id.to_string(), issued.license.id, now).await?;
     let details = json!({ "from": from.as_str(), "license_id": issued.license.id, "amount_sats": invoice.amount_sats });
     audit_invoice(tx, actor, "invoice.settle", invoice, details, now).await?;
+    let settled = Invoice { status: InvoiceStatus::Settled, settled_at: Some(now), ..invoice.clone() };
+    let extra = json!({ "license_id": issued.license.id, "settled_at": ts(now) });
+    invoice_event(tx, now, EventType::InvoiceSettled, &settled, extra).await?;
+    if let Some(code_id) = invoice.code_id {
+        code_redeemed(tx, now, code_id, &settled, issued.license.id, None).await?;
+    }
+    let sale = operator::sale_text(&product.name, &policy.name, invoice.amount_sats, &invoice.id.to_string());
+    operator::notify_in(tx, now, NoticeKind::Sale, &sale).await?;
     Ok(issued.license)
 }
 

@@ -84,11 +84,9 @@ impl Jobs {
         )
         .await?;
         every(&scheduler, Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await }).await?;
-        every(&scheduler, Duration::from_secs(60), &state, |s| async move { s.delivery.nostr.connect().await }).await?;
+        every(&scheduler, Duration::from_secs(60), &state, |s| async move { s.delivery.nostr.keep_alive().await })
+            .await?;
         every(&scheduler, Duration::from_secs(3600), &state, |s| async move { prune_deliveries(&s).await }).await?;
-        // Connect the relays now rather than at the first keep-alive.
-        let s = state.clone();
-        tokio::spawn(async move { s.delivery.nostr.connect().await });
 
         scheduler.start().await?;
         Ok(Jobs { scheduler })

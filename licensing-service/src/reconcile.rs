@@ -119,8 +119,9 @@ pub async fn run_pass(s: &AppState, force: bool) -> Report {
 
 async fn finish(s: &AppState, report: Report, outage: bool) -> Report {
     let now = now_unix();
-    {
+    let connection_lost = {
         let mut st = s.payments.reconcile.lock().expect("reconcile lock");
+        let was_reachable = st.consecutive_failures == 0;
         st.last_run_at = Some(now);
         st.last_error = report.error.clone();
         st.last_checked = report.checked;
@@ -132,6 +133,16 @@ async fn finish(s: &AppState, report: Report, outage: bool) -> Report {
         } else {
             st.consecutive_failures = 0;
             st.next_attempt_at = None;
+        }
+        outage && was_reachable
+    };
+    if connection_lost {
+        let detail = report.error.as_deref().unwrap_or("no answer");
+        let text = crate::delivery::operator::btcpay_connection_lost_text(detail);
+        if let Err(e) =
+            crate::delivery::notify_operator(&s.db, crate::delivery::NoticeKind::BtcpayConnectionLost, &text).await
+        {
+            tracing::warn!(error = %e, "queueing the operator's notice");
         }
     }
     let _ = db::payments::set_error(&s.db.write, report.error.as_deref(), now).await;

@@ -1,8 +1,10 @@
-//! The `data` of outbox events about licenses and machines, written by the
-//! transaction of the change they describe.
+//! The `data` of outbox events about licenses, machines, invoices and codes,
+//! written by the transaction of the change they describe.
 
 use serde_json::{json, Value};
+use uuid::Uuid;
 
+use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
 use crate::db::machines::Machine;
 use crate::db::{self, Tx};
@@ -67,4 +69,74 @@ pub async fn machine_event(
         d.extend(e);
     }
     db::outbox::enqueue(tx, now, event, data).await
+}
+
+/// An invoice as events describe it.
+fn invoice_data(i: &Invoice, product_slug: &str, policy_slug: &str) -> Value {
+    json!({
+        "invoice_id": i.id,
+        "status": i.status.as_str(),
+        "provider": i.provider,
+        "provider_invoice_id": i.provider_invoice_id,
+        "product_id": i.product_id,
+        "product_slug": product_slug,
+        "policy_slug": policy_slug,
+        "amount_sats": i.amount_sats,
+        "base_price_sats": i.base_price_sats,
+        "discount_sats": i.discount_sats,
+        "price_amount": i.price_amount,
+        "price_currency": i.price_currency,
+        "buyer_email": i.buyer_email,
+        "buyer_npub": i.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok()).map(|n| n.to_bech32()),
+        "created_at": ts(i.created_at),
+    })
+}
+
+/// Enqueues `invoice.settled` or `invoice.expired`, `extra` merged in.
+pub async fn invoice_event(
+    tx: &mut Tx,
+    now: i64,
+    event: EventType,
+    invoice: &Invoice,
+    extra: Value,
+) -> Result<String, sqlx::Error> {
+    let (product, policy): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT (SELECT slug FROM products WHERE id = ?), (SELECT slug FROM policies WHERE id = ?)")
+            .bind(invoice.product_id.to_string())
+            .bind(invoice.policy_id.to_string())
+            .fetch_one(&mut **tx)
+            .await?;
+    let mut data = invoice_data(invoice, &product.unwrap_or_default(), &policy.unwrap_or_default());
+    if let (Some(d), Value::Object(e)) = (data.as_object_mut(), extra) {
+        d.extend(e);
+    }
+    db::outbox::enqueue(tx, now, event, data).await
+}
+
+/// Enqueues `code.redeemed`: a code's use was consumed by a license (a free
+/// redemption, or a paid purchase with a discount code settling).
+pub async fn code_redeemed(
+    tx: &mut Tx,
+    now: i64,
+    code_id: Uuid,
+    invoice: &Invoice,
+    license_id: Uuid,
+    redemption_id: Option<Uuid>,
+) -> Result<String, sqlx::Error> {
+    let (code, kind): (String, String) = sqlx::query_as("SELECT code, kind FROM discount_codes WHERE id = ?")
+        .bind(code_id.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+    let data = json!({
+        "code": code,
+        "kind": kind,
+        "redemption_id": redemption_id,
+        "invoice_id": invoice.id,
+        "license_id": license_id,
+        "product_id": invoice.product_id,
+        "amount_sats": invoice.amount_sats,
+        "discount_sats": invoice.discount_sats,
+        "free": invoice.amount_sats == 0,
+    });
+    db::outbox::enqueue(tx, now, EventType::CodeRedeemed, data).await
 }

@@ -1,11 +1,14 @@
 //! Keysat's Nostr identity and its relays; NIP-17 direct messages
 //! (gift-wrapped) to buyers and to the operator.
 //!
-//! Relays are connected without the SDK's own reconnect loop: every delivery
-//! run (and a periodic keep-alive) tries again the relays that are down, so
-//! when a relay comes back a waiting message goes out at its next attempt.
+//! Relays are connected on demand (the first message to send, or the
+//! operator looking at them), not at start-up, and without the SDK's own
+//! reconnect loop: every delivery run (and, once connected, a periodic
+//! keep-alive) tries again the relays that are down, so when a relay comes
+//! back a waiting message goes out at its next attempt.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -28,6 +31,8 @@ pub struct NostrService {
     client: Client,
     /// The configured relays, in the operator's order; also serialises changes.
     relays: Mutex<Vec<RelayUrl>>,
+    /// Whether connections were asked for (then the keep-alive holds them up).
+    wanted: AtomicBool,
 }
 
 /// A relay and how the connection to it stands.
@@ -92,7 +97,7 @@ impl NostrService {
         for url in &urls {
             client.pool().add_relay(url.clone(), relay_options()).await?;
         }
-        Ok(NostrService { keys, client, relays: Mutex::new(urls) })
+        Ok(NostrService { keys, client, relays: Mutex::new(urls), wanted: AtomicBool::new(false) })
     }
 
     pub fn public_key(&self) -> PublicKey {
@@ -132,7 +137,15 @@ impl NostrService {
     /// Tries to connect every relay that is not connected (at most
     /// [`CONNECT_TIMEOUT`], all at once).
     pub async fn connect(&self) {
+        self.wanted.store(true, Ordering::Relaxed);
         let _ = self.client.try_connect(CONNECT_TIMEOUT).await;
+    }
+
+    /// Reconnects dropped relays, once connections have been asked for.
+    pub async fn keep_alive(&self) {
+        if self.wanted.load(Ordering::Relaxed) {
+            let _ = self.client.try_connect(CONNECT_TIMEOUT).await;
+        }
     }
 
     /// A NIP-17 private message from Keysat to `recipient`, gift-wrapped.

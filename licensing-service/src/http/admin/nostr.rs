@@ -23,7 +23,10 @@ async fn current(s: &AppState) -> Value {
     })
 }
 
+/// Connects the relays first (they are connected on demand), so the answer
+/// shows how each stands.
 pub async fn get(_: Admin, State(s): State<AppState>) -> Json<Value> {
+    s.delivery.nostr.connect().await;
     Json(current(&s).await)
 }
 

@@ -11,6 +11,8 @@ use crate::db::codes::DiscountCode;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
 use crate::db::{self};
+use crate::delivery::events::code_redeemed;
+use crate::delivery::{operator, NoticeKind};
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::discount::{Code, Quote, Refusal};
 use crate::domain::invoice::InvoiceStatus;
@@ -165,7 +167,11 @@ pub async fn issue_free(
         )
         .await?;
         // Dropping the transaction undoes the invoice and the license.
-        redemption_id = Some(claimed.map_err(refused)?);
+        let use_id = claimed.map_err(refused)?;
+        redemption_id = Some(use_id);
+        code_redeemed(&mut tx, now, code.id, &invoice, issued.license.id, Some(use_id)).await?;
+        let notice = operator::free_redemption_text(&order.product.name, &order.policy.name, code.code.as_str());
+        operator::notify_in(&mut tx, now, NoticeKind::FreeRedemption, &notice).await?;
     }
     let done = FreeIssued { invoice, license: issued.license, redemption_id };
     let body = answer(&done);
