@@ -19,6 +19,18 @@ const BATCH: i64 = 200;
 /// Writes `license.expired` for every license (not revoked) whose expiry
 /// falls after the watermark and at or before `now`. Returns how many.
 pub async fn scan(db: &Db, now: i64) -> Result<usize, sqlx::Error> {
+    // Most runs find nothing: look first without taking the writer.
+    let watermark = db::settings::get(&db.read, WATERMARK).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(now);
+    let any: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM licenses WHERE expires_at > ? AND expires_at <= ? AND status != 'revoked' LIMIT 1",
+    )
+    .bind(watermark)
+    .bind(now)
+    .fetch_optional(&db.read)
+    .await?;
+    if any.is_none() {
+        return Ok(0);
+    }
     let mut written = 0;
     loop {
         let mut tx = db.begin().await?;

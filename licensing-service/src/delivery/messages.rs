@@ -22,7 +22,7 @@ pub async fn send_due(s: &AppState) {
     let Ok(_running) = s.delivery.nostr_run.try_lock() else {
         return; // the previous run is still going
     };
-    let due = match db::nostr::due(&s.db.write, now_unix(), BATCH).await {
+    let due = match db::nostr::due(&s.db.read, now_unix(), BATCH).await {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "reading due Nostr messages");
@@ -84,11 +84,11 @@ async fn render(s: &AppState, m: &Message) -> Result<Option<String>, sqlx::Error
     match m.kind.as_str() {
         "license" => {
             let Some(id) = &m.license_id else { return Ok(None) };
-            let Some(k) = db::nostr::key_line(&s.db.write, id).await? else { return Ok(None) };
+            let Some(k) = db::nostr::key_line(&s.db.read, id).await? else { return Ok(None) };
             Ok(Some(license_text(&seller, &k, &recover)))
         }
         "recovery" => {
-            let keys = db::nostr::keys_of_npub(&s.db.write, &m.recipient, MAX_RECOVERED_KEYS).await?;
+            let keys = db::nostr::keys_of_npub(&s.db.read, &m.recipient, MAX_RECOVERED_KEYS).await?;
             if keys.is_empty() {
                 return Ok(None);
             }

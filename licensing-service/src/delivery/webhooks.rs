@@ -116,7 +116,7 @@ pub async fn send_due(s: &AppState) {
     let Ok(_running) = s.delivery.webhook_run.try_lock() else {
         return;
     };
-    let due = match db::outbox::due(&s.db.write, now_unix(), BATCH).await {
+    let due = match db::outbox::due(&s.db.read, now_unix(), BATCH).await {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "reading due webhook deliveries");
