@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// one the operator's browser uses (on StartOS: http://btcpayserver.startos:23000).
     #[arg(long, env = "KEYSAT_BTCPAY_URL")]
     pub btcpay_url: Option<String>,
+    /// Address BTCPay Server reaches Keysat at to deliver webhooks, when it differs
+    /// from the public URL (on StartOS: http://keysat.startos:8080).
+    #[arg(long, env = "KEYSAT_WEBHOOK_BASE_URL")]
+    pub webhook_base_url: Option<String>,
     /// Demo mode: a simulated payment provider with its own checkout page. No money moves.
     #[arg(long, env = "KEYSAT_DEMO", default_value_t = false)]
     pub demo: bool,
@@ -104,6 +108,8 @@ pub struct Config {
     pub validation_log_max_rows: u64,
     pub validation_log_days: u32,
     pub btcpay_url: Option<url::Url>,
+    /// Base URL for the webhook BTCPay calls (no trailing slash); the public URL when `None`.
+    pub webhook_base_url: Option<String>,
     pub demo: bool,
     /// Origins (scheme://host[:port]) allowed as purchase redirects.
     pub redirect_allowlist: Vec<String>,
@@ -187,6 +193,16 @@ impl ServeArgs {
                 Some(crate::payment::btcpay::connect::parse_base_url(u).map_err(|m| err("KEYSAT_BTCPAY_URL", m))?)
             }
         };
+        let webhook_base_url = match self.webhook_base_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => Some(
+                crate::payment::btcpay::connect::parse_base_url(u)
+                    .map_err(|m| err("KEYSAT_WEBHOOK_BASE_URL", m))?
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_string(),
+            ),
+        };
         let redirect_allowlist = self
             .redirect_allowlist
             .split(',')
@@ -224,6 +240,7 @@ impl ServeArgs {
         }
         Ok(Config {
             btcpay_url,
+            webhook_base_url,
             demo: self.demo,
             redirect_allowlist,
             purchase_rate_per_minute: self.purchase_rate_per_minute,
@@ -290,6 +307,7 @@ impl Config {
             validation_log_max_rows: 1_000_000,
             validation_log_days: 30,
             btcpay_url: None,
+            webhook_base_url: None,
             demo: false,
             redirect_allowlist: Vec::new(),
             purchase_rate_per_minute: 20,
@@ -341,6 +359,8 @@ mod tests {
         assert_eq!(e.var, "KEYSAT_TRUSTED_PROXIES");
         let e = parse(&["--btcpay-url", "btcpay"]).unwrap_err();
         assert_eq!(e.var, "KEYSAT_BTCPAY_URL");
+        let e = parse(&["--webhook-base-url", "keysat.startos"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_WEBHOOK_BASE_URL");
         let e = parse(&["--redirect-allowlist", "https://ok.example,javascript:alert(1)"]).unwrap_err();
         assert_eq!(e.var, "KEYSAT_REDIRECT_ALLOWLIST");
         let e = parse(&["--nostr-relays", "https://relay.example"]).unwrap_err();

@@ -314,6 +314,7 @@ async fn fiat_tiers_are_priced_by_btcpay_and_redirects_to_allowed_origins_are_ke
     let app = spawn_with(|c| c.redirect_allowlist = vec!["https://shop.example".into()]).await;
     let sim = BtcpaySim::start(&[("S1", "Shop")]).await;
     app.connect_btcpay(&sim, &["S1"]).await;
+    assert_eq!(sim.webhook_secret("S1").unwrap().0, format!("{}/v1/btcpay/webhook", app.base));
     app.product_with_policy("app", json!({"price_sats": 40000, "price_amount": "25.00", "price_currency": "USD"}))
         .await;
     let p = app.purchase(json!({"product": "app", "redirect_url": "https://shop.example/thanks"})).await.expect(200);
@@ -345,6 +346,14 @@ async fn btcpay_outage_fails_the_purchase_cleanly_and_reconciliation_backs_off()
     let report = app.reconcile().await;
     assert_eq!(report["error"], Value::Null, "{report}");
     assert_eq!(app.poll(&id).await["status"], json!("pending"));
+}
+
+#[tokio::test]
+async fn the_webhook_is_registered_at_the_address_btcpay_reaches_us_at() {
+    let app = spawn_with(|c| c.webhook_base_url = Some("http://keysat.startos:8080".into())).await;
+    let sim = BtcpaySim::start(&[("S1", "Shop")]).await;
+    app.connect_btcpay(&sim, &["S1"]).await;
+    assert_eq!(sim.webhook_secret("S1").unwrap().0, "http://keysat.startos:8080/v1/btcpay/webhook");
 }
 
 #[tokio::test]

@@ -110,7 +110,8 @@ pub async fn finish_connection(
         }
     }
     let secret = random_token();
-    let webhook_url = format!("{}/v1/btcpay/webhook", s.public_url);
+    let base = s.config.webhook_base_url.as_deref().unwrap_or(&s.public_url);
+    let webhook_url = format!("{base}/v1/btcpay/webhook");
     let webhook_id = connect::register_webhook(client, &store.id, &webhook_url, &secret).await?;
     let now = now_unix();
     let conn = Connection {
