@@ -87,6 +87,7 @@ fn public_routes() -> Router<AppState> {
         .route("/thank-you/key.lic", get(pages::thank_you::key_file))
         .route("/redeem", get(pages::redeem::page).post(pages::redeem::submit))
         .route("/recover", get(pages::recover::page).post(pages::recover::submit))
+        .route("/recover/npub", post(pages::recover::submit_npub))
         .route("/static/{name}", get(pages::assets::serve))
         .route("/favicon.ico", get(pages::assets::favicon))
         .route("/healthz", get(public::service::healthz))

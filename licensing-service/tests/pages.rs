@@ -284,6 +284,28 @@ async fn recover_finds_the_key_and_tells_nothing_else() {
     }
     assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:#?}");
 
+    // Keys by Nostr DM: one answer whether or not anything was bought with the npub.
+    assert!(page(b.get("/recover").await).contains("Send my keys by Nostr DM"));
+    let other = "npub180cvv07tjdrrgpa0j7j7tmnyl2yr6yr7l8j4s3evf6u64th6gkwsyjh6w6";
+    let mut dm_answers = Vec::new();
+    for who in [npub, other] {
+        let r = b.form("/recover/npub", &[("npub", who)]).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let body = main_of(&r.text).to_string();
+        assert!(body.contains("a Nostr direct message listing them is on its way"), "{body}");
+        dm_answers.push(body);
+    }
+    assert_eq!(dm_answers[0], dm_answers[1]);
+    let r = b.form("/recover/npub", &[("npub", "<b>not-an-npub</b>")]).await;
+    assert_eq!(r.status, 422);
+    assert!(r.text.contains("is not an npub") && !r.text.contains("<b>not-an-npub</b>"), "{}", r.text);
+    // Only the npub that bought something gets a message queued.
+    let queued: Vec<String> = sqlx::query_scalar("SELECT recipient FROM nostr_messages WHERE kind = 'recovery'")
+        .fetch_all(&app.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(queued, vec![hex.to_string()]);
+
     // Limited per client address (with purchases): 12 a minute.
     let mut limited = None;
     for i in 0..12 {
@@ -373,6 +395,8 @@ async fn forms_posted_from_another_site_are_refused() {
         }
         let r = b.form_with("/recover", &[("invoice", "x"), ("contact", "y")], &headers).await;
         assert_eq!(r.status, 403, "/recover {headers:?}");
+        let r = b.form_with("/recover/npub", &[("npub", "x")], &headers).await;
+        assert_eq!(r.status, 403, "/recover/npub {headers:?}");
     }
     // Our own pages (by either header), another address of this server, and programs: accepted.
     let other_address = format!("http://{}", host.replace("127.0.0.1", "localhost"));

@@ -21,6 +21,7 @@ use crate::domain::npub::Npub;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::too_many;
+use crate::http::public::recover::{request_recovery, ANSWER};
 
 /// The one answer to every order number and contact that do not match.
 pub const NO_MATCH: &str = "We found no key for this order number and email or npub. Check both (the order \
@@ -39,6 +40,9 @@ struct RecoverPage {
     invoice: String,
     contact: String,
     error: Option<String>,
+    npub: String,
+    npub_error: Option<String>,
+    npub_notice: Option<&'static str>,
 }
 
 pub async fn page(State(s): State<AppState>) -> Result<Response, ApiError> {
@@ -91,6 +95,44 @@ fn show(s: &AppState, form: RecoverForm, error: Option<String>, status: StatusCo
         invoice: form.invoice.unwrap_or_default(),
         contact: form.contact.unwrap_or_default(),
         error,
+        npub: String::new(),
+        npub_error: None,
+        npub_notice: None,
     };
     render(&page, status, Caching::Private)
+}
+
+#[derive(Deserialize, Default)]
+pub struct NpubForm {
+    npub: Option<String>,
+}
+
+/// "Send my keys to my npub": the same answer whether or not anything was found.
+pub async fn submit_npub(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    PageForm(form): PageForm<NpubForm>,
+) -> Result<Response, ApiError> {
+    let npub = form.npub.unwrap_or_default();
+    let (status, npub_error, npub_notice, retry) = match request_recovery(&s, ip, &npub).await {
+        Ok(()) => (StatusCode::OK, None, Some(ANSWER), None),
+        Err(e) if e.status.is_client_error() => {
+            (e.status, Some(super::errors::sentence(&e.message)), None, e.retry_after)
+        }
+        Err(e) => return Err(e),
+    };
+    let page = RecoverPage {
+        chrome: Chrome::new(&s),
+        invoice: String::new(),
+        contact: String::new(),
+        error: None,
+        npub: if npub_notice.is_some() { String::new() } else { npub },
+        npub_error,
+        npub_notice,
+    };
+    let mut res = render(&page, status, Caching::Private)?;
+    if let Some(secs) = retry {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    Ok(res)
 }

@@ -3,6 +3,8 @@
 //! it). The answer is the same whether or not anything was found; requests
 //! are limited per client address (429) and, silently, per npub.
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -33,9 +35,17 @@ pub async fn npub(
     ClientIp(ip): ClientIp,
     JsonBody(b): JsonBody<RecoverBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    request_recovery(&s, ip, &b.npub).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"ok": true, "message": ANSWER}))))
+}
+
+/// Queues the recovery DM for `npub` (also used by the recover page): a bad
+/// npub is a clear error; otherwise the caller answers [`ANSWER`] whatever
+/// was found.
+pub async fn request_recovery(s: &AppState, ip: IpAddr, npub: &str) -> Result<(), ApiError> {
     s.recover_limiter.check(ip).map_err(too_many)?;
-    let npub = Npub::parse(&b.npub).map_err(|_| {
-        DomainError::invalid("npub", format!("'{}' is not an npub or a 64-character hex public key", b.npub.trim()))
+    let npub = Npub::parse(npub).map_err(|_| {
+        DomainError::invalid("npub", format!("'{}' is not an npub or a 64-character hex public key", npub.trim()))
     })?;
     let hex = npub.to_hex();
     let now = now_unix();
@@ -58,5 +68,5 @@ pub async fn npub(
         .await?;
     }
     tx.commit().await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"ok": true, "message": ANSWER}))))
+    Ok(())
 }
