@@ -1,9 +1,10 @@
-import { adminBind, dataDir, publicBind } from './utils'
+import { adminBind, dataDir, publicBind, webhookBaseUrl } from './utils'
 
 /**
  * The daemon's environment (licensing-service/src/config.rs reads it): the
  * public listener on every interface, the admin listener inside the
- * container only, the data volume, and what StartOS knows.
+ * container only, the data volume, the address BTCPay delivers its webhook
+ * to, and what StartOS knows.
  */
 export function keysatEnv(o: {
   adminKey: string
@@ -20,6 +21,7 @@ export function keysatEnv(o: {
     KEYSAT_DATA_DIR: dataDir,
     KEYSAT_ADMIN_API_KEY: o.adminKey,
     KEYSAT_BTCPAY_URL: o.btcpayUrl,
+    KEYSAT_WEBHOOK_BASE_URL: webhookBaseUrl,
     RUST_LOG: 'info',
   }
   if (o.publicUrl) env.KEYSAT_PUBLIC_URL = o.publicUrl

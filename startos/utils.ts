@@ -21,8 +21,14 @@ export const apiInterfaceId = 'api'
 export const webhookInterfaceId = 'webhook'
 /** The webhook interface's path: BTCPay-facing routes (the webhook and the connect callback). */
 export const webhookPath = '/v1/btcpay'
-/** The URL Keysat registers in the BTCPay store. */
+/** The URL Keysat registers in the BTCPay store, under {@link webhookBaseUrl}. */
 export const webhookEndpoint = `${webhookPath}/webhook`
+/**
+ * Where BTCPay's container reaches Keysat inside StartOS; the daemon registers
+ * BTCPay's webhook there rather than at the public URL
+ * (KEYSAT_WEBHOOK_BASE_URL).
+ */
+export const webhookBaseUrl = `http://keysat.startos:${apiPort}`
 export const healthPath = '/healthz'
 export const healthCheckId = 'primary'
 export const healthCheckName = 'Keysat'

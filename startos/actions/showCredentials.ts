@@ -1,7 +1,7 @@
 import { done, group, value } from '../results'
 import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
-import { adminPort, webhookEndpoint } from '../utils'
+import { adminPort, webhookBaseUrl, webhookEndpoint } from '../utils'
 import { groups, metadata } from './fields'
 
 export const showCredentials = guarded(
@@ -27,16 +27,12 @@ export const showCredentials = guarded(
               description:
                 'Share this address with buyers; licensed applications call /v1/validate here.',
             }),
-            value(
-              'BTCPay webhook',
-              `${settings.public_url}${webhookEndpoint}`,
-              {
-                description:
-                  'Where BTCPay reports payments (Keysat registers it for you when you connect BTCPay).',
-              },
-            ),
             value('Public key (JSON)', `${settings.public_url}/v1/pubkey`),
           ]),
+          value('BTCPay webhook', `${webhookBaseUrl}${webhookEndpoint}`, {
+            description:
+              'Where BTCPay reports payments, inside StartOS (Keysat registers it for you when you connect BTCPay).',
+          }),
           value('Signing public key (PEM)', pem, {
             description:
               'Ed25519 public key; keysat-client verifies keys with it.',

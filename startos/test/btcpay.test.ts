@@ -117,7 +117,11 @@ describe('BTCPay actions', () => {
     assert.deepEqual(rec.tasksCleared, [[connectBtcpayTaskId]])
     const hooks = [...fake.webhooks.values()]
     assert.equal(hooks.length, 1)
-    assert.equal(hooks[0].url, `${d.publicUrl}/v1/btcpay/webhook`)
+    assert.equal(
+      hooks[0].url,
+      'http://keysat.startos:8080/v1/btcpay/webhook',
+      "at the address BTCPay's container reaches Keysat at, not the public URL",
+    )
     assert.equal(field(check, 'Webhook id').value, hooks[0].id)
   })
 

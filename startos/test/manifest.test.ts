@@ -122,9 +122,19 @@ test('volumes and the environment main.ts gives the daemon', () => {
       .filter((k) => k !== 'RUST_LOG')
       .sort(),
   )
-  for (const k of ['KEYSAT_BIND', 'KEYSAT_ADMIN_BIND', 'KEYSAT_DATA_DIR']) {
+  for (const k of [
+    'KEYSAT_BIND',
+    'KEYSAT_ADMIN_BIND',
+    'KEYSAT_DATA_DIR',
+    'KEYSAT_WEBHOOK_BASE_URL',
+  ]) {
     assert.equal(declared.environment[k], env[k], k)
   }
+  assert.equal(
+    env.KEYSAT_WEBHOOK_BASE_URL,
+    `http://${declared.id}.startos:${apiPort}`,
+    "BTCPay's container reaches Keysat by its package id on the public port",
+  )
   assert.match(
     declared.environment.KEYSAT_BTCPAY_URL,
     new RegExp(btcpay.fallbackUrl.replace(/[.]/g, '\\.')),
