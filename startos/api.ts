@@ -225,6 +225,76 @@ export type BtcpayAuthorization = {
   callback_url?: string
 }
 
+/** What a webhook endpoint can subscribe to (`*`: every type, later ones too). */
+export const webhookEventTypes = [
+  'license.issued',
+  'license.suspended',
+  'license.unsuspended',
+  'license.revoked',
+  'license.expired',
+  'machine.activated',
+  'machine.deactivated',
+  'invoice.settled',
+  'invoice.expired',
+  'code.redeemed',
+] as const
+
+export type WebhookEventType = (typeof webhookEventTypes)[number]
+
+export type WebhookEndpoint = {
+  id: string
+  url: string
+  description: string | null
+  /** `["*"]` or the subscribed types. */
+  events: string[]
+  active: boolean
+  created_at: string
+  updated_at: string
+}
+
+/** As listed: with how its deliveries stand. */
+export type WebhookEndpointWithCounts = WebhookEndpoint & {
+  deliveries: { pending: number; delivered: number; dead: number }
+}
+
+/** As registered: the signing secret, shown this once. */
+export type NewWebhookEndpointSecret = WebhookEndpoint & {
+  secret: string
+  secret_note: string
+}
+
+export type NewWebhookEndpoint = {
+  url: string
+  events: (WebhookEventType | '*')[]
+  description?: string
+  active?: boolean
+}
+
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'dead'
+
+export type WebhookDelivery = {
+  id: string
+  event_id: string
+  event_type: string
+  endpoint_id: string
+  endpoint_url: string
+  state: WebhookDeliveryState
+  attempts: number
+  next_attempt_at: string | null
+  status_code: number | null
+  latency_ms: number | null
+  error: string | null
+  created_at: string
+  updated_at: string
+  delivered_at: string | null
+}
+
+export type WebhookDeliveryFilter = {
+  endpoint_id?: string
+  state?: WebhookDeliveryState
+  limit?: number
+}
+
 // ---- errors ----
 
 /** The daemon said no (or could not be reached): show `message` to the operator. */
@@ -449,6 +519,32 @@ export class KeysatApi {
         query: { ...f },
       })
     ).entries
+  }
+
+  // outbound webhooks
+  registerWebhookEndpoint(e: NewWebhookEndpoint) {
+    return this.admin<NewWebhookEndpointSecret>('POST', '/webhook-endpoints', {
+      body: e,
+    })
+  }
+  async webhookEndpoints(): Promise<WebhookEndpointWithCounts[]> {
+    return (
+      await this.admin<{ endpoints: WebhookEndpointWithCounts[] }>(
+        'GET',
+        '/webhook-endpoints',
+      )
+    ).endpoints
+  }
+  async webhookDeliveries(
+    f: WebhookDeliveryFilter,
+  ): Promise<WebhookDelivery[]> {
+    return (
+      await this.admin<{ deliveries: WebhookDelivery[] }>(
+        'GET',
+        '/webhook-deliveries',
+        { query: { ...f } },
+      )
+    ).deliveries
   }
 
   // BTCPay

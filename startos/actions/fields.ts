@@ -58,6 +58,7 @@ export const groups = {
   codes: 'Discount codes',
   licenses: 'Licenses',
   machines: 'Machines',
+  webhooks: 'Webhooks',
   audit: 'Audit',
 } as const
 

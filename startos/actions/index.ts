@@ -10,11 +10,14 @@ import { disconnectBtcpay } from './disconnectBtcpay'
 import { issueLicense } from './issueLicense'
 import { listDiscountCodes } from './listDiscountCodes'
 import { listMachines } from './listMachines'
+import { listWebhookEndpoints } from './listWebhookEndpoints'
+import { registerWebhookEndpoint } from './registerWebhookEndpoint'
 import { revokeLicense } from './revokeLicense'
 import { searchLicenses } from './searchLicenses'
 import { setDiscountCodeActive } from './setDiscountCodeActive'
 import { setOperatorName } from './setOperatorName'
 import { showCredentials } from './showCredentials'
+import { showWebhookDeliveries } from './showWebhookDeliveries'
 import { suspendLicense } from './suspendLicense'
 import { unsuspendLicense } from './unsuspendLicense'
 import { viewAuditLog } from './viewAuditLog'
@@ -39,4 +42,7 @@ export const actions = sdk.Actions.of()
   .addAction(revokeLicense)
   .addAction(listMachines)
   .addAction(deactivateMachine)
+  .addAction(registerWebhookEndpoint)
+  .addAction(listWebhookEndpoints)
+  .addAction(showWebhookDeliveries)
   .addAction(viewAuditLog)

@@ -23,6 +23,9 @@ const auditActions = {
   'discount_code.enable': 'Discount code enabled',
   'discount_code.delete': 'Discount code deleted',
   'settings.update': 'Settings changed',
+  'webhook_endpoint.create': 'Webhook endpoint registered',
+  'webhook_endpoint.update': 'Webhook endpoint changed',
+  'webhook_endpoint.delete': 'Webhook endpoint removed',
 }
 
 const inputSpec = InputSpec.of({
