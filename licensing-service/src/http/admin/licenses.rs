@@ -101,14 +101,7 @@ pub async fn list(_: Admin, State(s): State<AppState>, Query(q): Query<ListQuery
         status: q.status.as_deref().map(LicenseStatus::parse).transpose()?,
         created_from: q.created_from.as_deref().map(|v| parse_time("created_from", v)).transpose()?,
         created_to: q.created_to.as_deref().map(|v| parse_time("created_to", v)).transpose()?,
-        before_rowid: q
-            .cursor
-            .as_deref()
-            .map(|c| {
-                c.parse::<i64>()
-                    .map_err(|_| ApiError::bad_request("invalid_request", "cursor: not a cursor from this API"))
-            })
-            .transpose()?,
+        before_rowid: super::parse_cursor(q.cursor.as_deref())?,
         limit,
     };
     let rows = db::licenses::list(&s.db.read, &filter).await?;

@@ -23,3 +23,14 @@ pub struct Limit {
 pub fn page_size(limit: Option<i64>) -> i64 {
     limit.unwrap_or(50).clamp(1, 500)
 }
+
+/// `?cursor=` of a paged list (the rowid the previous page ended at).
+pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, crate::http::error::ApiError> {
+    cursor
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| {
+                crate::http::error::ApiError::bad_request("invalid_request", "cursor: not a cursor from this API")
+            })
+        })
+        .transpose()
+}

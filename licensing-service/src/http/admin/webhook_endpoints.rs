@@ -258,14 +258,7 @@ pub async fn deliveries(
         endpoint_id,
         event_id: q.event_id.clone(),
         state: q.state.clone(),
-        before_rowid: q
-            .cursor
-            .as_deref()
-            .map(|c| {
-                c.parse::<i64>()
-                    .map_err(|_| ApiError::bad_request("invalid_request", "cursor: not a cursor from this API"))
-            })
-            .transpose()?,
+        before_rowid: super::parse_cursor(q.cursor.as_deref())?,
         limit,
     };
     let rows = db::outbox::list(&s.db.read, &filter).await?;
