@@ -77,10 +77,11 @@ impl AppInner {
     }
 }
 
-/// Every public route: service info and the buyer pages, catalogue,
-/// validation, machines.
-fn public_routes() -> Router<AppState> {
-    Router::new()
+/// Every public route: the buyer pages (whose errors browsers see as pages),
+/// then service info, catalogue, validation, machines, purchases — the API,
+/// kept free of page middleware so the hot path pays nothing for it.
+fn public_routes(state: &AppState) -> Router<AppState> {
+    let pages = Router::new()
         .route("/", get(public::service::root))
         .route("/buy/{slug}", get(pages::buy::page).post(pages::buy::submit))
         .route("/thank-you", get(pages::thank_you::page))
@@ -90,6 +91,10 @@ fn public_routes() -> Router<AppState> {
         .route("/recover/npub", post(pages::recover::submit_npub))
         .route("/static/{name}", get(pages::assets::serve))
         .route("/favicon.ico", get(pages::assets::favicon))
+        .route("/demo/checkout/{id}", get(demo::checkout_page))
+        .route("/demo/checkout/{id}/{action}", post(demo::resolve))
+        .layer(middleware::from_fn_with_state(state.clone(), pages::errors::html_errors));
+    Router::new()
         .route("/healthz", get(public::service::healthz))
         .route("/v1/pubkey", get(public::service::pubkey))
         .route("/v1/products", get(public::catalog::list_products))
@@ -105,9 +110,8 @@ fn public_routes() -> Router<AppState> {
         .route("/v1/purchase/{invoice_id}", get(public::purchase::get))
         .route("/v1/btcpay/webhook", post(webhooks::btcpay_webhook))
         .route("/v1/btcpay/connect/callback", post(webhooks::btcpay_connect_callback))
-        .route("/demo/checkout/{id}", get(demo::checkout_page))
-        .route("/demo/checkout/{id}/{action}", post(demo::resolve))
         .route("/v1/recover/npub", post(public::recover::npub))
+        .merge(pages)
 }
 
 /// Every admin route, under `/v1/admin`.
@@ -152,11 +156,11 @@ fn admin_routes() -> Router<AppState> {
 }
 
 fn finish(router: Router<AppState>, state: AppState) -> Router {
-    router
+    // Unknown addresses: a page for browsers, the JSON envelope for programs.
+    let not_found = Router::new()
         .fallback(error::not_found_fallback)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), pages::errors::html_errors))
-        .layer(middleware::from_fn(pages::security::headers))
+        .layer(middleware::from_fn_with_state(state.clone(), pages::errors::html_errors));
+    pages::security::with_headers(router.fallback_service(not_found).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
         .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::DEBUG)))
         .with_state(state)
 }
@@ -245,8 +249,8 @@ impl Application {
             let _ = rx.wait_for(|s| *s).await;
         };
         let public_router = match admin {
-            Some(_) => finish(public_routes(), state.clone()),
-            None => finish(public_routes().merge(admin_routes()), state.clone()),
+            Some(_) => finish(public_routes(&state), state.clone()),
+            None => finish(public_routes(&state).merge(admin_routes()), state.clone()),
         };
         let mut servers = vec![tokio::spawn(
             axum::serve(public, public_router.into_make_service_with_connect_info::<SocketAddr>())
