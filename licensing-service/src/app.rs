@@ -94,6 +94,7 @@ fn public_routes(state: &AppState) -> Router<AppState> {
         .route("/demo/checkout/{id}", get(demo::checkout_page))
         .route("/demo/checkout/{id}/{action}", post(demo::resolve))
         .layer(middleware::from_fn_with_state(state.clone(), pages::errors::html_errors));
+    let pages = pages::security::with_headers(pages);
     Router::new()
         .route("/healthz", get(public::service::healthz))
         .route("/v1/pubkey", get(public::service::pubkey))
@@ -157,10 +158,14 @@ fn admin_routes() -> Router<AppState> {
 
 fn finish(router: Router<AppState>, state: AppState) -> Router {
     // Unknown addresses: a page for browsers, the JSON envelope for programs.
-    let not_found = Router::new()
-        .fallback(error::not_found_fallback)
-        .layer(middleware::from_fn_with_state(state.clone(), pages::errors::html_errors));
-    pages::security::with_headers(router.fallback_service(not_found).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
+    let not_found = pages::security::with_headers(
+        Router::new()
+            .fallback(error::not_found_fallback)
+            .layer(middleware::from_fn_with_state(state.clone(), pages::errors::html_errors)),
+    );
+    router
+        .fallback_service(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::DEBUG)))
         .with_state(state)
 }

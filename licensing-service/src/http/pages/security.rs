@@ -14,9 +14,9 @@ use crate::http::error::ApiError;
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'";
 
-/// Adds the security headers to every answer of `router` (JSON included:
-/// they cost nothing there and a browser opening an API address is
-/// protected too). Static header layers: no middleware boxing on the hot path.
+/// Adds the security headers to every answer of `router` (the pages and the
+/// not-found answer; the JSON API is not rendered by browsers and its hot
+/// path is measured without them). Static header layers, no boxing.
 pub fn with_headers<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
     use tower_http::set_header::SetResponseHeaderLayer as Set;
     router
