@@ -16,7 +16,6 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-#[allow(clippy::large_enum_variant)] // parsed once at start-up
 enum Command {
     /// Run the daemon (public API, buyer pages, admin API).
     Serve(Box<ServeArgs>),

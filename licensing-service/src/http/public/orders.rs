@@ -7,10 +7,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::db;
 use crate::db::codes::DiscountCode;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
-use crate::db::{self};
 use crate::delivery::events::code_redeemed;
 use crate::delivery::{operator, NoticeKind};
 use crate::domain::catalog::{Policy, Product};
