@@ -93,6 +93,8 @@ fn public_routes(state: &AppState) -> Router<AppState> {
         .route("/favicon.ico", get(pages::assets::favicon))
         .route("/demo/checkout/{id}", get(demo::checkout_page))
         .route("/demo/checkout/{id}/{action}", post(demo::resolve))
+        // BTCPay's authorize page posts here and the operator sees the answer page.
+        .route("/v1/btcpay/connect/callback", post(webhooks::btcpay_connect_callback))
         .layer(middleware::from_fn_with_state(state.clone(), pages::errors::html_errors));
     let pages = pages::security::with_headers(pages);
     Router::new()
@@ -110,7 +112,6 @@ fn public_routes(state: &AppState) -> Router<AppState> {
         .route("/v1/redeem", post(public::redeem::redeem))
         .route("/v1/purchase/{invoice_id}", get(public::purchase::get))
         .route("/v1/btcpay/webhook", post(webhooks::btcpay_webhook))
-        .route("/v1/btcpay/connect/callback", post(webhooks::btcpay_connect_callback))
         .route("/v1/recover/npub", post(public::recover::npub))
         .merge(pages)
 }

@@ -91,6 +91,24 @@ pub struct ServeArgs {
     /// Recovery DMs sent to one npub per hour at most.
     #[arg(long, env = "KEYSAT_RECOVER_PER_NPUB_PER_HOUR", default_value_t = 2)]
     pub recover_per_npub_per_hour: u32,
+    /// Seconds an unpaid checkout holds a use of a limited code (a late payment still gets it).
+    #[arg(long, env = "KEYSAT_CODE_HOLD_SECONDS", default_value_t = 900)]
+    pub code_hold_seconds: u32,
+    /// Unpaid invoices open at once, from all buyers; purchases beyond answer 503.
+    #[arg(long, env = "KEYSAT_MAX_PENDING_INVOICES", default_value_t = 5000)]
+    pub max_pending_invoices: u32,
+    /// Unpaid invoices open at once from one client address.
+    #[arg(long, env = "KEYSAT_MAX_PENDING_PER_ADDRESS", default_value_t = 5)]
+    pub max_pending_per_address: u32,
+    /// Seconds never-paid invoices, spent idempotency answers and released code holds are kept.
+    #[arg(long, env = "KEYSAT_UNPAID_RETENTION_SECONDS", default_value_t = 7 * 86_400)]
+    pub unpaid_retention_seconds: u64,
+    /// Seconds freed seats, delivered webhook events and their attempts are kept.
+    #[arg(long, env = "KEYSAT_HISTORY_RETENTION_SECONDS", default_value_t = 30 * 86_400)]
+    pub history_retention_seconds: u64,
+    /// Seconds between prunes of the tables above.
+    #[arg(long, env = "KEYSAT_PRUNE_INTERVAL_SECONDS", default_value_t = 600)]
+    pub prune_interval_seconds: u64,
 }
 
 /// The validated configuration the daemon runs with.
@@ -122,6 +140,18 @@ pub struct Config {
     pub webhook_retry: RetrySchedule,
     pub recover_rate_per_hour: u32,
     pub recover_per_npub_per_hour: u32,
+    pub code_hold_seconds: i64,
+    pub max_pending_invoices: i64,
+    pub max_pending_per_address: i64,
+    pub retention: Retention,
+}
+
+/// How long rows that only history needs are kept (seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub unpaid_seconds: i64,
+    pub history_seconds: i64,
+    pub interval_seconds: u64,
 }
 
 /// A configuration error: names the variable and what is wrong with it.
@@ -238,7 +268,35 @@ impl ServeArgs {
         if self.recover_per_npub_per_hour == 0 {
             return Err(err("KEYSAT_RECOVER_PER_NPUB_PER_HOUR", "must be at least 1"));
         }
+        for (var, v) in [
+            ("KEYSAT_MAX_PENDING_INVOICES", self.max_pending_invoices),
+            ("KEYSAT_MAX_PENDING_PER_ADDRESS", self.max_pending_per_address),
+        ] {
+            if v == 0 {
+                return Err(err(var, "must be at least 1"));
+            }
+        }
+        if self.prune_interval_seconds == 0 {
+            return Err(err("KEYSAT_PRUNE_INTERVAL_SECONDS", "must be at least 1"));
+        }
+        let ten_years = 10 * 365 * 86_400;
+        for (var, v) in [
+            ("KEYSAT_UNPAID_RETENTION_SECONDS", self.unpaid_retention_seconds),
+            ("KEYSAT_HISTORY_RETENTION_SECONDS", self.history_retention_seconds),
+        ] {
+            if v > ten_years {
+                return Err(err(var, "must be at most ten years"));
+            }
+        }
         Ok(Config {
+            code_hold_seconds: i64::from(self.code_hold_seconds),
+            max_pending_invoices: i64::from(self.max_pending_invoices),
+            max_pending_per_address: i64::from(self.max_pending_per_address),
+            retention: Retention {
+                unpaid_seconds: self.unpaid_retention_seconds as i64,
+                history_seconds: self.history_retention_seconds as i64,
+                interval_seconds: self.prune_interval_seconds,
+            },
             btcpay_url,
             webhook_base_url,
             demo: self.demo,
@@ -319,6 +377,10 @@ impl Config {
             webhook_retry: RetrySchedule::parse(DEFAULT_WEBHOOK_RETRY).expect("valid default"),
             recover_rate_per_hour: 10,
             recover_per_npub_per_hour: 2,
+            code_hold_seconds: 900,
+            max_pending_invoices: 5000,
+            max_pending_per_address: 5,
+            retention: Retention { unpaid_seconds: 7 * 86_400, history_seconds: 30 * 86_400, interval_seconds: 600 },
         }
     }
 

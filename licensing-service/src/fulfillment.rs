@@ -16,7 +16,7 @@ use crate::delivery::events::{code_redeemed, invoice_event, license_event};
 use crate::delivery::{enqueue_license_delivery, operator, EventType, NoticeKind};
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::discount::Refusal;
-use crate::domain::invoice::{transition, InvoiceStatus, Observed, Transition};
+use crate::domain::invoice::{check_charged, transition, Asked, Charged, InvoiceStatus, Observed, Transition};
 use crate::domain::license::{LicenseStatus, Terms};
 use crate::domain::now_unix;
 use crate::domain::npub::Npub;
@@ -182,6 +182,8 @@ pub enum Outcome {
     /// Paid: the invoice's license (created now or before).
     Settled(Box<License>),
     Closed(InvoiceStatus),
+    /// The provider invoice is not what we asked for: recorded, not settled.
+    Mismatch(String),
 }
 
 /// Brings our invoice to what the provider reports, in one transaction:
@@ -193,6 +195,7 @@ pub async fn apply_invoice_news(
     signer: &SigningKey,
     invoice_id: Option<Uuid>,
     observed: Option<Observed>,
+    charged: Option<&Charged>,
     delivery: Option<Delivery<'_>>,
     actor: &str,
 ) -> Result<Outcome, FulfillError> {
@@ -226,7 +229,10 @@ pub async fn apply_invoice_news(
             db::invoices::mark_processing(&mut tx, invoice.id, now).await?;
             Outcome::Processing
         }
-        Transition::Settle => Outcome::Settled(Box::new(settle(&mut tx, signer, &invoice, actor, now).await?)),
+        Transition::Settle => match mismatch(&mut tx, &invoice, charged).await? {
+            Some(why) => refuse_mismatch(&mut tx, &invoice, why, actor, now).await?,
+            None => Outcome::Settled(Box::new(settle(&mut tx, signer, &invoice, actor, now).await?)),
+        },
         Transition::Close(status) => {
             if db::invoices::mark_closed(&mut tx, invoice.id, status, now).await? {
                 db::codes::release_for_invoice(&mut tx, &invoice.id.to_string(), now).await?;
@@ -242,6 +248,42 @@ pub async fn apply_invoice_news(
     };
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Why the provider's invoice may not settle ours, if it may not.
+async fn mismatch(tx: &mut Tx, invoice: &Invoice, charged: Option<&Charged>) -> Result<Option<String>, sqlx::Error> {
+    let Some(charged) = charged else {
+        return Ok(None);
+    };
+    let connection = db::payments::connection(&mut **tx).await?;
+    let asked = Asked {
+        store_id: connection.as_ref().filter(|c| c.provider == invoice.provider).and_then(|c| c.store_id.as_deref()),
+        amount_sats: invoice.amount_sats,
+        fiat: invoice.price_amount.as_deref().zip(invoice.price_currency.as_deref()),
+    };
+    Ok(check_charged(asked, charged).err())
+}
+
+/// A paid provider invoice that is not the one we asked for: recorded on
+/// ours with an audit record, once; no license (the operator can still
+/// issue one by hand after looking).
+async fn refuse_mismatch(
+    tx: &mut Tx,
+    invoice: &Invoice,
+    why: String,
+    actor: &str,
+    now: i64,
+) -> Result<Outcome, FulfillError> {
+    if db::invoices::set_mismatch(tx, invoice.id, &why, now).await? {
+        tracing::warn!(invoice = %invoice.id, reason = %why, "a provider invoice did not match ours; not settled");
+        if invoice.status == InvoiceStatus::Pending
+            && db::invoices::mark_closed(tx, invoice.id, InvoiceStatus::Invalid, now).await?
+        {
+            db::codes::release_for_invoice(tx, &invoice.id.to_string(), now).await?;
+        }
+        audit_invoice(tx, actor, "invoice.mismatch", invoice, json!({ "reason": why }), now).await?;
+    }
+    Ok(Outcome::Mismatch(why))
 }
 
 async fn settle(
@@ -316,9 +358,10 @@ pub async fn claim_code(
     invoice_id: Option<&str>,
     license_id: Option<Uuid>,
     sats: i64,
+    hold_seconds: i64,
     now: i64,
 ) -> Result<Result<Uuid, Refusal>, sqlx::Error> {
-    let usage = db::codes::usage(tx, code.id, buyer).await?;
+    let usage = db::codes::usage(tx, code.id, buyer, now - hold_seconds).await?;
     if let Err(r) = code.rules.check(now, policy_slug, usage) {
         return Ok(Err(r));
     }

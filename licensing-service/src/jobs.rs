@@ -1,7 +1,7 @@
 //! Scheduled work (tokio-cron-scheduler): reconcile pending invoices, prune
 //! the validation log, checkpoint the WAL, forget idle rate-limit entries;
 //! send queued Nostr messages and webhooks, write `license.expired` events,
-//! keep relay connections up, prune finished deliveries.
+//! keep relay connections up, prune what only history needs.
 
 use std::future::Future;
 use std::time::Duration;
@@ -86,7 +86,8 @@ impl Jobs {
         every(&scheduler, Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await }).await?;
         every(&scheduler, Duration::from_secs(60), &state, |s| async move { s.delivery.nostr.keep_alive().await })
             .await?;
-        every(&scheduler, Duration::from_secs(3600), &state, |s| async move { prune_deliveries(&s).await }).await?;
+        let prune_every = Duration::from_secs(state.config.retention.interval_seconds);
+        every(&scheduler, prune_every, &state, |s| async move { prune_history(&s).await }).await?;
 
         scheduler.start().await?;
         Ok(Jobs { scheduler })
@@ -125,17 +126,29 @@ pub async fn scan_expiries(s: &AppState) {
     }
 }
 
-/// Days finished webhook deliveries and Nostr notices are kept.
-const DELIVERY_LOG_DAYS: i64 = 30;
-
-/// Forgets finished deliveries older than [`DELIVERY_LOG_DAYS`].
-pub async fn prune_deliveries(s: &AppState) {
-    let cutoff = now_unix() - DELIVERY_LOG_DAYS * 86_400;
-    if let Err(e) = db::outbox::prune(&s.db.write, cutoff).await {
+/// Forgets what only history needs, past the configured retention: finished
+/// deliveries and notices, spent idempotency answers, never-paid invoices,
+/// released code holds, freed seats, old attempt logs.
+pub async fn prune_history(s: &AppState) {
+    let now = now_unix();
+    let r = s.config.retention;
+    let history = now - r.history_seconds;
+    if let Err(e) = db::outbox::prune(&s.db.write, history).await {
         tracing::warn!(error = %e, "pruning webhook events failed");
     }
-    if let Err(e) = db::nostr::prune(&s.db.write, cutoff).await {
+    if let Err(e) = db::nostr::prune(&s.db.write, history).await {
         tracing::warn!(error = %e, "pruning Nostr messages failed");
+    }
+    let cutoffs = db::prune::Cutoffs {
+        idempotency: now - crate::http::idempotency::WINDOW_SECONDS,
+        unpaid: now - r.unpaid_seconds,
+        history,
+        now,
+    };
+    match db::prune::run(&s.db.write, cutoffs).await {
+        Ok(p) if p.total() > 0 => tracing::info!(?p, "pruned history"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "pruning history failed"),
     }
 }
 

@@ -71,6 +71,7 @@ pub async fn run_pass(s: &AppState, force: bool) -> Report {
                         Some(inv.id),
                         Some(crate::domain::invoice::Observed::Invalid),
                         None,
+                        None,
                         "reconcile",
                     )
                     .await;
@@ -100,12 +101,25 @@ pub async fn run_pass(s: &AppState, force: bool) -> Report {
                 let _ = tx.commit().await;
             }
         }
-        match fulfillment::apply_invoice_news(&s.db, &s.signer, Some(inv.id), Some(pi.state), None, "reconcile").await {
+        match fulfillment::apply_invoice_news(
+            &s.db,
+            &s.signer,
+            Some(inv.id),
+            Some(pi.state),
+            pi.charged.as_ref(),
+            None,
+            "reconcile",
+        )
+        .await
+        {
             Ok(Outcome::Settled(license)) => {
                 tracing::info!(invoice = %inv.id, license = %license.id, "reconciliation fulfilled a paid invoice");
                 report.settled += 1;
             }
             Ok(Outcome::Closed(_)) => report.closed += 1,
+            Ok(Outcome::Mismatch(why)) => {
+                tracing::warn!(invoice = %inv.id, reason = %why, "reconciliation found a provider invoice that is not ours");
+            }
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(invoice = %inv.id, error = %e, "reconciliation could not apply an invoice's state");

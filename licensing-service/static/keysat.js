@@ -77,12 +77,13 @@
       setText(pay, pay.getAttribute(free ? 'data-free-label' : 'data-paid-label'));
     };
 
-    // A fiat tier is charged in its currency; its sats price is shown beside it.
+    // A fiat tier is charged in its currency only, in bitcoin at the rate of the day.
+    var rateNote = 'paid in bitcoin at the rate of the day';
     var showBase = function (radio) {
       var fiat = radio.getAttribute('data-fiat');
       var price = radio.getAttribute('data-price');
       var free = Number(radio.getAttribute('data-sats')) === 0 && !fiat;
-      if (fiat) { show(radio.getAttribute('data-name'), fiat, '', price, free); }
+      if (fiat) { show(radio.getAttribute('data-name'), fiat, '', rateNote, false); }
       else { show(radio.getAttribute('data-name'), price, '', '', free); }
     };
 
@@ -121,7 +122,7 @@
         var name = radio.getAttribute('data-name');
         if (b.price_currency) {
           var was = b.base_price_amount !== b.final_price_amount ? b.base_price_amount + ' ' + b.price_currency : '';
-          show(name, b.final_price_amount + ' ' + b.price_currency, was, finalSats, b.free === true);
+          show(name, b.final_price_amount + ' ' + b.price_currency, was, b.free === true ? '' : rateNote, b.free === true);
         } else {
           show(name, finalSats, b.discount_sats ? sats(b.base_price_sats) : '', '', b.free === true);
         }

@@ -152,16 +152,25 @@ pub async fn delete_unused(tx: &mut Tx, id: Uuid) -> Result<bool, sqlx::Error> {
 }
 
 /// Uses taken (reserved or consumed), in total and by `buyer`.
-pub async fn usage(conn: &mut SqliteConnection, code_id: Uuid, buyer: Option<&str>) -> Result<Usage, sqlx::Error> {
+/// A reservation counts only while younger than `held_since`: an unpaid
+/// checkout holds a use for a short while, never for good (a late payment
+/// still consumes it).
+pub async fn usage(
+    conn: &mut SqliteConnection,
+    code_id: Uuid,
+    buyer: Option<&str>,
+    held_since: i64,
+) -> Result<Usage, sqlx::Error> {
     let (taken, by_buyer): (i64, i64) = sqlx::query_as(
         "SELECT count(*), coalesce(sum(buyer IS NOT NULL AND buyer = ?2), 0) FROM code_uses \
-         WHERE code_id = ?1 AND state IN ('reserved', 'consumed')",
+         WHERE code_id = ?1 AND (state = 'consumed' OR (state = 'reserved' AND created_at >= ?3))",
     )
     .bind(code_id.to_string())
     .bind(buyer)
+    .bind(held_since)
     .fetch_one(conn)
     .await?;
-    Ok(Usage { taken, taken_by_buyer: by_buyer })
+    Ok(Usage { taken, taken_by_buyer: by_buyer, buyer_known: buyer.is_some() })
 }
 
 /// A new use in `state` ('reserved' for a pending invoice, 'consumed' for a free redemption).
@@ -242,36 +251,24 @@ pub async fn stats<'e, E: Executor<'e, Database = Sqlite>>(e: E, code_id: Uuid) 
     .await
 }
 
-/// A stored answer to replay for an `Idempotency-Key` (younger than `since`).
-pub async fn idempotent_answer<'e, E: Executor<'e, Database = Sqlite>>(
-    e: E,
-    scope: &str,
-    key: &str,
-    since: i64,
-) -> Result<Option<(i64, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, body FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at >= ?")
-        .bind(scope)
-        .bind(key)
-        .bind(since)
-        .fetch_optional(e)
-        .await
-}
-
 /// Stores the first answer for a key (replacing one older than 24 hours).
 pub async fn remember_answer(
     tx: &mut Tx,
     scope: &str,
     key: &str,
+    request_hash: &str,
     status: i64,
     body: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO idempotency_keys (scope, key, status, body, created_at) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT(scope, key) DO UPDATE SET status = excluded.status, body = excluded.body, created_at = excluded.created_at",
+        "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT(scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status, \
+         body = excluded.body, created_at = excluded.created_at",
     )
     .bind(scope)
     .bind(key)
+    .bind(request_hash)
     .bind(status)
     .bind(body)
     .bind(now)
@@ -280,41 +277,44 @@ pub async fn remember_answer(
     .map(|_| ())
 }
 
-/// Forgets idempotency answers older than `before`.
-pub async fn prune_idempotency(pool: &sqlx::SqlitePool, before: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-        .bind(before)
-        .execute(pool)
-        .await?
-        .rows_affected())
-}
-
 /// A claimed key whose request never finished is free again after this.
 pub const ABANDONED_AFTER_SECONDS: i64 = 120;
 
-/// Claims an `Idempotency-Key` for a request in flight (status 0): the
-/// stored answer if the key was used since `since`, else `None` and the key
-/// is now held by this request.
+/// What is stored for a key: status 0 while its request is in flight.
+#[derive(sqlx::FromRow)]
+pub struct StoredAnswer {
+    pub request_hash: String,
+    pub status: i64,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// Claims an `Idempotency-Key` for a request in flight (status 0): what is
+/// stored if the key was used since `since`, else `None` and the key is now
+/// held by this request.
 pub async fn claim_idempotency_key(
     tx: &mut Tx,
     scope: &str,
     key: &str,
+    request_hash: &str,
     since: i64,
     now: i64,
-) -> Result<Option<(i64, String)>, sqlx::Error> {
-    let found: Option<(i64, String, i64)> =
-        sqlx::query_as("SELECT status, body, created_at FROM idempotency_keys WHERE scope = ? AND key = ?")
-            .bind(scope)
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?;
-    match found {
+) -> Result<Option<StoredAnswer>, sqlx::Error> {
+    let found: Option<StoredAnswer> = sqlx::query_as(
+        "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE scope = ? AND key = ?",
+    )
+    .bind(scope)
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(f) = found {
         // A request still in flight, unless it was abandoned (the process died).
-        Some((0, body, at)) if at >= now - ABANDONED_AFTER_SECONDS => return Ok(Some((0, body))),
-        Some((status, body, at)) if status != 0 && at >= since => return Ok(Some((status, body))),
-        _ => {}
+        let live = if f.status == 0 { f.created_at >= now - ABANDONED_AFTER_SECONDS } else { f.created_at >= since };
+        if live {
+            return Ok(Some(f));
+        }
     }
-    remember_answer(tx, scope, key, 0, "", now).await?;
+    remember_answer(tx, scope, key, request_hash, 0, "", now).await?;
     Ok(None)
 }
 

@@ -276,3 +276,59 @@ pub async fn set_provider_id(tx: &mut Tx, id: Uuid, provider_invoice_id: &str, n
     .await
     .map(|_| ())
 }
+
+/// Tags an invoice with the client address bucket it came from.
+pub async fn set_client_addr(tx: &mut Tx, id: Uuid, addr: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invoices SET client_addr = ? WHERE id = ?")
+        .bind(addr)
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Unpaid invoices created since `since`, from one address bucket or from all.
+pub async fn count_open<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    addr: Option<&str>,
+    since: i64,
+) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = match addr {
+        Some(a) => {
+            sqlx::query_as(
+                "SELECT count(*) FROM invoices WHERE status = 'pending' AND client_addr = ? AND created_at >= ?",
+            )
+            .bind(a)
+            .bind(since)
+            .fetch_one(e)
+            .await?
+        }
+        None => {
+            sqlx::query_as("SELECT count(*) FROM invoices WHERE status = 'pending' AND created_at >= ?")
+                .bind(since)
+                .fetch_one(e)
+                .await?
+        }
+    };
+    Ok(n)
+}
+
+/// Records why a provider invoice did not settle this one; false when the
+/// same reason was recorded already.
+pub async fn set_mismatch(tx: &mut Tx, id: Uuid, why: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE invoices SET mismatch = ?, updated_at = ? WHERE id = ? AND mismatch IS NOT ?")
+        .bind(why)
+        .bind(now)
+        .bind(id.to_string())
+        .bind(why)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Why a provider invoice did not settle this one, if one did not.
+pub async fn mismatch<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT mismatch FROM invoices WHERE id = ?").bind(id.to_string()).fetch_optional(e).await?;
+    Ok(row.and_then(|r| r.0))
+}

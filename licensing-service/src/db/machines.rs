@@ -112,6 +112,36 @@ pub async fn insert(tx: &mut Tx, m: &Machine) -> Result<(), sqlx::Error> {
         .map(|_| ())
 }
 
+/// The freed seat this license once gave this fingerprint, if any: taking
+/// the seat again reuses its row, so churn adds no rows.
+pub async fn freed_seat(tx: &mut Tx, license_id: Uuid, fingerprint: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM machines WHERE license_id = ? AND fingerprint = ? AND active = 0 \
+         ORDER BY deactivated_at DESC LIMIT 1",
+    )
+    .bind(license_id.to_string())
+    .bind(fingerprint)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| uuid_col(&r.0)).transpose()
+}
+
+/// Takes a freed seat's row again.
+pub async fn reactivate(tx: &mut Tx, m: &Machine) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE machines SET active = 1, hostname = ?, platform = ?, activated_at = ?, last_seen_at = ?, \
+         deactivated_at = NULL, deactivation_reason = NULL WHERE id = ? AND active = 0",
+    )
+    .bind(&m.hostname)
+    .bind(&m.platform)
+    .bind(m.activated_at)
+    .bind(m.last_seen_at)
+    .bind(m.id.to_string())
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
 /// Frees a seat; false when it was not active.
 pub async fn deactivate(tx: &mut Tx, id: Uuid, reason: &str, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod payments;
 pub mod policies;
 pub mod products;
+pub mod prune;
 pub mod settings;
 pub mod webhooks;
 

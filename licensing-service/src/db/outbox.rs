@@ -12,6 +12,18 @@ pub use crate::domain::outbox::EventType;
 /// Writes `event` with `data` and fans it out to the endpoints that want it.
 /// Returns the event id (`evt_…`), the one receivers deduplicate by.
 pub async fn enqueue(tx: &mut Tx, now: i64, event: EventType, data: Value) -> Result<String, sqlx::Error> {
+    enqueue_at(tx, now, now, event, data).await
+}
+
+/// As [`enqueue`], with the first delivery attempt not before `deliver_at`
+/// (so an event that may soon be undone can be withdrawn first).
+pub async fn enqueue_at(
+    tx: &mut Tx,
+    now: i64,
+    deliver_at: i64,
+    event: EventType,
+    data: Value,
+) -> Result<String, sqlx::Error> {
     let id = format!("evt_{}", Uuid::new_v4().simple());
     sqlx::query("INSERT INTO outbox_events (id, type, created_at, data) VALUES (?, ?, ?, ?)")
         .bind(&id)
@@ -23,12 +35,13 @@ pub async fn enqueue(tx: &mut Tx, now: i64, event: EventType, data: Value) -> Re
     sqlx::query(
         "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, state, attempts, next_attempt_at, created_at, \
          updated_at) \
-         SELECT 'whd_' || lower(hex(randomblob(16))), ?1, e.id, 'pending', 0, ?2, ?2, ?2 FROM webhook_endpoints e \
+         SELECT 'whd_' || lower(hex(randomblob(16))), ?1, e.id, 'pending', 0, ?4, ?2, ?2 FROM webhook_endpoints e \
          WHERE e.active = 1 AND EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value IN (?3, '*'))",
     )
     .bind(&id)
     .bind(now)
     .bind(event.as_str())
+    .bind(deliver_at)
     .execute(&mut **tx)
     .await?;
     Ok(id)
@@ -265,4 +278,20 @@ pub async fn prune(pool: &SqlitePool, cutoff: i64) -> Result<u64, sqlx::Error> {
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Withdraws the not-yet-sent `machine.deactivated` event of `machine_id`
+/// written since `since`; true when there was one (the seat was freed and
+/// taken again before anyone was told).
+pub async fn withdraw_deactivation(tx: &mut Tx, machine_id: Uuid, since: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM outbox_events WHERE type = ?1 AND created_at >= ?2 AND json_extract(data, '$.machine_id') = ?3 \
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = outbox_events.id AND d.attempts > 0)",
+    )
+    .bind(EventType::MachineDeactivated.as_str())
+    .bind(since)
+    .bind(machine_id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }

@@ -18,12 +18,14 @@ pub struct Connection {
     pub last_webhook_at: Option<i64>,
     pub last_error: Option<String>,
     pub last_error_at: Option<i64>,
+    /// BTCPay's id of the user who created the key, when BTCPay said.
+    pub key_owner: Option<String>,
 }
 
 pub async fn connection<'e, E: Executor<'e, Database = Sqlite>>(e: E) -> Result<Option<Connection>, sqlx::Error> {
     sqlx::query_as(
         "SELECT provider, base_url, api_key, store_id, store_name, webhook_id, webhook_secret, connected_at, \
-         last_webhook_at, last_error, last_error_at FROM payment_connection WHERE id = 1",
+         last_webhook_at, last_error, last_error_at, key_owner FROM payment_connection WHERE id = 1",
     )
     .fetch_optional(e)
     .await
@@ -33,8 +35,8 @@ pub async fn connection<'e, E: Executor<'e, Database = Sqlite>>(e: E) -> Result<
 pub async fn put_connection(tx: &mut Tx, c: &Connection) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT OR REPLACE INTO payment_connection (id, provider, base_url, api_key, store_id, store_name, webhook_id, \
-         webhook_secret, connected_at, last_webhook_at, last_error, last_error_at) \
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         webhook_secret, connected_at, last_webhook_at, last_error, last_error_at, key_owner) \
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&c.provider)
     .bind(&c.base_url)
@@ -47,6 +49,7 @@ pub async fn put_connection(tx: &mut Tx, c: &Connection) -> Result<(), sqlx::Err
     .bind(c.last_webhook_at)
     .bind(&c.last_error)
     .bind(c.last_error_at)
+    .bind(&c.key_owner)
     .execute(&mut **tx)
     .await
     .map(|_| ())

@@ -42,11 +42,15 @@ pub async fn license_event(
 ) -> Result<String, sqlx::Error> {
     let slug =
         db::products::by_id(&mut **tx, license.product_id).await?.map(|p| p.slug.to_string()).unwrap_or_default();
-    let mut data = license_data(license, &slug);
+    db::outbox::enqueue(tx, now, event, with_extra(license_data(license, &slug), extra)).await
+}
+
+/// `data` with the fields of `extra` merged in.
+fn with_extra(mut data: Value, extra: Value) -> Value {
     if let (Some(d), Value::Object(e)) = (data.as_object_mut(), extra) {
         d.extend(e);
     }
-    db::outbox::enqueue(tx, now, event, data).await
+    data
 }
 
 /// Enqueues `machine.activated` or `machine.deactivated`.
@@ -57,7 +61,21 @@ pub async fn machine_event(
     m: &Machine,
     extra: Value,
 ) -> Result<String, sqlx::Error> {
-    let mut data = json!({
+    db::outbox::enqueue(tx, now, event, machine_data(m, extra)).await
+}
+
+/// A freed seat is told [`SEAT_QUIET_SECONDS`] later, so a seat freed and
+/// taken again at once (an app restarting, a script looping) tells nobody.
+pub async fn deactivation_event(tx: &mut Tx, now: i64, m: &Machine, extra: Value) -> Result<String, sqlx::Error> {
+    let data = machine_data(m, extra);
+    db::outbox::enqueue_at(tx, now, now + SEAT_QUIET_SECONDS, EventType::MachineDeactivated, data).await
+}
+
+/// Seconds within which a freed seat taken again is not reported either way.
+pub const SEAT_QUIET_SECONDS: i64 = 60;
+
+fn machine_data(m: &Machine, extra: Value) -> Value {
+    let data = json!({
         "machine_id": m.id,
         "license_id": m.license_id,
         "fingerprint": m.fingerprint,
@@ -65,10 +83,7 @@ pub async fn machine_event(
         "platform": m.platform,
         "activated_at": ts(m.activated_at),
     });
-    if let (Some(d), Value::Object(e)) = (data.as_object_mut(), extra) {
-        d.extend(e);
-    }
-    db::outbox::enqueue(tx, now, event, data).await
+    with_extra(data, extra)
 }
 
 /// An invoice as events describe it.
@@ -106,11 +121,8 @@ pub async fn invoice_event(
             .bind(invoice.policy_id.to_string())
             .fetch_one(&mut **tx)
             .await?;
-    let mut data = invoice_data(invoice, &product.unwrap_or_default(), &policy.unwrap_or_default());
-    if let (Some(d), Value::Object(e)) = (data.as_object_mut(), extra) {
-        d.extend(e);
-    }
-    db::outbox::enqueue(tx, now, event, data).await
+    let data = invoice_data(invoice, &product.unwrap_or_default(), &policy.unwrap_or_default());
+    db::outbox::enqueue(tx, now, event, with_extra(data, extra)).await
 }
 
 /// Enqueues `code.redeemed`: a code's use was consumed by a license (a free

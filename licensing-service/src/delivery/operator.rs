@@ -55,6 +55,15 @@ pub fn btcpay_connection_lost_text(detail: &str) -> String {
     format!("BTCPay Server cannot be reached: {detail}. New purchases wait until it is back.")
 }
 
+/// The text of a new-connection notice: which store, and whose key.
+pub fn btcpay_connected_text(store_name: &str, store_id: &str, key_owner: Option<&str>) -> String {
+    let owner = key_owner.map_or_else(|| "an API key you entered".to_string(), |o| format!("a key of BTCPay user {o}"));
+    format!(
+        "BTCPay connected: payments now go to store \"{store_name}\" ({store_id}), through {owner}. \
+         If this was not you, disconnect BTCPay and connect it again."
+    )
+}
+
 fn group_thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();

@@ -122,13 +122,19 @@ impl Kind {
         }
     }
 
-    /// For a fiat-priced tier: the fiat amount after a percentage, or `None`
-    /// when this kind prices in sats instead (fixed or set sats, free).
+    /// For a fiat-priced tier: the fiat amount after the code, or `None`
+    /// when this kind is denominated in sats and so cannot price a fiat tier.
     pub fn apply_fiat(self, amount: &str) -> Option<String> {
         match self {
             Kind::PercentOff(p) => Some(percent_of_decimal(amount, p)),
-            _ => None,
+            Kind::FreeLicense => Some(percent_of_decimal(amount, 100)),
+            Kind::FixedSatsOff(_) | Kind::SetPriceSats(_) => None,
         }
+    }
+
+    /// Whether this kind is an amount of sats (it cannot apply to a fiat price).
+    pub fn is_sats_denominated(self) -> bool {
+        matches!(self, Kind::FixedSatsOff(_) | Kind::SetPriceSats(_))
     }
 }
 
@@ -150,31 +156,59 @@ fn percent_of_decimal(amount: &str, percent: i64) -> String {
     format!("{i}.{f}")
 }
 
-/// What a buyer pays for a tier, with or without a code.
+/// What a buyer pays for a tier, with or without a code: the one price
+/// computation behind the buy page, the preview, purchases and redemptions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Quote {
+    /// For a fiat tier these three are 0: the provider converts at checkout,
+    /// and the tier's `price_sats` plays no part.
     pub base_price_sats: i64,
     pub discount_sats: i64,
     pub final_price_sats: i64,
-    /// For a fiat-priced tier the provider converts: (base amount, final amount, currency).
+    /// For a fiat-priced tier: (base amount, final amount, currency).
     #[serde(skip)]
     pub fiat: Option<(String, String, String)>,
 }
 
 impl Quote {
-    /// The tier's price after `code`. A fiat tier keeps its currency for a
-    /// percentage; a sats-denominated code prices it in sats instead.
-    pub fn for_policy(policy: &super::catalog::Policy, code: Option<Kind>) -> Quote {
+    /// The tier's price after `code`. A fiat tier is always charged in its
+    /// currency: a percentage or a free license applies to the fiat amount,
+    /// and a code denominated in sats is refused for it (converting at
+    /// today's rate would let the rate decide the discount).
+    pub fn for_policy(policy: &super::catalog::Policy, code: Option<Kind>) -> Result<Quote, Refusal> {
+        let Some(code) = code else {
+            return Ok(Quote::list_price(policy));
+        };
+        if let Some(f) = &policy.fiat_price {
+            let after = code.apply_fiat(&f.amount).ok_or(Refusal::WrongCurrency)?;
+            let fiat = Some((f.amount.clone(), after, f.currency.clone()));
+            return Ok(Quote { base_price_sats: 0, discount_sats: 0, final_price_sats: 0, fiat });
+        }
         let base = policy.price_sats;
-        let final_sats = code.map_or(base, |k| k.apply_sats(base));
-        let fiat = policy.fiat_price.as_ref().and_then(|f| match code {
-            None => Some((f.amount.clone(), f.amount.clone(), f.currency.clone())),
-            Some(k) => k.apply_fiat(&f.amount).map(|after| (f.amount.clone(), after, f.currency.clone())),
-        });
-        Quote { base_price_sats: base, discount_sats: base - final_sats, final_price_sats: final_sats, fiat }
+        let final_sats = code.apply_sats(base);
+        Ok(Quote { base_price_sats: base, discount_sats: base - final_sats, final_price_sats: final_sats, fiat: None })
     }
 
-    /// Nothing to pay: issue the license without a provider invoice.
+    /// The tier's price without a code.
+    pub fn list_price(policy: &super::catalog::Policy) -> Quote {
+        match &policy.fiat_price {
+            Some(f) => Quote {
+                base_price_sats: 0,
+                discount_sats: 0,
+                final_price_sats: 0,
+                fiat: Some((f.amount.clone(), f.amount.clone(), f.currency.clone())),
+            },
+            None => Quote {
+                base_price_sats: policy.price_sats,
+                discount_sats: 0,
+                final_price_sats: policy.price_sats,
+                fiat: None,
+            },
+        }
+    }
+
+    /// Nothing to pay: issue the license without a provider invoice. A fiat
+    /// tier is free only when its amount after the code is zero.
     pub fn is_free(&self) -> bool {
         match &self.fiat {
             Some((_, after, _)) => after.bytes().all(|b| b == b'0' || b == b'.'),
@@ -192,6 +226,10 @@ pub enum Refusal {
     CodeExhausted,
     NotValidForTier,
     Inactive,
+    /// A code worth sats, on a tier priced in another currency.
+    WrongCurrency,
+    /// A code limited per buyer, used without an e-mail or npub.
+    BuyerRequired,
 }
 
 impl Refusal {
@@ -203,17 +241,33 @@ impl Refusal {
             Refusal::CodeExhausted => "code_exhausted",
             Refusal::NotValidForTier => "not_valid_for_tier",
             Refusal::Inactive => "inactive",
+            Refusal::WrongCurrency => "not_valid_for_currency",
+            Refusal::BuyerRequired => "buyer_required",
         }
     }
 
     pub fn message(self) -> &'static str {
         match self {
-            Refusal::UnknownCode => "this code is not valid for this product",
+            Refusal::UnknownCode => "this code is unknown, expired or used up",
             Refusal::Expired => "this code has expired",
             Refusal::NotYetValid => "this code is not valid yet",
             Refusal::CodeExhausted => "this code has been used up",
             Refusal::NotValidForTier => "this code does not apply to the chosen tier",
             Refusal::Inactive => "this code is not active",
+            Refusal::WrongCurrency => "this code takes sats off, and this tier is priced in another currency",
+            Refusal::BuyerRequired => "this code is limited per buyer: give your e-mail or npub to use it",
+        }
+    }
+
+    /// What a stranger is told: a code that is unknown, expired, not yet
+    /// valid, used up or switched off all look the same, so the answer
+    /// cannot be used to learn which codes exist.
+    pub fn public(self) -> Refusal {
+        match self {
+            Refusal::Expired | Refusal::NotYetValid | Refusal::CodeExhausted | Refusal::Inactive => {
+                Refusal::UnknownCode
+            }
+            other => other,
         }
     }
 }
@@ -237,6 +291,8 @@ pub struct Usage {
     pub taken: i64,
     /// Taken by this buyer, when the buyer is known.
     pub taken_by_buyer: i64,
+    /// Whether the buyer gave an e-mail or npub.
+    pub buyer_known: bool,
 }
 
 impl Rules {
@@ -257,8 +313,14 @@ impl Rules {
         if self.max_uses.is_some_and(|m| usage.taken >= m) {
             return Err(Refusal::CodeExhausted);
         }
-        if self.max_uses_per_buyer.is_some_and(|m| usage.taken_by_buyer >= m) {
-            return Err(Refusal::CodeExhausted);
+        if let Some(m) = self.max_uses_per_buyer {
+            // A per-buyer limit means nothing without a buyer to count.
+            if !usage.buyer_known {
+                return Err(Refusal::BuyerRequired);
+            }
+            if usage.taken_by_buyer >= m {
+                return Err(Refusal::CodeExhausted);
+            }
         }
         Ok(())
     }
@@ -324,14 +386,77 @@ mod tests {
             max_uses: Some(2),
             max_uses_per_buyer: Some(1),
         };
-        let free = Usage::default();
+        let free = Usage { buyer_known: true, ..Usage::default() };
         assert_eq!(r.check(150, "pro", free), Ok(()));
+        // A per-buyer limit with no buyer to count refuses (it would count nobody).
+        assert_eq!(r.check(150, "pro", Usage::default()), Err(Refusal::BuyerRequired));
         assert_eq!(r.check(99, "pro", free), Err(Refusal::NotYetValid));
         assert_eq!(r.check(200, "pro", free), Err(Refusal::Expired));
         assert_eq!(r.check(150, "basic", free), Err(Refusal::NotValidForTier));
-        assert_eq!(r.check(150, "pro", Usage { taken: 2, taken_by_buyer: 0 }), Err(Refusal::CodeExhausted));
-        assert_eq!(r.check(150, "pro", Usage { taken: 1, taken_by_buyer: 1 }), Err(Refusal::CodeExhausted));
+        assert_eq!(
+            r.check(150, "pro", Usage { taken: 2, taken_by_buyer: 0, buyer_known: true }),
+            Err(Refusal::CodeExhausted)
+        );
+        assert_eq!(
+            r.check(150, "pro", Usage { taken: 1, taken_by_buyer: 1, buyer_known: true }),
+            Err(Refusal::CodeExhausted)
+        );
         let off = Rules { active: false, ..r };
         assert_eq!(off.check(150, "pro", free), Err(Refusal::Inactive));
+    }
+
+    fn tier(price_sats: i64, fiat: Option<(&str, &str)>) -> crate::domain::catalog::Policy {
+        crate::domain::catalog::Policy {
+            id: uuid::Uuid::nil(),
+            product_id: uuid::Uuid::nil(),
+            slug: crate::domain::Slug::parse("t").unwrap(),
+            name: "T".into(),
+            description: String::new(),
+            price_sats,
+            fiat_price: fiat.map(|(a, c)| crate::domain::catalog::FiatPrice::parse(a, c).unwrap()),
+            duration_seconds: 0,
+            grace_seconds: 0,
+            max_machines: 1,
+            entitlements: vec![],
+            is_trial: false,
+            public: true,
+            highlighted: false,
+            tier_rank: None,
+            archived: false,
+            is_recurring: false,
+            renewal_period_days: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_fiat_tier_is_charged_in_its_currency_only() {
+        // price_sats is 0 here, as when a fiat tier inherits a free product's price.
+        let fiat = tier(0, Some(("49.00", "USD")));
+        let q = Quote::list_price(&fiat);
+        assert!(!q.is_free());
+        assert_eq!(q.fiat.as_ref().unwrap().1, "49.00");
+        assert_eq!(Quote::for_policy(&fiat, Some(Kind::FixedSatsOff(500))), Err(Refusal::WrongCurrency));
+        assert_eq!(Quote::for_policy(&fiat, Some(Kind::SetPriceSats(0))), Err(Refusal::WrongCurrency));
+        let half = Quote::for_policy(&fiat, Some(Kind::PercentOff(50))).unwrap();
+        assert_eq!(half.fiat.as_ref().unwrap().1, "24.50");
+        assert!(!half.is_free());
+        assert!(Quote::for_policy(&fiat, Some(Kind::PercentOff(100))).unwrap().is_free());
+        assert!(Quote::for_policy(&fiat, Some(Kind::FreeLicense)).unwrap().is_free());
+        // A fiat tier with a sats price never falls back to it.
+        let both = tier(1000, Some(("200", "USD")));
+        assert_eq!(Quote::for_policy(&both, Some(Kind::FixedSatsOff(100))), Err(Refusal::WrongCurrency));
+        assert_eq!(Quote::list_price(&both).final_price_sats, 0);
+        let sats = tier(1000, None);
+        assert_eq!(Quote::for_policy(&sats, Some(Kind::FixedSatsOff(100))).unwrap().final_price_sats, 900);
+    }
+
+    #[test]
+    fn strangers_cannot_tell_a_used_code_from_an_unknown_one() {
+        for r in [Refusal::Expired, Refusal::NotYetValid, Refusal::CodeExhausted, Refusal::Inactive] {
+            assert_eq!(r.public(), Refusal::UnknownCode);
+        }
+        assert_eq!(Refusal::BuyerRequired.public(), Refusal::BuyerRequired);
     }
 }

@@ -108,11 +108,17 @@ pub enum NoticeKind {
     FreeRedemption,
     WebhookDeadLetter,
     BtcpayConnectionLost,
+    BtcpayConnected,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 4] =
-        [NoticeKind::Sale, NoticeKind::FreeRedemption, NoticeKind::WebhookDeadLetter, NoticeKind::BtcpayConnectionLost];
+    pub const ALL: [NoticeKind; 5] = [
+        NoticeKind::Sale,
+        NoticeKind::FreeRedemption,
+        NoticeKind::WebhookDeadLetter,
+        NoticeKind::BtcpayConnectionLost,
+        NoticeKind::BtcpayConnected,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -120,6 +126,7 @@ impl NoticeKind {
             NoticeKind::FreeRedemption => "free_redemption",
             NoticeKind::WebhookDeadLetter => "webhook_dead_letter",
             NoticeKind::BtcpayConnectionLost => "btcpay_connection_lost",
+            NoticeKind::BtcpayConnected => "btcpay_connected",
         }
     }
 

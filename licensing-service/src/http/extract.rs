@@ -73,6 +73,22 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
+/// The public POSTs that create something take JSON only: a `text/plain`
+/// or form body is what a page on another site can send without asking.
+pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let ct = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ))
+    }
+}
+
 /// Parses a JSON body whatever its content type (the hot path and optional
 /// bodies); malformed → 400, too large → 413.
 pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {

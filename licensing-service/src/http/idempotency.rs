@@ -1,18 +1,41 @@
 //! The `Idempotency-Key` header of public POSTs: the same key within 24
 //! hours gets the first answer again and creates nothing new.
 
-use axum::http::{HeaderMap, StatusCode};
+use std::net::IpAddr;
+
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::db::{self, Tx};
 use crate::http::error::ApiError;
 
 pub const WINDOW_SECONDS: i64 = 24 * 3600;
 
-/// The header's value, if present and well-formed.
-pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// An `Idempotency-Key` as this server keeps it: scoped to the operation
+/// and to the client's address (an IPv6 client by its /64), and bound to the
+/// request it came with, so the same header from another client is a new
+/// key and from the same client with another body is refused — one buyer's
+/// key never returns another's answer.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub scope: &'static str,
+    /// `<address bucket> <key as sent>`.
+    pub key: String,
+    /// Hex SHA-256 of method, path and body.
+    pub request_hash: String,
+}
+
+/// The header's key, if present and well-formed, tied to this request.
+pub fn key(
+    headers: &HeaderMap,
+    scope: &'static str,
+    client: IpAddr,
+    method_and_path: &str,
+    body: &[u8],
+) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -23,7 +46,26 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             "Idempotency-Key must be 1 to 200 printable ASCII characters",
         ));
     }
-    Ok(Some(k.to_string()))
+    let mut h = Sha256::new();
+    h.update(method_and_path.as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    let request_hash = data_encoding::HEXLOWER.encode(&h.finalize());
+    Ok(Some(IdempotencyKey { scope, key: format!("{} {k}", address_bucket(client)), request_hash }))
+}
+
+/// An IPv4 address, or the /64 network of an IPv6 one (one subscriber).
+pub fn address_bucket(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// A JSON answer of a public POST, fresh or replayed: the API turns it into
@@ -41,25 +83,35 @@ impl Answer {
     }
 }
 
+/// Answers that may carry a license key are kept by no cache.
+pub const NO_STORE: (HeaderName, HeaderValue) = (header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
         if self.replayed {
-            (self.status, [("idempotent-replayed", "true")], Json(self.body)).into_response()
+            (self.status, [NO_STORE], [("idempotent-replayed", "true")], Json(self.body)).into_response()
         } else {
-            (self.status, Json(self.body)).into_response()
+            (self.status, [NO_STORE], Json(self.body)).into_response()
         }
     }
 }
 
 /// Holds `key` for this request, or answers with what the first request got.
-pub async fn claim(tx: &mut Tx, scope: &str, key: &str, now: i64) -> Result<Option<Answer>, ApiError> {
-    match db::codes::claim_idempotency_key(tx, scope, key, now - WINDOW_SECONDS, now).await? {
+pub async fn claim(tx: &mut Tx, key: &IdempotencyKey, now: i64) -> Result<Option<Answer>, ApiError> {
+    let found =
+        db::codes::claim_idempotency_key(tx, key.scope, &key.key, &key.request_hash, now - WINDOW_SECONDS, now).await?;
+    match found {
         None => Ok(None),
-        Some((0, _)) => Err(ApiError::conflict(
+        Some(stored) if stored.request_hash != key.request_hash => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with another request: send a new random key for each new request",
+        )),
+        Some(stored) if stored.status == 0 => Err(ApiError::conflict(
             "request_in_progress",
             "a request with this Idempotency-Key is still being processed; retry shortly",
         )),
-        Some((status, body)) => Ok(Some(replay(status, &body))),
+        Some(stored) => Ok(Some(replay(stored.status, &stored.body))),
     }
 }
 
@@ -73,12 +125,18 @@ pub fn replay(status: i64, body: &str) -> Answer {
 /// Stores the answer for `key`.
 pub async fn remember(
     tx: &mut Tx,
-    scope: &str,
-    key: &str,
+    key: &IdempotencyKey,
     status: StatusCode,
     body: &Value,
     now: i64,
 ) -> Result<(), ApiError> {
-    db::codes::remember_answer(tx, scope, key, i64::from(status.as_u16()), &body.to_string(), now).await?;
+    let status = i64::from(status.as_u16());
+    db::codes::remember_answer(tx, key.scope, &key.key, &key.request_hash, status, &body.to_string(), now).await?;
+    Ok(())
+}
+
+/// Lets a key be used again (its request failed before creating anything).
+pub async fn forget(tx: &mut Tx, key: &IdempotencyKey) -> Result<(), ApiError> {
+    db::codes::forget_idempotency_key(tx, key.scope, &key.key).await?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db;
+use crate::domain::invoice::Observed;
 use crate::domain::now_unix;
 use crate::fulfillment::{self, Delivery, Outcome};
 use crate::http::admin::btcpay::{api_client, finish_connection, remember_unchosen, usable_stores};
@@ -42,11 +43,32 @@ pub async fn btcpay_webhook(
         Some(pid) => find_invoice(&s, pid, event.order_id.as_deref()).await?,
         None => None,
     };
+    // An event that would settle is a hint: the invoice itself, read back
+    // from BTCPay, says whether it is settled, in which store and for how
+    // much — a webhook found through its orderId settles nothing BTCPay
+    // calls invalid, and an invoice for another amount settles nothing.
+    let (observed, charged) = match (&event.provider_invoice_id, invoice_id, event.observed) {
+        (Some(pid), Some(_), Some(Observed::Settled)) => {
+            let pi = provider.invoice(pid).await.map_err(|e| {
+                tracing::warn!(error = %e, delivery = %event.delivery_id, "reading back a settled BTCPay invoice failed");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unreachable", "cannot read the invoice back yet")
+            })?;
+            (Some(pi.state), pi.charged)
+        }
+        _ => (event.observed, None),
+    };
     let delivery = Delivery { provider: BTCPAY, delivery_id: &event.delivery_id, event_type: &event.event_type };
-    let outcome =
-        fulfillment::apply_invoice_news(&s.db, &s.signer, invoice_id, event.observed, Some(delivery), "btcpay")
-            .await
-            .map_err(|e| anyhow::anyhow!("applying BTCPay event {}: {e}", event.delivery_id))?;
+    let outcome = fulfillment::apply_invoice_news(
+        &s.db,
+        &s.signer,
+        invoice_id,
+        observed,
+        charged.as_ref(),
+        Some(delivery),
+        "btcpay",
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("applying BTCPay event {}: {e}", event.delivery_id))?;
     if matches!(outcome, Outcome::NotOurs) && event.provider_invoice_id.is_some() {
         tracing::info!(
             delivery = %event.delivery_id,
@@ -64,6 +86,7 @@ fn outcome_name(o: &Outcome) -> &'static str {
         Outcome::Processing => "processing",
         Outcome::Settled(_) => "settled",
         Outcome::Closed(_) => "closed",
+        Outcome::Mismatch(_) => "mismatch",
     }
 }
 
@@ -112,6 +135,8 @@ pub struct StateQuery {
 /// What BTCPay posts back: `apiKey`, `permissions`, `userId`, as a form or as JSON.
 struct Grant {
     api_key: String,
+    /// The BTCPay user who approved the key.
+    user_id: Option<String>,
 }
 
 fn parse_grant(headers: &HeaderMap, body: &[u8]) -> Option<Grant> {
@@ -119,14 +144,16 @@ fn parse_grant(headers: &HeaderMap, body: &[u8]) -> Option<Grant> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    let api_key = if is_json {
-        serde_json::from_slice::<Value>(body).ok()?.get("apiKey")?.as_str()?.to_string()
-    } else {
-        url::form_urlencoded::parse(body).find(|(k, _)| k == "apiKey").map(|(_, v)| v.into_owned())?
+    let field = |name: &str| -> Option<String> {
+        let v = if is_json {
+            serde_json::from_slice::<Value>(body).ok()?.get(name)?.as_str()?.to_string()
+        } else {
+            url::form_urlencoded::parse(body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())?
+        };
+        let v = v.trim().to_string();
+        (!v.is_empty() && v.len() <= 200 && v.bytes().all(|b| b.is_ascii_graphic())).then_some(v)
     };
-    let api_key = api_key.trim().to_string();
-    (!api_key.is_empty() && api_key.len() <= 200 && api_key.bytes().all(|b| b.is_ascii_graphic()))
-        .then_some(Grant { api_key })
+    Some(Grant { api_key: field("apiKey")?, user_id: field("userId") })
 }
 
 /// BTCPay's authorize page posts the new key here.
@@ -151,7 +178,7 @@ pub async fn btcpay_connect_callback(
             ),
             Err(e) => return e.into_response(),
         };
-    match connect_with(&s, &base_url, &grant.api_key).await {
+    match connect_with(&s, &base_url, &grant).await {
         Ok(lines) => notice(StatusCode::OK, &lines.0, lines.1),
         Err(e) => {
             tracing::warn!(error = %e.message, "BTCPay connection failed");
@@ -168,7 +195,8 @@ async fn take_state(s: &AppState, token: &str) -> Result<Option<String>, ApiErro
 }
 
 /// Confirms the key, finds the store and registers the webhook.
-async fn connect_with(s: &AppState, base_url: &str, api_key: &str) -> Result<(String, Vec<String>), ApiError> {
+async fn connect_with(s: &AppState, base_url: &str, grant: &Grant) -> Result<(String, Vec<String>), ApiError> {
+    let (api_key, owner) = (grant.api_key.as_str(), grant.user_id.as_deref());
     let client = api_client(&s.config, base_url, api_key)?;
     let stores = usable_stores(&client).await?;
     match stores.as_slice() {
@@ -177,7 +205,7 @@ async fn connect_with(s: &AppState, base_url: &str, api_key: &str) -> Result<(St
             "The key BTCPay created does not allow Keysat to sell on any store. Try again and select a store.",
         )),
         [store] => {
-            finish_connection(s, &client, base_url, api_key, store, "btcpay-authorize").await?;
+            finish_connection(s, &client, base_url, api_key, store, owner, "btcpay-authorize").await?;
             Ok((
                 format!("Connected to store {}", store.name),
                 vec![
@@ -187,7 +215,7 @@ async fn connect_with(s: &AppState, base_url: &str, api_key: &str) -> Result<(St
             ))
         }
         several => {
-            remember_unchosen(s, base_url, api_key).await?;
+            remember_unchosen(s, base_url, api_key, owner).await?;
             let names: Vec<String> = several.iter().map(|st| format!("{} ({})", st.name, st.id)).collect();
             Ok((
                 "Choose a store".into(),

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::db::events::EventKey;
 use crate::db::{self, Db, Tx};
-use crate::delivery::events::machine_event;
+use crate::delivery::events::{deactivation_event, machine_event, SEAT_QUIET_SECONDS};
 use crate::delivery::EventType;
 use crate::domain::now_unix;
 use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, Seat};
@@ -223,10 +223,10 @@ impl Licensing {
                 let fresh = self.cache.store(fresh);
                 return Err(refuse(reason, &fresh));
             }
-            Ok(Seat::Take) => Uuid::new_v4(),
+            Ok(Seat::Take) => db::machines::freed_seat(&mut tx, license_id, fingerprint).await?,
         };
         let machine = db::machines::Machine {
-            id: machine_id,
+            id: machine_id.unwrap_or_else(Uuid::new_v4),
             license_id,
             fingerprint: fingerprint.to_string(),
             hostname: hostname.map(str::to_owned),
@@ -237,11 +237,23 @@ impl Licensing {
             deactivated_at: None,
             deactivation_reason: None,
         };
-        db::machines::insert(&mut tx, &machine).await?;
+        let quiet = match machine_id {
+            None => {
+                db::machines::insert(&mut tx, &machine).await?;
+                false
+            }
+            Some(id) => {
+                db::machines::reactivate(&mut tx, &machine).await?;
+                // Freed and taken again before anyone was told: nobody is.
+                db::outbox::withdraw_deactivation(&mut tx, id, now - SEAT_QUIET_SECONDS).await?
+            }
+        };
         // Only a newly taken seat writes an event; validations that hold one never do.
-        machine_event(&mut tx, now, EventType::MachineActivated, &machine, serde_json::json!({})).await?;
+        if !quiet {
+            machine_event(&mut tx, now, EventType::MachineActivated, &machine, serde_json::json!({})).await?;
+        }
         let snap = self.commit_change(tx, license_id).await?;
-        Ok((snap.ok_or(Reason::NotFound)?, machine_id))
+        Ok((snap.ok_or(Reason::NotFound)?, machine.id))
     }
 
     /// Frees a seat (by the application, or by the operator when `audit` is
@@ -261,7 +273,7 @@ impl Licensing {
         if let Some(m) = db::machines::by_id(&mut *tx, machine_id).await? {
             let extra =
                 serde_json::json!({"reason": reason, "by": if audit.is_some() { "operator" } else { "application" }});
-            machine_event(&mut tx, now, EventType::MachineDeactivated, &m, extra).await?;
+            deactivation_event(&mut tx, now, &m, extra).await?;
         }
         if let Some(a) = audit {
             db::audit::record(&mut tx, now, a).await?;

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use axum::http::HeaderMap;
 use uuid::Uuid;
 
-use crate::domain::invoice::Observed;
+use crate::domain::invoice::{Charged, Observed};
 
 /// What the buyer is asked to pay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,8 @@ pub struct ProviderInvoice {
     /// Our invoice id, as we gave it at creation.
     pub order_id: Option<String>,
     pub state: Observed,
+    /// What it charges and in which store, checked before it settles ours.
+    pub charged: Option<Charged>,
 }
 
 /// A verified webhook delivery.

@@ -8,10 +8,11 @@ use std::sync::Mutex;
 use axum::http::HeaderMap;
 use uuid::Uuid;
 
+use super::Amount;
 use super::{
     Checkout, CheckoutRequest, Health, PaymentProvider, ProviderError, ProviderInvoice, WebhookError, WebhookEvent,
 };
-use crate::domain::invoice::Observed;
+use crate::domain::invoice::{Charged, Observed};
 
 pub const NAME: &str = "simulated";
 
@@ -79,6 +80,7 @@ impl PaymentProvider for Simulated {
             provider_invoice_id: provider_invoice_id.to_string(),
             order_id: Some(inv.order_id.to_string()),
             state: inv.state,
+            charged: Some(charged(&inv.amount)),
         })
     }
 
@@ -88,6 +90,7 @@ impl PaymentProvider for Simulated {
             provider_invoice_id: id.clone(),
             order_id: Some(i.order_id.to_string()),
             state: i.state,
+            charged: Some(charged(&i.amount)),
         }))
     }
 
@@ -98,4 +101,13 @@ impl PaymentProvider for Simulated {
     async fn health(&self) -> Health {
         Health { ok: true, detail: "demo mode: simulated payments, no money moves".into() }
     }
+}
+
+/// The simulated checkout charges exactly what it was asked (it has no store).
+fn charged(amount: &Amount) -> Charged {
+    let (amount, currency) = match amount {
+        Amount::Sats(n) => (n.to_string(), "SATS".to_string()),
+        Amount::Fiat { amount, currency } => (amount.clone(), currency.clone()),
+    };
+    Charged { store_id: None, amount, currency }
 }

@@ -14,6 +14,7 @@ use url::Url;
 use crate::app::AppState;
 use crate::config::Config;
 use crate::db::{self, audit::NewAudit, payments::Connection, Db};
+use crate::delivery::{operator, NoticeKind};
 use crate::domain::now_unix;
 use crate::http::error::ApiError;
 use crate::http::extract::{Admin, Json as JsonBody};
@@ -100,6 +101,7 @@ pub async fn finish_connection(
     base_url: &str,
     api_key: &str,
     store: &Store,
+    key_owner: Option<&str>,
     actor: &str,
 ) -> Result<Connection, ApiError> {
     let previous = db::payments::connection(&s.db.read).await?;
@@ -126,9 +128,13 @@ pub async fn finish_connection(
         last_webhook_at: None,
         last_error: None,
         last_error_at: None,
+        key_owner: key_owner.map(str::to_string),
     };
     let mut tx = s.db.begin().await?;
     db::payments::put_connection(&mut tx, &conn).await?;
+    // Told to the operator, so a key swapped in through a leaked link is noticed.
+    let text = operator::btcpay_connected_text(&store.name, &store.id, key_owner);
+    operator::notify_in(&mut tx, now, NoticeKind::BtcpayConnected, &text).await?;
     db::audit::record(
         &mut tx,
         now,
@@ -137,7 +143,8 @@ pub async fn finish_connection(
             action: "btcpay.connect",
             target_type: "btcpay",
             target_id: store.id.clone(),
-            details: json!({ "btcpay_url": base_url, "store_name": store.name, "webhook_id": webhook_id }),
+            details: json!({ "btcpay_url": base_url, "store_name": store.name, "webhook_id": webhook_id,
+                "key_owner": key_owner }),
         },
     )
     .await?;
@@ -148,7 +155,12 @@ pub async fn finish_connection(
 
 /// A key confirmed and its stores listed, but several usable: keep the key
 /// until the operator picks one.
-pub async fn remember_unchosen(s: &AppState, base_url: &str, api_key: &str) -> Result<(), ApiError> {
+pub async fn remember_unchosen(
+    s: &AppState,
+    base_url: &str,
+    api_key: &str,
+    key_owner: Option<&str>,
+) -> Result<(), ApiError> {
     let conn = Connection {
         provider: btcpay_provider::NAME.into(),
         base_url: base_url.into(),
@@ -161,6 +173,7 @@ pub async fn remember_unchosen(s: &AppState, base_url: &str, api_key: &str) -> R
         last_webhook_at: None,
         last_error: None,
         last_error_at: None,
+        key_owner: key_owner.map(str::to_string),
     };
     let mut tx = s.db.begin().await?;
     db::payments::put_connection(&mut tx, &conn).await?;
@@ -219,6 +232,7 @@ pub async fn status(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, 
         "btcpay_url": c.base_url,
         "store_id": c.store_id,
         "store_name": c.store_name,
+        "key_owner": c.key_owner,
         "webhook_id": c.webhook_id,
         "connected_at": ts(c.connected_at),
         "last_webhook_at": c.last_webhook_at.map(ts),
@@ -252,7 +266,7 @@ pub async fn choose_store(
             format!("store '{}' is not one this API key may sell on; choose one of the listed stores", b.store_id),
         )
     })?;
-    let conn = finish_connection(&s, &client, &c.base_url, &c.api_key, store, "admin").await?;
+    let conn = finish_connection(&s, &client, &c.base_url, &c.api_key, store, c.key_owner.as_deref(), "admin").await?;
     Ok(Json(connected(&conn)))
 }
 
@@ -319,7 +333,7 @@ pub async fn manual(
             format!("this API key lacks one of {} on store '{}'", connect::PERMISSIONS.join(", "), store.name),
         ));
     }
-    let conn = finish_connection(&s, &client, base.as_str(), api_key, &store, "admin").await?;
+    let conn = finish_connection(&s, &client, base.as_str(), api_key, &store, None, "admin").await?;
     Ok(Json(connected(&conn)))
 }
 

@@ -105,6 +105,32 @@ async fn check_policies(s: &AppState, product: &Product, list: Vec<String>) -> R
     Ok(list)
 }
 
+/// A code worth sats must be usable on some tier it names (or, naming none,
+/// on some tier of the product): a fiat-priced tier refuses it, since a fixed
+/// number of sats off a price in dollars would let the day's rate decide.
+async fn check_currency(s: &AppState, product: &Product, kind: Kind, policies: &[String]) -> Result<(), ApiError> {
+    if !kind.is_sats_denominated() {
+        return Ok(());
+    }
+    let tiers = db::policies::for_product(&s.db.read, product.id).await?;
+    let targeted = tiers.iter().filter(|t| policies.is_empty() || policies.iter().any(|p| p == t.slug.as_str()));
+    let mut fiat_only = true;
+    for t in targeted {
+        fiat_only &= t.fiat_price.is_some();
+    }
+    if fiat_only && !tiers.is_empty() {
+        return Err(DomainError::invalid(
+            "kind",
+            format!(
+                "{} is an amount of sats, and every tier it would apply to is priced in fiat: use percent_off or free_license",
+                kind.name()
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn check_window(rules: &Rules) -> Result<(), DomainError> {
     match (rules.valid_from, rules.valid_until) {
         (Some(f), Some(u)) if u <= f => Err(DomainError::invalid("valid_until", "must be after valid_from")),
@@ -168,11 +194,13 @@ pub async fn create(
         max_uses_per_buyer: limit("max_uses_per_buyer", b.max_uses_per_buyer, 1)?,
     };
     check_window(&rules)?;
+    let kind = Kind::parse(&b.kind, b.value)?;
+    check_currency(&s, &product, kind, &rules.policies).await?;
     let c = DiscountCode {
         id: Uuid::new_v4(),
         code,
         product_id: product.id,
-        kind: Kind::parse(&b.kind, b.value)?,
+        kind,
         rules,
         featured: b.featured.unwrap_or(false),
         referrer: optional_text("referrer", b.referrer, 120)?,
@@ -251,6 +279,7 @@ pub async fn patch(
         c.rules.valid_until = v.as_deref().map(|t| parse_time("valid_until", t)).transpose()?;
     }
     check_window(&c.rules)?;
+    check_currency(&s, &product, c.kind, &c.rules.policies).await?;
     if let Some(v) = b.active {
         c.rules.active = v;
     }

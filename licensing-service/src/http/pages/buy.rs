@@ -19,6 +19,7 @@ use crate::domain::Slug;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::{quote_with_code, too_many};
+use crate::http::public::orders::Caller;
 use crate::http::public::purchase::{create_purchase, PurchaseBody};
 
 /// `?tier=&code=` preselect a tier and fill in a code (links from the seller).
@@ -93,21 +94,30 @@ struct Total {
     was: Option<String>,
     /// What is charged: sats, or the tier's fiat amount.
     price: String,
-    /// The sats figure beside a fiat price.
+    /// A line beside the price (how a fiat price is paid).
     also: Option<String>,
     free: bool,
 }
 
 pub async fn page(
     State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(slug): Path<String>,
     PageQuery(q): PageQuery<BuyQuery>,
 ) -> Result<Response, ApiError> {
     let product = on_sale(&s, &slug).await?;
     let tiers = public_tiers(&s, &product).await?;
     let mut offer = None;
-    let code = match q.code {
-        Some(c) => c,
+    let code = match q.code.filter(|c| !c.trim().is_empty()) {
+        // A code in the address is looked up like a preview: limited per address.
+        Some(c) => {
+            if let Err(retry) = s.code_limiter.check(ip) {
+                // Not looked up: the page comes back without it.
+                let form = BuyForm { policy_slug: q.tier, ..BuyForm::default() };
+                return show_again(&s, product, tiers, form, Some(too_many(retry))).await;
+            }
+            c
+        }
         None => match featured(&s, &product, &tiers).await? {
             Some((code, what)) => {
                 offer = Some(format!("Offer: code {code} gives {what}. It is filled in below."));
@@ -146,7 +156,7 @@ pub async fn submit(
         redirect_url: None,
         code: form.code.clone(),
     };
-    match create_purchase(&s, body, None).await {
+    match create_purchase(&s, body, &Caller { ip, idem: None }).await {
         Ok(answer) => match answer.body["checkout_url"].as_str() {
             Some(url) => Ok(Redirect::to(url).into_response()),
             None => Err(anyhow::anyhow!("a purchase answer without checkout_url").into()),
@@ -217,7 +227,7 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
     let mut code_note = None;
     let total = match tiers.get(chosen) {
         None => None,
-        Some(tier) if code.is_empty() => Some(total(tier, &Quote::for_policy(tier, None))),
+        Some(tier) if code.is_empty() => Some(total(tier, &Quote::list_price(tier))),
         Some(tier) => match quote_with_code(s, &product, tier, &code).await {
             Ok((dc, quote)) => {
                 let text = format!("Code {}: {}.", dc.code.as_str(), describe(dc.kind));
@@ -226,7 +236,7 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
             }
             Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
                 code_note = Some(Note { ok: false, text: super::errors::for_form(&e.message) });
-                Some(total(tier, &Quote::for_policy(tier, None)))
+                Some(total(tier, &Quote::list_price(tier)))
             }
             Err(e) => return Err(e),
         },
@@ -262,7 +272,8 @@ fn card(product: &Product, t: &Policy, checked: bool) -> TierCard {
         name: t.name.clone(),
         description: t.description.clone(),
         price_sats: t.price_sats,
-        price: sats(t.price_sats),
+        // A fiat tier is charged in its currency only; its price_sats plays no part.
+        price: t.fiat_price.as_ref().map_or_else(|| sats(t.price_sats), |f| format!("{} {}", f.amount, f.currency)),
         fiat: t.fiat_price.as_ref().map(|f| format!("{} {}", f.amount, f.currency)),
         term: term(t.duration_seconds),
         renews: t
@@ -284,14 +295,14 @@ fn card(product: &Product, t: &Policy, checked: bool) -> TierCard {
 }
 
 fn total(tier: &Policy, q: &Quote) -> Total {
-    let final_sats = sats(q.final_price_sats.max(0));
     let (price, was, also) = match &q.fiat {
-        // A fiat tier is charged in its currency, converted at checkout.
+        // A fiat tier is charged in its currency, converted to bitcoin at checkout.
         Some((before, after, currency)) => {
             let was = (before != after).then(|| format!("{before} {currency}"));
-            (format!("{after} {currency}"), was, Some(final_sats))
+            let also = (!q.is_free()).then(|| "paid in bitcoin at the rate of the day".to_string());
+            (format!("{after} {currency}"), was, also)
         }
-        None => (final_sats, (q.discount_sats != 0).then(|| sats(q.base_price_sats)), None),
+        None => (sats(q.final_price_sats.max(0)), (q.discount_sats != 0).then(|| sats(q.base_price_sats)), None),
     };
     Total { tier: tier.name.clone(), was, price, also, free: q.is_free() }
 }

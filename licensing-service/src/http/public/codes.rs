@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::db;
 use crate::db::codes::DiscountCode;
 use crate::domain::catalog::{Policy, Product};
-use crate::domain::discount::{Code, Quote, Refusal};
+use crate::domain::discount::{Code, Quote, Refusal, Usage};
 use crate::domain::now_unix;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
@@ -26,7 +26,9 @@ pub struct PreviewBody {
 }
 
 /// A refused code: 422 with the reason as the error code.
+/// Strangers are not told whether a code exists ([`Refusal::public`]).
 pub fn refused(r: Refusal) -> ApiError {
+    let r = r.public();
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.message())
 }
 
@@ -56,9 +58,12 @@ pub async fn quote_with_code(
         .filter(|c| c.product_id == product.id)
         .ok_or_else(|| refused(Refusal::UnknownCode))?;
     let mut conn = s.db.read.acquire().await?;
-    let usage = db::codes::usage(&mut conn, dc.id, None).await?;
-    dc.rules.check(now_unix(), policy.slug.as_str(), usage).map_err(refused)?;
-    let q = Quote::for_policy(policy, Some(dc.kind));
+    let now = now_unix();
+    let usage = db::codes::usage(&mut conn, dc.id, None, now - s.config.code_hold_seconds).await?;
+    // A preview has no buyer yet: the order checks the per-buyer limit.
+    let usage = Usage { buyer_known: true, ..usage };
+    dc.rules.check(now, policy.slug.as_str(), usage).map_err(refused)?;
+    let q = Quote::for_policy(policy, Some(dc.kind)).map_err(refused)?;
     Ok((dc, q))
 }
 

@@ -2,6 +2,8 @@
 //! tier, code, buyer details) into checked values, and issuing a license at
 //! once when nothing is left to pay.
 
+use std::net::IpAddr;
+
 use axum::http::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
@@ -22,8 +24,15 @@ use crate::domain::npub::Npub;
 use crate::domain::optional_text;
 use crate::fulfillment::{self, IssueRequest, Source};
 use crate::http::error::ApiError;
-use crate::http::idempotency::{self, Answer};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::public::codes::refused;
+
+/// Who sent an order: the client's address (for the caps on open invoices)
+/// and the `Idempotency-Key` they sent, if any.
+pub struct Caller {
+    pub ip: IpAddr,
+    pub idem: Option<IdempotencyKey>,
+}
 
 /// A checked order.
 pub struct Order {
@@ -69,7 +78,7 @@ impl Order {
                 Some(found.ok_or_else(|| refused(Refusal::UnknownCode))?)
             }
         };
-        let quote = Quote::for_policy(&policy, code.as_ref().map(|c| c.kind));
+        let quote = Quote::for_policy(&policy, code.as_ref().map(|c| c.kind)).map_err(refused)?;
         Ok(Order { product, policy, code, quote, buyer_email, buyer_npub, buyer_note })
     }
 
@@ -121,13 +130,13 @@ pub struct FreeIssued {
 pub async fn issue_free(
     s: &AppState,
     order: &Order,
-    idem: Option<(&str, &str)>,
+    idem: Option<&IdempotencyKey>,
     answer: impl FnOnce(&FreeIssued) -> Value,
 ) -> Result<Answer, ApiError> {
     let now = now_unix();
     let mut tx = s.db.begin().await?;
-    if let Some((scope, key)) = idem {
-        if let Some(replayed) = idempotency::claim(&mut tx, scope, key, now).await? {
+    if let Some(key) = idem {
+        if let Some(replayed) = idempotency::claim(&mut tx, key, now).await? {
             return Ok(replayed);
         }
     }
@@ -163,6 +172,7 @@ pub async fn issue_free(
             Some(&invoice.id.to_string()),
             Some(issued.license.id),
             0,
+            s.config.code_hold_seconds,
             now,
         )
         .await?;
@@ -175,8 +185,8 @@ pub async fn issue_free(
     }
     let done = FreeIssued { invoice, license: issued.license, redemption_id };
     let body = answer(&done);
-    if let Some((scope, key)) = idem {
-        idempotency::remember(&mut tx, scope, key, StatusCode::OK, &body, now).await?;
+    if let Some(key) = idem {
+        idempotency::remember(&mut tx, key, StatusCode::OK, &body, now).await?;
     }
     tx.commit().await?;
     if let Some(id) = done.redemption_id {

@@ -18,10 +18,10 @@ use crate::domain::now_unix;
 use crate::fulfillment;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, RawBody};
-use crate::http::idempotency::{self, Answer};
+use crate::http::extract::{parse_json, require_json, RawBody};
+use crate::http::idempotency::{self, address_bucket, Answer, NO_STORE};
 use crate::http::public::codes::{refused, too_many};
-use crate::http::public::orders::{issue_free, FreeIssued, Order, OrderInput};
+use crate::http::public::orders::{issue_free, Caller, FreeIssued, Order, OrderInput};
 use crate::http::views;
 use crate::payment::{Amount, CheckoutRequest};
 
@@ -45,14 +45,16 @@ pub async fn create(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
+    require_json(&headers)?;
     s.purchase_limiter.check(ip).map_err(too_many)?;
-    let idem = idempotency::key(&headers)?;
+    let idem = idempotency::key(&headers, SCOPE, ip, "POST /v1/purchase", &body)?;
     let b: PurchaseBody = parse_json(&body)?;
-    Ok(create_purchase(&s, b, idem.as_deref()).await?.into_response())
+    Ok(create_purchase(&s, b, &Caller { ip, idem }).await?.into_response())
 }
 
 /// The whole purchase: also used by the buy page's form.
-pub async fn create_purchase(s: &AppState, b: PurchaseBody, idem: Option<&str>) -> Result<Answer, ApiError> {
+pub async fn create_purchase(s: &AppState, b: PurchaseBody, caller: &Caller) -> Result<Answer, ApiError> {
+    let idem = caller.idem.as_ref();
     let redirect = checkout_redirect(s, b.redirect_url.as_deref())?;
     let order = Order::load(
         s,
@@ -66,7 +68,6 @@ pub async fn create_purchase(s: &AppState, b: PurchaseBody, idem: Option<&str>) 
         },
     )
     .await?;
-    let idem = idem.map(|k| (SCOPE, k));
     if order.quote.is_free() {
         return issue_free(s, &order, idem, |done| free_answer(s, &order, done)).await;
     }
@@ -84,20 +85,33 @@ pub async fn create_purchase(s: &AppState, b: PurchaseBody, idem: Option<&str>) 
     let redirect_url = redirect.unwrap_or_else(|| thank_you_url(s, invoice.id));
     invoice.redirect_url = Some(redirect_url.clone());
     let mut tx = s.db.begin().await?;
-    if let Some((scope, key)) = idem {
-        if let Some(replayed) = idempotency::claim(&mut tx, scope, key, now).await? {
+    if let Some(key) = idem {
+        if let Some(replayed) = idempotency::claim(&mut tx, key, now).await? {
             return Ok(replayed);
         }
     }
+    let addr = address_bucket(caller.ip);
+    check_open_invoices(s, &mut tx, &addr, now).await?;
     db::invoices::insert(&mut tx, &invoice).await?;
+    db::invoices::set_client_addr(&mut tx, invoice.id, &addr).await?;
     if let Some(code) = &order.code {
         let buyer = order.buyer_key();
         let id = invoice.id.to_string();
         let slug = order.policy.slug.as_str();
         let sats = order.quote.final_price_sats;
-        fulfillment::claim_code(&mut tx, code, slug, buyer.as_deref(), Some(&id), None, sats, now)
-            .await?
-            .map_err(refused)?;
+        fulfillment::claim_code(
+            &mut tx,
+            code,
+            slug,
+            buyer.as_deref(),
+            Some(&id),
+            None,
+            sats,
+            s.config.code_hold_seconds,
+            now,
+        )
+        .await?
+        .map_err(refused)?;
     }
     tx.commit().await?;
 
@@ -121,11 +135,17 @@ pub async fn create_purchase(s: &AppState, b: PurchaseBody, idem: Option<&str>) 
             let mut tx = s.db.begin().await?;
             db::invoices::mark_closed(&mut tx, invoice.id, InvoiceStatus::Invalid, now).await?;
             db::codes::release_for_invoice(&mut tx, &invoice.id.to_string(), now).await?;
-            if let Some((scope, key)) = idem {
-                db::codes::forget_idempotency_key(&mut tx, scope, key).await?;
+            if let Some(key) = idem {
+                idempotency::forget(&mut tx, key).await?;
             }
             tx.commit().await?;
-            return Err(e.into());
+            // The detail (addresses, store ids, OS errors) is the operator's, in the log.
+            tracing::error!(error = %e, invoice = %invoice.id, "creating the checkout failed");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "payments_unavailable",
+                "payments are temporarily unavailable; please try again in a few minutes",
+            ));
         }
     };
     let body = json!({
@@ -143,8 +163,8 @@ pub async fn create_purchase(s: &AppState, b: PurchaseBody, idem: Option<&str>) 
     let now = now_unix();
     let mut tx = s.db.begin().await?;
     db::invoices::set_checkout(&mut tx, invoice.id, &checkout.provider_invoice_id, &checkout.checkout_url, now).await?;
-    if let Some((scope, key)) = idem {
-        idempotency::remember(&mut tx, scope, key, StatusCode::OK, &body, now).await?;
+    if let Some(key) = idem {
+        idempotency::remember(&mut tx, key, StatusCode::OK, &body, now).await?;
     }
     tx.commit().await?;
     Ok(Answer::ok(body))
@@ -174,17 +194,55 @@ fn poll_url(s: &AppState, invoice_id: Uuid) -> String {
     format!("{}/v1/purchase/{invoice_id}", s.public_url)
 }
 
-/// `redirect_url` is honoured only for our own origin or an allowed one.
+/// How long an unpaid invoice counts as open for the caps below: longer than
+/// a provider checkout stays payable by default (BTCPay: 15 minutes).
+const OPEN_INVOICE_SECONDS: i64 = 3600;
+
+/// Unpaid invoices are capped per address and overall, so spam cannot grow
+/// the database or the provider's invoice list without bound. Checked by the
+/// single writer, in the transaction that adds the invoice.
+async fn check_open_invoices(s: &AppState, tx: &mut db::Tx, addr: &str, now: i64) -> Result<(), ApiError> {
+    let since = now - OPEN_INVOICE_SECONDS;
+    if db::invoices::count_open(&mut **tx, Some(addr), since).await? >= s.config.max_pending_per_address {
+        return Err(ApiError {
+            retry_after: Some(600),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_open_invoices",
+                "this address has several unpaid checkouts open: pay or let one expire, then try again",
+            )
+        });
+    }
+    if db::invoices::count_open(&mut **tx, None, since).await? >= s.config.max_pending_invoices {
+        tracing::warn!("the cap on open unpaid invoices is reached (KEYSAT_MAX_PENDING_INVOICES)");
+        return Err(ApiError {
+            retry_after: Some(300),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_open_invoices",
+                "the shop has too many unpaid checkouts open; please try again in a few minutes",
+            )
+        });
+    }
+    Ok(())
+}
+
+/// `redirect_url` is honoured only for our own origin or an allowed one, and
+/// kept as the URL parser writes it (no raw control characters survive).
 fn checkout_redirect(s: &AppState, wanted: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(url) = wanted.map(str::trim).filter(|u| !u.is_empty()) else {
         return Ok(None);
     };
-    let origin = origin_of(url).ok_or_else(|| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "redirect_url: must be an http(s) URL")
-    })?;
+    let invalid =
+        || ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "redirect_url: must be an http(s) URL");
+    if url.len() > 2000 || url.chars().any(char::is_control) {
+        return Err(invalid());
+    }
+    let normalised = url::Url::parse(url).map_err(|_| invalid())?;
+    let origin = origin_of(normalised.as_str()).ok_or_else(invalid)?;
     let ours = origin_of(&s.public_url);
     if ours.as_deref() == Some(origin.as_str()) || s.config.redirect_allowlist.contains(&origin) {
-        Ok(Some(url.to_string()))
+        Ok(Some(normalised.to_string()))
     } else {
         Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -194,15 +252,16 @@ fn checkout_redirect(s: &AppState, wanted: Option<&str>) -> Result<Option<String
     }
 }
 
-/// Where a purchase stands, for polling.
-pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// Where a purchase stands, for polling. The answer may carry the key: no
+/// cache may keep it.
+pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = Uuid::parse_str(id.trim()).map_err(|_| ApiError::not_found("no such invoice"))?;
     let invoice = db::invoices::by_id(&s.db.read, id).await?.ok_or_else(|| ApiError::not_found("no such invoice"))?;
     let license = match invoice.status {
         InvoiceStatus::Settled => db::licenses::by_invoice(&s.db.read, &id.to_string()).await?,
         _ => None,
     };
-    Ok(Json(purchase_view(&invoice, license.as_ref())))
+    Ok(([NO_STORE], Json(purchase_view(&invoice, license.as_ref()))).into_response())
 }
 
 /// The poll answer: PROTOCOL.md's fields plus the payment stage.

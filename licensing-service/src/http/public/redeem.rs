@@ -10,8 +10,8 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, RawBody};
-use crate::http::idempotency::{self, Answer};
+use crate::http::extract::{parse_json, require_json, RawBody};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::public::codes::too_many;
 use crate::http::public::orders::{issue_free, Order, OrderInput};
 use crate::http::views;
@@ -33,14 +33,15 @@ pub async fn redeem(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
+    require_json(&headers)?;
     s.code_limiter.check(ip).map_err(too_many)?;
-    let idem = idempotency::key(&headers)?;
+    let idem = idempotency::key(&headers, "redeem", ip, "POST /v1/redeem", &body)?;
     let b: RedeemBody = parse_json(&body)?;
-    Ok(redeem_code(&s, b, idem.as_deref()).await?.into_response())
+    Ok(redeem_code(&s, b, idem.as_ref()).await?.into_response())
 }
 
 /// The whole redemption: also used by the redeem page.
-pub async fn redeem_code(s: &AppState, b: RedeemBody, idem: Option<&str>) -> Result<Answer, ApiError> {
+pub async fn redeem_code(s: &AppState, b: RedeemBody, idem: Option<&IdempotencyKey>) -> Result<Answer, ApiError> {
     let order = Order::load(
         s,
         OrderInput {
@@ -60,7 +61,7 @@ pub async fn redeem_code(s: &AppState, b: RedeemBody, idem: Option<&str>) -> Res
             "this code gives a discount, not a free license: use it when buying",
         ));
     }
-    issue_free(s, &order, idem.map(|k| ("redeem", k)), |done| {
+    issue_free(s, &order, idem, |done| {
         json!({
             "license_id": done.license.id,
             "license_key": done.license.license_key,

@@ -17,7 +17,7 @@ use super::{
     Amount, Checkout, CheckoutRequest, Health, PaymentProvider, ProviderError, ProviderInvoice, WebhookError,
     WebhookEvent,
 };
-use crate::domain::invoice::Observed;
+use crate::domain::invoice::{Charged, Observed};
 
 pub const NAME: &str = "btcpay";
 
@@ -55,7 +55,13 @@ fn provider_invoice(d: InvoiceData) -> Result<ProviderInvoice, ProviderError> {
         call: "GET /api/v1/invoices/{invoiceId}",
         message: format!("unknown invoice status '{}'", d.status),
     })?;
-    Ok(ProviderInvoice { order_id: d.order_id(), provider_invoice_id: d.id, state })
+    let charged = match (&d.amount, &d.currency) {
+        (Some(amount), Some(currency)) => {
+            Some(Charged { store_id: d.store_id.clone(), amount: amount.clone(), currency: currency.clone() })
+        }
+        _ => None,
+    };
+    Ok(ProviderInvoice { order_id: d.order_id(), provider_invoice_id: d.id, state, charged })
 }
 
 /// Checks `BTCPay-Sig` against the raw body in constant time.
