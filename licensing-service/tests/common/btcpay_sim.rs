@@ -472,7 +472,7 @@ async fn delete_webhook(
         return r;
     }
     let mut g = sim.lock();
-    if !g.hooks.get(&id).is_some_and(|hook| hook.store_id == store) {
+    if g.hooks.get(&id).is_none_or(|hook| hook.store_id != store) {
         return problem(StatusCode::NOT_FOUND, "webhook not found");
     }
     g.hooks.remove(&id);
