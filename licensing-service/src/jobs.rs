@@ -84,6 +84,9 @@ impl Jobs {
         )
         .await?;
         every(&scheduler, Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await }).await?;
+        // Keysat's Nostr profile: soon after start, and after any change to it.
+        every(&scheduler, Duration::from_secs(2), &state, |s| async move { crate::delivery::profile::sync(&s).await })
+            .await?;
         every(&scheduler, Duration::from_secs(60), &state, |s| async move { s.delivery.nostr.keep_alive().await })
             .await?;
         let prune_every = Duration::from_secs(state.config.retention.interval_seconds);

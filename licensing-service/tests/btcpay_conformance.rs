@@ -1,7 +1,9 @@
 //! Conformance with BTCPay Server's own Greenfield spec
 //! (`shared/btcpay/greenfield.openapi.json`): every request shape Keysat's
 //! BTCPay client produces goes through Prism, which refuses any spec
-//! violation; the simulator's webhook bodies are validated against the
+//! violation; every route it uses must be one of the client's declared
+//! [`ROUTES`] and none may be a store-less alias that only BTCPay 2.4.0 and
+//! later serve; the simulator's webhook bodies are validated against the
 //! spec's `x-webhooks` schemas (Ajv). Both tools come from `tests/js`
 //! (`npm ci` there; `.ci/run` does it).
 
@@ -10,14 +12,18 @@ mod common;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
 use common::btcpay_sim::BtcpaySim;
 use common::spawn_app;
-use keysat::payment::btcpay::client::Client;
+use keysat::payment::btcpay::client::{Client, ROUTES};
 use keysat::payment::btcpay::{connect, Btcpay};
 use keysat::payment::{Amount, CheckoutRequest, PaymentProvider};
-use serde_json::json;
+use serde_json::{json, Value};
 use url::Url;
 use uuid::Uuid;
 
@@ -49,11 +55,11 @@ impl Drop for Prism {
     }
 }
 
-fn start_prism() -> Prism {
+fn start_prism(spec_file: &std::path::Path) -> Prism {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(js_dir().join("node_modules/.bin/prism"))
         .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-        .arg(spec())
+        .arg(spec_file)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -67,10 +73,162 @@ fn start_prism() -> Prism {
     prism
 }
 
+/// The spec as read, plus the store-scoped form of each store-less webhook
+/// route (`/api/v1/webhooks/{webhookId}…` → `/api/v1/stores/{storeId}/webhooks/{webhookId}…`,
+/// operationId suffixed `_StoreScoped`), the same normalisation the spec's
+/// README (point 4) applied to invoices: upstream documents only the
+/// store-less webhook routes, added in BTCPay 2.4.0 (PR #7367), while every
+/// 2.x serves the store-scoped ones (`GreenfieldStoreWebhooksController` at `v2.0.0`).
+fn spec_with_store_scoped_webhooks() -> Value {
+    let mut spec: Value = serde_json::from_slice(&std::fs::read(spec()).expect("read the spec")).expect("spec JSON");
+    let paths = spec["paths"].as_object_mut().expect("paths");
+    let store_less: Vec<(String, Value)> = paths
+        .iter()
+        .filter(|(p, _)| p.starts_with("/api/v1/webhooks/{webhookId}"))
+        .map(|(p, v)| (p.clone(), v.clone()))
+        .collect();
+    for (path, mut item) in store_less {
+        let scoped = path.replacen("/api/v1/webhooks/", "/api/v1/stores/{storeId}/webhooks/", 1);
+        if paths.contains_key(&scoped) {
+            continue;
+        }
+        let store_param = json!({"$ref": "#/components/parameters/StoreId"});
+        let item_obj = item.as_object_mut().expect("path item");
+        let params = item_obj.entry("parameters").or_insert_with(|| json!([]));
+        params.as_array_mut().expect("parameters").insert(0, store_param);
+        for (_, op) in item_obj.iter_mut().filter(|(k, _)| is_method(k)) {
+            if let Some(id) = op["operationId"].as_str().map(|id| format!("{id}_StoreScoped")) {
+                op["operationId"] = json!(id);
+            }
+        }
+        paths.insert(scoped, item);
+    }
+    spec
+}
+
+fn is_method(k: &str) -> bool {
+    matches!(k, "get" | "put" | "post" | "delete" | "patch")
+}
+
+/// The spec's path template a concrete path matches (the most literal one).
+fn template_of<'a>(spec: &'a Value, method: &str, path: &str) -> Option<&'a str> {
+    let segs: Vec<&str> = path.split('/').collect();
+    spec["paths"]
+        .as_object()?
+        .iter()
+        .filter(|(_, item)| item.get(method.to_lowercase()).is_some())
+        .map(|(t, _)| t.as_str())
+        .filter(|t| {
+            let tsegs: Vec<&str> = t.split('/').collect();
+            tsegs.len() == segs.len()
+                && tsegs.iter().zip(&segs).all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
+        })
+        .max_by_key(|t| t.split('/').filter(|s| !s.starts_with('{')).count())
+}
+
+/// Whether the operation at `template` is a store-less alias: one the spec
+/// also lists store-scoped (`<operationId>_StoreScoped`). BTCPay added those
+/// aliases in 2.4.0; before it they answer 404.
+fn is_store_less_alias(spec: &Value, method: &str, template: &str) -> bool {
+    let Some(id) = spec["paths"][template][method.to_lowercase()]["operationId"].as_str() else {
+        return false;
+    };
+    let scoped = format!("{id}_StoreScoped");
+    spec["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().iter().filter(|(k, _)| is_method(k)))
+        .any(|(_, op)| op["operationId"].as_str() == Some(scoped.as_str()))
+}
+
+/// Every route a request used must be declared in `ROUTES` and exist before
+/// BTCPay 2.4.0; returns the violations.
+fn route_violations(spec: &Value, seen: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (method, path) in seen {
+        let Some(template) = template_of(spec, method, path) else {
+            out.push(format!("{method} {path}: not in the spec"));
+            continue;
+        };
+        if is_store_less_alias(spec, method, template) {
+            out.push(format!("{method} {template}: a store-less alias, 404 on BTCPay before 2.4.0"));
+        }
+        if !ROUTES.iter().any(|r| r.method == method && r.path == template) {
+            out.push(format!("{method} {template}: not declared in client::ROUTES"));
+        }
+    }
+    out
+}
+
+/// A pass-through in front of Prism that records each request's method and path.
+#[derive(Clone)]
+struct Recorder {
+    target: String,
+    http: reqwest::Client,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+async fn forward(State(r): State<Recorder>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    r.seen.lock().unwrap().push((parts.method.to_string(), parts.uri.path().to_string()));
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let pq = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let mut headers = parts.headers.clone();
+    headers.remove("host");
+    let resp =
+        r.http.request(parts.method, format!("{}{pq}", r.target)).headers(headers).body(body).send().await.unwrap();
+    let mut out = Response::builder().status(resp.status());
+    for (k, v) in resp.headers() {
+        out = out.header(k, v);
+    }
+    out.body(Body::from(resp.bytes().await.unwrap())).unwrap()
+}
+
+async fn start_recorder(target: &str) -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+    let rec = Recorder { target: target.to_string(), http: reqwest::Client::new(), seen: Arc::default() };
+    let seen = rec.seen.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(forward).with_state(rec);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), seen)
+}
+
+#[test]
+fn the_route_check_refuses_store_less_aliases_and_undeclared_routes() {
+    let spec = spec_with_store_scoped_webhooks();
+    // Every declared route is in the spec and exists before 2.4.0.
+    for r in ROUTES {
+        assert!(
+            spec["paths"][r.path][r.method.to_lowercase()].is_object(),
+            "{} {} is not in the spec",
+            r.method,
+            r.path
+        );
+        assert!(!is_store_less_alias(&spec, r.method, r.path), "{} {} is a 2.4.0+ alias", r.method, r.path);
+        assert_eq!(r.since, "2.0.0", "{} {}: the declared range starts at 2.0.0", r.method, r.path);
+    }
+    let seen = |m: &str, p: &str| vec![(m.to_string(), p.to_string())];
+    assert_eq!(route_violations(&spec, &seen("GET", "/api/v1/stores/S1/invoices/I1")), Vec::<String>::new());
+    for (m, p) in [("GET", "/api/v1/invoices/I1"), ("DELETE", "/api/v1/webhooks/W1")] {
+        let v = route_violations(&spec, &seen(m, p));
+        assert!(v.iter().any(|e| e.contains("store-less alias")), "{m} {p}: {v:?}");
+    }
+    let v = route_violations(&spec, &seen("POST", "/api/v1/stores/S1/invoices/I1/status"));
+    assert!(v.iter().any(|e| e.contains("not declared")), "{v:?}");
+    let v = route_violations(&spec, &seen("GET", "/api/v1/nowhere"));
+    assert!(v.iter().any(|e| e.contains("not in the spec")), "{v:?}");
+}
+
 #[tokio::test]
 async fn every_greenfield_request_keysat_makes_conforms_to_the_spec() {
-    let prism = start_prism();
-    let base = Url::parse(&prism.base).unwrap();
+    let spec = spec_with_store_scoped_webhooks();
+    let spec_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(spec_file.path(), serde_json::to_vec(&spec).unwrap()).unwrap();
+    let prism = start_prism(spec_file.path());
+    let (recorder, seen) = start_recorder(&prism.base).await;
+    let base = Url::parse(&recorder).unwrap();
     let client = Client::new(&base, "conformance-key").unwrap();
 
     // Prism bites: a request that breaks the spec is refused.
@@ -90,7 +248,7 @@ async fn every_greenfield_request_keysat_makes_conforms_to_the_spec() {
     let hook = connect::register_webhook(&client, "S1", "https://keysat.example/v1/btcpay/webhook", "s3cret")
         .await
         .expect("POST /api/v1/stores/{storeId}/webhooks");
-    client.delete_webhook(&hook).await.expect("DELETE /api/v1/webhooks/{webhookId}");
+    client.delete_webhook("S1", &hook).await.expect("DELETE /api/v1/stores/{storeId}/webhooks/{webhookId}");
 
     let provider = Btcpay::new(client.clone(), "S1".into(), "s3cret".into());
     for (amount, email) in [
@@ -106,9 +264,22 @@ async fn every_greenfield_request_keysat_makes_conforms_to_the_spec() {
         };
         provider.create_checkout(&req).await.expect("POST /api/v1/stores/{storeId}/invoices");
     }
-    provider.invoice("HMprBnL9BTXWuPvpoKBS6e").await.expect("GET /api/v1/invoices/{invoiceId}");
+    provider.invoice("HMprBnL9BTXWuPvpoKBS6e").await.expect("GET /api/v1/stores/{storeId}/invoices/{invoiceId}");
     provider.find_by_order(Uuid::new_v4()).await.expect("GET /api/v1/stores/{storeId}/invoices?orderId=");
     assert!(provider.health().await.ok);
+
+    // Every route used is declared and served by BTCPay 2.0.0 on.
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 10, "{seen:?}");
+    assert_eq!(route_violations(&spec, &seen), Vec::<String>::new());
+    let mut used: Vec<String> =
+        seen.iter().map(|(m, p)| format!("{m} {}", template_of(&spec, m, p).unwrap())).collect();
+    used.sort();
+    used.dedup();
+    let mut declared: Vec<String> =
+        ROUTES.iter().filter(|r| r.path.starts_with("/api/")).map(|r| format!("{} {}", r.method, r.path)).collect();
+    declared.sort();
+    assert_eq!(used, declared, "every declared Greenfield route is exercised here");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use crate::db::{self};
 use crate::domain::now_unix;
 use crate::http::views::ts;
 
-use super::nostr::{recipient_key, NostrService};
+use super::nostr::{recipient_key, NostrService, Route};
 
 /// Messages taken per run.
 const BATCH: i64 = 20;
@@ -59,9 +59,10 @@ async fn send_one(s: &AppState, m: &Message) -> Result<(), sqlx::Error> {
             event
         }
     };
-    match s.delivery.nostr.publish(&event).await {
-        Ok(acked) => {
-            tracing::info!(message = %m.id, kind = %m.kind, relays = ?acked, "Nostr message delivered");
+    match s.delivery.nostr.deliver(recipient, &event).await {
+        Ok((route, acked)) => {
+            let inbox = matches!(route, Route::Inbox(_));
+            tracing::info!(message = %m.id, kind = %m.kind, relays = ?acked, inbox, "Nostr message delivered");
             db::nostr::mark_delivered(&s.db.write, &m.id, now_unix(), &acked).await
         }
         Err(error) => {

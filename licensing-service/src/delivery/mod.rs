@@ -10,9 +10,11 @@
 
 pub mod events;
 pub mod expiry;
+pub mod inbox;
 pub mod messages;
 pub mod nostr;
 pub mod operator;
+pub mod profile;
 pub mod webhooks;
 
 use std::time::Duration;
@@ -28,6 +30,8 @@ pub use operator::{notify_in, notify_operator};
 /// Delivery's share of the running daemon.
 pub struct Delivery {
     pub nostr: nostr::NostrService,
+    /// Keysat's Nostr profile, as last published.
+    pub profile: profile::ProfileState,
     /// The HTTP client webhooks are sent with.
     pub http: reqwest::Client,
     /// Held by the message run and the webhook run, so runs never overlap.
@@ -46,7 +50,13 @@ impl Delivery {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("keysat/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Delivery { nostr, http, nostr_run: Mutex::new(()), webhook_run: Mutex::new(()) })
+        Ok(Delivery {
+            nostr,
+            profile: profile::ProfileState::default(),
+            http,
+            nostr_run: Mutex::new(()),
+            webhook_run: Mutex::new(()),
+        })
     }
 }
 

@@ -5,6 +5,11 @@
 //! that can be dropped, duplicated and held back to reorder them. Every
 //! request it receives and every webhook body it sends is recorded, so tests
 //! can check them against the Greenfield spec.
+//!
+//! It serves only what the oldest BTCPay Keysat supports (2.0.0) serves: the
+//! store-scoped invoice and webhook routes. The store-less aliases
+//! (`/api/v1/invoices/{id}`, `/api/v1/webhooks/{id}`), added in BTCPay 2.4.0,
+//! answer 404 as 2.0 does, and are recorded in [`BtcpaySim::unserved`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -74,6 +79,8 @@ struct Inner {
     held: Vec<(Hook, Vec<u8>)>,
     sent: Vec<Value>,
     requests: Vec<Recorded>,
+    /// Requests for routes BTCPay 2.0 does not have (answered 404).
+    unserved: Vec<Recorded>,
     chaos: Chaos,
     down: bool,
     counter: u64,
@@ -107,9 +114,10 @@ impl BtcpaySim {
             .route("/api/v1/stores", get(list_stores))
             .route("/api/v1/stores/{store}", get(get_store))
             .route("/api/v1/stores/{store}/webhooks", post(create_webhook))
-            .route("/api/v1/webhooks/{id}", delete(delete_webhook))
+            .route("/api/v1/stores/{store}/webhooks/{id}", delete(delete_webhook))
             .route("/api/v1/stores/{store}/invoices", post(create_invoice).get(list_invoices))
-            .route("/api/v1/invoices/{id}", get(get_invoice))
+            .route("/api/v1/stores/{store}/invoices/{id}", get(get_invoice))
+            .fallback(not_served)
             .with_state(sim.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         sim
@@ -160,7 +168,8 @@ impl BtcpaySim {
             grant_stores.iter().flat_map(|s| wanted.iter().map(move |p| format!("{p}:{s}"))).collect();
         let key = self.create_key(&granted);
         let mut form = vec![("apiKey".to_string(), key), ("userId".to_string(), "user-1".to_string())];
-        form.extend(granted.iter().map(|p| ("permissions".to_string(), p.clone())));
+        // As BTCPay 2.x's PostRedirect view names them.
+        form.extend(granted.iter().map(|p| ("permissions[]".to_string(), p.clone())));
         Consent { redirect, form }
     }
 
@@ -178,6 +187,11 @@ impl BtcpaySim {
 
     pub fn requests(&self) -> Vec<Recorded> {
         self.lock().requests.clone()
+    }
+
+    /// Requests for routes the simulated BTCPay does not serve (each got 404).
+    pub fn unserved(&self) -> Vec<Recorded> {
+        self.lock().unserved.clone()
     }
 
     /// Every webhook body sent so far.
@@ -452,15 +466,17 @@ async fn delete_webhook(
     m: Method,
     uri: Uri,
     h: HeaderMap,
-    Path(id): Path<String>,
+    Path((store, id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = auth(&sim, &m, &uri, &h, &Value::Null) {
+    if let Err(r) = auth_for(&sim, (&m, &uri, &h), &Value::Null, "btcpay.store.webhooks.canmodifywebhooks", &store) {
         return r;
     }
-    match sim.lock().hooks.remove(&id) {
-        Some(_) => StatusCode::OK.into_response(),
-        None => problem(StatusCode::NOT_FOUND, "webhook not found"),
+    let mut g = sim.lock();
+    if g.hooks.get(&id).is_none_or(|hook| hook.store_id != store) {
+        return problem(StatusCode::NOT_FOUND, "webhook not found");
     }
+    g.hooks.remove(&id);
+    StatusCode::OK.into_response()
 }
 
 async fn create_invoice(
@@ -514,16 +530,28 @@ async fn list_invoices(
     Json(Value::Array(invs)).into_response()
 }
 
-async fn get_invoice(State(sim): State<Shared>, m: Method, uri: Uri, h: HeaderMap, Path(id): Path<String>) -> Response {
-    let perms = match auth(&sim, &m, &uri, &h, &Value::Null) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let Some(inv) = sim.invoice(&id) else {
-        return problem(StatusCode::NOT_FOUND, "invoice not found");
-    };
-    if !may(&perms, "btcpay.store.canviewinvoices", &inv.store_id) {
-        return problem(StatusCode::FORBIDDEN, "missing btcpay.store.canviewinvoices");
+async fn get_invoice(
+    State(sim): State<Shared>,
+    m: Method,
+    uri: Uri,
+    h: HeaderMap,
+    Path((store, id)): Path<(String, String)>,
+) -> Response {
+    if let Err(r) = auth_for(&sim, (&m, &uri, &h), &Value::Null, "btcpay.store.canviewinvoices", &store) {
+        return r;
     }
-    Json(invoice_json(&sim, &inv)).into_response()
+    // As 2.0's GetInvoice: another store's invoice is "not found".
+    match sim.invoice(&id).filter(|inv| inv.store_id == store) {
+        Some(inv) => Json(invoice_json(&sim, &inv)).into_response(),
+        None => problem(StatusCode::NOT_FOUND, "invoice not found"),
+    }
+}
+
+/// Any route BTCPay 2.0 does not have, the store-less aliases of 2.4 included.
+async fn not_served(State(sim): State<Shared>, m: Method, uri: Uri) -> Response {
+    let rec = Recorded { method: m.to_string(), path: uri.to_string(), body: Value::Null };
+    let mut g = sim.lock();
+    g.requests.push(rec.clone());
+    g.unserved.push(rec);
+    StatusCode::NOT_FOUND.into_response()
 }

@@ -106,9 +106,9 @@ pub async fn finish_connection(
 ) -> Result<Connection, ApiError> {
     let previous = db::payments::connection(&s.db.read).await?;
     if let Some(old) = previous.as_ref().filter(|c| c.api_key == api_key) {
-        if let Some(id) = &old.webhook_id {
+        if let (Some(id), Some(store)) = (&old.webhook_id, &old.store_id) {
             // Best effort: a stale webhook only delivers events we ignore.
-            let _ = client.delete_webhook(id).await;
+            let _ = client.delete_webhook(store, id).await;
         }
     }
     let secret = random_token();
@@ -280,8 +280,10 @@ pub async fn disconnect(_: Admin, State(s): State<AppState>) -> Result<Json<Valu
         return Ok(Json(json!({ "connected": false, "removed_webhook": false })));
     };
     let mut removed_webhook = false;
-    if let (Some(id), Ok(client)) = (&c.webhook_id, api_client(&s.config, &c.base_url, &c.api_key)) {
-        removed_webhook = client.delete_webhook(id).await.is_ok();
+    if let (Some(id), Some(store), Ok(client)) =
+        (&c.webhook_id, &c.store_id, api_client(&s.config, &c.base_url, &c.api_key))
+    {
+        removed_webhook = client.delete_webhook(store, id).await.is_ok();
     }
     let now = now_unix();
     let mut tx = s.db.begin().await?;

@@ -1,6 +1,22 @@
 //! A thin typed client for the BTCPay Server Greenfield calls Keysat makes
-//! (shapes from `shared/btcpay/greenfield.openapi.json`). Every error names
-//! the call and, for an HTTP error, its status.
+//! (shapes from BTCPay's own Greenfield spec). Every error names the call
+//! and, for an HTTP error, its status.
+//!
+//! # Which BTCPay versions it works with
+//!
+//! Every route and permission it uses exists in BTCPay Server 2.0.0, the
+//! oldest version the StartOS package accepts (`>=2.0.0:0`), and in every
+//! later one; [`ROUTES`] lists them with the version each was checked
+//! against (BTCPay's own controllers at tag `v2.0.0`: `GreenfieldInvoiceController`,
+//! `GreenfieldStoreWebhooksController`, `GreenfieldStoresController`,
+//! `GreenfieldApiKeysController`; `Permissions.cs` for the policy names).
+//!
+//! The store-less aliases (`/api/v1/invoices/{invoiceId}…`,
+//! `/api/v1/webhooks/{webhookId}…`) exist only since BTCPay 2.4.0 (upstream
+//! PRs #7313 and #7367); an older BTCPay answers them 404. Keysat therefore
+//! calls the store-scoped form of every invoice and webhook route, which every
+//! 2.x serves. `tests/btcpay_conformance.rs` fails if a request uses a route
+//! outside [`ROUTES`] or a store-less alias.
 
 use std::time::Duration;
 
@@ -11,6 +27,70 @@ use serde_json::Value;
 use url::Url;
 
 use crate::payment::ProviderError;
+
+/// One Greenfield route Keysat calls: method, path template as in the spec,
+/// the oldest BTCPay version it was checked in, and the permission it needs
+/// (`None`: any valid key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub since: &'static str,
+    pub permission: Option<&'static str>,
+}
+
+/// Every route this client calls. All exist in BTCPay 2.0.0 with these
+/// permissions (policy names as in `BTCPayServer.Client/Permissions.cs`).
+pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/api/v1/api-keys/current", since: "2.0.0", permission: None },
+    Route {
+        method: "GET",
+        path: "/api/v1/stores",
+        since: "2.0.0",
+        permission: Some("btcpay.store.canviewstoresettings"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/stores/{storeId}",
+        since: "2.0.0",
+        permission: Some("btcpay.store.canviewstoresettings"),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/stores/{storeId}/webhooks",
+        since: "2.0.0",
+        permission: Some("btcpay.store.webhooks.canmodifywebhooks"),
+    },
+    Route {
+        method: "DELETE",
+        path: "/api/v1/stores/{storeId}/webhooks/{webhookId}",
+        since: "2.0.0",
+        permission: Some("btcpay.store.webhooks.canmodifywebhooks"),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/stores/{storeId}/invoices",
+        since: "2.0.0",
+        permission: Some("btcpay.store.cancreateinvoice"),
+    },
+    // `orderId` query parameter: also in 2.0.0.
+    Route {
+        method: "GET",
+        path: "/api/v1/stores/{storeId}/invoices",
+        since: "2.0.0",
+        permission: Some("btcpay.store.canviewinvoices"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/stores/{storeId}/invoices/{invoiceId}",
+        since: "2.0.0",
+        permission: Some("btcpay.store.canviewinvoices"),
+    },
+    // The authorize page (not Greenfield): `permissions`, `applicationName`,
+    // `applicationIdentifier`, `strict`, `selectiveStores`, `redirect` are all
+    // read by 2.0.0, which posts back `apiKey`, `userId`, `permissions[]`.
+    Route { method: "GET", path: "/api-keys/authorize", since: "2.0.0", permission: None },
+];
 
 /// `Authorization: token <key>` against one BTCPay Server.
 #[derive(Clone)]
@@ -89,6 +169,14 @@ pub struct CheckoutOptions {
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceData {
     pub id: String,
+    /// The store the invoice belongs to.
+    #[serde(default)]
+    pub store_id: Option<String>,
+    /// The amount asked, a decimal string in `currency`.
+    #[serde(default)]
+    pub amount: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
     #[serde(default)]
     pub checkout_link: Option<String>,
     pub status: String,
@@ -177,9 +265,10 @@ impl Client {
         self.send("POST /api/v1/stores/{storeId}/webhooks", self.request(Method::POST, &path).json(body)).await
     }
 
-    pub async fn delete_webhook(&self, webhook_id: &str) -> Result<(), ProviderError> {
-        let path = format!("/api/v1/webhooks/{}", seg(webhook_id));
-        self.send_empty("DELETE /api/v1/webhooks/{webhookId}", self.request(Method::DELETE, &path)).await
+    pub async fn delete_webhook(&self, store_id: &str, webhook_id: &str) -> Result<(), ProviderError> {
+        let path = format!("/api/v1/stores/{}/webhooks/{}", seg(store_id), seg(webhook_id));
+        self.send_empty("DELETE /api/v1/stores/{storeId}/webhooks/{webhookId}", self.request(Method::DELETE, &path))
+            .await
     }
 
     pub async fn create_invoice(&self, store_id: &str, body: &InvoiceCreate) -> Result<InvoiceData, ProviderError> {
@@ -187,9 +276,10 @@ impl Client {
         self.send("POST /api/v1/stores/{storeId}/invoices", self.request(Method::POST, &path).json(body)).await
     }
 
-    pub async fn invoice(&self, invoice_id: &str) -> Result<InvoiceData, ProviderError> {
-        let path = format!("/api/v1/invoices/{}", seg(invoice_id));
-        self.send("GET /api/v1/invoices/{invoiceId}", self.request(Method::GET, &path)).await
+    /// One invoice of the store (BTCPay answers 404 for another store's).
+    pub async fn invoice(&self, store_id: &str, invoice_id: &str) -> Result<InvoiceData, ProviderError> {
+        let path = format!("/api/v1/stores/{}/invoices/{}", seg(store_id), seg(invoice_id));
+        self.send(INVOICE_CALL, self.request(Method::GET, &path)).await
     }
 
     /// Invoices of the store carrying `metadata.orderId = order_id`.
@@ -199,6 +289,9 @@ impl Client {
         self.send("GET /api/v1/stores/{storeId}/invoices", req).await
     }
 }
+
+/// The invoice look-up, as error messages name it.
+pub const INVOICE_CALL: &str = "GET /api/v1/stores/{storeId}/invoices/{invoiceId}";
 
 /// A path segment, percent-encoded.
 fn seg(s: &str) -> String {

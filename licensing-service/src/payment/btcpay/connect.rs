@@ -8,6 +8,8 @@ use super::client::{AuthorizedEvents, Client, Store, WebhookCreate};
 use crate::payment::ProviderError;
 
 /// View and create invoices, view store settings, manage store webhooks.
+/// All four policies exist under these names from BTCPay 2.0.0 on
+/// (`BTCPayServer.Client/Permissions.cs`).
 pub const PERMISSIONS: [&str; 4] = [
     "btcpay.store.canviewinvoices",
     "btcpay.store.cancreateinvoice",
@@ -61,13 +63,15 @@ pub fn usable_stores(granted: &[String], stores: &[Store]) -> Vec<Store> {
     stores.iter().filter(|s| PERMISSIONS.iter().all(|p| allows(p, &s.id))).cloned().collect()
 }
 
-/// BTCPay's broader permissions that include a narrower one.
+/// BTCPay's broader permissions that include a narrower one (its policy
+/// map, the same from 2.0.0 to 2.4.x).
 fn covers(granted: &str, wanted: &str) -> bool {
     match granted {
         "btcpay.store.canmodifystoresettings" => wanted.starts_with("btcpay.store."),
         "btcpay.store.canmodifyinvoices" => {
             wanted == "btcpay.store.canviewinvoices" || wanted == "btcpay.store.cancreateinvoice"
         }
+        "btcpay.store.canviewstoresettings" => wanted == "btcpay.store.canviewinvoices",
         _ => false,
     }
 }
@@ -116,6 +120,12 @@ mod tests {
         let partial = vec![format!("{}:A", PERMISSIONS[0])];
         assert!(usable_stores(&partial, &stores).is_empty());
         assert!(usable_stores(&["btcpay.store.canmodifystoresettings:B".into()], &stores) == vec![stores[1].clone()]);
+        // Viewing store settings includes viewing its invoices.
+        let implied: Vec<String> = PERMISSIONS[1..].iter().map(|p| format!("{p}:A")).collect();
+        assert_eq!(usable_stores(&implied, &stores), vec![stores[0].clone()]);
+        let without_settings: Vec<String> =
+            PERMISSIONS.iter().filter(|p| !p.ends_with("canviewstoresettings")).map(|p| format!("{p}:A")).collect();
+        assert!(usable_stores(&without_settings, &stores).is_empty());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use self::client::{CheckoutOptions, Client, InvoiceCreate, InvoiceData};
+use self::client::{CheckoutOptions, Client, InvoiceCreate, InvoiceData, INVOICE_CALL};
 use super::{
     Amount, Checkout, CheckoutRequest, Health, PaymentProvider, ProviderError, ProviderInvoice, WebhookError,
     WebhookEvent,
@@ -52,7 +52,7 @@ pub fn observe(status: &str, additional: Option<&str>) -> Option<Observed> {
 
 fn provider_invoice(d: InvoiceData) -> Result<ProviderInvoice, ProviderError> {
     let state = observe(&d.status, d.additional_status.as_deref()).ok_or_else(|| ProviderError::Malformed {
-        call: "GET /api/v1/invoices/{invoiceId}",
+        call: INVOICE_CALL,
         message: format!("unknown invoice status '{}'", d.status),
     })?;
     let charged = match (&d.amount, &d.currency) {
@@ -161,7 +161,7 @@ impl PaymentProvider for Btcpay {
     }
 
     async fn invoice(&self, provider_invoice_id: &str) -> Result<ProviderInvoice, ProviderError> {
-        provider_invoice(self.client.invoice(provider_invoice_id).await?)
+        provider_invoice(self.client.invoice(&self.store_id, provider_invoice_id).await?)
     }
 
     async fn find_by_order(&self, invoice_id: Uuid) -> Result<Option<ProviderInvoice>, ProviderError> {
