@@ -184,13 +184,6 @@ pub struct InvoiceData {
     pub additional_status: Option<String>,
     #[serde(default)]
     pub metadata: Option<Value>,
-    /// Decimal string, in `currency`.
-    #[serde(default)]
-    pub amount: Option<String>,
-    #[serde(default)]
-    pub currency: Option<String>,
-    #[serde(default)]
-    pub store_id: Option<String>,
 }
 
 impl InvoiceData {
