@@ -1,4 +1,4 @@
-//! Every reference vector in `shared/vectors/lic1.json` must parse, verify
+//! Every reference vector in `tests/vectors/lic1.json` must parse, verify
 //! and decode to its expected fields.
 
 mod common;

@@ -1,6 +1,6 @@
 //! Keysat: a self-hosted, Bitcoin-first software-licensing server.
 //!
-//! Layout (see DESIGN.md): `domain` holds pure rules, `db` plain SQL,
+//! Layout (see docs/ARCHITECTURE.md): `domain` holds pure rules, `db` plain SQL,
 //! `licensing` the validation hot path, `fulfillment` the one way a license
 //! is created, `http` thin axum handlers, `app` start-up and the router.
 

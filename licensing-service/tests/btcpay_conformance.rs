@@ -1,5 +1,5 @@
 //! Conformance with BTCPay Server's own Greenfield spec
-//! (`shared/btcpay/greenfield.openapi.json`): every request shape Keysat's
+//! (`docs/btcpay/greenfield.openapi.json`): every request shape Keysat's
 //! BTCPay client produces goes through Prism, which refuses any spec
 //! violation; every route it uses must be one of the client's declared
 //! [`ROUTES`] and none may be a store-less alias that only BTCPay 2.4.0 and
@@ -28,7 +28,7 @@ use url::Url;
 use uuid::Uuid;
 
 fn spec() -> PathBuf {
-    PathBuf::from(format!("{}/../../shared/btcpay/greenfield.openapi.json", env!("CARGO_MANIFEST_DIR")))
+    PathBuf::from(format!("{}/../docs/btcpay/greenfield.openapi.json", env!("CARGO_MANIFEST_DIR")))
 }
 
 fn js_dir() -> PathBuf {

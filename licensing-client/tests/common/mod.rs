@@ -1,4 +1,5 @@
-//! Shared loading of the reference vectors in `shared/vectors/lic1.json`.
+//! Shared loading of the reference vectors in `tests/vectors/lic1.json`
+//! (the copy of the product's LIC1 vectors this repository carries).
 #![allow(dead_code)]
 
 use serde_json::Value;
@@ -16,10 +17,9 @@ pub struct Vectors {
     pub vectors: Vec<Vector>,
 }
 
-/// `shared/` is a sibling of the repository; the crate is one level below
-/// the repository root.
+/// In the crate's own tests, so a clone of the repository alone runs them.
 pub fn vectors_path() -> String {
-    format!("{}/../../shared/vectors/lic1.json", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/tests/vectors/lic1.json", env!("CARGO_MANIFEST_DIR"))
 }
 
 pub fn load() -> Vectors {

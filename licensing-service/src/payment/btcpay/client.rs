@@ -1,6 +1,6 @@
 //! A thin typed client for the BTCPay Server Greenfield calls Keysat makes
-//! (shapes from BTCPay's own Greenfield spec). Every error names the call
-//! and, for an HTTP error, its status.
+//! (shapes from BTCPay's own Greenfield spec, `docs/btcpay/greenfield.openapi.json`).
+//! Every error names the call and, for an HTTP error, its status.
 //!
 //! # Which BTCPay versions it works with
 //!
