@@ -8,6 +8,13 @@ const shape = z.object({
   adminApiKey: z.string().min(16).max(256),
   /** The address the operator's browser reaches BTCPay at, as last given to "Connect BTCPay". */
   btcpayBrowserUrl: z.string().optional(),
+  /**
+   * The operator chose BTCPay as the payment rail (ran "Connect BTCPay"; cleared
+   * by "Disconnect BTCPay"): only then is the btcpayserver package required.
+   */
+  btcpayChosen: z.boolean().optional(),
+  /** Demo mode ("Demo mode" action): simulated payments, KEYSAT_DEMO=true. */
+  demoMode: z.boolean().optional(),
 })
 
 export type Store = z.infer<typeof shape>

@@ -21,25 +21,14 @@ export const apiInterfaceId = 'api'
 export const webhookInterfaceId = 'webhook'
 /** The webhook interface's path: BTCPay-facing routes (the webhook and the connect callback). */
 export const webhookPath = '/v1/btcpay'
-/** The URL Keysat registers in the BTCPay store, under {@link webhookBaseUrl}. */
-export const webhookEndpoint = `${webhookPath}/webhook`
 /**
- * Where BTCPay's container reaches Keysat inside StartOS; the daemon registers
- * BTCPay's webhook there rather than at the public URL
- * (KEYSAT_WEBHOOK_BASE_URL).
+ * The path Keysat registers in the BTCPay store, under KEYSAT_WEBHOOK_BASE_URL
+ * (Keysat's own bridge address on StartOS: startos/bridges.ts).
  */
-export const webhookBaseUrl = `http://keysat.startos:${apiPort}`
+export const webhookEndpoint = `${webhookPath}/webhook`
 export const healthPath = '/healthz'
 export const healthCheckId = 'primary'
 export const healthCheckName = 'Keysat'
-
-/** BTCPay Server's StartOS package: its host, port and in-OS name. */
-export const btcpay = {
-  packageId: 'btcpayserver',
-  hostId: 'webui',
-  internalPort: 23000,
-  fallbackUrl: 'http://btcpayserver.startos:23000',
-} as const
 
 /**
  * The consistent database copy a backup carries (relative to the volume root).
@@ -49,9 +38,16 @@ export const btcpay = {
 export const snapshotSubpath = 'backup/keysat-snapshot.db'
 export const liveDatabaseFiles = ['keysat.db', 'keysat.db-wal', 'keysat.db-shm']
 
-/** The "Connect BTCPay" task: its replayId, severity and when init creates it. */
+/**
+ * The "Connect BTCPay" task: its replayId, severity and when init creates it.
+ * `important`, not `critical`: a critical task keeps Keysat stopped until it
+ * is done, but comp keys, free codes and demo mode need no payment rail, and
+ * the one-click connection itself needs the daemon running (BTCPay posts the
+ * new key back to it). BTCPay stays the recommended rail: the task is shown
+ * prominently until BTCPay is connected.
+ */
 export const connectBtcpayTaskId = 'keysat:connect-btcpay'
 export const connectBtcpayTask = {
-  severity: 'critical' as const,
+  severity: 'important' as const,
   on: ['install', 'restore'] as const,
 }

@@ -54,11 +54,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYSAT_VALIDATION_LOG_DAYS", default_value_t = 30)]
     pub validation_log_days: u32,
     /// Address Keysat calls BTCPay Server's API at, when it differs from the
-    /// one the operator's browser uses (on StartOS: http://btcpayserver.startos:23000).
+    /// one the operator's browser uses (on StartOS: BTCPay's bridge address, e.g. http://10.0.3.1:49152).
     #[arg(long, env = "KEYSAT_BTCPAY_URL")]
     pub btcpay_url: Option<String>,
     /// Address BTCPay Server reaches Keysat at to deliver webhooks, when it differs
-    /// from the public URL (on StartOS: http://keysat.startos:8080).
+    /// from the public URL (on StartOS: Keysat's own bridge address, e.g. http://10.0.3.1:49180).
     #[arg(long, env = "KEYSAT_WEBHOOK_BASE_URL")]
     pub webhook_base_url: Option<String>,
     /// Demo mode: a simulated payment provider with its own checkout page. No money moves.
@@ -421,7 +421,7 @@ mod tests {
         assert_eq!(e.var, "KEYSAT_TRUSTED_PROXIES");
         let e = parse(&["--btcpay-url", "btcpay"]).unwrap_err();
         assert_eq!(e.var, "KEYSAT_BTCPAY_URL");
-        let e = parse(&["--webhook-base-url", "keysat.startos"]).unwrap_err();
+        let e = parse(&["--webhook-base-url", "keysat.internal"]).unwrap_err();
         assert_eq!(e.var, "KEYSAT_WEBHOOK_BASE_URL");
         let e = parse(&["--redirect-allowlist", "https://ok.example,javascript:alert(1)"]).unwrap_err();
         assert_eq!(e.var, "KEYSAT_REDIRECT_ALLOWLIST");

@@ -350,10 +350,10 @@ async fn btcpay_outage_fails_the_purchase_cleanly_and_reconciliation_backs_off()
 
 #[tokio::test]
 async fn the_webhook_is_registered_at_the_address_btcpay_reaches_us_at() {
-    let app = spawn_with(|c| c.webhook_base_url = Some("http://keysat.startos:8080".into())).await;
+    let app = spawn_with(|c| c.webhook_base_url = Some("http://keysat.internal:8080".into())).await;
     let sim = BtcpaySim::start(&[("S1", "Shop")]).await;
     app.connect_btcpay(&sim, &["S1"]).await;
-    assert_eq!(sim.webhook_secret("S1").unwrap().0, "http://keysat.startos:8080/v1/btcpay/webhook");
+    assert_eq!(sim.webhook_secret("S1").unwrap().0, "http://keysat.internal:8080/v1/btcpay/webhook");
 }
 
 #[tokio::test]

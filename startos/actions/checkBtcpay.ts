@@ -26,6 +26,14 @@ export const checkBtcpay = guarded(
     ),
     handler<{}>(async ({ effects, api }) => {
       const s = await api.btcpayStatus()
+      if (s.demo) {
+        // Connected to the simulated provider, not to BTCPay: the task stays.
+        return done(
+          'Demo mode is on: payments are simulated',
+          'No money moves and BTCPay is not used. Turn demo mode off (action "Demo mode") to take payments through BTCPay.',
+          btcpayMembers(s),
+        )
+      }
       if (s.connected) {
         await clearConnectTask(effects)
         return done(

@@ -4,7 +4,7 @@ import { done, value, when } from '../results'
 import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
 import { store } from '../store'
-import { btcpay } from '../utils'
+import { btcpay } from '../neighbours'
 import { btcpayMembers } from './btcpayView'
 import { clearConnectTask } from './checkBtcpay'
 import { groups } from './fields'
@@ -70,8 +70,13 @@ const inputSpec = InputSpec.of({
   }),
 })
 
-/** BTCPay's own best browser address, when BTCPay is installed. */
-async function btcpayAddress(
+/**
+ * The address the operator's browser opens BTCPay at, when BTCPay's package
+ * is installed: its `ui` interface's public or LAN address. Never the bridge
+ * address Keysat itself uses (10.0.3.x is reachable only from containers):
+ * `nonLocal` and the public addresses leave it out.
+ */
+export async function btcpayBrowserAddress(
   effects: Parameters<typeof sdk.host.get>[0],
 ): Promise<string | null> {
   try {
@@ -79,13 +84,14 @@ async function btcpayAddress(
       .get(effects, { hostId: btcpay.hostId, packageId: btcpay.packageId })
       .once()
     const a =
-      host?.bindings[btcpay.internalPort]?.interfaces[btcpay.hostId]
+      host?.bindings[btcpay.internalPort]?.interfaces[btcpay.interfaceId]
         ?.addressInfo
     if (!a) return null
+    const reachable = a.nonLocal
     return preferredUrl({
-      publicDomains: a.public.filter({ kind: 'domain' }).format(),
-      public: a.public.format(),
-      lan: a.nonLocal.format(),
+      publicDomains: reachable.public.filter({ kind: 'domain' }).format(),
+      public: reachable.public.format(),
+      lan: reachable.format(),
     })
   } catch {
     return null
@@ -100,7 +106,9 @@ export const connectBtcpay = guarded(
       description:
         'Link Keysat to your BTCPay Server store: open the link this gives you, approve in BTCPay, and Keysat finds the store and registers its webhook. No key copying.',
       warning: null,
-      // Runnable while Keysat is stopped: it is the critical task of a new install.
+      // Runnable while Keysat is stopped: it saves the address (and the choice
+      // of BTCPay, which makes the btcpayserver package required); "Check
+      // BTCPay connection" hands out the link once Keysat runs.
       allowedStatuses: 'any',
       group: groups.btcpay,
       visibility: 'enabled',
@@ -110,7 +118,7 @@ export const connectBtcpay = guarded(
       const saved = await store()
         .read((s) => s.btcpayBrowserUrl)
         .once()
-      const url = saved ?? (await btcpayAddress(effects))
+      const url = saved ?? (await btcpayBrowserAddress(effects))
       return url
         ? {
             method: {
@@ -122,7 +130,11 @@ export const connectBtcpay = guarded(
     },
     handler<typeof inputSpec._TYPE>(async ({ effects, input, api }) => {
       const url = input.method.value.btcpayUrl.trim().replace(/\/+$/, '')
-      await store().merge(effects, { btcpayBrowserUrl: url })
+      // Choosing BTCPay makes the btcpayserver package required (dependencies.ts).
+      await store().merge(effects, {
+        btcpayBrowserUrl: url,
+        btcpayChosen: true,
+      })
       if (input.method.selection === 'manual') {
         await api.btcpayManual({
           btcpay_url: url,

@@ -1,6 +1,7 @@
 import { done } from '../results'
 import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
+import { store } from '../store'
 import { btcpayMembers } from './btcpayView'
 import { groups, metadata } from './fields'
 
@@ -13,8 +14,10 @@ export const disconnectBtcpay = guarded(
       groups.btcpay,
       'Buyers cannot pay until you connect BTCPay again.',
     ),
-    handler<{}>(async ({ api }) => {
+    handler<{}>(async ({ effects, api }) => {
       await api.btcpayDisconnect()
+      // No BTCPay chosen any more: the btcpayserver package is no longer required.
+      await store().merge(effects, { btcpayChosen: false })
       const s = await api.btcpayStatus()
       return done(
         'BTCPay disconnected',

@@ -6,6 +6,7 @@ import { createDiscountCode } from './createDiscountCode'
 import { createPolicy } from './createPolicy'
 import { createProduct } from './createProduct'
 import { deactivateMachine } from './deactivateMachine'
+import { demoMode } from './demoMode'
 import { disconnectBtcpay } from './disconnectBtcpay'
 import { issueLicense } from './issueLicense'
 import { listDiscountCodes } from './listDiscountCodes'
@@ -30,6 +31,7 @@ export const actions = sdk.Actions.of()
   .addAction(disconnectBtcpay)
   .addAction(setOperatorName)
   .addAction(showCredentials)
+  .addAction(demoMode)
   .addAction(createProduct)
   .addAction(createPolicy)
   .addAction(createDiscountCode)

@@ -1,7 +1,8 @@
 import { done, group, value } from '../results'
 import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
-import { adminPort, webhookBaseUrl, webhookEndpoint } from '../utils'
+import { httpUrl, ownBridge } from '../bridges'
+import { adminPort, webhookEndpoint } from '../utils'
 import { groups, metadata } from './fields'
 
 export const showCredentials = guarded(
@@ -12,8 +13,14 @@ export const showCredentials = guarded(
       'The admin API key, the addresses buyers and applications use, and the public key your applications verify license keys with.',
       groups.setup,
     ),
-    handler<{}>(async ({ api }) => {
-      const [settings, pem] = await Promise.all([api.settings(), api.pubkey()])
+    handler<{}>(async ({ effects, api }) => {
+      const [settings, pem, bridge] = await Promise.all([
+        api.settings(),
+        api.pubkey(),
+        ownBridge(effects).once(),
+      ])
+      // As main.ts gives the daemon: the bridge address, else the public URL.
+      const webhookBase = httpUrl(bridge) ?? settings.public_url
       return done(
         'Keysat credentials',
         'Keep the admin key secret. Ship the public key inside your application: it verifies license keys offline.',
@@ -29,9 +36,9 @@ export const showCredentials = guarded(
             }),
             value('Public key (JSON)', `${settings.public_url}/v1/pubkey`),
           ]),
-          value('BTCPay webhook', `${webhookBaseUrl}${webhookEndpoint}`, {
+          value('BTCPay webhook', `${webhookBase}${webhookEndpoint}`, {
             description:
-              'Where BTCPay reports payments, inside StartOS (Keysat registers it for you when you connect BTCPay).',
+              "Where BTCPay reports payments: Keysat's address on StartOS's internal bridge, which BTCPay's container reaches (Keysat registers it for you when you connect BTCPay).",
           }),
           value('Signing public key (PEM)', pem, {
             description:

@@ -1,5 +1,5 @@
 import { setupManifest } from '@start9labs/start-sdk'
-import { btcpay } from '../utils'
+import { btcpay } from '../neighbours'
 
 /** Mirrors manifest.yaml (checked by startos/test/manifest.test.ts). */
 export const manifest = setupManifest({
@@ -25,8 +25,9 @@ export const manifest = setupManifest({
   dependencies: {
     [btcpay.packageId]: {
       description:
-        'Takes the payments: Keysat creates invoices in your BTCPay store and issues the license when BTCPay reports the invoice paid.',
-      optional: false,
+        'Takes the payments (recommended): Keysat creates invoices in your BTCPay store and issues the license when BTCPay reports the invoice paid. Required once you connect BTCPay; before that Keysat runs without it.',
+      // Required at run time once the operator connects BTCPay (dependencies.ts).
+      optional: true,
       s9pk: null,
     },
   },

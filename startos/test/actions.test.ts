@@ -26,10 +26,13 @@ import {
   Daemon,
   failAction,
   field,
+  keysatBridgeUrl,
+  recordingEffects,
   rows,
   runAction,
   startDaemon,
 } from './harness'
+import { keysatHost } from './hosts'
 
 /** The operator never sees a stack trace: the message is all there is. */
 function assertPlain(e: Error & { code?: string }) {
@@ -54,7 +57,11 @@ describe('actions against a live daemon', () => {
   })
 
   test('Show admin credentials: the admin key, the public URLs and the signing key', async () => {
-    const { result } = await runAction(showCredentials)
+    const { result } = await runAction(
+      showCredentials,
+      {},
+      recordingEffects({ 'keysat/main': keysatHost }),
+    )
     const key = field(result, 'Admin API key')
     assert.equal(key.value, d.adminKey)
     assert.equal(key.masked, true)
@@ -65,7 +72,7 @@ describe('actions against a live daemon', () => {
     assert.equal(field(result, 'Buy pages and public API').value, d.publicUrl)
     assert.equal(
       field(result, 'BTCPay webhook').value,
-      'http://keysat.startos:8080/v1/btcpay/webhook',
+      `${keysatBridgeUrl}/v1/btcpay/webhook`,
       'the address BTCPay reaches inside StartOS',
     )
   })

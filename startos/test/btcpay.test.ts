@@ -19,6 +19,7 @@ import {
   Daemon,
   failAction,
   field,
+  keysatBridgeUrl,
   runAction,
   startDaemon,
 } from './harness'
@@ -97,6 +98,11 @@ describe('BTCPay actions', () => {
       'http://btcpay.local',
       'remembered for next time',
     )
+    assert.equal(
+      saved.btcpayChosen,
+      true,
+      'BTCPay chosen: the btcpayserver package is now required',
+    )
     const again = await runAction(
       connectBtcpay,
       authorize('http://btcpay.local'),
@@ -119,7 +125,7 @@ describe('BTCPay actions', () => {
     assert.equal(hooks.length, 1)
     assert.equal(
       hooks[0].url,
-      'http://keysat.startos:8080/v1/btcpay/webhook',
+      `${keysatBridgeUrl}/v1/btcpay/webhook`,
       "at the address BTCPay's container reaches Keysat at, not the public URL",
     )
     assert.equal(field(check, 'Webhook id').value, hooks[0].id)
@@ -130,6 +136,11 @@ describe('BTCPay actions', () => {
     assert.equal(result?.title, 'BTCPay disconnected')
     assert.equal(field(result, 'Connected').value, 'no')
     assert.equal(fake.webhooks.size, 0)
+    assert.equal(
+      JSON.parse(await readFile(storePath, 'utf8')).btcpayChosen,
+      false,
+      'no longer required',
+    )
   })
 
   test('Several stores: Check asks to choose, Choose BTCPay store connects', async () => {

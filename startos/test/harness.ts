@@ -13,8 +13,12 @@ import { T } from '@start9labs/start-sdk'
 import { useListeners } from '../api'
 import { keysatEnv } from '../env'
 import { useStoreAt } from '../store'
+import { keysatBridgePort } from './hosts'
 
 export const repoRoot = resolve(__dirname, '..', '..')
+
+/** The address StartOS's gateway has on the bridge (getOsIp). */
+export const osIp = '10.0.3.1'
 
 /** The debug binary `npm test` builds first (or KEYSAT_BIN). */
 export function keysatBinary(): string {
@@ -76,11 +80,23 @@ async function json(url: string, init: RequestInit) {
 }
 
 /**
+ * Keysat's own bridge address in the tests (what BTCPay's container would
+ * call): the daemon registers BTCPay's webhook under it.
+ */
+export const keysatBridgeUrl = `http://${osIp}:${keysatBridgePort}`
+
+/**
  * `keysat serve` with the environment main.ts gives it on StartOS, except for
  * the listeners (free ports) and the data directory (a temporary one).
  */
 export async function startDaemon(
-  opts: { dataDir?: string; adminKey?: string; btcpayUrl?: string } = {},
+  opts: {
+    dataDir?: string
+    adminKey?: string
+    btcpayUrl?: string
+    /** More variables, as main.ts would set them (KEYSAT_DEMO, …). */
+    env?: Record<string, string>
+  } = {},
 ): Promise<Daemon> {
   const dataDir =
     opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'keysat-startos-')))
@@ -93,8 +109,11 @@ export async function startDaemon(
       adminKey,
       publicUrl: null,
       btcpayUrl: opts.btcpayUrl ?? 'http://127.0.0.1:9',
-      proxy: '10.0.3.1',
+      webhookBaseUrl: keysatBridgeUrl,
+      demo: false,
+      proxy: osIp,
     }),
+    ...opts.env,
     KEYSAT_BIND: `127.0.0.1:${pub}`,
     KEYSAT_ADMIN_BIND: `127.0.0.1:${adm}`,
     KEYSAT_DATA_DIR: dataDir,
@@ -187,15 +206,26 @@ export type Recorder = {
   tasksCreated: T.CreateTaskParams[]
   tasksCleared: string[][]
   exported: { id: string; metadata: T.ActionMetadata }[]
+  /** Every setDependencies call: the dependencies declared. */
+  dependencies: T.DependencyRequirement[][]
+  /** Every getHostInfo call: whose host was asked for. */
+  hostQueries: { packageId?: string; hostId: string }[]
 }
 
 let eventCounter = 0
 
-export function recordingEffects(): Recorder {
+/**
+ * `hosts`: what getHostInfo answers, keyed `packageId/hostId` (Keysat's own
+ * hosts under `keysat/`); any other host is absent (null), as a package
+ * that is not installed.
+ */
+export function recordingEffects(hosts: Record<string, T.Host> = {}): Recorder {
   const r: Omit<Recorder, 'effects'> = {
     tasksCreated: [],
     tasksCleared: [],
     exported: [],
+    dependencies: [],
+    hostQueries: [],
   }
   const effects = {
     eventId: `test-event-${++eventCounter}`,
@@ -216,8 +246,16 @@ export function recordingEffects(): Recorder {
       },
       clear: async () => null,
     },
-    // No other package is installed in the tests.
-    getHostInfo: async () => null,
+    getHostInfo: async (o: { packageId?: string; hostId: string }) => {
+      r.hostQueries.push({ packageId: o.packageId, hostId: o.hostId })
+      return hosts[`${o.packageId ?? 'keysat'}/${o.hostId}`] ?? null
+    },
+    getOsIp: async () => osIp,
+    onLeaveContext: () => {},
+    setDependencies: async (o: { dependencies: T.DependencyRequirement[] }) => {
+      r.dependencies.push(o.dependencies)
+      return null
+    },
   }
   return { ...r, effects: effects as unknown as T.Effects } as Recorder
 }

@@ -13,10 +13,10 @@ import { keysatEnv } from '../env'
 import { manifest } from '../index'
 import { interfaceSpecs } from '../interfaces'
 import { manifest as sdkManifest } from '../manifest'
+import { btcpay } from '../neighbours'
 import { backupExcludes } from '../snapshotFiles'
 import {
   apiPort,
-  btcpay,
   connectBtcpayTask,
   connectBtcpayTaskId,
   dataDir,
@@ -49,7 +49,14 @@ type Declared = {
   environment: Record<string, string>
   dependencies: Record<
     string,
-    { kind: string; version: string; optional: boolean; description: string }
+    {
+      kind: string
+      version: string
+      optional: boolean
+      required_when: string
+      health_checks: string[]
+      description: string
+    }
   >
   health_checks: Record<string, { name: string; port: number; path: string }>
   backups: { volumes: string[]; snapshot: string; exclude: string[] }
@@ -110,35 +117,58 @@ test('images: the top-level Dockerfile, for x86_64 and aarch64', () => {
 test('volumes and the environment main.ts gives the daemon', () => {
   assert.deepEqual(Object.keys(declared.volumes), [...sdkManifest.volumes])
   assert.equal(declared.volumes.main.mountpoint, dataDir)
-  const env = keysatEnv({
+  const everything = keysatEnv({
     adminKey: 'k'.repeat(20),
     publicUrl: 'https://x',
-    btcpayUrl: 'http://b',
+    btcpayUrl: 'http://10.0.3.1:49152',
+    webhookBaseUrl: 'http://10.0.3.1:49180',
+    demo: true,
     proxy: '10.0.3.1',
   })
   assert.deepEqual(
     Object.keys(declared.environment).sort(),
-    Object.keys(env)
+    Object.keys(everything)
       .filter((k) => k !== 'RUST_LOG')
       .sort(),
   )
-  for (const k of [
-    'KEYSAT_BIND',
-    'KEYSAT_ADMIN_BIND',
-    'KEYSAT_DATA_DIR',
-    'KEYSAT_WEBHOOK_BASE_URL',
-  ]) {
-    assert.equal(declared.environment[k], env[k], k)
+  for (const k of ['KEYSAT_BIND', 'KEYSAT_ADMIN_BIND', 'KEYSAT_DATA_DIR']) {
+    assert.equal(declared.environment[k], everything[k], k)
   }
-  assert.equal(
-    env.KEYSAT_WEBHOOK_BASE_URL,
-    `http://${declared.id}.startos:${apiPort}`,
-    "BTCPay's container reaches Keysat by its package id on the public port",
+  assert.equal(everything.KEYSAT_DEMO, 'true')
+  assert.match(declared.environment.KEYSAT_DEMO, /^true while demo mode is on/)
+  const b = declared.environment.KEYSAT_BTCPAY_URL
+  for (const fact of [
+    `package ${btcpay.packageId}`,
+    `host ${btcpay.hostId}`,
+    `port ${btcpay.internalPort}`,
+    'plaintext',
+  ]) {
+    assert.ok(b.includes(fact), `KEYSAT_BTCPAY_URL's description says ${fact}`)
+  }
+  assert.ok(
+    declared.environment.KEYSAT_WEBHOOK_BASE_URL.includes(`port ${apiPort}`),
   )
-  assert.match(
-    declared.environment.KEYSAT_BTCPAY_URL,
-    new RegExp(btcpay.fallbackUrl.replace(/[.]/g, '\\.')),
-  )
+  const bare = keysatEnv({
+    adminKey: 'k'.repeat(20),
+    publicUrl: null,
+    btcpayUrl: null,
+    webhookBaseUrl: null,
+    demo: false,
+    proxy: null,
+  })
+  for (const k of [
+    'KEYSAT_PUBLIC_URL',
+    'KEYSAT_BTCPAY_URL',
+    'KEYSAT_WEBHOOK_BASE_URL',
+    'KEYSAT_DEMO',
+    'KEYSAT_TRUSTED_PROXIES',
+  ]) {
+    assert.equal(
+      bare[k],
+      undefined,
+      `${k} is unset when there is nothing to say`,
+    )
+  }
 })
 
 test('interfaces', () => {
@@ -165,7 +195,10 @@ test('dependencies', () => {
   const m = sdkManifest.dependencies[btcpay.packageId]
   assert.equal(d.kind, btcpayRequirement.kind)
   assert.equal(d.version, btcpayRequirement.versionRange)
+  assert.deepEqual(d.health_checks, btcpayRequirement.healthChecks)
   assert.equal(d.optional, m.optional)
+  assert.equal(m.optional, true, 'required at run time, once chosen')
+  assert.equal(d.required_when, 'BTCPay is chosen')
   assert.equal(d.description, m.description)
 })
 

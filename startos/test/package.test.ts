@@ -39,7 +39,11 @@ test('init: one admin key, kept; the Connect BTCPay task on install and restore 
     assert.equal(install.tasksCreated.length, 1)
     const task = install.tasksCreated[0]
     assert.equal(task.actionId, 'connect-btcpay')
-    assert.equal(task.severity, 'critical')
+    assert.equal(
+      task.severity,
+      'important',
+      'shown prominently, but Keysat starts without BTCPay',
+    )
     assert.equal(task.replayId, connectBtcpayTaskId)
     assert.equal(task.packageId, 'keysat')
 
