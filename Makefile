@@ -6,21 +6,34 @@ MUSL_TARGET ?= x86_64-unknown-linux-musl
 # Architecture of `make s9pk`: x86_64 or aarch64.
 ARCH ?= x86_64
 
-.PHONY: run demo test js-deps lint fmt check test-startos bench admin-key build musl s9pk clean
+.PHONY: run demo doctor test standalone js-deps lint fmt check test-startos bench admin-key build musl s9pk clean
 
 ## Run the daemon on embedded SQLite in ./data (prints the admin key on first start and the URLs).
 run:
+	@scripts/doctor.sh --run
 	KEYSAT_DATA_DIR=$(DATA_DIR) $(CARGO) run --release -p keysat -- serve
 
 ## The same, in demo mode: simulated payments with a built-in checkout page (no BTCPay, no money).
 demo:
+	@scripts/doctor.sh --run
 	KEYSAT_DATA_DIR=$(DATA_DIR)-demo $(CARGO) run --release -p keysat -- serve --demo
 
-## Every test: formatting, clippy, the package's type-check, unit, integration and doc tests of
-## the whole workspace, then the StartOS package's tests against a live daemon.
-test: lint check js-deps
+## What `make test` needs (Node >= 20, a C compiler, Chromium, rustfmt/clippy, the npm packages):
+## one line per missing thing with the command that installs it; installs what needs no root.
+doctor:
+	@scripts/doctor.sh
+
+## Every test: first the doctor, then formatting, clippy, the package's type-check, unit,
+## integration and doc tests of the whole workspace, then the StartOS package's tests.
+test: doctor
+	$(MAKE) --no-print-directory lint check js-deps
 	$(CARGO) test --workspace --no-fail-fast
 	$(NPM) test
+
+## The repository stands alone: the committed tree, unpacked with nothing beside it, passes the
+## tests that once read ../shared (LIC1 vectors, BTCPay conformance).
+standalone:
+	scripts/standalone-check.sh
 
 ## JavaScript tools the tests drive (Prism, Ajv, Playwright), from the lock file.
 js-deps:
@@ -68,6 +81,7 @@ build:
 ## then proof: `file` and `ldd` say static, `--version` runs, `keysat serve` answers /healthz.
 ## The Dockerfile runs this same target and copies this same file.
 musl:
+	@scripts/doctor.sh --run --musl
 	$(CARGO) build --release --locked -p keysat --target $(MUSL_TARGET)
 	scripts/musl-check.sh target/$(MUSL_TARGET)/release/keysat
 
