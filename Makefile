@@ -31,7 +31,7 @@ test: doctor
 	$(NPM) test
 
 ## The repository stands alone: the committed tree, unpacked with nothing beside it, passes the
-## tests that once read ../shared (LIC1 vectors, BTCPay conformance).
+## tests that once read the project's shared folder (LIC1 vectors, BTCPay conformance).
 standalone:
 	scripts/standalone-check.sh
 
