@@ -62,7 +62,7 @@ describe('before BTCPay', () => {
     assert.deepEqual(await declared(), [], 'not after Disconnect BTCPay')
   })
 
-  test('Demo mode: off by default; switched on, the daemon restarts with KEYSAT_DEMO=true and sells through the simulated provider', async () => {
+  test('Demo mode: off by default; switched on, the daemon restarts with KEYSAT_DEMO=true and the simulated provider; off again, none', async () => {
     const hosts = { 'keysat/main': keysatHost }
     const first = await runAction(demoMode, { enabled: true })
     assert.deepEqual(first.form.value, { enabled: false }, 'prefilled: off')
@@ -89,6 +89,11 @@ describe('before BTCPay', () => {
       [],
       'the simulated provider does not complete the Connect BTCPay task',
     )
+    assert.equal(
+      field(check.result, 'Connected').value,
+      'yes',
+      'to the simulated provider',
+    )
 
     const off = await runAction(demoMode, { enabled: false })
     assert.deepEqual(off.form.value, { enabled: true }, 'prefilled: on')
@@ -98,8 +103,10 @@ describe('before BTCPay', () => {
     await d.stop()
     d = await startDaemon({ dataDir: d.dataDir, adminKey: d.adminKey })
     useListeners({ adminUrl: d.adminUrl, publicUrl: d.publicUrl })
-    assert.equal((await d.admin('GET', '/btcpay/status')).body.demo, undefined)
-    assert.equal(field(check.result, 'Connected').value, 'yes')
+    const plain = (await d.admin('GET', '/btcpay/status')).body
+    assert.equal(plain.demo, undefined)
+    assert.equal(plain.provider, null, 'no provider until BTCPay is connected')
+    assert.equal(plain.connected, false)
   })
 
   test('Demo mode is clearly marked: its name, its warning, runnable while stopped', async () => {
