@@ -2,7 +2,9 @@
  * A stand-in BTCPay Server for the package's tests: the Greenfield calls the
  * daemon makes while connecting (licensing-service/src/payment/btcpay/), and
  * the operator's approval on the authorize page, which posts a new API key to
- * Keysat's callback as BTCPay does.
+ * Keysat's callback as BTCPay does. Like BTCPay 2.0, the oldest version the
+ * package accepts, it serves only the store-scoped webhook routes (the
+ * store-less `/api/v1/webhooks/{id}` exists only since 2.4.0).
  */
 import { randomBytes } from 'node:crypto'
 import {
@@ -132,9 +134,16 @@ export class FakeBtcpay {
     }
     if (
       req.method === 'DELETE' &&
-      (m = /^\/api\/v1\/webhooks\/([^/]+)$/.exec(path))
+      (m = /^\/api\/v1\/stores\/([^/]+)\/webhooks\/([^/]+)$/.exec(path))
     ) {
-      this.webhooks.delete(decodeURIComponent(m[1]))
+      const id = decodeURIComponent(m[2])
+      if (this.webhooks.get(id)?.storeId !== decodeURIComponent(m[1])) {
+        return reply(res, 404, {
+          code: 'webhook-not-found',
+          message: 'Webhook not found',
+        })
+      }
+      this.webhooks.delete(id)
       return reply(res, 200, {})
     }
     if (
