@@ -62,7 +62,9 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYSAT_WEBHOOK_BASE_URL")]
     pub webhook_base_url: Option<String>,
     /// Demo mode: a simulated payment provider with its own checkout page. No money moves.
-    #[arg(long, env = "KEYSAT_DEMO", default_value_t = false)]
+    /// (KEYSAT_DEMO takes 1/0, true/false, yes/no, on/off.)
+    #[arg(long, env = "KEYSAT_DEMO", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
     /// Comma-separated origins (https://shop.example) a purchase's redirect_url may point to, besides our own.
     #[arg(long, env = "KEYSAT_REDIRECT_ALLOWLIST", default_value = "")]
