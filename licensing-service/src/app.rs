@@ -25,6 +25,7 @@ use crate::db::{self, Db};
 use crate::delivery::nostr::NostrService;
 use crate::delivery::Delivery;
 use crate::domain::now_unix;
+use crate::http::admin::auth::AdminAuth;
 use crate::http::extract::MAX_BODY_BYTES;
 use crate::http::ratelimit::RateLimiter;
 use crate::http::{admin, demo, error, pages, public, webhooks};
@@ -69,6 +70,8 @@ pub struct AppInner {
     pub delivery: Arc<Delivery>,
     /// Recover-by-npub requests per client address.
     pub recover_limiter: Arc<RateLimiter>,
+    /// Checks the admin key; counts and logs failures.
+    pub admin_auth: AdminAuth,
 }
 
 impl AppInner {
@@ -116,44 +119,11 @@ fn public_routes(state: &AppState) -> Router<AppState> {
         .merge(pages)
 }
 
-/// Every admin route, under `/v1/admin`.
-fn admin_routes() -> Router<AppState> {
-    use admin::*;
-    let routes = Router::new()
-        .route("/products", post(products::create).get(products::list))
-        .route("/products/{slug}", get(products::get).patch(products::patch))
-        .route("/products/{slug}/policies", post(policies::create).get(policies::list))
-        .route("/products/{slug}/policies/{policy_slug}", get(policies::get).patch(policies::patch))
-        .route("/licenses", post(licenses::issue).get(licenses::list))
-        .route("/licenses/search", get(licenses::search))
-        .route("/licenses/{id}", get(licenses::get))
-        .route("/licenses/{id}/suspend", post(licenses::suspend))
-        .route("/licenses/{id}/unsuspend", post(licenses::unsuspend))
-        .route("/licenses/{id}/revoke", post(licenses::revoke))
-        .route("/machines", get(machines::list))
-        .route("/machines/{id}/deactivate", post(machines::deactivate))
-        .route("/discount-codes", post(codes::create).get(codes::list))
-        .route("/discount-codes/{code}", get(codes::get).patch(codes::patch).delete(codes::delete))
-        .route("/discount-codes/{code}/disable", post(codes::disable))
-        .route("/discount-codes/{code}/enable", post(codes::enable))
-        .route("/audit", get(audit::list))
-        .route("/btcpay/connect", post(btcpay::connect))
-        .route("/btcpay/status", get(btcpay::status))
-        .route("/btcpay/store", post(btcpay::choose_store))
-        .route("/btcpay/disconnect", post(btcpay::disconnect))
-        .route("/btcpay/manual", post(btcpay::manual))
-        .route("/btcpay/reconcile", post(btcpay::reconcile))
-        .route("/settings", get(settings::get).put(settings::put))
-        .route("/nostr", get(nostr::get).put(nostr::put))
-        .route("/webhook-endpoints", post(webhook_endpoints::create).get(webhook_endpoints::list))
-        .route(
-            "/webhook-endpoints/{id}",
-            get(webhook_endpoints::get).patch(webhook_endpoints::patch).delete(webhook_endpoints::delete),
-        )
-        .route("/webhook-deliveries", get(webhook_endpoints::deliveries))
-        .route("/webhook-deliveries/{id}", get(webhook_endpoints::delivery))
-        .route("/webhook-deliveries/{id}/retry", post(webhook_endpoints::retry))
-        .route("/stats", get(settings::stats));
+/// Every admin route (the one table in `http::admin::routes`), under
+/// `/v1/admin`, each behind the admin-key check.
+fn admin_routes(state: &AppState) -> Router<AppState> {
+    let routes = admin::routes::router()
+        .route_layer(middleware::from_fn_with_state(state.clone(), admin::auth::require_admin_key));
     Router::new().nest("/v1/admin", routes)
 }
 
@@ -233,6 +203,7 @@ impl Application {
             delivery,
             public_key_pem: public_key.to_pem().into(),
             signer: Arc::new(signer),
+            admin_auth: AdminAuth::new(&admin_api_key, config.admin_auth_failures_per_minute),
             admin_api_key: admin_api_key.into(),
             operator_name: Arc::new(RwLock::new(operator_name)),
             config: Arc::new(config),
@@ -256,7 +227,7 @@ impl Application {
         };
         let public_router = match admin {
             Some(_) => finish(public_routes(&state), state.clone()),
-            None => finish(public_routes(&state).merge(admin_routes()), state.clone()),
+            None => finish(public_routes(&state).merge(admin_routes(&state)), state.clone()),
         };
         let mut servers = vec![tokio::spawn(
             axum::serve(public, public_router.into_make_service_with_connect_info::<SocketAddr>())
@@ -264,7 +235,7 @@ impl Application {
                 .into_future(),
         )];
         if let Some(admin) = admin {
-            let router = finish(admin_routes().route("/healthz", get(public::service::healthz)), state.clone());
+            let router = finish(admin_routes(&state).route("/healthz", get(public::service::healthz)), state.clone());
             servers.push(tokio::spawn(
                 axum::serve(admin, router.into_make_service_with_connect_info::<SocketAddr>())
                     .with_graceful_shutdown(stopped(shutdown.subscribe()))

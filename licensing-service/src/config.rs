@@ -109,6 +109,9 @@ pub struct ServeArgs {
     /// Seconds between prunes of the tables above.
     #[arg(long, env = "KEYSAT_PRUNE_INTERVAL_SECONDS", default_value_t = 600)]
     pub prune_interval_seconds: u64,
+    /// Failed admin authentications per client address per minute before it is refused outright.
+    #[arg(long, env = "KEYSAT_ADMIN_AUTH_FAILURES_PER_MINUTE", default_value_t = 10)]
+    pub admin_auth_failures_per_minute: u32,
 }
 
 /// The validated configuration the daemon runs with.
@@ -144,6 +147,7 @@ pub struct Config {
     pub max_pending_invoices: i64,
     pub max_pending_per_address: i64,
     pub retention: Retention,
+    pub admin_auth_failures_per_minute: u32,
 }
 
 /// How long rows that only history needs are kept (seconds).
@@ -288,6 +292,9 @@ impl ServeArgs {
                 return Err(err(var, "must be at most ten years"));
             }
         }
+        if self.admin_auth_failures_per_minute == 0 {
+            return Err(err("KEYSAT_ADMIN_AUTH_FAILURES_PER_MINUTE", "must be at least 1"));
+        }
         Ok(Config {
             code_hold_seconds: i64::from(self.code_hold_seconds),
             max_pending_invoices: i64::from(self.max_pending_invoices),
@@ -320,6 +327,7 @@ impl ServeArgs {
             webhook_retry,
             recover_rate_per_hour: self.recover_rate_per_hour,
             recover_per_npub_per_hour: self.recover_per_npub_per_hour,
+            admin_auth_failures_per_minute: self.admin_auth_failures_per_minute,
         })
     }
 }
@@ -381,6 +389,7 @@ impl Config {
             max_pending_invoices: 5000,
             max_pending_per_address: 5,
             retention: Retention { unpaid_seconds: 7 * 86_400, history_seconds: 30 * 86_400, interval_seconds: 600 },
+            admin_auth_failures_per_minute: 10,
         }
     }
 

@@ -41,6 +41,20 @@ impl RateLimiter {
         self.check_at(ip, Instant::now())
     }
 
+    /// Whether the address is already at its limit, without counting
+    /// (`Err` carries the seconds until its window resets).
+    pub fn peek(&self, ip: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let map = self.shard(&ip).lock().expect("rate limit lock");
+        match map.get(&ip) {
+            Some((start, count)) if now.duration_since(*start) < self.window && *count >= self.limit => {
+                let left = self.window.saturating_sub(now.duration_since(*start));
+                Err(left.as_secs_f64().ceil().max(1.0) as u64)
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
         let mut map = self.shard(&ip).lock().expect("rate limit lock");
         if map.len() >= SHARD_CAPACITY && !map.contains_key(&ip) {
