@@ -27,7 +27,7 @@ use crate::delivery::Delivery;
 use crate::domain::now_unix;
 use crate::http::admin::auth::AdminAuth;
 use crate::http::extract::MAX_BODY_BYTES;
-use crate::http::ratelimit::RateLimiter;
+use crate::http::ratelimit::{GlobalLimits, RateLimiter};
 use crate::http::{admin, demo, error, pages, public, webhooks};
 use crate::jobs::Jobs;
 use crate::licensing::events::EventQueue;
@@ -70,6 +70,8 @@ pub struct AppInner {
     pub delivery: Arc<Delivery>,
     /// Recover-by-npub requests per client address.
     pub recover_limiter: Arc<RateLimiter>,
+    /// Purchases, redemptions and recoveries from all addresses together.
+    pub global_limits: GlobalLimits,
     /// Checks the admin key; counts and logs failures.
     pub admin_auth: AdminAuth,
 }
@@ -205,6 +207,11 @@ impl Application {
             signer: Arc::new(signer),
             admin_auth: AdminAuth::new(&admin_api_key, config.admin_auth_failures_per_minute),
             admin_api_key: admin_api_key.into(),
+            global_limits: GlobalLimits::new(
+                config.purchase_global_rate_per_minute,
+                config.redeem_global_rate_per_minute,
+                config.recover_global_rate_per_hour,
+            ),
             operator_name: Arc::new(RwLock::new(operator_name)),
             config: Arc::new(config),
             db,

@@ -109,6 +109,15 @@ pub struct ServeArgs {
     /// Seconds between prunes of the tables above.
     #[arg(long, env = "KEYSAT_PRUNE_INTERVAL_SECONDS", default_value_t = 600)]
     pub prune_interval_seconds: u64,
+    /// Purchases allowed per minute from all addresses together.
+    #[arg(long, env = "KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE", default_value_t = 120)]
+    pub purchase_global_rate_per_minute: u32,
+    /// Code redemptions allowed per minute from all addresses together.
+    #[arg(long, env = "KEYSAT_REDEEM_GLOBAL_RATE_PER_MINUTE", default_value_t = 120)]
+    pub redeem_global_rate_per_minute: u32,
+    /// Recover-by-npub requests allowed per hour from all addresses together.
+    #[arg(long, env = "KEYSAT_RECOVER_GLOBAL_RATE_PER_HOUR", default_value_t = 300)]
+    pub recover_global_rate_per_hour: u32,
     /// Failed admin authentications per client address per minute before it is refused outright.
     #[arg(long, env = "KEYSAT_ADMIN_AUTH_FAILURES_PER_MINUTE", default_value_t = 10)]
     pub admin_auth_failures_per_minute: u32,
@@ -147,6 +156,9 @@ pub struct Config {
     pub max_pending_invoices: i64,
     pub max_pending_per_address: i64,
     pub retention: Retention,
+    pub purchase_global_rate_per_minute: u32,
+    pub redeem_global_rate_per_minute: u32,
+    pub recover_global_rate_per_hour: u32,
     pub admin_auth_failures_per_minute: u32,
 }
 
@@ -292,8 +304,15 @@ impl ServeArgs {
                 return Err(err(var, "must be at most ten years"));
             }
         }
-        if self.admin_auth_failures_per_minute == 0 {
-            return Err(err("KEYSAT_ADMIN_AUTH_FAILURES_PER_MINUTE", "must be at least 1"));
+        for (var, value) in [
+            ("KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE", self.purchase_global_rate_per_minute),
+            ("KEYSAT_REDEEM_GLOBAL_RATE_PER_MINUTE", self.redeem_global_rate_per_minute),
+            ("KEYSAT_RECOVER_GLOBAL_RATE_PER_HOUR", self.recover_global_rate_per_hour),
+            ("KEYSAT_ADMIN_AUTH_FAILURES_PER_MINUTE", self.admin_auth_failures_per_minute),
+        ] {
+            if value == 0 {
+                return Err(err(var, "must be at least 1"));
+            }
         }
         Ok(Config {
             code_hold_seconds: i64::from(self.code_hold_seconds),
@@ -327,6 +346,9 @@ impl ServeArgs {
             webhook_retry,
             recover_rate_per_hour: self.recover_rate_per_hour,
             recover_per_npub_per_hour: self.recover_per_npub_per_hour,
+            purchase_global_rate_per_minute: self.purchase_global_rate_per_minute,
+            redeem_global_rate_per_minute: self.redeem_global_rate_per_minute,
+            recover_global_rate_per_hour: self.recover_global_rate_per_hour,
             admin_auth_failures_per_minute: self.admin_auth_failures_per_minute,
         })
     }
@@ -389,6 +411,9 @@ impl Config {
             max_pending_invoices: 5000,
             max_pending_per_address: 5,
             retention: Retention { unpaid_seconds: 7 * 86_400, history_seconds: 30 * 86_400, interval_seconds: 600 },
+            purchase_global_rate_per_minute: 120,
+            redeem_global_rate_per_minute: 120,
+            recover_global_rate_per_hour: 300,
             admin_auth_failures_per_minute: 10,
         }
     }
@@ -440,6 +465,8 @@ mod tests {
         assert_eq!(e.var, "KEYSAT_WEBHOOK_RETRY_SCHEDULE");
         let e = parse(&["--nostr-retry-schedule", ""]).unwrap_err();
         assert_eq!(e.var, "KEYSAT_NOSTR_RETRY_SCHEDULE");
+        let e = parse(&["--purchase-global-rate-per-minute", "0"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE");
     }
 
     #[test]
