@@ -1,7 +1,6 @@
 //! Start-up: open the database, load or create the keys, bind the listeners,
 //! and the one router that lists every route.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -34,6 +33,7 @@ use crate::licensing::events::EventQueue;
 use crate::licensing::Licensing;
 use crate::payment::simulated::Simulated;
 use crate::payment::{PaymentProvider, Payments};
+use crate::server::{self, Connections, Limits};
 
 /// Shared by every handler: one pointer, so a request clones one counter.
 #[derive(Clone)]
@@ -74,6 +74,8 @@ pub struct AppInner {
     pub global_limits: GlobalLimits,
     /// Checks the admin key; counts and logs failures.
     pub admin_auth: AdminAuth,
+    /// The public listener's open connections.
+    pub connections: Arc<Connections>,
 }
 
 impl AppInner {
@@ -152,6 +154,7 @@ pub struct Application {
     pub admin_addr: Option<SocketAddr>,
     /// The admin key, when this start generated it (print it once).
     pub generated_admin_key: Option<String>,
+    admin_connections: Option<Arc<Connections>>,
     shutdown: watch::Sender<bool>,
     writer: JoinHandle<()>,
     jobs: Jobs,
@@ -212,12 +215,25 @@ impl Application {
                 config.redeem_global_rate_per_minute,
                 config.recover_global_rate_per_hour,
             ),
+            connections: Connections::new(Limits::public(&config)),
             operator_name: Arc::new(RwLock::new(operator_name)),
             config: Arc::new(config),
             db,
         }));
+        let admin_connections = admin.as_ref().map(|_| Connections::new(Limits::admin(&state.config)));
         let jobs = Jobs::start(state.clone()).await?;
-        Ok(Application { state, public, admin, public_addr, admin_addr, generated_admin_key, shutdown, writer, jobs })
+        Ok(Application {
+            state,
+            public,
+            admin,
+            public_addr,
+            admin_addr,
+            generated_admin_key,
+            admin_connections,
+            shutdown,
+            writer,
+            jobs,
+        })
     }
 
     /// A handle that stops the daemon gracefully when sent `true`.
@@ -228,29 +244,19 @@ impl Application {
     /// Serves until shutdown is signalled, then lets in-flight requests
     /// finish, flushes queued writes and closes the database.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Application { state, public, admin, shutdown, writer, mut jobs, .. } = self;
-        let stopped = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
+        let Application { state, public, admin, admin_connections, shutdown, writer, mut jobs, .. } = self;
         let public_router = match admin {
             Some(_) => finish(public_routes(&state), state.clone()),
             None => finish(public_routes(&state).merge(admin_routes(&state)), state.clone()),
         };
-        let mut servers = vec![tokio::spawn(
-            axum::serve(public, public_router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(stopped(shutdown.subscribe()))
-                .into_future(),
-        )];
-        if let Some(admin) = admin {
+        let mut servers =
+            vec![tokio::spawn(server::serve(public, public_router, state.connections.clone(), shutdown.subscribe()))];
+        if let (Some(admin), Some(conns)) = (admin, admin_connections) {
             let router = finish(admin_routes(&state).route("/healthz", get(public::service::healthz)), state.clone());
-            servers.push(tokio::spawn(
-                axum::serve(admin, router.into_make_service_with_connect_info::<SocketAddr>())
-                    .with_graceful_shutdown(stopped(shutdown.subscribe()))
-                    .into_future(),
-            ));
+            servers.push(tokio::spawn(server::serve(admin, router, conns, shutdown.subscribe())));
         }
         for s in servers {
-            s.await.context("server task")?.context("server")?;
+            s.await.context("server task")?;
         }
         let _ = shutdown.send(true);
         jobs.stop().await;

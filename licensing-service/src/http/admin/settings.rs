@@ -85,5 +85,7 @@ pub async fn stats(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
         "validation_events_written": q.written.load(Ordering::Relaxed),
         "validation_events_dropped": q.dropped.load(Ordering::Relaxed),
         "rate_limited_addresses_tracked": s.validate_limiter.tracked(),
+        "public_connections_open": s.connections.open(),
+        "public_connections_refused_per_address_cap": s.connections.refused(),
     })))
 }
