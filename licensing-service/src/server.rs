@@ -17,7 +17,8 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
@@ -34,6 +35,14 @@ const DERIVED_CAP_MAX: usize = 8192;
 pub const ADMIN_MAX_CONNECTIONS: usize = 64;
 /// After a shutdown request, in-flight requests get this long to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// How long a connection turned away may take to hear why.
+const TURN_AWAY_TIME: Duration = Duration::from_secs(1);
+/// The answer to a connection over its address's share.
+const TOO_MANY_CONNECTIONS: &str = concat!(
+    "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: 1\r\n",
+    "connection: close\r\ncontent-length: 120\r\n\r\n",
+    r#"{"ok":false,"error":"too_many_connections","message":"too many open connections from this address; close one and retry"}"#,
+);
 /// Pause after an accept error that is not the peer's (EMFILE, ENFILE, ENOMEM).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
 
@@ -140,20 +149,21 @@ impl Connections {
         self.refused.load(Ordering::Relaxed)
     }
 
-    /// Takes an address's place for a connection, unless it has its share.
-    fn admit(self: &Arc<Self>, peer: IpAddr, permit: OwnedSemaphorePermit) -> Option<Slot> {
+    /// Takes an address's place for a connection, unless it has its share
+    /// (then the place in the total is handed back).
+    fn admit(self: &Arc<Self>, peer: IpAddr, permit: OwnedSemaphorePermit) -> Result<Slot, OwnedSemaphorePermit> {
         if self.limits.trusted_proxies.trusts(peer) {
-            return Some(Slot { conns: self.clone(), address: None, _permit: permit });
+            return Ok(Slot { conns: self.clone(), address: None, _permit: permit });
         }
         let address = bucket(peer);
         let mut map = self.by_address.lock().expect("connections lock");
         let open = map.entry(address).or_insert(0);
         if *open >= self.limits.max_per_address {
             self.refused.fetch_add(1, Ordering::Relaxed);
-            return None;
+            return Err(permit);
         }
         *open += 1;
-        Some(Slot { conns: self.clone(), address: Some(address), _permit: permit })
+        Ok(Slot { conns: self.clone(), address: Some(address), _permit: permit })
     }
 }
 
@@ -208,9 +218,13 @@ pub async fn serve(listener: TcpListener, router: Router, conns: Arc<Connections
                 continue;
             }
         };
-        let Some(slot) = conns.admit(peer.ip(), permit) else {
-            tracing::debug!(client = %peer.ip(), "connection refused: the address has its share open");
-            continue; // dropping the stream closes it
+        let slot = match conns.admit(peer.ip(), permit) {
+            Ok(slot) => slot,
+            Err(permit) => {
+                tracing::debug!(client = %peer.ip(), "connection turned away: the address has its share open");
+                tokio::spawn(turn_away(stream, permit));
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone().map_request(with_peer(peer)));
@@ -226,6 +240,20 @@ pub async fn serve(listener: TcpListener, router: Router, conns: Arc<Connections
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after the shutdown grace period; closing them");
     }
+}
+
+/// Answers a connection over its address's share with 429 and closes it,
+/// reading what the client sent meanwhile so that the close does not reset
+/// the answer away; it keeps its place in the total for at most a second.
+async fn turn_away(mut stream: TcpStream, _permit: OwnedSemaphorePermit) {
+    let _ = tokio::time::timeout(TURN_AWAY_TIME, async {
+        stream.write_all(TOO_MANY_CONNECTIONS.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, io::Error>(())
+    })
+    .await;
 }
 
 /// Puts the peer's address where `ConnectInfo<SocketAddr>` finds it.
@@ -265,27 +293,35 @@ mod tests {
     fn an_address_gets_its_share_and_gets_it_back() {
         let c = Connections::new(limits(2, ""));
         let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let s1 = c.admit(a, permit(&c)).unwrap();
-        let _s2 = c.admit(a, permit(&c)).unwrap();
-        assert!(c.admit(a, permit(&c)).is_none());
+        let s1 = c.admit(a, permit(&c)).ok().unwrap();
+        let _s2 = c.admit(a, permit(&c)).ok().unwrap();
+        assert!(c.admit(a, permit(&c)).is_err());
         assert_eq!((c.open(), c.refused()), (2, 1));
-        assert!(c.admit("10.0.0.2".parse().unwrap(), permit(&c)).is_some());
+        let _b = c.admit("10.0.0.2".parse().unwrap(), permit(&c)).ok().unwrap();
         drop(s1);
-        assert!(c.admit(a, permit(&c)).is_some());
+        let _a = c.admit(a, permit(&c)).ok().unwrap();
         // IPv6 counts by its /64.
-        let _v6 = c.admit("2001:db8::1".parse().unwrap(), permit(&c)).unwrap();
-        let _v6b = c.admit("2001:db8::2".parse().unwrap(), permit(&c)).unwrap();
-        assert!(c.admit("2001:db8::3".parse().unwrap(), permit(&c)).is_none());
+        let _v6 = c.admit("2001:db8::1".parse().unwrap(), permit(&c)).ok().unwrap();
+        let _v6b = c.admit("2001:db8::2".parse().unwrap(), permit(&c)).ok().unwrap();
+        assert!(c.admit("2001:db8::3".parse().unwrap(), permit(&c)).is_err());
     }
 
     #[test]
     fn a_trusted_proxy_is_not_capped_per_address() {
         let c = Connections::new(limits(1, "127.0.0.1"));
         let proxy: IpAddr = "127.0.0.1".parse().unwrap();
-        let held: Vec<_> = (0..10).map(|_| c.admit(proxy, permit(&c)).unwrap()).collect();
+        let held: Vec<_> = (0..10).map(|_| c.admit(proxy, permit(&c)).ok().unwrap()).collect();
         assert_eq!(c.open(), 10);
         drop(held);
         assert_eq!(c.open(), 0);
+    }
+
+    #[test]
+    fn the_turn_away_answer_is_well_formed() {
+        let (head, body) = TOO_MANY_CONNECTIONS.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(json["error"], "too_many_connections");
     }
 
     #[test]

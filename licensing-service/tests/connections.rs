@@ -24,14 +24,15 @@ async fn connect_from(n: u8, server: SocketAddr) -> TcpStream {
     socket.connect(server).await.unwrap()
 }
 
-/// Whether the server has closed the connection (a read ends or fails at once).
-async fn closed_by_server(stream: &mut TcpStream) -> bool {
-    let mut buf = [0u8; 512];
+/// What the server sent before closing the connection; `None` while it is
+/// still open (a read neither ends nor fails at once).
+async fn answer_if_closed(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let (mut answer, mut buf) = (Vec::new(), [0u8; 512]);
     loop {
         match tokio::time::timeout(Duration::from_millis(2), stream.read(&mut buf)).await {
-            Err(_) => return false,
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => continue, // an answer before the close
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(answer),
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
         }
     }
 }
@@ -79,7 +80,12 @@ async fn a_thousand_slow_connections_do_not_keep_healthz_or_validate_from_answer
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut refused = 0;
     for s in &mut flood {
-        refused += usize::from(closed_by_server(s).await);
+        if let Some(answer) = answer_if_closed(s).await {
+            // Turned away with a reason, not just a reset.
+            let answer = String::from_utf8_lossy(&answer);
+            assert!(answer.starts_with("HTTP/1.1 429") && answer.contains("too_many_connections"), "{answer}");
+            refused += 1;
+        }
     }
     let kept = FLOOD - refused;
     assert_eq!(kept, ADDRESSES * per_address, "each address keeps its share: {per_address}");
@@ -108,7 +114,7 @@ async fn a_thousand_slow_connections_do_not_keep_healthz_or_validate_from_answer
     validate.sort();
     println!(
         "slow-connection flood: {FLOOD} held by the client from {ADDRESSES} addresses (opened in {opened_in:.2?}), \
-         {kept} kept by the server ({per_address} per address), {refused} closed at once; \
+         {kept} kept by the server ({per_address} per address), {refused} answered 429 and closed at once; \
          during the flood: /healthz {} answers, median {:.1?}, p99 {:.1?}, max {:.1?}; \
          /v1/validate {} answers, median {:.1?}, p99 {:.1?}, max {:.1?}",
         health.len(),
