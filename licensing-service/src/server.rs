@@ -31,7 +31,8 @@ use crate::http::ratelimit::bucket;
 const RESERVED_FILES: usize = 256;
 /// The derived connection cap never exceeds this (memory, not files, then binds).
 const DERIVED_CAP_MAX: usize = 8192;
-/// The admin listener's connection cap (its callers are the operator's tools).
+/// The admin listener's connection cap (its callers are the operator's
+/// tools), taken from the reserved files.
 pub const ADMIN_MAX_CONNECTIONS: usize = 64;
 /// After a shutdown request, in-flight requests get this long to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -80,10 +81,15 @@ fn raise_open_file_limit() -> usize {
     1024
 }
 
-/// The public listener's connection cap: the configured one, or three
-/// quarters of the open files left after [`RESERVED_FILES`].
+/// The public listener's connection cap when none is configured: three
+/// quarters of the open files left after [`RESERVED_FILES`] (a quarter of
+/// them under a small limit).
 pub fn derived_max_connections(open_files: usize) -> usize {
-    (open_files.saturating_sub(RESERVED_FILES) * 3 / 4).clamp(16, DERIVED_CAP_MAX)
+    (open_files.saturating_sub(reserved_files(open_files)) * 3 / 4).clamp(16, DERIVED_CAP_MAX)
+}
+
+fn reserved_files(open_files: usize) -> usize {
+    RESERVED_FILES.min(open_files / 4)
 }
 
 /// How one listener treats connections.
@@ -113,7 +119,8 @@ impl Limits {
 
     /// The admin listener's limits: the public ones with a small total.
     pub fn admin(config: &Config) -> Limits {
-        Limits { max_connections: ADMIN_MAX_CONNECTIONS, ..Limits::public(config) }
+        let max_connections = ADMIN_MAX_CONNECTIONS.min(reserved_files(open_file_limit()) / 2).max(4);
+        Limits { max_connections, ..Limits::public(config) }
     }
 }
 
@@ -326,7 +333,8 @@ mod tests {
 
     #[test]
     fn the_derived_cap_leaves_room_and_stays_sane() {
-        assert_eq!(derived_max_connections(256), 16);
+        assert_eq!(derived_max_connections(64), 36);
+        assert_eq!(derived_max_connections(256), 144);
         assert_eq!(derived_max_connections(1024), 576);
         assert_eq!(derived_max_connections(1 << 20), DERIVED_CAP_MAX);
         assert!(open_file_limit() >= 16);

@@ -225,3 +225,63 @@ async fn a_stop_lets_an_in_flight_request_finish() {
     assert!(answer.contains("bad_format"), "{answer}");
     tokio::time::timeout(Duration::from_secs(15), stopping).await.expect("stopped").unwrap();
 }
+
+/// The attack as it was first seen: the real binary with 256 open files and
+/// 300 slow connections from 15 addresses. The derived connection cap keeps
+/// the process from running out of files, and the header timeout clears the
+/// flood, so `/healthz` is answered within a few timeouts instead of never.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_256_open_files_300_slow_connections_only_delay_healthz() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server: SocketAddr = ([127, 0, 0, 1], port).into();
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new("/bin/sh")
+        .args(["-c", r#"ulimit -n 256 && exec "$0" serve"#, env!("CARGO_BIN_EXE_keysat")])
+        .env_clear()
+        .env("KEYSAT_BIND", server.to_string())
+        .env("KEYSAT_DATA_DIR", data.path())
+        .env("KEYSAT_ADMIN_API_KEY", ADMIN_KEY)
+        .env("KEYSAT_NOSTR_RELAYS", "")
+        .env("KEYSAT_HEADER_READ_TIMEOUT_SECONDS", "2")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).timeout(Duration::from_secs(20)).build().unwrap();
+    let healthz = format!("http://{server}/healthz");
+    let up = poll(Duration::from_secs(30), || async { client.get(&healthz).send().await.ok() }).await;
+    assert!(up.is_some(), "keysat did not start");
+
+    let started = Instant::now();
+    let mut flood = Vec::new();
+    for i in 0..300 {
+        let mut s = connect_from(2 + (i % 15) as u8, server).await;
+        let _ = s.write_all(SLOW_HEAD).await;
+        flood.push(s);
+    }
+    let opened_in = started.elapsed();
+    let stats = client.get(format!("http://{server}/v1/admin/stats")).bearer_auth(ADMIN_KEY);
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let r = client.get(&healthz).send().await.expect("healthz answered");
+        assert_eq!(r.status(), 200);
+        waits.push(t.elapsed());
+    }
+    let stats: serde_json::Value = stats.send().await.unwrap().json().await.unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    println!(
+        "256 open files, 300 slow connections from 15 addresses (opened in {opened_in:.2?}): \
+         /healthz answered after {waits:.2?}; then {} connections open, cap {}",
+        stats["public_connections_open"],
+        keysat::server::derived_max_connections(256),
+    );
+    assert!(waits[0] < Duration::from_secs(7), "the first healthz waited {:?}", waits[0]);
+    assert!(!stderr.contains("accept failed"), "the server ran out of files:\n{stderr}");
+    drop(flood);
+}
