@@ -1,7 +1,6 @@
 //! Start-up: open the database, load or create the keys, bind the listeners,
 //! and the one router that lists every route.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -25,14 +24,16 @@ use crate::db::{self, Db};
 use crate::delivery::nostr::NostrService;
 use crate::delivery::Delivery;
 use crate::domain::now_unix;
+use crate::http::admin::auth::AdminAuth;
 use crate::http::extract::MAX_BODY_BYTES;
-use crate::http::ratelimit::RateLimiter;
+use crate::http::ratelimit::{GlobalLimits, RateLimiter};
 use crate::http::{admin, demo, error, pages, public, webhooks};
 use crate::jobs::Jobs;
 use crate::licensing::events::EventQueue;
 use crate::licensing::Licensing;
 use crate::payment::simulated::Simulated;
 use crate::payment::{PaymentProvider, Payments};
+use crate::server::{self, Connections, Limits};
 
 /// Shared by every handler: one pointer, so a request clones one counter.
 #[derive(Clone)]
@@ -69,6 +70,12 @@ pub struct AppInner {
     pub delivery: Arc<Delivery>,
     /// Recover-by-npub requests per client address.
     pub recover_limiter: Arc<RateLimiter>,
+    /// Purchases, redemptions and recoveries from all addresses together.
+    pub global_limits: GlobalLimits,
+    /// Checks the admin key; counts and logs failures.
+    pub admin_auth: AdminAuth,
+    /// The public listener's open connections.
+    pub connections: Arc<Connections>,
 }
 
 impl AppInner {
@@ -116,44 +123,11 @@ fn public_routes(state: &AppState) -> Router<AppState> {
         .merge(pages)
 }
 
-/// Every admin route, under `/v1/admin`.
-fn admin_routes() -> Router<AppState> {
-    use admin::*;
-    let routes = Router::new()
-        .route("/products", post(products::create).get(products::list))
-        .route("/products/{slug}", get(products::get).patch(products::patch))
-        .route("/products/{slug}/policies", post(policies::create).get(policies::list))
-        .route("/products/{slug}/policies/{policy_slug}", get(policies::get).patch(policies::patch))
-        .route("/licenses", post(licenses::issue).get(licenses::list))
-        .route("/licenses/search", get(licenses::search))
-        .route("/licenses/{id}", get(licenses::get))
-        .route("/licenses/{id}/suspend", post(licenses::suspend))
-        .route("/licenses/{id}/unsuspend", post(licenses::unsuspend))
-        .route("/licenses/{id}/revoke", post(licenses::revoke))
-        .route("/machines", get(machines::list))
-        .route("/machines/{id}/deactivate", post(machines::deactivate))
-        .route("/discount-codes", post(codes::create).get(codes::list))
-        .route("/discount-codes/{code}", get(codes::get).patch(codes::patch).delete(codes::delete))
-        .route("/discount-codes/{code}/disable", post(codes::disable))
-        .route("/discount-codes/{code}/enable", post(codes::enable))
-        .route("/audit", get(audit::list))
-        .route("/btcpay/connect", post(btcpay::connect))
-        .route("/btcpay/status", get(btcpay::status))
-        .route("/btcpay/store", post(btcpay::choose_store))
-        .route("/btcpay/disconnect", post(btcpay::disconnect))
-        .route("/btcpay/manual", post(btcpay::manual))
-        .route("/btcpay/reconcile", post(btcpay::reconcile))
-        .route("/settings", get(settings::get).put(settings::put))
-        .route("/nostr", get(nostr::get).put(nostr::put))
-        .route("/webhook-endpoints", post(webhook_endpoints::create).get(webhook_endpoints::list))
-        .route(
-            "/webhook-endpoints/{id}",
-            get(webhook_endpoints::get).patch(webhook_endpoints::patch).delete(webhook_endpoints::delete),
-        )
-        .route("/webhook-deliveries", get(webhook_endpoints::deliveries))
-        .route("/webhook-deliveries/{id}", get(webhook_endpoints::delivery))
-        .route("/webhook-deliveries/{id}/retry", post(webhook_endpoints::retry))
-        .route("/stats", get(settings::stats));
+/// Every admin route (the one table in `http::admin::routes`), under
+/// `/v1/admin`, each behind the admin-key check.
+fn admin_routes(state: &AppState) -> Router<AppState> {
+    let routes = admin::routes::router()
+        .route_layer(middleware::from_fn_with_state(state.clone(), admin::auth::require_admin_key));
     Router::new().nest("/v1/admin", routes)
 }
 
@@ -180,6 +154,7 @@ pub struct Application {
     pub admin_addr: Option<SocketAddr>,
     /// The admin key, when this start generated it (print it once).
     pub generated_admin_key: Option<String>,
+    admin_connections: Option<Arc<Connections>>,
     shutdown: watch::Sender<bool>,
     writer: JoinHandle<()>,
     jobs: Jobs,
@@ -233,13 +208,32 @@ impl Application {
             delivery,
             public_key_pem: public_key.to_pem().into(),
             signer: Arc::new(signer),
+            admin_auth: AdminAuth::new(&admin_api_key, config.admin_auth_failures_per_minute),
             admin_api_key: admin_api_key.into(),
+            global_limits: GlobalLimits::new(
+                config.purchase_global_rate_per_minute,
+                config.redeem_global_rate_per_minute,
+                config.recover_global_rate_per_hour,
+            ),
+            connections: Connections::new(Limits::public(&config)),
             operator_name: Arc::new(RwLock::new(operator_name)),
             config: Arc::new(config),
             db,
         }));
+        let admin_connections = admin.as_ref().map(|_| Connections::new(Limits::admin(&state.config)));
         let jobs = Jobs::start(state.clone()).await?;
-        Ok(Application { state, public, admin, public_addr, admin_addr, generated_admin_key, shutdown, writer, jobs })
+        Ok(Application {
+            state,
+            public,
+            admin,
+            public_addr,
+            admin_addr,
+            generated_admin_key,
+            admin_connections,
+            shutdown,
+            writer,
+            jobs,
+        })
     }
 
     /// A handle that stops the daemon gracefully when sent `true`.
@@ -250,29 +244,19 @@ impl Application {
     /// Serves until shutdown is signalled, then lets in-flight requests
     /// finish, flushes queued writes and closes the database.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Application { state, public, admin, shutdown, writer, mut jobs, .. } = self;
-        let stopped = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
+        let Application { state, public, admin, admin_connections, shutdown, writer, mut jobs, .. } = self;
         let public_router = match admin {
             Some(_) => finish(public_routes(&state), state.clone()),
-            None => finish(public_routes(&state).merge(admin_routes()), state.clone()),
+            None => finish(public_routes(&state).merge(admin_routes(&state)), state.clone()),
         };
-        let mut servers = vec![tokio::spawn(
-            axum::serve(public, public_router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(stopped(shutdown.subscribe()))
-                .into_future(),
-        )];
-        if let Some(admin) = admin {
-            let router = finish(admin_routes().route("/healthz", get(public::service::healthz)), state.clone());
-            servers.push(tokio::spawn(
-                axum::serve(admin, router.into_make_service_with_connect_info::<SocketAddr>())
-                    .with_graceful_shutdown(stopped(shutdown.subscribe()))
-                    .into_future(),
-            ));
+        let mut servers =
+            vec![tokio::spawn(server::serve(public, public_router, state.connections.clone(), shutdown.subscribe()))];
+        if let (Some(admin), Some(conns)) = (admin, admin_connections) {
+            let router = finish(admin_routes(&state).route("/healthz", get(public::service::healthz)), state.clone());
+            servers.push(tokio::spawn(server::serve(admin, router, conns, shutdown.subscribe())));
         }
         for s in servers {
-            s.await.context("server task")?.context("server")?;
+            s.await.context("server task")?;
         }
         let _ = shutdown.send(true);
         jobs.stop().await;

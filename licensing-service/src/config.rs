@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
@@ -111,6 +112,27 @@ pub struct ServeArgs {
     /// Seconds between prunes of the tables above.
     #[arg(long, env = "KEYSAT_PRUNE_INTERVAL_SECONDS", default_value_t = 600)]
     pub prune_interval_seconds: u64,
+    /// Purchases allowed per minute from all addresses together.
+    #[arg(long, env = "KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE", default_value_t = 120)]
+    pub purchase_global_rate_per_minute: u32,
+    /// Code redemptions allowed per minute from all addresses together.
+    #[arg(long, env = "KEYSAT_REDEEM_GLOBAL_RATE_PER_MINUTE", default_value_t = 120)]
+    pub redeem_global_rate_per_minute: u32,
+    /// Recover-by-npub requests allowed per hour from all addresses together.
+    #[arg(long, env = "KEYSAT_RECOVER_GLOBAL_RATE_PER_HOUR", default_value_t = 300)]
+    pub recover_global_rate_per_hour: u32,
+    /// Failed admin authentications per client address per minute before it is refused outright.
+    #[arg(long, env = "KEYSAT_ADMIN_AUTH_FAILURES_PER_MINUTE", default_value_t = 10)]
+    pub admin_auth_failures_per_minute: u32,
+    /// Seconds a connection has to send a complete request head (also the idle keep-alive limit).
+    #[arg(long, env = "KEYSAT_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_read_timeout_seconds: u64,
+    /// Open connections per listener at most; 0 derives it from the open-file limit.
+    #[arg(long, env = "KEYSAT_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: u32,
+    /// Open connections per client address at most (trusted proxies are exempt).
+    #[arg(long, env = "KEYSAT_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    pub max_connections_per_address: u32,
 }
 
 /// The validated configuration the daemon runs with.
@@ -146,6 +168,15 @@ pub struct Config {
     pub max_pending_invoices: i64,
     pub max_pending_per_address: i64,
     pub retention: Retention,
+    pub purchase_global_rate_per_minute: u32,
+    pub redeem_global_rate_per_minute: u32,
+    pub recover_global_rate_per_hour: u32,
+    pub admin_auth_failures_per_minute: u32,
+    /// How long a connection may take to send a request head, and stay idle between requests.
+    pub header_read_timeout: Duration,
+    /// Open connections per listener; `None` derives it from the open-file limit.
+    pub max_connections: Option<u32>,
+    pub max_connections_per_address: u32,
 }
 
 /// How long rows that only history needs are kept (seconds).
@@ -290,6 +321,20 @@ impl ServeArgs {
                 return Err(err(var, "must be at most ten years"));
             }
         }
+        for (var, value) in [
+            ("KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE", self.purchase_global_rate_per_minute),
+            ("KEYSAT_REDEEM_GLOBAL_RATE_PER_MINUTE", self.redeem_global_rate_per_minute),
+            ("KEYSAT_RECOVER_GLOBAL_RATE_PER_HOUR", self.recover_global_rate_per_hour),
+            ("KEYSAT_ADMIN_AUTH_FAILURES_PER_MINUTE", self.admin_auth_failures_per_minute),
+            ("KEYSAT_MAX_CONNECTIONS_PER_ADDRESS", self.max_connections_per_address),
+        ] {
+            if value == 0 {
+                return Err(err(var, "must be at least 1"));
+            }
+        }
+        if !(1..=300).contains(&self.header_read_timeout_seconds) {
+            return Err(err("KEYSAT_HEADER_READ_TIMEOUT_SECONDS", "must be 1 to 300"));
+        }
         Ok(Config {
             code_hold_seconds: i64::from(self.code_hold_seconds),
             max_pending_invoices: i64::from(self.max_pending_invoices),
@@ -322,6 +367,13 @@ impl ServeArgs {
             webhook_retry,
             recover_rate_per_hour: self.recover_rate_per_hour,
             recover_per_npub_per_hour: self.recover_per_npub_per_hour,
+            purchase_global_rate_per_minute: self.purchase_global_rate_per_minute,
+            redeem_global_rate_per_minute: self.redeem_global_rate_per_minute,
+            recover_global_rate_per_hour: self.recover_global_rate_per_hour,
+            admin_auth_failures_per_minute: self.admin_auth_failures_per_minute,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            max_connections: Some(self.max_connections).filter(|n| *n > 0),
+            max_connections_per_address: self.max_connections_per_address,
         })
     }
 }
@@ -383,6 +435,13 @@ impl Config {
             max_pending_invoices: 5000,
             max_pending_per_address: 5,
             retention: Retention { unpaid_seconds: 7 * 86_400, history_seconds: 30 * 86_400, interval_seconds: 600 },
+            purchase_global_rate_per_minute: 120,
+            redeem_global_rate_per_minute: 120,
+            recover_global_rate_per_hour: 300,
+            admin_auth_failures_per_minute: 10,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: None,
+            max_connections_per_address: 64,
         }
     }
 
@@ -433,6 +492,12 @@ mod tests {
         assert_eq!(e.var, "KEYSAT_WEBHOOK_RETRY_SCHEDULE");
         let e = parse(&["--nostr-retry-schedule", ""]).unwrap_err();
         assert_eq!(e.var, "KEYSAT_NOSTR_RETRY_SCHEDULE");
+        let e = parse(&["--purchase-global-rate-per-minute", "0"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE");
+        let e = parse(&["--max-connections-per-address", "0"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_MAX_CONNECTIONS_PER_ADDRESS");
+        let e = parse(&["--header-read-timeout-seconds", "0"]).unwrap_err();
+        assert_eq!(e.var, "KEYSAT_HEADER_READ_TIMEOUT_SECONDS");
     }
 
     #[test]

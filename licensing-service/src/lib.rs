@@ -15,5 +15,6 @@ pub mod jobs;
 pub mod licensing;
 pub mod payment;
 pub mod reconcile;
+pub mod server;
 pub mod snapshot;
 pub mod telemetry;

@@ -4,43 +4,40 @@
 mod common;
 
 use common::*;
+use keysat::http::admin::routes::ROUTES;
 use reqwest::Method;
 use serde_json::json;
 
-/// One request per admin route (method, path), with placeholder ids.
-const ADMIN_ROUTES: &[(&str, &str)] = &[
-    ("POST", "/products"),
-    ("GET", "/products"),
-    ("GET", "/products/app"),
-    ("PATCH", "/products/app"),
-    ("POST", "/products/app/policies"),
-    ("GET", "/products/app/policies"),
-    ("GET", "/products/app/policies/default"),
-    ("PATCH", "/products/app/policies/default"),
-    ("POST", "/licenses"),
-    ("GET", "/licenses"),
-    ("GET", "/licenses/search?q=x"),
-    ("GET", "/licenses/00000000-0000-0000-0000-000000000000"),
-    ("POST", "/licenses/00000000-0000-0000-0000-000000000000/suspend"),
-    ("POST", "/licenses/00000000-0000-0000-0000-000000000000/unsuspend"),
-    ("POST", "/licenses/00000000-0000-0000-0000-000000000000/revoke"),
-    ("GET", "/machines"),
-    ("POST", "/machines/00000000-0000-0000-0000-000000000000/deactivate"),
-    ("GET", "/audit"),
-    ("GET", "/settings"),
-    ("PUT", "/settings"),
-    ("GET", "/stats"),
-    ("GET", "/nostr"),
-    ("PUT", "/nostr"),
-    ("POST", "/webhook-endpoints"),
-    ("GET", "/webhook-endpoints"),
-    ("GET", "/webhook-endpoints/00000000-0000-0000-0000-000000000000"),
-    ("PATCH", "/webhook-endpoints/00000000-0000-0000-0000-000000000000"),
-    ("DELETE", "/webhook-endpoints/00000000-0000-0000-0000-000000000000"),
-    ("GET", "/webhook-deliveries"),
-    ("GET", "/webhook-deliveries/whd_0"),
-    ("POST", "/webhook-deliveries/whd_0/retry"),
-];
+/// Every admin route the server serves (the router's own table), with its
+/// path parameters filled in.
+fn admin_routes() -> Vec<(&'static str, String)> {
+    let routes: Vec<_> = ROUTES.iter().map(|(method, path)| (*method, fill(path))).collect();
+    // The table is the router's: it holds the routes a hand-kept list once missed.
+    for prefix in ["/discount-codes", "/btcpay/", "/webhook-deliveries/", "/licenses/"] {
+        assert!(routes.iter().any(|(_, p)| p.starts_with(prefix)), "no {prefix} route in the table");
+    }
+    routes
+}
+
+/// A path with each `{param}` replaced by a value of the right shape.
+fn fill(path: &str) -> String {
+    path.split('/')
+        .map(|seg| match seg {
+            "{slug}" => "app",
+            "{policy_slug}" => "default",
+            "{id}" => "00000000-0000-0000-0000-000000000000",
+            "{code}" => "NO-SUCH-CODE",
+            s if s.starts_with('{') => panic!("{path}: give {s} a placeholder value here"),
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The auth checks below send hundreds of wrong keys from one address.
+async fn spawn_lenient() -> TestApp {
+    spawn_with(|c| c.admin_auth_failures_per_minute = 100_000).await
+}
 
 fn request(app: &TestApp, base: &str, method: &str, path: &str) -> reqwest::RequestBuilder {
     let method: Method = method.parse().unwrap();
@@ -50,7 +47,7 @@ fn request(app: &TestApp, base: &str, method: &str, path: &str) -> reqwest::Requ
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_admin_route_needs_the_key() {
-    let app = spawn_app().await;
+    let app = spawn_lenient().await;
     app.product_with_policy("app", json!({})).await;
     let audit_before = app.audit_count().await;
     let wrong_auth = [
@@ -64,7 +61,7 @@ async fn every_admin_route_needs_the_key() {
         Some(format!("Token {ADMIN_KEY}")),
         Some(ADMIN_KEY.to_string()),
     ];
-    for (method, path) in ADMIN_ROUTES {
+    for (method, path) in &admin_routes() {
         for auth in &wrong_auth {
             let mut req = request(&app, &app.base, method, path);
             if let Some(a) = auth {
@@ -86,7 +83,7 @@ async fn every_admin_route_needs_the_key() {
     assert_eq!(app.admin_get("/products").await.expect(200)["products"].as_array().unwrap().len(), 1);
 
     // The right key works on every route (whatever the answer's own status).
-    for (method, path) in ADMIN_ROUTES {
+    for (method, path) in &admin_routes() {
         let r = app.send(request(&app, &app.base, method, path).bearer_auth(ADMIN_KEY)).await;
         assert_ne!(r.status, 401, "{method} {path}: {}", r.text);
         assert!(r.status.as_u16() < 500, "{method} {path}: {} {}", r.status, r.text);
@@ -107,13 +104,17 @@ async fn public_routes_need_no_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn admin_bind_moves_the_admin_api_to_its_own_listener() {
-    let app = spawn_with(|c| c.admin_bind = Some("127.0.0.1:0".parse().unwrap())).await;
+    let app = spawn_with(|c| {
+        c.admin_bind = Some("127.0.0.1:0".parse().unwrap());
+        c.admin_auth_failures_per_minute = 100_000;
+    })
+    .await;
     let admin_addr = app.admin_addr.expect("a second listener");
     assert_ne!(admin_addr, app.public_addr);
     assert_eq!(app.admin_base, format!("http://{admin_addr}"));
 
     // On the public port the admin API does not exist, key or not.
-    for (method, path) in ADMIN_ROUTES {
+    for (method, path) in &admin_routes() {
         let r = app.send(request(&app, &app.base, method, path).bearer_auth(ADMIN_KEY)).await;
         assert_eq!(r.status, 404, "{method} {path}: {}", r.text);
         r.expect_error(404, "not_found");
@@ -134,5 +135,69 @@ async fn admin_bind_moves_the_admin_api_to_its_own_listener() {
     assert_eq!(r.status, 404);
     let r = app.send(app.client.get(format!("{}/v1/products", app.admin_base))).await;
     assert_eq!(r.status, 404);
+    app.stop().await;
+}
+
+/// A client whose connections come from another loopback address (Linux
+/// routes all of 127.0.0.0/8 to the loopback interface).
+fn client_from(ip: &str) -> reqwest::Client {
+    let ip: std::net::IpAddr = ip.parse().unwrap();
+    reqwest::Client::builder().local_address(ip).timeout(std::time::Duration::from_secs(30)).build().unwrap()
+}
+
+/// Everything this test process logs, from every thread.
+fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs: &'static std::sync::Mutex<Vec<u8>> = Box::leak(Box::default());
+        struct Sink(&'static std::sync::Mutex<Vec<u8>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        tracing_subscriber::fmt().with_ansi(false).with_writer(move || Sink(logs)).init();
+        logs
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_attempts_slow_an_address_down_and_are_logged_without_the_key() {
+    let logs = captured_logs();
+    let app = spawn_with(|c| c.admin_auth_failures_per_minute = 3).await;
+    let url = format!("{}/v1/admin/products", app.admin_base);
+    let mallory = client_from("127.0.0.3");
+    let wrong = "mallorys-guess-0123456789abcdef";
+    for _ in 0..3 {
+        let r = app.send(mallory.get(&url).bearer_auth(wrong)).await;
+        r.expect_error(401, "unauthorized");
+    }
+    // Past the limit the address is refused before its key is looked at: the right key too.
+    for key in [wrong, ADMIN_KEY] {
+        let r = app.send(mallory.get(&url).bearer_auth(key)).await;
+        let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let body = r.expect_error(429, "rate_limited");
+        assert!(body["message"].as_str().unwrap().contains("failed admin authentications"), "{body}");
+    }
+    // Another address is not held back.
+    assert_eq!(app.admin_get("/products").await.expect(200)["products"], json!([]));
+
+    // A flood is logged with the address, but only so many lines a minute, never a key.
+    for _ in 0..200 {
+        let r = app.send(mallory.post(&url).bearer_auth(wrong).json(&json!({}))).await;
+        assert_eq!(r.status, 429);
+    }
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> =
+        text.lines().filter(|l| l.contains("admin authentication failed") && l.contains("127.0.0.3")).collect();
+    assert!(lines.len() >= 4 && lines.len() <= 20, "{} lines:\n{}", lines.len(), lines.join("\n"));
+    assert!(lines[0].contains("client=127.0.0.3") && lines[0].contains("/v1/admin/products"), "{}", lines[0]);
+    assert!(lines[0].contains("wrong key"), "{}", lines[0]);
+    assert!(!text.contains(wrong) && !text.contains(ADMIN_KEY), "a key reached the log:\n{text}");
     app.stop().await;
 }

@@ -46,6 +46,7 @@ impl Daemon {
             .env("KEYSAT_ADMIN_API_KEY", KEY)
             .env("KEYSAT_NOSTR_RELAYS", "")
             .env("KEYSAT_PURCHASE_RATE_PER_MINUTE", "100000")
+            .env("KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE", "100000")
             .env("KEYSAT_RECONCILE_MIN_AGE_SECONDS", min_age)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())

@@ -13,6 +13,8 @@ async fn app() -> TestApp {
     let app = spawn_with(|c| {
         c.code_rate_per_minute = 10_000;
         c.purchase_rate_per_minute = 10_000;
+        // A hundred buyers race from one address.
+        c.max_connections_per_address = 1_000;
     })
     .await;
     app.product_with_policy("app", json!({"price_sats": 8000, "max_machines": 1})).await;

@@ -3,14 +3,11 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
-use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
-use crate::app::AppState;
 
 /// Largest request body accepted anywhere (bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -99,34 +96,4 @@ pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Ap
         let code = if e.is_data() { "invalid_request" } else { "malformed_json" };
         ApiError::bad_request(code, format!("request body: {e}"))
     })
-}
-
-/// Proof that the request carried the admin API key.
-pub struct Admin;
-
-impl<S> FromRequestParts<S> for Admin
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let presented = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or_else(ApiError::unauthorized)?;
-        let expected = state.admin_api_key.as_bytes();
-        // ct_eq on unequal lengths returns false without early exit on content.
-        if bool::from(presented.as_bytes().ct_eq(expected)) {
-            Ok(Admin)
-        } else {
-            Err(ApiError::unauthorized())
-        }
-    }
 }

@@ -17,7 +17,7 @@ use crate::db::{self, audit::NewAudit, payments::Connection, Db};
 use crate::delivery::{operator, NoticeKind};
 use crate::domain::now_unix;
 use crate::http::error::ApiError;
-use crate::http::extract::{Admin, Json as JsonBody};
+use crate::http::extract::Json as JsonBody;
 use crate::http::views::ts;
 use crate::payment::btcpay::client::{Client, Store};
 use crate::payment::btcpay::connect::{self, parse_base_url};
@@ -72,11 +72,7 @@ pub struct ConnectBody {
 }
 
 /// Starts the one-click flow: the authorize link for the operator to open.
-pub async fn connect(
-    _: Admin,
-    State(s): State<AppState>,
-    JsonBody(b): JsonBody<ConnectBody>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn connect(State(s): State<AppState>, JsonBody(b): JsonBody<ConnectBody>) -> Result<Json<Value>, ApiError> {
     let base = btcpay_url(&b.btcpay_url)?;
     let token = random_token();
     let now = now_unix();
@@ -189,7 +185,7 @@ pub async fn usable_stores(client: &Client) -> Result<Vec<Store>, ProviderError>
     Ok(connect::usable_stores(&key.permissions, &stores))
 }
 
-pub async fn status(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let conn = db::payments::connection(&s.db.read).await?;
     let pending = db::invoices::count_pending(&s.db.read).await?;
     let r = s.payments.reconcile_state();
@@ -251,7 +247,6 @@ pub struct StoreBody {
 
 /// Picks the store when the key can use several.
 pub async fn choose_store(
-    _: Admin,
     State(s): State<AppState>,
     JsonBody(b): JsonBody<StoreBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -275,7 +270,7 @@ fn connected(c: &Connection) -> Value {
             "webhook_id": c.webhook_id })
 }
 
-pub async fn disconnect(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn disconnect(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let Some(c) = db::payments::connection(&s.db.read).await? else {
         return Ok(Json(json!({ "connected": false, "removed_webhook": false })));
     };
@@ -316,11 +311,7 @@ pub struct ManualBody {
 }
 
 /// Connects with a key created by hand in BTCPay.
-pub async fn manual(
-    _: Admin,
-    State(s): State<AppState>,
-    JsonBody(b): JsonBody<ManualBody>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn manual(State(s): State<AppState>, JsonBody(b): JsonBody<ManualBody>) -> Result<Json<Value>, ApiError> {
     let base = btcpay_url(&b.btcpay_url)?;
     let api_key = b.api_key.trim();
     if api_key.is_empty() || api_key.len() > 200 || !api_key.bytes().all(|c| c.is_ascii_graphic()) {
@@ -340,6 +331,6 @@ pub async fn manual(
 }
 
 /// Runs a reconciliation pass now and reports what it did.
-pub async fn reconcile(_: Admin, State(s): State<AppState>) -> Json<crate::reconcile::Report> {
+pub async fn reconcile(State(s): State<AppState>) -> Json<crate::reconcile::Report> {
     Json(crate::reconcile::run_pass(&s, true).await)
 }

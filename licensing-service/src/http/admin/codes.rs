@@ -16,7 +16,7 @@ use crate::domain::catalog::Product;
 use crate::domain::discount::{Code, Kind, Rules};
 use crate::domain::{now_unix, nullable, optional_text, DomainError};
 use crate::http::error::ApiError;
-use crate::http::extract::{Admin, Json as JsonBody};
+use crate::http::extract::Json as JsonBody;
 use crate::http::views::{parse_time, ts};
 
 #[derive(Deserialize)]
@@ -171,7 +171,6 @@ async fn write(
 }
 
 pub async fn create(
-    _: Admin,
     State(s): State<AppState>,
     JsonBody(b): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -217,7 +216,7 @@ pub struct ListQuery {
     product: Option<String>,
 }
 
-pub async fn list(_: Admin, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
     let product_id = match &q.product {
         Some(slug) => Some(super::products::find(&s, slug).await?.id),
         None => None,
@@ -240,13 +239,12 @@ async fn find(s: &AppState, code: &str) -> Result<(DiscountCode, Product), ApiEr
     Ok((c, p))
 }
 
-pub async fn get(_: Admin, State(s): State<AppState>, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get(State(s): State<AppState>, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
     let (c, p) = find(&s, &code).await?;
     Ok(Json(view(&s, &c, p.slug.as_str()).await?))
 }
 
 pub async fn patch(
-    _: Admin,
     State(s): State<AppState>,
     Path(code): Path<String>,
     JsonBody(b): JsonBody<PatchBody>,
@@ -305,15 +303,15 @@ async fn set_active(s: &AppState, code: &str, active: bool) -> Result<Json<Value
     Ok(Json(view(s, &c, product.slug.as_str()).await?))
 }
 
-pub async fn disable(_: Admin, State(s): State<AppState>, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn disable(State(s): State<AppState>, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
     set_active(&s, &code, false).await
 }
 
-pub async fn enable(_: Admin, State(s): State<AppState>, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn enable(State(s): State<AppState>, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
     set_active(&s, &code, true).await
 }
 
-pub async fn delete(_: Admin, State(s): State<AppState>, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn delete(State(s): State<AppState>, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
     let (c, product) = find(&s, &code).await?;
     let now = now_unix();
     let mut tx = s.db.begin().await?;

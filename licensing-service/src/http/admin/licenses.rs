@@ -17,7 +17,7 @@ use crate::domain::npub::Npub;
 use crate::domain::{now_unix, optional_text, DomainError};
 use crate::fulfillment::{issue_license, IssueRequest, Source};
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, Admin, Json as JsonBody, RawBody};
+use crate::http::extract::{parse_json, Json as JsonBody, RawBody};
 use crate::http::views::{self, parse_time, ts_or_null};
 
 #[derive(Deserialize)]
@@ -32,7 +32,6 @@ pub struct IssueBody {
 }
 
 pub async fn issue(
-    _: Admin,
     State(s): State<AppState>,
     JsonBody(b): JsonBody<IssueBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -90,7 +89,7 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-pub async fn list(_: Admin, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
     let product_id = match &q.product {
         Some(slug) => Some(super::products::find(&s, slug).await?.id),
         None => None,
@@ -118,11 +117,7 @@ pub struct SearchQuery {
     limit: Option<i64>,
 }
 
-pub async fn search(
-    _: Admin,
-    State(s): State<AppState>,
-    Query(q): Query<SearchQuery>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn search(State(s): State<AppState>, Query(q): Query<SearchQuery>) -> Result<Json<Value>, ApiError> {
     let term = q.q.trim();
     if term.is_empty() || term.len() > 1000 {
         return Err(ApiError::bad_request("invalid_request", "q: give 1 to 1000 characters to search for"));
@@ -136,7 +131,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::not_found(format!("no license '{id}'")))
 }
 
-pub async fn get(_: Admin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let l =
         db::licenses::by_id(&s.db.read, id).await?.ok_or_else(|| ApiError::not_found(format!("no license '{id}'")))?;
@@ -220,7 +215,6 @@ fn reason_of(body: &[u8]) -> Result<Option<String>, ApiError> {
 }
 
 pub async fn suspend(
-    _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
     RawBody(body): RawBody,
@@ -229,7 +223,6 @@ pub async fn suspend(
 }
 
 pub async fn unsuspend(
-    _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
     RawBody(body): RawBody,
@@ -238,7 +231,6 @@ pub async fn unsuspend(
 }
 
 pub async fn revoke(
-    _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<ReasonBody>,

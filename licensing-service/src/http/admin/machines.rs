@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::db::{self, audit::NewAudit};
 use crate::domain::optional_text;
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, Admin, RawBody};
+use crate::http::extract::{parse_json, RawBody};
 use crate::http::views;
 
 #[derive(Deserialize)]
@@ -22,7 +22,7 @@ pub struct ListQuery {
 
 /// Machines of one license (all, active first) or, without `license_id`,
 /// the most recently seen active machines.
-pub async fn list(_: Admin, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
     let machines = match &q.license_id {
         Some(id) => {
             let id = Uuid::parse_str(id)
@@ -44,7 +44,6 @@ struct DeactivateBody {
 }
 
 pub async fn deactivate(
-    _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
     RawBody(body): RawBody,

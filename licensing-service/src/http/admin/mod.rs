@@ -1,6 +1,7 @@
 //! The admin API (`/v1/admin/*`, `Authorization: Bearer <admin key>`).
 
 pub mod audit;
+pub mod auth;
 pub mod btcpay;
 pub mod codes;
 pub mod licenses;
@@ -9,6 +10,7 @@ pub mod nostr;
 pub mod notifications;
 pub mod policies;
 pub mod products;
+pub mod routes;
 pub mod settings;
 pub mod webhook_endpoints;
 

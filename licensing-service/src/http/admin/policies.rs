@@ -10,7 +10,7 @@ use crate::db::{self, audit::NewAudit};
 use crate::domain::catalog::{Policy, PolicyInput};
 use crate::domain::{now_unix, DomainError};
 use crate::http::error::ApiError;
-use crate::http::extract::{Admin, Json as JsonBody};
+use crate::http::extract::Json as JsonBody;
 use crate::http::views;
 
 async fn write(
@@ -49,7 +49,6 @@ async fn write(
 }
 
 pub async fn create(
-    _: Admin,
     State(s): State<AppState>,
     Path(slug): Path<String>,
     JsonBody(input): JsonBody<PolicyInput>,
@@ -60,7 +59,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(views::policy_admin(&policy, product.slug.as_str()))))
 }
 
-pub async fn list(_: Admin, State(s): State<AppState>, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(s): State<AppState>, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
     let product = super::products::find(&s, &slug).await?;
     let policies = db::policies::for_product(&s.db.read, product.id).await?;
     Ok(Json(json!({
@@ -69,7 +68,6 @@ pub async fn list(_: Admin, State(s): State<AppState>, Path(slug): Path<String>)
 }
 
 pub async fn get(
-    _: Admin,
     State(s): State<AppState>,
     Path((slug, policy_slug)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -79,7 +77,6 @@ pub async fn get(
 }
 
 pub async fn patch(
-    _: Admin,
     State(s): State<AppState>,
     Path((slug, policy_slug)): Path<(String, String)>,
     JsonBody(input): JsonBody<PolicyInput>,

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::db::{self, audit::NewAudit};
 use crate::domain::{now_unix, nullable, optional_text};
 use crate::http::error::ApiError;
-use crate::http::extract::{Admin, Json as JsonBody};
+use crate::http::extract::Json as JsonBody;
 
 async fn current(s: &AppState) -> Result<Value, ApiError> {
     let mut v = json!({
@@ -26,7 +26,7 @@ async fn current(s: &AppState) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-pub async fn get(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn get(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(current(&s).await?))
 }
 
@@ -43,11 +43,7 @@ pub struct SettingsBody {
     notifications: Option<BTreeMap<String, bool>>,
 }
 
-pub async fn put(
-    _: Admin,
-    State(s): State<AppState>,
-    JsonBody(b): JsonBody<SettingsBody>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>) -> Result<Json<Value>, ApiError> {
     let name = b.operator_name.map(|n| optional_text("operator_name", n, 120)).transpose()?;
     let now = now_unix();
     let before = s.operator_name();
@@ -79,7 +75,7 @@ pub async fn put(
 }
 
 /// Counters an operator (and the benchmark) can read.
-pub async fn stats(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn stats(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let (licenses, machines, events) = db::events::table_counts(&s.db.read).await?;
     let q = &s.licensing.events;
     Ok(Json(json!({
@@ -89,5 +85,7 @@ pub async fn stats(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, A
         "validation_events_written": q.written.load(Ordering::Relaxed),
         "validation_events_dropped": q.dropped.load(Ordering::Relaxed),
         "rate_limited_addresses_tracked": s.validate_limiter.tracked(),
+        "public_connections_open": s.connections.open(),
+        "public_connections_refused_per_address_cap": s.connections.refused(),
     })))
 }

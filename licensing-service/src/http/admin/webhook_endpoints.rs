@@ -16,7 +16,7 @@ use crate::delivery::webhooks::{new_secret, redeliver};
 use crate::domain::outbox::EventFilter;
 use crate::domain::{now_unix, nullable, optional_text, DomainError};
 use crate::http::error::ApiError;
-use crate::http::extract::{Admin, Json as JsonBody};
+use crate::http::extract::Json as JsonBody;
 use crate::http::views::{ts, ts_or_null};
 
 const URL_MAX: usize = 2000;
@@ -76,7 +76,6 @@ pub struct CreateBody {
 }
 
 pub async fn create(
-    _: Admin,
     State(s): State<AppState>,
     JsonBody(b): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -107,7 +106,7 @@ async fn with_counts(s: &AppState, e: &Endpoint) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-pub async fn list(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mut out = Vec::new();
     for e in db::webhooks::list(&s.db.read).await? {
         out.push(with_counts(&s, &e).await?);
@@ -126,7 +125,7 @@ async fn find(s: &AppState, id: &str) -> Result<Endpoint, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no webhook endpoint '{id}'")))
 }
 
-pub async fn get(_: Admin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let e = find(&s, &id).await?;
     Ok(Json(with_counts(&s, &e).await?))
 }
@@ -145,7 +144,6 @@ pub struct PatchBody {
 }
 
 pub async fn patch(
-    _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<PatchBody>,
@@ -188,7 +186,7 @@ pub async fn patch(
     Ok(Json(if b.rotate_secret { endpoint_with_secret(&e) } else { endpoint_view(&e) }))
 }
 
-pub async fn delete(_: Admin, State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let uuid = parse_id(&id)?;
     let mut tx = s.db.begin().await?;
     let Some(e) = db::webhooks::by_id(&mut *tx, uuid).await? else {
@@ -239,11 +237,7 @@ pub struct DeliveriesQuery {
     limit: Option<i64>,
 }
 
-pub async fn deliveries(
-    _: Admin,
-    State(s): State<AppState>,
-    Query(q): Query<DeliveriesQuery>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn deliveries(State(s): State<AppState>, Query(q): Query<DeliveriesQuery>) -> Result<Json<Value>, ApiError> {
     if let Some(st) = &q.state {
         if !matches!(st.as_str(), "pending" | "delivered" | "dead") {
             return Err(DomainError::invalid("state", format!("'{st}' is not one of pending, delivered, dead")).into());
@@ -288,13 +282,13 @@ async fn delivery_details(s: &AppState, id: &str) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-pub async fn delivery(_: Admin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn delivery(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(delivery_details(&s, &id).await?))
 }
 
 /// Sends the delivery again now, whatever its state; answers with the
 /// attempt and the delivery as it stands after it.
-pub async fn retry(_: Admin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn retry(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let r =
         redeliver(&s, &id, "admin").await?.ok_or_else(|| ApiError::not_found(format!("no webhook delivery '{id}'")))?;
     let mut v = delivery_details(&s, &id).await?;

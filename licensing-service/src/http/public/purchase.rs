@@ -55,6 +55,8 @@ pub async fn create(
 /// The whole purchase: also used by the buy page's form.
 pub async fn create_purchase(s: &AppState, b: PurchaseBody, caller: &Caller) -> Result<Answer, ApiError> {
     let idem = caller.idem.as_ref();
+    // The caller has checked the address's own limit; this one is everyone's.
+    s.global_limits.purchase.admit()?;
     let redirect = checkout_redirect(s, b.redirect_url.as_deref())?;
     let order = Order::load(
         s,

@@ -44,6 +44,7 @@ pub async fn npub(
 /// was found.
 pub async fn request_recovery(s: &AppState, ip: IpAddr, npub: &str) -> Result<(), ApiError> {
     s.recover_limiter.check(ip).map_err(too_many)?;
+    s.global_limits.recover.admit()?;
     let npub = Npub::parse(npub).map_err(|_| {
         DomainError::invalid("npub", format!("'{}' is not an npub or a 64-character hex public key", npub.trim()))
     })?;

@@ -42,6 +42,8 @@ pub async fn redeem(
 
 /// The whole redemption: also used by the redeem page.
 pub async fn redeem_code(s: &AppState, b: RedeemBody, idem: Option<&IdempotencyKey>) -> Result<Answer, ApiError> {
+    // The caller has checked the address's own limit; this one is everyone's.
+    s.global_limits.redeem.admit()?;
     let order = Order::load(
         s,
         OrderInput {
