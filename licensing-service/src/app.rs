@@ -201,7 +201,7 @@ impl Application {
             payments,
             demo,
             public_url: public_url.into(),
-            licensing: Arc::new(Licensing::new(db.clone(), public_key, events)),
+            licensing: Arc::new(Licensing::new(db.clone(), public_key, events, config.seat_quiet_seconds)),
             validate_limiter: Arc::new(RateLimiter::new(config.validate_rate_per_minute, Duration::from_secs(60))),
             code_limiter: Arc::new(RateLimiter::new(config.code_rate_per_minute, Duration::from_secs(60))),
             recover_limiter: Arc::new(RateLimiter::new(config.recover_rate_per_hour, Duration::from_secs(3600))),

@@ -109,6 +109,9 @@ pub struct ServeArgs {
     /// Seconds freed seats, delivered webhook events and their attempts are kept.
     #[arg(long, env = "KEYSAT_HISTORY_RETENTION_SECONDS", default_value_t = 30 * 86_400)]
     pub history_retention_seconds: u64,
+    /// Seconds a freed seat waits before it is told; taken again within them, nothing is.
+    #[arg(long, env = "KEYSAT_SEAT_QUIET_SECONDS", default_value_t = 60)]
+    pub seat_quiet_seconds: u32,
     /// Seconds between prunes of the tables above.
     #[arg(long, env = "KEYSAT_PRUNE_INTERVAL_SECONDS", default_value_t = 600)]
     pub prune_interval_seconds: u64,
@@ -165,6 +168,7 @@ pub struct Config {
     pub recover_rate_per_hour: u32,
     pub recover_per_npub_per_hour: u32,
     pub code_hold_seconds: i64,
+    pub seat_quiet_seconds: i64,
     pub max_pending_invoices: i64,
     pub max_pending_per_address: i64,
     pub retention: Retention,
@@ -337,6 +341,7 @@ impl ServeArgs {
         }
         Ok(Config {
             code_hold_seconds: i64::from(self.code_hold_seconds),
+            seat_quiet_seconds: i64::from(self.seat_quiet_seconds),
             max_pending_invoices: i64::from(self.max_pending_invoices),
             max_pending_per_address: i64::from(self.max_pending_per_address),
             retention: Retention {
@@ -432,6 +437,7 @@ impl Config {
             recover_rate_per_hour: 10,
             recover_per_npub_per_hour: 2,
             code_hold_seconds: 900,
+            seat_quiet_seconds: 60,
             max_pending_invoices: 5000,
             max_pending_per_address: 5,
             retention: Retention { unpaid_seconds: 7 * 86_400, history_seconds: 30 * 86_400, interval_seconds: 600 },

@@ -47,6 +47,8 @@ impl Daemon {
             .env("KEYSAT_NOSTR_RELAYS", "")
             .env("KEYSAT_PURCHASE_RATE_PER_MINUTE", "100000")
             .env("KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE", "100000")
+            // Two hundred buyers, all from loopback: no per-address cap on unpaid invoices.
+            .env("KEYSAT_MAX_PENDING_PER_ADDRESS", "100000")
             .env("KEYSAT_RECONCILE_MIN_AGE_SECONDS", min_age)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())

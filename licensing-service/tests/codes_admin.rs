@@ -216,12 +216,13 @@ async fn preview_reasons() {
         preview(&app, json!({"product": "app", "code": "OTHER-PRODUCT"})).await.expect_error(422, "unknown_code");
     assert_eq!(unknown, foreign);
     preview(&app, json!({"product": "app", "code": "x"})).await.expect_error(422, "unknown_code");
-    preview(&app, json!({"product": "app", "code": "OLD-CODE"})).await.expect_error(422, "expired");
-    preview(&app, json!({"product": "app", "code": "FUTURE-CODE"})).await.expect_error(422, "not_yet_valid");
+    // Expired, not yet valid, used up or switched off: to a stranger, the same as unknown.
+    preview(&app, json!({"product": "app", "code": "OLD-CODE"})).await.expect_error(422, "unknown_code");
+    preview(&app, json!({"product": "app", "code": "FUTURE-CODE"})).await.expect_error(422, "unknown_code");
     preview(&app, json!({"product": "app", "code": "PRO-ONLY"})).await.expect_error(422, "not_valid_for_tier");
     preview(&app, json!({"product": "app", "policy_slug": "pro", "code": "PRO-ONLY"})).await.expect(200);
-    preview(&app, json!({"product": "app", "code": "ZERO-USES"})).await.expect_error(422, "code_exhausted");
-    preview(&app, json!({"product": "app", "code": "SWITCHED-OFF"})).await.expect_error(422, "inactive");
+    preview(&app, json!({"product": "app", "code": "ZERO-USES"})).await.expect_error(422, "unknown_code");
+    preview(&app, json!({"product": "app", "code": "SWITCHED-OFF"})).await.expect_error(422, "unknown_code");
     preview(&app, json!({"product": "ghost", "code": "PRO-ONLY"})).await.expect_error(404, "not_found");
     preview(&app, json!({"product": "app", "policy_slug": "ghost", "code": "PRO-ONLY"}))
         .await

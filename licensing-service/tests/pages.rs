@@ -59,8 +59,8 @@ async fn buy_page_shows_each_public_tier_and_the_featured_code() {
         "2 machines",
         "Pro features",
         "Lifetime",
-        "30,000 sats",
         "99.00 USD",
+        "in bitcoin at the rate of the day",
         "3 machines",
         "Cloud sync",
         "Free trial · 2 weeks",
@@ -70,6 +70,8 @@ async fn buy_page_shows_each_public_tier_and_the_featured_code() {
         assert!(html.contains(text), "missing {text:?}: {html}");
     }
     assert!(!html.contains("Secret tier") && !html.contains("Retired tier"), "non-public tier shown: {html}");
+    // A fiat tier is priced in its currency alone: its price_sats is never shown or charged.
+    assert!(!html.contains("30,000 sats"), "{html}");
     // Tiers in rank order; the highlighted one is chosen to begin with.
     let order: Vec<usize> = ["One year", "Lifetime", "Trial"].iter().map(|t| html.find(t).unwrap()).collect();
     assert!(order[0] < order[1] && order[1] < order[2], "{order:?}");
@@ -113,7 +115,7 @@ async fn code_preview_works_by_plain_form_submit() {
 
     let html =
         page(b.form("/buy/app", &[("policy_slug", "default"), ("code", "NOPE-NOPE"), ("intent", "preview")]).await);
-    assert!(html.contains("This code is not valid for this product."), "{html}");
+    assert!(html.contains("This code is unknown, expired or used up."), "{html}");
     assert_eq!(text_of(&html, "total-price"), "10,000 sats");
     // The free-license code makes the tier free.
     let html =
@@ -242,7 +244,7 @@ async fn redeem_page_turns_a_free_code_into_a_key() {
     assert!(r.text.contains("gives a discount, not a free license"), "{}", r.text);
     let r = b.form("/redeem", &[("product", "app"), ("code", "NOPE-NOPE")]).await;
     assert_eq!(r.status, 422);
-    assert!(r.text.contains("This code is not valid for this product."), "{}", r.text);
+    assert!(r.text.contains("This code is unknown, expired or used up."), "{}", r.text);
     app.stop().await;
 }
 

@@ -19,6 +19,7 @@ const WAIT: Duration = Duration::from_secs(20);
 /// Webhooks retried after 1 s, twice; then dead-letter.
 fn fast(c: &mut Config) {
     c.webhook_retry = RetrySchedule::parse("1s,1s").unwrap();
+    c.seat_quiet_seconds = 1;
 }
 
 /// Registers an endpoint; returns (id, secret).

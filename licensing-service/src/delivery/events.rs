@@ -64,15 +64,17 @@ pub async fn machine_event(
     db::outbox::enqueue(tx, now, event, machine_data(m, extra)).await
 }
 
-/// A freed seat is told [`SEAT_QUIET_SECONDS`] later, so a seat freed and
+/// A freed seat is told at `deliver_at`, a little later, so a seat freed and
 /// taken again at once (an app restarting, a script looping) tells nobody.
-pub async fn deactivation_event(tx: &mut Tx, now: i64, m: &Machine, extra: Value) -> Result<String, sqlx::Error> {
-    let data = machine_data(m, extra);
-    db::outbox::enqueue_at(tx, now, now + SEAT_QUIET_SECONDS, EventType::MachineDeactivated, data).await
+pub async fn deactivation_event(
+    tx: &mut Tx,
+    now: i64,
+    deliver_at: i64,
+    m: &Machine,
+    extra: Value,
+) -> Result<String, sqlx::Error> {
+    db::outbox::enqueue_at(tx, now, deliver_at, EventType::MachineDeactivated, machine_data(m, extra)).await
 }
-
-/// Seconds within which a freed seat taken again is not reported either way.
-pub const SEAT_QUIET_SECONDS: i64 = 60;
 
 fn machine_data(m: &Machine, extra: Value) -> Value {
     let data = json!({

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::db::events::EventKey;
 use crate::db::{self, Db, Tx};
-use crate::delivery::events::{deactivation_event, machine_event, SEAT_QUIET_SECONDS};
+use crate::delivery::events::{deactivation_event, machine_event};
 use crate::delivery::EventType;
 use crate::domain::now_unix;
 use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, Seat};
@@ -64,11 +64,13 @@ pub struct Licensing {
     pub cache: LicenseCache,
     public_key: PublicKey,
     pub events: EventQueue,
+    /// A seat freed and taken again within this many seconds is told to nobody.
+    seat_quiet_seconds: i64,
 }
 
 impl Licensing {
-    pub fn new(db: Db, public_key: PublicKey, events: EventQueue) -> Licensing {
-        Licensing { db, cache: LicenseCache::default(), public_key, events }
+    pub fn new(db: Db, public_key: PublicKey, events: EventQueue, seat_quiet_seconds: i64) -> Licensing {
+        Licensing { db, cache: LicenseCache::default(), public_key, events, seat_quiet_seconds }
     }
 
     /// Key → verified claims → license snapshot (`bad_format`, `bad_signature`, `not_found`).
@@ -245,7 +247,7 @@ impl Licensing {
             Some(id) => {
                 db::machines::reactivate(&mut tx, &machine).await?;
                 // Freed and taken again before anyone was told: nobody is.
-                db::outbox::withdraw_deactivation(&mut tx, id, now - SEAT_QUIET_SECONDS).await?
+                db::outbox::withdraw_deactivation(&mut tx, id, now - self.seat_quiet_seconds).await?
             }
         };
         // Only a newly taken seat writes an event; validations that hold one never do.
@@ -273,7 +275,7 @@ impl Licensing {
         if let Some(m) = db::machines::by_id(&mut *tx, machine_id).await? {
             let extra =
                 serde_json::json!({"reason": reason, "by": if audit.is_some() { "operator" } else { "application" }});
-            deactivation_event(&mut tx, now, &m, extra).await?;
+            deactivation_event(&mut tx, now, now + self.seat_quiet_seconds, &m, extra).await?;
         }
         if let Some(a) = audit {
             db::audit::record(&mut tx, now, a).await?;

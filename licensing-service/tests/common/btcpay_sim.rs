@@ -199,7 +199,7 @@ impl BtcpaySim {
         self.lock().sent.clone()
     }
 
-    fn set_status(&self, id: &str, status: &str, additional: &str) -> SimInvoice {
+    pub fn set_status(&self, id: &str, status: &str, additional: &str) -> SimInvoice {
         let mut g = self.lock();
         let inv = g.invoices.get_mut(id).expect("known invoice");
         inv.status = status.into();

@@ -108,7 +108,9 @@ pub async fn page(
     let product = on_sale(&s, &slug).await?;
     let tiers = public_tiers(&s, &product).await?;
     let mut offer = None;
-    let code = match q.code.filter(|c| !c.trim().is_empty()) {
+    let code = match q.code {
+        // `?code=` with nothing: the link asks for no code, not the featured one.
+        Some(c) if c.trim().is_empty() => String::new(),
         // A code in the address is looked up like a preview: limited per address.
         Some(c) => {
             if let Err(retry) = s.code_limiter.check(ip) {
