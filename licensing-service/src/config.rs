@@ -112,6 +112,9 @@ pub struct ServeArgs {
     /// Seconds a freed seat waits before it is told; taken again within them, nothing is.
     #[arg(long, env = "KEYSAT_SEAT_QUIET_SECONDS", default_value_t = 60)]
     pub seat_quiet_seconds: u32,
+    /// Seats an application may take or free on one license per hour.
+    #[arg(long, env = "KEYSAT_SEAT_CHANGES_PER_HOUR", default_value_t = 60)]
+    pub seat_changes_per_hour: u32,
     /// Seconds between prunes of the tables above.
     #[arg(long, env = "KEYSAT_PRUNE_INTERVAL_SECONDS", default_value_t = 600)]
     pub prune_interval_seconds: u64,
@@ -169,6 +172,7 @@ pub struct Config {
     pub recover_per_npub_per_hour: u32,
     pub code_hold_seconds: i64,
     pub seat_quiet_seconds: i64,
+    pub seat_changes_per_hour: u32,
     pub max_pending_invoices: i64,
     pub max_pending_per_address: i64,
     pub retention: Retention,
@@ -308,6 +312,7 @@ impl ServeArgs {
         for (var, v) in [
             ("KEYSAT_MAX_PENDING_INVOICES", self.max_pending_invoices),
             ("KEYSAT_MAX_PENDING_PER_ADDRESS", self.max_pending_per_address),
+            ("KEYSAT_SEAT_CHANGES_PER_HOUR", self.seat_changes_per_hour),
         ] {
             if v == 0 {
                 return Err(err(var, "must be at least 1"));
@@ -342,6 +347,7 @@ impl ServeArgs {
         Ok(Config {
             code_hold_seconds: i64::from(self.code_hold_seconds),
             seat_quiet_seconds: i64::from(self.seat_quiet_seconds),
+            seat_changes_per_hour: self.seat_changes_per_hour,
             max_pending_invoices: i64::from(self.max_pending_invoices),
             max_pending_per_address: i64::from(self.max_pending_per_address),
             retention: Retention {
@@ -438,6 +444,7 @@ impl Config {
             recover_per_npub_per_hour: 2,
             code_hold_seconds: 900,
             seat_quiet_seconds: 60,
+            seat_changes_per_hour: 60,
             max_pending_invoices: 5000,
             max_pending_per_address: 5,
             retention: Retention { unpaid_seconds: 7 * 86_400, history_seconds: 30 * 86_400, interval_seconds: 600 },

@@ -143,7 +143,8 @@ pub async fn prune_history(s: &AppState) {
         tracing::warn!(error = %e, "pruning Nostr messages failed");
     }
     let cutoffs = db::prune::Cutoffs {
-        idempotency: now - crate::http::idempotency::WINDOW_SECONDS,
+        // The replay window, or the unpaid retention when that is shorter.
+        idempotency: now - crate::http::idempotency::WINDOW_SECONDS.min(r.unpaid_seconds),
         unpaid: now - r.unpaid_seconds,
         history,
         now,

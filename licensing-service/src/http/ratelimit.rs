@@ -9,7 +9,7 @@
 //! recently seen addresses — never the counters of everyone at once.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -45,40 +45,22 @@ struct Window {
     last_seen: u32,
 }
 
-pub struct RateLimiter {
+/// Counts per key: a client address by default (see [`bucket`]), or any
+/// other small key (a license id, for seat changes).
+pub struct RateLimiter<K = IpAddr> {
     limit: u32,
     window: Duration,
     capacity: usize,
     epoch: Instant,
     hasher: RandomState,
-    shards: Vec<Mutex<HashMap<IpAddr, Window>>>,
+    shards: Vec<Mutex<HashMap<K, Window>>>,
 }
 
-impl RateLimiter {
-    /// `limit` requests per `window` per address.
-    pub fn new(limit: u32, window: Duration) -> RateLimiter {
-        RateLimiter::with_shape(limit, window, SHARDS, SHARD_CAPACITY)
-    }
-
-    fn with_shape(limit: u32, window: Duration, shards: usize, capacity: usize) -> RateLimiter {
-        RateLimiter {
-            limit,
-            window,
-            capacity,
-            epoch: Instant::now(),
-            hasher: RandomState::new(),
-            shards: (0..shards).map(|_| Mutex::new(HashMap::new())).collect(),
-        }
-    }
-
-    fn shard(&self, ip: &IpAddr) -> &Mutex<HashMap<IpAddr, Window>> {
-        &self.shards[self.hasher.hash_one(ip) as usize % self.shards.len()]
-    }
-
+impl RateLimiter<IpAddr> {
     /// Counts a request; over the limit, the whole seconds until the
     /// address's window resets (for `Retry-After`).
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        self.check_at(ip, Instant::now())
+        self.check_at(bucket(ip), Instant::now())
     }
 
     /// Whether the address is already at its limit, without counting
@@ -93,9 +75,35 @@ impl RateLimiter {
             _ => Ok(()),
         }
     }
+}
 
-    fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        let ip = bucket(ip);
+impl<K: Hash + Eq + Copy> RateLimiter<K> {
+    /// `limit` requests per `window` per key.
+    pub fn new(limit: u32, window: Duration) -> RateLimiter<K> {
+        RateLimiter::with_shape(limit, window, SHARDS, SHARD_CAPACITY)
+    }
+
+    /// Counts one use of `key` (taken as it is).
+    pub fn check_key(&self, key: K) -> Result<(), u64> {
+        self.check_at(key, Instant::now())
+    }
+
+    fn with_shape(limit: u32, window: Duration, shards: usize, capacity: usize) -> RateLimiter<K> {
+        RateLimiter {
+            limit,
+            window,
+            capacity,
+            epoch: Instant::now(),
+            hasher: RandomState::new(),
+            shards: (0..shards).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
+    }
+
+    fn shard(&self, key: &K) -> &Mutex<HashMap<K, Window>> {
+        &self.shards[self.hasher.hash_one(key) as usize % self.shards.len()]
+    }
+
+    fn check_at(&self, ip: K, now: Instant) -> Result<(), u64> {
         let seen = now.saturating_duration_since(self.epoch).as_secs() as u32;
         let mut map = self.shard(&ip).lock().expect("rate limit lock");
         if map.len() >= self.capacity && !map.contains_key(&ip) {
@@ -120,13 +128,13 @@ impl RateLimiter {
 
     /// Forgets expired windows; if the shard is still full, its least
     /// recently seen addresses (a batch, so this runs rarely).
-    fn make_room(&self, map: &mut HashMap<IpAddr, Window>, now: Instant) {
+    fn make_room(&self, map: &mut HashMap<K, Window>, now: Instant) {
         map.retain(|_, w| now.duration_since(w.start) < self.window);
         if map.len() < self.capacity {
             return;
         }
         let evict = (self.capacity / EVICT_DIVISOR).max(1);
-        let mut by_age: Vec<(u32, IpAddr)> = map.iter().map(|(ip, w)| (w.last_seen, *ip)).collect();
+        let mut by_age: Vec<(u32, K)> = map.iter().map(|(ip, w)| (w.last_seen, *ip)).collect();
         by_age.select_nth_unstable_by_key(evict - 1, |(seen, _)| *seen);
         for (_, ip) in &by_age[..evict] {
             map.remove(ip);
@@ -213,8 +221,9 @@ impl GlobalLimits {
 mod tests {
     use super::*;
 
+    /// An address as `check` counts it.
     fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
+        bucket(s.parse().unwrap())
     }
 
     #[test]

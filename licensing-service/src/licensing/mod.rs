@@ -6,6 +6,7 @@ pub mod events;
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use keysat_client::{LicenseKey, PublicKey};
 use uuid::Uuid;
@@ -16,6 +17,7 @@ use crate::delivery::events::{deactivation_event, machine_event};
 use crate::delivery::EventType;
 use crate::domain::now_unix;
 use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, Seat};
+use crate::http::ratelimit::RateLimiter;
 use cache::{LicenseCache, VerifiedKey};
 use events::{EventQueue, HotEvent};
 
@@ -66,11 +68,26 @@ pub struct Licensing {
     pub events: EventQueue,
     /// A seat freed and taken again within this many seconds is told to nobody.
     seat_quiet_seconds: i64,
+    /// Seats taken or freed by applications, per license per hour.
+    seat_changes: RateLimiter<Uuid>,
 }
 
 impl Licensing {
-    pub fn new(db: Db, public_key: PublicKey, events: EventQueue, seat_quiet_seconds: i64) -> Licensing {
-        Licensing { db, cache: LicenseCache::default(), public_key, events, seat_quiet_seconds }
+    pub fn new(
+        db: Db,
+        public_key: PublicKey,
+        events: EventQueue,
+        seat_quiet_seconds: i64,
+        seat_changes_per_hour: u32,
+    ) -> Licensing {
+        let seat_changes = RateLimiter::new(seat_changes_per_hour, Duration::from_secs(3600));
+        Licensing { db, cache: LicenseCache::default(), public_key, events, seat_quiet_seconds, seat_changes }
+    }
+
+    /// A script looping activate/deactivate on one key is slowed down; a
+    /// seat already held never counts (the hot path never gets here).
+    fn count_seat_change(&self, license: &Arc<LicenseSnapshot>) -> Result<(), Refusal> {
+        self.seat_changes.check_key(license.license_id).map_err(|_| refuse(Reason::RateLimited, license))
     }
 
     /// Key → verified claims → license snapshot (`bad_format`, `bad_signature`, `not_found`).
@@ -179,6 +196,7 @@ impl Licensing {
         let (_, license) = self.resolve(key).await?;
         let machine_id = license.seat_of(fingerprint).ok_or_else(|| refuse(Reason::NotActivated, &license))?;
         let reason = reason.unwrap_or("deactivated by the application");
+        self.count_seat_change(&license)?;
         let license = self.free_seat(machine_id, license.license_id, reason, None).await?.unwrap_or(license);
         Ok(Granted { license, expiry: Expiry::Current, machine_id: Some(machine_id) })
     }
@@ -196,6 +214,7 @@ impl Licensing {
         match license.seat_for(fingerprint).map_err(|r| refuse(r, &license))? {
             Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id) }),
             Seat::Take => {
+                self.count_seat_change(&license)?;
                 let (license, machine_id) =
                     self.take_seat(license.license_id, fingerprint, hostname, platform, now).await?;
                 Ok(Granted { license, expiry, machine_id: Some(machine_id) })

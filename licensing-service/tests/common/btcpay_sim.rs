@@ -173,6 +173,12 @@ impl BtcpaySim {
         Consent { redirect, form }
     }
 
+    /// Changes an invoice behind Keysat's back (as a store admin editing
+    /// BTCPay's database, or an invoice made by hand, would).
+    pub fn tamper(&self, id: &str, change: impl FnOnce(&mut SimInvoice)) {
+        change(self.lock().invoices.get_mut(id).expect("known invoice"));
+    }
+
     pub fn invoice(&self, id: &str) -> Option<SimInvoice> {
         self.lock().invoices.get(id).cloned()
     }
