@@ -310,3 +310,23 @@ async fn creating_endpoints_take_json_only_and_keep_urls_clean() {
     assert_eq!(r.status, 400, "{}", r.text);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_btcpay_connect_page_carries_the_page_security_headers() {
+    let app = spawn_with(open).await;
+    let r = app
+        .client
+        .post(format!("{}/v1/btcpay/connect/callback?state=forged", app.base))
+        .form(&[("apiKey", "stolen"), ("userId", "mallory")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let h = r.headers();
+    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"), "{h:?}");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    // A forged state connects nothing.
+    assert_eq!(app.admin_get("/btcpay/status").await.expect(200)["connected"], false);
+    app.stop().await;
+}
