@@ -406,28 +406,18 @@ mod tests {
     }
 
     fn tier(price_sats: i64, fiat: Option<(&str, &str)>) -> crate::domain::catalog::Policy {
-        crate::domain::catalog::Policy {
-            id: uuid::Uuid::nil(),
-            product_id: uuid::Uuid::nil(),
-            slug: crate::domain::Slug::parse("t").unwrap(),
-            name: "T".into(),
-            description: String::new(),
-            price_sats,
-            fiat_price: fiat.map(|(a, c)| crate::domain::catalog::FiatPrice::parse(a, c).unwrap()),
-            duration_seconds: 0,
-            grace_seconds: 0,
-            max_machines: 1,
-            entitlements: vec![],
-            is_trial: false,
-            public: true,
-            highlighted: false,
-            tier_rank: None,
-            archived: false,
-            is_recurring: false,
-            renewal_period_days: None,
-            created_at: 0,
-            updated_at: 0,
-        }
+        use crate::domain::catalog::{Policy, PolicyInput, Product, ProductInput};
+        let product =
+            ProductInput { slug: Some("p".into()), name: Some("P".into()), price_sats: Some(0), ..Default::default() };
+        let input = PolicyInput {
+            slug: Some("t".into()),
+            name: Some("T".into()),
+            price_sats: Some(price_sats),
+            price_amount: fiat.map(|f| Some(f.0.to_string())),
+            price_currency: fiat.map(|f| Some(f.1.to_string())),
+            ..Default::default()
+        };
+        Policy::create(&Product::create(product, 0).unwrap(), input, 0).unwrap()
     }
 
     #[test]

@@ -147,7 +147,7 @@ await scenario('sale_with_javascript', { viewport: { width: 1280, height: 900 },
   await expectText(page, '#total-price', '10,000 sats');
   await visible(page, '#total-was', false);
   await page.locator('#code').pressSequentially('NOPE-NOPE', { delay: 20 });
-  await expectText(page, '#code-note', 'This code is not valid for this product.');
+  await expectText(page, '#code-note', 'This code is unknown, expired or used up.');
   await page.fill('#code', 'freebie');
   await expectText(page, '#total-price', '0 sats');
   await expectText(page, '#pay', 'Get my key');
@@ -254,7 +254,7 @@ await scenario('redeem', {}, async ({ page }) => {
   await page.goto(`${base}/redeem?product=app`);
   await page.fill('#code', 'NOPE-NOPE');
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Get my key' }).click()]);
-  await expectText(page, '[role=alert]', 'This code is not valid for this product.');
+  await expectText(page, '[role=alert]', 'This code is unknown, expired or used up.');
   assert.equal(await page.inputValue('#code'), 'NOPE-NOPE');
 });
 
@@ -363,7 +363,7 @@ await scenario('hostile_content', {}, async ({ page }) => {
   await page.fill('#buyer_note', HOSTILE);
   await page.click('#pay');
   // The hostile code is refused: the form comes back with the reason.
-  await expectText(page, '[role=alert]', 'This code is not valid for this product.');
+  await expectText(page, '[role=alert]', 'This code is unknown, expired or used up.');
   await page.fill('#code', '');
   await page.click('#pay');
   await page.waitForURL('**/demo/checkout/**');
