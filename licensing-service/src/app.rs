@@ -26,13 +26,13 @@ use crate::delivery::Delivery;
 use crate::domain::now_unix;
 use crate::http::admin::auth::AdminAuth;
 use crate::http::extract::MAX_BODY_BYTES;
-use crate::http::ratelimit::{GlobalLimits, RateLimiter};
 use crate::http::{admin, demo, error, pages, public, webhooks};
 use crate::jobs::Jobs;
 use crate::licensing::events::EventQueue;
 use crate::licensing::Licensing;
 use crate::payment::simulated::Simulated;
 use crate::payment::{PaymentProvider, Payments};
+use crate::ratelimit::{GlobalLimits, RateLimiter};
 use crate::server::{self, Connections, Limits};
 
 /// Shared by every handler: one pointer, so a request clones one counter.
@@ -141,7 +141,9 @@ fn finish(router: Router<AppState>, state: AppState) -> Router {
     router
         .fallback_service(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::DEBUG)))
+        // A request span at INFO (method, path) so every error logged while
+        // serving carries its request; a 5xx is logged with its status.
+        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)))
         .with_state(state)
 }
 

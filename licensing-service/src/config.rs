@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::domain::outbox::RetrySchedule;
-use crate::http::client_ip::TrustedProxies;
+use crate::domain::proxies::TrustedProxies;
 
 /// Relays Keysat publishes to until the operator sets its own list.
 pub const DEFAULT_NOSTR_RELAYS: &str =

@@ -20,7 +20,7 @@ use crate::domain::invoice::{check_charged, transition, Asked, Charged, InvoiceS
 use crate::domain::license::{LicenseStatus, Terms};
 use crate::domain::now_unix;
 use crate::domain::npub::Npub;
-use crate::http::views::ts;
+use crate::domain::time::ts;
 
 /// Where a license came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,7 @@ pub async fn issue_license(db: &Db, signer: &SigningKey, req: IssueRequest<'_>) 
 }
 
 /// [`issue_license`] inside the caller's transaction.
+#[tracing::instrument(skip_all, fields(product = %req.product.slug, policy = %req.policy.slug, invoice = ?req.invoice_id, source = req.source.as_str()))]
 pub async fn issue_in(tx: &mut Tx, signer: &SigningKey, req: IssueRequest<'_>, now: i64) -> Result<Issued, IssueError> {
     if let Some(invoice) = &req.invoice_id {
         if let Some(existing) = db::licenses::by_invoice(&mut **tx, invoice).await? {
@@ -190,6 +191,7 @@ pub enum Outcome {
 /// the delivery is recorded once, the invoice only moves forward, a settled
 /// invoice gets exactly one license (with its audit record), and a closed
 /// one gives back its reserved code use.
+#[tracing::instrument(skip_all, err, fields(invoice = ?invoice_id, observed = ?observed, actor))]
 pub async fn apply_invoice_news(
     db: &Db,
     signer: &SigningKey,

@@ -144,7 +144,7 @@ pub async fn prune_history(s: &AppState) {
     }
     let cutoffs = db::prune::Cutoffs {
         // The replay window, or the unpaid retention when that is shorter.
-        idempotency: now - crate::http::idempotency::WINDOW_SECONDS.min(r.unpaid_seconds),
+        idempotency: now - crate::domain::IDEMPOTENCY_WINDOW_SECONDS.min(r.unpaid_seconds),
         unpaid: now - r.unpaid_seconds,
         history,
         now,

@@ -33,6 +33,7 @@ pub struct Report {
 }
 
 /// One pass; `force` ignores the backoff (an operator asked).
+#[tracing::instrument(skip_all, fields(force))]
 pub async fn run_pass(s: &AppState, force: bool) -> Report {
     let _one_at_a_time = s.payments.pass.lock().await;
     let Some(provider) = s.payments.current() else {
@@ -75,11 +76,12 @@ pub async fn run_pass(s: &AppState, force: bool) -> Report {
                         "reconcile",
                     )
                     .await;
-                    if r.is_ok() {
-                        report.closed += 1;
+                    match r {
+                        Ok(_) => report.closed += 1,
+                        Err(e) => tracing::error!(invoice = %inv.id, error = %e, "closing a never-created invoice"),
                     }
                 }
-                let _ = db::invoices::mark_checked(&s.db.write, inv.id, now).await;
+                mark_checked(s, inv.id, now).await;
                 continue;
             }
             Err(e) if e.is_outage() => {
@@ -90,15 +92,14 @@ pub async fn run_pass(s: &AppState, force: bool) -> Report {
             Err(e) => {
                 tracing::warn!(invoice = %inv.id, error = %e, "reconciliation could not look up an invoice");
                 report.error = Some(e.to_string());
-                let _ = db::invoices::mark_checked(&s.db.write, inv.id, now).await;
+                mark_checked(s, inv.id, now).await;
                 continue;
             }
         };
         report.checked += 1;
         if inv.provider_invoice_id.is_none() {
-            if let Ok(mut tx) = s.db.begin().await {
-                let _ = db::invoices::set_provider_id(&mut tx, inv.id, &pi.provider_invoice_id, now).await;
-                let _ = tx.commit().await;
+            if let Err(e) = record_provider_id(s, inv.id, &pi.provider_invoice_id, now).await {
+                tracing::error!(invoice = %inv.id, error = %e, "recording the provider's invoice id");
             }
         }
         match fulfillment::apply_invoice_news(
@@ -126,9 +127,23 @@ pub async fn run_pass(s: &AppState, force: bool) -> Report {
                 report.error = Some(e.to_string());
             }
         }
-        let _ = db::invoices::mark_checked(&s.db.write, inv.id, now).await;
+        mark_checked(s, inv.id, now).await;
     }
     finish(s, report, outage).await
+}
+
+/// Notes that an invoice was looked at (it waits its turn again); a failure
+/// only means it is looked at again sooner, so it is logged, not fatal.
+async fn mark_checked(s: &AppState, invoice: uuid::Uuid, now: i64) {
+    if let Err(e) = db::invoices::mark_checked(&s.db.write, invoice, now).await {
+        tracing::error!(%invoice, error = %e, "marking an invoice checked");
+    }
+}
+
+async fn record_provider_id(s: &AppState, invoice: uuid::Uuid, provider_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    let mut tx = s.db.begin().await?;
+    db::invoices::set_provider_id(&mut tx, invoice, provider_id, now).await?;
+    tx.commit().await
 }
 
 async fn finish(s: &AppState, report: Report, outage: bool) -> Report {
@@ -159,7 +174,9 @@ async fn finish(s: &AppState, report: Report, outage: bool) -> Report {
             tracing::warn!(error = %e, "queueing the operator's notice");
         }
     }
-    let _ = db::payments::set_error(&s.db.write, report.error.as_deref(), now).await;
+    if let Err(e) = db::payments::set_error(&s.db.write, report.error.as_deref(), now).await {
+        tracing::error!(error = %e, "recording the reconciliation result");
+    }
     if let Some(e) = &report.error {
         tracing::warn!(error = %e, "reconciliation pass");
     }

@@ -23,8 +23,8 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
 use crate::config::Config;
-use crate::http::client_ip::TrustedProxies;
-use crate::http::ratelimit::bucket;
+use crate::domain::proxies::TrustedProxies;
+use crate::ratelimit::bucket;
 
 /// Open files kept for everything but the public listener's connections:
 /// the database, the admin listener, outgoing calls, relays.

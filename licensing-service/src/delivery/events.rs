@@ -10,7 +10,7 @@ use crate::db::machines::Machine;
 use crate::db::{self, Tx};
 use crate::domain::npub::Npub;
 use crate::domain::outbox::EventType;
-use crate::http::views::{ts, ts_or_null};
+use crate::domain::time::{ts, ts_or_null};
 
 /// A license as events describe it.
 pub fn license_data(l: &License, product_slug: &str) -> Value {

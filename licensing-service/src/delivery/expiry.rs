@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::db::{self, Db};
 use crate::delivery::events::license_event;
 use crate::domain::outbox::EventType;
-use crate::http::views::ts;
+use crate::domain::time::ts;
 
 /// The setting holding the last expiry time scanned.
 const WATERMARK: &str = "expiry_scan_watermark";

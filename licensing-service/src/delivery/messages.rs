@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::db::nostr::{KeyLine, Message};
 use crate::db::{self};
 use crate::domain::now_unix;
-use crate::http::views::ts;
+use crate::domain::time::ts;
 
 use super::nostr::{recipient_key, NostrService, Route};
 

@@ -19,7 +19,7 @@ use crate::db::outbox::{AttemptResult, Due, Next};
 use crate::db::{self};
 use crate::domain::now_unix;
 use crate::domain::outbox::NoticeKind;
-use crate::http::views::ts;
+use crate::domain::time::ts;
 
 /// The signature header's name.
 pub const SIGNATURE_HEADER: &str = "Keysat-Signature";

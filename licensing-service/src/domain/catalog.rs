@@ -123,6 +123,11 @@ impl Product {
         Ok(p)
     }
 
+    /// Buyers can see it and buy from it.
+    pub fn on_sale(&self) -> bool {
+        self.active
+    }
+
     pub fn has_entitlement(&self, slug: &Slug) -> bool {
         self.entitlements_catalog.iter().any(|e| &e.slug == slug)
     }
@@ -219,6 +224,11 @@ pub struct PolicyInput {
 const MAX_SECONDS: i64 = 100 * 366 * 86_400;
 
 impl Policy {
+    /// Buyers can see this tier and buy it (it is public and not archived).
+    pub fn on_sale(&self) -> bool {
+        self.public && !self.archived
+    }
+
     /// A new policy for `product` from a create body (slug and name required;
     /// price_sats defaults to the product's price).
     pub fn create(product: &Product, input: PolicyInput, now: i64) -> Result<Policy, DomainError> {

@@ -7,10 +7,15 @@ pub mod invoice;
 pub mod license;
 pub mod npub;
 pub mod outbox;
+pub mod proxies;
 pub mod slug;
+pub mod time;
 pub mod validation;
 
 pub use slug::Slug;
+
+/// Seconds an `Idempotency-Key`'s first answer is replayed.
+pub const IDEMPOTENCY_WINDOW_SECONDS: i64 = 24 * 3600;
 
 /// A rule was broken; maps to a 4xx with a precise code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -84,9 +84,46 @@ pub async fn not_found_fallback() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
 
+impl From<crate::services::ServiceError> for ApiError {
+    fn from(e: crate::services::ServiceError) -> Self {
+        use crate::services::ServiceError;
+        match e {
+            ServiceError::NotFound(m) => ApiError::not_found(m),
+            ServiceError::Domain(d) => d.into(),
+            ServiceError::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::ratelimit::Busy> for ApiError {
+    fn from(b: crate::ratelimit::Busy) -> Self {
+        let secs = b.retry_after;
+        ApiError {
+            retry_after: Some(secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "busy",
+                format!("the service is taking too many {} from everyone right now; try again in {secs} s", b.what),
+            )
+        }
+    }
+}
+
 impl From<crate::payment::ProviderError> for ApiError {
     fn from(e: crate::payment::ProviderError) -> Self {
         tracing::warn!(error = %e, "payment provider call failed");
         ApiError::new(StatusCode::BAD_GATEWAY, "provider_error", e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_global_limit_is_told_as_everyones() {
+        let e = ApiError::from(crate::ratelimit::Busy { what: "code redemptions", retry_after: 60 });
+        assert_eq!((e.status, e.code, e.retry_after), (StatusCode::TOO_MANY_REQUESTS, "busy", Some(60)));
+        assert!(e.message.contains("code redemptions from everyone"), "{}", e.message);
     }
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::db::{self, Tx};
 use crate::http::error::ApiError;
 
-pub const WINDOW_SECONDS: i64 = 24 * 3600;
+use crate::domain::IDEMPOTENCY_WINDOW_SECONDS as WINDOW_SECONDS;
 
 /// An `Idempotency-Key` as this server keeps it: scoped to the operation
 /// and to the client's address (an IPv6 client by its /64), and bound to the

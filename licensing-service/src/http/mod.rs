@@ -8,6 +8,5 @@ pub mod extract;
 pub mod idempotency;
 pub mod pages;
 pub mod public;
-pub mod ratelimit;
 pub mod views;
 pub mod webhooks;

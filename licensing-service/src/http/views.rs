@@ -7,20 +7,7 @@ use crate::db::machines::Machine;
 use crate::db::nostr::Message;
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::npub::Npub;
-
-/// Unix seconds → RFC 3339 UTC.
-pub fn ts(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// 0 (never / perpetual) → null.
-pub fn ts_or_null(t: i64) -> Value {
-    if t == 0 {
-        Value::Null
-    } else {
-        Value::String(ts(t))
-    }
-}
+pub use crate::domain::time::{ts, ts_or_null};
 
 /// RFC 3339 (or unix seconds) query value → unix seconds.
 /// An admin timestamp: RFC 3339 or unix seconds, between the years 2000

@@ -17,7 +17,7 @@ use crate::delivery::events::{deactivation_event, machine_event};
 use crate::delivery::EventType;
 use crate::domain::now_unix;
 use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, Seat};
-use crate::http::ratelimit::RateLimiter;
+use crate::ratelimit::RateLimiter;
 use cache::{LicenseCache, VerifiedKey};
 use events::{EventQueue, HotEvent};
 

@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
-use crate::http::ratelimit::RateLimiter;
+use crate::ratelimit::RateLimiter;
 
 /// Failed-authentication log lines written per minute at most; the rest are
 /// counted and summed up in one line when the next minute starts.

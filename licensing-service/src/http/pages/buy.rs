@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::security::PageForm;
-use super::{clip, render, render_form, sats, seats, term, Caching, Chrome, PageQuery};
+use super::{render, render_form, sats, seats, term, Caching, Chrome, PageQuery};
 use crate::app::AppState;
 use crate::db;
 use crate::domain::catalog::{Policy, Product};
@@ -21,6 +21,7 @@ use crate::http::error::ApiError;
 use crate::http::public::codes::{quote_with_code, too_many};
 use crate::http::public::orders::Caller;
 use crate::http::public::purchase::{create_purchase, PurchaseBody};
+use crate::services::catalog;
 
 /// `?tier=&code=` preselect a tier and fill in a code (links from the seller).
 #[derive(Deserialize, Default)]
@@ -183,15 +184,11 @@ async fn show_again(
 }
 
 async fn on_sale(s: &AppState, slug: &str) -> Result<Product, ApiError> {
-    db::products::by_slug(&s.db.read, slug)
-        .await?
-        .filter(|p| p.active)
-        .ok_or_else(|| ApiError::not_found(format!("no product '{}' is on sale here", clip(slug, 64))))
+    Ok(catalog::product_on_sale(&s.db, slug).await?)
 }
 
 async fn public_tiers(s: &AppState, product: &Product) -> Result<Vec<Policy>, ApiError> {
-    let all = db::policies::for_product(&s.db.read, product.id).await?;
-    Ok(all.into_iter().filter(|p| p.public && !p.archived).collect())
+    Ok(catalog::tiers_on_sale(&s.db, product).await?)
 }
 
 /// The product's featured code, when it can be used on some tier now.

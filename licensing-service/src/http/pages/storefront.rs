@@ -8,6 +8,7 @@ use super::{render, sats, Caching, Chrome};
 use crate::app::AppState;
 use crate::db;
 use crate::http::error::ApiError;
+use crate::services::catalog;
 
 #[derive(Template)]
 #[template(path = "storefront.html")]
@@ -29,11 +30,7 @@ struct ProductCard {
 pub async fn page(s: &AppState) -> Result<Response, ApiError> {
     let mut products = Vec::new();
     for p in db::products::list(&s.db.read, true).await? {
-        let tiers: Vec<_> = db::policies::for_product(&s.db.read, p.id)
-            .await?
-            .into_iter()
-            .filter(|t| t.public && !t.archived)
-            .collect();
+        let tiers = catalog::tiers_on_sale(&s.db, &p).await?;
         let lowest = tiers.iter().map(|t| t.price_sats).min().unwrap_or(p.price_sats);
         let price = if tiers.len() > 1 { format!("from {}", sats(lowest)) } else { sats(lowest) };
         products.push(ProductCard {

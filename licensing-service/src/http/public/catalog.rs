@@ -9,6 +9,7 @@ use crate::db;
 use crate::domain::catalog::Product;
 use crate::http::error::ApiError;
 use crate::http::views;
+use crate::services::catalog;
 
 fn public_product(p: &Product) -> Value {
     json!({
@@ -22,10 +23,7 @@ fn public_product(p: &Product) -> Value {
 }
 
 async fn active_product(s: &AppState, slug: &str) -> Result<Product, ApiError> {
-    db::products::by_slug(&s.db.read, slug)
-        .await?
-        .filter(|p| p.active)
-        .ok_or_else(|| ApiError::not_found(format!("no product '{slug}'")))
+    Ok(catalog::product_on_sale(&s.db, slug).await?)
 }
 
 pub async fn list_products(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -39,7 +37,7 @@ pub async fn get_product(State(s): State<AppState>, Path(slug): Path<String>) ->
 
 pub async fn list_policies(State(s): State<AppState>, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
     let p = active_product(&s, &slug).await?;
-    let policies = db::policies::for_product(&s.db.read, p.id).await?;
+    let policies = catalog::tiers_on_sale(&s.db, &p).await?;
     Ok(Json(json!({
         "product": {
             "slug": p.slug,
@@ -50,7 +48,6 @@ pub async fn list_policies(State(s): State<AppState>, Path(slug): Path<String>) 
         },
         "policies": policies
             .iter()
-            .filter(|pol| pol.public && !pol.archived)
             .map(views::policy_public)
             .collect::<Vec<_>>(),
     })))

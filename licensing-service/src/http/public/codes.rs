@@ -16,6 +16,7 @@ use crate::domain::now_unix;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
+use crate::services::catalog;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,15 +74,7 @@ pub async fn preview(
     JsonBody(b): JsonBody<PreviewBody>,
 ) -> Result<Json<Value>, ApiError> {
     s.code_limiter.check(ip).map_err(too_many)?;
-    let product = db::products::by_slug(&s.db.read, &b.product)
-        .await?
-        .filter(|p| p.active)
-        .ok_or_else(|| ApiError::not_found(format!("no product '{}'", b.product)))?;
-    let policy_slug = b.policy_slug.as_deref().unwrap_or("default");
-    let policy = db::policies::by_slug(&s.db.read, product.id, policy_slug)
-        .await?
-        .filter(|p| p.public && !p.archived)
-        .ok_or_else(|| ApiError::not_found(format!("product '{}' has no tier '{policy_slug}'", product.slug)))?;
+    let (product, policy) = catalog::buyable(&s.db, &b.product, b.policy_slug.as_deref()).await?;
     let (dc, q) = quote_with_code(&s, &product, &policy, &b.code).await?;
     let mut v = json!({
         "ok": true,

@@ -26,6 +26,7 @@ use crate::fulfillment::{self, IssueRequest, Source};
 use crate::http::error::ApiError;
 use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::public::codes::refused;
+use crate::services::catalog;
 
 /// Who sent an order: the client's address (for the caps on open invoices)
 /// and the `Idempotency-Key` they sent, if any.
@@ -61,15 +62,7 @@ impl Order {
         let buyer_email = optional_text("buyer_email", input.buyer_email, 254)?.map(|e| parse_email(&e)).transpose()?;
         let buyer_npub = optional_text("buyer_npub", input.buyer_npub, 128)?.map(|n| Npub::parse(&n)).transpose()?;
         let buyer_note = optional_text("buyer_note", input.buyer_note, 1000)?;
-        let product = db::products::by_slug(&s.db.read, input.product)
-            .await?
-            .filter(|p| p.active)
-            .ok_or_else(|| ApiError::not_found(format!("no product '{}' is on sale", input.product)))?;
-        let policy_slug = input.policy_slug.map(str::trim).filter(|p| !p.is_empty()).unwrap_or("default");
-        let policy = db::policies::by_slug(&s.db.read, product.id, policy_slug)
-            .await?
-            .filter(|p| p.public && !p.archived)
-            .ok_or_else(|| ApiError::not_found(format!("product '{}' has no tier '{policy_slug}'", product.slug)))?;
+        let (product, policy) = catalog::buyable(&s.db, input.product, input.policy_slug).await?;
         let code = match input.code.map(str::trim).filter(|c| !c.is_empty()) {
             None => None,
             Some(raw) => {

@@ -14,10 +14,6 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
-
-use super::error::ApiError;
-
 const SHARDS: usize = 64;
 /// Addresses tracked per shard at most (about a million in all).
 const SHARD_CAPACITY: usize = 16_384;
@@ -154,6 +150,14 @@ impl<K: Hash + Eq + Copy> RateLimiter<K> {
     }
 }
 
+/// A global limit was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy {
+    pub what: &'static str,
+    /// Whole seconds until the window resets.
+    pub retry_after: u64,
+}
+
 /// A limit on one operation for all addresses together: what the service
 /// can afford however many addresses ask (each still has its own limit).
 pub struct GlobalLimit {
@@ -169,17 +173,10 @@ impl GlobalLimit {
         GlobalLimit { what, limit, window, state: Mutex::new((Instant::now(), 0)) }
     }
 
-    /// Counts one operation; over the limit, 429 `busy` with `Retry-After`,
-    /// saying that it is everyone's limit, not the caller's.
-    pub fn admit(&self) -> Result<(), ApiError> {
-        self.admit_at(Instant::now()).map_err(|secs| ApiError {
-            retry_after: Some(secs),
-            ..ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "busy",
-                format!("the service is taking too many {} from everyone right now; try again in {secs} s", self.what),
-            )
-        })
+    /// Counts one operation; over the limit, what is limited and when to
+    /// come back (the API answers 429 `busy`: everyone's limit, not the caller's).
+    pub fn admit(&self) -> Result<(), Busy> {
+        self.admit_at(Instant::now()).map_err(|retry_after| Busy { what: self.what, retry_after })
     }
 
     fn admit_at(&self, now: Instant) -> Result<(), u64> {
@@ -310,10 +307,8 @@ mod tests {
         }
         assert_eq!(g.admit_at(t + Duration::from_secs(15)), Err(45));
         assert!(g.admit_at(t + Duration::from_secs(60)).is_ok());
-        // The refusal names the operation and that it is everyone's limit.
+        // The refusal names the operation (the API says it is everyone's limit: http/error.rs).
         let g = GlobalLimit::new("code redemptions", 0, Duration::from_secs(60));
-        let e = g.admit().unwrap_err();
-        assert_eq!((e.status, e.code, e.retry_after), (StatusCode::TOO_MANY_REQUESTS, "busy", Some(60)));
-        assert!(e.message.contains("code redemptions from everyone"), "{}", e.message);
+        assert_eq!(g.admit(), Err(Busy { what: "code redemptions", retry_after: 60 }));
     }
 }
