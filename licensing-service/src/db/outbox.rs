@@ -258,15 +258,6 @@ pub async fn event<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: &str) -> Re
     sqlx::query_as("SELECT id, type, created_at, data FROM outbox_events WHERE id = ?").bind(id).fetch_optional(e).await
 }
 
-/// Events of `event_type`, newest first.
-pub async fn events_of_type(pool: &SqlitePool, event_type: EventType, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
-    sqlx::query_as("SELECT id, type, created_at, data FROM outbox_events WHERE type = ? ORDER BY rowid DESC LIMIT ?")
-        .bind(event_type.as_str())
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-}
-
 /// Forgets events older than `cutoff` whose deliveries are all finished
 /// (their deliveries and attempt log go with them).
 pub async fn prune(pool: &SqlitePool, cutoff: i64) -> Result<u64, sqlx::Error> {

@@ -157,10 +157,6 @@ impl RetrySchedule {
         Ok(RetrySchedule { delays })
     }
 
-    pub fn from_delays(delays: Vec<Duration>) -> RetrySchedule {
-        RetrySchedule { delays }
-    }
-
     /// The delay before the next attempt after `attempts` attempts have
     /// failed; `None` when there is to be no further attempt.
     pub fn after(&self, attempts: u32) -> Option<Duration> {

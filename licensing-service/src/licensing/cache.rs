@@ -45,11 +45,6 @@ impl LicenseCache {
         v
     }
 
-    /// Forgets every verified key (after the signing key changes).
-    pub fn forget_verified(&self) {
-        self.verified.write().expect("cache lock").clear();
-    }
-
     pub fn snapshot(&self, license_id: &Uuid) -> Option<Arc<LicenseSnapshot>> {
         self.snapshots.read().expect("cache lock").get(license_id).cloned()
     }

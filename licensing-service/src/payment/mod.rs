@@ -99,11 +99,6 @@ impl ProviderError {
             _ => false,
         }
     }
-
-    /// The provider does not know the thing asked for.
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, ProviderError::Status { status: 404, .. })
-    }
 }
 
 /// Connection health, for the status endpoint.
