@@ -16,11 +16,13 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before retrying (sent as `Retry-After`).
     pub retry_after: Option<u64>,
+    /// The input field at fault, for the pages to label (not on the wire).
+    pub field: Option<&'static str>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), retry_after: None }
+        ApiError { status, code, message: message.into(), retry_after: None, field: None }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -75,7 +77,11 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(_) => StatusCode::NOT_FOUND,
             DomainError::Conflict { .. } => StatusCode::CONFLICT,
         };
-        ApiError::new(status, e.code(), e.to_string())
+        let field = match &e {
+            DomainError::Invalid { field, .. } => Some(*field),
+            _ => None,
+        };
+        ApiError { field, ..ApiError::new(status, e.code(), e.to_string()) }
     }
 }
 

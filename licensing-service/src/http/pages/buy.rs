@@ -179,7 +179,7 @@ async fn show_again(
     error: Option<ApiError>,
 ) -> Result<Response, ApiError> {
     let mut page = build(s, product, tiers, form).await?;
-    page.error = error.as_ref().map(|e| super::errors::for_form(&e.message));
+    page.error = error.as_ref().map(super::errors::for_form);
     render_form(&page, error.as_ref(), Caching::Revalidate)
 }
 
@@ -234,7 +234,7 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
                 Some(total(tier, &quote))
             }
             Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-                code_note = Some(Note { ok: false, text: super::errors::for_form(&e.message) });
+                code_note = Some(Note { ok: false, text: super::errors::for_form(&e) });
                 Some(total(tier, &Quote::list_price(tier)))
             }
             Err(e) => return Err(e),

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::{wants_html, Chrome};
 use crate::app::AppState;
+use crate::http::error::ApiError;
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -43,22 +44,24 @@ impl ErrorPage {
     }
 }
 
-/// An API message for a form: the field's name as the form labels it, and
-/// written as a sentence ("buyer_email: 'x' is not…" → "Email: 'x' is not….").
-pub(super) fn for_form(message: &str) -> String {
+/// A refusal as a form shows it: the field at fault by its label on the
+/// page ("Email: …"), from the error's field, not from its text.
+pub(super) fn for_form(e: &ApiError) -> String {
     const LABELS: [(&str, &str); 5] = [
-        ("buyer_email: ", "Email: "),
-        ("buyer_npub: ", "Nostr public key: "),
-        ("buyer_note: ", "Note: "),
-        ("code: ", "Code: "),
-        ("product: ", "Product: "),
+        ("buyer_email", "Email"),
+        ("buyer_npub", "Nostr public key"),
+        ("buyer_note", "Note"),
+        ("code", "Code"),
+        ("product", "Product"),
     ];
-    for (field, label) in LABELS {
-        if let Some(rest) = message.strip_prefix(field) {
-            return sentence(&format!("{label}{rest}"));
+    let label = e.field.and_then(|f| LABELS.iter().find(|(name, _)| *name == f).map(|(_, l)| (f, *l)));
+    match label {
+        Some((field, label)) => {
+            let rest = e.message.strip_prefix(field).and_then(|r| r.strip_prefix(": ")).unwrap_or(&e.message);
+            sentence(&format!("{label}: {rest}"))
         }
+        None => sentence(&e.message),
     }
-    sentence(message)
 }
 
 /// "no such endpoint" → "No such endpoint."
@@ -127,7 +130,12 @@ mod tests {
     fn client_errors_say_why() {
         let html = ErrorPage::new(chrome(), StatusCode::NOT_FOUND, Some("no product 'x'".into())).render().unwrap();
         assert!(html.contains("Page not found") && html.contains("No product &#39;x&#39;."), "{html}");
-        assert_eq!(for_form("buyer_email: 'a' is not an e-mail address"), "Email: 'a' is not an e-mail address.");
+        let invalid: ApiError =
+            crate::domain::DomainError::invalid("buyer_email", "'a' is not an e-mail address").into();
+        assert_eq!(for_form(&invalid), "Email: 'a' is not an e-mail address.");
+        // The label comes from the field, never from text that merely looks like one.
+        let other = ApiError::bad_request("invalid_request", "buyer_email: looks like a field");
+        assert_eq!(for_form(&other), "Buyer_email: looks like a field.");
         assert_eq!(sentence("done!"), "Done!");
     }
 }

@@ -88,7 +88,7 @@ async fn show(s: &AppState, form: RedeemForm, error: Option<ApiError>) -> Result
         policy_slug: form.policy_slug.unwrap_or_default(),
         buyer_email: form.buyer_email.unwrap_or_default(),
         buyer_npub: form.buyer_npub.unwrap_or_default(),
-        error: error.as_ref().map(|e| super::errors::for_form(&e.message)),
+        error: error.as_ref().map(super::errors::for_form),
     };
     render_form(&page, error.as_ref(), Caching::Revalidate)
 }
