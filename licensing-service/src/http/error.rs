@@ -93,11 +93,30 @@ pub async fn not_found_fallback() -> ApiError {
 impl From<crate::services::ServiceError> for ApiError {
     fn from(e: crate::services::ServiceError) -> Self {
         use crate::services::ServiceError;
+        let wait = |retry_after, e: ApiError| ApiError { retry_after, ..e };
         match e {
             ServiceError::NotFound(m) => ApiError::not_found(m),
             ServiceError::Domain(d) => d.into(),
+            ServiceError::Refused(r) => r.into(),
+            ServiceError::Invalid { code, message } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
+            ServiceError::TooMany { code, message, retry_after } => {
+                wait(Some(retry_after), ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message))
+            }
+            ServiceError::Unavailable { code, message, retry_after } => {
+                wait(retry_after, ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message))
+            }
+            ServiceError::Busy(b) => b.into(),
             ServiceError::Database(e) => e.into(),
+            ServiceError::Internal(e) => e.into(),
         }
+    }
+}
+
+/// A refused code, as strangers are told it ([`Refusal::public`]): 422 with the reason as the code.
+impl From<crate::domain::discount::Refusal> for ApiError {
+    fn from(r: crate::domain::discount::Refusal) -> Self {
+        let r = r.public();
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.message())
     }
 }
 

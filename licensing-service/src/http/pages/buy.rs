@@ -19,9 +19,8 @@ use crate::domain::Slug;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::{quote_with_code, too_many};
-use crate::http::public::orders::Caller;
-use crate::http::public::purchase::{create_purchase, PurchaseBody};
 use crate::services::catalog;
+use crate::services::orders::{create_purchase, Caller, PurchaseBody};
 
 /// `?tier=&code=` preselect a tier and fill in a code (links from the seller).
 #[derive(Deserialize, Default)]
@@ -159,7 +158,7 @@ pub async fn submit(
         redirect_url: None,
         code: form.code.clone(),
     };
-    match create_purchase(&s, body, &Caller { ip, idem: None }).await {
+    match create_purchase(&s, body, &Caller { ip, idem: None }).await.map_err(ApiError::from) {
         Ok(answer) => match answer.body["checkout_url"].as_str() {
             Some(url) => Ok(Redirect::to(url).into_response()),
             None => Err(anyhow::anyhow!("a purchase answer without checkout_url").into()),

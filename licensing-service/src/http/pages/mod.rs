@@ -2,8 +2,8 @@
 //! one stylesheet and one small script served from the binary. Every page
 //! works without JavaScript; the script only refreshes and copies.
 //!
-//! The pages call the same functions as the public API (`create_purchase`,
-//! `redeem_code`, the code preview), so a sale made in the browser follows
+//! The pages call the same services as the public API (`services::orders`:
+//! purchase, redeem, recover; the code preview), so a sale made in the browser follows
 //! exactly the rules of one made through `POST /v1/purchase`.
 
 pub mod assets;

@@ -21,7 +21,8 @@ use crate::domain::npub::Npub;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::too_many;
-use crate::http::public::recover::{request_recovery, ANSWER};
+use crate::http::public::recover::ANSWER;
+use crate::services::orders::request_recovery;
 
 /// The one answer to every order number and contact that do not match.
 pub const NO_MATCH: &str = "We found no key for this order number and email or npub. Check both (the order \
@@ -114,7 +115,7 @@ pub async fn submit_npub(
     PageForm(form): PageForm<NpubForm>,
 ) -> Result<Response, ApiError> {
     let npub = form.npub.unwrap_or_default();
-    let (status, npub_error, npub_notice, retry) = match request_recovery(&s, ip, &npub).await {
+    let (status, npub_error, npub_notice, retry) = match request_recovery(&s, ip, &npub).await.map_err(ApiError::from) {
         Ok(()) => (StatusCode::OK, None, Some(ANSWER), None),
         Err(e) if e.status.is_client_error() => {
             (e.status, Some(super::errors::sentence(&e.message)), None, e.retry_after)

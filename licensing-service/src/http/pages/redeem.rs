@@ -16,7 +16,7 @@ use crate::db;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::too_many;
-use crate::http::public::redeem::{redeem_code, RedeemBody};
+use crate::services::orders::{redeem_code, RedeemBody};
 
 /// Both the prefilling query and the posted form.
 #[derive(Deserialize, Default)]
@@ -67,7 +67,7 @@ pub async fn submit(
         buyer_npub: form.buyer_npub.clone(),
         buyer_note: None,
     };
-    match redeem_code(&s, body, None).await {
+    match redeem_code(&s, body, None).await.map_err(ApiError::from) {
         Ok(answer) => match answer.body["invoice_id"].as_str() {
             Some(id) => Ok(Redirect::to(&thank_you_path(id)).into_response()),
             None => Err(anyhow::anyhow!("a redemption answer without invoice_id").into()),

@@ -2,7 +2,6 @@
 //! before paying. An unknown code and another product's code look the same.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -16,7 +15,7 @@ use crate::domain::now_unix;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
-use crate::services::catalog;
+use crate::services::{catalog, ServiceError};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,20 +28,12 @@ pub struct PreviewBody {
 /// A refused code: 422 with the reason as the error code.
 /// Strangers are not told whether a code exists ([`Refusal::public`]).
 pub fn refused(r: Refusal) -> ApiError {
-    let r = r.public();
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.message())
+    r.into()
 }
 
-/// Too many code look-ups from one address.
+/// Too many attempts from one address.
 pub fn too_many(retry_after: u64) -> ApiError {
-    ApiError {
-        retry_after: Some(retry_after),
-        ..ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many attempts from this address; try again in {retry_after} s"),
-        )
-    }
+    ServiceError::rate_limited(retry_after).into()
 }
 
 /// What `raw` does to `policy`'s price now, or why it cannot be used (a

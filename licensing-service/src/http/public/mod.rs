@@ -3,7 +3,6 @@
 pub mod catalog;
 pub mod codes;
 pub mod machines;
-pub mod orders;
 pub mod purchase;
 pub mod recover;
 pub mod redeem;

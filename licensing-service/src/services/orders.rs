@@ -1,0 +1,475 @@
+//! Orders: purchases, free redemptions and key recovery — reading the
+//! buyer's order into checked values, the caps and limits every sale passes,
+//! the provider checkout, and issuing at once when nothing is left to pay.
+//! The JSON API and the buyer pages call these same functions.
+
+use std::net::IpAddr;
+
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::idempotency::{self, address_bucket, Answer, IdempotencyKey};
+use super::{catalog, ServiceError};
+use crate::app::AppState;
+use crate::config::origin_of;
+use crate::db;
+use crate::db::codes::DiscountCode;
+use crate::db::invoices::Invoice;
+use crate::db::licenses::License;
+use crate::delivery::events::code_redeemed;
+use crate::delivery::{operator, NoticeKind};
+use crate::domain::catalog::{Policy, Product};
+use crate::domain::discount::{Code, Quote, Refusal};
+use crate::domain::invoice::InvoiceStatus;
+use crate::domain::license::parse_email;
+use crate::domain::npub::Npub;
+use crate::domain::time::ts_or_null;
+use crate::domain::{now_unix, optional_text, DomainError};
+use crate::fulfillment::{self, IssueRequest, Source};
+use crate::payment::{Amount, CheckoutRequest};
+
+/// Who sent an order: the client's address (for the caps on open invoices)
+/// and the `Idempotency-Key` they sent, if any.
+pub struct Caller {
+    pub ip: IpAddr,
+    pub idem: Option<IdempotencyKey>,
+}
+
+/// A checked order.
+pub struct Order {
+    pub product: Product,
+    pub policy: Policy,
+    pub code: Option<DiscountCode>,
+    pub quote: Quote,
+    pub buyer_email: Option<String>,
+    pub buyer_npub: Option<Npub>,
+    pub buyer_note: Option<String>,
+}
+
+/// The buyer's raw order fields.
+pub struct OrderInput<'a> {
+    pub product: &'a str,
+    pub policy_slug: Option<&'a str>,
+    pub code: Option<&'a str>,
+    pub buyer_email: Option<String>,
+    pub buyer_npub: Option<String>,
+    pub buyer_note: Option<String>,
+}
+
+impl Order {
+    /// Checks every field; an unknown code and another product's code look the same.
+    pub async fn load(s: &AppState, input: OrderInput<'_>) -> Result<Order, ServiceError> {
+        let buyer_email = optional_text("buyer_email", input.buyer_email, 254)?.map(|e| parse_email(&e)).transpose()?;
+        let buyer_npub = optional_text("buyer_npub", input.buyer_npub, 128)?.map(|n| Npub::parse(&n)).transpose()?;
+        let buyer_note = optional_text("buyer_note", input.buyer_note, 1000)?;
+        let (product, policy) = catalog::buyable(&s.db, input.product, input.policy_slug).await?;
+        let code = match input.code.map(str::trim).filter(|c| !c.is_empty()) {
+            None => None,
+            Some(raw) => {
+                let code = Code::parse(raw).map_err(|_| ServiceError::Refused(Refusal::UnknownCode))?;
+                let found = db::codes::by_code(&s.db.read, &code).await?.filter(|c| c.product_id == product.id);
+                Some(found.ok_or(ServiceError::Refused(Refusal::UnknownCode))?)
+            }
+        };
+        let quote = Quote::for_policy(&policy, code.as_ref().map(|c| c.kind)).map_err(ServiceError::Refused)?;
+        Ok(Order { product, policy, code, quote, buyer_email, buyer_npub, buyer_note })
+    }
+
+    pub fn buyer_key(&self) -> Option<String> {
+        fulfillment::buyer_key(self.buyer_email.as_deref(), self.buyer_npub.as_ref())
+    }
+
+    /// Our invoice row for this order.
+    pub fn invoice(&self, provider: &str, status: InvoiceStatus, redirect_url: Option<String>, now: i64) -> Invoice {
+        Invoice {
+            id: Uuid::new_v4(),
+            product_id: self.product.id,
+            policy_id: self.policy.id,
+            status,
+            processing: false,
+            provider: provider.to_string(),
+            provider_invoice_id: None,
+            checkout_url: None,
+            amount_sats: self.quote.final_price_sats.max(0),
+            base_price_sats: self.quote.base_price_sats,
+            discount_sats: self.quote.discount_sats,
+            price_amount: self.quote.fiat.as_ref().map(|f| f.1.clone()),
+            price_currency: self.quote.fiat.as_ref().map(|f| f.2.clone()),
+            code_id: self.code.as_ref().map(|c| c.id),
+            buyer_email: self.buyer_email.clone(),
+            buyer_npub: self.buyer_npub.as_ref().map(Npub::to_hex),
+            buyer_note: self.buyer_note.clone(),
+            redirect_url,
+            created_at: now,
+            updated_at: now,
+            settled_at: (status == InvoiceStatus::Settled).then_some(now),
+            closed_at: None,
+        }
+    }
+}
+
+/// A license issued without payment.
+pub struct FreeIssued {
+    pub invoice: Invoice,
+    pub license: License,
+    pub redemption_id: Option<Uuid>,
+}
+
+/// Issues the license of a free order in one transaction: a settled
+/// zero-amount invoice, the license with its audit record, and the code use
+/// consumed — the single writer checks the code's limits, so a 10-use code
+/// yields exactly 10 licenses however many buyers race for it. With an
+/// `Idempotency-Key` the answer is stored in the same transaction.
+pub async fn issue_free(
+    s: &AppState,
+    order: &Order,
+    idem: Option<&IdempotencyKey>,
+    answer: impl FnOnce(&FreeIssued) -> Value,
+) -> Result<Answer, ServiceError> {
+    let now = now_unix();
+    let mut tx = s.db.begin().await?;
+    if let Some(key) = idem {
+        if let Some(replayed) = idempotency::claim(&mut tx, key, now).await? {
+            return Ok(replayed);
+        }
+    }
+    let invoice = order.invoice("none", InvoiceStatus::Settled, None, now);
+    db::invoices::insert(&mut tx, &invoice).await?;
+    let source = if order.code.is_some() { Source::Redeem } else { Source::Purchase };
+    let issued = fulfillment::issue_in(
+        &mut tx,
+        &s.signer,
+        IssueRequest {
+            product: &order.product,
+            policy: &order.policy,
+            buyer_email: order.buyer_email.clone(),
+            buyer_npub: order.buyer_npub,
+            note: order.buyer_note.clone(),
+            fingerprint: None,
+            source,
+            invoice_id: Some(invoice.id.to_string()),
+            actor: "buyer",
+        },
+        now,
+    )
+    .await
+    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("issuing a free license: {e}")))?;
+    let mut redemption_id = None;
+    if let Some(code) = &order.code {
+        let buyer = order.buyer_key();
+        let claimed = fulfillment::claim_code(
+            &mut tx,
+            code,
+            order.policy.slug.as_str(),
+            buyer.as_deref(),
+            Some(&invoice.id.to_string()),
+            Some(issued.license.id),
+            0,
+            s.config.code_hold_seconds,
+            now,
+        )
+        .await?;
+        // Dropping the transaction undoes the invoice and the license.
+        let use_id = claimed.map_err(ServiceError::Refused)?;
+        redemption_id = Some(use_id);
+        code_redeemed(&mut tx, now, code.id, &invoice, issued.license.id, Some(use_id)).await?;
+        let notice = operator::free_redemption_text(&order.product.name, &order.policy.name, code.code.as_str());
+        operator::notify_in(&mut tx, now, NoticeKind::FreeRedemption, &notice).await?;
+    }
+    let done = FreeIssued { invoice, license: issued.license, redemption_id };
+    let body = answer(&done);
+    if let Some(key) = idem {
+        idempotency::remember(&mut tx, key, StatusCode::OK, &body, now).await?;
+    }
+    tx.commit().await?;
+    if let Some(id) = done.redemption_id {
+        tracing::info!(license = %done.license.id, redemption = %id, "free license issued");
+    }
+    Ok(Answer::ok(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseBody {
+    pub product: String,
+    pub policy_slug: Option<String>,
+    pub buyer_email: Option<String>,
+    pub buyer_npub: Option<String>,
+    pub buyer_note: Option<String>,
+    pub redirect_url: Option<String>,
+    pub code: Option<String>,
+}
+
+/// The whole purchase: also used by the buy page's form.
+pub async fn create_purchase(s: &AppState, b: PurchaseBody, caller: &Caller) -> Result<Answer, ServiceError> {
+    let idem = caller.idem.as_ref();
+    // The caller has checked the address's own limit; this one is everyone's.
+    s.global_limits.purchase.admit()?;
+    let redirect = checkout_redirect(s, b.redirect_url.as_deref())?;
+    let order = Order::load(
+        s,
+        OrderInput {
+            product: &b.product,
+            policy_slug: b.policy_slug.as_deref(),
+            code: b.code.as_deref(),
+            buyer_email: b.buyer_email,
+            buyer_npub: b.buyer_npub,
+            buyer_note: b.buyer_note,
+        },
+    )
+    .await?;
+    if order.quote.is_free() {
+        return issue_free(s, &order, idem, |done| free_answer(s, &order, done)).await;
+    }
+    let provider = s.payments.current().ok_or_else(|| ServiceError::Unavailable {
+        code: "payments_unavailable",
+        message: "payments are not set up yet: the seller has not connected a payment provider".into(),
+        retry_after: None,
+    })?;
+
+    // 1. Our invoice (and the code's reserved use) first.
+    let now = now_unix();
+    let mut invoice = order.invoice(provider.name(), InvoiceStatus::Pending, None, now);
+    let redirect_url = redirect.unwrap_or_else(|| thank_you_url(s, invoice.id));
+    invoice.redirect_url = Some(redirect_url.clone());
+    let mut tx = s.db.begin().await?;
+    if let Some(key) = idem {
+        if let Some(replayed) = idempotency::claim(&mut tx, key, now).await? {
+            return Ok(replayed);
+        }
+    }
+    let addr = address_bucket(caller.ip);
+    check_open_invoices(s, &mut tx, &addr, now).await?;
+    db::invoices::insert(&mut tx, &invoice).await?;
+    db::invoices::set_client_addr(&mut tx, invoice.id, &addr).await?;
+    if let Some(code) = &order.code {
+        let buyer = order.buyer_key();
+        let id = invoice.id.to_string();
+        let slug = order.policy.slug.as_str();
+        let sats = order.quote.final_price_sats;
+        fulfillment::claim_code(
+            &mut tx,
+            code,
+            slug,
+            buyer.as_deref(),
+            Some(&id),
+            None,
+            sats,
+            s.config.code_hold_seconds,
+            now,
+        )
+        .await?
+        .map_err(ServiceError::Refused)?;
+    }
+    tx.commit().await?;
+
+    // 2. Then the provider's.
+    let amount = match &order.quote.fiat {
+        Some((_, after, currency)) => Amount::Fiat { amount: after.clone(), currency: currency.clone() },
+        None => Amount::Sats(order.quote.final_price_sats),
+    };
+    let request = CheckoutRequest {
+        invoice_id: invoice.id,
+        amount,
+        description: format!("{} — {}", order.product.name, order.policy.name),
+        buyer_email: order.buyer_email.clone(),
+        redirect_url,
+    };
+    let checkout = match provider.create_checkout(&request).await {
+        Ok(c) => c,
+        Err(e) => {
+            // Nothing to pay: close our invoice, give the code use back, free the key.
+            let now = now_unix();
+            let mut tx = s.db.begin().await?;
+            db::invoices::mark_closed(&mut tx, invoice.id, InvoiceStatus::Invalid, now).await?;
+            db::codes::release_for_invoice(&mut tx, &invoice.id.to_string(), now).await?;
+            if let Some(key) = idem {
+                idempotency::forget(&mut tx, key).await?;
+            }
+            tx.commit().await?;
+            // The detail (addresses, store ids, OS errors) is the operator's, in the log.
+            tracing::error!(error = %e, invoice = %invoice.id, "creating the checkout failed");
+            return Err(ServiceError::Unavailable {
+                code: "payments_unavailable",
+                message: "payments are temporarily unavailable; please try again in a few minutes".into(),
+                retry_after: None,
+            });
+        }
+    };
+    let body = json!({
+        "invoice_id": invoice.id,
+        "btcpay_invoice_id": checkout.provider_invoice_id,
+        "checkout_url": checkout.checkout_url,
+        "amount_sats": invoice.amount_sats,
+        "base_price_sats": order.quote.base_price_sats,
+        "discount_applied_sats": order.quote.discount_sats,
+        "price_amount": invoice.price_amount,
+        "price_currency": invoice.price_currency,
+        "poll_url": poll_url(s, invoice.id),
+        "status": "pending",
+    });
+    let now = now_unix();
+    let mut tx = s.db.begin().await?;
+    db::invoices::set_checkout(&mut tx, invoice.id, &checkout.provider_invoice_id, &checkout.checkout_url, now).await?;
+    if let Some(key) = idem {
+        idempotency::remember(&mut tx, key, StatusCode::OK, &body, now).await?;
+    }
+    tx.commit().await?;
+    Ok(Answer::ok(body))
+}
+
+fn free_answer(s: &AppState, order: &Order, done: &FreeIssued) -> Value {
+    json!({
+        "invoice_id": done.invoice.id,
+        "btcpay_invoice_id": null,
+        "checkout_url": thank_you_url(s, done.invoice.id),
+        "amount_sats": 0,
+        "base_price_sats": order.quote.base_price_sats,
+        "discount_applied_sats": order.quote.discount_sats,
+        "poll_url": poll_url(s, done.invoice.id),
+        "status": "settled",
+        "license_id": done.license.id,
+        "license_key": done.license.license_key,
+        "redemption_id": done.redemption_id,
+    })
+}
+
+pub fn thank_you_url(s: &AppState, invoice_id: Uuid) -> String {
+    format!("{}/thank-you?invoice={invoice_id}", s.public_url)
+}
+
+fn poll_url(s: &AppState, invoice_id: Uuid) -> String {
+    format!("{}/v1/purchase/{invoice_id}", s.public_url)
+}
+
+/// How long an unpaid invoice counts as open for the caps below: longer than
+/// a provider checkout stays payable by default (BTCPay: 15 minutes).
+const OPEN_INVOICE_SECONDS: i64 = 3600;
+
+/// Unpaid invoices are capped per address and overall, so spam cannot grow
+/// the database or the provider's invoice list without bound. Checked by the
+/// single writer, in the transaction that adds the invoice.
+async fn check_open_invoices(s: &AppState, tx: &mut db::Tx, addr: &str, now: i64) -> Result<(), ServiceError> {
+    let since = now - OPEN_INVOICE_SECONDS;
+    if db::invoices::count_open(&mut **tx, Some(addr), since).await? >= s.config.max_pending_per_address {
+        return Err(ServiceError::TooMany {
+            code: "too_many_open_invoices",
+            message: "this address has several unpaid checkouts open: pay or let one expire, then try again".into(),
+            retry_after: 600,
+        });
+    }
+    if db::invoices::count_open(&mut **tx, None, since).await? >= s.config.max_pending_invoices {
+        tracing::warn!("the cap on open unpaid invoices is reached (KEYSAT_MAX_PENDING_INVOICES)");
+        return Err(ServiceError::Unavailable {
+            code: "too_many_open_invoices",
+            message: "the shop has too many unpaid checkouts open; please try again in a few minutes".into(),
+            retry_after: Some(300),
+        });
+    }
+    Ok(())
+}
+
+/// `redirect_url` is honoured only for our own origin or an allowed one, and
+/// kept as the URL parser writes it (no raw control characters survive).
+fn checkout_redirect(s: &AppState, wanted: Option<&str>) -> Result<Option<String>, ServiceError> {
+    let Some(url) = wanted.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = || DomainError::invalid("redirect_url", "must be an http(s) URL");
+    if url.len() > 2000 || url.chars().any(char::is_control) {
+        return Err(invalid().into());
+    }
+    let normalised = url::Url::parse(url).map_err(|_| invalid())?;
+    let origin = origin_of(normalised.as_str()).ok_or_else(invalid)?;
+    let ours = origin_of(&s.public_url);
+    if ours.as_deref() == Some(origin.as_str()) || s.config.redirect_allowlist.contains(&origin) {
+        Ok(Some(normalised.to_string()))
+    } else {
+        Err(ServiceError::Invalid {
+            code: "redirect_not_allowed",
+            message: format!("redirect_url: {origin} is neither this server nor in KEYSAT_REDIRECT_ALLOWLIST"),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBody {
+    pub product: String,
+    pub code: String,
+    pub policy_slug: Option<String>,
+    pub buyer_email: Option<String>,
+    pub buyer_npub: Option<String>,
+    pub buyer_note: Option<String>,
+}
+
+/// The whole redemption: also used by the redeem page.
+pub async fn redeem_code(s: &AppState, b: RedeemBody, idem: Option<&IdempotencyKey>) -> Result<Answer, ServiceError> {
+    // The caller has checked the address's own limit; this one is everyone's.
+    s.global_limits.redeem.admit()?;
+    let order = Order::load(
+        s,
+        OrderInput {
+            product: &b.product,
+            policy_slug: b.policy_slug.as_deref(),
+            code: Some(&b.code),
+            buyer_email: b.buyer_email,
+            buyer_npub: b.buyer_npub,
+            buyer_note: b.buyer_note,
+        },
+    )
+    .await?;
+    if !order.quote.is_free() {
+        return Err(ServiceError::Invalid {
+            code: "not_free",
+            message: "this code gives a discount, not a free license: use it when buying".into(),
+        });
+    }
+    issue_free(s, &order, idem, |done| {
+        json!({
+            "license_id": done.license.id,
+            "license_key": done.license.license_key,
+            "invoice_id": done.invoice.id,
+            "redemption_id": done.redemption_id,
+            "product_id": order.product.id,
+            "expires_at": ts_or_null(done.license.expires_at),
+            "max_machines": done.license.max_machines,
+        })
+    })
+    .await
+}
+
+/// Queues the recovery DM for `npub` (also used by the recover page): a bad
+/// npub is a clear error; otherwise the caller answers [`ANSWER`] whatever
+/// was found.
+pub async fn request_recovery(s: &AppState, ip: IpAddr, npub: &str) -> Result<(), ServiceError> {
+    s.recover_limiter.check(ip).map_err(ServiceError::rate_limited)?;
+    s.global_limits.recover.admit()?;
+    let npub = Npub::parse(npub).map_err(|_| {
+        DomainError::invalid("npub", format!("'{}' is not an npub or a 64-character hex public key", npub.trim()))
+    })?;
+    let hex = npub.to_hex();
+    let now = now_unix();
+    let mut tx = s.db.begin().await?;
+    let recent = db::nostr::recoveries_since(&mut tx, &hex, now - 3600).await?;
+    if recent < i64::from(s.config.recover_per_npub_per_hour)
+        && !db::nostr::keys_of_npub(&mut *tx, &hex, 1).await?.is_empty()
+    {
+        db::nostr::enqueue(
+            &mut tx,
+            now,
+            db::nostr::NewMessage {
+                kind: db::nostr::MessageKind::Recovery,
+                recipient_hex: &hex,
+                license_id: None,
+                notice: None,
+                text: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
