@@ -233,12 +233,26 @@ async fn purchases_survive_sigkill_and_lost_duplicated_reordered_webhooks() {
         assert!(sim_invoices.iter().any(|s| s.metadata["orderId"] == json!(inv) && s.status == "Settled"));
     }
     assert_eq!(licenses.len(), paid);
+
+    // The chaos happened: without it, the checks above would prove nothing.
+    let fate = sim.fate();
     let webhooks = sim.sent_webhooks().len();
     eprintln!(
         "chaos: {PURCHASES} purchases ({} provider invoices), {paid} paid, {expired} expired, {left_unpaid} left unpaid; \
-         {kills} SIGKILLs, {starts} starts, {retries} purchase retries; {webhooks} webhook events (30% dropped, 30% \
-         duplicated, 20% held and reordered); {before} licenses before the last restart, {} after reconciliation, each with its audit record",
+         {kills} SIGKILLs, {starts} starts, {retries} purchase retries; {webhooks} webhook events, {fate:?}; \
+         {before} licenses before the last restart, {} after reconciliation",
         sim_invoices.len(),
         licenses.len()
     );
+    // The killer ran while the buyers bought: one kill per start but the last
+    // (the test's own final kill included), and more than the final two.
+    assert_eq!(kills, starts, "every start was ended by a SIGKILL");
+    assert!(kills > 2, "the killer SIGKILLed the daemon while purchases ran ({kills} kills)");
+    assert!(fate.dropped > 0, "webhook deliveries were dropped: {fate:?}");
+    assert!(fate.duplicated > 0, "webhook deliveries were duplicated: {fate:?}");
+    assert!(fate.held > 0 && fate.reordered > 0, "webhook deliveries were held back and reordered: {fate:?}");
+    assert!(paid > 0 && expired > 0 && left_unpaid > 0, "every buyer fate occurred");
+    // Reconciliation had work: some paid invoices had no license until the
+    // last start-up's pass asked BTCPay about them.
+    assert!(before < paid as i64, "{before} licenses before the last restart, {paid} paid: nothing left to reconcile");
 }

@@ -68,24 +68,30 @@ async fn bad_codes_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     shop(&app).await;
     let before = app.audit_count().await;
-    for body in [
-        json!({"code": "ab", "product_slug": "app", "kind": "percent_off", "value": 5}),
-        json!({"code": "has space", "product_slug": "app", "kind": "percent_off", "value": 5}),
-        json!({"product_slug": "app", "kind": "percent_off", "value": 0}),
-        json!({"product_slug": "app", "kind": "percent_off", "value": 101}),
-        json!({"product_slug": "app", "kind": "percent_off"}),
-        json!({"product_slug": "app", "kind": "fixed_sats_off", "value": -5}),
-        json!({"product_slug": "app", "kind": "free_license", "value": 5}),
-        json!({"product_slug": "app", "kind": "half_off"}),
-        json!({"product_slug": "app", "kind": "free_license", "policies": ["nope"]}),
-        json!({"product_slug": "app", "kind": "free_license", "max_uses_per_buyer": 0}),
-        json!({"product_slug": "app", "kind": "free_license", "valid_from": "2030-01-01T00:00:00Z", "valid_until": "2029-01-01T00:00:00Z"}),
-        json!({"product_slug": "app", "kind": "free_license", "valid_until": "soon"}),
+    // Each value breaks a rule of codes: 422 `invalid_field`; a time that is
+    // not RFC 3339 does not even parse: 400 `invalid_request`.
+    let rule = (422, "invalid_field");
+    let mut wrong = Vec::new();
+    for (body, (status, code)) in [
+        (json!({"code": "ab", "product_slug": "app", "kind": "percent_off", "value": 5}), rule),
+        (json!({"code": "has space", "product_slug": "app", "kind": "percent_off", "value": 5}), rule),
+        (json!({"product_slug": "app", "kind": "percent_off", "value": 0}), rule),
+        (json!({"product_slug": "app", "kind": "percent_off", "value": 101}), rule),
+        (json!({"product_slug": "app", "kind": "percent_off"}), rule),
+        (json!({"product_slug": "app", "kind": "fixed_sats_off", "value": -5}), rule),
+        (json!({"product_slug": "app", "kind": "free_license", "value": 5}), rule),
+        (json!({"product_slug": "app", "kind": "half_off"}), rule),
+        (json!({"product_slug": "app", "kind": "free_license", "policies": ["nope"]}), rule),
+        (json!({"product_slug": "app", "kind": "free_license", "max_uses_per_buyer": 0}), rule),
+        (json!({"product_slug": "app", "kind": "free_license", "valid_from": "2030-01-01T00:00:00Z", "valid_until": "2029-01-01T00:00:00Z"}), rule),
+        (json!({"product_slug": "app", "kind": "free_license", "valid_until": "soon"}), (400, "invalid_request")),
     ] {
         let r = app.admin_post("/discount-codes", body.clone()).await;
-        assert!(r.status.is_client_error(), "{body} → {} {}", r.status, r.text);
-        assert_eq!(r.json["ok"], false, "{body}");
+        if (r.status.as_u16(), r.json["error"].as_str().unwrap_or("")) != (status, code) {
+            wrong.push(format!("{body} → {} {}", r.status, r.text));
+        }
     }
+    assert!(wrong.is_empty(), "{wrong:#?}");
     app.admin_post("/discount-codes", json!({"product_slug": "ghost", "kind": "free_license"}))
         .await
         .expect_error(404, "not_found");
@@ -170,24 +176,33 @@ async fn preview_prices_each_kind() {
             v["final_price_sats"].as_i64().unwrap(),
         )
     };
+    // The rule: a percentage's discount is rounded down to the smallest unit
+    // (whole sats; cents of a fiat price), computed here independently.
+    let pct_off = |base: i64, pct: i64| {
+        let discount = base * pct / 100; // integer division: the floor for non-negative amounts
+        (base, discount, base - discount)
+    };
     let p = preview(&app, json!({"product": "app", "code": "pct-25"})).await.expect(200);
-    assert_eq!(price(&p), (10_000, 2_500, 7_500));
+    assert_eq!(price(&p), pct_off(10_000, 25));
     assert_eq!(p["kind"], "percent_off");
     assert_eq!(p["free"], false);
     let p = preview(&app, json!({"product": "app", "policy_slug": "pro", "code": "PCT-100"})).await.expect(200);
-    assert_eq!(price(&p), (30_000, 30_000, 0));
+    assert_eq!(price(&p), pct_off(30_000, 100));
     assert_eq!(p["free"], true);
     // A fixed discount larger than the price stops at zero.
     let p = preview(&app, json!({"product": "app", "code": "OFF-50K"})).await.expect(200);
     assert_eq!(price(&p), (10_000, 10_000, 0));
-    // A set price above the base is the set price.
+    // A set price above the base is the set price (the "discount" is base − set, negative).
     let p = preview(&app, json!({"product": "app", "code": "SET-42K"})).await.expect(200);
-    assert_eq!(price(&p), (10_000, -32_000, 42_000));
+    assert_eq!(price(&p), (10_000, 10_000 - 42_000, 42_000));
     let p = preview(&app, json!({"product": "app", "code": "FREE-ONE"})).await.expect(200);
     assert_eq!(price(&p), (10_000, 10_000, 0));
     // Fiat tiers: a percentage applies to the fiat amount the provider converts.
     let p = preview(&app, json!({"product": "app", "policy_slug": "eur", "code": "PCT-25"})).await.expect(200);
     assert_eq!(p["base_price_amount"], "19.99");
+    // 25% of 1999 cents is 499.75, rounded down to 499 cents off: 1500 cents.
+    let (_, _, left) = pct_off(1999, 25);
+    assert_eq!(p["final_price_amount"], format!("{}.{:02}", left / 100, left % 100));
     assert_eq!(p["final_price_amount"], "15.00");
     assert_eq!(p["price_currency"], "EUR");
 }

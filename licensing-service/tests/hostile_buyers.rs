@@ -86,7 +86,7 @@ async fn a_fiat_tier_is_never_had_for_sats() {
     // A percentage applies to the fiat amount; only a code that really zeroes it is free.
     code(&app, json!({"code": "HALF-OFF", "kind": "percent_off", "value": 50})).await;
     let half = app.purchase(json!({"product": "app", "policy_slug": "pro", "code": "HALF-OFF"})).await.expect(200);
-    assert_eq!(half["price_amount"], "24.50");
+    assert_eq!(half["price_amount"], "24.50", "4900 cents less 50% (2450, exact; a fraction would round the discount down)");
     assert_eq!(half["status"], "pending");
     code(&app, json!({"code": "ON-THE-HOUSE", "kind": "free_license"})).await;
     let free = app.purchase(json!({"product": "app", "policy_slug": "pro", "code": "ON-THE-HOUSE"})).await.expect(200);

@@ -70,6 +70,28 @@ pub struct Recorded {
     pub body: Value,
 }
 
+/// How many deliveries chaos dropped, sent twice, held back, and how many
+/// held ones were later sent in an order other than the one they were made in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fate {
+    pub dropped: usize,
+    pub duplicated: usize,
+    pub held: usize,
+    /// Held deliveries released behind a later one (newest first, so every
+    /// release of two or more reorders).
+    pub reordered: usize,
+}
+
+/// An answer the simulated Greenfield API gave: the request it answered,
+/// the status and the JSON body.
+#[derive(Clone, Debug)]
+pub struct Answered {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub body: Value,
+}
+
 #[derive(Default)]
 struct Inner {
     keys: HashMap<String, Vec<String>>,
@@ -78,7 +100,11 @@ struct Inner {
     invoices: HashMap<String, SimInvoice>,
     held: Vec<(Hook, Vec<u8>)>,
     sent: Vec<Value>,
+    /// What chaos did to deliveries: (dropped, duplicated, held back).
+    fate: Fate,
     requests: Vec<Recorded>,
+    /// Every answer of the Greenfield API (for checking against the spec's response schemas).
+    responses: Vec<Answered>,
     /// Requests for routes BTCPay 2.0 does not have (answered 404).
     unserved: Vec<Recorded>,
     chaos: Chaos,
@@ -118,6 +144,7 @@ impl BtcpaySim {
             .route("/api/v1/stores/{store}/invoices", post(create_invoice).get(list_invoices))
             .route("/api/v1/stores/{store}/invoices/{id}", get(get_invoice))
             .fallback(not_served)
+            .layer(axum::middleware::from_fn_with_state(sim.clone(), record_answer))
             .with_state(sim.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         sim
@@ -200,6 +227,17 @@ impl BtcpaySim {
         self.lock().unserved.clone()
     }
 
+    /// What chaos did to the deliveries so far.
+    pub fn fate(&self) -> Fate {
+        self.lock().fate
+    }
+
+    /// Every answer of the Greenfield API so far (the authorize consent and
+    /// test controls are not API calls and are not recorded).
+    pub fn responses(&self) -> Vec<Answered> {
+        self.lock().responses.clone()
+    }
+
     /// Every webhook body sent so far.
     pub fn sent_webhooks(&self) -> Vec<Value> {
         self.lock().sent.clone()
@@ -251,7 +289,13 @@ impl BtcpaySim {
 
     /// Sends held deliveries, newest first.
     pub async fn release_held(&self) {
-        let held: Vec<(Hook, Vec<u8>)> = std::mem::take(&mut self.lock().held);
+        let held: Vec<(Hook, Vec<u8>)> = {
+            let mut g = self.lock();
+            let held = std::mem::take(&mut g.held);
+            // Newest first: all but the newest go out behind a later one.
+            g.fate.reordered += held.len().saturating_sub(1);
+            held
+        };
         for (hook, body) in held.into_iter().rev() {
             self.deliver(&hook, &body).await;
         }
@@ -295,14 +339,18 @@ impl BtcpaySim {
                 (r.gen_bool(chaos.drop), r.gen_bool(chaos.duplicate), r.gen_bool(chaos.hold))
             };
             if drop {
+                self.lock().fate.dropped += 1;
                 continue;
             }
             if hold {
-                self.lock().held.push((hook.clone(), bytes.clone()));
+                let mut g = self.lock();
+                g.fate.held += 1;
+                g.held.push((hook.clone(), bytes.clone()));
             } else {
                 self.deliver(&hook, &bytes).await;
             }
             if dup {
+                self.lock().fate.duplicated += 1;
                 self.deliver(&hook, &bytes).await;
             }
         }
@@ -551,6 +599,17 @@ async fn get_invoice(
         Some(inv) => Json(invoice_json(&sim, &inv)).into_response(),
         None => problem(StatusCode::NOT_FOUND, "invoice not found"),
     }
+}
+
+/// Records each answer's status and JSON body next to its request.
+async fn record_answer(State(sim): State<Shared>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    let resp = next.run(req).await;
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 24).await.expect("simulator answer body");
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    sim.lock().responses.push(Answered { method, path, status: parts.status.as_u16(), body: json });
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Any route BTCPay 2.0 does not have, the store-less aliases of 2.4 included.
