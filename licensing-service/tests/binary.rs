@@ -13,7 +13,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_keysat");
 const KEY: &str = "ksa-binary-test-secret-7f3a9c2e51d84b06";
 const WRONG_KEY: &str = "ksa-binary-test-wrong-0b1c2d3e4f5a6b7c";
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now (someone may take it before the
+/// daemon binds it: [`Daemon::start`] retries on "address in use").
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -71,25 +72,35 @@ struct Daemon {
 impl Daemon {
     /// Starts the binary on a free port over `data_dir` and waits until it answers.
     async fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Daemon {
-        let bind = format!("127.0.0.1:{}", free_port());
-        let mut all =
-            vec![("KEYSAT_DATA_DIR", data_dir.to_str().unwrap()), ("KEYSAT_BIND", &bind), ("RUST_LOG", "debug")];
-        all.extend_from_slice(env);
-        let mut child = keysat_serve(&all).spawn().expect("start keysat");
-        let stdout = drain(child.stdout.take().unwrap());
-        let stderr = drain(child.stderr.take().unwrap());
-        let mut child = Guard(child);
-        let base = format!("http://{bind}");
-        let start = Instant::now();
-        loop {
-            if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status() == 200) {
-                break;
+        // The port is chosen, released and then bound by the daemon: another
+        // process may take it in between, so a start that fails with
+        // "address in use" is retried on a new port.
+        for attempt in 1.. {
+            let bind = format!("127.0.0.1:{}", free_port());
+            let mut all =
+                vec![("KEYSAT_DATA_DIR", data_dir.to_str().unwrap()), ("KEYSAT_BIND", &bind), ("RUST_LOG", "debug")];
+            all.extend_from_slice(env);
+            let mut child = keysat_serve(&all).spawn().expect("start keysat");
+            let stdout = drain(child.stdout.take().unwrap());
+            let stderr = drain(child.stderr.take().unwrap());
+            let mut child = Guard(child);
+            let base = format!("http://{bind}");
+            let start = Instant::now();
+            loop {
+                if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status() == 200) {
+                    return Daemon { child, base, stdout, stderr };
+                }
+                assert!(start.elapsed() < Duration::from_secs(20), "keysat did not come up");
+                if child.0.try_wait().unwrap().is_some() {
+                    let (out, err) = (stdout.join().unwrap(), stderr.join().unwrap());
+                    let in_use = format!("{out}{err}").to_lowercase().contains("in use");
+                    assert!(in_use && attempt < 5, "keysat exited early:\n{out}{err}");
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert!(start.elapsed() < Duration::from_secs(20), "keysat did not come up");
-            assert!(child.0.try_wait().unwrap().is_none(), "keysat exited early");
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Daemon { child, base, stdout, stderr }
+        unreachable!("the loop returns or panics")
     }
 
     /// SIGTERM; returns the exit status, stdout and stderr.

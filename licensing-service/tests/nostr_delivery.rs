@@ -89,7 +89,8 @@ async fn buyer_receives_the_key_by_dm_and_verifies_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_relay_down_at_issuance_gets_the_dm_when_it_is_back() {
-    let port = free_port();
+    let reserved = reserve_port(); // refused until the relay takes it
+    let port = reserved.port;
     let url = format!("ws://127.0.0.1:{port}");
     let app = spawn_with(fast).await;
     let nostr = use_relays(&app, &[&url]).await;
@@ -111,7 +112,7 @@ async fn a_relay_down_at_issuance_gets_the_dm_when_it_is_back() {
     assert!(pending["last_error"].as_str().unwrap().contains(&url), "{pending}");
     assert!(pending["next_attempt_at"].is_string());
 
-    let relay = start_relay(Some(port)).await;
+    let relay = start_relay(Some(reserved.release())).await;
     let d = delivery_state(&app, id, "delivered").await;
     assert_eq!(d["relays_accepted"], json!([url]));
     let buyer = NostrUser::with_keys(&relay.url, buyer_keys).await;
@@ -242,7 +243,8 @@ async fn without_relays_issuance_succeeds_and_delivery_gives_up_in_the_end() {
     // Relay settings are validated and audited.
     app.admin_put("/nostr", json!({"relays": ["https://relay.example"]})).await.expect_error(422, "invalid_field");
     // (Loopback addresses where nothing listens: no test reaches outside the machine.)
-    let closed = format!("ws://127.0.0.1:{}", free_port());
+    let held = reserve_port(); // bound, never listened on: refused for the whole test
+    let closed = format!("ws://127.0.0.1:{}", held.port);
     let set = app.admin_put("/nostr", json!({"relays": [closed, format!("{closed}")]})).await.expect(200);
     assert_eq!(set["relays"], json!([{"url": closed, "status": "disconnected"}]));
     let many: Vec<String> = (0..21).map(|i| format!("ws://127.0.0.1:{}", 1000 + i)).collect();

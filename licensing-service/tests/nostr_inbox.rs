@@ -141,7 +141,7 @@ async fn without_a_10050_list_the_dm_goes_to_keysats_relays() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn keysats_profile_names_the_operator_and_is_published_at_start() {
-    let port = free_port();
+    let port = reserve_port().release();
     let relay = start_relay(Some(port)).await;
     let app = spawn_with(fast).await;
     let keysat = keysat_key(&app).await;

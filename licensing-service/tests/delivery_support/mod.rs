@@ -20,9 +20,29 @@ use serde_json::Value;
 use sha2::Sha256;
 use tokio::task::JoinHandle;
 
-/// A port nothing listens on (yet).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+/// A loopback port held but not listened on: connections to it are refused,
+/// and nothing else can bind it until it is handed to [`start_receiver_on`]
+/// (which listens on this same socket: no release-and-rebind race) or
+/// dropped.
+pub struct ReservedPort {
+    socket: tokio::net::TcpSocket,
+    pub port: u16,
+}
+
+pub fn reserve_port() -> ReservedPort {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind port 0");
+    let port = socket.local_addr().expect("addr").port();
+    ReservedPort { socket, port }
+}
+
+impl ReservedPort {
+    /// Releases the port for a server that can only be given a port number
+    /// (the relay builder): the one remaining window is between this call
+    /// and that server's bind, right after it.
+    pub fn release(self) -> u16 {
+        self.port
+    }
 }
 
 /// A Nostr relay on this machine (in memory).
@@ -32,15 +52,28 @@ pub struct TestRelay {
 }
 
 /// Starts a relay, on `port` when given.
+/// On a given port, a bind that fails (the port not yet released by a
+/// relay just stopped there) is retried for up to 5 s.
 pub async fn start_relay(port: Option<u16>) -> TestRelay {
-    let mut builder = RelayBuilder::default().addr(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    if let Some(p) = port {
-        builder = builder.port(p);
+    let start = std::time::Instant::now();
+    loop {
+        let mut builder = RelayBuilder::default().addr(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        if let Some(p) = port {
+            builder = builder.port(p);
+        }
+        let relay = LocalRelay::new(builder);
+        match relay.run().await {
+            Ok(()) => {
+                let url = relay.url().await.to_string();
+                return TestRelay { relay, url };
+            }
+            Err(e) if port.is_some() && start.elapsed() < Duration::from_secs(5) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("relay runs: {e}"),
+        }
     }
-    let relay = LocalRelay::new(builder);
-    relay.run().await.expect("relay runs");
-    let url = relay.url().await.to_string();
-    TestRelay { relay, url }
 }
 
 impl TestRelay {
@@ -156,11 +189,21 @@ async fn receive(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, body: B
     StatusCode::from_u16(status).unwrap()
 }
 
-/// Starts a receiver at `/hook`, on `port` when given.
+/// Starts a receiver at `/hook` on a port of its own.
 pub async fn start_receiver(port: Option<u16>) -> Receiver {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(0))))
-        .await
-        .expect("bind the receiver");
+    assert!(port.is_none(), "a fixed port races: use reserve_port and start_receiver_on");
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind the receiver");
+    serve_receiver(listener)
+}
+
+/// Starts a receiver at `/hook` on the reserved port (listening on the very
+/// socket that held it).
+pub async fn start_receiver_on(reserved: ReservedPort) -> Receiver {
+    serve_receiver(reserved.socket.listen(1024).expect("listen on the reserved port"))
+}
+
+fn serve_receiver(listener: tokio::net::TcpListener) -> Receiver {
     let port = listener.local_addr().unwrap().port();
     let log = Arc::new(Mutex::new(Log::default()));
     let app = Router::new().route("/hook", post(receive)).with_state(log.clone());
