@@ -6,7 +6,7 @@ MUSL_TARGET ?= x86_64-unknown-linux-musl
 # Architecture of `make s9pk`: x86_64 or aarch64.
 ARCH ?= x86_64
 
-.PHONY: run demo doctor test standalone js-deps lint fmt check test-startos bench admin-key build musl s9pk clean
+.PHONY: run demo doctor test test-release standalone js-deps lint fmt check test-startos bench admin-key build musl s9pk clean
 
 ## Run the daemon on embedded SQLite in ./data (prints the admin key on first start and the URLs).
 run:
@@ -24,11 +24,20 @@ doctor:
 	@scripts/doctor.sh
 
 ## Every test: first the doctor, then formatting, clippy, the package's type-check, unit,
-## integration and doc tests of the whole workspace, then the StartOS package's tests.
+## integration and doc tests of the whole workspace (the stable proptest fuzz target
+## included), the release-mode tests (test-release), then the StartOS package's tests.
 test: doctor
 	$(MAKE) --no-print-directory lint check js-deps
 	$(CARGO) test --workspace --no-fail-fast
+	$(MAKE) --no-print-directory test-release
 	$(NPM) test
+
+## What is too slow for a debug build, in release: the exhaustive tamper test (every
+## single-character change of every reference key) and the parser's proptest fuzz
+## target with 4,096 cases per property.
+test-release:
+	$(CARGO) test --release -p keysat-client --test tamper -- --ignored
+	PROPTEST_CASES=4096 $(CARGO) test --release -p keysat-client --test fuzz_parse
 
 ## The repository stands alone: the committed tree, unpacked with nothing beside it, passes the
 ## tests that once read the project's shared folder (LIC1 vectors, BTCPay conformance).

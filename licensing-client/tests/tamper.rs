@@ -94,7 +94,8 @@ fn every_position_changed_fails_verification() {
 
 /// Every position, every replacement, full verification. About 25,000
 /// signature checks: run with
-/// `cargo test -p keysat-client --release --test tamper -- --ignored`.
+/// `cargo test -p keysat-client --release --test tamper -- --ignored`
+/// (`make test-release`, which `make test` and so CI run).
 #[test]
 #[ignore = "slow in debug builds; run with --release -- --ignored"]
 fn every_single_character_change_fails_exhaustive() {

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use common::btcpay_sim::BtcpaySim;
-use common::{spawn_with, TestApp};
+use common::{poll, spawn_with, TestApp};
 use keysat::config::Config;
 use serde_json::{json, Value};
 
@@ -328,5 +328,108 @@ async fn the_btcpay_connect_page_carries_the_page_security_headers() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     // A forged state connects nothing.
     assert_eq!(app.admin_get("/btcpay/status").await.expect(200)["connected"], false);
+    app.stop().await;
+}
+
+/// A POST with a raw Idempotency-Key header value; (status, JSON answer).
+async fn post_with_key(app: &TestApp, path: &str, key: &[u8], body: &Value) -> (u16, Value) {
+    let value = reqwest::header::HeaderValue::from_bytes(key).expect("a header value");
+    let r = app.client.post(format!("{}{path}", app.base)).header("idempotency-key", value).json(body).send().await;
+    let r = r.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_idempotency_keys_are_400_and_create_nothing() {
+    let app = spawn_with(open).await;
+    app.product_with_policy("app", json!({"price_sats": 8000})).await;
+    let c = code(&app, json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 10})).await;
+    let body = json!({"product": "app", "code": c});
+    // The rule: 1 to 200 visible ASCII characters.
+    let too_long = "k".repeat(201);
+    for key in [b"   ".as_slice(), b"has space", b"tab\there", too_long.as_bytes(), "caf\u{e9}".as_bytes()] {
+        for path in ["/v1/redeem", "/v1/purchase"] {
+            let (status, answer) = post_with_key(&app, path, key, &body).await;
+            assert_eq!(
+                (status, answer["error"].clone()),
+                (400, json!("invalid_idempotency_key")),
+                "{path} {:?}: {answer}",
+                String::from_utf8_lossy(key)
+            );
+        }
+    }
+    assert_eq!(app.admin_get("/discount-codes/GIFT-CODE").await.expect(200)["stats"]["uses"], json!(0));
+    // At the limit it is a key like any other.
+    let (status, _) = post_with_key(&app, "/v1/redeem", "k".repeat(200).as_bytes(), &body).await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_whose_first_request_is_in_flight_is_409_then_replays_the_first_answer() {
+    let app = spawn_with(open).await;
+    let sim = BtcpaySim::start(&[("S1", "Shop")]).await;
+    app.connect_btcpay(&sim, &["S1"]).await;
+    app.product_with_policy("app", json!({"price_sats": 8000})).await;
+    let body = json!({"product": "app"});
+
+    // The first request waits inside BTCPay's invoice creation.
+    sim.hold_invoices();
+    let first = {
+        let (client, base, body) = (app.client.clone(), app.base.clone(), body.clone());
+        tokio::spawn(async move {
+            let r = client.post(format!("{base}/v1/purchase")).header("idempotency-key", "k-1").json(&body).send();
+            let r = r.await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    };
+    let invoice_posts = || sim.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/invoices")).count();
+    poll(Duration::from_secs(10), || async { (invoice_posts() == 1).then_some(()) })
+        .await
+        .expect("the first request reaches BTCPay");
+    let (status, answer) = post_with_key(&app, "/v1/purchase", b"k-1", &body).await;
+    assert_eq!((status, answer["error"].clone()), (409, json!("request_in_progress")), "{answer}");
+
+    sim.release_invoices();
+    let (status, first) = first.await.unwrap();
+    assert_eq!(status, 200, "{first}");
+    // Once answered, the same request gets that answer; no second invoice.
+    let (status, again) = post_with_key(&app, "/v1/purchase", b"k-1", &body).await;
+    assert_eq!((status, again["invoice_id"].clone()), (200, first["invoice_id"].clone()));
+    assert_eq!(invoice_posts(), 1, "the 409 and the replay made no invoice");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_is_replayed_only_until_the_key_is_pruned() {
+    // The replay window is 24 h, shortened by `KEYSAT_UNPAID_RETENTION_SECONDS`
+    // when that is shorter (prune forgets spent keys after it): 1 s here,
+    // pruned every second.
+    let app = spawn_with(|c| {
+        open(c);
+        c.retention.unpaid_seconds = 1;
+        c.retention.interval_seconds = 1;
+    })
+    .await;
+    app.product_with_policy("app", json!({"price_sats": 8000})).await;
+    let c = code(&app, json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 10})).await;
+    let body = json!({"product": "app", "code": c});
+    let (status, first) = post_with_key(&app, "/v1/redeem", b"order-7", &body).await;
+    assert_eq!(status, 200, "{first}");
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM idempotency_keys")
+            .fetch_one(&app.state.db.read)
+            .await
+            .unwrap()
+    };
+    assert_eq!(stored().await, 1);
+    poll(Duration::from_secs(15), || async { (stored().await == 0).then_some(()) })
+        .await
+        .expect("the spent key is pruned after the retention");
+    // Past the window, the same key is a new request: a new license.
+    let (status, second) = post_with_key(&app, "/v1/redeem", b"order-7", &body).await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second["license_id"], first["license_id"]);
+    assert_eq!(app.admin_get("/discount-codes/GIFT-CODE").await.expect(200)["stats"]["uses"], json!(2));
     app.stop().await;
 }

@@ -28,8 +28,11 @@ async fn buy(app: &TestApp, extra: Value) -> (String, String) {
 }
 
 async fn licenses_for(app: &TestApp, invoice_id: &str) -> usize {
+    // One answer shape (`{"licenses": [...]}`), each license naming its
+    // invoice: a change of shape fails here instead of counting zero.
     let all = app.admin_get("/licenses?limit=500").await.expect(200);
-    let list = all["licenses"].as_array().or_else(|| all.as_array()).cloned().unwrap_or_default();
+    let list = all["licenses"].as_array().unwrap_or_else(|| panic!("no licenses list: {all}"));
+    assert!(list.iter().all(|l| l.get("invoice_id").is_some()), "a license without invoice_id: {all}");
     list.iter().filter(|l| l["invoice_id"] == json!(invoice_id)).count()
 }
 
@@ -371,4 +374,90 @@ async fn purchase_creation_is_rate_limited_per_client_address() {
     assert!((1..=60).contains(&wait), "{wait}");
     limited.expect_error(429, "rate_limited");
     assert_eq!(sim.invoices().len(), 2);
+}
+
+/// POSTs a webhook body signed with `secret`; (status, JSON answer).
+async fn send_webhook(url: &str, secret: &str, body: &[u8]) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("BTCPay-Sig", sign(secret, body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn webhooks_without_a_store_are_503_and_a_previous_connections_secret_is_401() {
+    let (app, sim) = shop().await;
+    let (invoice_id, btcpay_id) = buy(&app, json!({})).await;
+    let (url, old_secret) = sim.webhook_secret("StoreA1").unwrap();
+    sim.set_status(&btcpay_id, "Settled", "None");
+    let body = serde_json::to_vec(&json!({
+        "deliveryId": "d-1", "webhookId": "x", "originalDeliveryId": "d-1", "isRedelivery": false,
+        "type": "InvoiceSettled", "timestamp": 1, "storeId": "StoreA1", "invoiceId": btcpay_id,
+        "metadata": {"orderId": invoice_id}, "manuallyMarked": false, "overPaid": false
+    }))
+    .unwrap();
+
+    // Disconnected: even a correctly signed webhook finds no store to check it against.
+    app.admin_post("/btcpay/disconnect", json!({})).await.expect(200);
+    let (status, answer) = send_webhook(&url, &old_secret, &body).await;
+    assert_eq!((status, answer["error"].clone()), (503, json!("not_connected")), "{answer}");
+    assert_eq!(app.poll(&invoice_id).await["status"], json!("pending"));
+
+    // Reconnected: a new secret; the old connection's secret is refused.
+    app.connect_btcpay(&sim, &["StoreA1"]).await;
+    let (_, new_secret) = sim.webhook_secret("StoreA1").unwrap();
+    assert_ne!(new_secret, old_secret, "a reconnection registers a new secret");
+    let (status, answer) = send_webhook(&url, &old_secret, &body).await;
+    assert_eq!((status, answer["error"].clone()), (401, json!("bad_signature")), "{answer}");
+    assert_eq!(app.poll(&invoice_id).await["status"], json!("pending"));
+    assert_eq!(licenses_for(&app, &invoice_id).await, 0);
+    // The new secret is accepted (so the refusals above were about the secret).
+    assert_eq!(send_webhook(&url, &new_secret, &body).await.0, 200);
+    assert_eq!(app.poll(&invoice_id).await["status"], json!("settled"));
+    assert_eq!(licenses_for(&app, &invoice_id).await, 1);
+}
+
+#[tokio::test]
+async fn purchase_status_of_an_unknown_or_malformed_id_is_404() {
+    let (app, _sim) = shop().await;
+    let (invoice_id, _) = buy(&app, json!({})).await;
+    app.get(&format!("/v1/purchase/{invoice_id}")).await.expect(200);
+    // Unknown and malformed ids get the same answer: the endpoint tells a
+    // prober nothing about which ids are well-formed.
+    let unknown = uuid::Uuid::new_v4();
+    let long = "a".repeat(2000);
+    for id in [unknown.to_string(), "not-an-invoice".into(), format!("{invoice_id}x"), "%00".into(), long] {
+        let r = app.get(&format!("/v1/purchase/{id}")).await;
+        r.expect_error(404, "not_found");
+    }
+}
+
+#[tokio::test]
+async fn a_key_granted_fewer_permissions_than_asked_connects_nothing() {
+    let app = spawn_app().await;
+    let sim = BtcpaySim::start(&[("S1", "Shop")]).await;
+    for withheld in ["btcpay.store.cancreateinvoice", "btcpay.store.webhooks.canmodifywebhooks"] {
+        let started = app.admin_post("/btcpay/connect", json!({"btcpay_url": sim.base})).await.expect(200);
+        let consent = sim.consent_without(started["authorize_url"].as_str().unwrap(), &["S1"], &[withheld]);
+        assert!(!consent.form.iter().any(|(_, v)| v.starts_with(withheld)), "the key really lacks {withheld}");
+        let r = app.client.post(&consent.redirect).form(&consent.form).send().await.unwrap();
+        // The key itself is refused after BTCPay was asked about it: 502, the
+        // page saying the key allows selling on no store.
+        assert_eq!(r.status().as_u16(), 502, "{withheld}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("BTCPay was not connected"), "{withheld}: {page}");
+        assert!(page.contains("does not allow Keysat to sell on any store"), "{withheld}: {page}");
+        let status = app.admin_get("/btcpay/status").await.expect(200);
+        assert_eq!(status["connected"], json!(false), "{withheld}: {status}");
+        assert_eq!(sim.webhook_count(), 0, "no webhook registered with a key lacking {withheld}");
+    }
+    // The same flow with every permission granted connects (the refusals were about the permissions).
+    let page = app.connect_btcpay(&sim, &["S1"]).await;
+    assert!(page.contains("Connected to store"), "{page}");
 }

@@ -171,3 +171,53 @@ async fn paid_purchases_reserve_a_use_consume_it_on_settle_and_release_it_on_exp
     assert_eq!(s["sats_attributed"], json!(4000));
     assert!(!s["last_used_at"].is_null(), "{s}");
 }
+
+/// `POST /v1/redeem` of a code (valid or not: every attempt counts).
+async fn redeem(app: &TestApp, code: &str) -> common::Reply {
+    app.post("/v1/redeem", json!({"product": "app", "code": code})).await
+}
+
+#[track_caller]
+fn retry_after(r: &common::Reply) -> u64 {
+    let v = r.headers.get("retry-after").unwrap_or_else(|| panic!("no Retry-After: {}", r.text));
+    let secs: u64 = v.to_str().unwrap().parse().expect("Retry-After in seconds");
+    // At most the limiter's window, a minute.
+    assert!((1..=60).contains(&secs), "Retry-After {secs}");
+    secs
+}
+
+#[tokio::test]
+async fn redeem_is_rate_limited_per_address_with_retry_after() {
+    const PER_MINUTE: u32 = 3;
+    let app = spawn_with(|c| c.code_rate_per_minute = PER_MINUTE).await;
+    app.product_with_policy("app", json!({"price_sats": 8000})).await;
+    let c = code(&app, json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 100})).await;
+    // Guesses and real redemptions share the address's budget.
+    redeem(&app, "GUESS-0001").await.expect_error(422, "unknown_code");
+    for _ in 1..PER_MINUTE {
+        redeem(&app, &c).await.expect(200);
+    }
+    let limited = redeem(&app, &c).await;
+    retry_after(&limited);
+    limited.expect_error(429, "rate_limited");
+    assert_eq!(stats(&app, &c).await["uses"], json!(PER_MINUTE - 1), "the refused redemption took no use");
+}
+
+#[tokio::test]
+async fn redeem_has_a_limit_for_all_addresses_together() {
+    const GLOBAL: u32 = 2;
+    let app = spawn_with(|c| {
+        c.code_rate_per_minute = 10_000;
+        c.redeem_global_rate_per_minute = GLOBAL;
+    })
+    .await;
+    app.product_with_policy("app", json!({"price_sats": 8000})).await;
+    let c = code(&app, json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 100})).await;
+    for _ in 0..GLOBAL {
+        redeem(&app, &c).await.expect(200);
+    }
+    let busy = redeem(&app, &c).await;
+    retry_after(&busy);
+    busy.expect_error(429, "busy");
+    assert_eq!(stats(&app, &c).await["uses"], json!(GLOBAL));
+}

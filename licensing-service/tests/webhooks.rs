@@ -307,7 +307,7 @@ async fn endpoints_filter_events_pause_rotate_and_delete() {
     let receiver = start_receiver(None).await;
     let app = spawn_with(fast).await;
     app.product_with_policy("app", json!({"duration_seconds": 1})).await;
-    let (revokes, _) = endpoint(&app, &receiver.url, json!(["license.revoked", "license.expired"])).await;
+    let (revokes, old_secret) = endpoint(&app, &receiver.url, json!(["license.revoked", "license.expired"])).await;
     let (paused, _) = endpoint(&app, &receiver.url, json!(["*"])).await;
     let p = app.admin_patch(&format!("/webhook-endpoints/{paused}"), json!({"active": false})).await.expect(200);
     assert_eq!(p["active"], false);
@@ -343,6 +343,12 @@ async fn endpoints_filter_events_pause_rotate_and_delete() {
     let got = receiver.wait_for(2, WAIT, of_type("license.revoked")).await;
     let last = got.iter().find(|r| r.json["data"]["license_id"] == lid2.as_str()).unwrap();
     assert!(signature_verifies(&secret, last.header("keysat-signature"), &last.body));
+    // The rotated-out secret no longer verifies what is sent now.
+    assert_ne!(secret, old_secret);
+    assert!(!signature_verifies(&old_secret, last.header("keysat-signature"), &last.body));
+    // (It did verify what was sent before the rotation: the check is about the secret.)
+    let before = got.iter().find(|r| r.json["data"]["license_id"] == lid.as_str()).unwrap();
+    assert!(signature_verifies(&old_secret, before.header("keysat-signature"), &before.body));
 
     // Bad input changes nothing.
     for body in [

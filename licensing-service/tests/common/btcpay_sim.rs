@@ -108,6 +108,8 @@ struct Inner {
     /// Requests for routes BTCPay 2.0 does not have (answered 404).
     unserved: Vec<Recorded>,
     chaos: Chaos,
+    /// While set, invoice creation waits for a permit (a request held in flight).
+    gate: Option<Arc<tokio::sync::Semaphore>>,
     down: bool,
     counter: u64,
 }
@@ -169,6 +171,18 @@ impl BtcpaySim {
         self.lock().down = down;
     }
 
+    /// Holds every invoice creation in flight until [`BtcpaySim::release_invoices`].
+    pub fn hold_invoices(&self) {
+        self.lock().gate = Some(Arc::new(tokio::sync::Semaphore::new(0)));
+    }
+
+    /// Lets held (and later) invoice creations through.
+    pub fn release_invoices(&self) {
+        if let Some(gate) = self.lock().gate.take() {
+            gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS);
+        }
+    }
+
     /// A key created by hand with these permissions.
     pub fn create_key(&self, permissions: &[String]) -> String {
         let key = format!("simkey{}", self.next_id("k"));
@@ -180,6 +194,12 @@ impl BtcpaySim {
     /// for, creates a key for `grant_stores`, and returns the form the
     /// browser posts to the redirect.
     pub fn consent(&self, authorize_url: &str, grant_stores: &[&str]) -> Consent {
+        self.consent_without(authorize_url, grant_stores, &[])
+    }
+
+    /// [`BtcpaySim::consent`], but the operator unticks `withheld` on the
+    /// authorize page: the key gets fewer permissions than Keysat asked for.
+    pub fn consent_without(&self, authorize_url: &str, grant_stores: &[&str], withheld: &[&str]) -> Consent {
         let url = url::Url::parse(authorize_url).expect("authorize URL");
         assert!(url.as_str().starts_with(&self.base), "authorize URL points at the simulator");
         assert_eq!(url.path(), "/api-keys/authorize");
@@ -191,8 +211,10 @@ impl BtcpaySim {
         let wanted: Vec<String> = q.iter().filter(|(n, _)| n == "permissions").map(|(_, v)| v.clone()).collect();
         assert!(!wanted.is_empty(), "permissions requested");
         let redirect = one("redirect").expect("redirect");
-        let granted: Vec<String> =
-            grant_stores.iter().flat_map(|s| wanted.iter().map(move |p| format!("{p}:{s}"))).collect();
+        let granted: Vec<String> = grant_stores
+            .iter()
+            .flat_map(|s| wanted.iter().filter(|p| !withheld.contains(&p.as_str())).map(move |p| format!("{p}:{s}")))
+            .collect();
         let key = self.create_key(&granted);
         let mut form = vec![("apiKey".to_string(), key), ("userId".to_string(), "user-1".to_string())];
         // As BTCPay 2.x's PostRedirect view names them.
@@ -543,6 +565,10 @@ async fn create_invoice(
 ) -> Response {
     if let Err(r) = auth_for(&sim, (&m, &uri, &h), &body, "btcpay.store.cancreateinvoice", &store) {
         return r;
+    }
+    let gate = sim.lock().gate.clone();
+    if let Some(gate) = gate {
+        let _permit = gate.acquire().await.expect("gate open");
     }
     let Some(amount) = body["amount"].as_str().map(str::to_string) else {
         return problem(StatusCode::BAD_REQUEST, "amount must be a decimal string");
