@@ -65,7 +65,8 @@ async fn oversized_bodies_are_refused() {
     // Just under the limit is fine: a product padded with JSON whitespace to
     // one byte below 64 KiB (a description that long would break its own
     // length rule instead).
-    let mut fits = json!({"slug": "fits", "name": "Fits", "price_sats": 1, "description": "d".repeat(3000)}).to_string();
+    let mut fits =
+        json!({"slug": "fits", "name": "Fits", "price_sats": 1, "description": "d".repeat(3000)}).to_string();
     fits.push_str(&" ".repeat(LIMIT - 1 - fits.len()));
     assert_eq!(fits.len(), LIMIT - 1);
     app.admin_post_raw("/products", fits).await.expect(201);

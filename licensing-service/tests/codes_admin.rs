@@ -83,7 +83,10 @@ async fn bad_codes_are_refused_and_change_nothing() {
         (json!({"product_slug": "app", "kind": "half_off"}), rule),
         (json!({"product_slug": "app", "kind": "free_license", "policies": ["nope"]}), rule),
         (json!({"product_slug": "app", "kind": "free_license", "max_uses_per_buyer": 0}), rule),
-        (json!({"product_slug": "app", "kind": "free_license", "valid_from": "2030-01-01T00:00:00Z", "valid_until": "2029-01-01T00:00:00Z"}), rule),
+        (
+            json!({"product_slug": "app", "kind": "free_license", "valid_from": "2030-01-01T00:00:00Z", "valid_until": "2029-01-01T00:00:00Z"}),
+            rule,
+        ),
         (json!({"product_slug": "app", "kind": "free_license", "valid_until": "soon"}), (400, "invalid_request")),
     ] {
         let r = app.admin_post("/discount-codes", body.clone()).await;

@@ -86,7 +86,10 @@ async fn a_fiat_tier_is_never_had_for_sats() {
     // A percentage applies to the fiat amount; only a code that really zeroes it is free.
     code(&app, json!({"code": "HALF-OFF", "kind": "percent_off", "value": 50})).await;
     let half = app.purchase(json!({"product": "app", "policy_slug": "pro", "code": "HALF-OFF"})).await.expect(200);
-    assert_eq!(half["price_amount"], "24.50", "4900 cents less 50% (2450, exact; a fraction would round the discount down)");
+    assert_eq!(
+        half["price_amount"], "24.50",
+        "4900 cents less 50% (2450, exact; a fraction would round the discount down)"
+    );
     assert_eq!(half["status"], "pending");
     code(&app, json!({"code": "ON-THE-HOUSE", "kind": "free_license"})).await;
     let free = app.purchase(json!({"product": "app", "policy_slug": "pro", "code": "ON-THE-HOUSE"})).await.expect(200);
@@ -383,7 +386,8 @@ async fn a_key_whose_first_request_is_in_flight_is_409_then_replays_the_first_an
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         })
     };
-    let invoice_posts = || sim.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/invoices")).count();
+    let invoice_posts =
+        || sim.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/invoices")).count();
     poll(Duration::from_secs(10), || async { (invoice_posts() == 1).then_some(()) })
         .await
         .expect("the first request reaches BTCPay");

@@ -129,7 +129,9 @@ async fn events_arrive_signed_with_the_secret_shown_once() {
     assert_ok(&app.activate(skey, "fp-sentinel").await);
     assert_ok(&app.deactivate(skey, "fp-sentinel").await);
     receiver
-        .wait_for(1, WAIT, |r| r.json["type"] == "machine.deactivated" && r.json["data"]["fingerprint"] == "fp-sentinel")
+        .wait_for(1, WAIT, |r| {
+            r.json["type"] == "machine.deactivated" && r.json["data"]["fingerprint"] == "fp-sentinel"
+        })
         .await;
     let ours: Vec<Received> = receiver.received().into_iter().filter(|r| r.json["data"]["license_id"] == lid).collect();
     assert_eq!(ours.len(), 7, "exactly these seven events: {ours:?}");
@@ -264,7 +266,8 @@ async fn a_restart_with_undelivered_events_loses_none() {
     let app =
         spawn_with(|c| c.webhook_retry = RetrySchedule::parse("1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s").unwrap()).await;
     let (_, secret) =
-        endpoint(&app, &format!("http://127.0.0.1:{}/hook", port.port), json!(["license.issued", "license.revoked"])).await;
+        endpoint(&app, &format!("http://127.0.0.1:{}/hook", port.port), json!(["license.issued", "license.revoked"]))
+            .await;
     app.product_with_policy("app", json!({})).await;
     let mut expected = BTreeSet::new();
     for _ in 0..3 {

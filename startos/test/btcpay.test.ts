@@ -5,7 +5,11 @@
  * hand, disconnecting, and connecting while Keysat is stopped.
  */
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { after, before, describe, test } from 'node:test'
 import { useListeners } from '../api'
 import { checkBtcpay } from '../actions/checkBtcpay'
@@ -171,10 +175,12 @@ describe('BTCPay actions', () => {
     assert.deepEqual(rec.tasksCleared, [[connectBtcpayTaskId]])
     assert.equal([...fake.webhooks.values()][0].storeId, 'S2')
 
-    const nothing = await runAction(chooseBtcpayStore, { storeId: '' }).catch(
-      (e) => e,
+    const nothing = await failAction(chooseBtcpayStore, { storeId: '' })
+    assert.match(
+      nothing.message,
+      /^store '' is not one this API key may sell on/,
+      'nothing to choose once connected',
     )
-    assert.ok(nothing instanceof Error, 'nothing to choose once connected')
     await runAction(disconnectBtcpay)
   })
 
@@ -191,9 +197,20 @@ describe('BTCPay actions', () => {
     assert.equal(wrong.stack, wrong.message)
 
     const key = fake.grant(['S1'])
+    // A store that does not exist, and one that exists but the key was not
+    // granted: BTCPay's statuses (the spec's 404 and 403), whatever its words.
     const unknownStore = await failAction(connectBtcpay, manual(key, 'S9'))
     assert.equal(unknownStore.code, 'provider_error')
-    assert.match(unknownStore.message, /HTTP 404: Store not found/)
+    assert.match(
+      unknownStore.message,
+      /^GET \/api\/v1\/stores\/\{storeId\}: the payment provider answered HTTP 404\b/,
+    )
+    const notGranted = await failAction(connectBtcpay, manual(key, 'S2'))
+    assert.equal(notGranted.code, 'provider_error')
+    assert.match(
+      notGranted.message,
+      /^GET \/api\/v1\/stores\/\{storeId\}: the payment provider answered HTTP 403\b/,
+    )
 
     const { result, rec } = await runAction(connectBtcpay, manual(key, 'S1'))
     assert.equal(result?.title, 'BTCPay connected')
@@ -232,5 +249,30 @@ describe('BTCPay actions', () => {
       (await runAction(checkBtcpay)).result?.title,
       'BTCPay is connected',
     )
+  })
+
+  test("the stand-in's answers match the Greenfield spec's response schemas", async () => {
+    // The shared validator of licensing-service/tests/js (Ajv; `make js-deps`).
+    const root = join(__dirname, '../..')
+    const dir = await mkdtemp(join(tmpdir(), 'keysat-fake-answers-'))
+    const file = join(dir, 'answers.jsonl')
+    assert.ok(
+      fake.answers.some((a) => a.status === 403),
+      'a refusal was answered',
+    )
+    assert.ok(
+      fake.answers.some((a) => a.status === 200),
+      'a success was answered',
+    )
+    await writeFile(file, fake.answers.map((a) => JSON.stringify(a)).join('\n'))
+    const { stdout } = await promisify(execFile)('node', [
+      join(root, 'licensing-service/tests/js/validate-responses.mjs'),
+      join(root, 'docs/btcpay/greenfield.openapi.json'),
+      file,
+    ]).catch((e: { stdout: string; stderr: string }) => {
+      assert.fail(`the stand-in breaks the spec:\n${e.stdout}${e.stderr}`)
+    })
+    const n = fake.answers.length
+    assert.match(stdout, new RegExp(`^${n}/${n} valid$`, 'm'))
   })
 })

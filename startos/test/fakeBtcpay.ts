@@ -35,6 +35,13 @@ export class FakeBtcpay {
   /** API key → its permissions. */
   readonly keys = new Map<string, string[]>()
   readonly webhooks = new Map<string, Webhook>()
+  /** Every API answer (checked against the Greenfield spec's response schemas). */
+  readonly answers: {
+    method: string
+    path: string
+    status: number
+    body: unknown
+  }[] = []
   url = ''
   private server: Server | null = null
 
@@ -81,8 +88,26 @@ export class FakeBtcpay {
     return { status: res.status, text: await res.text() }
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse) {
+  private async handle(req: IncomingMessage, res0: ServerResponse) {
     const url = new URL(req.url ?? '/', this.url)
+    // Record the answer next to its request.
+    const res = {
+      writeHead: res0.writeHead.bind(res0),
+      end: res0.end.bind(res0),
+      record: (status: number, body: unknown) =>
+        this.answers.push({
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          status,
+          body,
+        }),
+    } as unknown as ServerResponse
+    // A key sees only the stores it was granted, each permission per store
+    // (BTCPay's model: `permission:storeId`).
+    const may = (perm: string, store: string) =>
+      (perms ?? []).some((p) => p === perm || p === `${perm}:${store}`)
+    const forbidden = () =>
+      reply(res, 403, { code: 'missing-permission', message: 'forbidden' })
     const auth = /^token (\S+)$/.exec(req.headers.authorization ?? '')
     const perms = auth ? this.keys.get(auth[1]) : undefined
     if (!perms) {
@@ -101,24 +126,43 @@ export class FakeBtcpay {
       })
     }
     if (req.method === 'GET' && path === '/api/v1/stores') {
-      return reply(res, 200, this.stores)
+      return reply(
+        res,
+        200,
+        this.stores
+          .filter((st) =>
+            perms.some((p) => !p.includes(':') || p.endsWith(`:${st.id}`)),
+          )
+          .map(storeJson),
+      )
     }
     if (
       req.method === 'GET' &&
       (m = /^\/api\/v1\/stores\/([^/]+)$/.exec(path))
     ) {
-      const store = this.stores.find((s) => s.id === decodeURIComponent(m![1]))
-      return store
-        ? reply(res, 200, store)
-        : reply(res, 404, {
-            code: 'store-not-found',
-            message: 'Store not found',
-          })
+      const id = decodeURIComponent(m[1])
+      const store = this.stores.find((s) => s.id === id)
+      if (!store) {
+        return reply(res, 404, {
+          code: 'store-not-found',
+          message: 'not found',
+        })
+      }
+      if (!may('btcpay.store.canviewstoresettings', id)) return forbidden()
+      return reply(res, 200, storeJson(store))
     }
     if (
       req.method === 'POST' &&
       (m = /^\/api\/v1\/stores\/([^/]+)\/webhooks$/.exec(path))
     ) {
+      if (
+        !may(
+          'btcpay.store.webhooks.canmodifywebhooks',
+          decodeURIComponent(m[1]),
+        )
+      ) {
+        return forbidden()
+      }
       const body = JSON.parse(await read(req)) as {
         url: string
         secret: string
@@ -130,12 +174,27 @@ export class FakeBtcpay {
         url: body.url,
         secret: body.secret,
       })
-      return reply(res, 200, { id, url: body.url, enabled: true })
+      return reply(res, 200, {
+        id,
+        url: body.url,
+        enabled: true,
+        automaticRedelivery: true,
+        authorizedEvents: { everything: true, specificEvents: [] },
+        secret: body.secret,
+      })
     }
     if (
       req.method === 'DELETE' &&
       (m = /^\/api\/v1\/stores\/([^/]+)\/webhooks\/([^/]+)$/.exec(path))
     ) {
+      if (
+        !may(
+          'btcpay.store.webhooks.canmodifywebhooks',
+          decodeURIComponent(m[1]),
+        )
+      ) {
+        return forbidden()
+      }
       const id = decodeURIComponent(m[2])
       if (this.webhooks.get(id)?.storeId !== decodeURIComponent(m[1])) {
         return reply(res, 404, {
@@ -148,8 +207,11 @@ export class FakeBtcpay {
     }
     if (
       req.method === 'GET' &&
-      /^\/api\/v1\/stores\/[^/]+\/invoices$/.test(path)
+      (m = /^\/api\/v1\/stores\/([^/]+)\/invoices$/.exec(path))
     ) {
+      if (!may('btcpay.store.canviewinvoices', decodeURIComponent(m[1]))) {
+        return forbidden()
+      }
       return reply(res, 200, [])
     }
     return reply(res, 404, {
@@ -159,7 +221,21 @@ export class FakeBtcpay {
   }
 }
 
+function storeJson(s: Store) {
+  return {
+    id: s.id,
+    name: s.name,
+    website: null,
+    defaultCurrency: 'BTC',
+    archived: false,
+  }
+}
+
 function reply(res: ServerResponse, status: number, body: unknown) {
+  ;(res as unknown as { record?: (s: number, b: unknown) => void }).record?.(
+    status,
+    body,
+  )
   res.writeHead(status, { 'content-type': 'application/json' })
   res.end(JSON.stringify(body))
 }

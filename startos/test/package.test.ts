@@ -4,7 +4,7 @@
  * the choice of the public URL.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -17,11 +17,34 @@ import { useStoreAt } from '../store'
 import { connectBtcpayTaskId, healthPath } from '../utils'
 import { freePort, recordingEffects, startDaemon } from './harness'
 
-test('the package exports what StartOS loads', () => {
-  for (const name of ['createBackup', 'main', 'init', 'uninit'] as const) {
-    assert.equal(typeof pkg[name], 'function', name)
+test('the package exports what StartOS loads', async () => {
+  // The very functions of their modules, not merely some function.
+  assert.equal(pkg.main, (await import('../main')).main)
+  assert.equal(pkg.createBackup, (await import('../backups')).createBackup)
+  const initModule = await import('../init')
+  assert.equal(pkg.init, initModule.init)
+  assert.equal(pkg.uninit, initModule.uninit)
+  // Every action file's action is registered under its own id.
+  const files = (await readdir(join(__dirname, '../actions'))).filter(
+    (f) =>
+      f.endsWith('.ts') &&
+      !['index.ts', 'fields.ts'].includes(f) &&
+      !f.endsWith('View.ts'),
+  )
+  assert.ok(files.length > 20, `${files.length} action files`)
+  for (const f of files) {
+    const mod = (await import(`../actions/${f}`)) as Record<
+      string,
+      { id?: string }
+    >
+    const action = mod[f.replace(/\.ts$/, '')]
+    assert.ok(action?.id, `${f} exports its action`)
+    assert.equal(
+      pkg.actions.get(action.id),
+      action,
+      `${f}: registered as ${action.id}`,
+    )
   }
-  assert.equal(typeof pkg.actions.get, 'function')
   assert.equal(pkg.manifest.id, 'keysat')
   assert.equal(pkg.manifest.version, '0.1.0:0')
   assert.ok(pkg.manifest.dependencies.btcpayserver)

@@ -628,7 +628,11 @@ async fn get_invoice(
 }
 
 /// Records each answer's status and JSON body next to its request.
-async fn record_answer(State(sim): State<Shared>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn record_answer(
+    State(sim): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     let resp = next.run(req).await;
     let (parts, body) = resp.into_parts();
