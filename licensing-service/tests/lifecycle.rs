@@ -120,10 +120,11 @@ async fn validation_events_written_counts_validations_only() {
     }
     assert_ok(&app.heartbeat(&key, "fp-1").await);
     stats_reach(&app, "validation_events_written", 6).await;
-    // Give a miscounting writer time to show it.
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let s = app.stats().await;
-    assert_eq!(s["validation_events_written"], 6, "last-seen updates are not validation events: {s}");
+    // A sentinel validation after the heartbeat: once it is written, a
+    // writer that counted the heartbeat's last-seen update would show 8.
+    assert_ok(&app.validate(json!({"key": key, "fingerprint": "fp-1"})).await);
+    let s = stats_reach(&app, "validation_events_written", 7).await;
+    assert_eq!(s["validation_events_written"], 7, "last-seen updates are not validation events: {s}");
     app.stop().await;
 }
 
@@ -160,8 +161,9 @@ async fn heartbeats_update_last_seen_in_the_background() {
     let (id, key) = app.issue_license("app", "default").await;
     assert_ok(&app.activate(&key, "fp").await);
     let first = app.license(&id).await["machines"][0]["last_seen_at"].clone();
-    // last_seen_at has one-second resolution: wait for the clock to tick.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // last_seen_at has one-second resolution: wait for the clock to tick
+    // past it (a poll on the clock, not a fixed sleep).
+    poll(Duration::from_secs(3), || async { (now() > unix(&first)).then_some(()) }).await.expect("a second passes");
     assert_ok(&app.heartbeat(&key, "fp").await);
     let seen = poll(Duration::from_secs(3), || async {
         let m = app.license(&id).await["machines"][0].clone();

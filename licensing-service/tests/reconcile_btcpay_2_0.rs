@@ -94,8 +94,18 @@ async fn a_dropped_webhook_is_recovered_by_the_scheduled_pass() {
     assert_only_store_scoped_calls(&sim, &btcpay_id);
     assert_serves_like_2_0(&sim, &btcpay_id).await;
 
-    // Later passes change nothing.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Later passes change nothing: wait until two more scheduled passes
+    // (every second here) have run, by their recorded time.
+    let last_run = |st: &Value| st["reconciliation"]["last_run_at"].clone();
+    let mut seen = last_run(&status);
+    for _ in 0..2 {
+        seen = poll(Duration::from_secs(10), || async {
+            let now = last_run(&app.admin_get("/btcpay/status").await.expect(200));
+            (now.is_string() && now != seen).then_some(now)
+        })
+        .await
+        .expect("another reconciliation pass");
+    }
     assert_eq!(licenses_for(&app, &invoice).await, 1);
     app.stop().await;
 }
