@@ -137,7 +137,14 @@ async fn events_arrive_signed_with_the_secret_shown_once() {
     assert_eq!(ours.len(), 7, "exactly these seven events: {ours:?}");
 
     // The log shows each delivery with its status and latency.
-    let log = deliveries(&app, &format!("endpoint_id={id}")).await;
+    // (The receiver records a request before Keysat has its answer: wait
+    // until Keysat has recorded every delivery's outcome.)
+    let log = poll(WAIT, || async {
+        let log = deliveries(&app, &format!("endpoint_id={id}")).await;
+        log.iter().all(|d| d["state"] != "pending").then_some(log)
+    })
+    .await
+    .expect("every delivery's outcome recorded");
     // The first license's seven and the sentinel's three (issued, activated, deactivated).
     assert_eq!(log.len(), 7 + 3);
     for d in &log {
