@@ -261,3 +261,27 @@ pub fn signature_verifies(secret: &str, header: &str, body: &str) -> bool {
     mac.update(format!("{t}.{body}").as_bytes());
     mac.verify_slice(&sig).is_ok()
 }
+
+/// Nostr messages of `kind` (`license`, `recovery`, `operator`) Keysat has
+/// queued, whatever their state: "nothing more was sent" checked where it is
+/// decided, in the transaction of its cause, instead of by waiting a while.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub async fn queued_dms(db: &sqlx::SqlitePool, kind: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM nostr_messages WHERE kind = ?")
+        .bind(kind)
+        .fetch_one(db)
+        .await
+        .expect("count queued DMs");
+    n
+}
+
+/// Outbox events of `event_type` Keysat has written.
+#[allow(dead_code)]
+pub async fn written_events(db: &sqlx::SqlitePool, event_type: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM outbox_events WHERE type = ?")
+        .bind(event_type)
+        .fetch_one(db)
+        .await
+        .expect("count outbox events");
+    n
+}
