@@ -189,8 +189,10 @@ async fn at_the_connection_cap_newcomers_wait_their_turn_and_are_then_served() {
         s.write_all(SLOW_HEAD).await.unwrap();
         held.push(s);
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(app.state.connections.open(), 8);
+    // The server has taken all eight once its count says so (polled, not waited for).
+    let all_open =
+        common::poll(Duration::from_secs(5), || async { (app.state.connections.open() == 8).then_some(()) }).await;
+    assert!(all_open.is_some(), "open: {}", app.state.connections.open());
     // A ninth waits in the listen queue (no file spent on it) until the
     // header timeout frees a place, then is answered.
     let t = Instant::now();
