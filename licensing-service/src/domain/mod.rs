@@ -78,3 +78,12 @@ where
 pub fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
+
+/// At most `max` characters of untrusted text, for echoing in a message.
+pub fn clip(s: &str, max: usize) -> String {
+    let s = s.trim();
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}

@@ -3,6 +3,7 @@
 
 use crate::db::{self, Db};
 use crate::domain::catalog::{Policy, Product};
+use crate::domain::clip;
 
 use super::ServiceError;
 
@@ -14,7 +15,7 @@ pub async fn product_on_sale(db: &Db, slug: &str) -> Result<Product, ServiceErro
     db::products::by_slug(&db.read, slug.trim())
         .await?
         .filter(Product::on_sale)
-        .ok_or_else(|| ServiceError::NotFound(format!("no product '{}' is on sale", clip(slug))))
+        .ok_or_else(|| ServiceError::NotFound(format!("no product '{}' is on sale", clip(slug, 64))))
 }
 
 /// The product's tiers buyers can choose, in the catalogue's order.
@@ -26,14 +27,8 @@ pub async fn tiers_on_sale(db: &Db, product: &Product) -> Result<Vec<Policy>, Se
 pub async fn buyable(db: &Db, product: &str, tier: Option<&str>) -> Result<(Product, Policy), ServiceError> {
     let product = product_on_sale(db, product).await?;
     let tier = tier.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(DEFAULT_TIER);
-    let policy = db::policies::by_slug(&db.read, product.id, tier)
-        .await?
-        .filter(Policy::on_sale)
-        .ok_or_else(|| ServiceError::NotFound(format!("product '{}' has no tier '{}'", product.slug, clip(tier))))?;
+    let policy = db::policies::by_slug(&db.read, product.id, tier).await?.filter(Policy::on_sale).ok_or_else(|| {
+        ServiceError::NotFound(format!("product '{}' has no tier '{}'", product.slug, clip(tier, 64)))
+    })?;
     Ok((product, policy))
-}
-
-/// Echoed input is kept short.
-fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
 }

@@ -15,6 +15,8 @@ pub mod security;
 pub mod storefront;
 pub mod thank_you;
 
+pub use crate::domain::clip;
+
 use askama::Template;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -156,15 +158,6 @@ fn plural(n: i64, unit: &str) -> String {
 /// Unix seconds → "1 May 2027" (UTC), the same text the script writes.
 pub fn date(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0).map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default()
-}
-
-/// At most `max` characters of untrusted text, for echoing in a message.
-pub fn clip(s: &str, max: usize) -> String {
-    let s = s.trim();
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
 }
 
 #[cfg(test)]
