@@ -8,29 +8,29 @@ use std::time::Duration;
 
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::app::AppState;
 use crate::db;
 use crate::domain::now_unix;
+use crate::services::Core;
 
 pub struct Jobs {
     scheduler: JobScheduler,
 }
 
 impl Jobs {
-    pub async fn start(state: AppState) -> anyhow::Result<Jobs> {
+    pub async fn start(state: Core) -> anyhow::Result<Jobs> {
         let scheduler = JobScheduler::new().await?;
 
         // Reconciliation: once at start-up, then on its interval.
         let s = state.clone();
         tokio::spawn(async move {
-            crate::reconcile::run_pass(&s, true).await;
+            crate::services::reconcile::run_pass(&s, true).await;
         });
         let s = state.clone();
         scheduler
             .add(Job::new_repeated_async(Duration::from_secs(state.config.reconcile_interval_seconds), move |_, _| {
                 let s = s.clone();
                 Box::pin(async move {
-                    crate::reconcile::run_pass(&s, false).await;
+                    crate::services::reconcile::run_pass(&s, false).await;
                 })
             })?)
             .await?;
@@ -59,34 +59,25 @@ impl Jobs {
         scheduler
             .add(Job::new_async("15 * * * * *", move |_, _| {
                 let s = s.clone();
-                Box::pin(async move {
-                    s.validate_limiter.prune();
-                    s.code_limiter.prune();
-                    s.purchase_limiter.prune();
-                    s.recover_limiter.prune();
-                })
+                Box::pin(async move { s.limits.prune() })
             })?)
             .await?;
 
         // Delivery: each run skips while the previous one is still going.
-        every(
-            &scheduler,
-            Duration::from_secs(1),
-            &state,
-            |s| async move { crate::delivery::webhooks::send_due(&s).await },
-        )
+        every(&scheduler, Duration::from_secs(1), &state, |s| async move {
+            crate::delivery::webhooks::send_due(&s.delivery).await
+        })
         .await?;
-        every(
-            &scheduler,
-            Duration::from_secs(1),
-            &state,
-            |s| async move { crate::delivery::messages::send_due(&s).await },
-        )
+        every(&scheduler, Duration::from_secs(1), &state, |s| async move {
+            crate::delivery::messages::send_due(&s.delivery).await
+        })
         .await?;
         every(&scheduler, Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await }).await?;
         // Keysat's Nostr profile: soon after start, and after any change to it.
-        every(&scheduler, Duration::from_secs(2), &state, |s| async move { crate::delivery::profile::sync(&s).await })
-            .await?;
+        every(&scheduler, Duration::from_secs(2), &state, |s| async move {
+            crate::delivery::profile::sync(&s.delivery).await
+        })
+        .await?;
         every(&scheduler, Duration::from_secs(60), &state, |s| async move { s.delivery.nostr.keep_alive().await })
             .await?;
         let prune_every = Duration::from_secs(state.config.retention.interval_seconds);
@@ -104,9 +95,9 @@ impl Jobs {
 }
 
 /// Adds a job running `run` every `period`.
-async fn every<F, Fut>(scheduler: &JobScheduler, period: Duration, state: &AppState, run: F) -> anyhow::Result<()>
+async fn every<F, Fut>(scheduler: &JobScheduler, period: Duration, state: &Core, run: F) -> anyhow::Result<()>
 where
-    F: Fn(AppState) -> Fut + Send + Sync + Clone + 'static,
+    F: Fn(Core) -> Fut + Send + Sync + Clone + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let s = state.clone();
@@ -121,7 +112,7 @@ where
 }
 
 /// Writes `license.expired` for licenses that reached their expiry.
-pub async fn scan_expiries(s: &AppState) {
+pub async fn scan_expiries(s: &Core) {
     match crate::delivery::expiry::scan(&s.db, now_unix()).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(licenses = n, "license.expired events written"),
@@ -132,7 +123,7 @@ pub async fn scan_expiries(s: &AppState) {
 /// Forgets what only history needs, past the configured retention: finished
 /// deliveries and notices, spent idempotency answers, never-paid invoices,
 /// released code holds, freed seats, old attempt logs.
-pub async fn prune_history(s: &AppState) {
+pub async fn prune_history(s: &Core) {
     let now = now_unix();
     let r = s.config.retention;
     let history = now - r.history_seconds;
@@ -157,7 +148,7 @@ pub async fn prune_history(s: &AppState) {
 }
 
 /// Drops validation events past the retention period or the row cap.
-pub async fn prune_validation_log(s: &AppState) {
+pub async fn prune_validation_log(s: &Core) {
     let cutoff = now_unix() - i64::from(s.config.validation_log_days) * 86_400;
     let keep = i64::try_from(s.config.validation_log_max_rows).unwrap_or(i64::MAX);
     match db::events::prune(&s.db.write, cutoff, keep).await {

@@ -4,13 +4,13 @@
 
 use nostr_sdk::JsonUtil;
 
-use crate::app::AppState;
 use crate::db::nostr::{KeyLine, Message};
 use crate::db::{self};
 use crate::domain::now_unix;
 use crate::domain::time::ts;
 
 use super::nostr::{recipient_key, NostrService, Route};
+use super::Delivery;
 
 /// Messages taken per run.
 const BATCH: i64 = 20;
@@ -18,8 +18,8 @@ const BATCH: i64 = 20;
 const MAX_RECOVERED_KEYS: i64 = 50;
 
 /// Sends every message whose time has come.
-pub async fn send_due(s: &AppState) {
-    let Ok(_running) = s.delivery.nostr_run.try_lock() else {
+pub async fn send_due(s: &Delivery) {
+    let Ok(_running) = s.nostr_run.try_lock() else {
         return; // the previous run is still going
     };
     let due = match db::nostr::due(&s.db.read, now_unix(), BATCH).await {
@@ -36,7 +36,7 @@ pub async fn send_due(s: &AppState) {
     }
 }
 
-async fn send_one(s: &AppState, m: &Message) -> Result<(), sqlx::Error> {
+async fn send_one(s: &Delivery, m: &Message) -> Result<(), sqlx::Error> {
     let now = now_unix();
     let Some(recipient) = recipient_key(&m.recipient) else {
         return db::nostr::mark_undeliverable(&s.db.write, &m.id, now, "the recipient is not a valid Nostr public key")
@@ -51,7 +51,7 @@ async fn send_one(s: &AppState, m: &Message) -> Result<(), sqlx::Error> {
             let Some(text) = render(s, m).await? else {
                 return db::nostr::mark_undeliverable(&s.db.write, &m.id, now, "nothing to send any more").await;
             };
-            let event = match s.delivery.nostr.private_message(recipient, &text).await {
+            let event = match s.nostr.private_message(recipient, &text).await {
                 Ok(e) => e,
                 Err(e) => return db::nostr::mark_undeliverable(&s.db.write, &m.id, now, &format!("{e:#}")).await,
             };
@@ -59,7 +59,7 @@ async fn send_one(s: &AppState, m: &Message) -> Result<(), sqlx::Error> {
             event
         }
     };
-    match s.delivery.nostr.deliver(recipient, &event).await {
+    match s.nostr.deliver(recipient, &event).await {
         Ok((route, acked)) => {
             let inbox = matches!(route, Route::Inbox(_));
             tracing::info!(message = %m.id, kind = %m.kind, relays = ?acked, inbox, "Nostr message delivered");
@@ -67,7 +67,7 @@ async fn send_one(s: &AppState, m: &Message) -> Result<(), sqlx::Error> {
         }
         Err(error) => {
             let attempts = u32::try_from(m.attempts + 1).unwrap_or(u32::MAX);
-            let next = s.config.nostr_retry.after(attempts).map(|d| now_unix() + d.as_secs() as i64);
+            let next = s.nostr_retry.after(attempts).map(|d| now_unix() + d.as_secs() as i64);
             if next.is_none() {
                 tracing::warn!(message = %m.id, %error, "giving up on a Nostr message");
             } else {
@@ -79,9 +79,9 @@ async fn send_one(s: &AppState, m: &Message) -> Result<(), sqlx::Error> {
 }
 
 /// The message's text; `None` when there is nothing to send any more.
-async fn render(s: &AppState, m: &Message) -> Result<Option<String>, sqlx::Error> {
+async fn render(s: &Delivery, m: &Message) -> Result<Option<String>, sqlx::Error> {
     let seller = s.operator_name().unwrap_or_else(|| "Keysat".to_string());
-    let recover = format!("{}/recover", s.public_url);
+    let recover = format!("{}/recover", s.public_url());
     match m.kind.as_str() {
         "license" => {
             let Some(id) = &m.license_id else { return Ok(None) };

@@ -17,17 +17,20 @@ pub mod operator;
 pub mod profile;
 pub mod webhooks;
 
+use std::sync::RwLock;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::db::{self, Tx};
+use crate::db::{self, Db, Tx};
 use crate::domain::npub::Npub;
+use crate::domain::outbox::RetrySchedule;
 pub use crate::domain::outbox::{EventType, NoticeKind};
 pub use operator::{notify_in, notify_operator};
 
-/// Delivery's share of the running daemon.
+/// Delivery's share of the running daemon: everything the senders need,
+/// so they take this and nothing wider.
 pub struct Delivery {
     pub nostr: nostr::NostrService,
     /// Keysat's Nostr profile, as last published.
@@ -35,15 +38,30 @@ pub struct Delivery {
     /// The HTTP client webhooks are sent with.
     pub http: reqwest::Client,
     /// Held by the message run and the webhook run, so runs never overlap.
-    pub nostr_run: Mutex<()>,
-    pub webhook_run: Mutex<()>,
+    nostr_run: Mutex<()>,
+    webhook_run: Mutex<()>,
+    db: Db,
+    /// Base URL buyers use (no trailing slash), for links in messages.
+    public_url: String,
+    /// The seller's name as buyers see it (settings can change it).
+    operator_name: RwLock<Option<String>>,
+    nostr_retry: RetrySchedule,
+    webhook_retry: RetrySchedule,
+}
+
+/// What [`Delivery::new`] takes besides the Nostr service.
+pub struct DeliverySettings {
+    pub public_url: String,
+    pub operator_name: Option<String>,
+    pub nostr_retry: RetrySchedule,
+    pub webhook_retry: RetrySchedule,
 }
 
 /// How long a webhook receiver has to answer.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Delivery {
-    pub fn new(nostr: nostr::NostrService) -> anyhow::Result<Delivery> {
+    pub fn new(db: Db, nostr: nostr::NostrService, settings: DeliverySettings) -> anyhow::Result<Delivery> {
         let http = reqwest::Client::builder()
             .timeout(WEBHOOK_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
@@ -56,7 +74,26 @@ impl Delivery {
             http,
             nostr_run: Mutex::new(()),
             webhook_run: Mutex::new(()),
+            db,
+            public_url: settings.public_url.trim_end_matches('/').to_string(),
+            operator_name: RwLock::new(settings.operator_name),
+            nostr_retry: settings.nostr_retry,
+            webhook_retry: settings.webhook_retry,
         })
+    }
+
+    /// The seller's name as buyers see it, if set.
+    pub fn operator_name(&self) -> Option<String> {
+        self.operator_name.read().expect("operator name lock").clone()
+    }
+
+    pub fn set_operator_name(&self, name: Option<String>) {
+        *self.operator_name.write().expect("operator name lock") = name;
+    }
+
+    /// Base URL buyers use, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 }
 

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use super::nostr::Profile;
-use crate::app::AppState;
 
 /// Least wait before publishing the same profile again to relays that
 /// missed it.
@@ -56,15 +55,15 @@ pub fn profile_of(operator_name: Option<&str>, public_url: &str) -> Profile {
 
 /// Publishes the profile if it changed, the relay list changed, or a relay
 /// missed it (then at most every [`RETRY`]).
-pub async fn sync(s: &AppState) {
-    let Ok(mut state) = s.delivery.profile.inner.try_lock() else {
+pub async fn sync(s: &super::Delivery) {
+    let Ok(mut state) = s.profile.inner.try_lock() else {
         return; // the previous run is still going
     };
-    let relays: Vec<String> = s.delivery.nostr.relay_urls().await.iter().map(|u| u.to_string()).collect();
+    let relays: Vec<String> = s.nostr.relay_urls().await.iter().map(|u| u.to_string()).collect();
     if relays.is_empty() {
         return;
     }
-    let profile = profile_of(s.operator_name().as_deref(), &s.public_url);
+    let profile = profile_of(s.operator_name().as_deref(), s.public_url());
     let now = Instant::now();
     let same = state.attempted.as_ref().is_some_and(|(p, r)| *p == profile && *r == relays);
     if same {
@@ -77,7 +76,7 @@ pub async fn sync(s: &AppState) {
     }
     state.attempted = Some((profile.clone(), relays));
     state.retry_at = Some(now + RETRY);
-    match s.delivery.nostr.publish_profile(&profile).await {
+    match s.nostr.publish_profile(&profile).await {
         Ok(acked) => {
             tracing::info!(relays = ?acked, name = %profile.name, "published Keysat's Nostr profile");
             state.accepted.extend(acked);

@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::task::JoinSet;
 
-use crate::app::AppState;
 use crate::db::outbox::{AttemptResult, Due, Next};
 use crate::db::{self};
 use crate::domain::now_unix;
@@ -112,8 +111,8 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// Sends every delivery whose time has come, a batch at a time, concurrently.
-pub async fn send_due(s: &AppState) {
-    let Ok(_running) = s.delivery.webhook_run.try_lock() else {
+pub async fn send_due(s: &super::Delivery) {
+    let Ok(_running) = s.webhook_run.try_lock() else {
         return;
     };
     let due = match db::outbox::due(&s.db.read, now_unix(), BATCH).await {
@@ -125,7 +124,7 @@ pub async fn send_due(s: &AppState) {
     };
     let mut running = JoinSet::new();
     for d in due {
-        let http = s.delivery.http.clone();
+        let http = s.http.clone();
         running.spawn(async move {
             let r = attempt(&http, &d, false).await;
             (d, r)
@@ -142,12 +141,12 @@ pub async fn send_due(s: &AppState) {
 /// Logs a scheduled attempt and moves the delivery on; a delivery that has
 /// used its last attempt goes to dead-letter and the operator is told, in
 /// the same transaction.
-async fn record(s: &AppState, d: &Due, r: &AttemptResult) -> Result<(), sqlx::Error> {
+async fn record(s: &super::Delivery, d: &Due, r: &AttemptResult) -> Result<(), sqlx::Error> {
     let next = if r.succeeded() {
         Next::Delivered
     } else {
         let attempts = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
-        match s.config.webhook_retry.after(attempts) {
+        match s.webhook_retry.after(attempts) {
             Some(delay) => Next::RetryAt(r.at + delay.as_secs() as i64),
             None => Next::Dead,
         }
@@ -175,11 +174,11 @@ async fn record(s: &AppState, d: &Due, r: &AttemptResult) -> Result<(), sqlx::Er
 /// redeliver). Success delivers it; a failure is logged and changes nothing
 /// else. The attempt and its audit record are written together. `None`
 /// when there is no such delivery.
-pub async fn redeliver(s: &AppState, id: &str, actor: &str) -> Result<Option<AttemptResult>, sqlx::Error> {
+pub async fn redeliver(s: &super::Delivery, id: &str, actor: &str) -> Result<Option<AttemptResult>, sqlx::Error> {
     let Some(d) = db::outbox::due_by_id(&s.db.write, id).await? else {
         return Ok(None);
     };
-    let r = attempt(&s.delivery.http, &d, true).await;
+    let r = attempt(&s.http, &d, true).await;
     let next = if r.succeeded() { Next::Delivered } else { Next::Unchanged };
     let mut tx = s.db.begin().await?;
     db::outbox::record_attempt(&mut tx, &d.id, &r, next).await?;

@@ -15,3 +15,33 @@ pub fn ts_or_null(t: i64) -> Value {
         Value::String(ts(t))
     }
 }
+
+/// Unix seconds that go on the wire as an RFC 3339 UTC string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// 0 means never (a perpetual license, a field not set): `None`, shown as null.
+    pub fn or_never(t: i64) -> Option<Timestamp> {
+        (t != 0).then_some(Timestamp(t))
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&ts(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc_3339_utc_and_zero_is_never() {
+        assert_eq!(serde_json::to_string(&Timestamp(1_767_225_600)).unwrap(), "\"2026-01-01T00:00:00Z\"");
+        assert_eq!(Timestamp::or_never(0), None);
+        assert_eq!(serde_json::to_value(Timestamp::or_never(0)).unwrap(), ts_or_null(0));
+        assert_eq!(serde_json::to_value(Timestamp::or_never(5)).unwrap(), ts_or_null(5));
+    }
+}

@@ -8,7 +8,7 @@ pub use crate::domain::proxies::TrustedProxies;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 
 /// Extractor: the request's client address.
 #[derive(Debug, Clone, Copy)]

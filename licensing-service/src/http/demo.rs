@@ -6,12 +6,12 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::domain::invoice::Observed;
-use crate::fulfillment;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::payment::simulated::Simulated;
 use crate::payment::Amount;
+use crate::services::fulfillment;
 
 #[derive(Template)]
 #[template(path = "demo_checkout.html")]

@@ -8,5 +8,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod pages;
 pub mod public;
+pub mod router;
+pub mod state;
 pub mod views;
 pub mod webhooks;

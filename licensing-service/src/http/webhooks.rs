@@ -11,16 +11,17 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::domain::invoice::Observed;
 use crate::domain::now_unix;
-use crate::fulfillment::{self, Delivery, Outcome};
-use crate::http::admin::btcpay::{api_client, finish_connection, remember_unchosen, usable_stores};
 use crate::http::error::ApiError;
 use crate::http::extract::RawBody;
+use crate::http::state::AppState;
 use crate::payment::btcpay::NAME as BTCPAY;
 use crate::payment::WebhookError;
+use crate::services::btcpay::{self, Authorized, Grant};
+use crate::services::fulfillment::{self, Delivery, Outcome};
+use crate::services::ServiceError;
 
 pub async fn btcpay_webhook(
     State(s): State<AppState>,
@@ -133,12 +134,6 @@ pub struct StateQuery {
 }
 
 /// What BTCPay posts back: `apiKey`, `permissions`, `userId`, as a form or as JSON.
-struct Grant {
-    api_key: String,
-    /// The BTCPay user who approved the key.
-    user_id: Option<String>,
-}
-
 fn parse_grant(headers: &HeaderMap, body: &[u8]) -> Option<Grant> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -170,60 +165,33 @@ pub async fn btcpay_connect_callback(
     let Some(grant) = parse_grant(&headers, &body) else {
         return refused("BTCPay did not send an API key.");
     };
-    let base_url =
-        match take_state(&s, &token).await {
-            Ok(Some(b)) => b,
-            Ok(None) => return refused(
-                "This connection link has expired or was already used. Start again from the \"Connect BTCPay\" action.",
-            ),
-            Err(e) => return e.into_response(),
-        };
-    match connect_with(&s, &base_url, &grant).await {
-        Ok(lines) => notice(StatusCode::OK, &lines.0, lines.1),
-        Err(e) => {
-            tracing::warn!(error = %e.message, "BTCPay connection failed");
-            notice(StatusCode::BAD_GATEWAY, "BTCPay was not connected", vec![e.message])
-        }
-    }
-}
-
-async fn take_state(s: &AppState, token: &str) -> Result<Option<String>, ApiError> {
-    let mut tx = s.db.begin().await?;
-    let base = db::payments::take_state(&mut tx, token, now_unix()).await?;
-    tx.commit().await?;
-    Ok(base)
-}
-
-/// Confirms the key, finds the store and registers the webhook.
-async fn connect_with(s: &AppState, base_url: &str, grant: &Grant) -> Result<(String, Vec<String>), ApiError> {
-    let (api_key, owner) = (grant.api_key.as_str(), grant.user_id.as_deref());
-    let client = api_client(&s.config, base_url, api_key)?;
-    let stores = usable_stores(&client).await?;
-    match stores.as_slice() {
-        [] => Err(ApiError::bad_request(
-            "no_usable_store",
-            "The key BTCPay created does not allow Keysat to sell on any store. Try again and select a store.",
-        )),
-        [store] => {
-            finish_connection(s, &client, base_url, api_key, store, owner, "btcpay-authorize").await?;
-            Ok((
-                format!("Connected to store {}", store.name),
-                vec![
-                    format!("Keysat now takes payments through the BTCPay store \"{}\".", store.name),
-                    "You can close this page.".into(),
-                ],
-            ))
-        }
-        several => {
-            remember_unchosen(s, base_url, api_key, owner).await?;
+    match btcpay::complete(&s.core, &token, &grant).await {
+        Ok(Authorized::StaleLink) => refused(
+            "This connection link has expired or was already used. Start again from the \"Connect BTCPay\" action.",
+        ),
+        Ok(Authorized::Connected(store)) => notice(
+            StatusCode::OK,
+            &format!("Connected to store {}", store.name),
+            vec![
+                format!("Keysat now takes payments through the BTCPay store \"{}\".", store.name),
+                "You can close this page.".into(),
+            ],
+        ),
+        Ok(Authorized::ChooseStore(several)) => {
             let names: Vec<String> = several.iter().map(|st| format!("{} ({})", st.name, st.id)).collect();
-            Ok((
-                "Choose a store".into(),
+            notice(
+                StatusCode::OK,
+                "Choose a store",
                 vec![
                     format!("The key can sell on {} stores: {}.", several.len(), names.join(", ")),
                     "Pick one with the \"Check BTCPay connection\" action (or POST /v1/admin/btcpay/store).".into(),
                 ],
-            ))
+            )
+        }
+        Err(e @ (ServiceError::Database(_) | ServiceError::Internal(_))) => ApiError::from(e).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "BTCPay connection failed");
+            notice(StatusCode::BAD_GATEWAY, "BTCPay was not connected", vec![e.to_string()])
         }
     }
 }

@@ -3,14 +3,19 @@
 //! takes typed input and answers a result or a [`ServiceError`]; the front
 //! ends only translate. Nothing here imports `http`.
 //!
-//! The layer is being built up family by family (issue 13): the catalogue's
-//! "what is on sale", orders (purchase, redeem, recover) and idempotency are
-//! here; licenses, the BTCPay connection and settings still live in their
-//! handlers.
+//! One module per use-case family; [`Core`] (`state.rs`) is the narrow state
+//! they, the jobs and the front ends share.
 
+pub mod btcpay;
 pub mod catalog;
+pub mod fulfillment;
 pub mod idempotency;
 pub mod orders;
+pub mod reconcile;
+pub mod settings;
+pub mod state;
+
+pub use state::{Core, CoreInner, Limits};
 
 use crate::domain::discount::Refusal;
 use crate::domain::DomainError;
@@ -30,6 +35,15 @@ pub enum ServiceError {
     /// The request is well formed but cannot be done as asked.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// The request itself is malformed (answered 400).
+    #[error("{message}")]
+    BadInput { code: &'static str, message: String },
+    /// The caller could not prove who it is.
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// The payment provider failed or refused the call.
+    #[error(transparent)]
+    Provider(#[from] crate::payment::ProviderError),
     /// This caller must wait.
     #[error("{message}")]
     TooMany { code: &'static str, message: String, retry_after: u64 },
@@ -52,6 +66,10 @@ impl From<Busy> for ServiceError {
 }
 
 impl ServiceError {
+    pub fn bad_input(code: &'static str, message: impl Into<String>) -> ServiceError {
+        ServiceError::BadInput { code, message: message.into() }
+    }
+
     /// One address over its own limit.
     pub fn rate_limited(retry_after: u64) -> ServiceError {
         ServiceError::TooMany {

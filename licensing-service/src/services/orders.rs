@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use super::idempotency::{self, address_bucket, Answer, IdempotencyKey};
 use super::{catalog, ServiceError};
-use crate::app::AppState;
 use crate::config::origin_of;
 use crate::db;
 use crate::db::codes::DiscountCode;
@@ -27,8 +26,9 @@ use crate::domain::license::parse_email;
 use crate::domain::npub::Npub;
 use crate::domain::time::ts_or_null;
 use crate::domain::{now_unix, optional_text, DomainError};
-use crate::fulfillment::{self, IssueRequest, Source};
 use crate::payment::{Amount, CheckoutRequest};
+use crate::services::fulfillment::{self, IssueRequest, Source};
+use crate::services::Core;
 
 /// Who sent an order: the client's address (for the caps on open invoices)
 /// and the `Idempotency-Key` they sent, if any.
@@ -60,7 +60,7 @@ pub struct OrderInput<'a> {
 
 impl Order {
     /// Checks every field; an unknown code and another product's code look the same.
-    pub async fn load(s: &AppState, input: OrderInput<'_>) -> Result<Order, ServiceError> {
+    pub async fn load(s: &Core, input: OrderInput<'_>) -> Result<Order, ServiceError> {
         let buyer_email = optional_text("buyer_email", input.buyer_email, 254)?.map(|e| parse_email(&e)).transpose()?;
         let buyer_npub = optional_text("buyer_npub", input.buyer_npub, 128)?.map(|n| Npub::parse(&n)).transpose()?;
         let buyer_note = optional_text("buyer_note", input.buyer_note, 1000)?;
@@ -123,7 +123,7 @@ pub struct FreeIssued {
 /// yields exactly 10 licenses however many buyers race for it. With an
 /// `Idempotency-Key` the answer is stored in the same transaction.
 pub async fn issue_free(
-    s: &AppState,
+    s: &Core,
     order: &Order,
     idem: Option<&IdempotencyKey>,
     answer: impl FnOnce(&FreeIssued) -> Value,
@@ -203,10 +203,10 @@ pub struct PurchaseBody {
 }
 
 /// The whole purchase: also used by the buy page's form.
-pub async fn create_purchase(s: &AppState, b: PurchaseBody, caller: &Caller) -> Result<Answer, ServiceError> {
+pub async fn create_purchase(s: &Core, b: PurchaseBody, caller: &Caller) -> Result<Answer, ServiceError> {
     let idem = caller.idem.as_ref();
     // The caller has checked the address's own limit; this one is everyone's.
-    s.global_limits.purchase.admit()?;
+    s.limits.global.purchase.admit()?;
     let redirect = checkout_redirect(s, b.redirect_url.as_deref())?;
     let order = Order::load(
         s,
@@ -320,7 +320,7 @@ pub async fn create_purchase(s: &AppState, b: PurchaseBody, caller: &Caller) -> 
     Ok(Answer::ok(body))
 }
 
-fn free_answer(s: &AppState, order: &Order, done: &FreeIssued) -> Value {
+fn free_answer(s: &Core, order: &Order, done: &FreeIssued) -> Value {
     json!({
         "invoice_id": done.invoice.id,
         "btcpay_invoice_id": null,
@@ -336,11 +336,11 @@ fn free_answer(s: &AppState, order: &Order, done: &FreeIssued) -> Value {
     })
 }
 
-pub fn thank_you_url(s: &AppState, invoice_id: Uuid) -> String {
+pub fn thank_you_url(s: &Core, invoice_id: Uuid) -> String {
     format!("{}/thank-you?invoice={invoice_id}", s.public_url)
 }
 
-fn poll_url(s: &AppState, invoice_id: Uuid) -> String {
+fn poll_url(s: &Core, invoice_id: Uuid) -> String {
     format!("{}/v1/purchase/{invoice_id}", s.public_url)
 }
 
@@ -351,7 +351,7 @@ const OPEN_INVOICE_SECONDS: i64 = 3600;
 /// Unpaid invoices are capped per address and overall, so spam cannot grow
 /// the database or the provider's invoice list without bound. Checked by the
 /// single writer, in the transaction that adds the invoice.
-async fn check_open_invoices(s: &AppState, tx: &mut db::Tx, addr: &str, now: i64) -> Result<(), ServiceError> {
+async fn check_open_invoices(s: &Core, tx: &mut db::Tx, addr: &str, now: i64) -> Result<(), ServiceError> {
     let since = now - OPEN_INVOICE_SECONDS;
     if db::invoices::count_open(&mut **tx, Some(addr), since).await? >= s.config.max_pending_per_address {
         return Err(ServiceError::TooMany {
@@ -373,7 +373,7 @@ async fn check_open_invoices(s: &AppState, tx: &mut db::Tx, addr: &str, now: i64
 
 /// `redirect_url` is honoured only for our own origin or an allowed one, and
 /// kept as the URL parser writes it (no raw control characters survive).
-fn checkout_redirect(s: &AppState, wanted: Option<&str>) -> Result<Option<String>, ServiceError> {
+fn checkout_redirect(s: &Core, wanted: Option<&str>) -> Result<Option<String>, ServiceError> {
     let Some(url) = wanted.map(str::trim).filter(|u| !u.is_empty()) else {
         return Ok(None);
     };
@@ -406,9 +406,9 @@ pub struct RedeemBody {
 }
 
 /// The whole redemption: also used by the redeem page.
-pub async fn redeem_code(s: &AppState, b: RedeemBody, idem: Option<&IdempotencyKey>) -> Result<Answer, ServiceError> {
+pub async fn redeem_code(s: &Core, b: RedeemBody, idem: Option<&IdempotencyKey>) -> Result<Answer, ServiceError> {
     // The caller has checked the address's own limit; this one is everyone's.
-    s.global_limits.redeem.admit()?;
+    s.limits.global.redeem.admit()?;
     let order = Order::load(
         s,
         OrderInput {
@@ -444,9 +444,9 @@ pub async fn redeem_code(s: &AppState, b: RedeemBody, idem: Option<&IdempotencyK
 /// Queues the recovery DM for `npub` (also used by the recover page): a bad
 /// npub is a clear error; otherwise the caller answers [`ANSWER`] whatever
 /// was found.
-pub async fn request_recovery(s: &AppState, ip: IpAddr, npub: &str) -> Result<(), ServiceError> {
-    s.recover_limiter.check(ip).map_err(ServiceError::rate_limited)?;
-    s.global_limits.recover.admit()?;
+pub async fn request_recovery(s: &Core, ip: IpAddr, npub: &str) -> Result<(), ServiceError> {
+    s.limits.recover.check(ip).map_err(ServiceError::rate_limited)?;
+    s.limits.global.recover.admit()?;
     let npub = Npub::parse(npub).map_err(|_| {
         DomainError::invalid("npub", format!("'{}' is not an npub or a 64-character hex public key", npub.trim()))
     })?;

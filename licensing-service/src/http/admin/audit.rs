@@ -5,9 +5,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::db::{self, audit::AuditRow};
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::http::views::{parse_time, ts};
 
 pub fn entry(a: &AuditRow) -> Value {

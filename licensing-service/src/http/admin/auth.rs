@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::ratelimit::RateLimiter;
 
 /// Failed-authentication log lines written per minute at most; the rest are

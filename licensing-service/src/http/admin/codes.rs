@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db::codes::DiscountCode;
 use crate::db::{self, audit::NewAudit};
 use crate::domain::catalog::Product;
@@ -17,6 +16,7 @@ use crate::domain::discount::{Code, Kind, Rules};
 use crate::domain::{now_unix, nullable, optional_text, DomainError};
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
+use crate::http::state::AppState;
 use crate::http::views::{parse_time, ts};
 
 #[derive(Deserialize)]

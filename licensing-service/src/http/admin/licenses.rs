@@ -7,7 +7,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db::licenses::License;
 use crate::db::{self, audit::NewAudit};
 use crate::delivery::events::license_event;
@@ -15,10 +14,11 @@ use crate::delivery::EventType;
 use crate::domain::license::{parse_email, parse_fingerprint, LicenseStatus, StatusAction};
 use crate::domain::npub::Npub;
 use crate::domain::{now_unix, optional_text, DomainError};
-use crate::fulfillment::{issue_license, IssueRequest, Source};
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, Json as JsonBody, RawBody};
+use crate::http::state::AppState;
 use crate::http::views::{self, parse_time, ts_or_null};
+use crate::services::fulfillment::{issue_license, IssueRequest, Source};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

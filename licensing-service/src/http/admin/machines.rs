@@ -6,11 +6,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db::{self, audit::NewAudit};
 use crate::domain::optional_text;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, RawBody};
+use crate::http::state::AppState;
 use crate::http::views;
 
 #[derive(Deserialize)]

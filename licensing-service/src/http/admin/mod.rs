@@ -6,8 +6,6 @@ pub mod btcpay;
 pub mod codes;
 pub mod licenses;
 pub mod machines;
-pub mod nostr;
-pub mod notifications;
 pub mod policies;
 pub mod products;
 pub mod routes;

@@ -5,12 +5,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::db::{self, audit::NewAudit};
 use crate::domain::catalog::{Policy, PolicyInput};
 use crate::domain::{now_unix, DomainError};
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
+use crate::http::state::AppState;
 use crate::http::views;
 
 async fn write(

@@ -6,7 +6,7 @@ use axum::routing::{on, MethodFilter};
 use axum::Router;
 
 use super::*;
-use crate::app::AppState;
+use crate::http::state::AppState;
 
 macro_rules! admin_routes {
     ($($method:ident $path:literal => $handler:path;)*) => {
@@ -55,8 +55,8 @@ admin_routes! {
     POST "/btcpay/reconcile" => btcpay::reconcile;
     GET "/settings" => settings::get;
     PUT "/settings" => settings::put;
-    GET "/nostr" => nostr::get;
-    PUT "/nostr" => nostr::put;
+    GET "/nostr" => settings::get_nostr;
+    PUT "/nostr" => settings::put_nostr;
     POST "/webhook-endpoints" => webhook_endpoints::create;
     GET "/webhook-endpoints" => webhook_endpoints::list;
     GET "/webhook-endpoints/{id}" => webhook_endpoints::get;

@@ -1,33 +1,22 @@
-//! `/v1/admin/settings` and `/v1/admin/stats`.
+//! `/v1/admin/settings`, `/v1/admin/nostr` and `/v1/admin/stats`; thin over
+//! `services::settings`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
-use crate::db::{self, audit::NewAudit};
-use crate::domain::{now_unix, nullable, optional_text};
+use crate::db;
+use crate::domain::nullable;
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
+use crate::http::state::AppState;
+use crate::services::settings::{self, Change, Nostr, Settings};
 
-async fn current(s: &AppState) -> Result<Value, ApiError> {
-    let mut v = json!({
-        "operator_name": s.operator_name(),
-        "public_url": &*s.public_url,
-        "public_key_pem": &*s.public_key_pem,
-    });
-    if let (Some(v), Value::Object(n)) = (v.as_object_mut(), super::notifications::current(&s.db.read).await?) {
-        v.extend(n);
-    }
-    Ok(v)
-}
-
-pub async fn get(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(current(&s).await?))
+pub async fn get(State(s): State<AppState>) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(settings::current(&s.core).await?))
 }
 
 /// Absent fields keep their value; `null` clears a nullable one.
@@ -43,49 +32,50 @@ pub struct SettingsBody {
     notifications: Option<BTreeMap<String, bool>>,
 }
 
-pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>) -> Result<Json<Value>, ApiError> {
-    let name = b.operator_name.map(|n| optional_text("operator_name", n, 120)).transpose()?;
-    let now = now_unix();
-    let before = s.operator_name();
-    let mut tx = s.db.begin().await?;
-    if let Some(name) = &name {
-        match name {
-            Some(n) => db::settings::set(&mut *tx, db::settings::OPERATOR_NAME, n).await?,
-            None => db::settings::delete(&mut *tx, db::settings::OPERATOR_NAME).await?,
-        }
-        db::audit::record(
-            &mut tx,
-            now,
-            NewAudit {
-                actor: "admin",
-                action: "settings.update",
-                target_type: "settings",
-                target_id: "operator_name".into(),
-                details: json!({ "before": before, "after": name }),
-            },
-        )
-        .await?;
-    }
-    super::notifications::apply(&mut tx, now, b.operator_npub, b.notifications).await?;
-    tx.commit().await?;
-    if let Some(name) = name {
-        *s.operator_name.write().expect("operator name lock") = name;
-    }
-    Ok(Json(current(&s).await?))
+pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>) -> Result<Json<Settings>, ApiError> {
+    let change =
+        Change { operator_name: b.operator_name, operator_npub: b.operator_npub, notifications: b.notifications };
+    Ok(Json(settings::update(&s.core, change).await?))
+}
+
+pub async fn get_nostr(State(s): State<AppState>) -> Json<Nostr> {
+    Json(settings::nostr(&s.core).await)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NostrBody {
+    relays: Vec<String>,
+}
+
+pub async fn put_nostr(State(s): State<AppState>, JsonBody(b): JsonBody<NostrBody>) -> Result<Json<Nostr>, ApiError> {
+    Ok(Json(settings::set_relays(&s.core, &b.relays).await?))
 }
 
 /// Counters an operator (and the benchmark) can read.
-pub async fn stats(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let (licenses, machines, events) = db::events::table_counts(&s.db.read).await?;
+#[derive(Serialize)]
+pub struct Stats {
+    licenses: i64,
+    active_machines: i64,
+    validation_log_rows: i64,
+    validation_events_written: u64,
+    validation_events_dropped: u64,
+    rate_limited_addresses_tracked: usize,
+    public_connections_open: usize,
+    public_connections_refused_per_address_cap: u64,
+}
+
+pub async fn stats(State(s): State<AppState>) -> Result<Json<Stats>, ApiError> {
+    let (licenses, active_machines, validation_log_rows) = db::events::table_counts(&s.db.read).await?;
     let q = &s.licensing.events;
-    Ok(Json(json!({
-        "licenses": licenses,
-        "active_machines": machines,
-        "validation_log_rows": events,
-        "validation_events_written": q.written.load(Ordering::Relaxed),
-        "validation_events_dropped": q.dropped.load(Ordering::Relaxed),
-        "rate_limited_addresses_tracked": s.validate_limiter.tracked(),
-        "public_connections_open": s.connections.open(),
-        "public_connections_refused_per_address_cap": s.connections.refused(),
-    })))
+    Ok(Json(Stats {
+        licenses,
+        active_machines,
+        validation_log_rows,
+        validation_events_written: q.written.load(Ordering::Relaxed),
+        validation_events_dropped: q.dropped.load(Ordering::Relaxed),
+        rate_limited_addresses_tracked: s.limits.validate.tracked(),
+        public_connections_open: s.connections.open(),
+        public_connections_refused_per_address_cap: s.connections.refused(),
+    }))
 }

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db::outbox::{Attempt, Delivery, DeliveryFilter};
 use crate::db::webhooks::Endpoint;
 use crate::db::{self, audit::NewAudit};
@@ -17,6 +16,7 @@ use crate::domain::outbox::EventFilter;
 use crate::domain::{now_unix, nullable, optional_text, DomainError};
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
+use crate::http::state::AppState;
 use crate::http::views::{ts, ts_or_null};
 
 const URL_MAX: usize = 2000;
@@ -289,8 +289,9 @@ pub async fn delivery(State(s): State<AppState>, Path(id): Path<String>) -> Resu
 /// Sends the delivery again now, whatever its state; answers with the
 /// attempt and the delivery as it stands after it.
 pub async fn retry(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let r =
-        redeliver(&s, &id, "admin").await?.ok_or_else(|| ApiError::not_found(format!("no webhook delivery '{id}'")))?;
+    let r = redeliver(&s.delivery, &id, "admin")
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no webhook delivery '{id}'")))?;
     let mut v = delivery_details(&s, &id).await?;
     v["delivered"] = json!(r.succeeded());
     Ok(Json(v))

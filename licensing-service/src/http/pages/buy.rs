@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::security::PageForm;
 use super::{render, render_form, sats, seats, term, Caching, Chrome, PageQuery};
-use crate::app::AppState;
 use crate::db;
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::discount::{Kind, Quote};
@@ -19,6 +18,7 @@ use crate::domain::Slug;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::{quote_with_code, too_many};
+use crate::http::state::AppState;
 use crate::services::catalog;
 use crate::services::orders::{create_purchase, Caller, PurchaseBody};
 
@@ -113,7 +113,7 @@ pub async fn page(
         Some(c) if c.trim().is_empty() => String::new(),
         // A code in the address is looked up like a preview: limited per address.
         Some(c) => {
-            if let Err(retry) = s.code_limiter.check(ip) {
+            if let Err(retry) = s.limits.code.check(ip) {
                 // Not looked up: the page comes back without it.
                 let form = BuyForm { policy_slug: q.tier, ..BuyForm::default() };
                 return show_again(&s, product, tiers, form, Some(too_many(retry))).await;
@@ -143,10 +143,10 @@ pub async fn submit(
     let product = on_sale(&s, &slug).await?;
     let tiers = public_tiers(&s, &product).await?;
     if form.intent.as_deref() == Some("preview") {
-        let limited = s.code_limiter.check(ip).err().map(too_many);
+        let limited = s.limits.code.check(ip).err().map(too_many);
         return show_again(&s, product, tiers, form, limited).await;
     }
-    if let Err(retry) = s.purchase_limiter.check(ip) {
+    if let Err(retry) = s.limits.purchase.check(ip) {
         return show_again(&s, product, tiers, form, Some(too_many(retry))).await;
     }
     let body = PurchaseBody {
@@ -158,7 +158,7 @@ pub async fn submit(
         redirect_url: None,
         code: form.code.clone(),
     };
-    match create_purchase(&s, body, &Caller { ip, idem: None }).await.map_err(ApiError::from) {
+    match create_purchase(&s.core, body, &Caller { ip, idem: None }).await.map_err(ApiError::from) {
         Ok(answer) => match answer.body["checkout_url"].as_str() {
             Some(url) => Ok(Redirect::to(url).into_response()),
             None => Err(anyhow::anyhow!("a purchase answer without checkout_url").into()),

@@ -11,8 +11,8 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::{wants_html, Chrome};
-use crate::app::AppState;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 #[derive(Template)]
 #[template(path = "error.html")]

@@ -24,8 +24,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// What every page shows around its content: the shop's name and the assets.
 pub struct Chrome {

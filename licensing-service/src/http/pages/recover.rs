@@ -14,7 +14,6 @@ use uuid::Uuid;
 use super::security::PageForm;
 use super::thank_you::path as thank_you_path;
 use super::{render, Caching, Chrome};
-use crate::app::AppState;
 use crate::db;
 use crate::db::invoices::Invoice;
 use crate::domain::npub::Npub;
@@ -22,6 +21,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::too_many;
 use crate::http::public::recover::ANSWER;
+use crate::http::state::AppState;
 use crate::services::orders::request_recovery;
 
 /// The one answer to every order number and contact that do not match.
@@ -55,7 +55,7 @@ pub async fn submit(
     ClientIp(ip): ClientIp,
     PageForm(form): PageForm<RecoverForm>,
 ) -> Result<Response, ApiError> {
-    if let Err(retry) = s.purchase_limiter.check(ip) {
+    if let Err(retry) = s.limits.purchase.check(ip) {
         let e = too_many(retry);
         let mut res = show(&s, form, Some(super::errors::sentence(&e.message)), e.status)?;
         res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
@@ -115,13 +115,14 @@ pub async fn submit_npub(
     PageForm(form): PageForm<NpubForm>,
 ) -> Result<Response, ApiError> {
     let npub = form.npub.unwrap_or_default();
-    let (status, npub_error, npub_notice, retry) = match request_recovery(&s, ip, &npub).await.map_err(ApiError::from) {
-        Ok(()) => (StatusCode::OK, None, Some(ANSWER), None),
-        Err(e) if e.status.is_client_error() => {
-            (e.status, Some(super::errors::sentence(&e.message)), None, e.retry_after)
-        }
-        Err(e) => return Err(e),
-    };
+    let (status, npub_error, npub_notice, retry) =
+        match request_recovery(&s.core, ip, &npub).await.map_err(ApiError::from) {
+            Ok(()) => (StatusCode::OK, None, Some(ANSWER), None),
+            Err(e) if e.status.is_client_error() => {
+                (e.status, Some(super::errors::sentence(&e.message)), None, e.retry_after)
+            }
+            Err(e) => return Err(e),
+        };
     let page = RecoverPage {
         chrome: Chrome::new(&s),
         invoice: String::new(),

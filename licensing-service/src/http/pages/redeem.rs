@@ -11,11 +11,11 @@ use serde::Deserialize;
 use super::security::PageForm;
 use super::thank_you::path as thank_you_path;
 use super::{render_form, Caching, Chrome, PageQuery};
-use crate::app::AppState;
 use crate::db;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::too_many;
+use crate::http::state::AppState;
 use crate::services::orders::{redeem_code, RedeemBody};
 
 /// Both the prefilling query and the posted form.
@@ -56,7 +56,7 @@ pub async fn submit(
     ClientIp(ip): ClientIp,
     PageForm(form): PageForm<RedeemForm>,
 ) -> Result<Response, ApiError> {
-    if let Err(retry) = s.code_limiter.check(ip) {
+    if let Err(retry) = s.limits.code.check(ip) {
         return show(&s, form, Some(too_many(retry))).await;
     }
     let body = RedeemBody {
@@ -67,7 +67,7 @@ pub async fn submit(
         buyer_npub: form.buyer_npub.clone(),
         buyer_note: None,
     };
-    match redeem_code(&s, body, None).await.map_err(ApiError::from) {
+    match redeem_code(&s.core, body, None).await.map_err(ApiError::from) {
         Ok(answer) => match answer.body["invoice_id"].as_str() {
             Some(id) => Ok(Redirect::to(&thank_you_path(id)).into_response()),
             None => Err(anyhow::anyhow!("a redemption answer without invoice_id").into()),

@@ -5,9 +5,9 @@ use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::config::origin_of;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// Scripts, styles, images and fetches only from this origin; no inline
 /// script or style, no plugins, never framed.

@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::{render, sats, Caching, Chrome};
-use crate::app::AppState;
 use crate::db;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::services::catalog;
 
 #[derive(Template)]

@@ -15,13 +15,13 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{clip, date, render, seats, Caching, Chrome, PageQuery};
-use crate::app::AppState;
 use crate::config::origin_of;
 use crate::db;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
 use crate::domain::invoice::InvoiceStatus;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 #[derive(Deserialize)]
 pub struct InvoiceQuery {

@@ -4,10 +4,10 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::db;
 use crate::domain::catalog::Product;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::http::views;
 use crate::services::catalog;
 

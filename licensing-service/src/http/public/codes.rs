@@ -6,7 +6,6 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::codes::DiscountCode;
 use crate::domain::catalog::{Policy, Product};
@@ -15,6 +14,7 @@ use crate::domain::now_unix;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
+use crate::http::state::AppState;
 use crate::services::{catalog, ServiceError};
 
 #[derive(Deserialize)]
@@ -64,7 +64,7 @@ pub async fn preview(
     ClientIp(ip): ClientIp,
     JsonBody(b): JsonBody<PreviewBody>,
 ) -> Result<Json<Value>, ApiError> {
-    s.code_limiter.check(ip).map_err(too_many)?;
+    s.limits.code.check(ip).map_err(too_many)?;
     let (product, policy) = catalog::buyable(&s.db, &b.product, b.policy_slug.as_deref()).await?;
     let (dc, q) = quote_with_code(&s, &product, &policy, &b.code).await?;
     let mut v = json!({

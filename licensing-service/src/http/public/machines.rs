@@ -7,11 +7,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::domain::validation::Reason;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, RawBody};
+use crate::http::state::AppState;
 use crate::licensing::{Granted, Refusal};
 
 /// An optional short text field: empty counts as absent, too long is a 400.
@@ -77,7 +77,7 @@ fn answer(result: Result<Granted, Refusal>) -> Result<Response, ApiError> {
 }
 
 fn rate_limited(s: &AppState, ip: std::net::IpAddr) -> Option<Response> {
-    s.validate_limiter.check(ip).err().map(|secs| super::validate::refusal_response(Reason::RateLimited, Some(secs)))
+    s.limits.validate.check(ip).err().map(|secs| super::validate::refusal_response(Reason::RateLimited, Some(secs)))
 }
 
 pub async fn activate(

@@ -8,7 +8,6 @@ use axum::Json;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db;
 use crate::domain::invoice::InvoiceStatus;
 use crate::http::client_ip::ClientIp;
@@ -16,6 +15,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, require_json, RawBody};
 use crate::http::idempotency::{self, NO_STORE};
 use crate::http::public::codes::too_many;
+use crate::http::state::AppState;
 use crate::http::views;
 use crate::services::orders::{create_purchase, Caller, PurchaseBody};
 
@@ -28,10 +28,10 @@ pub async fn create(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
-    s.purchase_limiter.check(ip).map_err(too_many)?;
+    s.limits.purchase.check(ip).map_err(too_many)?;
     let idem = idempotency::key(&headers, SCOPE, ip, "POST /v1/purchase", &body)?;
     let b: PurchaseBody = parse_json(&body)?;
-    Ok(create_purchase(&s, b, &Caller { ip, idem }).await?.into_response())
+    Ok(create_purchase(&s.core, b, &Caller { ip, idem }).await?.into_response())
 }
 
 /// Where a purchase stands, for polling. The answer may carry the key: no

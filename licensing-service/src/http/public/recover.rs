@@ -9,10 +9,10 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
+use crate::http::state::AppState;
 use crate::services::orders::request_recovery;
 
 #[derive(Deserialize)]
@@ -30,6 +30,6 @@ pub async fn npub(
     ClientIp(ip): ClientIp,
     JsonBody(b): JsonBody<RecoverBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    request_recovery(&s, ip, &b.npub).await?;
+    request_recovery(&s.core, ip, &b.npub).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"ok": true, "message": ANSWER}))))
 }

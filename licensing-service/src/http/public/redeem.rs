@@ -6,12 +6,12 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, require_json, RawBody};
 use crate::http::idempotency;
 use crate::http::public::codes::too_many;
+use crate::http::state::AppState;
 use crate::services::orders::{redeem_code, RedeemBody};
 
 pub async fn redeem(
@@ -21,8 +21,8 @@ pub async fn redeem(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
-    s.code_limiter.check(ip).map_err(too_many)?;
+    s.limits.code.check(ip).map_err(too_many)?;
     let idem = idempotency::key(&headers, "redeem", ip, "POST /v1/redeem", &body)?;
     let b: RedeemBody = parse_json(&body)?;
-    Ok(redeem_code(&s, b, idem.as_ref()).await?.into_response())
+    Ok(redeem_code(&s.core, b, idem.as_ref()).await?.into_response())
 }

@@ -6,9 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::pages;
+use crate::http::state::AppState;
 
 /// Browsers get the storefront; everything else gets the service description.
 pub async fn root(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {

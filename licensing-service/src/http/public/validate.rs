@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::machines::text_field;
-use crate::app::AppState;
 use crate::domain::validation::{Expiry, Reason};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, RawBody};
+use crate::http::state::AppState;
 use crate::http::views::ts;
 use crate::licensing::{Granted, Refusal, ValidateInput};
 
@@ -97,7 +97,7 @@ pub async fn validate(
     ClientIp(ip): ClientIp,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    if let Err(retry_after) = s.validate_limiter.check(ip) {
+    if let Err(retry_after) = s.limits.validate.check(ip) {
         s.licensing.log_event(None, None, None, ip, Reason::RateLimited.code());
         return Ok(refusal_response(Reason::RateLimited, Some(retry_after)));
     }

@@ -7,11 +7,11 @@
 
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::db;
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::now_unix;
-use crate::fulfillment::{self, Outcome};
+use crate::services::fulfillment::{self, Outcome};
+use crate::services::Core;
 
 /// Invoices looked at per pass (the least recently checked first).
 const BATCH: i64 = 1000;
@@ -34,7 +34,7 @@ pub struct Report {
 
 /// One pass; `force` ignores the backoff (an operator asked).
 #[tracing::instrument(skip_all, fields(force))]
-pub async fn run_pass(s: &AppState, force: bool) -> Report {
+pub async fn run_pass(s: &Core, force: bool) -> Report {
     let _one_at_a_time = s.payments.pass.lock().await;
     let Some(provider) = s.payments.current() else {
         return Report { skipped: true, ..Report::default() };
@@ -134,19 +134,19 @@ pub async fn run_pass(s: &AppState, force: bool) -> Report {
 
 /// Notes that an invoice was looked at (it waits its turn again); a failure
 /// only means it is looked at again sooner, so it is logged, not fatal.
-async fn mark_checked(s: &AppState, invoice: uuid::Uuid, now: i64) {
+async fn mark_checked(s: &Core, invoice: uuid::Uuid, now: i64) {
     if let Err(e) = db::invoices::mark_checked(&s.db.write, invoice, now).await {
         tracing::error!(%invoice, error = %e, "marking an invoice checked");
     }
 }
 
-async fn record_provider_id(s: &AppState, invoice: uuid::Uuid, provider_id: &str, now: i64) -> Result<(), sqlx::Error> {
+async fn record_provider_id(s: &Core, invoice: uuid::Uuid, provider_id: &str, now: i64) -> Result<(), sqlx::Error> {
     let mut tx = s.db.begin().await?;
     db::invoices::set_provider_id(&mut tx, invoice, provider_id, now).await?;
     tx.commit().await
 }
 
-async fn finish(s: &AppState, report: Report, outage: bool) -> Report {
+async fn finish(s: &Core, report: Report, outage: bool) -> Report {
     let now = now_unix();
     let connection_lost = {
         let mut st = s.payments.reconcile.lock().expect("reconcile lock");

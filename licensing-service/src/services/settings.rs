@@ -1,0 +1,193 @@
+//! The operator's settings: the seller's name, where operator notices go
+//! (their npub) with a switch per notice kind, and Keysat's Nostr relays.
+//! Every change is written with its audit record in one transaction.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{Core, ServiceError};
+use crate::db::{self, audit::NewAudit, Tx};
+use crate::delivery::nostr::{parse_relay, MAX_RELAYS};
+use crate::domain::npub::Npub;
+use crate::domain::outbox::NoticeKind;
+use crate::domain::{now_unix, optional_text, DomainError};
+
+/// The settings as `/v1/admin/settings` shows them.
+#[derive(Debug, Serialize)]
+pub struct Settings {
+    pub operator_name: Option<String>,
+    pub public_url: String,
+    pub public_key_pem: String,
+    /// Where operator notices go (bech32), if set.
+    pub operator_npub: Option<String>,
+    /// Notice kind → on/off.
+    pub notifications: BTreeMap<&'static str, bool>,
+}
+
+pub async fn current(s: &Core) -> Result<Settings, ServiceError> {
+    let mut conn = s.db.read.acquire().await?;
+    let npub = db::nostr::operator_npub(&mut *conn).await?;
+    Ok(Settings {
+        operator_name: s.operator_name(),
+        public_url: s.public_url.to_string(),
+        public_key_pem: s.public_key_pem.to_string(),
+        operator_npub: bech32(npub),
+        notifications: switches(&mut conn).await?,
+    })
+}
+
+fn bech32(hex: Option<String>) -> Option<String> {
+    hex.and_then(|h| Npub::parse(&h).ok()).map(|n| n.to_bech32())
+}
+
+async fn switches(conn: &mut sqlx::SqliteConnection) -> Result<BTreeMap<&'static str, bool>, sqlx::Error> {
+    let mut out = BTreeMap::new();
+    for kind in NoticeKind::ALL {
+        out.insert(kind.as_str(), db::nostr::notice_enabled(&mut *conn, kind).await?);
+    }
+    Ok(out)
+}
+
+/// A change: absent fields keep their value; `Some(None)` clears a nullable one.
+#[derive(Debug, Default)]
+pub struct Change {
+    pub operator_name: Option<Option<String>>,
+    /// npub or hex.
+    pub operator_npub: Option<Option<String>>,
+    pub notifications: Option<BTreeMap<String, bool>>,
+}
+
+/// Checks the whole change first; nothing is written if any part is invalid.
+pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> {
+    let name = change.operator_name.map(|n| optional_text("operator_name", n, 120)).transpose()?;
+    let npub = change.operator_npub.map(parse_npub).transpose()?;
+    let kinds = change.notifications.as_ref().map(parse_switches).transpose()?;
+    let now = now_unix();
+    let mut tx = s.db.begin().await?;
+    if let Some(name) = &name {
+        match name {
+            Some(n) => db::settings::set(&mut *tx, db::settings::OPERATOR_NAME, n).await?,
+            None => db::settings::delete(&mut *tx, db::settings::OPERATOR_NAME).await?,
+        }
+        record(&mut tx, now, "operator_name", json!({ "before": s.operator_name(), "after": name })).await?;
+    }
+    if let Some(npub) = npub {
+        let before = db::nostr::operator_npub(&mut *tx).await?;
+        match &npub {
+            Some(n) => db::settings::set(&mut *tx, db::nostr::OPERATOR_NPUB, &n.to_hex()).await?,
+            None => db::settings::delete(&mut *tx, db::nostr::OPERATOR_NPUB).await?,
+        }
+        let after = npub.map(|n| n.to_bech32());
+        record(&mut tx, now, "operator_npub", json!({"before": bech32(before), "after": after})).await?;
+    }
+    if let Some(kinds) = kinds {
+        let before = switches(&mut tx).await?;
+        for (kind, on) in kinds {
+            db::nostr::set_notice_enabled(&mut *tx, kind, on).await?;
+        }
+        let after = switches(&mut tx).await?;
+        record(&mut tx, now, "notifications", json!({"before": before, "after": after})).await?;
+    }
+    tx.commit().await?;
+    if let Some(name) = name {
+        s.delivery.set_operator_name(name);
+    }
+    current(s).await
+}
+
+fn parse_npub(given: Option<String>) -> Result<Option<Npub>, DomainError> {
+    optional_text("operator_npub", given, 100)?
+        .map(|n| {
+            Npub::parse(&n).map_err(|_| {
+                DomainError::invalid("operator_npub", format!("'{n}' is not an npub or a 64-character hex key"))
+            })
+        })
+        .transpose()
+}
+
+fn parse_switches(given: &BTreeMap<String, bool>) -> Result<Vec<(NoticeKind, bool)>, DomainError> {
+    given
+        .iter()
+        .map(|(name, on)| {
+            let kind = NoticeKind::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = NoticeKind::ALL.iter().map(|k| k.as_str()).collect();
+                DomainError::invalid("notifications", format!("'{name}' is not one of {}", known.join(", ")))
+            })?;
+            Ok((kind, *on))
+        })
+        .collect()
+}
+
+async fn record(tx: &mut Tx, now: i64, what: &str, details: Value) -> Result<(), sqlx::Error> {
+    db::audit::record(
+        tx,
+        now,
+        NewAudit {
+            actor: "admin",
+            action: "settings.update",
+            target_type: "settings",
+            target_id: what.into(),
+            details,
+        },
+    )
+    .await
+}
+
+/// Keysat's Nostr identity and its relays, with how each connection stands.
+#[derive(Debug, Serialize)]
+pub struct Nostr {
+    pub npub: String,
+    pub public_key_hex: String,
+    pub relays: Vec<Relay>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Relay {
+    pub url: String,
+    pub status: &'static str,
+}
+
+/// Connects the relays first (they are connected on demand), so the answer
+/// shows how each stands.
+pub async fn nostr(s: &Core) -> Nostr {
+    let n = &s.delivery.nostr;
+    n.connect().await;
+    let relays = n.relay_states().await.into_iter().map(|r| Relay { url: r.url, status: r.status }).collect();
+    Nostr { npub: n.npub(), public_key_hex: n.public_key().to_hex(), relays }
+}
+
+/// Replaces the relay list (duplicates dropped) and connects the new relays.
+pub async fn set_relays(s: &Core, given: &[String]) -> Result<Nostr, ServiceError> {
+    if given.len() > MAX_RELAYS {
+        return Err(DomainError::invalid("relays", format!("at most {MAX_RELAYS} relays")).into());
+    }
+    let mut urls = Vec::with_capacity(given.len());
+    for r in given {
+        let url = parse_relay(r).map_err(|m| DomainError::invalid("relays", m))?;
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    let names: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
+    let now = now_unix();
+    let mut tx = s.db.begin().await?;
+    let before = db::nostr::relays(&mut *tx).await?.unwrap_or_default();
+    db::nostr::set_relays(&mut *tx, &names).await?;
+    db::audit::record(
+        &mut tx,
+        now,
+        NewAudit {
+            actor: "admin",
+            action: "nostr.relays.update",
+            target_type: "settings",
+            target_id: "nostr_relays".into(),
+            details: json!({ "before": before, "after": names }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    s.delivery.nostr.set_relays(urls).await?;
+    Ok(nostr(s).await)
+}
