@@ -58,13 +58,26 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod activation;
+mod challenge;
+mod codec;
 mod error;
 mod key;
+mod lease;
 mod payload;
 mod public_key;
 
+pub use activation::{
+    sign_activation, verify_activation, ActivationGrant, ActivationResponse, ACTIVATION_CONTEXT,
+    RESPONSE_CHECKSUM_CONTEXT, RESPONSE_PREFIX,
+};
+pub use challenge::{
+    ActivationChallenge, CHALLENGE_CHECKSUM_CONTEXT, CHALLENGE_LEN, CHALLENGE_NONCE_LEN, CHALLENGE_PREFIX,
+    FINGERPRINT_PREFIX_LEN,
+};
 pub use error::Error;
 pub use key::{sign, verify, verify_at, LicenseKey, KEY_PREFIX};
+pub use lease::{sign_lease, verify_lease, Lease, SignedLease, CLOCK_SKEW_SECONDS, LEASE_CONTEXT, LEASE_PREFIX};
 pub use payload::{fingerprint_hash, Payload, FLAG_FINGERPRINT_BOUND, FLAG_TRIAL};
 pub use public_key::{PublicKey, SPKI_DER_LEN};
 
