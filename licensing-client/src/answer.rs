@@ -175,7 +175,7 @@ impl Canonical {
 }
 
 /// The exact bytes an answer signature covers (documented byte for byte in
-/// PROTOCOL.md §6.3): [`ANSWER_CONTEXT`], the nonce, the request binding,
+/// PROTOCOL.md §7.3): [`ANSWER_CONTEXT`], the nonce, the request binding,
 /// then the answer's fields in a fixed order. Errors with
 /// [`Error::BadFormat`] only for a field longer than 4 GiB.
 ///

@@ -134,7 +134,7 @@ fn put_field(m: &mut Vec<u8>, answer: &Value, name: &str, kind: &str) {
     }
 }
 
-/// PROTOCOL.md §6.3, from the JSON request and answer.
+/// PROTOCOL.md §7.3, from the JSON request and answer.
 fn answer_message(request: &Value, answer: &Value) -> Vec<u8> {
     let text = |name: &str| request.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
     let mut m = b"keysat-answer-v1\0".to_vec();
