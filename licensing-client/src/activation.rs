@@ -163,11 +163,33 @@ impl ActivationResponse {
     }
 
     /// Consumes the response, returning the grant.
+    ///
+    /// ```
+    /// # use keysat_client::{ActivationChallenge, ActivationGrant, ActivationResponse, uuid::Uuid};
+    /// # use keysat_client::ed25519_dalek::SigningKey;
+    /// # let challenge = ActivationChallenge::new(Uuid::from_u128(2), "machine-a", [9; 10]);
+    /// let grant = ActivationGrant { issued_at: 1, expires_at: 2, entitlements: vec!["pro".into()] };
+    /// let code = ActivationResponse::sign(&challenge, &grant, &SigningKey::from_bytes(&[7; 32]))?.to_code_string();
+    /// assert_eq!(ActivationResponse::parse(&code)?.into_grant(), grant);
+    /// # Ok::<(), keysat_client::Error>(())
+    /// ```
     pub fn into_grant(self) -> ActivationGrant {
         self.grant
     }
 
     /// The 64-byte Ed25519 signature.
+    ///
+    /// ```
+    /// # use keysat_client::{ActivationChallenge, ActivationGrant, ActivationResponse, uuid::Uuid};
+    /// # use keysat_client::ed25519_dalek::{Signature, SigningKey};
+    /// let sk = SigningKey::from_bytes(&[7; 32]);
+    /// let challenge = ActivationChallenge::new(Uuid::from_u128(2), "machine-a", [9; 10]);
+    /// let grant = ActivationGrant { issued_at: 1, expires_at: 2, entitlements: vec![] };
+    /// let response = ActivationResponse::sign(&challenge, &grant, &sk)?;
+    /// let signature = Signature::from_bytes(response.signature());
+    /// assert!(sk.verifying_key().verify_strict(&response.signed_message(&challenge), &signature).is_ok());
+    /// # Ok::<(), keysat_client::Error>(())
+    /// ```
     pub fn signature(&self) -> &[u8; 64] {
         &self.signature
     }

@@ -49,6 +49,12 @@ impl Endpoint {
     }
 
     /// The endpoint with this exact path, if it is one that signs answers.
+    ///
+    /// ```
+    /// # use keysat_client::Endpoint;
+    /// assert_eq!(Endpoint::from_path("/v1/machines/deactivate"), Some(Endpoint::Deactivate));
+    /// assert_eq!(Endpoint::from_path("/v1/validate/"), None);
+    /// ```
     pub fn from_path(path: &str) -> Option<Endpoint> {
         [Endpoint::Validate, Endpoint::Activate, Endpoint::Heartbeat, Endpoint::Deactivate]
             .into_iter()

@@ -253,6 +253,15 @@ impl SignedLease {
     }
 
     /// Consumes the signed lease, returning the lease.
+    ///
+    /// ```
+    /// # use keysat_client::{Lease, SignedLease, uuid::Uuid, ed25519_dalek::SigningKey};
+    /// # let lease = Lease { product_id: Uuid::nil(), license_id: Uuid::from_u128(5), issued_at: 1, expires_at: 2,
+    /// #     fingerprint_hash: [0; 32], entitlements: vec![] };
+    /// let text = SignedLease::sign(&lease, &SigningKey::from_bytes(&[7; 32]))?.to_lease_string();
+    /// assert_eq!(SignedLease::parse(&text)?.into_lease().license_id, Uuid::from_u128(5));
+    /// # Ok::<(), keysat_client::Error>(())
+    /// ```
     pub fn into_lease(self) -> Lease {
         self.lease
     }
@@ -273,6 +282,17 @@ impl SignedLease {
     }
 
     /// The 64-byte Ed25519 signature.
+    ///
+    /// ```
+    /// # use keysat_client::{Lease, SignedLease, PublicKey, uuid::Uuid, ed25519_dalek::{Signature, SigningKey}};
+    /// # let lease = Lease { product_id: Uuid::nil(), license_id: Uuid::nil(), issued_at: 1, expires_at: 2,
+    /// #     fingerprint_hash: [0; 32], entitlements: vec![] };
+    /// let sk = SigningKey::from_bytes(&[7; 32]);
+    /// let signed = SignedLease::sign(&lease, &sk)?;
+    /// let signature = Signature::from_bytes(signed.signature());
+    /// assert!(sk.verifying_key().verify_strict(&signed.signed_message(), &signature).is_ok());
+    /// # Ok::<(), keysat_client::Error>(())
+    /// ```
     pub fn signature(&self) -> &[u8; 64] {
         &self.signature
     }
