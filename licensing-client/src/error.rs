@@ -4,7 +4,8 @@
 ///
 /// The variants map one-to-one onto the failure reasons of the Keysat
 /// protocol (see [`Error::code`]), in the order a verifier checks them:
-/// format first, then signature, then machine, then time.
+/// format first (then the checksum of a typed code), then signature, then
+/// machine, then time.
 ///
 /// New formats may bring new variants, so the enum is `#[non_exhaustive]`:
 /// match on [`Error::code`] or keep a wildcard arm.
@@ -16,15 +17,19 @@ pub enum Error {
     /// an unknown payload version, unknown flag bits, a truncated payload,
     /// trailing bytes, a non-UTF-8 entitlement, and so on. Also returned by
     /// [`Payload::encode`](crate::Payload::encode) for payloads that cannot
-    /// be represented. The string is a human-readable detail.
+    /// be represented. The same for the other formats: a malformed lease,
+    /// challenge, response, nonce, timestamp or answer signature, or one
+    /// whose fields cannot be encoded. The string is a human-readable detail.
     #[error("bad key format: {0}")]
     BadFormat(String),
-    /// The key is well formed but its Ed25519 signature does not verify
-    /// against the given public key.
+    /// The key (lease, answer, activation response) is well formed but its
+    /// Ed25519 signature does not verify against the given public key over
+    /// the bytes the verifier rebuilt: for an answer, with the verifier's own
+    /// request and nonce; for a response, with its own challenge.
     #[error("signature does not match")]
     BadSignature,
-    /// The key is authentic but expired: `now >= expires_at` (and
-    /// `expires_at != 0`).
+    /// The key (lease, activation) is authentic but expired:
+    /// `now >= expires_at` (and, for keys, `expires_at != 0`).
     #[error("license expired at {expires_at}")]
     Expired {
         /// The key's expiry, unix seconds.
