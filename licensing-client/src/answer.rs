@@ -72,7 +72,8 @@ pub struct AnswerRequest<'a> {
     pub endpoint: Endpoint,
     /// The `key` field exactly as sent (signed as its SHA-256).
     pub key: &'a str,
-    /// The `product_slug` field as sent (`validate` only).
+    /// The `product_slug` field as sent. Only `validate` reads it, so it is
+    /// signed as absent for the other endpoints whatever it holds.
     pub product_slug: Option<&'a str>,
     /// The `fingerprint` field as sent (signed as its SHA-256).
     pub fingerprint: Option<&'a str>,
@@ -200,7 +201,8 @@ pub fn answer_message(answer: &Answer, request: &AnswerRequest<'_>, nonce: &Nonc
     c.bytes(nonce.as_str().as_bytes())?;
     c.bytes(request.endpoint.path().as_bytes())?;
     c.0.extend_from_slice(&Sha256::digest(request.key.as_bytes()));
-    c.text(request.product_slug.filter(|s| !s.is_empty()))?;
+    let product_slug = request.product_slug.filter(|s| !s.is_empty() && request.endpoint == Endpoint::Validate);
+    c.text(product_slug)?;
     c.hash(request.fingerprint.filter(|s| !s.is_empty()).map(fingerprint_hash))?;
     c.flag(answer.ok);
     c.text(answer.reason.as_deref())?;

@@ -141,8 +141,10 @@ fn answer_message(request: &Value, answer: &Value) -> Vec<u8> {
     put(&mut m, text("nonce").unwrap().as_bytes());
     put(&mut m, text("endpoint").unwrap().as_bytes());
     m.extend(sha256(text("key").unwrap().as_bytes()));
-    m.push(text("product_slug").is_some() as u8);
-    if let Some(slug) = text("product_slug") {
+    // Only /v1/validate reads product_slug.
+    let slug = text("product_slug").filter(|_| text("endpoint") == Some("/v1/validate"));
+    m.push(slug.is_some() as u8);
+    if let Some(slug) = slug {
         put(&mut m, slug.as_bytes());
     }
     m.push(text("fingerprint").is_some() as u8);

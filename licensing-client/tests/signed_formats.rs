@@ -282,6 +282,11 @@ fn nonce_and_signature_forms() {
     let request = AnswerRequest { endpoint: Endpoint::Validate, key: "k", product_slug: Some(""), fingerprint: None };
     let answer = Answer { ok: true, ..Answer::default() };
     let signature = sign_answer(&answer, &request, &nonce, &sk).unwrap();
+    // The machine endpoints do not read product_slug: it is never signed for them.
+    let activate = AnswerRequest { endpoint: Endpoint::Activate, product_slug: None, ..request };
+    let with_slug = AnswerRequest { product_slug: Some("app"), ..activate };
+    let activate_signature = sign_answer(&answer, &activate, &nonce, &sk).unwrap();
+    assert!(verify_answer(&answer, &with_slug, &nonce, &activate_signature, &pk).is_ok());
     // An empty product or fingerprint is the same as none.
     let plain = AnswerRequest { product_slug: None, fingerprint: Some(""), ..request };
     assert!(verify_answer(&answer, &plain, &nonce, &signature, &pk).is_ok());
