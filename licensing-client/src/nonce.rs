@@ -27,6 +27,8 @@ impl Nonce {
     /// Checks the form of a received nonce (the server's side). Errors with
     /// [`Error::BadFormat`] on a length outside 22–128 characters or a
     /// character outside the base64url alphabet (padding `=` included).
+    /// An empty `nonce` in a request counts as absent: the server does not
+    /// call this for it.
     ///
     /// ```
     /// use keysat_client::Nonce;
