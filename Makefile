@@ -33,11 +33,12 @@ test: doctor
 	$(NPM) test
 
 ## What is too slow for a debug build, in release: the exhaustive tamper test (every
-## single-character change of every reference key) and the parser's proptest fuzz
-## target with 4,096 cases per property.
+## single-character change of every reference key) and the parsers' proptest fuzz
+## targets (LIC1; leases, activation codes, nonces) with 4,096 cases per property.
 test-release:
 	$(CARGO) test --release -p keysat-client --test tamper -- --ignored
 	PROPTEST_CASES=4096 $(CARGO) test --release -p keysat-client --test fuzz_parse
+	PROPTEST_CASES=4096 $(CARGO) test --release -p keysat-client --test fuzz_formats
 
 ## The repository stands alone: the committed tree, unpacked with nothing beside it, passes the
 ## tests that once read the project's shared folder (LIC1 vectors, BTCPay conformance).

@@ -1,36 +1,14 @@
 //! The `LIC1-<payload>-<signature>` key string.
 
 use std::fmt;
-use std::sync::OnceLock;
 
-use data_encoding::{Encoding, Specification, BASE32_NOPAD};
-use ed25519_dalek::{Signature, Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 
+use crate::codec::{self, SIGNATURE_LEN};
 use crate::{Error, Payload, PublicKey};
 
 /// The prefix (first `-`-separated part) of every key of this format.
 pub const KEY_PREFIX: &str = "LIC1";
-
-/// Length of an Ed25519 signature in bytes.
-const SIGNATURE_LEN: usize = 64;
-
-/// Base32 length of a 64-byte signature without padding: ceil(512 / 5).
-const SIGNATURE_B32_LEN: usize = 103;
-
-/// RFC 4648 base32, no padding, decoding lower-case letters as upper-case,
-/// rejecting non-zero trailing bits (so every byte string has exactly one
-/// accepted spelling, up to letter case).
-fn base32_decoder() -> &'static Encoding {
-    static DECODER: OnceLock<Encoding> = OnceLock::new();
-    DECODER.get_or_init(|| {
-        let mut spec = Specification::new();
-        spec.symbols.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
-        spec.translate.from.push_str("abcdefghijklmnopqrstuvwxyz");
-        spec.translate.to.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
-        spec.check_trailing_bits = true;
-        spec.encoding().expect("valid base32 specification")
-    })
-}
 
 /// A parsed (not yet verified) license key: the decoded payload, the exact
 /// payload bytes the signature covers, and the signature.
@@ -61,41 +39,7 @@ impl LicenseKey {
     ///
     /// Every failure is [`Error::BadFormat`].
     pub fn parse(key: &str) -> Result<LicenseKey, Error> {
-        let key = key.trim();
-        if key.is_empty() {
-            return Err(Error::bad_format("empty key"));
-        }
-        let mut parts = key.split('-');
-        let prefix = parts.next().unwrap_or_default();
-        if !prefix.eq_ignore_ascii_case(KEY_PREFIX) {
-            return Err(Error::bad_format(format!("key must start with {KEY_PREFIX}-")));
-        }
-        let (payload_b32, signature_b32) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(p), Some(s), None) => (p, s),
-            (Some(_), Some(_), Some(_)) => return Err(Error::bad_format("too many '-' separated parts")),
-            _ => return Err(Error::bad_format("expected three '-' separated parts: prefix, payload, signature")),
-        };
-        if payload_b32.is_empty() {
-            return Err(Error::bad_format("empty payload part"));
-        }
-        if signature_b32.len() != SIGNATURE_B32_LEN {
-            return Err(Error::bad_format(format!(
-                "signature part must be {SIGNATURE_B32_LEN} base32 characters (64 bytes), got {}",
-                signature_b32.len()
-            )));
-        }
-
-        let b32 = base32_decoder();
-        let mut signature = [0u8; SIGNATURE_LEN];
-        decode_into(b32, signature_b32.as_bytes(), &mut signature, "signature")?;
-
-        let payload_len = b32
-            .decode_len(payload_b32.len())
-            .map_err(|_| Error::bad_format("payload part has an impossible base32 length"))?;
-        let mut payload_bytes = vec![0u8; payload_len];
-        let written = decode_into(b32, payload_b32.as_bytes(), &mut payload_bytes, "payload")?;
-        payload_bytes.truncate(written);
-
+        let (payload_bytes, signature) = codec::parse_signed(key, KEY_PREFIX)?;
         let payload = Payload::decode(&payload_bytes)?;
         Ok(LicenseKey { payload, payload_bytes, signature })
     }
@@ -107,7 +51,7 @@ impl LicenseKey {
     /// re-decoded one, so its `version` is 2.
     pub fn sign(payload: &Payload, signing_key: &SigningKey) -> Result<LicenseKey, Error> {
         let payload_bytes = payload.encode()?;
-        let signature = signing_key.sign(&payload_bytes).to_bytes();
+        let signature = codec::sign(&payload_bytes, signing_key);
         let payload = Payload::decode(&payload_bytes)?;
         Ok(LicenseKey { payload, payload_bytes, signature })
     }
@@ -137,8 +81,7 @@ impl LicenseKey {
     /// `key`, using strict verification (rejects non-canonical signatures
     /// and weak keys). Errors with [`Error::BadSignature`].
     pub fn verify(&self, key: &PublicKey) -> Result<(), Error> {
-        let signature = Signature::from_bytes(&self.signature);
-        key.verifying_key().verify_strict(&self.payload_bytes, &signature).map_err(|_| Error::BadSignature)
+        codec::verify(&self.payload_bytes, &self.signature, key)
     }
 
     /// [`LicenseKey::verify`], then checks expiry at `now_unix` (unix
@@ -156,15 +99,7 @@ impl LicenseKey {
     /// payload bytes, `-`, and of the signature. Parsing it gives back an
     /// equal key.
     pub fn to_key_string(&self) -> String {
-        let len = KEY_PREFIX.len() + 2 + BASE32_NOPAD.encode_len(self.payload_bytes.len()) + SIGNATURE_B32_LEN;
-        let mut out = String::with_capacity(len);
-        out.push_str(KEY_PREFIX);
-        out.push('-');
-        BASE32_NOPAD.encode_append(&self.payload_bytes, &mut out);
-        out.push('-');
-        BASE32_NOPAD.encode_append(&self.signature, &mut out);
-        debug_assert_eq!(out.len(), len);
-        out
+        codec::format_signed(KEY_PREFIX, &self.payload_bytes, &self.signature)
     }
 }
 
@@ -182,19 +117,6 @@ impl std::str::FromStr for LicenseKey {
     fn from_str(key: &str) -> Result<LicenseKey, Error> {
         LicenseKey::parse(key)
     }
-}
-
-/// Decodes base32 `input` into `out` (sized by `decode_len`), returning the
-/// number of bytes written.
-fn decode_into(b32: &Encoding, input: &[u8], out: &mut [u8], what: &str) -> Result<usize, Error> {
-    let expected = b32
-        .decode_len(input.len())
-        .map_err(|_| Error::bad_format(format!("{what} part has an impossible base32 length")))?;
-    if expected != out.len() {
-        return Err(Error::bad_format(format!("{what} part decodes to {expected} bytes, expected {}", out.len())));
-    }
-    b32.decode_mut(input, out)
-        .map_err(|e| Error::bad_format(format!("invalid base32 in {what} part at position {}", e.error.position)))
 }
 
 /// Encodes `payload` as version 2, signs it with `signing_key` and returns

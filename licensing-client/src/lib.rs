@@ -1,4 +1,7 @@
-//! Offline verification of Keysat `LIC1` license keys.
+//! Offline verification of Keysat `LIC1` license keys, and the other signed
+//! formats of the Keysat protocol: signed server answers, `LEASE1` offline
+//! leases and `ACT1`/`ACTR1` air-gapped activation (see
+//! [Other signed formats](#other-signed-formats)).
 //!
 //! A Keysat license key is a self-contained, Ed25519-signed token that an
 //! application can check without talking to any server:
@@ -54,19 +57,62 @@
 //! [`sign`] encodes a [`Payload`] (always as version 2) and signs it with an
 //! `ed25519_dalek::SigningKey`; [`LicenseKey::to_key_string`] gives the
 //! canonical string of a parsed key.
+//!
+//! # Other signed formats
+//!
+//! Every format is signed by the same license signing key, and every
+//! signature covers a distinct context prefix first, so that none can be
+//! taken for another (PROTOCOL.md §6–§9 give each byte for byte). Each has
+//! a sign side, used by the server, and a verify side, used by apps:
+//!
+//! * **Signed answers** — a client sends a [`Nonce`] to `POST /v1/validate`
+//!   or `POST /v1/machines/*` and gets a `signature` over the request and
+//!   the decision: [`sign_answer`] / [`verify_answer`] on an [`Answer`] and
+//!   the [`AnswerRequest`] it answers ([`answer_message`] gives the bytes).
+//! * **Offline leases** — `LEASE1-…`, one machine, one license, a time box:
+//!   [`sign_lease`] / [`verify_lease`] on a [`Lease`] ([`SignedLease`] for
+//!   the parsed form).
+//! * **Air-gapped activation** — the app shows an [`ActivationChallenge`]
+//!   (`ACT1-…`, typed or scanned into the server's page), the server answers
+//!   with an [`ActivationResponse`] (`ACTR1-…`) that grants an
+//!   [`ActivationGrant`] to that challenge only: [`sign_activation`] /
+//!   [`verify_activation`].
+//!
+//! Leases and activations are checked in the order format, checksum (typed
+//! codes), signature, machine ([`Error::FingerprintMismatch`]), then time
+//! ([`Error::NotYetValid`], [`Error::Expired`]).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod activation;
+mod answer;
+mod challenge;
+mod codec;
 mod error;
 mod key;
+mod lease;
+mod nonce;
 mod payload;
 mod public_key;
+mod time;
 
+pub use activation::{
+    sign_activation, verify_activation, ActivationGrant, ActivationResponse, ACTIVATION_CONTEXT,
+    RESPONSE_CHECKSUM_CONTEXT, RESPONSE_PREFIX,
+};
+pub use answer::{answer_message, sign_answer, verify_answer, Answer, AnswerRequest, Endpoint, ANSWER_CONTEXT};
+pub use challenge::{
+    ActivationChallenge, CHALLENGE_CHECKSUM_CONTEXT, CHALLENGE_LEN, CHALLENGE_NONCE_LEN, CHALLENGE_PREFIX,
+    FINGERPRINT_PREFIX_LEN,
+};
 pub use error::Error;
 pub use key::{sign, verify, verify_at, LicenseKey, KEY_PREFIX};
+pub use lease::{sign_lease, verify_lease, Lease, SignedLease, CLOCK_SKEW_SECONDS, LEASE_CONTEXT, LEASE_PREFIX};
+pub use nonce::{Nonce, NONCE_MAX_CHARS, NONCE_MIN_CHARS};
 pub use payload::{fingerprint_hash, Payload, FLAG_FINGERPRINT_BOUND, FLAG_TRIAL};
 pub use public_key::{PublicKey, SPKI_DER_LEN};
+pub use time::parse_timestamp;
 
 /// Re-export of the `ed25519-dalek` crate this API is built on (for
 /// `SigningKey` and `VerifyingKey`), so callers can name the same version.

@@ -123,26 +123,7 @@ impl Payload {
                     )));
                 }
                 let flags = check_flags(bytes[1])?;
-                let count = usize::from(bytes[82]);
-                let mut rest = &bytes[V2_FIXED_LEN..];
-                let mut entitlements = Vec::with_capacity(count);
-                for index in 0..count {
-                    let (&len, tail) = rest.split_first().ok_or_else(|| {
-                        Error::bad_format(format!("payload truncated: {count} entitlements declared, {index} present"))
-                    })?;
-                    let len = usize::from(len);
-                    if tail.len() < len {
-                        return Err(Error::bad_format(format!("payload truncated inside entitlement {index}")));
-                    }
-                    let (slug, tail) = tail.split_at(len);
-                    let slug = std::str::from_utf8(slug)
-                        .map_err(|_| Error::bad_format(format!("entitlement {index} is not valid UTF-8")))?;
-                    entitlements.push(slug.to_owned());
-                    rest = tail;
-                }
-                if !rest.is_empty() {
-                    return Err(Error::bad_format(format!("{} trailing bytes after the payload", rest.len())));
-                }
+                let entitlements = decode_entitlements(&bytes[V2_FIXED_LEN - 1..])?;
                 Ok(Payload {
                     version,
                     flags,
@@ -168,18 +149,7 @@ impl Payload {
     /// unbound key; issuers should keep it so.)
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
         check_flags(self.flags)?;
-        let count = u8::try_from(self.entitlements.len())
-            .map_err(|_| Error::bad_format(format!("{} entitlements, at most 255 fit", self.entitlements.len())))?;
-        let mut size = V2_FIXED_LEN;
-        for (index, slug) in self.entitlements.iter().enumerate() {
-            if slug.is_empty() || slug.len() > 255 {
-                return Err(Error::bad_format(format!(
-                    "entitlement {index} is {} bytes long, must be 1 to 255",
-                    slug.len()
-                )));
-            }
-            size += 1 + slug.len();
-        }
+        let size = V2_FIXED_LEN + entitlements_len(&self.entitlements)? - 1;
         let mut out = Vec::with_capacity(size);
         out.push(2);
         out.push(self.flags);
@@ -188,12 +158,7 @@ impl Payload {
         out.extend_from_slice(&self.issued_at.to_be_bytes());
         out.extend_from_slice(&self.expires_at.to_be_bytes());
         out.extend_from_slice(&self.fingerprint_hash);
-        out.push(count);
-        for slug in &self.entitlements {
-            // Length checked above.
-            out.push(slug.len() as u8);
-            out.extend_from_slice(slug.as_bytes());
-        }
+        encode_entitlements(&self.entitlements, &mut out)?;
         debug_assert_eq!(out.len(), size);
         Ok(out)
     }
@@ -215,6 +180,66 @@ pub fn fingerprint_hash(fingerprint: &str) -> [u8; 32] {
     Sha256::digest(fingerprint.as_bytes()).into()
 }
 
+/// The encoded size of an entitlement list (count byte included), or
+/// [`Error::BadFormat`] if it cannot be encoded: more than 255 slugs, or a
+/// slug empty or longer than 255 bytes.
+pub(crate) fn entitlements_len(entitlements: &[String]) -> Result<usize, Error> {
+    if entitlements.len() > 255 {
+        return Err(Error::bad_format(format!("{} entitlements, at most 255 fit", entitlements.len())));
+    }
+    let mut size = 1;
+    for (index, slug) in entitlements.iter().enumerate() {
+        if slug.is_empty() || slug.len() > 255 {
+            return Err(Error::bad_format(format!(
+                "entitlement {index} is {} bytes long, must be 1 to 255",
+                slug.len()
+            )));
+        }
+        size += 1 + slug.len();
+    }
+    Ok(size)
+}
+
+/// Appends an entitlement list: a count byte, then each slug as a length
+/// byte and its UTF-8 bytes. Errors as [`entitlements_len`].
+pub(crate) fn encode_entitlements(entitlements: &[String], out: &mut Vec<u8>) -> Result<(), Error> {
+    entitlements_len(entitlements)?;
+    // Lengths checked above.
+    out.push(entitlements.len() as u8);
+    for slug in entitlements {
+        out.push(slug.len() as u8);
+        out.extend_from_slice(slug.as_bytes());
+    }
+    Ok(())
+}
+
+/// Decodes an entitlement list that must fill `bytes` exactly (count byte
+/// first). Zero-length slugs are accepted here; callers that issue only
+/// canonical encodings reject them themselves.
+pub(crate) fn decode_entitlements(bytes: &[u8]) -> Result<Vec<String>, Error> {
+    let (&count, mut rest) = bytes.split_first().ok_or_else(|| Error::bad_format("entitlement count missing"))?;
+    let count = usize::from(count);
+    let mut entitlements = Vec::with_capacity(count);
+    for index in 0..count {
+        let (&len, tail) = rest.split_first().ok_or_else(|| {
+            Error::bad_format(format!("payload truncated: {count} entitlements declared, {index} present"))
+        })?;
+        let len = usize::from(len);
+        if tail.len() < len {
+            return Err(Error::bad_format(format!("payload truncated inside entitlement {index}")));
+        }
+        let (slug, tail) = tail.split_at(len);
+        let slug = std::str::from_utf8(slug)
+            .map_err(|_| Error::bad_format(format!("entitlement {index} is not valid UTF-8")))?;
+        entitlements.push(slug.to_owned());
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(Error::bad_format(format!("{} trailing bytes after the payload", rest.len())));
+    }
+    Ok(entitlements)
+}
+
 fn check_flags(flags: u8) -> Result<u8, Error> {
     if flags & !KNOWN_FLAGS != 0 {
         Err(Error::bad_format(format!("unknown flag bits set: {flags:#010b}")))
@@ -226,17 +251,17 @@ fn check_flags(flags: u8) -> Result<u8, Error> {
 // The helpers below are only called with offsets the caller has already
 // bounds-checked, so the slice-to-array conversions cannot fail.
 
-fn array_at<const N: usize>(bytes: &[u8], offset: usize) -> [u8; N] {
+pub(crate) fn array_at<const N: usize>(bytes: &[u8], offset: usize) -> [u8; N] {
     let mut out = [0u8; N];
     out.copy_from_slice(&bytes[offset..offset + N]);
     out
 }
 
-fn uuid_at(bytes: &[u8], offset: usize) -> Uuid {
+pub(crate) fn uuid_at(bytes: &[u8], offset: usize) -> Uuid {
     Uuid::from_bytes(array_at(bytes, offset))
 }
 
-fn u64_at(bytes: &[u8], offset: usize) -> u64 {
+pub(crate) fn u64_at(bytes: &[u8], offset: usize) -> u64 {
     u64::from_be_bytes(array_at(bytes, offset))
 }
 

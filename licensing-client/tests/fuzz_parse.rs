@@ -8,8 +8,10 @@
 //! `PROPTEST_CASES=…` runs more cases (CI runs 4,096 in release: `make test-release`).
 
 mod common;
+mod mutate;
 
 use keysat_client::{LicenseKey, Payload};
+use mutate::{apply, edit, Edit};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
@@ -34,44 +36,6 @@ fn check(data: &[u8]) -> Result<(), TestCaseError> {
         prop_assert_eq!(decoded.as_ref(), Ok(key.payload()));
     }
     Ok(())
-}
-
-#[derive(Clone, Debug)]
-enum Edit {
-    Replace(usize, char),
-    Insert(usize, char),
-    Delete(usize),
-    FlipCase(usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let ch = prop_oneof![prop::char::range('0', 'z'), Just('-'), Just('='), any::<char>()];
-    prop_oneof![
-        (any::<usize>(), ch.clone()).prop_map(|(i, c)| Edit::Replace(i, c)),
-        (any::<usize>(), ch).prop_map(|(i, c)| Edit::Insert(i, c)),
-        any::<usize>().prop_map(Edit::Delete),
-        any::<usize>().prop_map(Edit::FlipCase),
-    ]
-}
-
-fn apply(key: &str, edits: &[Edit]) -> String {
-    let mut chars: Vec<char> = key.chars().collect();
-    for e in edits {
-        let n = chars.len().max(1);
-        match *e {
-            Edit::Replace(i, c) if !chars.is_empty() => chars[i % n] = c,
-            Edit::Insert(i, c) => chars.insert(i % (chars.len() + 1), c),
-            Edit::Delete(i) if !chars.is_empty() => {
-                chars.remove(i % n);
-            }
-            Edit::FlipCase(i) if !chars.is_empty() => {
-                let c = chars[i % n];
-                chars[i % n] = if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
-            }
-            _ => {}
-        }
-    }
-    chars.into_iter().collect()
 }
 
 proptest! {

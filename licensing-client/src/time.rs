@@ -1,0 +1,137 @@
+//! RFC 3339 timestamps of the JSON API, as the unix seconds that signed
+//! answers carry.
+
+use crate::Error;
+
+/// Reads an RFC 3339 timestamp of the public API (`2023-11-14T22:13:20Z`,
+/// as the server writes them) as unix seconds, the form in which a signed
+/// answer covers it.
+///
+/// Accepts `YYYY-MM-DDTHH:MM:SS` followed by `Z` or a numeric offset
+/// `±HH:MM` (`T` and `Z` in either case). Fractional seconds are refused
+/// (signed answers cover whole seconds and the server never writes them),
+/// as are leap seconds, impossible dates and times before 1970. Errors
+/// with [`Error::BadFormat`].
+///
+/// ```
+/// use keysat_client::parse_timestamp;
+///
+/// assert_eq!(parse_timestamp("2023-11-14T22:13:20Z")?, 1_700_000_000);
+/// assert_eq!(parse_timestamp("2023-11-15T00:13:20+02:00")?, 1_700_000_000);
+/// assert_eq!(parse_timestamp("1970-01-01T00:00:00Z")?, 0);
+/// assert!(parse_timestamp("2023-02-29T00:00:00Z").is_err());
+/// assert!(parse_timestamp("2023-11-14T22:13:20.5Z").is_err());
+/// # Ok::<(), keysat_client::Error>(())
+/// ```
+pub fn parse_timestamp(text: &str) -> Result<u64, Error> {
+    let bad = || Error::bad_format(format!("not an RFC 3339 timestamp in whole seconds: {text:?}"));
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+        return Err(bad());
+    }
+    let num = |from: usize, to: usize| -> Result<i64, Error> {
+        let digits = &b[from..to];
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return Err(bad());
+        }
+        Ok(digits.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    let offset = match &b[19..] {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (h, m) = (num(20, 22)?, num(23, 25)?);
+            if h > 23 || m > 59 {
+                return Err(bad());
+            }
+            let magnitude = h * 3600 + m * 60;
+            if *sign == b'+' {
+                magnitude
+            } else {
+                -magnitude
+            }
+        }
+        _ => return Err(bad()),
+    };
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return Err(bad());
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(bad());
+    }
+    let unix = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    u64::try_from(unix).map_err(|_| bad())
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to the given date of the proleptic Gregorian
+/// calendar: whole years, then whole months, then days.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    // Count from 0000-03-01 so that the leap day ends each counted year.
+    let y = if month <= 2 { year - 1 } else { year };
+    let m = if month <= 2 { month + 9 } else { month - 3 };
+    let leap_days = y / 4 - y / 100 + y / 400;
+    let days_before_month = (153 * m + 2) / 5;
+    // 719_468 days lie between 0000-03-01 and 1970-01-01.
+    365 * y + leap_days + days_before_month + day - 1 - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_instants() {
+        let cases = [
+            ("1970-01-01T00:00:00Z", 0),
+            ("1970-01-01T00:00:01z", 1),
+            ("2000-02-29T00:00:00Z", 951_782_400),
+            ("2000-03-01T00:00:00Z", 951_868_800),
+            ("2023-11-14T22:13:20Z", 1_700_000_000),
+            ("2030-03-17T17:46:40Z", 1_900_000_000),
+            ("2100-03-01t00:00:00Z", 4_107_542_400),
+            ("1970-01-01T01:00:00+01:00", 0),
+            ("1969-12-31T23:00:00-01:00", 0),
+        ];
+        for (text, unix) in cases {
+            assert_eq!(parse_timestamp(text), Ok(unix), "{text}");
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        for text in [
+            "",
+            "2023-11-14",
+            "2023-11-14T22:13:20",
+            "2023-11-14 22:13:20Z",
+            "2023-11-14T22:13:20.000Z",
+            "2023-11-14T22:13:60Z",
+            "2023-11-14T24:00:00Z",
+            "2023-13-01T00:00:00Z",
+            "2023-00-01T00:00:00Z",
+            "2023-04-31T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "+023-11-14T22:13:20Z",
+            "2023-11-14T22:13:20+0200",
+            "2023-11-14T22:13:20+24:00",
+            "2023-11-14T22:13:20Zx",
+        ] {
+            assert!(parse_timestamp(text).is_err(), "{text:?} must be refused");
+        }
+    }
+}
