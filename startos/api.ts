@@ -106,11 +106,16 @@ export type NewDiscountCode = {
 
 export type LicenseStatus = 'active' | 'suspended' | 'revoked'
 
+/** The one license shape of the admin API: issued, listed, searched, shown, changed. */
 export type License = {
-  id: string
+  license_id: string
   license_key: string
   product_id: string
+  product_slug: string | null
+  product_name: string | null
   policy_id: string
+  policy_slug: string | null
+  policy_name: string | null
   status: LicenseStatus
   issued_at: string
   expires_at: string | null
@@ -124,17 +129,7 @@ export type License = {
   revoked_reason: string | null
 }
 
-export type IssuedLicense = {
-  license_id: string
-  license_key: string
-  product_slug: string
-  policy_slug: string
-  issued_at: string
-  expires_at: string | null
-  entitlements: string[]
-  is_trial: boolean
-  max_machines: number
-}
+export type IssuedLicense = License
 
 export type NewLicense = {
   product_slug: string

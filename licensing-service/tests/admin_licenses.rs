@@ -113,7 +113,7 @@ async fn walk(app: &TestApp, query: &str, page: usize) -> Vec<String> {
         let body = app.admin_get(&url).await.expect(200);
         let rows = body["licenses"].as_array().unwrap();
         assert!(rows.len() <= page);
-        ids.extend(rows.iter().map(|l| l["id"].as_str().unwrap().to_string()));
+        ids.extend(rows.iter().map(|l| l["license_id"].as_str().unwrap().to_string()));
         match &body["next_cursor"] {
             Value::Null => return ids,
             Value::String(c) => cursor = Some(c.clone()),
@@ -199,7 +199,7 @@ async fn search_finds_licenses_every_way() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|l| l["id"].as_str().unwrap().to_string())
+                .map(|l| l["license_id"].as_str().unwrap().to_string())
                 .collect::<Vec<_>>()
         }
     };
@@ -242,7 +242,7 @@ async fn search_takes_wildcards_literally() {
         let app = &app;
         async move {
             let body = app.admin_get(&format!("/licenses/search?q={}", q.replace('%', "%25"))).await.expect(200);
-            body["licenses"].as_array().unwrap().iter().map(|l| l["id"].clone()).collect::<Vec<_>>()
+            body["licenses"].as_array().unwrap().iter().map(|l| l["license_id"].clone()).collect::<Vec<_>>()
         }
     };
     assert_eq!(find("first_last").await, [underscore["license_id"].clone()]);
@@ -273,8 +273,9 @@ async fn details_show_machines_and_audit() {
 
     let d = app.license(id).await;
     for field in [
-        "id",
         "license_id",
+        "product_slug",
+        "policy_slug",
         "license_key",
         "product_id",
         "policy_id",
@@ -294,6 +295,9 @@ async fn details_show_machines_and_audit() {
     ] {
         assert!(d.get(field).is_some(), "{field} missing: {d}");
     }
+    // One license shape everywhere: `license_id`, never a second `id`.
+    assert!(d.get("id").is_none(), "{d}");
+    assert_eq!((d["product_slug"].as_str(), d["policy_slug"].as_str()), (Some("app"), Some("default")), "{d}");
     assert_eq!(d["license_key"], key);
     assert_eq!(d["status"], "active");
     assert_eq!(d["note"], "comp");

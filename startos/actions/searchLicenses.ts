@@ -45,9 +45,9 @@ export const searchLicenses = guarded(
           : 'No license matches.',
         table(
           found,
-          (l) => `${l.buyer_email ?? l.buyer_npub ?? l.id} — ${l.status}`,
+          (l) => `${l.buyer_email ?? l.buyer_npub ?? l.license_id} — ${l.status}`,
           [
-            ['License id', (l) => l.id, true],
+            ['License id', (l) => l.license_id, true],
             ['Status', (l) => l.status],
             ['Buyer e-mail', (l) => l.buyer_email, true],
             ['Buyer npub', (l) => l.buyer_npub, true],

@@ -2,11 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::db::licenses::License;
-use crate::db::machines::Machine;
-use crate::db::nostr::Message;
-use crate::domain::catalog::{Policy, Product};
-use crate::domain::npub::Npub;
+use crate::domain::catalog::Policy;
 pub use crate::domain::time::{ts, ts_or_null};
 
 /// RFC 3339 (or unix seconds) query value → unix seconds.
@@ -26,48 +22,6 @@ pub fn parse_time(field: &'static str, v: &str) -> Result<i64, super::error::Api
         return Err(bad("is outside the years 2000 to 9999"));
     }
     Ok(t)
-}
-
-pub fn product(p: &Product) -> Value {
-    json!({
-        "id": p.id,
-        "slug": p.slug,
-        "name": p.name,
-        "description": p.description,
-        "price_sats": p.price_sats,
-        "active": p.active,
-        "entitlements_catalog": p.entitlements_catalog,
-        "created_at": ts(p.created_at),
-        "updated_at": ts(p.updated_at),
-    })
-}
-
-/// A policy as the operator sees it (every field).
-pub fn policy_admin(p: &Policy, product_slug: &str) -> Value {
-    json!({
-        "id": p.id,
-        "product_id": p.product_id,
-        "product_slug": product_slug,
-        "slug": p.slug,
-        "name": p.name,
-        "description": p.description,
-        "price_sats": p.price_sats,
-        "price_amount": p.fiat_price.as_ref().map(|f| &f.amount),
-        "price_currency": p.fiat_price.as_ref().map(|f| &f.currency),
-        "duration_seconds": p.duration_seconds,
-        "grace_seconds": p.grace_seconds,
-        "max_machines": p.max_machines,
-        "entitlements": p.entitlements,
-        "is_trial": p.is_trial,
-        "public": p.public,
-        "highlighted": p.highlighted,
-        "tier_rank": p.tier_rank,
-        "archived": p.archived,
-        "is_recurring": p.is_recurring,
-        "renewal_period_days": p.renewal_period_days,
-        "created_at": ts(p.created_at),
-        "updated_at": ts(p.updated_at),
-    })
 }
 
 /// A policy as buyers see it (PROTOCOL.md: no ids or internal fields).
@@ -91,63 +45,6 @@ pub fn policy_public(p: &Policy) -> Value {
         v["price_currency"] = json!(f.currency);
     }
     v
-}
-
-pub fn license(l: &License) -> Value {
-    json!({
-        "id": l.id,
-        "license_id": l.id,
-        "license_key": l.license_key,
-        "product_id": l.product_id,
-        "policy_id": l.policy_id,
-        "status": l.status,
-        "issued_at": ts(l.issued_at),
-        "expires_at": ts_or_null(l.expires_at),
-        "grace_seconds": l.grace_seconds,
-        "max_machines": l.max_machines,
-        "entitlements": l.entitlements,
-        "is_trial": l.is_trial,
-        "fingerprint": l.fingerprint,
-        "buyer_email": l.buyer_email,
-        "buyer_npub": l.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok()).map(|n| n.to_bech32()),
-        "note": l.note,
-        "source": l.source,
-        "invoice_id": l.invoice_id,
-        "revoked_reason": l.revoked_reason,
-        "created_at": ts(l.created_at),
-        "updated_at": ts(l.updated_at),
-    })
-}
-
-pub fn machine(m: &Machine) -> Value {
-    json!({
-        "id": m.id,
-        "license_id": m.license_id,
-        "fingerprint": m.fingerprint,
-        "hostname": m.hostname,
-        "platform": m.platform,
-        "active": m.active,
-        "activated_at": ts(m.activated_at),
-        "last_seen_at": ts(m.last_seen_at),
-        "deactivated_at": m.deactivated_at.map(ts),
-        "deactivation_reason": m.deactivation_reason,
-    })
-}
-
-/// How the DM delivering a license stands (admin license details).
-pub fn nostr_delivery(m: &Message) -> Value {
-    let acked: Vec<String> = serde_json::from_str(&m.acked_by).unwrap_or_default();
-    json!({
-        "state": m.state,
-        "recipient_npub": Npub::parse(&m.recipient).map(|n| n.to_bech32()).unwrap_or_else(|_| m.recipient.clone()),
-        "attempts": m.attempts,
-        "next_attempt_at": (m.state == "pending").then(|| ts(m.next_attempt_at)),
-        "last_error": m.last_error,
-        "event_id": m.event_id,
-        "relays_accepted": acked,
-        "queued_at": ts(m.created_at),
-        "delivered_at": m.delivered_at.map(ts),
-    })
 }
 
 #[cfg(test)]

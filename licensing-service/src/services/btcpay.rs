@@ -11,9 +11,9 @@ use serde::Serialize;
 use serde_json::json;
 use url::Url;
 
-use super::{Core, ServiceError};
+use super::{audit, Core, ServiceError};
 use crate::config::Config;
-use crate::db::{self, audit::NewAudit, payments::Connection, Db};
+use crate::db::{self, payments::Connection, Db};
 use crate::delivery::{operator, NoticeKind};
 use crate::domain::now_unix;
 use crate::domain::time::Timestamp;
@@ -172,19 +172,9 @@ async fn finish_connection(
     // Told to the operator, so a key swapped in through a leaked link is noticed.
     let text = operator::btcpay_connected_text(&store.name, &store.id, key_owner);
     operator::notify_in(&mut tx, now, NoticeKind::BtcpayConnected, &text).await?;
-    db::audit::record(
-        &mut tx,
-        now,
-        NewAudit {
-            actor,
-            action: "btcpay.connect",
-            target_type: "btcpay",
-            target_id: store.id.clone(),
-            details: json!({ "btcpay_url": base_url, "store_name": store.name, "webhook_id": webhook_id,
-                "key_owner": key_owner }),
-        },
-    )
-    .await?;
+    let details = json!({ "btcpay_url": base_url, "store_name": store.name, "webhook_id": webhook_id,
+        "key_owner": key_owner });
+    audit(&mut tx, now, actor, "btcpay.connect", ("btcpay", &store.id), details).await?;
     tx.commit().await?;
     s.payments.set(Some(Arc::new(Btcpay::new(client.clone(), store.id.clone(), secret))));
     Ok(conn)
@@ -386,18 +376,9 @@ pub async fn disconnect(s: &Core) -> Result<Disconnected, ServiceError> {
     let now = now_unix();
     let mut tx = s.db.begin().await?;
     db::payments::delete_connection(&mut tx).await?;
-    db::audit::record(
-        &mut tx,
-        now,
-        NewAudit {
-            actor: "admin",
-            action: "btcpay.disconnect",
-            target_type: "btcpay",
-            target_id: c.store_id.clone().unwrap_or_default(),
-            details: json!({ "btcpay_url": c.base_url, "removed_webhook": removed_webhook }),
-        },
-    )
-    .await?;
+    let details = json!({ "btcpay_url": c.base_url, "removed_webhook": removed_webhook });
+    audit(&mut tx, now, "admin", "btcpay.disconnect", ("btcpay", c.store_id.as_deref().unwrap_or_default()), details)
+        .await?;
     tx.commit().await?;
     if s.demo.is_none() {
         s.payments.set(None);

@@ -10,13 +10,19 @@ pub mod btcpay;
 pub mod catalog;
 pub mod fulfillment;
 pub mod idempotency;
+pub mod licenses;
 pub mod orders;
+pub mod products;
 pub mod reconcile;
 pub mod settings;
 pub mod state;
+pub mod views;
 
 pub use state::{Core, CoreInner, Limits};
 
+use serde_json::Value;
+
+use crate::db::{self, audit::NewAudit, Tx};
 use crate::domain::discount::Refusal;
 use crate::domain::DomainError;
 use crate::ratelimit::Busy;
@@ -78,4 +84,18 @@ impl ServiceError {
             retry_after,
         }
     }
+}
+
+/// Writes the audit record of a change inside the change's transaction: the
+/// one helper every use case calls. `target` is (type, id).
+pub async fn audit(
+    tx: &mut Tx,
+    now: i64,
+    actor: &str,
+    action: &str,
+    target: (&str, impl ToString),
+    details: Value,
+) -> Result<(), sqlx::Error> {
+    let (target_type, id) = target;
+    db::audit::record(tx, now, NewAudit { actor, action, target_type, target_id: id.to_string(), details }).await
 }

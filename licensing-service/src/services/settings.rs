@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{Core, ServiceError};
-use crate::db::{self, audit::NewAudit, Tx};
+use super::{audit, Core, ServiceError};
+use crate::db;
 use crate::delivery::nostr::{parse_relay, MAX_RELAYS};
 use crate::domain::npub::Npub;
 use crate::domain::outbox::NoticeKind;
@@ -71,7 +71,15 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
             Some(n) => db::settings::set(&mut *tx, db::settings::OPERATOR_NAME, n).await?,
             None => db::settings::delete(&mut *tx, db::settings::OPERATOR_NAME).await?,
         }
-        record(&mut tx, now, "operator_name", json!({ "before": s.operator_name(), "after": name })).await?;
+        audit(
+            &mut tx,
+            now,
+            "admin",
+            "settings.update",
+            ("settings", "operator_name"),
+            json!({ "before": s.operator_name(), "after": name }),
+        )
+        .await?;
     }
     if let Some(npub) = npub {
         let before = db::nostr::operator_npub(&mut *tx).await?;
@@ -80,7 +88,15 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
             None => db::settings::delete(&mut *tx, db::nostr::OPERATOR_NPUB).await?,
         }
         let after = npub.map(|n| n.to_bech32());
-        record(&mut tx, now, "operator_npub", json!({"before": bech32(before), "after": after})).await?;
+        audit(
+            &mut tx,
+            now,
+            "admin",
+            "settings.update",
+            ("settings", "operator_npub"),
+            json!({"before": bech32(before), "after": after}),
+        )
+        .await?;
     }
     if let Some(kinds) = kinds {
         let before = switches(&mut tx).await?;
@@ -88,7 +104,15 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
             db::nostr::set_notice_enabled(&mut *tx, kind, on).await?;
         }
         let after = switches(&mut tx).await?;
-        record(&mut tx, now, "notifications", json!({"before": before, "after": after})).await?;
+        audit(
+            &mut tx,
+            now,
+            "admin",
+            "settings.update",
+            ("settings", "notifications"),
+            json!({"before": before, "after": after}),
+        )
+        .await?;
     }
     tx.commit().await?;
     if let Some(name) = name {
@@ -118,21 +142,6 @@ fn parse_switches(given: &BTreeMap<String, bool>) -> Result<Vec<(NoticeKind, boo
             Ok((kind, *on))
         })
         .collect()
-}
-
-async fn record(tx: &mut Tx, now: i64, what: &str, details: Value) -> Result<(), sqlx::Error> {
-    db::audit::record(
-        tx,
-        now,
-        NewAudit {
-            actor: "admin",
-            action: "settings.update",
-            target_type: "settings",
-            target_id: what.into(),
-            details,
-        },
-    )
-    .await
 }
 
 /// Keysat's Nostr identity and its relays, with how each connection stands.
@@ -175,18 +184,8 @@ pub async fn set_relays(s: &Core, given: &[String]) -> Result<Nostr, ServiceErro
     let mut tx = s.db.begin().await?;
     let before = db::nostr::relays(&mut *tx).await?.unwrap_or_default();
     db::nostr::set_relays(&mut *tx, &names).await?;
-    db::audit::record(
-        &mut tx,
-        now,
-        NewAudit {
-            actor: "admin",
-            action: "nostr.relays.update",
-            target_type: "settings",
-            target_id: "nostr_relays".into(),
-            details: json!({ "before": before, "after": names }),
-        },
-    )
-    .await?;
+    let details = json!({ "before": before, "after": names });
+    audit(&mut tx, now, "admin", "nostr.relays.update", ("settings", "nostr_relays"), details).await?;
     tx.commit().await?;
     s.delivery.nostr.set_relays(urls).await?;
     Ok(nostr(s).await)

@@ -2,24 +2,18 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use crate::db::{self, audit::AuditRow};
+use crate::db;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::http::views::{parse_time, ts};
+use crate::http::views::parse_time;
+use crate::services::views::AuditEntry;
 
-pub fn entry(a: &AuditRow) -> Value {
-    json!({
-        "id": a.id,
-        "at": ts(a.at),
-        "actor": a.actor,
-        "action": a.action,
-        "target_type": a.target_type,
-        "target_id": a.target_id,
-        "details": serde_json::from_str::<Value>(&a.details).unwrap_or(Value::Null),
-    })
+#[derive(Serialize)]
+pub struct AuditPage {
+    entries: Vec<AuditEntry>,
+    next_cursor: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -34,7 +28,7 @@ pub struct AuditQuery {
     limit: Option<i64>,
 }
 
-pub async fn list(State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Result<Json<AuditPage>, ApiError> {
     let limit = super::page_size(q.limit);
     let rows = db::audit::list(
         &s.db.read,
@@ -50,5 +44,5 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Res
     )
     .await?;
     let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|a| a.id)).flatten();
-    Ok(Json(json!({ "entries": rows.iter().map(entry).collect::<Vec<_>>(), "next_cursor": next_cursor })))
+    Ok(Json(AuditPage { entries: rows.iter().map(AuditEntry::from).collect(), next_cursor }))
 }

@@ -174,7 +174,7 @@ pub async fn create(
     State(s): State<AppState>,
     JsonBody(b): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let product = super::products::find(&s, &b.product_slug).await?;
+    let product = crate::services::products::find(&s.core, &b.product_slug).await?;
     let code = match b.code.as_deref() {
         Some(c) => Code::parse(c)?,
         None => {
@@ -218,7 +218,7 @@ pub struct ListQuery {
 
 pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
     let product_id = match &q.product {
-        Some(slug) => Some(super::products::find(&s, slug).await?.id),
+        Some(slug) => Some(crate::services::products::find(&s.core, slug).await?.id),
         None => None,
     };
     let products = db::products::list(&s.db.read, false).await?;

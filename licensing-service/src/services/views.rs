@@ -1,0 +1,305 @@
+//! The typed answers of the operator's use cases: what `/v1/admin/*` and the
+//! StartOS actions see. Times are [`Timestamp`]s (RFC 3339 UTC on the wire);
+//! a license has one shape wherever it appears.
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::db::audit::AuditRow;
+use crate::db::events::LoggedEvent;
+use crate::db::licenses::License;
+use crate::db::machines::Machine;
+use crate::db::nostr::Message;
+use crate::domain::catalog::{Entitlement, Policy, Product};
+use crate::domain::license::LicenseStatus;
+use crate::domain::npub::Npub;
+use crate::domain::slug::Slug;
+use crate::domain::time::Timestamp;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductView {
+    pub id: Uuid,
+    pub slug: Slug,
+    pub name: String,
+    pub description: String,
+    pub price_sats: i64,
+    pub active: bool,
+    pub entitlements_catalog: Vec<Entitlement>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Product> for ProductView {
+    fn from(p: &Product) -> ProductView {
+        ProductView {
+            id: p.id,
+            slug: p.slug.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            price_sats: p.price_sats,
+            active: p.active,
+            entitlements_catalog: p.entitlements_catalog.clone(),
+            created_at: Timestamp(p.created_at),
+            updated_at: Timestamp(p.updated_at),
+        }
+    }
+}
+
+/// A product with its policies (tiers).
+#[derive(Debug, Serialize)]
+pub struct ProductDetails {
+    #[serde(flatten)]
+    pub product: ProductView,
+    pub policies: Vec<PolicyView>,
+}
+
+/// A policy (tier) as the operator sees it: every field.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyView {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub product_slug: Slug,
+    pub slug: Slug,
+    pub name: String,
+    pub description: String,
+    pub price_sats: i64,
+    pub price_amount: Option<String>,
+    pub price_currency: Option<String>,
+    pub duration_seconds: i64,
+    pub grace_seconds: i64,
+    pub max_machines: i64,
+    pub entitlements: Vec<Slug>,
+    pub is_trial: bool,
+    pub public: bool,
+    pub highlighted: bool,
+    pub tier_rank: Option<i64>,
+    pub archived: bool,
+    pub is_recurring: bool,
+    pub renewal_period_days: Option<i64>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl PolicyView {
+    pub fn new(p: &Policy, product_slug: &Slug) -> PolicyView {
+        PolicyView {
+            id: p.id,
+            product_id: p.product_id,
+            product_slug: product_slug.clone(),
+            slug: p.slug.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            price_sats: p.price_sats,
+            price_amount: p.fiat_price.as_ref().map(|f| f.amount.clone()),
+            price_currency: p.fiat_price.as_ref().map(|f| f.currency.clone()),
+            duration_seconds: p.duration_seconds,
+            grace_seconds: p.grace_seconds,
+            max_machines: p.max_machines,
+            entitlements: p.entitlements.clone(),
+            is_trial: p.is_trial,
+            public: p.public,
+            highlighted: p.highlighted,
+            tier_rank: p.tier_rank,
+            archived: p.archived,
+            is_recurring: p.is_recurring,
+            renewal_period_days: p.renewal_period_days,
+            created_at: Timestamp(p.created_at),
+            updated_at: Timestamp(p.updated_at),
+        }
+    }
+}
+
+/// A license, the one shape: issued, listed, searched, shown, changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct LicenseView {
+    pub license_id: Uuid,
+    pub license_key: String,
+    pub product_id: Uuid,
+    /// The product's slug and name (null if the product is gone).
+    pub product_slug: Option<Slug>,
+    pub product_name: Option<String>,
+    pub policy_id: Uuid,
+    pub policy_slug: Option<Slug>,
+    pub policy_name: Option<String>,
+    pub status: LicenseStatus,
+    pub issued_at: Timestamp,
+    /// Null: perpetual.
+    pub expires_at: Option<Timestamp>,
+    pub grace_seconds: i64,
+    pub max_machines: i64,
+    pub entitlements: Vec<String>,
+    pub is_trial: bool,
+    pub fingerprint: Option<String>,
+    pub buyer_email: Option<String>,
+    /// bech32.
+    pub buyer_npub: Option<String>,
+    pub note: Option<String>,
+    pub source: String,
+    pub invoice_id: Option<String>,
+    pub revoked_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Slugs and names of the catalogue, to name what a license is of.
+pub trait CatalogNames {
+    fn product(&self, id: Uuid) -> Option<(&Slug, &str)>;
+    fn policy(&self, id: Uuid) -> Option<(&Slug, &str)>;
+}
+
+impl LicenseView {
+    pub fn new(l: &License, names: &impl CatalogNames) -> LicenseView {
+        let product = names.product(l.product_id);
+        let policy = names.policy(l.policy_id);
+        LicenseView {
+            license_id: l.id,
+            license_key: l.license_key.clone(),
+            product_id: l.product_id,
+            product_slug: product.map(|p| p.0.clone()),
+            product_name: product.map(|p| p.1.to_string()),
+            policy_id: l.policy_id,
+            policy_slug: policy.map(|p| p.0.clone()),
+            policy_name: policy.map(|p| p.1.to_string()),
+            status: l.status,
+            issued_at: Timestamp(l.issued_at),
+            expires_at: Timestamp::or_never(l.expires_at),
+            grace_seconds: l.grace_seconds,
+            max_machines: l.max_machines,
+            entitlements: l.entitlements.clone(),
+            is_trial: l.is_trial,
+            fingerprint: l.fingerprint.clone(),
+            buyer_email: l.buyer_email.clone(),
+            buyer_npub: l.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok()).map(|n| n.to_bech32()),
+            note: l.note.clone(),
+            source: l.source.clone(),
+            invoice_id: l.invoice_id.clone(),
+            revoked_reason: l.revoked_reason.clone(),
+            created_at: Timestamp(l.created_at),
+            updated_at: Timestamp(l.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MachineView {
+    pub id: Uuid,
+    pub license_id: Uuid,
+    pub fingerprint: String,
+    pub hostname: Option<String>,
+    pub platform: Option<String>,
+    pub active: bool,
+    pub activated_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub deactivated_at: Option<Timestamp>,
+    pub deactivation_reason: Option<String>,
+}
+
+impl From<&Machine> for MachineView {
+    fn from(m: &Machine) -> MachineView {
+        MachineView {
+            id: m.id,
+            license_id: m.license_id,
+            fingerprint: m.fingerprint.clone(),
+            hostname: m.hostname.clone(),
+            platform: m.platform.clone(),
+            active: m.active,
+            activated_at: Timestamp(m.activated_at),
+            last_seen_at: Timestamp(m.last_seen_at),
+            deactivated_at: m.deactivated_at.map(Timestamp),
+            deactivation_reason: m.deactivation_reason.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub details: Value,
+}
+
+impl From<&AuditRow> for AuditEntry {
+    fn from(a: &AuditRow) -> AuditEntry {
+        AuditEntry {
+            id: a.id,
+            at: Timestamp(a.at),
+            actor: a.actor.clone(),
+            action: a.action.clone(),
+            target_type: a.target_type.clone(),
+            target_id: a.target_id.clone(),
+            details: serde_json::from_str(&a.details).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// How the DM delivering a license stands.
+#[derive(Debug, Serialize)]
+pub struct NostrDelivery {
+    pub state: String,
+    pub recipient_npub: String,
+    pub attempts: i64,
+    /// While pending: when the next attempt is due.
+    pub next_attempt_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub event_id: Option<String>,
+    pub relays_accepted: Vec<String>,
+    pub queued_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+}
+
+impl From<&Message> for NostrDelivery {
+    fn from(m: &Message) -> NostrDelivery {
+        NostrDelivery {
+            state: m.state.clone(),
+            recipient_npub: Npub::parse(&m.recipient).map(|n| n.to_bech32()).unwrap_or_else(|_| m.recipient.clone()),
+            attempts: m.attempts,
+            next_attempt_at: (m.state == "pending").then_some(Timestamp(m.next_attempt_at)),
+            last_error: m.last_error.clone(),
+            event_id: m.event_id.clone(),
+            relays_accepted: serde_json::from_str(&m.acked_by).unwrap_or_default(),
+            queued_at: Timestamp(m.created_at),
+            delivered_at: m.delivered_at.map(Timestamp),
+        }
+    }
+}
+
+/// Validations of a license, folded as the log keeps them.
+#[derive(Debug, Serialize)]
+pub struct ValidationView {
+    pub at: Timestamp,
+    pub fingerprint: Option<String>,
+    pub client_ip: Option<String>,
+    pub result: String,
+    pub count: i64,
+    pub distinct_addresses: i64,
+}
+
+impl From<&LoggedEvent> for ValidationView {
+    fn from(e: &LoggedEvent) -> ValidationView {
+        ValidationView {
+            at: Timestamp(e.at),
+            fingerprint: e.fingerprint.clone(),
+            client_ip: e.client_ip.clone(),
+            result: e.result.clone(),
+            count: e.count,
+            distinct_addresses: e.ip_count,
+        }
+    }
+}
+
+/// A license with everything the operator looks at for support.
+#[derive(Debug, Serialize)]
+pub struct LicenseDetails {
+    #[serde(flatten)]
+    pub license: LicenseView,
+    pub active_machines: usize,
+    pub machines: Vec<MachineView>,
+    pub audit: Vec<AuditEntry>,
+    pub nostr_delivery: Option<NostrDelivery>,
+    pub recent_validations: Vec<ValidationView>,
+}
