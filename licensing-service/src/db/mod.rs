@@ -102,11 +102,6 @@ pub fn uuid_col(s: &str) -> Result<Uuid, sqlx::Error> {
     Uuid::parse_str(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// Parses a JSON column.
-pub fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, sqlx::Error> {
-    serde_json::from_str(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
-
 /// A nullable UUID column. Every UUID here is stored as hyphenated TEXT, which
 /// sqlx reads as [`Hyphenated`] (its plain `Uuid` is a 16-byte BLOB on
 /// SQLite); a field reads one with `#[sqlx(try_from = "Hyphenated")]`, or
