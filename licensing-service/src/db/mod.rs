@@ -17,6 +17,8 @@ pub mod policies;
 pub mod products;
 pub mod prune;
 pub mod settings;
+#[cfg(test)]
+mod tests;
 pub mod webhooks;
 
 use std::path::Path;
