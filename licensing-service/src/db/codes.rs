@@ -3,16 +3,22 @@
 use sqlx::{Executor, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
-use super::{json_col, uuid_col, Tx};
+use super::{Hyphenated, Tx};
 use crate::domain::discount::{Code, Kind, Rules, Usage};
+use crate::domain::DomainError;
 
 /// A code as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DiscountCode {
+    #[sqlx(try_from = "Hyphenated")]
     pub id: Uuid,
+    #[sqlx(try_from = "String")]
     pub code: Code,
+    #[sqlx(try_from = "Hyphenated")]
     pub product_id: Uuid,
+    #[sqlx(flatten, try_from = "KindColumns")]
     pub kind: Kind,
+    #[sqlx(flatten, try_from = "RulesColumns")]
     pub rules: Rules,
     pub featured: bool,
     pub referrer: Option<String>,
@@ -20,52 +26,41 @@ pub struct DiscountCode {
     pub updated_at: i64,
 }
 
+/// The columns a code's [`Kind`] is stored in.
 #[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    code: String,
-    product_id: String,
+pub struct KindColumns {
     kind: String,
     value: Option<i64>,
-    policies: String,
-    max_uses: Option<i64>,
-    max_uses_per_buyer: Option<i64>,
+}
+
+impl TryFrom<KindColumns> for Kind {
+    type Error = DomainError;
+    fn try_from(c: KindColumns) -> Result<Kind, DomainError> {
+        Kind::parse(&c.kind, c.value)
+    }
+}
+
+/// The columns a code's [`Rules`] are stored in.
+#[derive(sqlx::FromRow)]
+pub struct RulesColumns {
+    active: bool,
     valid_from: Option<i64>,
     valid_until: Option<i64>,
-    active: bool,
-    featured: bool,
-    referrer: Option<String>,
-    created_at: i64,
-    updated_at: i64,
+    #[sqlx(json)]
+    policies: Vec<String>,
+    max_uses: Option<i64>,
+    max_uses_per_buyer: Option<i64>,
+}
+
+impl From<RulesColumns> for Rules {
+    fn from(c: RulesColumns) -> Rules {
+        let RulesColumns { active, valid_from, valid_until, policies, max_uses, max_uses_per_buyer } = c;
+        Rules { active, valid_from, valid_until, policies, max_uses, max_uses_per_buyer }
+    }
 }
 
 const COLUMNS: &str = "id, code, product_id, kind, value, policies, max_uses, max_uses_per_buyer, valid_from, \
     valid_until, active, featured, referrer, created_at, updated_at";
-
-impl TryFrom<Row> for DiscountCode {
-    type Error = sqlx::Error;
-    fn try_from(r: Row) -> Result<DiscountCode, sqlx::Error> {
-        let decode = |e| sqlx::Error::Decode(Box::new(e));
-        Ok(DiscountCode {
-            id: uuid_col(&r.id)?,
-            code: Code::parse(&r.code).map_err(decode)?,
-            product_id: uuid_col(&r.product_id)?,
-            kind: Kind::parse(&r.kind, r.value).map_err(decode)?,
-            rules: Rules {
-                active: r.active,
-                valid_from: r.valid_from,
-                valid_until: r.valid_until,
-                policies: json_col(&r.policies)?,
-                max_uses: r.max_uses,
-                max_uses_per_buyer: r.max_uses_per_buyer,
-            },
-            featured: r.featured,
-            referrer: r.referrer,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
-}
 
 /// Inserts, or overwrites every mutable column of an existing id.
 pub async fn upsert(tx: &mut Tx, c: &DiscountCode) -> Result<(), sqlx::Error> {
@@ -100,12 +95,10 @@ pub async fn by_code<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,
     code: &Code,
 ) -> Result<Option<DiscountCode>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM discount_codes WHERE code = ?"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM discount_codes WHERE code = ?"))
         .bind(code.as_str())
         .fetch_optional(e)
-        .await?
-        .map(DiscountCode::try_from)
-        .transpose()
+        .await
 }
 
 /// Every code, or one product's, newest first.
@@ -113,15 +106,12 @@ pub async fn list<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,
     product_id: Option<Uuid>,
 ) -> Result<Vec<DiscountCode>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM discount_codes WHERE ?1 IS NULL OR product_id = ?1 ORDER BY created_at DESC, code"
     ))
     .bind(product_id.map(|p| p.to_string()))
     .fetch_all(e)
-    .await?
-    .into_iter()
-    .map(DiscountCode::try_from)
-    .collect()
+    .await
 }
 
 /// The product's active featured code, if any (newest wins).
@@ -129,15 +119,13 @@ pub async fn featured<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,
     product_id: Uuid,
 ) -> Result<Option<DiscountCode>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM discount_codes WHERE product_id = ? AND featured = 1 AND active = 1 \
          ORDER BY created_at DESC LIMIT 1"
     ))
     .bind(product_id.to_string())
     .fetch_optional(e)
-    .await?
-    .map(DiscountCode::try_from)
-    .transpose()
+    .await
 }
 
 /// Deletes a code that was never used; false when it has uses.

@@ -3,17 +3,22 @@
 use sqlx::{Executor, Sqlite};
 use uuid::Uuid;
 
-use super::{uuid_col, Tx};
+use super::{Hyphenated, NullableUuid, Tx};
 use crate::domain::invoice::InvoiceStatus;
 
 /// An invoice as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Invoice {
+    #[sqlx(try_from = "Hyphenated")]
     pub id: Uuid,
+    #[sqlx(try_from = "Hyphenated")]
     pub product_id: Uuid,
+    #[sqlx(try_from = "Hyphenated")]
     pub policy_id: Uuid,
+    #[sqlx(try_from = "String")]
     pub status: InvoiceStatus,
     /// A payment was seen and is confirming.
+    #[sqlx(rename = "stage", try_from = "Stage")]
     pub processing: bool,
     pub provider: String,
     pub provider_invoice_id: Option<String>,
@@ -23,6 +28,7 @@ pub struct Invoice {
     pub discount_sats: i64,
     pub price_amount: Option<String>,
     pub price_currency: Option<String>,
+    #[sqlx(try_from = "NullableUuid")]
     pub code_id: Option<Uuid>,
     pub buyer_email: Option<String>,
     pub buyer_npub: Option<String>,
@@ -34,66 +40,21 @@ pub struct Invoice {
     pub closed_at: Option<i64>,
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    product_id: String,
-    policy_id: String,
-    status: String,
-    stage: String,
-    provider: String,
-    provider_invoice_id: Option<String>,
-    checkout_url: Option<String>,
-    amount_sats: i64,
-    base_price_sats: i64,
-    discount_sats: i64,
-    price_amount: Option<String>,
-    price_currency: Option<String>,
-    code_id: Option<String>,
-    buyer_email: Option<String>,
-    buyer_npub: Option<String>,
-    buyer_note: Option<String>,
-    redirect_url: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-    settled_at: Option<i64>,
-    closed_at: Option<i64>,
+/// The `stage` column of a pending invoice: `new`, or `processing` once a
+/// payment was seen (read as [`Invoice::processing`]).
+#[derive(Debug, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct Stage(String);
+
+impl From<Stage> for bool {
+    fn from(stage: Stage) -> bool {
+        stage.0 == "processing"
+    }
 }
 
 const COLUMNS: &str = "id, product_id, policy_id, status, stage, provider, provider_invoice_id, checkout_url, \
     amount_sats, base_price_sats, discount_sats, price_amount, price_currency, code_id, buyer_email, buyer_npub, \
     buyer_note, redirect_url, created_at, updated_at, settled_at, closed_at";
-
-impl TryFrom<Row> for Invoice {
-    type Error = sqlx::Error;
-    fn try_from(r: Row) -> Result<Invoice, sqlx::Error> {
-        Ok(Invoice {
-            id: uuid_col(&r.id)?,
-            product_id: uuid_col(&r.product_id)?,
-            policy_id: uuid_col(&r.policy_id)?,
-            status: InvoiceStatus::parse(&r.status)
-                .ok_or_else(|| sqlx::Error::Decode(format!("invoice status '{}'", r.status).into()))?,
-            processing: r.stage == "processing",
-            provider: r.provider,
-            provider_invoice_id: r.provider_invoice_id,
-            checkout_url: r.checkout_url,
-            amount_sats: r.amount_sats,
-            base_price_sats: r.base_price_sats,
-            discount_sats: r.discount_sats,
-            price_amount: r.price_amount,
-            price_currency: r.price_currency,
-            code_id: r.code_id.as_deref().map(uuid_col).transpose()?,
-            buyer_email: r.buyer_email,
-            buyer_npub: r.buyer_npub,
-            buyer_note: r.buyer_note,
-            redirect_url: r.redirect_url,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            settled_at: r.settled_at,
-            closed_at: r.closed_at,
-        })
-    }
-}
 
 pub async fn insert(tx: &mut Tx, i: &Invoice) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -129,11 +90,7 @@ pub async fn insert(tx: &mut Tx, i: &Invoice) -> Result<(), sqlx::Error> {
 }
 
 pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<Invoice>, sqlx::Error> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM invoices WHERE id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(e)
-        .await?;
-    row.map(Invoice::try_from).transpose()
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM invoices WHERE id = ?")).bind(id.to_string()).fetch_optional(e).await
 }
 
 /// Our invoice for a provider's invoice id.
@@ -142,13 +99,11 @@ pub async fn by_provider_id<'e, E: Executor<'e, Database = Sqlite>>(
     provider: &str,
     provider_invoice_id: &str,
 ) -> Result<Option<Invoice>, sqlx::Error> {
-    let row: Option<Row> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM invoices WHERE provider = ? AND provider_invoice_id = ?"))
-            .bind(provider)
-            .bind(provider_invoice_id)
-            .fetch_optional(e)
-            .await?;
-    row.map(Invoice::try_from).transpose()
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM invoices WHERE provider = ? AND provider_invoice_id = ?"))
+        .bind(provider)
+        .bind(provider_invoice_id)
+        .fetch_optional(e)
+        .await
 }
 
 /// Records the provider's invoice once it exists.
@@ -214,7 +169,7 @@ pub async fn to_reconcile<'e, E: Executor<'e, Database = Sqlite>>(
     closed_since: i64,
     limit: i64,
 ) -> Result<Vec<Invoice>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM invoices \
          WHERE (status = 'pending' AND created_at <= ?1) \
             OR (status IN ('expired', 'invalid') AND closed_at >= ?2 AND provider_invoice_id IS NOT NULL) \
@@ -224,8 +179,7 @@ pub async fn to_reconcile<'e, E: Executor<'e, Database = Sqlite>>(
     .bind(closed_since)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    rows.into_iter().map(Invoice::try_from).collect()
+    .await
 }
 
 pub async fn mark_checked<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid, now: i64) -> Result<(), sqlx::Error> {

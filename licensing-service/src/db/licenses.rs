@@ -3,23 +3,28 @@
 use sqlx::{Executor, QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
-use super::{json_col, uuid_col, Tx};
+use super::{Hyphenated, Tx};
 use crate::domain::license::LicenseStatus;
 use crate::domain::validation::LicenseSnapshot;
 
 /// A license as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct License {
     pub rowid: i64,
+    #[sqlx(try_from = "Hyphenated")]
     pub id: Uuid,
+    #[sqlx(try_from = "Hyphenated")]
     pub product_id: Uuid,
+    #[sqlx(try_from = "Hyphenated")]
     pub policy_id: Uuid,
     pub license_key: String,
+    #[sqlx(try_from = "String")]
     pub status: LicenseStatus,
     pub issued_at: i64,
     pub expires_at: i64,
     pub grace_seconds: i64,
     pub max_machines: i64,
+    #[sqlx(json)]
     pub entitlements: Vec<String>,
     pub is_trial: bool,
     pub fingerprint: Option<String>,
@@ -34,69 +39,9 @@ pub struct License {
     pub updated_at: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    rowid: i64,
-    id: String,
-    product_id: String,
-    policy_id: String,
-    license_key: String,
-    status: String,
-    issued_at: i64,
-    expires_at: i64,
-    grace_seconds: i64,
-    max_machines: i64,
-    entitlements: String,
-    is_trial: bool,
-    fingerprint: Option<String>,
-    buyer_email: Option<String>,
-    buyer_npub: Option<String>,
-    note: Option<String>,
-    source: String,
-    invoice_id: Option<String>,
-    revoked_reason: Option<String>,
-    version: i64,
-    created_at: i64,
-    updated_at: i64,
-}
-
 const COLUMNS: &str = "rowid, id, product_id, policy_id, license_key, status, issued_at, expires_at, \
     grace_seconds, max_machines, entitlements, is_trial, fingerprint, buyer_email, buyer_npub, note, source, \
     invoice_id, revoked_reason, version, created_at, updated_at";
-
-impl TryFrom<Row> for License {
-    type Error = sqlx::Error;
-    fn try_from(r: Row) -> Result<License, sqlx::Error> {
-        Ok(License {
-            rowid: r.rowid,
-            id: uuid_col(&r.id)?,
-            product_id: uuid_col(&r.product_id)?,
-            policy_id: uuid_col(&r.policy_id)?,
-            license_key: r.license_key,
-            status: LicenseStatus::parse(&r.status).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            issued_at: r.issued_at,
-            expires_at: r.expires_at,
-            grace_seconds: r.grace_seconds,
-            max_machines: r.max_machines,
-            entitlements: json_col(&r.entitlements)?,
-            is_trial: r.is_trial,
-            fingerprint: r.fingerprint,
-            buyer_email: r.buyer_email,
-            buyer_npub: r.buyer_npub,
-            note: r.note,
-            source: r.source,
-            invoice_id: r.invoice_id,
-            revoked_reason: r.revoked_reason,
-            version: r.version,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
-}
-
-fn rows(v: Vec<Row>) -> Result<Vec<License>, sqlx::Error> {
-    v.into_iter().map(License::try_from).collect()
-}
 
 pub async fn insert(tx: &mut Tx, l: &License) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -132,24 +77,17 @@ pub async fn insert(tx: &mut Tx, l: &License) -> Result<(), sqlx::Error> {
 }
 
 pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<License>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM licenses WHERE id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(e)
-        .await?
-        .map(License::try_from)
-        .transpose()
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM licenses WHERE id = ?")).bind(id.to_string()).fetch_optional(e).await
 }
 
 pub async fn by_invoice<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,
     invoice_id: &str,
 ) -> Result<Option<License>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM licenses WHERE invoice_id = ?"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM licenses WHERE invoice_id = ?"))
         .bind(invoice_id)
         .fetch_optional(e)
-        .await?
-        .map(License::try_from)
-        .transpose()
+        .await
 }
 
 /// Changes the status and bumps the version.
@@ -210,7 +148,7 @@ pub async fn list(pool: &sqlx::SqlitePool, f: &ListFilter) -> Result<Vec<License
         q.push(" AND rowid < ").push_bind(r);
     }
     q.push(" ORDER BY rowid DESC LIMIT ").push_bind(f.limit);
-    rows(q.build_query_as().fetch_all(pool).await?)
+    q.build_query_as().fetch_all(pool).await
 }
 
 /// `q` with LIKE's wildcards escaped (ESCAPE '\\').
@@ -227,7 +165,7 @@ pub async fn search(
     limit: i64,
 ) -> Result<Vec<License>, sqlx::Error> {
     let key = q.to_ascii_uppercase();
-    sqlx::query_as::<_, Row>(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM licenses WHERE id = ?1 OR invoice_id = ?1 OR license_key = ?2 \
          OR fingerprint = ?1 OR buyer_npub = ?3 \
          OR (length(?1) >= 3 AND buyer_email LIKE '%' || ?5 || '%' ESCAPE '\\') \
@@ -241,22 +179,26 @@ pub async fn search(
     .bind(like_literal(q))
     .fetch_all(pool)
     .await
-    .and_then(rows)
 }
 
+/// The license's columns of a snapshot (its seats are read apart).
 #[derive(sqlx::FromRow)]
 struct SnapshotRow {
-    id: String,
+    #[sqlx(try_from = "Hyphenated")]
+    id: Uuid,
     version: i64,
-    product_id: String,
+    #[sqlx(try_from = "Hyphenated")]
+    product_id: Uuid,
     product_slug: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: LicenseStatus,
     issued_at: i64,
     expires_at: i64,
     grace_seconds: i64,
     max_machines: i64,
     is_trial: bool,
-    entitlements: String,
+    #[sqlx(json)]
+    entitlements: Vec<String>,
 }
 
 /// The license's current snapshot, read on one connection (inside the
@@ -273,24 +215,24 @@ pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<O
     else {
         return Ok(None);
     };
-    let seats: Vec<(String, String)> = sqlx::query_as(
+    let seats: Vec<(String, Hyphenated)> = sqlx::query_as(
         "SELECT fingerprint, id FROM machines WHERE license_id = ? AND active = 1 ORDER BY activated_at, id",
     )
     .bind(license_id.to_string())
     .fetch_all(&mut *conn)
     .await?;
     Ok(Some(LicenseSnapshot {
-        license_id: uuid_col(&r.id)?,
+        license_id: r.id,
         version: r.version,
-        product_id: uuid_col(&r.product_id)?,
+        product_id: r.product_id,
         product_slug: r.product_slug,
-        status: LicenseStatus::parse(&r.status).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        status: r.status,
         issued_at: r.issued_at,
         expires_at: r.expires_at,
         grace_seconds: r.grace_seconds,
         max_machines: r.max_machines,
         is_trial: r.is_trial,
-        entitlements: json_col(&r.entitlements)?,
-        seats: seats.into_iter().map(|(fp, id)| Ok((fp, uuid_col(&id)?))).collect::<Result<_, sqlx::Error>>()?,
+        entitlements: r.entitlements,
+        seats: seats.into_iter().map(|(fp, id)| (fp, id.into())).collect(),
     }))
 }

@@ -5,12 +5,14 @@ use serde::Serialize;
 use sqlx::{Executor, Sqlite};
 use uuid::Uuid;
 
-use super::{uuid_col, Tx};
+use super::{Hyphenated, Tx};
 
 /// A machine as stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Machine {
+    #[sqlx(try_from = "Hyphenated")]
     pub id: Uuid,
+    #[sqlx(try_from = "Hyphenated")]
     pub license_id: Uuid,
     pub fingerprint: String,
     pub hostname: Option<String>,
@@ -22,77 +24,32 @@ pub struct Machine {
     pub deactivation_reason: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    license_id: String,
-    fingerprint: String,
-    hostname: Option<String>,
-    platform: Option<String>,
-    active: bool,
-    activated_at: i64,
-    last_seen_at: i64,
-    deactivated_at: Option<i64>,
-    deactivation_reason: Option<String>,
-}
-
 const COLUMNS: &str = "id, license_id, fingerprint, hostname, platform, active, activated_at, last_seen_at, \
     deactivated_at, deactivation_reason";
-
-impl TryFrom<Row> for Machine {
-    type Error = sqlx::Error;
-    fn try_from(r: Row) -> Result<Machine, sqlx::Error> {
-        Ok(Machine {
-            id: uuid_col(&r.id)?,
-            license_id: uuid_col(&r.license_id)?,
-            fingerprint: r.fingerprint,
-            hostname: r.hostname,
-            platform: r.platform,
-            active: r.active,
-            activated_at: r.activated_at,
-            last_seen_at: r.last_seen_at,
-            deactivated_at: r.deactivated_at,
-            deactivation_reason: r.deactivation_reason,
-        })
-    }
-}
 
 /// Every machine of a license (active first, newest first).
 pub async fn for_license<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,
     license_id: Uuid,
 ) -> Result<Vec<Machine>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM machines WHERE license_id = ? ORDER BY active DESC, activated_at DESC, id"
     ))
     .bind(license_id.to_string())
     .fetch_all(e)
-    .await?
-    .into_iter()
-    .map(Machine::try_from)
-    .collect()
+    .await
 }
 
 /// Recently active machines across all licenses.
 pub async fn recent<'e, E: Executor<'e, Database = Sqlite>>(e: E, limit: i64) -> Result<Vec<Machine>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!(
-        "SELECT {COLUMNS} FROM machines WHERE active = 1 ORDER BY last_seen_at DESC LIMIT ?"
-    ))
-    .bind(limit)
-    .fetch_all(e)
-    .await?
-    .into_iter()
-    .map(Machine::try_from)
-    .collect()
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM machines WHERE active = 1 ORDER BY last_seen_at DESC LIMIT ?"))
+        .bind(limit)
+        .fetch_all(e)
+        .await
 }
 
 pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<Machine>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM machines WHERE id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(e)
-        .await?
-        .map(Machine::try_from)
-        .transpose()
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM machines WHERE id = ?")).bind(id.to_string()).fetch_optional(e).await
 }
 
 pub async fn insert(tx: &mut Tx, m: &Machine) -> Result<(), sqlx::Error> {
@@ -115,7 +72,7 @@ pub async fn insert(tx: &mut Tx, m: &Machine) -> Result<(), sqlx::Error> {
 /// The freed seat this license once gave this fingerprint, if any: taking
 /// the seat again reuses its row, so churn adds no rows.
 pub async fn freed_seat(tx: &mut Tx, license_id: Uuid, fingerprint: &str) -> Result<Option<Uuid>, sqlx::Error> {
-    let row: Option<(String,)> = sqlx::query_as(
+    let id: Option<Hyphenated> = sqlx::query_scalar(
         "SELECT id FROM machines WHERE license_id = ? AND fingerprint = ? AND active = 0 \
          ORDER BY deactivated_at DESC LIMIT 1",
     )
@@ -123,7 +80,7 @@ pub async fn freed_seat(tx: &mut Tx, license_id: Uuid, fingerprint: &str) -> Res
     .bind(fingerprint)
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|r| uuid_col(&r.0)).transpose()
+    Ok(id.map(Uuid::from))
 }
 
 /// Takes a freed seat's row again.

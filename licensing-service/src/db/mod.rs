@@ -17,6 +17,8 @@ pub mod policies;
 pub mod products;
 pub mod prune;
 pub mod settings;
+#[cfg(test)]
+mod tests;
 pub mod webhooks;
 
 use std::path::Path;
@@ -26,6 +28,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
+pub use uuid::fmt::Hyphenated;
 use uuid::Uuid;
 
 /// Embedded migrations (append-only).
@@ -101,9 +104,18 @@ pub fn uuid_col(s: &str) -> Result<Uuid, sqlx::Error> {
     Uuid::parse_str(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// Parses a JSON column.
-pub fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, sqlx::Error> {
-    serde_json::from_str(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+/// A nullable UUID column. Every UUID here is stored as hyphenated TEXT, which
+/// sqlx reads as [`Hyphenated`] (its plain `Uuid` is a 16-byte BLOB on
+/// SQLite); a field reads one with `#[sqlx(try_from = "Hyphenated")]`, or
+/// with `#[sqlx(try_from = "NullableUuid")]` when it may be NULL.
+#[derive(Debug, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct NullableUuid(Option<Hyphenated>);
+
+impl From<NullableUuid> for Option<Uuid> {
+    fn from(v: NullableUuid) -> Option<Uuid> {
+        v.0.map(Uuid::from)
+    }
 }
 
 /// Is this a unique-constraint violation?

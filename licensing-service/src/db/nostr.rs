@@ -4,7 +4,7 @@
 use sqlx::{Executor, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-use super::{json_col, settings, Tx};
+use super::{settings, Tx};
 use crate::domain::outbox::NoticeKind;
 
 /// Setting keys.
@@ -38,7 +38,7 @@ pub async fn insert_identity<'e, E: Executor<'e, Database = Sqlite>>(
 
 /// The stored relay list; `None` until one was stored.
 pub async fn relays<'e, E: Executor<'e, Database = Sqlite>>(e: E) -> Result<Option<Vec<String>>, sqlx::Error> {
-    settings::get(e, RELAYS).await?.map(|v| json_col(&v)).transpose()
+    settings::get_json(e, RELAYS).await
 }
 
 pub async fn set_relays<'e, E: Executor<'e, Database = Sqlite>>(e: E, relays: &[String]) -> Result<(), sqlx::Error> {

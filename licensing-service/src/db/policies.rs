@@ -1,26 +1,33 @@
 //! Policies (tiers) of a product.
 
-use sqlx::{Executor, Sqlite};
+use sqlx::sqlite::SqliteRow;
+use sqlx::types::Json;
+use sqlx::{Executor, FromRow, Sqlite};
 use uuid::Uuid;
 
-use super::{json_col, uuid_col, Tx};
+use super::{Hyphenated, Tx};
 use crate::domain::catalog::{FiatPrice, Policy};
 use crate::domain::Slug;
 
+/// A policies row: [`Policy`] with the types sqlx reads its columns as.
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: String,
-    product_id: String,
-    slug: String,
+    #[sqlx(try_from = "Hyphenated")]
+    id: Uuid,
+    #[sqlx(try_from = "Hyphenated")]
+    product_id: Uuid,
+    #[sqlx(try_from = "String")]
+    slug: Slug,
     name: String,
     description: String,
     price_sats: i64,
-    price_amount: Option<String>,
-    price_currency: Option<String>,
+    #[sqlx(flatten, try_from = "FiatColumns")]
+    fiat_price: Option<FiatPrice>,
     duration_seconds: i64,
     grace_seconds: i64,
     max_machines: i64,
-    entitlements: String,
+    #[sqlx(json)]
+    entitlements: Vec<Slug>,
     is_trial: bool,
     public: bool,
     highlighted: bool,
@@ -32,29 +39,33 @@ struct Row {
     updated_at: i64,
 }
 
-const COLUMNS: &str = "id, product_id, slug, name, description, price_sats, price_amount, price_currency, \
-    duration_seconds, grace_seconds, max_machines, entitlements, is_trial, public, highlighted, tier_rank, \
-    archived, is_recurring, renewal_period_days, created_at, updated_at";
+/// The columns a policy's [`FiatPrice`] is stored in: both set, or neither.
+#[derive(sqlx::FromRow)]
+pub struct FiatColumns {
+    price_amount: Option<String>,
+    price_currency: Option<String>,
+}
 
-impl TryFrom<Row> for Policy {
-    type Error = sqlx::Error;
-    fn try_from(r: Row) -> Result<Policy, sqlx::Error> {
-        let decode = |e| sqlx::Error::Decode(Box::new(e));
-        Ok(Policy {
-            id: uuid_col(&r.id)?,
-            product_id: uuid_col(&r.product_id)?,
-            slug: Slug::parse(&r.slug).map_err(decode)?,
+impl From<FiatColumns> for Option<FiatPrice> {
+    fn from(c: FiatColumns) -> Option<FiatPrice> {
+        Some(FiatPrice { amount: c.price_amount?, currency: c.price_currency? })
+    }
+}
+
+impl From<Row> for Policy {
+    fn from(r: Row) -> Policy {
+        Policy {
+            id: r.id,
+            product_id: r.product_id,
+            slug: r.slug,
             name: r.name,
             description: r.description,
             price_sats: r.price_sats,
-            fiat_price: match (r.price_amount, r.price_currency) {
-                (Some(amount), Some(currency)) => Some(FiatPrice { amount, currency }),
-                _ => None,
-            },
+            fiat_price: r.fiat_price,
             duration_seconds: r.duration_seconds,
             grace_seconds: r.grace_seconds,
             max_machines: r.max_machines,
-            entitlements: json_col(&r.entitlements)?,
+            entitlements: r.entitlements,
             is_trial: r.is_trial,
             public: r.public,
             highlighted: r.highlighted,
@@ -64,9 +75,19 @@ impl TryFrom<Row> for Policy {
             renewal_period_days: r.renewal_period_days,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        })
+        }
     }
 }
+
+impl<'r> FromRow<'r, SqliteRow> for Policy {
+    fn from_row(row: &'r SqliteRow) -> Result<Policy, sqlx::Error> {
+        Row::from_row(row).map(Policy::from)
+    }
+}
+
+const COLUMNS: &str = "id, product_id, slug, name, description, price_sats, price_amount, price_currency, \
+    duration_seconds, grace_seconds, max_machines, entitlements, is_trial, public, highlighted, tier_rank, \
+    archived, is_recurring, renewal_period_days, created_at, updated_at";
 
 /// Inserts or, when the id exists, overwrites every mutable column.
 pub async fn upsert(tx: &mut Tx, p: &Policy) -> Result<(), sqlx::Error> {
@@ -112,22 +133,15 @@ pub async fn by_slug<'e, E: Executor<'e, Database = Sqlite>>(
     product_id: Uuid,
     slug: &str,
 ) -> Result<Option<Policy>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM policies WHERE product_id = ? AND slug = ?"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM policies WHERE product_id = ? AND slug = ?"))
         .bind(product_id.to_string())
         .bind(slug)
         .fetch_optional(e)
-        .await?
-        .map(Policy::try_from)
-        .transpose()
+        .await
 }
 
 pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<Policy>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM policies WHERE id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(e)
-        .await?
-        .map(Policy::try_from)
-        .transpose()
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM policies WHERE id = ?")).bind(id.to_string()).fetch_optional(e).await
 }
 
 /// A product's policies, by tier rank (unranked last), then price, then slug.
@@ -135,16 +149,13 @@ pub async fn for_product<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,
     product_id: Uuid,
 ) -> Result<Vec<Policy>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!(
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM policies WHERE product_id = ? \
          ORDER BY tier_rank IS NULL, tier_rank, price_sats, slug"
     ))
     .bind(product_id.to_string())
     .fetch_all(e)
-    .await?
-    .into_iter()
-    .map(Policy::try_from)
-    .collect()
+    .await
 }
 
 /// Slugs of a product's entitlements that some policy grants.
@@ -152,14 +163,11 @@ pub async fn entitlements_in_use<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,
     product_id: Uuid,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let lists: Vec<String> = sqlx::query_scalar("SELECT entitlements FROM policies WHERE product_id = ?")
+    let lists: Vec<Json<Vec<String>>> = sqlx::query_scalar("SELECT entitlements FROM policies WHERE product_id = ?")
         .bind(product_id.to_string())
         .fetch_all(e)
         .await?;
-    let mut all = Vec::new();
-    for l in lists {
-        all.extend(json_col::<Vec<String>>(&l)?);
-    }
+    let mut all: Vec<String> = lists.into_iter().flat_map(|l| l.0).collect();
     all.sort();
     all.dedup();
     Ok(all)

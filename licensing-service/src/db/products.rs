@@ -1,43 +1,44 @@
 //! Products.
 
-use sqlx::{Executor, Sqlite};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Executor, FromRow, Sqlite};
 use uuid::Uuid;
 
-use super::{json_col, uuid_col, Tx};
-use crate::domain::catalog::Product;
+use super::{Hyphenated, Tx};
+use crate::domain::catalog::{Entitlement, Product};
 use crate::domain::Slug;
 
+/// A products row: [`Product`] with the types sqlx reads its columns as.
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: String,
-    slug: String,
+    #[sqlx(try_from = "Hyphenated")]
+    id: Uuid,
+    #[sqlx(try_from = "String")]
+    slug: Slug,
     name: String,
     description: String,
     price_sats: i64,
     active: bool,
-    entitlements_catalog: String,
+    #[sqlx(json)]
+    entitlements_catalog: Vec<Entitlement>,
     created_at: i64,
     updated_at: i64,
 }
 
-const COLUMNS: &str = "id, slug, name, description, price_sats, active, entitlements_catalog, created_at, updated_at";
-
-impl TryFrom<Row> for Product {
-    type Error = sqlx::Error;
-    fn try_from(r: Row) -> Result<Product, sqlx::Error> {
-        Ok(Product {
-            id: uuid_col(&r.id)?,
-            slug: Slug::parse(&r.slug).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            name: r.name,
-            description: r.description,
-            price_sats: r.price_sats,
-            active: r.active,
-            entitlements_catalog: json_col(&r.entitlements_catalog)?,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
+impl From<Row> for Product {
+    fn from(r: Row) -> Product {
+        let Row { id, slug, name, description, price_sats, active, entitlements_catalog, created_at, updated_at } = r;
+        Product { id, slug, name, description, price_sats, active, entitlements_catalog, created_at, updated_at }
     }
 }
+
+impl<'r> FromRow<'r, SqliteRow> for Product {
+    fn from_row(row: &'r SqliteRow) -> Result<Product, sqlx::Error> {
+        Row::from_row(row).map(Product::from)
+    }
+}
+
+const COLUMNS: &str = "id, slug, name, description, price_sats, active, entitlements_catalog, created_at, updated_at";
 
 fn catalog_json(p: &Product) -> String {
     serde_json::to_string(&p.entitlements_catalog).expect("catalogue serialises")
@@ -77,21 +78,11 @@ pub async fn update(tx: &mut Tx, p: &Product) -> Result<(), sqlx::Error> {
 }
 
 pub async fn by_slug<'e, E: Executor<'e, Database = Sqlite>>(e: E, slug: &str) -> Result<Option<Product>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM products WHERE slug = ?"))
-        .bind(slug)
-        .fetch_optional(e)
-        .await?
-        .map(Product::try_from)
-        .transpose()
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM products WHERE slug = ?")).bind(slug).fetch_optional(e).await
 }
 
 pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<Product>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM products WHERE id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(e)
-        .await?
-        .map(Product::try_from)
-        .transpose()
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM products WHERE id = ?")).bind(id.to_string()).fetch_optional(e).await
 }
 
 /// All products (or only active ones), by slug.
@@ -100,10 +91,5 @@ pub async fn list<'e, E: Executor<'e, Database = Sqlite>>(
     only_active: bool,
 ) -> Result<Vec<Product>, sqlx::Error> {
     let filter = if only_active { "WHERE active = 1" } else { "" };
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM products {filter} ORDER BY slug"))
-        .fetch_all(e)
-        .await?
-        .into_iter()
-        .map(Product::try_from)
-        .collect()
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM products {filter} ORDER BY slug")).fetch_all(e).await
 }

@@ -1,5 +1,7 @@
 //! Key/value settings and the secrets kept in the data volume.
 
+use serde::de::DeserializeOwned;
+use sqlx::types::Json;
 use sqlx::{Executor, Sqlite};
 
 /// Setting keys.
@@ -8,6 +10,17 @@ pub const ADMIN_API_KEY: &str = "admin_api_key";
 
 pub async fn get<'e, E: Executor<'e, Database = Sqlite>>(e: E, key: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(e).await
+}
+
+/// A setting holding JSON.
+pub async fn get_json<'e, E, T>(e: E, key: &str) -> Result<Option<T>, sqlx::Error>
+where
+    E: Executor<'e, Database = Sqlite>,
+    T: DeserializeOwned + Send + Unpin + 'static,
+{
+    let value: Option<Json<T>> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(e).await?;
+    Ok(value.map(|v| v.0))
 }
 
 pub async fn set<'e, E: Executor<'e, Database = Sqlite>>(e: E, key: &str, value: &str) -> Result<(), sqlx::Error> {

@@ -3,47 +3,21 @@
 use sqlx::{Executor, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-use super::{json_col, uuid_col, Tx};
+use super::{Hyphenated, Tx};
 
 /// An endpoint as stored (the secret included: it signs every body).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Endpoint {
+    #[sqlx(try_from = "Hyphenated")]
     pub id: Uuid,
     pub url: String,
     pub description: Option<String>,
+    #[sqlx(json)]
     pub events: Vec<String>,
     pub secret: String,
     pub active: bool,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    url: String,
-    description: Option<String>,
-    events: String,
-    secret: String,
-    active: bool,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl TryFrom<Row> for Endpoint {
-    type Error = sqlx::Error;
-    fn try_from(r: Row) -> Result<Endpoint, sqlx::Error> {
-        Ok(Endpoint {
-            id: uuid_col(&r.id)?,
-            url: r.url,
-            description: r.description,
-            events: json_col(&r.events)?,
-            secret: r.secret,
-            active: r.active,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
 }
 
 const COLUMNS: &str = "id, url, description, events, secret, active, created_at, updated_at";
@@ -89,22 +63,15 @@ pub async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool, sqlx::Error> {
 }
 
 pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<Endpoint>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = ?"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = ?"))
         .bind(id.to_string())
         .fetch_optional(e)
-        .await?
-        .map(Endpoint::try_from)
-        .transpose()
+        .await
 }
 
 /// Every endpoint, oldest first.
 pub async fn list(pool: &SqlitePool) -> Result<Vec<Endpoint>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM webhook_endpoints ORDER BY created_at, id"))
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(Endpoint::try_from)
-        .collect()
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhook_endpoints ORDER BY created_at, id")).fetch_all(pool).await
 }
 
 /// Counts of an endpoint's deliveries by state: (pending, delivered, dead).

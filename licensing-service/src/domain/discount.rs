@@ -41,6 +41,13 @@ impl Code {
     }
 }
 
+impl TryFrom<String> for Code {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Code, DomainError> {
+        Code::parse(&s)
+    }
+}
+
 /// What a code does to the price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use super::DomainError;
+
 /// Our invoice's status, as `GET /v1/purchase/{id}` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,6 +34,15 @@ impl InvoiceStatus {
             "expired" => InvoiceStatus::Expired,
             "invalid" => InvoiceStatus::Invalid,
             _ => return None,
+        })
+    }
+}
+
+impl TryFrom<String> for InvoiceStatus {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<InvoiceStatus, DomainError> {
+        InvoiceStatus::parse(&s).ok_or_else(|| {
+            DomainError::invalid("status", format!("'{s}' is not one of pending, settled, expired, invalid"))
         })
     }
 }

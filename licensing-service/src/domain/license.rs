@@ -48,6 +48,13 @@ impl LicenseStatus {
     }
 }
 
+impl TryFrom<String> for LicenseStatus {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<LicenseStatus, DomainError> {
+        LicenseStatus::parse(&s)
+    }
+}
+
 /// An operator's status change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusAction {

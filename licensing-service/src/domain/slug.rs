@@ -39,6 +39,13 @@ impl fmt::Display for Slug {
     }
 }
 
+impl TryFrom<String> for Slug {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Slug, DomainError> {
+        Slug::parse(&s)
+    }
+}
+
 impl<'de> Deserialize<'de> for Slug {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;

@@ -1,0 +1,242 @@
+//! Rows read back as they were written: UUIDs stored as hyphenated text,
+//! statuses, JSON lists, and the columns read as one field or grouped into one.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::*;
+use crate::domain::catalog::{FiatPrice, Policy, Product};
+use crate::domain::discount::{Code, Kind, Rules};
+use crate::domain::invoice::InvoiceStatus;
+use crate::domain::license::LicenseStatus;
+
+const NOW: i64 = 1_800_000_000;
+
+async fn open() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).await.unwrap();
+    (dir, db)
+}
+
+/// A product with one entitlement and a fiat-priced policy granting it, stored.
+async fn catalog(db: &Db) -> (Product, Policy) {
+    let product = json!({"slug": "app", "name": "App", "price_sats": 1000,
+        "entitlements_catalog": [{"slug": "pro", "name": "Pro"}]});
+    let product = Product::create(serde_json::from_value(product).unwrap(), NOW).unwrap();
+    let policy = json!({"slug": "std", "name": "Std", "entitlements": ["pro"], "tier_rank": 2,
+        "price_amount": "9.50", "price_currency": "EUR"});
+    let policy = Policy::create(&product, serde_json::from_value(policy).unwrap(), NOW).unwrap();
+    let mut tx = db.begin().await.unwrap();
+    products::insert(&mut tx, &product).await.unwrap();
+    policies::upsert(&mut tx, &policy).await.unwrap();
+    tx.commit().await.unwrap();
+    (product, policy)
+}
+
+fn license(policy: &Policy) -> licenses::License {
+    licenses::License {
+        rowid: 0,
+        id: Uuid::new_v4(),
+        product_id: policy.product_id,
+        policy_id: policy.id,
+        license_key: "KEY-1".into(),
+        status: LicenseStatus::Suspended,
+        issued_at: NOW,
+        expires_at: NOW + 100,
+        grace_seconds: 10,
+        max_machines: 2,
+        entitlements: vec!["pro".into()],
+        is_trial: true,
+        fingerprint: None,
+        buyer_email: Some("a@b.co".into()),
+        buyer_npub: None,
+        note: None,
+        source: "admin".into(),
+        invoice_id: None,
+        revoked_reason: None,
+        version: 1,
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+/// The stored type and text of a row's id.
+async fn stored_id(db: &Db, table: &str, id: Uuid) -> (String, String) {
+    sqlx::query_as(&format!("SELECT typeof(id), id FROM {table} WHERE id = ?"))
+        .bind(id.to_string())
+        .fetch_one(&db.read)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn products_and_policies_read_back() {
+    let (_dir, db) = open().await;
+    let (product, policy) = catalog(&db).await;
+    assert_eq!(products::by_id(&db.read, product.id).await.unwrap(), Some(product.clone()));
+    assert_eq!(products::by_slug(&db.read, "app").await.unwrap(), Some(product.clone()));
+    assert_eq!(products::list(&db.read, true).await.unwrap(), vec![product.clone()]);
+    assert_eq!(policies::by_id(&db.read, policy.id).await.unwrap(), Some(policy.clone()));
+    assert_eq!(policies::for_product(&db.read, product.id).await.unwrap(), vec![policy.clone()]);
+    assert_eq!(policy.fiat_price, Some(FiatPrice { amount: "9.50".into(), currency: "EUR".into() }));
+    assert_eq!(policies::entitlements_in_use(&db.read, product.id).await.unwrap(), vec!["pro".to_string()]);
+    let text = ("text".to_string(), policy.id.hyphenated().to_string());
+    assert_eq!(stored_id(&db, "policies", policy.id).await, text);
+}
+
+#[tokio::test]
+async fn licenses_machines_and_snapshots_read_back() {
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let l = license(&policy);
+    let m = machines::Machine {
+        id: Uuid::new_v4(),
+        license_id: l.id,
+        fingerprint: "fp-1".into(),
+        hostname: Some("host".into()),
+        platform: None,
+        active: true,
+        activated_at: NOW,
+        last_seen_at: NOW,
+        deactivated_at: None,
+        deactivation_reason: None,
+    };
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &l).await.unwrap();
+    machines::insert(&mut tx, &m).await.unwrap();
+    let snap = licenses::snapshot(&mut tx, l.id).await.unwrap().unwrap();
+    assert_eq!((snap.license_id, snap.product_id, snap.status), (l.id, l.product_id, LicenseStatus::Suspended));
+    assert_eq!((snap.product_slug.as_str(), snap.entitlements.clone()), ("app", l.entitlements.clone()));
+    assert_eq!(snap.seats, vec![("fp-1".to_string(), m.id)]);
+    assert!(machines::deactivate(&mut tx, m.id, "test", NOW + 1).await.unwrap());
+    assert_eq!(machines::freed_seat(&mut tx, l.id, "fp-1").await.unwrap(), Some(m.id));
+    tx.commit().await.unwrap();
+
+    let got = licenses::by_id(&db.read, l.id).await.unwrap().unwrap();
+    assert!(got.rowid > 0);
+    assert_eq!((got.id, got.product_id, got.policy_id), (l.id, l.product_id, l.policy_id));
+    assert_eq!((got.status, got.entitlements, got.is_trial), (l.status, l.entitlements, true));
+    assert_eq!((got.buyer_email, got.source), (l.buyer_email, l.source));
+    let seat = machines::by_id(&db.read, m.id).await.unwrap().unwrap();
+    assert_eq!((seat.id, seat.license_id, seat.active), (m.id, l.id, false));
+    assert_eq!(seat.deactivation_reason.as_deref(), Some("test"));
+    assert_eq!(stored_id(&db, "licenses", l.id).await.0, "text");
+    assert_eq!(stored_id(&db, "machines", m.id).await.0, "text");
+}
+
+fn code(product_id: Uuid) -> codes::DiscountCode {
+    codes::DiscountCode {
+        id: Uuid::new_v4(),
+        code: Code::parse("SPRING-24").unwrap(),
+        product_id,
+        kind: Kind::PercentOff(20),
+        rules: Rules {
+            active: true,
+            valid_from: Some(NOW),
+            valid_until: None,
+            policies: vec!["std".into()],
+            max_uses: Some(5),
+            max_uses_per_buyer: None,
+        },
+        featured: true,
+        referrer: Some("ref".into()),
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn invoice(policy: &Policy, code_id: Option<Uuid>) -> invoices::Invoice {
+    invoices::Invoice {
+        id: Uuid::new_v4(),
+        product_id: policy.product_id,
+        policy_id: policy.id,
+        status: InvoiceStatus::Pending,
+        processing: false,
+        provider: "btcpay".into(),
+        provider_invoice_id: None,
+        checkout_url: None,
+        amount_sats: 800,
+        base_price_sats: 1000,
+        discount_sats: 200,
+        price_amount: None,
+        price_currency: None,
+        code_id,
+        buyer_email: None,
+        buyer_npub: None,
+        buyer_note: None,
+        redirect_url: None,
+        created_at: NOW,
+        updated_at: NOW,
+        settled_at: None,
+        closed_at: None,
+    }
+}
+
+#[tokio::test]
+async fn codes_and_invoices_read_back() {
+    let (_dir, db) = open().await;
+    let (product, policy) = catalog(&db).await;
+    let c = code(product.id);
+    let (with_code, without) = (invoice(&policy, Some(c.id)), invoice(&policy, None));
+    let mut tx = db.begin().await.unwrap();
+    codes::upsert(&mut tx, &c).await.unwrap();
+    invoices::insert(&mut tx, &with_code).await.unwrap();
+    invoices::insert(&mut tx, &without).await.unwrap();
+    invoices::mark_processing(&mut tx, with_code.id, NOW).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let got = codes::by_code(&db.read, &c.code).await.unwrap().unwrap();
+    assert_eq!((got.id, got.code.clone(), got.product_id, got.kind), (c.id, c.code.clone(), product.id, c.kind));
+    assert_eq!((got.rules, got.featured, got.referrer), (c.rules, true, c.referrer));
+    assert_eq!(codes::featured(&db.read, product.id).await.unwrap().map(|f| f.id), Some(c.id));
+    let seen = invoices::by_id(&db.read, with_code.id).await.unwrap().unwrap();
+    assert_eq!((seen.status, seen.processing, seen.code_id), (InvoiceStatus::Pending, true, Some(c.id)));
+    let fresh = invoices::by_id(&db.read, without.id).await.unwrap().unwrap();
+    assert_eq!((fresh.processing, fresh.code_id, fresh.discount_sats), (false, None, 200));
+    assert_eq!(stored_id(&db, "invoices", with_code.id).await.0, "text");
+}
+
+#[tokio::test]
+async fn endpoints_read_back() {
+    let (_dir, db) = open().await;
+    let e = webhooks::Endpoint {
+        id: Uuid::new_v4(),
+        url: "https://example.com/hook".into(),
+        description: None,
+        events: vec!["license.created".into(), "*".into()],
+        secret: "s".into(),
+        active: true,
+        created_at: NOW,
+        updated_at: NOW,
+    };
+    let mut tx = db.begin().await.unwrap();
+    webhooks::insert(&mut tx, &e).await.unwrap();
+    tx.commit().await.unwrap();
+    let got = webhooks::by_id(&db.read, e.id).await.unwrap().unwrap();
+    assert_eq!((got.id, got.events, got.url), (e.id, e.events, e.url));
+    assert_eq!(webhooks::list(&db.read).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn corrupt_rows_are_decode_errors() {
+    let (_dir, db) = open().await;
+    let (product, policy) = catalog(&db).await;
+    let l = license(&policy);
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &l).await.unwrap();
+    tx.commit().await.unwrap();
+    // The schema's checks would refuse these rows; only a damaged file holds them.
+    for pragma in ["PRAGMA foreign_keys = OFF", "PRAGMA ignore_check_constraints = ON"] {
+        sqlx::query(pragma).execute(&db.write).await.unwrap();
+    }
+    for sql in [
+        "UPDATE licenses SET status = 'lost'",
+        "UPDATE licenses SET status = 'active', entitlements = 'not json'",
+        "UPDATE licenses SET entitlements = '[]', product_id = 'not-a-uuid'",
+    ] {
+        sqlx::query(sql).execute(&db.write).await.unwrap();
+        assert!(licenses::by_id(&db.read, l.id).await.is_err(), "{sql}");
+    }
+    sqlx::query("UPDATE products SET slug = 'Not A Slug'").execute(&db.write).await.unwrap();
+    assert!(products::by_id(&db.read, product.id).await.is_err());
+}
