@@ -2,13 +2,10 @@
 //! key by NIP-17 DM and verifies it offline; a relay that is down at issuance
 //! gets it once it is back; the operator hears of sales; recover by npub.
 
-mod common;
-mod delivery_support;
-
 use std::time::Duration;
 
-use common::*;
-use delivery_support::*;
+use crate::common::*;
+use crate::delivery_support::*;
 use keysat::config::Config;
 use keysat::delivery::{operator, NoticeKind};
 use keysat::domain::outbox::RetrySchedule;

@@ -1,9 +1,7 @@
 //! The admin API answers only to `Authorization: Bearer <admin key>`, and with
 //! `admin_bind` set it lives on its own listener, not the public port.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use keysat::http::admin::routes::ROUTES;
 use reqwest::Method;
 use serde_json::json;

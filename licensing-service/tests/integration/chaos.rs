@@ -5,15 +5,13 @@
 //! reconciliation pass: every paid invoice has exactly one license, no
 //! unpaid invoice has one, and every license has its audit record.
 
-mod common;
-
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::btcpay_sim::{BtcpaySim, Chaos};
+use crate::common::btcpay_sim::{BtcpaySim, Chaos};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};

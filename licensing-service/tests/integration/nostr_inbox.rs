@@ -5,13 +5,10 @@
 //! (kind 0) is on its relay, follows the operator's name and is published
 //! again at start-up.
 
-mod common;
-mod delivery_support;
-
 use std::time::Duration;
 
-use common::*;
-use delivery_support::*;
+use crate::common::*;
+use crate::delivery_support::*;
 use keysat::config::Config;
 use keysat::domain::outbox::RetrySchedule;
 use nostr_sdk::{Client, Event, EventBuilder, Filter, FromBech32, Keys, Kind, PublicKey, RelayUrl, Tag, TagStandard};

@@ -2,14 +2,11 @@
 //! backoff, dead-letter and manual redeliver, filters, and no event lost
 //! across a restart.
 
-mod common;
-mod delivery_support;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::*;
-use delivery_support::*;
+use crate::common::*;
+use crate::delivery_support::*;
 use keysat::config::Config;
 use keysat::domain::outbox::RetrySchedule;
 use serde_json::{json, Value};

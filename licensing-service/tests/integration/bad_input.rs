@@ -1,9 +1,7 @@
 //! Bad input gets a clear 4xx and changes nothing: malformed JSON, bodies
 //! over 64 KiB, unknown fields, wrong types, missing content types.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -1,9 +1,7 @@
 //! Demo mode (`keysat serve --demo`): a simulated provider with its own
 //! checkout page, clearly marked; never active unless asked for.
 
-mod common;
-
-use common::{spawn_app, spawn_with};
+use crate::common::{spawn_app, spawn_with};
 use serde_json::json;
 
 #[tokio::test]

@@ -4,14 +4,11 @@
 //! packages (`npm ci` in `tests/js`) the test fails and says what is missing.
 //! Screenshots are kept in `target/tmp/pages-screenshots/`.
 
-mod common;
-mod pages_support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::*;
-use pages_support::*;
+use crate::common::*;
+use crate::pages_support::*;
 use serde_json::Value;
 
 const CHROMIUM: &str = "/usr/bin/chromium";

@@ -2,10 +2,8 @@
 //! purchase, payment, webhooks (forged, duplicated, reordered, dropped),
 //! expiry and invalid invoices, reconciliation, and the 503 while disconnected.
 
-mod common;
-
-use common::btcpay_sim::{sign, BtcpaySim, Chaos};
-use common::{spawn_app, spawn_with, TestApp};
+use crate::common::btcpay_sim::{sign, BtcpaySim, Chaos};
+use crate::common::{spawn_app, spawn_with, TestApp};
 use serde_json::{json, Value};
 
 async fn shop() -> (TestApp, BtcpaySim) {
@@ -165,7 +163,7 @@ async fn duplicated_reordered_and_dropped_webhooks_end_in_exactly_one_license() 
     let app = {
         // Reconciliation looks only at invoices older than the minimum age.
         let dir = app.stop().await;
-        common::spawn_in(dir, |c| c.reconcile_min_age_seconds = 0).await
+        crate::common::spawn_in(dir, |c| c.reconcile_min_age_seconds = 0).await
     };
     // The start-up pass or this one (they run one at a time) finds the payment.
     let report = app.reconcile().await;
@@ -341,7 +339,7 @@ async fn btcpay_outage_fails_the_purchase_cleanly_and_reconciliation_backs_off()
     let (id, _) = buy(&app, json!({})).await;
     sim.set_down(true);
     let dir = app.stop().await;
-    let app = common::spawn_in(dir, |c| c.reconcile_min_age_seconds = 0).await;
+    let app = crate::common::spawn_in(dir, |c| c.reconcile_min_age_seconds = 0).await;
     let report = app.reconcile().await;
     assert!(report["error"].as_str().is_some_and(|e| e.contains("503")), "{report}");
     let status = app.admin_get("/btcpay/status").await.expect(200);

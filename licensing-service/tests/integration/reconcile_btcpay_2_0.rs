@@ -4,12 +4,10 @@
 //! recovered by the scheduled pass, and a payment made while Keysat was
 //! stopped is fulfilled by the pass at start-up, neither forced by hand.
 
-mod common;
-
 use std::time::Duration;
 
-use common::btcpay_sim::{BtcpaySim, Chaos};
-use common::{poll, spawn_in, spawn_with, TestApp};
+use crate::common::btcpay_sim::{BtcpaySim, Chaos};
+use crate::common::{poll, spawn_in, spawn_with, TestApp};
 use keysat::config::Config;
 use serde_json::{json, Value};
 

@@ -3,12 +3,10 @@
 //! so many connections at once, and a flood of slow connections from other
 //! addresses does not keep `/healthz` or `/v1/validate` from answering.
 
-mod common;
-
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -191,7 +189,8 @@ async fn at_the_connection_cap_newcomers_wait_their_turn_and_are_then_served() {
     }
     // The server has taken all eight once its count says so (polled, not waited for).
     let all_open =
-        common::poll(Duration::from_secs(5), || async { (app.state.connections.open() == 8).then_some(()) }).await;
+        crate::common::poll(Duration::from_secs(5), || async { (app.state.connections.open() == 8).then_some(()) })
+            .await;
     assert!(all_open.is_some(), "open: {}", app.state.connections.open());
     // A ninth waits in the listen queue (no file spent on it) until the
     // header timeout frees a place, then is answered.

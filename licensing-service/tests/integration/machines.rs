@@ -1,9 +1,7 @@
 //! Seats: `/v1/machines/{activate,heartbeat,deactivate}`, and seat limits
 //! holding under concurrent activations.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures::future::join_all;
 use serde_json::{json, Value};
 

@@ -3,13 +3,11 @@
 //! that is not ours, unpaid checkouts by the thousand, codes locked or
 //! guessed, per-buyer codes without a buyer. Each test failed before the fix.
 
-mod common;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use common::btcpay_sim::BtcpaySim;
-use common::{poll, spawn_with, TestApp};
+use crate::common::btcpay_sim::BtcpaySim;
+use crate::common::{poll, spawn_with, TestApp};
 use keysat::config::Config;
 use serde_json::{json, Value};
 

@@ -3,14 +3,11 @@
 //! seller's systems hear `invoice.settled`, `code.redeemed`,
 //! `invoice.expired`; a free redemption is told to both.
 
-mod common;
-mod delivery_support;
-
 use std::time::Duration;
 
-use common::btcpay_sim::BtcpaySim;
-use common::{spawn_with, TestApp};
-use delivery_support::*;
+use crate::common::btcpay_sim::BtcpaySim;
+use crate::common::{spawn_with, TestApp};
+use crate::delivery_support::*;
 use keysat::domain::outbox::RetrySchedule;
 use serde_json::{json, Value};
 

@@ -1,11 +1,9 @@
 //! The operator's license work: issuing, listing, searching, details,
 //! suspend / unsuspend / revoke, freeing seats, and the audit log.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::*;
+use crate::common::*;
 use keysat_client::fingerprint_hash;
 use serde_json::{json, Value};
 

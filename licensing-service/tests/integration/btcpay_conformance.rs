@@ -7,19 +7,17 @@
 //! spec's `x-webhooks` schemas (Ajv). Both tools come from `tests/js`
 //! (`npm ci` there; `.ci/run` does it).
 
-mod common;
-
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::btcpay_sim::BtcpaySim;
+use crate::common::spawn_app;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use common::btcpay_sim::BtcpaySim;
-use common::spawn_app;
 use keysat::payment::btcpay::client::{Client, ROUTES};
 use keysat::payment::btcpay::{connect, Btcpay};
 use keysat::payment::{Amount, CheckoutRequest, PaymentProvider};

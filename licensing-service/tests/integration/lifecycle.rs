@@ -1,11 +1,9 @@
 //! Across restarts and off the hot path: keys and seats survive a restart,
 //! and validation events are written in batches and flushed on a graceful stop.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread")]

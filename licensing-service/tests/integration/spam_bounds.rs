@@ -3,12 +3,10 @@
 //! database file stops growing; seat churn reuses one row, tells nobody and
 //! is limited per license.
 
-mod common;
-
 use std::time::Duration;
 
-use common::btcpay_sim::BtcpaySim;
-use common::{assert_ok, spawn_with, TestApp};
+use crate::common::btcpay_sim::BtcpaySim;
+use crate::common::{assert_ok, spawn_with, TestApp};
 use serde_json::json;
 
 /// Rows of a table, read from the live database.
@@ -151,6 +149,6 @@ async fn seat_churn_reuses_one_row_and_tells_nobody() {
     .unwrap();
     assert_eq!(due, 30);
     // Seat changes on one license are limited: the next one is refused.
-    common::assert_refused(&app.activate(&key, "fp-1").await, "rate_limited");
+    crate::common::assert_refused(&app.activate(&key, "fp-1").await, "rate_limited");
     app.stop().await;
 }

@@ -1,9 +1,7 @@
 //! The operator's catalogue: products, their entitlement catalogue, policies
 //! (tiers), and settings.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,9 +1,7 @@
 //! The public, read-only endpoints of PROTOCOL.md section 4: service
 //! description, health, public key and the buyer-visible catalogue.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use keysat_client::PublicKey;
 use serde_json::json;
 

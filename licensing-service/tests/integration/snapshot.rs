@@ -2,13 +2,11 @@
 //! into a fresh data directory where every key issued before it still
 //! validates, signed by the same key; later keys are not in it.
 
-mod common;
-
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keysat");

@@ -1,9 +1,7 @@
 //! Discount codes: the admin API (create, generate, list, patch, disable,
 //! enable, delete, audit) and the public price preview.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn shop(app: &TestApp) {

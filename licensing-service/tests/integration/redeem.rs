@@ -3,10 +3,8 @@
 //! purchase free, and uses reserved by pending invoices, consumed when they
 //! settle and given back when they expire.
 
-mod common;
-
-use common::btcpay_sim::BtcpaySim;
-use common::{spawn_with, TestApp};
+use crate::common::btcpay_sim::BtcpaySim;
+use crate::common::{spawn_with, TestApp};
 use serde_json::{json, Value};
 
 async fn app() -> TestApp {
@@ -173,12 +171,12 @@ async fn paid_purchases_reserve_a_use_consume_it_on_settle_and_release_it_on_exp
 }
 
 /// `POST /v1/redeem` of a code (valid or not: every attempt counts).
-async fn redeem(app: &TestApp, code: &str) -> common::Reply {
+async fn redeem(app: &TestApp, code: &str) -> crate::common::Reply {
     app.post("/v1/redeem", json!({"product": "app", "code": code})).await
 }
 
 #[track_caller]
-fn retry_after(r: &common::Reply) -> u64 {
+fn retry_after(r: &crate::common::Reply) -> u64 {
     let v = r.headers.get("retry-after").unwrap_or_else(|| panic!("no Retry-After: {}", r.text));
     let secs: u64 = v.to_str().unwrap().parse().expect("Retry-After in seconds");
     // At most the limiter's window, a minute.

@@ -3,11 +3,8 @@
 //! refused cross-site forms, friendly errors and page weight. (The same
 //! pages in a real browser: `pages_browser.rs`.)
 
-mod common;
-mod pages_support;
-
-use common::*;
-use pages_support::*;
+use crate::common::*;
+use crate::pages_support::*;
 use serde_json::json;
 
 fn demo(c: &mut keysat::config::Config) {

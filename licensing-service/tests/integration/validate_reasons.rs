@@ -1,11 +1,9 @@
 //! `POST /v1/validate`: the success shape and every failure reason of
 //! PROTOCOL.md, each answered with HTTP 200, in the protocol's order.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use keysat_client::ed25519_dalek::SigningKey;
 use keysat_client::uuid::Uuid;
 use serde_json::{json, Value};

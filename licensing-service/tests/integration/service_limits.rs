@@ -2,12 +2,10 @@
 //! expensive public operations run only so often, and the refusal says that
 //! it is the service's limit, not the caller's.
 
-mod common;
-
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// A client whose connections come from `127.0.0.<n>` (Linux routes all of
