@@ -15,12 +15,11 @@ use std::time::{Duration, Instant};
 
 use crate::common::btcpay_sim::BtcpaySim;
 use crate::common::spawn_app;
+use crate::internals::btcpay::{connect, Btcpay, Client, ROUTES};
+use crate::internals::{Amount, CheckoutRequest, PaymentProvider};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use keysat::payment::btcpay::client::{Client, ROUTES};
-use keysat::payment::btcpay::{connect, Btcpay};
-use keysat::payment::{Amount, CheckoutRequest, PaymentProvider};
 use serde_json::{json, Value};
 use url::Url;
 use uuid::Uuid;

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::internals::{derived_max_connections, open_file_limit};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -58,7 +59,7 @@ async fn a_thousand_slow_connections_do_not_keep_healthz_or_validate_from_answer
     let app = spawn_app().await;
     // The server raised this process's open-file limit at start-up; the test
     // holds both ends of every connection.
-    let files = keysat::server::open_file_limit();
+    let files = open_file_limit();
     assert!(files > 2 * FLOOD + 200, "this test needs about {} open files; the hard limit allows {files}", 2 * FLOOD);
     let per_address = app.state.config.max_connections_per_address as usize;
     app.product_with_policy("app", json!({})).await;
@@ -280,7 +281,7 @@ async fn with_256_open_files_300_slow_connections_only_delay_healthz() {
         "256 open files, 300 slow connections from 15 addresses (opened in {opened_in:.2?}): \
          /healthz answered after {waits:.2?}; then {} connections open, cap {}",
         stats["public_connections_open"],
-        keysat::server::derived_max_connections(256),
+        derived_max_connections(256),
     );
     assert!(waits[0] < Duration::from_secs(7), "the first healthz waited {:?}", waits[0]);
     assert!(!stderr.contains("accept failed"), "the server ran out of files:\n{stderr}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::common::btcpay_sim::BtcpaySim;
 use crate::common::{spawn_with, TestApp};
 use crate::delivery_support::*;
-use keysat::domain::outbox::RetrySchedule;
+use crate::internals::RetrySchedule;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::common::btcpay_sim::BtcpaySim;
 use crate::common::{poll, spawn_with, TestApp};
-use keysat::config::Config;
+use crate::internals::Config;
 use serde_json::{json, Value};
 
 fn open(c: &mut Config) {

@@ -13,6 +13,7 @@
 
 mod common;
 mod delivery_support;
+mod internals;
 mod pages_support;
 
 mod admin_auth;

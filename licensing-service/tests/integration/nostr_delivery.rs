@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use crate::delivery_support::*;
-use keysat::config::Config;
-use keysat::delivery::{operator, NoticeKind};
-use keysat::domain::outbox::RetrySchedule;
+use crate::internals::{operator, Config, NoticeKind, RetrySchedule};
 use nostr_sdk::{Kind, PublicKey, ToBech32};
 use serde_json::{json, Value};
 

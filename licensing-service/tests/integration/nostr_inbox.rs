@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use crate::delivery_support::*;
-use keysat::config::Config;
-use keysat::domain::outbox::RetrySchedule;
+use crate::internals::{Config, RetrySchedule};
 use nostr_sdk::{Client, Event, EventBuilder, Filter, FromBech32, Keys, Kind, PublicKey, RelayUrl, Tag, TagStandard};
 use serde_json::{json, Value};
 

@@ -4,10 +4,11 @@
 //! pages in a real browser: `pages_browser.rs`.)
 
 use crate::common::*;
+use crate::internals::Config;
 use crate::pages_support::*;
 use serde_json::json;
 
-fn demo(c: &mut keysat::config::Config) {
+fn demo(c: &mut Config) {
     c.demo = true;
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::common::btcpay_sim::{BtcpaySim, Chaos};
 use crate::common::{poll, spawn_in, spawn_with, TestApp};
-use keysat::config::Config;
+use crate::internals::Config;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(20);

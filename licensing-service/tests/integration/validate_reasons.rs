@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::common::*;
+use crate::internals::TrustedProxies;
 use keysat_client::ed25519_dalek::SigningKey;
 use keysat_client::uuid::Uuid;
 use serde_json::{json, Value};
@@ -360,7 +361,7 @@ async fn forwarded_for_cannot_dodge_the_limit_from_an_untrusted_peer() {
 async fn a_trusted_proxy_forwards_the_client_address() {
     let app = spawn_with(|c| {
         c.validate_rate_per_minute = 2;
-        c.trusted_proxies = keysat::http::client_ip::TrustedProxies::parse("127.0.0.1").unwrap();
+        c.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap();
     })
     .await;
     app.product_with_policy("app", json!({})).await;

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use crate::delivery_support::*;
-use keysat::config::Config;
-use keysat::domain::outbox::RetrySchedule;
+use crate::internals::{nostr_db, Config, RetrySchedule};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -217,9 +216,7 @@ async fn past_the_last_attempt_it_is_dead_letter_and_a_manual_redeliver_succeeds
     assert_eq!(dead["next_attempt_at"], Value::Null);
     assert_eq!(deliveries(&app, "state=pending").await.len(), 0);
     // The operator is told (a notice queued for their npub).
-    let notices = keysat::db::nostr::recent(&app.state.db.read, Some(keysat::db::nostr::MessageKind::Operator), 10)
-        .await
-        .unwrap();
+    let notices = nostr_db::recent(&app.state.db.read, Some(nostr_db::MessageKind::Operator), 10).await.unwrap();
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].recipient, operator);
     assert!(notices[0].text.as_deref().unwrap().contains(dead["id"].as_str().unwrap()));

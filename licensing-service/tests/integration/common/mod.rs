@@ -10,9 +10,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use keysat::app::Application;
-use keysat::config::Config;
-use keysat::http::state::AppState;
+use crate::internals::{AppState, Application, Config};
 use keysat_client::ed25519_dalek::SigningKey;
 use keysat_client::uuid::Uuid;
 use keysat_client::{Payload, PublicKey};
