@@ -136,13 +136,6 @@ async fn admin_bind_moves_the_admin_api_to_its_own_listener() {
     app.stop().await;
 }
 
-/// A client whose connections come from another loopback address (Linux
-/// routes all of 127.0.0.0/8 to the loopback interface).
-fn client_from(ip: &str) -> reqwest::Client {
-    let ip: std::net::IpAddr = ip.parse().unwrap();
-    reqwest::Client::builder().local_address(ip).timeout(std::time::Duration::from_secs(30)).build().unwrap()
-}
-
 /// Everything this test process logs, from every thread.
 fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
     static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
@@ -168,7 +161,7 @@ async fn failed_attempts_slow_an_address_down_and_are_logged_without_the_key() {
     let logs = captured_logs();
     let app = spawn_with(|c| c.admin_auth_failures_per_minute = 3).await;
     let url = format!("{}/v1/admin/products", app.admin_base);
-    let mallory = client_from("127.0.0.3");
+    let mallory = client_from(3);
     let wrong = "mallorys-guess-0123456789abcdef";
     for _ in 0..3 {
         let r = app.send(mallory.get(&url).bearer_auth(wrong)).await;

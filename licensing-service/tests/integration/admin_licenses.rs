@@ -173,10 +173,6 @@ async fn list_filters_and_paginates() {
     app.stop().await;
 }
 
-fn urlencode(s: &str) -> String {
-    s.replace('+', "%2B").replace(':', "%3A")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn search_finds_licenses_every_way() {
     let app = spawn_app().await;

@@ -7,17 +7,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::common::{free_port, KEYSAT_BIN};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keysat");
 const KEY: &str = "ksa-binary-test-secret-7f3a9c2e51d84b06";
 const WRONG_KEY: &str = "ksa-binary-test-wrong-0b1c2d3e4f5a6b7c";
-
-/// A port nobody listens on right now (someone may take it before the
-/// daemon binds it: [`Daemon::start`] retries on "address in use").
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// Reads a pipe to its end on a thread, so a chatty child never blocks.
 fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
@@ -31,7 +25,7 @@ fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
 /// `keysat serve` with a clean environment (and no Nostr relays: nothing
 /// leaves the machine) plus `env`.
 fn keysat_serve(env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(KEYSAT_BIN);
     cmd.arg("serve").env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd.env("KEYSAT_NOSTR_RELAYS", "");
     for (k, v) in env {
@@ -181,7 +175,7 @@ async fn a_generated_key_is_shown_once_and_never_logged() {
     assert!(!err.contains(&key), "the generated key is logged:\n{err}");
 
     // `keysat admin-key` prints the stored one.
-    let printed = Command::new(BIN)
+    let printed = Command::new(KEYSAT_BIN)
         .arg("admin-key")
         .env_clear()
         .env("KEYSAT_DATA_DIR", data.path())

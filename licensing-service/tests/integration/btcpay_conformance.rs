@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::btcpay_sim::BtcpaySim;
-use crate::common::spawn_app;
+use crate::common::{free_port, spawn_app};
 use crate::internals::btcpay::{connect, Btcpay, Client, ROUTES};
 use crate::internals::{Amount, CheckoutRequest, PaymentProvider};
 use axum::body::Body;
@@ -29,7 +29,7 @@ fn spec() -> PathBuf {
 }
 
 fn js_dir() -> PathBuf {
-    let dir = PathBuf::from(format!("{}/tests/js", env!("CARGO_MANIFEST_DIR")));
+    let dir = crate::common::js_dir();
     assert!(
         dir.join("node_modules/.bin/prism").exists(),
         "Prism is not installed: run `npm ci` in licensing-service/tests/js (CI's .ci/run does)"
@@ -53,7 +53,7 @@ impl Drop for Prism {
 }
 
 fn start_prism(spec_file: &std::path::Path) -> Prism {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let child = Command::new(js_dir().join("node_modules/.bin/prism"))
         .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
         .arg(spec_file)

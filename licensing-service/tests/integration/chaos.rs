@@ -6,19 +6,18 @@
 //! unpaid invoice has one, and every license has its audit record.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::btcpay_sim::{BtcpaySim, Chaos};
+use crate::common::{free_port, KEYSAT_BIN};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keysat");
 const KEY: &str = "ksa-chaos-admin-key-5d1c0b7e93a2";
 const PURCHASES: usize = 200;
 
@@ -36,7 +35,7 @@ impl Daemon {
     }
 
     fn start(&mut self, min_age: &str) {
-        let child = Command::new(BIN)
+        let child = Command::new(KEYSAT_BIN)
             .arg("serve")
             .env_clear()
             .env("KEYSAT_BIND", format!("127.0.0.1:{}", self.port))
@@ -88,7 +87,7 @@ async fn admin(http: &reqwest::Client, base: &str, path: &str, body: Value) -> r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn purchases_survive_sigkill_and_lost_duplicated_reordered_webhooks() {
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let daemon = Arc::new(Mutex::new(Daemon { child: None, port, data: dir.path().into(), starts: 0, kills: 0 }));
     daemon.lock().unwrap().start("30");
     let base = daemon.lock().unwrap().base();

@@ -234,11 +234,11 @@ async fn a_stop_lets_an_in_flight_request_finish() {
 /// flood, so `/healthz` is answered within a few timeouts instead of never.
 #[tokio::test(flavor = "multi_thread")]
 async fn with_256_open_files_300_slow_connections_only_delay_healthz() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let server: SocketAddr = ([127, 0, 0, 1], port).into();
     let data = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new("/bin/sh")
-        .args(["-c", r#"ulimit -n 256 && exec "$0" serve"#, env!("CARGO_BIN_EXE_keysat")])
+        .args(["-c", r#"ulimit -n 256 && exec "$0" serve"#, KEYSAT_BIN])
         .env_clear()
         .env("KEYSAT_BIND", server.to_string())
         .env("KEYSAT_DATA_DIR", data.path())

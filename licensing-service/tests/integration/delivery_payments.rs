@@ -3,15 +3,11 @@
 //! seller's systems hear `invoice.settled`, `code.redeemed`,
 //! `invoice.expired`; a free redemption is told to both.
 
-use std::time::Duration;
-
 use crate::common::btcpay_sim::BtcpaySim;
-use crate::common::{spawn_with, TestApp};
+use crate::common::{spawn_with, TestApp, WAIT};
 use crate::delivery_support::*;
 use crate::internals::RetrySchedule;
 use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 struct Shop {
     app: TestApp,

@@ -3,26 +3,16 @@
 //! that is not ours, unpaid checkouts by the thousand, codes locked or
 //! guessed, per-buyer codes without a buyer. Each test failed before the fix.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::common::btcpay_sim::BtcpaySim;
-use crate::common::{poll, spawn_with, TestApp};
+use crate::common::{client_from, poll, spawn_with, TestApp};
 use crate::internals::Config;
 use serde_json::{json, Value};
 
 fn open(c: &mut Config) {
     c.code_rate_per_minute = 10_000;
     c.purchase_rate_per_minute = 10_000;
-}
-
-/// A client whose requests come from another loopback address.
-fn client_from(last_octet: u8) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet)))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
 }
 
 async fn post_from(app: &TestApp, client: &reqwest::Client, path: &str, key: &str, body: Value) -> (u16, Value) {
@@ -32,14 +22,6 @@ async fn post_from(app: &TestApp, client: &reqwest::Client, path: &str, key: &st
     let mut v: Value = r.json().await.unwrap();
     v["_replayed"] = json!(replayed);
     (status, v)
-}
-
-async fn code(app: &TestApp, body: Value) -> String {
-    let mut full = json!({"product_slug": "app"});
-    for (k, v) in body.as_object().unwrap() {
-        full[k] = v.clone();
-    }
-    app.admin_post("/discount-codes", full).await.expect(201)["code"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -64,7 +46,7 @@ async fn a_fiat_tier_is_never_had_for_sats() {
     assert!(r.text.contains("priced in fiat"), "{}", r.text);
     // …and one for the whole product is refused when applied to it, even featured.
     let welcome =
-        code(&app, json!({"code": "WELCOME-500", "kind": "fixed_sats_off", "value": 500, "featured": true})).await;
+        app.create_code(json!({"code": "WELCOME-500", "kind": "fixed_sats_off", "value": 500, "featured": true})).await;
     app.purchase(json!({"product": "app", "policy_slug": "pro", "code": welcome}))
         .await
         .expect_error(422, "not_valid_for_currency");
@@ -82,14 +64,14 @@ async fn a_fiat_tier_is_never_had_for_sats() {
     assert_eq!(p["price_currency"], "USD");
     assert!(p.get("license_key").is_none(), "{p}");
     // A percentage applies to the fiat amount; only a code that really zeroes it is free.
-    code(&app, json!({"code": "HALF-OFF", "kind": "percent_off", "value": 50})).await;
+    app.create_code(json!({"code": "HALF-OFF", "kind": "percent_off", "value": 50})).await;
     let half = app.purchase(json!({"product": "app", "policy_slug": "pro", "code": "HALF-OFF"})).await.expect(200);
     assert_eq!(
         half["price_amount"], "24.50",
         "4900 cents less 50% (2450, exact; a fraction would round the discount down)"
     );
     assert_eq!(half["status"], "pending");
-    code(&app, json!({"code": "ON-THE-HOUSE", "kind": "free_license"})).await;
+    app.create_code(json!({"code": "ON-THE-HOUSE", "kind": "free_license"})).await;
     let free = app.purchase(json!({"product": "app", "policy_slug": "pro", "code": "ON-THE-HOUSE"})).await.expect(200);
     assert_eq!(free["status"], "settled");
     app.stop().await;
@@ -99,7 +81,7 @@ async fn a_fiat_tier_is_never_had_for_sats() {
 async fn an_idempotency_key_answers_only_its_own_request_from_its_own_client() {
     let app = spawn_with(open).await;
     app.product_with_policy("app", json!({"price_sats": 8000})).await;
-    let c = code(&app, json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 10})).await;
+    let c = app.create_code(json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 10})).await;
     let victim = client_from(1);
     let body = json!({"product": "app", "code": c, "buyer_email": "victim@example.com"});
     let (status, first) = post_from(&app, &victim, "/v1/redeem", "order-42", body.clone()).await;
@@ -216,7 +198,7 @@ async fn an_unpaid_checkout_holds_a_limited_code_only_briefly() {
     })
     .await;
     app.product_with_policy("app", json!({"price_sats": 8000})).await;
-    let c = code(&app, json!({"code": "LAUNCH-3", "kind": "percent_off", "value": 50, "max_uses": 3})).await;
+    let c = app.create_code(json!({"code": "LAUNCH-3", "kind": "percent_off", "value": 50, "max_uses": 3})).await;
     for i in 0..3 {
         let who = client_from(10 + i);
         let r = who.post(format!("{}/v1/purchase", app.base)).json(&json!({"product": "app", "code": c})).send().await;
@@ -244,7 +226,7 @@ async fn codes_cannot_be_guessed_or_shared_without_a_buyer() {
     })
     .await;
     app.product_with_policy("app", json!({"price_sats": 8000})).await;
-    code(&app, json!({"code": "USED-UP1", "kind": "percent_off", "value": 10, "max_uses": 0})).await;
+    app.create_code(json!({"code": "USED-UP1", "kind": "percent_off", "value": 10, "max_uses": 0})).await;
     // Used up and unknown read the same on the buy page.
     let used = app.get("/buy/app?code=USED-UP1").await.text;
     let unknown = app.get("/buy/app?code=NO-SUCH1").await.text;
@@ -267,7 +249,7 @@ async fn codes_cannot_be_guessed_or_shared_without_a_buyer() {
     // One use per buyer means a buyer must be named.
     let other = spawn_with(open).await;
     other.product_with_policy("app", json!({"price_sats": 8000})).await;
-    let once = code(&other, json!({"code": "ONE-EACH", "kind": "free_license", "max_uses_per_buyer": 1})).await;
+    let once = other.create_code(json!({"code": "ONE-EACH", "kind": "free_license", "max_uses_per_buyer": 1})).await;
     other.post("/v1/redeem", json!({"product": "app", "code": once})).await.expect_error(422, "buyer_required");
     let mine = json!({"product": "app", "code": once, "buyer_email": "ada@example.com"});
     other.post("/v1/redeem", mine.clone()).await.expect(200);
@@ -349,7 +331,7 @@ async fn post_with_key(app: &TestApp, path: &str, key: &[u8], body: &Value) -> (
 async fn malformed_idempotency_keys_are_400_and_create_nothing() {
     let app = spawn_with(open).await;
     app.product_with_policy("app", json!({"price_sats": 8000})).await;
-    let c = code(&app, json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 10})).await;
+    let c = app.create_code(json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 10})).await;
     let body = json!({"product": "app", "code": c});
     // The rule: 1 to 200 visible ASCII characters.
     let too_long = "k".repeat(201);
@@ -419,7 +401,7 @@ async fn an_answer_is_replayed_only_until_the_key_is_pruned() {
     })
     .await;
     app.product_with_policy("app", json!({"price_sats": 8000})).await;
-    let c = code(&app, json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 10})).await;
+    let c = app.create_code(json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 10})).await;
     let body = json!({"product": "app", "code": c});
     let (status, first) = post_with_key(&app, "/v1/redeem", b"order-7", &body).await;
     assert_eq!(status, 200, "{first}");

@@ -2,28 +2,15 @@
 //! key by NIP-17 DM and verifies it offline; a relay that is down at issuance
 //! gets it once it is back; the operator hears of sales; recover by npub.
 
-use std::time::Duration;
-
 use crate::common::*;
 use crate::delivery_support::*;
 use crate::internals::{operator, Config, NoticeKind, RetrySchedule};
-use nostr_sdk::{Kind, PublicKey, ToBech32};
+use nostr_sdk::{Kind, ToBech32};
 use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// Nostr messages retried every second.
 fn fast(c: &mut Config) {
     c.nostr_retry = RetrySchedule::parse("1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s").unwrap();
-}
-
-async fn use_relays(app: &TestApp, relays: &[&str]) -> Value {
-    app.admin_put("/nostr", json!({ "relays": relays })).await.expect(200)
-}
-
-async fn keysat_key(app: &TestApp) -> PublicKey {
-    let npub = app.admin_get("/nostr").await.expect(200)["npub"].as_str().unwrap().to_string();
-    nostr_sdk::FromBech32::from_bech32(&npub).unwrap()
 }
 
 /// Polls the license's details until its DM reaches `state`.

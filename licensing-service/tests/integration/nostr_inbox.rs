@@ -10,22 +10,11 @@ use std::time::Duration;
 use crate::common::*;
 use crate::delivery_support::*;
 use crate::internals::{Config, RetrySchedule};
-use nostr_sdk::{Client, Event, EventBuilder, Filter, FromBech32, Keys, Kind, PublicKey, RelayUrl, Tag, TagStandard};
+use nostr_sdk::{Client, Event, EventBuilder, Filter, Keys, Kind, PublicKey, RelayUrl, Tag, TagStandard};
 use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 fn fast(c: &mut Config) {
     c.nostr_retry = RetrySchedule::parse("1s,1s,1s,1s,1s,1s,1s,1s,1s,1s").unwrap();
-}
-
-async fn use_relays(app: &TestApp, relays: &[&str]) {
-    app.admin_put("/nostr", json!({ "relays": relays })).await.expect(200);
-}
-
-async fn keysat_key(app: &TestApp) -> PublicKey {
-    let npub = app.admin_get("/nostr").await.expect(200)["npub"].as_str().unwrap().to_string();
-    PublicKey::from_bech32(&npub).unwrap()
 }
 
 /// A client of `keys` on one relay (to publish or read what is there).

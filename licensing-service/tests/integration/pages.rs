@@ -370,10 +370,6 @@ async fn hostile_content_is_shown_as_text_on_every_page() {
     app.stop().await;
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn forms_posted_from_another_site_are_refused() {
     let app = spawn_with(demo).await;

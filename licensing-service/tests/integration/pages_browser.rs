@@ -4,7 +4,7 @@
 //! packages (`npm ci` in `tests/js`) the test fails and says what is missing.
 //! Screenshots are kept in `target/tmp/pages-screenshots/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::common::*;
@@ -26,10 +26,6 @@ const SCENARIOS: [&str; 10] = [
     "hostile_content",
     "page_weight",
 ];
-
-fn js_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn buyer_pages_in_headless_chromium() {

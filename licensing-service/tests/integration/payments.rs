@@ -25,15 +25,6 @@ async fn buy(app: &TestApp, extra: Value) -> (String, String) {
     (p["invoice_id"].as_str().unwrap().to_string(), p["btcpay_invoice_id"].as_str().unwrap().to_string())
 }
 
-async fn licenses_for(app: &TestApp, invoice_id: &str) -> usize {
-    // One answer shape (`{"licenses": [...]}`), each license naming its
-    // invoice: a change of shape fails here instead of counting zero.
-    let all = app.admin_get("/licenses?limit=500").await.expect(200);
-    let list = all["licenses"].as_array().unwrap_or_else(|| panic!("no licenses list: {all}"));
-    assert!(list.iter().all(|l| l.get("invoice_id").is_some()), "a license without invoice_id: {all}");
-    list.iter().filter(|l| l["invoice_id"] == json!(invoice_id)).count()
-}
-
 #[tokio::test]
 async fn whole_purchase_connect_pay_poll_and_verify() {
     let (app, sim) = shop().await;
@@ -76,7 +67,7 @@ async fn whole_purchase_connect_pay_poll_and_verify() {
     let license_id = polled["license_id"].as_str().unwrap();
     let verified = keysat_client::verify(key, &app.public_key().await).expect("keysat-client verifies the key");
     assert_eq!(verified.license_id.to_string(), license_id);
-    assert_eq!(licenses_for(&app, &invoice_id).await, 1);
+    assert_eq!(app.licenses_for(&invoice_id).await, 1);
 
     let audit = app.admin_get("/audit?limit=500").await.expect(200);
     let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
@@ -103,7 +94,7 @@ async fn forged_missing_and_replayed_signatures_change_nothing() {
     tampered.push(b' ');
     assert_eq!(sim.post_webhook_raw(&url, &tampered, Some(&sign(&secret, &body))).await, 401);
     assert_eq!(app.poll(&invoice_id).await["status"], json!("pending"));
-    assert_eq!(licenses_for(&app, &invoice_id).await, 0);
+    assert_eq!(app.licenses_for(&invoice_id).await, 0);
 
     // Genuine (BTCPay has settled it, as it has when it sends this), then replayed: one license.
     sim.set_status(&btcpay_id, "Settled", "None");
@@ -113,7 +104,7 @@ async fn forged_missing_and_replayed_signatures_change_nothing() {
     for _ in 0..3 {
         assert_eq!(sim.post_webhook_raw(&url, &body, Some(&sign(&secret, &body))).await, 200);
     }
-    assert_eq!(licenses_for(&app, &invoice_id).await, 1);
+    assert_eq!(app.licenses_for(&invoice_id).await, 1);
     assert_eq!(app.poll(&invoice_id).await["license_id"], first["license_id"]);
 
     // Someone else's invoice (another app on the same store): acknowledged, ignored.
@@ -148,7 +139,7 @@ async fn duplicated_reordered_and_dropped_webhooks_end_in_exactly_one_license() 
     sim.release_held().await;
     sim.release_held().await;
     assert_eq!(app.poll(&a).await["status"], json!("settled"));
-    assert_eq!(licenses_for(&app, &a).await, 1);
+    assert_eq!(app.licenses_for(&a).await, 1);
 
     // A settled invoice never moves back, whatever arrives later.
     sim.set_chaos(Chaos::default());
@@ -171,10 +162,10 @@ async fn duplicated_reordered_and_dropped_webhooks_end_in_exactly_one_license() 
     assert_eq!(app.poll(&b).await["status"], json!("settled"));
     let audit = app.admin_get("/audit?action=invoice.settle&limit=10").await.expect(200);
     assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["actor"] == json!("reconcile")), "{audit}");
-    assert_eq!(licenses_for(&app, &b).await, 1);
+    assert_eq!(app.licenses_for(&b).await, 1);
     let again = app.reconcile().await;
     assert_eq!(again["settled"], json!(0));
-    assert_eq!(licenses_for(&app, &b).await, 1);
+    assert_eq!(app.licenses_for(&b).await, 1);
 }
 
 #[tokio::test]
@@ -189,12 +180,12 @@ async fn expired_and_invalid_invoices_get_no_license_and_late_payment_still_coun
     let (b, b_btcpay) = buy(&app, json!({})).await;
     sim.invalidate(&b_btcpay).await;
     assert_eq!(app.poll(&b).await["status"], json!("invalid"));
-    assert_eq!(licenses_for(&app, &b).await, 0);
+    assert_eq!(app.licenses_for(&b).await, 0);
 
     // Paid after expiry and settled by BTCPay: the buyer gets the key.
     sim.settle(&a_btcpay).await;
     assert_eq!(app.poll(&a).await["status"], json!("settled"));
-    assert_eq!(licenses_for(&app, &a).await, 1);
+    assert_eq!(app.licenses_for(&a).await, 1);
 }
 
 #[tokio::test]
@@ -414,11 +405,11 @@ async fn webhooks_without_a_store_are_503_and_a_previous_connections_secret_is_4
     let (status, answer) = send_webhook(&url, &old_secret, &body).await;
     assert_eq!((status, answer["error"].clone()), (401, json!("bad_signature")), "{answer}");
     assert_eq!(app.poll(&invoice_id).await["status"], json!("pending"));
-    assert_eq!(licenses_for(&app, &invoice_id).await, 0);
+    assert_eq!(app.licenses_for(&invoice_id).await, 0);
     // The new secret is accepted (so the refusals above were about the secret).
     assert_eq!(send_webhook(&url, &new_secret, &body).await.0, 200);
     assert_eq!(app.poll(&invoice_id).await["status"], json!("settled"));
-    assert_eq!(licenses_for(&app, &invoice_id).await, 1);
+    assert_eq!(app.licenses_for(&invoice_id).await, 1);
 }
 
 #[tokio::test]

@@ -7,11 +7,9 @@
 use std::time::Duration;
 
 use crate::common::btcpay_sim::{BtcpaySim, Chaos};
-use crate::common::{poll, spawn_in, spawn_with, TestApp};
+use crate::common::{poll, spawn_in, spawn_with, TestApp, WAIT};
 use crate::internals::Config;
 use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// Reconciliation looks at every pending invoice at once, every second.
 fn eager(c: &mut Config) {
@@ -40,11 +38,6 @@ async fn settled(app: &TestApp, invoice_id: &str) -> Value {
     })
     .await
     .expect("reconciliation never settled the invoice")
-}
-
-async fn licenses_for(app: &TestApp, invoice_id: &str) -> usize {
-    let all = app.admin_get("/licenses?limit=500").await.expect(200);
-    all["licenses"].as_array().unwrap().iter().filter(|l| l["invoice_id"] == json!(invoice_id)).count()
 }
 
 /// The simulator answers as BTCPay 2.0 does: the store-less invoice route is
@@ -84,7 +77,7 @@ async fn a_dropped_webhook_is_recovered_by_the_scheduled_pass() {
 
     let p = settled(&app, &invoice).await;
     assert!(p["license_key"].as_str().is_some_and(|k| k.starts_with("LIC1-")), "{p}");
-    assert_eq!(licenses_for(&app, &invoice).await, 1);
+    assert_eq!(app.licenses_for(&invoice).await, 1);
     let audit = app.admin_get("/audit?action=invoice.settle&limit=10").await.expect(200);
     assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["actor"] == "reconcile"), "{audit}");
     let status = app.admin_get("/btcpay/status").await.expect(200);
@@ -104,7 +97,7 @@ async fn a_dropped_webhook_is_recovered_by_the_scheduled_pass() {
         .await
         .expect("another reconciliation pass");
     }
-    assert_eq!(licenses_for(&app, &invoice).await, 1);
+    assert_eq!(app.licenses_for(&invoice).await, 1);
     app.stop().await;
 }
 
@@ -129,7 +122,7 @@ async fn a_payment_made_while_keysat_was_stopped_is_fulfilled_after_restart() {
     .await;
     let p = settled(&app, &invoice).await;
     assert!(p["license_key"].as_str().is_some_and(|k| k.starts_with("LIC1-")), "{p}");
-    assert_eq!(licenses_for(&app, &invoice).await, 1);
+    assert_eq!(app.licenses_for(&invoice).await, 1);
     assert_only_store_scoped_calls(&sim, &btcpay_id);
     assert_serves_like_2_0(&sim, &btcpay_id).await;
     app.stop().await;

@@ -19,14 +19,6 @@ async fn app() -> TestApp {
     app
 }
 
-async fn code(app: &TestApp, body: Value) -> String {
-    let mut full = json!({"product_slug": "app"});
-    for (k, v) in body.as_object().unwrap() {
-        full[k] = v.clone();
-    }
-    app.admin_post("/discount-codes", full).await.expect(201)["code"].as_str().unwrap().to_string()
-}
-
 async fn stats(app: &TestApp, code: &str) -> Value {
     app.admin_get(&format!("/discount-codes/{code}")).await.expect(200)["stats"].clone()
 }
@@ -34,7 +26,7 @@ async fn stats(app: &TestApp, code: &str) -> Value {
 #[tokio::test]
 async fn a_ten_use_code_yields_exactly_ten_licenses_to_a_hundred_racing_buyers() {
     let app = app().await;
-    let c = code(&app, json!({"code": "FIRST-TEN", "kind": "free_license", "max_uses": 10})).await;
+    let c = app.create_code(json!({"code": "FIRST-TEN", "kind": "free_license", "max_uses": 10})).await;
     let tries = (0..100).map(|i| {
         let (client, url) = (app.client.clone(), format!("{}/v1/redeem", app.base));
         let c = c.clone();
@@ -77,7 +69,7 @@ async fn a_ten_use_code_yields_exactly_ten_licenses_to_a_hundred_racing_buyers()
 #[tokio::test]
 async fn redeem_replays_its_first_answer_for_the_same_idempotency_key() {
     let app = app().await;
-    let c = code(&app, json!({"kind": "free_license", "max_uses": 5})).await;
+    let c = app.create_code(json!({"kind": "free_license", "max_uses": 5})).await;
     let send = |key: &'static str| {
         app.send(
             app.client
@@ -102,9 +94,9 @@ async fn redeem_replays_its_first_answer_for_the_same_idempotency_key() {
 async fn redemption_refusals_are_precise_and_change_nothing() {
     let app = app().await;
     app.product_with_policy("other", json!({"price_sats": 100})).await;
-    let theirs = code(&app, json!({"product_slug": "other", "kind": "free_license"})).await;
-    let discount = code(&app, json!({"kind": "percent_off", "value": 50})).await;
-    let once = code(&app, json!({"kind": "free_license", "max_uses_per_buyer": 1})).await;
+    let theirs = app.create_code(json!({"product_slug": "other", "kind": "free_license"})).await;
+    let discount = app.create_code(json!({"kind": "percent_off", "value": 50})).await;
+    let once = app.create_code(json!({"kind": "free_license", "max_uses_per_buyer": 1})).await;
     app.post("/v1/redeem", json!({"product": "app", "code": "NO-SUCH-CODE"})).await.expect_error(422, "unknown_code");
     app.post("/v1/redeem", json!({"product": "app", "code": theirs})).await.expect_error(422, "unknown_code");
     app.post("/v1/redeem", json!({"product": "app", "code": discount})).await.expect_error(422, "not_free");
@@ -123,7 +115,7 @@ async fn redemption_refusals_are_precise_and_change_nothing() {
 #[tokio::test]
 async fn a_code_that_makes_the_price_zero_issues_at_once_without_a_provider() {
     let app = app().await; // nothing connected
-    let c = code(&app, json!({"kind": "percent_off", "value": 100})).await;
+    let c = app.create_code(json!({"kind": "percent_off", "value": 100})).await;
     let p = app.purchase(json!({"product": "app", "code": c, "buyer_email": "z@example.com"})).await.expect(200);
     assert_eq!(p["amount_sats"], json!(0));
     assert_eq!(p["discount_applied_sats"], json!(8000));
@@ -141,9 +133,9 @@ async fn paid_purchases_reserve_a_use_consume_it_on_settle_and_release_it_on_exp
     let app = app().await;
     let sim = BtcpaySim::start(&[("S1", "Shop")]).await;
     app.connect_btcpay(&sim, &["S1"]).await;
-    let c =
-        code(&app, json!({"code": "HALF-OFF", "kind": "percent_off", "value": 50, "max_uses": 1, "referrer": "pod"}))
-            .await;
+    let c = app
+        .create_code(json!({"code": "HALF-OFF", "kind": "percent_off", "value": 50, "max_uses": 1, "referrer": "pod"}))
+        .await;
 
     let a = app.purchase(json!({"product": "app", "code": "half-off"})).await.expect(200);
     assert_eq!(a["amount_sats"], json!(4000));
@@ -189,7 +181,7 @@ async fn redeem_is_rate_limited_per_address_with_retry_after() {
     const PER_MINUTE: u32 = 3;
     let app = spawn_with(|c| c.code_rate_per_minute = PER_MINUTE).await;
     app.product_with_policy("app", json!({"price_sats": 8000})).await;
-    let c = code(&app, json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 100})).await;
+    let c = app.create_code(json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 100})).await;
     // Guesses and real redemptions share the address's budget.
     redeem(&app, "GUESS-0001").await.expect_error(422, "unknown_code");
     for _ in 1..PER_MINUTE {
@@ -210,7 +202,7 @@ async fn redeem_has_a_limit_for_all_addresses_together() {
     })
     .await;
     app.product_with_policy("app", json!({"price_sats": 8000})).await;
-    let c = code(&app, json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 100})).await;
+    let c = app.create_code(json!({"code": "GIFT-CODE", "kind": "free_license", "max_uses": 100})).await;
     for _ in 0..GLOBAL {
         redeem(&app, &c).await.expect(200);
     }

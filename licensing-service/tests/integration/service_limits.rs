@@ -2,18 +2,8 @@
 //! expensive public operations run only so often, and the refusal says that
 //! it is the service's limit, not the caller's.
 
-use std::net::IpAddr;
-use std::time::Duration;
-
 use crate::common::*;
 use serde_json::{json, Value};
-
-/// A client whose connections come from `127.0.0.<n>` (Linux routes all of
-/// 127.0.0.0/8 to the loopback interface).
-fn from(n: u8) -> reqwest::Client {
-    let ip = IpAddr::from([127, 0, 0, n]);
-    reqwest::Client::builder().local_address(ip).timeout(Duration::from_secs(30)).build().unwrap()
-}
 
 async fn post(app: &TestApp, client: &reqwest::Client, path: &str, body: Value) -> Reply {
     app.send(client.post(format!("{}{path}", app.base)).json(&body)).await
@@ -31,7 +21,7 @@ async fn purchases_have_a_limit_for_all_addresses_together() {
     let body = json!({"product": "app"});
     // One address meets its own limit first; what it was refused does not
     // use up everyone's budget.
-    let (a, b, c) = (from(2), from(3), from(4));
+    let (a, b, c) = (client_from(2), client_from(3), client_from(4));
     for _ in 0..2 {
         post(&app, &a, "/v1/purchase", body.clone()).await.expect(200);
     }
@@ -46,7 +36,8 @@ async fn purchases_have_a_limit_for_all_addresses_together() {
     let e = r.expect_error(429, "busy");
     assert!(e["message"].as_str().unwrap().contains("purchases from everyone"), "{e}");
     // The buy page's form goes through the same limit.
-    let form = from(5).post(format!("{}/buy/app", app.base)).form(&[("policy_slug", "default")]).send().await.unwrap();
+    let form =
+        client_from(5).post(format!("{}/buy/app", app.base)).form(&[("policy_slug", "default")]).send().await.unwrap();
     assert_eq!(form.status().as_u16(), 429);
     assert!(form.text().await.unwrap().contains("too many purchases from everyone"));
     app.stop().await;
@@ -57,9 +48,9 @@ async fn key_recoveries_have_a_limit_for_all_addresses_together() {
     let app = spawn_with(|c| c.recover_global_rate_per_hour = 2).await;
     let npub = nostr_sdk::Keys::generate().public_key().to_hex();
     for n in 2..4 {
-        post(&app, &from(n), "/v1/recover/npub", json!({"npub": npub})).await.expect(202);
+        post(&app, &client_from(n), "/v1/recover/npub", json!({"npub": npub})).await.expect(202);
     }
-    let e = post(&app, &from(4), "/v1/recover/npub", json!({"npub": npub})).await.expect_error(429, "busy");
+    let e = post(&app, &client_from(4), "/v1/recover/npub", json!({"npub": npub})).await.expect_error(429, "busy");
     assert!(e["message"].as_str().unwrap().contains("key recoveries from everyone"), "{e}");
     app.stop().await;
 }
@@ -70,10 +61,10 @@ async fn redemptions_have_a_limit_for_all_addresses_together() {
     app.product_with_policy("app", json!({})).await;
     let body = json!({"product": "app", "code": "NO-SUCH-CODE"});
     for n in 2..4 {
-        let r = post(&app, &from(n), "/v1/redeem", body.clone()).await;
+        let r = post(&app, &client_from(n), "/v1/redeem", body.clone()).await;
         assert_eq!(r.status, 422, "{}", r.text);
     }
-    let e = post(&app, &from(4), "/v1/redeem", body).await.expect_error(429, "busy");
+    let e = post(&app, &client_from(4), "/v1/redeem", body).await.expect_error(429, "busy");
     assert!(e["message"].as_str().unwrap().contains("code redemptions from everyone"), "{e}");
     app.stop().await;
 }

@@ -9,11 +9,9 @@ use std::sync::Arc;
 use crate::common::*;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_keysat");
-
 /// Runs `keysat snapshot --data-dir <data_dir> <dest>`; returns (success, stdout, stderr).
 async fn run_snapshot(data_dir: &Path, dest: &Path) -> (bool, String, String) {
-    let out = tokio::process::Command::new(BIN)
+    let out = tokio::process::Command::new(KEYSAT_BIN)
         .arg("snapshot")
         .arg("--data-dir")
         .arg(data_dir)

@@ -3,14 +3,11 @@
 //! across a restart.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use crate::common::*;
 use crate::delivery_support::*;
 use crate::internals::{nostr_db, Config, RetrySchedule};
 use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// Webhooks retried after 1 s, twice; then dead-letter.
 fn fast(c: &mut Config) {

@@ -1,13 +1,11 @@
 //! The shared harness: starts the real daemon on a free port over a fresh
 //! data directory and speaks HTTP to it, as an application or the operator would.
 
-// Each test file uses its own subset of these helpers.
-#![allow(dead_code)]
-
 pub mod btcpay_sim;
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::internals::{AppState, Application, Config};
@@ -23,6 +21,13 @@ use tokio::task::JoinHandle;
 
 /// The admin key every test app is configured with.
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+
+/// The `keysat` binary cargo built for these tests.
+pub const KEYSAT_BIN: &str = env!("CARGO_BIN_EXE_keysat");
+
+/// How long a test waits for what happens in the background (a delivery,
+/// a retry, a reconciliation pass).
+pub const WAIT: Duration = Duration::from_secs(20);
 
 /// An answer: status, headers, raw text and (when it parses) the JSON body.
 #[derive(Debug)]
@@ -219,6 +224,16 @@ impl TestApp {
         self.admin_post("/btcpay/reconcile", json!({})).await.expect(200)
     }
 
+    /// How many licenses were issued for `invoice_id`.
+    pub async fn licenses_for(&self, invoice_id: &str) -> usize {
+        // One answer shape (`{"licenses": [...]}`), each license naming its
+        // invoice: a change of shape fails here instead of counting zero.
+        let all = self.admin_get("/licenses?limit=500").await.expect(200);
+        let list = all["licenses"].as_array().unwrap_or_else(|| panic!("no licenses list: {all}"));
+        assert!(list.iter().all(|l| l.get("invoice_id").is_some()), "a license without invoice_id: {all}");
+        list.iter().filter(|l| l["invoice_id"] == json!(invoice_id)).count()
+    }
+
     // ---- the catalogue ----
 
     /// Creates a product; `extra` adds or overrides fields of the body.
@@ -236,6 +251,14 @@ impl TestApp {
     }
 
     /// A product with one policy `default` made of `policy` fields.
+    /// Creates a discount code of product `app`; `body` adds or overrides
+    /// fields. Returns the code.
+    pub async fn create_code(&self, body: Value) -> String {
+        let mut full = json!({"product_slug": "app"});
+        merge(&mut full, body);
+        self.admin_post("/discount-codes", full).await.expect(201)["code"].as_str().unwrap().to_string()
+    }
+
     pub async fn product_with_policy(&self, slug: &str, policy: Value) -> Value {
         let product = self.create_product(slug, json!({})).await;
         let mut body = json!({"slug": "default", "name": "Default"});
@@ -353,6 +376,33 @@ pub fn unix(v: &Value) -> i64 {
 /// Unix seconds now.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// A loopback port nobody listens on right now (someone may take it before
+/// it is bound: a caller that can, retries on "address in use").
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A client whose connections come from `127.0.0.<last_octet>` (Linux routes
+/// all of 127.0.0.0/8 to the loopback interface).
+pub fn client_from(last_octet: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet)))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Percent-encodes all but ASCII letters and digits, for a query string.
+pub fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// `licensing-service/tests/js`: the npm tools the tests drive (Prism, Ajv,
+/// playwright-core; `make js-deps` installs them).
+pub fn js_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js")
 }
 
 /// Retries `check` until it returns `Some`, for at most `timeout`.

@@ -1,8 +1,6 @@
 //! For the delivery tests: a real Nostr relay in-process, a buyer's Nostr
 //! client, and a webhook receiver whose answers a test scripts.
 
-#![allow(dead_code)]
-
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -15,10 +13,12 @@ use axum::routing::post;
 use axum::Router;
 use hmac::{Hmac, Mac};
 use nostr_relay_builder::{LocalRelay, RelayBuilder};
-use nostr_sdk::{Client, Filter, Keys, Kind, PublicKey, ToBech32};
-use serde_json::Value;
+use nostr_sdk::{Client, Filter, FromBech32, Keys, Kind, PublicKey, ToBech32};
+use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::task::JoinHandle;
+
+use crate::common::TestApp;
 
 /// A loopback port held but not listened on: connections to it are refused,
 /// and nothing else can bind it until it is handed to [`start_receiver_on`]
@@ -145,6 +145,17 @@ impl NostrUser {
     }
 }
 
+/// Sets Keysat's Nostr relays; returns the `/nostr` settings it answers.
+pub async fn use_relays(app: &TestApp, relays: &[&str]) -> Value {
+    app.admin_put("/nostr", json!({ "relays": relays })).await.expect(200)
+}
+
+/// Keysat's own Nostr public key, as `/v1/admin/nostr` shows it.
+pub async fn keysat_key(app: &TestApp) -> PublicKey {
+    let npub = app.admin_get("/nostr").await.expect(200)["npub"].as_str().unwrap().to_string();
+    PublicKey::from_bech32(&npub).unwrap()
+}
+
 /// The `LIC1-…` keys in a text.
 pub fn keys_in(text: &str) -> Vec<String> {
     text.split_whitespace().filter(|w| w.starts_with("LIC1-")).map(str::to_owned).collect()
@@ -175,7 +186,6 @@ struct Log {
 /// A webhook receiver on this machine.
 pub struct Receiver {
     pub url: String,
-    pub port: u16,
     log: Arc<Mutex<Log>>,
     server: JoinHandle<()>,
 }
@@ -210,7 +220,7 @@ fn serve_receiver(listener: tokio::net::TcpListener) -> Receiver {
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("receiver serves");
     });
-    Receiver { url: format!("http://127.0.0.1:{port}/hook"), port, log, server }
+    Receiver { url: format!("http://127.0.0.1:{port}/hook"), log, server }
 }
 
 impl Receiver {
@@ -265,7 +275,6 @@ pub fn signature_verifies(secret: &str, header: &str, body: &str) -> bool {
 /// Nostr messages of `kind` (`license`, `recovery`, `operator`) Keysat has
 /// queued, whatever their state: "nothing more was sent" checked where it is
 /// decided, in the transaction of its cause, instead of by waiting a while.
-#[allow(dead_code)] // not every test binary that includes this module uses it
 pub async fn queued_dms(db: &sqlx::SqlitePool, kind: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM nostr_messages WHERE kind = ?")
         .bind(kind)
@@ -276,7 +285,6 @@ pub async fn queued_dms(db: &sqlx::SqlitePool, kind: &str) -> i64 {
 }
 
 /// Outbox events of `event_type` Keysat has written.
-#[allow(dead_code)]
 pub async fn written_events(db: &sqlx::SqlitePool, event_type: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM outbox_events WHERE type = ?")
         .bind(event_type)

@@ -1,15 +1,12 @@
 //! What the page tests share: a client that behaves like a browser posting
 //! our own forms (no automatic redirects), and the shop they buy from.
 
-// Each test file uses its own subset of these helpers.
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use reqwest::redirect::Policy;
 use serde_json::json;
 
-use super::common::{Reply, TestApp};
+use crate::common::{Reply, TestApp};
 
 /// Text that must never reach a page unescaped.
 pub const HOSTILE: &str = r#"<script>alert("pwned")</script>'"</script>javascript:alert(1)"#;
