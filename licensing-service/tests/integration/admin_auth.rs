@@ -1,6 +1,9 @@
 //! The admin API answers only to `Authorization: Bearer <admin key>`, and with
 //! `admin_bind` set it lives on its own listener, not the public port.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+
 use crate::common::*;
 use crate::internals::ADMIN_ROUTES;
 use reqwest::Method;
@@ -136,29 +139,54 @@ async fn admin_bind_moves_the_admin_api_to_its_own_listener() {
     app.stop().await;
 }
 
-/// Everything this test process logs, from every thread.
-fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
-    static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs: &'static std::sync::Mutex<Vec<u8>> = Box::leak(Box::default());
-        struct Sink(&'static std::sync::Mutex<Vec<u8>>);
-        impl std::io::Write for Sink {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
+/// Everything the process logs, from every thread, while it is held. The
+/// tests share one process: the process-wide tracing subscriber, installed
+/// on first use, keeps lines only while a capture is held, so the capture
+/// holds what was logged during this test (its neighbours' lines included)
+/// and nothing from before or after it.
+struct LogCapture(&'static Mutex<Vec<u8>>);
+
+static CAPTURING: AtomicBool = AtomicBool::new(false);
+
+impl LogCapture {
+    fn start() -> LogCapture {
+        static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
+        let logs = *LOGS.get_or_init(|| {
+            let logs: &'static Mutex<Vec<u8>> = Box::leak(Box::default());
+            struct Sink(&'static Mutex<Vec<u8>>);
+            impl std::io::Write for Sink {
+                fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                    if CAPTURING.load(Ordering::SeqCst) {
+                        self.0.lock().unwrap().extend_from_slice(b);
+                    }
+                    Ok(b.len())
+                }
+                fn flush(&mut self) -> std::io::Result<()> {
+                    Ok(())
+                }
             }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        tracing_subscriber::fmt().with_ansi(false).with_writer(move || Sink(logs)).init();
-        logs
-    })
+            tracing_subscriber::fmt().with_ansi(false).with_writer(move || Sink(logs)).init();
+            logs
+        });
+        assert!(!CAPTURING.swap(true, Ordering::SeqCst), "one log capture at a time");
+        logs.lock().unwrap().clear();
+        LogCapture(logs)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        CAPTURING.store(false, Ordering::SeqCst);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_attempts_slow_an_address_down_and_are_logged_without_the_key() {
-    let logs = captured_logs();
+    let logs = LogCapture::start();
     let app = spawn_with(|c| c.admin_auth_failures_per_minute = 3).await;
     let url = format!("{}/v1/admin/products", app.admin_base);
     let mallory = client_from(3);
@@ -183,7 +211,7 @@ async fn failed_attempts_slow_an_address_down_and_are_logged_without_the_key() {
         let r = app.send(mallory.post(&url).bearer_auth(wrong).json(&json!({}))).await;
         assert_eq!(r.status, 429);
     }
-    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let lines: Vec<&str> =
         text.lines().filter(|l| l.contains("admin authentication failed") && l.contains("127.0.0.3")).collect();
     assert!(lines.len() >= 4 && lines.len() <= 20, "{} lines:\n{}", lines.len(), lines.join("\n"));
