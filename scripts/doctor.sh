@@ -89,7 +89,7 @@ if [ "$want_test" = 1 ]; then
     node_ok=0
   fi
 
-  # Debian's Chromium drives the buyer pages' browser tests (tests/pages_browser.rs).
+  # Debian's Chromium drives the buyer pages' browser tests (licensing-service/tests/integration/pages_browser.rs).
   if [ -x /usr/bin/chromium ]; then ok "Chromium (/usr/bin/chromium)"; else need_apt "Chromium at /usr/bin/chromium" chromium; fi
   command -v curl >/dev/null || need_apt "curl" curl
 fi

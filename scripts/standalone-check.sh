@@ -40,7 +40,7 @@ echo "standalone-check: running the vector and conformance tests in $copy (nothi
   cd "$copy"
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
   cargo test -q -p keysat-client --no-fail-fast
-  cargo test -q -p keysat --test btcpay_conformance
+  cargo test -q -p keysat --test integration btcpay_conformance::
 )
 
 # Informational: are the copies still those of the shared folder?

@@ -1,6 +1,6 @@
-// The buyer pages in headless Chromium, driven by tests/pages_browser.rs:
+// The buyer pages in headless Chromium, driven by tests/integration/pages_browser.rs:
 //   node pages.mjs <base-url> <screenshot-dir>
-// The server runs in demo mode with the shop of tests/pages_support. Each
+// The server runs in demo mode with the shop of tests/integration/pages_support. Each
 // scenario runs in a fresh browser context that fails on any console error,
 // uncaught script error or dialog. Prints one line `RESULT <json>` with the
 // passed and failed scenarios, every key obtained and the page weights;

@@ -15,7 +15,7 @@
 //! `/api/v1/webhooks/{webhookId}…`) exist only since BTCPay 2.4.0 (upstream
 //! PRs #7313 and #7367); an older BTCPay answers them 404. Keysat therefore
 //! calls the store-scoped form of every invoice and webhook route, which every
-//! 2.x serves. `tests/btcpay_conformance.rs` fails if a request uses a route
+//! 2.x serves. `tests/integration/btcpay_conformance.rs` fails if a request uses a route
 //! outside [`ROUTES`] or a store-less alias.
 
 use std::time::Duration;

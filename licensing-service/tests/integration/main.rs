@@ -1,0 +1,45 @@
+//! Keysat's integration tests, one binary: each module below was once a test
+//! file of its own, and each would link the whole crate and its dependencies
+//! (nostr-sdk, sqlx, axum, reqwest…) again. One binary links them once.
+//!
+//! Run one module's tests with a filter on its path, e.g.
+//! `cargo test -p keysat --test integration payments::` (a filter is a
+//! substring: `delivery_payments::` matches too; add `--exact` for one test).
+//!
+//! The tests share one process, so none may rely on being alone in it: no
+//! environment variables are set (the `keysat` binary, `CARGO_BIN_EXE_keysat`,
+//! gets its environment per child process), and the one process-wide tracing
+//! subscriber is `admin_auth`'s log capture.
+
+mod common;
+mod delivery_support;
+mod internals;
+mod pages_support;
+
+mod admin_auth;
+mod admin_catalog;
+mod admin_licenses;
+mod bad_input;
+mod binary;
+mod btcpay_conformance;
+mod chaos;
+mod codes_admin;
+mod connections;
+mod delivery_payments;
+mod demo;
+mod hostile_buyers;
+mod lifecycle;
+mod machines;
+mod nostr_delivery;
+mod nostr_inbox;
+mod pages;
+mod pages_browser;
+mod payments;
+mod public_api;
+mod reconcile_btcpay_2_0;
+mod redeem;
+mod service_limits;
+mod snapshot;
+mod spam_bounds;
+mod validate_reasons;
+mod webhooks;
