@@ -211,9 +211,82 @@ fn parse_addr(var: &'static str, value: &str) -> Result<SocketAddr, ConfigError>
     value.trim().parse().map_err(|_| err(var, format!("'{value}' is not a socket address such as 127.0.0.1:8080")))
 }
 
+/// An optional base URL (BTCPay's address, the webhook base).
+fn base_url(var: &'static str, given: Option<&str>) -> Result<Option<url::Url>, ConfigError> {
+    match given.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(u) => crate::payment::btcpay::connect::parse_base_url(u).map(Some).map_err(|m| err(var, m)),
+    }
+}
+
+/// `KEYSAT_NOSTR_RELAYS`: comma-separated, duplicates dropped, at most `MAX_RELAYS`.
+fn relays(given: &str) -> Result<Vec<String>, ConfigError> {
+    use crate::delivery::nostr::{parse_relay, MAX_RELAYS};
+    let mut out: Vec<String> = Vec::new();
+    for r in given.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        let url = parse_relay(r).map_err(|m| err("KEYSAT_NOSTR_RELAYS", m))?.to_string();
+        if !out.contains(&url) {
+            out.push(url);
+        }
+    }
+    if out.len() > MAX_RELAYS {
+        return Err(err("KEYSAT_NOSTR_RELAYS", format!("at most {MAX_RELAYS} relays")));
+    }
+    Ok(out)
+}
+
 impl ServeArgs {
+    /// The numeric limits: rates and caps at least 1, retention at most ten
+    /// years, the header timeout 1 to 300 seconds.
+    fn check_numbers(&self) -> Result<(), ConfigError> {
+        for (var, v) in [
+            ("KEYSAT_VALIDATE_RATE_PER_MINUTE", self.validate_rate_per_minute),
+            ("KEYSAT_CODE_RATE_PER_MINUTE", self.code_rate_per_minute),
+            ("KEYSAT_PURCHASE_RATE_PER_MINUTE", self.purchase_rate_per_minute),
+            ("KEYSAT_RECOVER_RATE_PER_HOUR", self.recover_rate_per_hour),
+            ("KEYSAT_RECOVER_PER_NPUB_PER_HOUR", self.recover_per_npub_per_hour),
+            ("KEYSAT_MAX_PENDING_INVOICES", self.max_pending_invoices),
+            ("KEYSAT_MAX_PENDING_PER_ADDRESS", self.max_pending_per_address),
+            ("KEYSAT_SEAT_CHANGES_PER_HOUR", self.seat_changes_per_hour),
+            ("KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE", self.purchase_global_rate_per_minute),
+            ("KEYSAT_REDEEM_GLOBAL_RATE_PER_MINUTE", self.redeem_global_rate_per_minute),
+            ("KEYSAT_RECOVER_GLOBAL_RATE_PER_HOUR", self.recover_global_rate_per_hour),
+            ("KEYSAT_ADMIN_AUTH_FAILURES_PER_MINUTE", self.admin_auth_failures_per_minute),
+            ("KEYSAT_MAX_CONNECTIONS_PER_ADDRESS", self.max_connections_per_address),
+        ] {
+            if v == 0 {
+                return Err(err(var, "must be at least 1"));
+            }
+        }
+        for (var, v) in [
+            ("KEYSAT_RECONCILE_INTERVAL_SECONDS", self.reconcile_interval_seconds),
+            ("KEYSAT_PRUNE_INTERVAL_SECONDS", self.prune_interval_seconds),
+        ] {
+            if v == 0 {
+                return Err(err(var, "must be at least 1"));
+            }
+        }
+        if self.validation_log_max_rows < 1000 {
+            return Err(err("KEYSAT_VALIDATION_LOG_MAX_ROWS", "must be at least 1000"));
+        }
+        let ten_years = 10 * 365 * 86_400;
+        for (var, v) in [
+            ("KEYSAT_UNPAID_RETENTION_SECONDS", self.unpaid_retention_seconds),
+            ("KEYSAT_HISTORY_RETENTION_SECONDS", self.history_retention_seconds),
+        ] {
+            if v > ten_years {
+                return Err(err(var, "must be at most ten years"));
+            }
+        }
+        if !(1..=300).contains(&self.header_read_timeout_seconds) {
+            return Err(err("KEYSAT_HEADER_READ_TIMEOUT_SECONDS", "must be 1 to 300"));
+        }
+        Ok(())
+    }
+
     /// Validates every value; the first bad one is reported by its variable name.
     pub fn into_config(self) -> Result<Config, ConfigError> {
+        self.check_numbers()?;
         let bind = parse_addr("KEYSAT_BIND", &self.bind)?;
         let admin_bind = match self.admin_bind.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -249,31 +322,9 @@ impl ServeArgs {
         }
         let trusted_proxies =
             TrustedProxies::parse(&self.trusted_proxies).map_err(|m| err("KEYSAT_TRUSTED_PROXIES", m))?;
-        if self.validate_rate_per_minute == 0 {
-            return Err(err("KEYSAT_VALIDATE_RATE_PER_MINUTE", "must be at least 1"));
-        }
-        if self.code_rate_per_minute == 0 {
-            return Err(err("KEYSAT_CODE_RATE_PER_MINUTE", "must be at least 1"));
-        }
-        if self.validation_log_max_rows < 1000 {
-            return Err(err("KEYSAT_VALIDATION_LOG_MAX_ROWS", "must be at least 1000"));
-        }
-        let btcpay_url = match self.btcpay_url.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(u) => {
-                Some(crate::payment::btcpay::connect::parse_base_url(u).map_err(|m| err("KEYSAT_BTCPAY_URL", m))?)
-            }
-        };
-        let webhook_base_url = match self.webhook_base_url.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(u) => Some(
-                crate::payment::btcpay::connect::parse_base_url(u)
-                    .map_err(|m| err("KEYSAT_WEBHOOK_BASE_URL", m))?
-                    .as_str()
-                    .trim_end_matches('/')
-                    .to_string(),
-            ),
-        };
+        let btcpay_url = base_url("KEYSAT_BTCPAY_URL", self.btcpay_url.as_deref())?;
+        let webhook_base_url = base_url("KEYSAT_WEBHOOK_BASE_URL", self.webhook_base_url.as_deref())?
+            .map(|u| u.as_str().trim_end_matches('/').to_string());
         let redirect_allowlist = self
             .redirect_allowlist
             .split(',')
@@ -283,67 +334,11 @@ impl ServeArgs {
                 origin_of(o).ok_or_else(|| err("KEYSAT_REDIRECT_ALLOWLIST", format!("'{o}' is not an http(s) origin")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if self.purchase_rate_per_minute == 0 {
-            return Err(err("KEYSAT_PURCHASE_RATE_PER_MINUTE", "must be at least 1"));
-        }
-        if self.reconcile_interval_seconds == 0 {
-            return Err(err("KEYSAT_RECONCILE_INTERVAL_SECONDS", "must be at least 1"));
-        }
-        let mut nostr_relays: Vec<String> = Vec::new();
-        for r in self.nostr_relays.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-            let url = crate::delivery::nostr::parse_relay(r).map_err(|m| err("KEYSAT_NOSTR_RELAYS", m))?;
-            if !nostr_relays.contains(&url.to_string()) {
-                nostr_relays.push(url.to_string());
-            }
-        }
-        if nostr_relays.len() > crate::delivery::nostr::MAX_RELAYS {
-            return Err(err("KEYSAT_NOSTR_RELAYS", format!("at most {} relays", crate::delivery::nostr::MAX_RELAYS)));
-        }
+        let nostr_relays = relays(&self.nostr_relays)?;
         let nostr_retry =
             RetrySchedule::parse(&self.nostr_retry_schedule).map_err(|m| err("KEYSAT_NOSTR_RETRY_SCHEDULE", m))?;
         let webhook_retry =
             RetrySchedule::parse(&self.webhook_retry_schedule).map_err(|m| err("KEYSAT_WEBHOOK_RETRY_SCHEDULE", m))?;
-        if self.recover_rate_per_hour == 0 {
-            return Err(err("KEYSAT_RECOVER_RATE_PER_HOUR", "must be at least 1"));
-        }
-        if self.recover_per_npub_per_hour == 0 {
-            return Err(err("KEYSAT_RECOVER_PER_NPUB_PER_HOUR", "must be at least 1"));
-        }
-        for (var, v) in [
-            ("KEYSAT_MAX_PENDING_INVOICES", self.max_pending_invoices),
-            ("KEYSAT_MAX_PENDING_PER_ADDRESS", self.max_pending_per_address),
-            ("KEYSAT_SEAT_CHANGES_PER_HOUR", self.seat_changes_per_hour),
-        ] {
-            if v == 0 {
-                return Err(err(var, "must be at least 1"));
-            }
-        }
-        if self.prune_interval_seconds == 0 {
-            return Err(err("KEYSAT_PRUNE_INTERVAL_SECONDS", "must be at least 1"));
-        }
-        let ten_years = 10 * 365 * 86_400;
-        for (var, v) in [
-            ("KEYSAT_UNPAID_RETENTION_SECONDS", self.unpaid_retention_seconds),
-            ("KEYSAT_HISTORY_RETENTION_SECONDS", self.history_retention_seconds),
-        ] {
-            if v > ten_years {
-                return Err(err(var, "must be at most ten years"));
-            }
-        }
-        for (var, value) in [
-            ("KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE", self.purchase_global_rate_per_minute),
-            ("KEYSAT_REDEEM_GLOBAL_RATE_PER_MINUTE", self.redeem_global_rate_per_minute),
-            ("KEYSAT_RECOVER_GLOBAL_RATE_PER_HOUR", self.recover_global_rate_per_hour),
-            ("KEYSAT_ADMIN_AUTH_FAILURES_PER_MINUTE", self.admin_auth_failures_per_minute),
-            ("KEYSAT_MAX_CONNECTIONS_PER_ADDRESS", self.max_connections_per_address),
-        ] {
-            if value == 0 {
-                return Err(err(var, "must be at least 1"));
-            }
-        }
-        if !(1..=300).contains(&self.header_read_timeout_seconds) {
-            return Err(err("KEYSAT_HEADER_READ_TIMEOUT_SECONDS", "must be 1 to 300"));
-        }
         Ok(Config {
             code_hold_seconds: i64::from(self.code_hold_seconds),
             seat_quiet_seconds: i64::from(self.seat_quiet_seconds),

@@ -7,9 +7,10 @@
 
 use serde::Serialize;
 
-use crate::db;
+use crate::db::{self, invoices::Invoice};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::now_unix;
+use crate::payment::PaymentProvider;
 use crate::services::fulfillment::{self, Outcome};
 use crate::services::Core;
 
@@ -57,79 +58,96 @@ pub async fn run_pass(s: &Core, force: bool) -> Report {
     };
     let mut outage = false;
     for inv in invoices.into_iter().filter(|i| i.provider == provider.name()) {
-        let found = match &inv.provider_invoice_id {
-            Some(pid) => provider.invoice(pid).await.map(Some),
-            None => provider.find_by_order(inv.id).await,
-        };
-        let pi = match found {
-            Ok(Some(pi)) => pi,
-            Ok(None) => {
-                // The provider never created it (we crashed first): nobody can pay it.
-                if inv.status == InvoiceStatus::Pending && now - inv.created_at > NEVER_CREATED_AFTER {
-                    let r = fulfillment::apply_invoice_news(
-                        &s.db,
-                        &s.signer,
-                        Some(inv.id),
-                        Some(crate::domain::invoice::Observed::Invalid),
-                        None,
-                        None,
-                        "reconcile",
-                    )
-                    .await;
-                    match r {
-                        Ok(_) => report.closed += 1,
-                        Err(e) => tracing::error!(invoice = %inv.id, error = %e, "closing a never-created invoice"),
-                    }
-                }
-                mark_checked(s, inv.id, now).await;
-                continue;
-            }
-            Err(e) if e.is_outage() => {
-                report.error = Some(e.to_string());
-                outage = true;
-                break;
-            }
-            Err(e) => {
-                tracing::warn!(invoice = %inv.id, error = %e, "reconciliation could not look up an invoice");
-                report.error = Some(e.to_string());
-                mark_checked(s, inv.id, now).await;
-                continue;
-            }
-        };
-        report.checked += 1;
-        if inv.provider_invoice_id.is_none() {
-            if let Err(e) = record_provider_id(s, inv.id, &pi.provider_invoice_id, now).await {
-                tracing::error!(invoice = %inv.id, error = %e, "recording the provider's invoice id");
-            }
+        if check_one(s, provider.as_ref(), &inv, now, &mut report).await == Step::Outage {
+            outage = true;
+            break;
         }
-        match fulfillment::apply_invoice_news(
-            &s.db,
-            &s.signer,
-            Some(inv.id),
-            Some(pi.state),
-            pi.charged.as_ref(),
-            None,
-            "reconcile",
-        )
-        .await
-        {
-            Ok(Outcome::Settled(license)) => {
-                tracing::info!(invoice = %inv.id, license = %license.id, "reconciliation fulfilled a paid invoice");
-                report.settled += 1;
-            }
-            Ok(Outcome::Closed(_)) => report.closed += 1,
-            Ok(Outcome::Mismatch(why)) => {
-                tracing::warn!(invoice = %inv.id, reason = %why, "reconciliation found a provider invoice that is not ours");
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(invoice = %inv.id, error = %e, "reconciliation could not apply an invoice's state");
-                report.error = Some(e.to_string());
-            }
-        }
-        mark_checked(s, inv.id, now).await;
     }
     finish(s, report, outage).await
+}
+
+/// What the pass does after one invoice.
+#[derive(PartialEq, Eq)]
+enum Step {
+    Next,
+    /// The provider is unreachable: stop and back off.
+    Outage,
+}
+
+/// Looks one invoice up at the provider and applies what it says.
+#[tracing::instrument(skip_all, fields(invoice = %inv.id))]
+async fn check_one(s: &Core, provider: &dyn PaymentProvider, inv: &Invoice, now: i64, report: &mut Report) -> Step {
+    let found = match &inv.provider_invoice_id {
+        Some(pid) => provider.invoice(pid).await.map(Some),
+        None => provider.find_by_order(inv.id).await,
+    };
+    let pi = match found {
+        Ok(Some(pi)) => pi,
+        Ok(None) => {
+            // The provider never created it (we crashed first): nobody can pay it.
+            if inv.status == InvoiceStatus::Pending && now - inv.created_at > NEVER_CREATED_AFTER {
+                let r = fulfillment::apply_invoice_news(
+                    &s.db,
+                    &s.signer,
+                    Some(inv.id),
+                    Some(crate::domain::invoice::Observed::Invalid),
+                    None,
+                    None,
+                    "reconcile",
+                )
+                .await;
+                match r {
+                    Ok(_) => report.closed += 1,
+                    Err(e) => tracing::error!(invoice = %inv.id, error = %e, "closing a never-created invoice"),
+                }
+            }
+            mark_checked(s, inv.id, now).await;
+            return Step::Next;
+        }
+        Err(e) if e.is_outage() => {
+            report.error = Some(e.to_string());
+            return Step::Outage;
+        }
+        Err(e) => {
+            tracing::warn!(invoice = %inv.id, error = %e, "reconciliation could not look up an invoice");
+            report.error = Some(e.to_string());
+            mark_checked(s, inv.id, now).await;
+            return Step::Next;
+        }
+    };
+    report.checked += 1;
+    if inv.provider_invoice_id.is_none() {
+        if let Err(e) = record_provider_id(s, inv.id, &pi.provider_invoice_id, now).await {
+            tracing::error!(invoice = %inv.id, error = %e, "recording the provider's invoice id");
+        }
+    }
+    match fulfillment::apply_invoice_news(
+        &s.db,
+        &s.signer,
+        Some(inv.id),
+        Some(pi.state),
+        pi.charged.as_ref(),
+        None,
+        "reconcile",
+    )
+    .await
+    {
+        Ok(Outcome::Settled(license)) => {
+            tracing::info!(invoice = %inv.id, license = %license.id, "reconciliation fulfilled a paid invoice");
+            report.settled += 1;
+        }
+        Ok(Outcome::Closed(_)) => report.closed += 1,
+        Ok(Outcome::Mismatch(why)) => {
+            tracing::warn!(invoice = %inv.id, reason = %why, "reconciliation found a provider invoice that is not ours");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(invoice = %inv.id, error = %e, "reconciliation could not apply an invoice's state");
+            report.error = Some(e.to_string());
+        }
+    }
+    mark_checked(s, inv.id, now).await;
+    Step::Next
 }
 
 /// Notes that an invoice was looked at (it waits its turn again); a failure
