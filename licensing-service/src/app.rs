@@ -31,9 +31,38 @@ use crate::payment::{PaymentProvider, Payments};
 use crate::server::{self, Connections};
 use crate::services::{self, Core, CoreInner};
 
+/// What a caller outside the daemon (the integration tests, `main`) may
+/// hold of a running daemon: its storage, signing key and configuration,
+/// and the public listener's connection counts.
+#[derive(Clone)]
+pub struct Handle {
+    pub db: Db,
+    pub signer: Arc<SigningKey>,
+    pub config: Arc<Config>,
+    pub public_url: Arc<str>,
+    connections: Arc<Connections>,
+}
+
+impl Handle {
+    /// Connections open on the public listener now.
+    pub fn connections_open(&self) -> usize {
+        self.connections.open()
+    }
+
+    /// Connections refused so far for exceeding the per-address cap.
+    pub fn connections_refused(&self) -> u64 {
+        self.connections.refused()
+    }
+}
+
+/// The admin routes, (method, path), as the router serves them.
+pub fn admin_routes_table() -> &'static [(&'static str, &'static str)] {
+    crate::http::admin::routes::ROUTES
+}
+
 /// A bound, ready daemon.
 pub struct Application {
-    pub state: AppState,
+    state: AppState,
     public: TcpListener,
     admin: Option<TcpListener>,
     pub public_addr: SocketAddr,
@@ -111,7 +140,7 @@ impl Application {
         });
         let state = AppState::new(
             core.clone(),
-            AdminAuth::new(&admin_api_key, core.config.admin_auth_failures_per_minute),
+            AdminAuth::new(&admin_api_key),
             Connections::new(server::Limits::public(&core.config)),
         );
         let admin_connections = admin.as_ref().map(|_| Connections::new(server::Limits::admin(&state.config)));
@@ -128,6 +157,17 @@ impl Application {
             writer,
             jobs,
         })
+    }
+
+    /// The running daemon's storage, key, configuration and counters.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            db: self.state.db.clone(),
+            signer: self.state.signer.clone(),
+            config: self.state.config.clone(),
+            public_url: self.state.public_url.clone(),
+            connections: self.state.connections.clone(),
+        }
     }
 
     /// A handle that stops the daemon gracefully when sent `true`.

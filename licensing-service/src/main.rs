@@ -66,7 +66,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 fn print_banner(app: &Application) {
-    let s = &app.state;
+    let s = app.handle();
     let admin = match app.admin_addr {
         Some(a) => format!("http://{a}/v1/admin"),
         None => format!("http://{}/v1/admin", app.public_addr),

@@ -142,10 +142,6 @@ impl Connections {
         })
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// Connections open now.
     pub fn open(&self) -> usize {
         self.limits.max_connections - self.slots.available_permits()

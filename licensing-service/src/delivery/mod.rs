@@ -27,7 +27,7 @@ use crate::db::{self, Db, Tx};
 use crate::domain::npub::Npub;
 use crate::domain::outbox::RetrySchedule;
 pub use crate::domain::outbox::{EventType, NoticeKind};
-pub use operator::{notify_in, notify_operator};
+pub use operator::notify_operator;
 
 /// Delivery's share of the running daemon: everything the senders need,
 /// so they take this and nothing wider.

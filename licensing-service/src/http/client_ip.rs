@@ -3,8 +3,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-pub use crate::domain::proxies::TrustedProxies;
-
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 

@@ -1,5 +1,5 @@
 //! The single path from "this buyer is entitled" to "a license exists": paid
-//! invoices, free codes, operator comps and renewals all come through
+//! invoices, free codes and operator comps all come through
 //! [`issue_license`]. One transaction writes the license, its audit record,
 //! its `license.issued` event and (with a buyer npub) the DM that delivers
 //! it; a license tied to an invoice is created at most once.
@@ -28,7 +28,6 @@ pub enum Source {
     Admin,
     Purchase,
     Redeem,
-    Renewal,
 }
 
 impl Source {
@@ -37,7 +36,6 @@ impl Source {
             Source::Admin => "admin",
             Source::Purchase => "purchase",
             Source::Redeem => "redeem",
-            Source::Renewal => "renewal",
         }
     }
 }
@@ -57,10 +55,9 @@ pub struct IssueRequest<'a> {
     pub actor: &'a str,
 }
 
-/// The license, and whether this call created it (false: it already existed).
+/// The license (created now, or the one the invoice already had).
 pub struct Issued {
     pub license: License,
-    pub created: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +81,7 @@ pub async fn issue_license(db: &Db, signer: &SigningKey, req: IssueRequest<'_>) 
 pub async fn issue_in(tx: &mut Tx, signer: &SigningKey, req: IssueRequest<'_>, now: i64) -> Result<Issued, IssueError> {
     if let Some(invoice) = &req.invoice_id {
         if let Some(existing) = db::licenses::by_invoice(&mut **tx, invoice).await? {
-            return Ok(Issued { license: existing, created: false });
+            return Ok(Issued { license: existing });
         }
     }
     let terms = Terms::from_policy(req.policy, now);
@@ -151,7 +148,7 @@ pub async fn issue_in(tx: &mut Tx, signer: &SigningKey, req: IssueRequest<'_>, n
         enqueue_license_delivery(tx, now, license_id, npub).await?;
     }
     let license = db::licenses::by_id(&mut **tx, license_id).await?.unwrap_or(license);
-    Ok(Issued { license, created: true })
+    Ok(Issued { license })
 }
 
 /// Why news about an invoice could not be applied.

@@ -44,9 +44,6 @@ pub enum ServiceError {
     /// The request itself is malformed (answered 400).
     #[error("{message}")]
     BadInput { code: &'static str, message: String },
-    /// The caller could not prove who it is.
-    #[error("{message}")]
-    Unauthorized { code: &'static str, message: String },
     /// The payment provider failed or refused the call.
     #[error(transparent)]
     Provider(#[from] crate::payment::ProviderError),

@@ -136,7 +136,10 @@ async fn check_one(s: &Core, provider: &dyn PaymentProvider, inv: &Invoice, now:
             tracing::info!(invoice = %inv.id, license = %license.id, "reconciliation fulfilled a paid invoice");
             report.settled += 1;
         }
-        Ok(Outcome::Closed(_)) => report.closed += 1,
+        Ok(Outcome::Closed(status)) => {
+            tracing::info!(invoice = %inv.id, ?status, "reconciliation closed an unpaid invoice");
+            report.closed += 1;
+        }
         Ok(Outcome::Mismatch(why)) => {
             tracing::warn!(invoice = %inv.id, reason = %why, "reconciliation found a provider invoice that is not ours");
         }

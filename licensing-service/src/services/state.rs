@@ -69,6 +69,9 @@ pub struct Limits {
     pub recover: RateLimiter,
     /// Purchases, redemptions and recoveries from all addresses together.
     pub global: GlobalLimits,
+    /// Failed admin-key attempts per client address (refused outright past
+    /// the limit for the rest of the minute).
+    pub admin_failures: RateLimiter,
 }
 
 impl Limits {
@@ -85,6 +88,7 @@ impl Limits {
                 c.redeem_global_rate_per_minute,
                 c.recover_global_rate_per_hour,
             ),
+            admin_failures: RateLimiter::new(c.admin_auth_failures_per_minute, MINUTE),
         }
     }
 
@@ -94,5 +98,6 @@ impl Limits {
         self.code.prune();
         self.purchase.prune();
         self.recover.prune();
+        self.admin_failures.prune();
     }
 }

@@ -88,7 +88,7 @@ async fn a_thousand_slow_connections_do_not_keep_healthz_or_validate_from_answer
     }
     let kept = FLOOD - refused;
     assert_eq!(kept, ADDRESSES * per_address, "each address keeps its share: {per_address}");
-    assert_eq!(app.state.connections.refused() as usize, refused);
+    assert_eq!(app.state.connections_refused() as usize, refused);
 
     // Meanwhile 127.0.0.1 is served promptly, over fresh connections each time.
     let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
@@ -107,7 +107,7 @@ async fn a_thousand_slow_connections_do_not_keep_healthz_or_validate_from_answer
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Still held: the flood outlived the measurements.
-    let still_open = app.state.connections.open();
+    let still_open = app.state.connections_open();
     assert!(still_open >= kept, "{still_open} open, {kept} kept");
     health.sort();
     validate.sort();
@@ -190,9 +190,9 @@ async fn at_the_connection_cap_newcomers_wait_their_turn_and_are_then_served() {
     }
     // The server has taken all eight once its count says so (polled, not waited for).
     let all_open =
-        crate::common::poll(Duration::from_secs(5), || async { (app.state.connections.open() == 8).then_some(()) })
+        crate::common::poll(Duration::from_secs(5), || async { (app.state.connections_open() == 8).then_some(()) })
             .await;
-    assert!(all_open.is_some(), "open: {}", app.state.connections.open());
+    assert!(all_open.is_some(), "open: {}", app.state.connections_open());
     // A ninth waits in the listen queue (no file spent on it) until the
     // header timeout frees a place, then is answered.
     let t = Instant::now();

@@ -4,16 +4,15 @@
 //! functions to call directly). When `src/` moves one, this file is the one
 //! to change.
 
-pub use keysat::app::Application;
+pub use keysat::app::{admin_routes_table, Application, Handle};
 pub use keysat::config::Config;
 pub use keysat::db::nostr as nostr_db;
-pub use keysat::delivery::{operator, NoticeKind};
+pub use keysat::domain::outbox::NoticeKind;
 pub use keysat::domain::outbox::RetrySchedule;
-pub use keysat::http::admin::routes::ROUTES as ADMIN_ROUTES;
-pub use keysat::http::client_ip::TrustedProxies;
-pub use keysat::http::state::AppState;
+pub use keysat::domain::proxies::TrustedProxies;
+pub use keysat::operator;
 pub use keysat::payment::{Amount, CheckoutRequest, PaymentProvider};
-pub use keysat::server::{derived_max_connections, open_file_limit};
+pub use keysat::{derived_max_connections, open_file_limit};
 
 /// Keysat's BTCPay client, its table of the routes it uses, and the provider over it.
 pub mod btcpay {

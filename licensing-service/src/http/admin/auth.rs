@@ -18,26 +18,22 @@ use subtle::ConstantTimeEq;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::ratelimit::RateLimiter;
 
 /// Failed-authentication log lines written per minute at most; the rest are
 /// counted and summed up in one line when the next minute starts.
 const LOG_LINES_PER_MINUTE: u32 = 20;
 
-/// Failure counts per address and the log's budget.
+/// The key's digest and the log's budget (failure counts per address are
+/// the core's `limits.admin_failures`, pruned with the other limits).
 pub struct AdminAuth {
     key_digest: [u8; 32],
-    failures: RateLimiter,
     log: LogBudget,
 }
 
 impl AdminAuth {
-    /// `failures_per_minute` failed attempts per client address before it is
-    /// refused outright for the rest of the minute.
-    pub fn new(admin_key: &str, failures_per_minute: u32) -> AdminAuth {
+    pub fn new(admin_key: &str) -> AdminAuth {
         AdminAuth {
             key_digest: Sha256::digest(admin_key.as_bytes()).into(),
-            failures: RateLimiter::new(failures_per_minute, Duration::from_secs(60)),
             log: LogBudget::new(LOG_LINES_PER_MINUTE, Duration::from_secs(60)),
         }
     }
@@ -50,10 +46,6 @@ impl AdminAuth {
         };
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         bool::from(presented.ct_eq(&self.key_digest))
-    }
-
-    pub fn prune(&self) {
-        self.failures.prune();
     }
 }
 
@@ -74,7 +66,7 @@ pub async fn require_admin_key(
     next: Next,
 ) -> Response {
     let auth = &s.admin_auth;
-    if let Err(retry_after) = auth.failures.peek(ip) {
+    if let Err(retry_after) = s.limits.admin_failures.peek(ip) {
         auth.log.warn(ip, &req, "refused: too many failed attempts");
         return ApiError {
             retry_after: Some(retry_after),
@@ -89,7 +81,7 @@ pub async fn require_admin_key(
     if auth.accepts(req.headers()) {
         return next.run(req).await;
     }
-    let _ = auth.failures.check(ip);
+    let _ = s.limits.admin_failures.check(ip);
     let why = if bearer_token(req.headers()).is_some() { "wrong key" } else { "no bearer key" };
     auth.log.warn(ip, &req, why);
     ApiError::unauthorized().into_response()
@@ -159,7 +151,7 @@ mod tests {
 
     #[test]
     fn only_the_bearer_key_is_accepted() {
-        let auth = AdminAuth::new("the-admin-key-0123456789", 5);
+        let auth = AdminAuth::new("the-admin-key-0123456789");
         let with = |v: &str| {
             let mut h = HeaderMap::new();
             h.insert(header::AUTHORIZATION, v.parse().unwrap());

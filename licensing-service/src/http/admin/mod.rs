@@ -12,14 +12,6 @@ pub mod routes;
 pub mod settings;
 pub mod webhook_endpoints;
 
-use serde::Deserialize;
-
-/// `?limit=` with a default and a ceiling.
-#[derive(Debug, Deserialize)]
-pub struct Limit {
-    pub limit: Option<i64>,
-}
-
 pub fn page_size(limit: Option<i64>) -> i64 {
     limit.unwrap_or(50).clamp(1, 500)
 }

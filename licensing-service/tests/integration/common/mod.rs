@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::internals::{AppState, Application, Config};
+use crate::internals::{Application, Config, Handle};
 use keysat_client::ed25519_dalek::SigningKey;
 use keysat_client::uuid::Uuid;
 use keysat_client::{Payload, PublicKey};
@@ -78,8 +78,8 @@ pub struct TestApp {
     /// The server's own signing key, to craft keys the server signed but never issued.
     pub signer: SigningKey,
     pub data_dir: TempDir,
-    /// The running daemon's state (its database, its Nostr identity).
-    pub state: AppState,
+    /// The running daemon's storage, key, configuration and counters.
+    pub state: Handle,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<anyhow::Result<()>>,
 }
@@ -103,8 +103,8 @@ pub async fn spawn_in(data_dir: TempDir, tweak: impl FnOnce(&mut Config)) -> Tes
     let app = Application::build(config).await.expect("build the application");
     let public_addr = app.public_addr;
     let admin_addr = app.admin_addr;
-    let signer = (*app.state.signer).clone();
-    let state = app.state.clone();
+    let state = app.handle();
+    let signer = (*state.signer).clone();
     let shutdown = app.shutdown_handle();
     let server = tokio::spawn(app.run_until_stopped());
     let base = format!("http://{public_addr}");
