@@ -1,8 +1,10 @@
 //! Keysat: a self-hosted, Bitcoin-first software-licensing server.
 //!
-//! Layout (see docs/ARCHITECTURE.md): `domain` holds pure rules, `db` plain SQL,
-//! `licensing` the validation hot path, `fulfillment` the one way a license
-//! is created, `http` thin axum handlers, `app` start-up and the router.
+//! Layout (see docs/ARCHITECTURE.md): `domain` holds pure rules, `db` SQL,
+//! `licensing` the validation hot path, `services` the use cases over one
+//! narrow core state, `http` thin axum handlers over them, `jobs` the
+//! scheduler, `app` start-up. Modules import one way:
+//! domain ← db ← payment, delivery, licensing ← services ← http, jobs ← app.
 
 // The public face: start-up, configuration, storage, the pure model and the
 // payment providers (the binary and the integration tests use these).
