@@ -36,6 +36,7 @@ pub async fn send_due(s: &Delivery) {
     }
 }
 
+#[tracing::instrument(skip_all, fields(message = %m.id, kind = %m.kind, license = ?m.license_id))]
 async fn send_one(s: &Delivery, m: &Message) -> Result<(), sqlx::Error> {
     let now = now_unix();
     let Some(recipient) = recipient_key(&m.recipient) else {

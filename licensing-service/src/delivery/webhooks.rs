@@ -53,6 +53,7 @@ pub fn body(d: &Due) -> Vec<u8> {
 }
 
 /// POSTs one delivery and says what happened.
+#[tracing::instrument(skip_all, fields(delivery = %d.id, event = %d.event_id, event_type = %d.event_type, manual))]
 pub async fn attempt(http: &reqwest::Client, d: &Due, manual: bool) -> AttemptResult {
     let body = body(d);
     let at = now_unix();

@@ -58,14 +58,15 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        tracing::error!(error = %e, "database error");
+        tracing::error!(error = %e, source = ?std::error::Error::source(&e), "database error");
         ApiError::internal()
     }
 }
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        tracing::error!(error = %e, "internal error");
+        // `{:#}` keeps the whole cause chain on one line.
+        tracing::error!(error = %format_args!("{e:#}"), "internal error");
         ApiError::internal()
     }
 }
