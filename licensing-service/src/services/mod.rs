@@ -8,6 +8,7 @@
 
 pub mod btcpay;
 pub mod catalog;
+pub mod codes;
 pub mod fulfillment;
 pub mod idempotency;
 pub mod licenses;
