@@ -18,6 +18,7 @@ pub mod reconcile;
 pub mod settings;
 pub mod state;
 pub mod views;
+pub mod webhooks;
 
 pub use state::{Core, CoreInner, Limits};
 
