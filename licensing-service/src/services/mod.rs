@@ -8,6 +8,7 @@
 
 pub mod btcpay;
 pub mod catalog;
+pub mod codes;
 pub mod fulfillment;
 pub mod idempotency;
 pub mod licenses;
@@ -17,6 +18,7 @@ pub mod reconcile;
 pub mod settings;
 pub mod state;
 pub mod views;
+pub mod webhooks;
 
 pub use state::{Core, CoreInner, Limits};
 
