@@ -2,6 +2,8 @@
 //! Ed25519 signature over a canonical encoding of the request (nonce,
 //! endpoint, key, product, fingerprint) and of the decision.
 
+use std::borrow::Cow;
+
 use data_encoding::BASE64URL_NOPAD;
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
@@ -79,43 +81,109 @@ pub struct AnswerRequest<'a> {
     pub fingerprint: Option<&'a str>,
 }
 
-/// The signed fields of a `validate` or `machines/*` answer, as typed
-/// values. `None` stands for a field that is absent **or** `null` in the
-/// JSON; timestamps are unix seconds (see
-/// [`parse_timestamp`](crate::parse_timestamp)). `message` is human text
-/// and is not signed; fields not listed here are not signed either.
+/// A `validate` or `machines/*` answer as typed values: the signed fields
+/// (PROTOCOL.md §7.3), `message` and `signature`.
+///
+/// `None` stands for a field that is absent **or** `null` in the JSON;
+/// timestamps are unix seconds (RFC 3339 in the JSON, see
+/// [`parse_timestamp`](crate::parse_timestamp)). `message` (human text) and
+/// `signature` are not signed, and neither is any field this type does not
+/// list.
+///
+/// With the `serde` feature (on by default) an `Answer` reads from and
+/// writes to the JSON of the public API; strings and entitlements may
+/// borrow (`Cow`), so a server writes one without copying them, and a
+/// client reads an owned `Answer<'static>`:
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// use keysat_client::Answer;
+///
+/// let answer: Answer = serde_json::from_str(r#"{"ok":false,"reason":"revoked","message":"revoked by the seller"}"#)?;
+/// assert_eq!(answer.reason.as_deref(), Some("revoked"));
+/// assert_eq!(serde_json::to_string(&answer)?, r#"{"ok":false,"reason":"revoked","message":"revoked by the seller"}"#);
+/// # }
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+///
+/// When written, `None` fields are left out, with one exception: an answer
+/// that describes a license (`issued_at` is set) always has `expires_at`,
+/// `null` for a perpetual license.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Answer {
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+pub struct Answer<'a> {
     /// `ok`
     pub ok: bool,
     /// `reason` (a refusal's code)
-    pub reason: Option<String>,
+    pub reason: Option<Cow<'a, str>>,
+    /// `message`: human text about a refusal. Not signed.
+    pub message: Option<Cow<'a, str>>,
     /// `status` (`"active"` on a successful validation)
-    pub status: Option<String>,
+    pub status: Option<Cow<'a, str>>,
     /// `license_id`
     pub license_id: Option<Uuid>,
     /// `product_id`
     pub product_id: Option<Uuid>,
     /// `product_slug`
-    pub product_slug: Option<String>,
+    pub product_slug: Option<Cow<'a, str>>,
     /// `issued_at`
+    #[cfg_attr(feature = "serde", serde(default, with = "crate::time::nullable"))]
     pub issued_at: Option<u64>,
     /// `expires_at` (`null` for a perpetual license)
+    #[cfg_attr(feature = "serde", serde(default, with = "crate::time::nullable"))]
     pub expires_at: Option<u64>,
     /// `grace_until`
+    #[cfg_attr(feature = "serde", serde(default, with = "crate::time::nullable"))]
     pub grace_until: Option<u64>,
     /// `in_grace_period`
     pub in_grace_period: Option<bool>,
     /// `is_trial`
     pub is_trial: Option<bool>,
     /// `entitlements`
-    pub entitlements: Option<Vec<String>>,
+    pub entitlements: Option<Cow<'a, [String]>>,
     /// `machine_id`
     pub machine_id: Option<Uuid>,
     /// `active_count`
     pub active_count: Option<u64>,
     /// `max_machines`
     pub max_machines: Option<u64>,
+    /// `signature`: present when the request carried a `nonce`; check it
+    /// with [`verify_answer`]. Not signed, of course.
+    pub signature: Option<Cow<'a, str>>,
+}
+
+impl Answer<'_> {
+    /// The same answer owning all its strings.
+    ///
+    /// ```
+    /// # use keysat_client::Answer;
+    /// let reason = String::from("revoked");
+    /// let borrowed = Answer { reason: Some(reason.as_str().into()), ..Answer::default() };
+    /// let owned: Answer<'static> = borrowed.clone().into_owned();
+    /// assert_eq!(owned, borrowed);
+    /// ```
+    pub fn into_owned(self) -> Answer<'static> {
+        let own = |s: Option<Cow<'_, str>>| s.map(|s| Cow::Owned(s.into_owned()));
+        Answer {
+            ok: self.ok,
+            reason: own(self.reason),
+            message: own(self.message),
+            status: own(self.status),
+            license_id: self.license_id,
+            product_id: self.product_id,
+            product_slug: own(self.product_slug),
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            grace_until: self.grace_until,
+            in_grace_period: self.in_grace_period,
+            is_trial: self.is_trial,
+            entitlements: self.entitlements.map(|e| Cow::Owned(e.into_owned())),
+            machine_id: self.machine_id,
+            active_count: self.active_count,
+            max_machines: self.max_machines,
+            signature: own(self.signature),
+        }
+    }
 }
 
 /// The canonical bytes an answer signature covers. Every variable-length
@@ -196,7 +264,7 @@ impl Canonical {
 /// assert!(message.starts_with(b"keysat-answer-v1\0\0\0\0\x2000112233"));
 /// # Ok::<(), keysat_client::Error>(())
 /// ```
-pub fn answer_message(answer: &Answer, request: &AnswerRequest<'_>, nonce: &Nonce) -> Result<Vec<u8>, Error> {
+pub fn answer_message(answer: &Answer<'_>, request: &AnswerRequest<'_>, nonce: &Nonce) -> Result<Vec<u8>, Error> {
     let mut c = Canonical(ANSWER_CONTEXT.to_vec());
     c.bytes(nonce.as_str().as_bytes())?;
     c.bytes(request.endpoint.path().as_bytes())?;
@@ -239,7 +307,7 @@ pub fn answer_message(answer: &Answer, request: &AnswerRequest<'_>, nonce: &Nonc
 /// # Ok::<(), keysat_client::Error>(())
 /// ```
 pub fn sign_answer(
-    answer: &Answer,
+    answer: &Answer<'_>,
     request: &AnswerRequest<'_>,
     nonce: &Nonce,
     signing_key: &SigningKey,
@@ -276,7 +344,7 @@ pub fn sign_answer(
 /// # Ok::<(), keysat_client::Error>(())
 /// ```
 pub fn verify_answer(
-    answer: &Answer,
+    answer: &Answer<'_>,
     request: &AnswerRequest<'_>,
     nonce: &Nonce,
     signature: &str,

@@ -81,12 +81,26 @@
 //! Leases and activations are checked in the order format, checksum (typed
 //! codes), signature, machine ([`Error::FingerprintMismatch`]), then time
 //! ([`Error::NotYetValid`], [`Error::Expired`]).
+//!
+//! # The JSON answers of the server
+//!
+//! With the `serde` feature (on by default), the answers of the public HTTP
+//! API are typed values that read from and write to the server's JSON
+//! exactly (the same types the Keysat server writes them with):
+//! [`Answer`] (`POST /v1/validate`, `POST /v1/machines/*`),
+//! [`PurchaseAnswer`] and [`PurchaseStatus`] (`/v1/purchase`),
+//! [`RedeemAnswer`] (`POST /v1/redeem`) and [`ErrorEnvelope`] (every other
+//! refusal). Timestamps are unix seconds, RFC 3339 in the JSON
+//! ([`parse_timestamp`], [`format_timestamp`]). The crate stays free of any
+//! HTTP client: send the requests with the one your application uses.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod activation;
 mod answer;
+#[cfg(feature = "serde")]
+mod api;
 mod challenge;
 mod codec;
 mod error;
@@ -112,7 +126,10 @@ pub use lease::{sign_lease, verify_lease, Lease, SignedLease, CLOCK_SKEW_SECONDS
 pub use nonce::{Nonce, NONCE_MAX_CHARS, NONCE_MIN_CHARS};
 pub use payload::{fingerprint_hash, Payload, FLAG_FINGERPRINT_BOUND, FLAG_TRIAL};
 pub use public_key::{PublicKey, SPKI_DER_LEN};
-pub use time::parse_timestamp;
+pub use time::{format_timestamp, parse_timestamp};
+
+#[cfg(feature = "serde")]
+pub use api::{ErrorEnvelope, PurchaseAnswer, PurchaseCheckout, PurchaseIssued, PurchaseStatus, RedeemAnswer};
 
 /// Re-export of the `ed25519-dalek` crate this API is built on (for
 /// `SigningKey` and `VerifyingKey`), so callers can name the same version.

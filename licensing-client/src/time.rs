@@ -1,7 +1,76 @@
 //! RFC 3339 timestamps of the JSON API, as the unix seconds that signed
 //! answers carry.
 
+use std::fmt;
+
 use crate::Error;
+
+/// Writes unix seconds as the server does in the JSON API: RFC 3339 UTC in
+/// whole seconds, `2023-11-14T22:13:20Z`, the inverse of
+/// [`parse_timestamp`]. (Years past 9999 are written with a `+` and five or
+/// more digits, as the server's formatter does; `parse_timestamp` refuses
+/// them.)
+///
+/// ```
+/// use keysat_client::{format_timestamp, parse_timestamp};
+///
+/// assert_eq!(format_timestamp(1_700_000_000), "2023-11-14T22:13:20Z");
+/// assert_eq!(format_timestamp(0), "1970-01-01T00:00:00Z");
+/// assert_eq!(parse_timestamp(&format_timestamp(951_782_400))?, 951_782_400);
+/// # Ok::<(), keysat_client::Error>(())
+/// ```
+pub fn format_timestamp(unix: u64) -> String {
+    Rfc3339(unix).to_string()
+}
+
+/// Unix seconds shown as RFC 3339 UTC, formatted without allocating (what
+/// the JSON answers write through `collect_str`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rfc3339(pub u64);
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A u64 of seconds is fewer than 2^48 days: no overflow below.
+        let days = i64::try_from(self.0 / 86_400).map_err(|_| fmt::Error)?;
+        let secs = self.0 % 86_400;
+        let (year, month, day) = civil_from_days(days);
+        if year > 9999 {
+            write!(f, "+{year}")?;
+        } else {
+            write!(f, "{year:04}")?;
+        }
+        let (hour, minute, second) = (secs / 3600, secs / 60 % 60, secs % 60);
+        write!(f, "-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Serde for an optional timestamp that is always written: RFC 3339 or
+/// `null` (`#[serde(with = "crate::time::nullable")]`).
+#[cfg(feature = "serde")]
+pub(crate) mod nullable {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    use super::{parse_timestamp, Rfc3339};
+
+    pub fn serialize<S: Serializer>(t: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.collect_str(&Rfc3339(*t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Absent (with `#[serde(default)]`) and `null` are `None`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Option::<String>::deserialize(d)?.map(|t| parse_timestamp(&t).map_err(D::Error::custom)).transpose()
+    }
+}
 
 /// Reads an RFC 3339 timestamp of the public API (`2023-11-14T22:13:20Z`,
 /// as the server writes them) as unix seconds, the form in which a signed
@@ -77,6 +146,22 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
+/// The date of the proleptic Gregorian calendar `days` after 1970-01-01
+/// (the inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    // Count from 0000-03-01, in eras of 400 years (146,097 days).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let m = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * m + 2) / 5 + 1;
+    let month = if m < 10 { m + 3 } else { m - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 /// Days from 1970-01-01 to the given date of the proleptic Gregorian
 /// calendar: whole years, then whole months, then days.
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
@@ -109,6 +194,27 @@ mod tests {
         for (text, unix) in cases {
             assert_eq!(parse_timestamp(text), Ok(unix), "{text}");
         }
+    }
+
+    #[test]
+    fn formatting_is_the_inverse_of_parsing() {
+        let cases = [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_700_000_000, "2023-11-14T22:13:20Z"),
+            (4_107_542_399, "2100-02-28T23:59:59Z"),
+            (253_402_300_799, "9999-12-31T23:59:59Z"),
+            (253_402_300_800, "+10000-01-01T00:00:00Z"),
+        ];
+        for (unix, text) in cases {
+            assert_eq!(format_timestamp(unix), text);
+        }
+        let mut t: u64 = 1;
+        while t < 253_402_300_800 {
+            assert_eq!(parse_timestamp(&format_timestamp(t)), Ok(t), "{t}");
+            t = t * 3 + 7_919;
+        }
+        assert!(format_timestamp(u64::MAX).starts_with('+'));
     }
 
     #[test]

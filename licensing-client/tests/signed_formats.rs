@@ -3,6 +3,8 @@
 //! leases, responses to other challenges, every single-character typo of a
 //! typed code, and one format offered as another.
 
+use std::borrow::Cow;
+
 use keysat_client::ed25519_dalek::SigningKey;
 use keysat_client::uuid::Uuid;
 use keysat_client::{
@@ -46,7 +48,7 @@ fn arb_lease() -> impl Strategy<Value = (Lease, String)> {
         })
 }
 
-fn arb_answer() -> impl Strategy<Value = Answer> {
+fn arb_answer() -> impl Strategy<Value = Answer<'static>> {
     let text = || prop::option::of("\\PC{0,20}");
     let id = || prop::option::of(any::<u128>().prop_map(Uuid::from_u128));
     let n = || prop::option::of(any::<u64>());
@@ -57,30 +59,31 @@ fn arb_answer() -> impl Strategy<Value = Answer> {
         let (grace_until, in_grace_period, is_trial, entitlements, machine_id, active_count, max_machines) = t;
         Answer {
             ok,
-            reason,
-            status,
+            reason: reason.map(Into::into),
+            status: status.map(Into::into),
             license_id,
             product_id,
-            product_slug,
+            product_slug: product_slug.map(Into::into),
             issued_at,
             expires_at,
             grace_until,
             in_grace_period,
             is_trial,
-            entitlements,
+            entitlements: entitlements.map(Into::into),
             machine_id,
             active_count,
             max_machines,
+            ..Answer::default()
         }
     })
 }
 
 /// `answer` with field `which` (of 15) changed to another value.
-fn tamper(answer: &Answer, which: usize) -> Answer {
+fn tamper(answer: &Answer<'static>, which: usize) -> Answer<'static> {
     let mut a = answer.clone();
     let flip = |o: Option<bool>| Some(!o.unwrap_or(true));
     let bump = |o: Option<u64>| Some(o.map_or(0, |n| n.wrapping_add(1)));
-    let grow = |o: &Option<String>| Some(o.clone().unwrap_or_default() + "x");
+    let grow = |o: &Option<Cow<'static, str>>| Some(Cow::Owned(o.as_deref().unwrap_or_default().to_owned() + "x"));
     let other = |o: Option<Uuid>| Some(Uuid::from_u128(o.map_or(0, |u| u.as_u128().wrapping_add(1))));
     match which {
         0 => a.ok = !a.ok,
@@ -94,7 +97,7 @@ fn tamper(answer: &Answer, which: usize) -> Answer {
         8 => a.grace_until = bump(a.grace_until),
         9 => a.in_grace_period = flip(a.in_grace_period),
         10 => a.is_trial = flip(a.is_trial),
-        11 => a.entitlements.get_or_insert_with(Vec::new).push("x".into()),
+        11 => a.entitlements.get_or_insert_with(Default::default).to_mut().push("x".into()),
         12 => a.machine_id = other(a.machine_id),
         13 => a.active_count = bump(a.active_count),
         _ => a.max_machines = bump(a.max_machines),

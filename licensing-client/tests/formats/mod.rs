@@ -63,9 +63,9 @@ pub fn strings(v: &Value) -> Vec<String> {
 
 /// A JSON answer read as a client reads it: absent and `null` are the same,
 /// timestamps become unix seconds, `message` and `signature` are left out.
-pub fn answer_from_json(v: &Value) -> Answer {
+pub fn answer_from_json(v: &Value) -> Answer<'static> {
     let field = |name: &str| v.get(name).filter(|x| !x.is_null());
-    let text = |name: &str| field(name).map(|x| x.as_str().expect("string").to_owned());
+    let text = |name: &str| field(name).map(|x| x.as_str().expect("string").to_owned().into());
     let time = |name: &str| field(name).map(|x| parse_timestamp(x.as_str().expect("timestamp")).expect("RFC 3339"));
     let number = |name: &str| field(name).map(|x| x.as_u64().expect("unsigned integer"));
     let boolean = |name: &str| field(name).map(|x| x.as_bool().expect("boolean"));
@@ -81,10 +81,12 @@ pub fn answer_from_json(v: &Value) -> Answer {
         grace_until: time("grace_until"),
         in_grace_period: boolean("in_grace_period"),
         is_trial: boolean("is_trial"),
-        entitlements: field("entitlements").map(strings),
+        entitlements: field("entitlements").map(|e| strings(e).into()),
         machine_id: field("machine_id").map(uuid),
         active_count: number("active_count"),
         max_machines: number("max_machines"),
+        message: None,
+        signature: None,
     }
 }
 
