@@ -33,6 +33,18 @@ impl serde::Serialize for Timestamp {
     }
 }
 
+/// Unix seconds as the shared protocol types carry them (`keysat_client`'s
+/// answers: `u64`, written as RFC 3339 by the same rule as [`ts`]). Times
+/// before 1970 are never stored; one would count as 1970.
+pub fn unix(t: i64) -> u64 {
+    u64::try_from(t).unwrap_or(0)
+}
+
+/// 0 (never / perpetual) → `None`, shown as null (as [`Timestamp::or_never`]).
+pub fn unix_or_never(t: i64) -> Option<u64> {
+    (t != 0).then(|| unix(t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +55,20 @@ mod tests {
         assert_eq!(Timestamp::or_never(0), None);
         assert_eq!(serde_json::to_value(Timestamp::or_never(0)).unwrap(), ts_or_null(0));
         assert_eq!(serde_json::to_value(Timestamp::or_never(5)).unwrap(), ts_or_null(5));
+    }
+
+    /// The shared protocol types write times with `keysat_client`'s
+    /// formatter: the same text as `ts`, to the last year we accept (9999).
+    #[test]
+    fn the_client_formatter_writes_what_ts_writes() {
+        let mut t: i64 = 0;
+        while t <= 253_402_300_799 {
+            assert_eq!(keysat_client::format_timestamp(unix(t)), ts(t), "{t}");
+            t = t * 5 / 3 + 86_399;
+        }
+        for t in [951_782_400, 4_107_542_400, 253_402_300_799, 253_402_300_800] {
+            assert_eq!(keysat_client::format_timestamp(unix(t)), ts(t), "{t}");
+        }
+        assert_eq!((unix_or_never(0), unix_or_never(7), unix(-1)), (None, Some(7), 0));
     }
 }

@@ -4,8 +4,8 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use keysat_client::Answer;
+use serde::Deserialize;
 
 use crate::domain::validation::Reason;
 use crate::http::client_ip::ClientIp;
@@ -13,6 +13,8 @@ use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, RawBody};
 use crate::http::state::AppState;
 use crate::licensing::{Granted, Refusal};
+
+use super::validate::{refusal, seats};
 
 /// An optional short text field: empty counts as absent, too long is a 400.
 pub fn text_field<'a>(field: &str, v: Option<&'a str>, max_bytes: usize) -> Result<Option<&'a str>, ApiError> {
@@ -40,36 +42,21 @@ pub struct MachineBody {
     reason: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Answer {
-    ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    machine_id: Option<Uuid>,
-    active_count: usize,
-    max_machines: i64,
-}
-
+/// `{ok, reason?, message?, machine_id?, active_count, max_machines}`;
+/// a refusal without a license counts 0 seats of 0.
 fn answer(result: Result<Granted, Refusal>) -> Result<Response, ApiError> {
     let a = match result {
         Ok(g) => Answer {
             ok: true,
-            reason: None,
-            message: None,
             machine_id: g.machine_id,
-            active_count: g.license.seats.len(),
-            max_machines: g.license.max_machines,
+            active_count: Some(g.license.seats.len() as u64),
+            max_machines: Some(seats(g.license.max_machines)),
+            ..Answer::default()
         },
         Err(Refusal::Reason { reason, license }) => Answer {
-            ok: false,
-            reason: Some(reason.code()),
-            message: Some(reason.message()),
-            machine_id: None,
-            active_count: license.as_ref().map_or(0, |l| l.seats.len()),
-            max_machines: license.as_ref().map_or(0, |l| l.max_machines),
+            active_count: Some(license.as_ref().map_or(0, |l| l.seats.len() as u64)),
+            max_machines: Some(license.as_ref().map_or(0, |l| seats(l.max_machines))),
+            ..refusal(reason)
         },
         Err(Refusal::Internal(e)) => return Err(e.into()),
     };

@@ -6,16 +6,16 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use keysat_client::Answer;
+use serde::Deserialize;
 
 use super::machines::text_field;
+use crate::domain::time::{unix, unix_or_never};
 use crate::domain::validation::{Expiry, Reason};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, RawBody};
 use crate::http::state::AppState;
-use crate::http::views::ts;
 use crate::licensing::{Granted, Refusal, ValidateInput};
 
 /// Borrows from the request body where the JSON has no escapes.
@@ -33,63 +33,56 @@ struct Body<'a> {
     platform: Option<Cow<'a, str>>,
 }
 
-#[derive(Serialize)]
-struct Valid<'a> {
-    ok: bool,
-    status: &'static str,
-    license_id: Uuid,
-    product_id: Uuid,
-    product_slug: &'a str,
-    issued_at: String,
-    expires_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    grace_until: Option<String>,
-    in_grace_period: bool,
-    is_trial: bool,
-    entitlements: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    machine_id: Option<Uuid>,
-    max_machines: i64,
-}
-
-#[derive(Serialize)]
-struct Invalid {
-    ok: bool,
-    reason: &'static str,
-    message: &'static str,
+/// `{"ok": false, "reason", "message"}`: a refusal of validate, or of a
+/// machine endpoint before any license is read.
+pub fn refusal(reason: Reason) -> Answer<'static> {
+    Answer {
+        ok: false,
+        reason: Some(Cow::Borrowed(reason.code())),
+        message: Some(Cow::Borrowed(reason.message())),
+        ..Answer::default()
+    }
 }
 
 /// The refusal answer shared by validate and the machine endpoints' callers.
 pub fn refusal_response(reason: Reason, retry_after: Option<u64>) -> Response {
-    let body = Json(Invalid { ok: false, reason: reason.code(), message: reason.message() });
+    let body = Json(refusal(reason));
     match retry_after {
         Some(secs) => (StatusCode::OK, [(header::RETRY_AFTER, secs.to_string())], body).into_response(),
         None => body.into_response(),
     }
 }
 
-fn granted(g: &Granted) -> Response {
+/// Seats as the answers count them (never negative: policies bound them).
+pub fn seats(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// A successful validation, borrowing the license snapshot (nothing is
+/// copied; times are formatted as they are written).
+fn granted(g: &Granted) -> Answer<'_> {
     let l = &g.license;
     let grace_until = match g.expiry {
-        Expiry::InGrace { grace_until } => Some(ts(grace_until)),
+        Expiry::InGrace { grace_until } => Some(unix(grace_until)),
         _ => None,
     };
-    Json(Valid {
+    Answer {
         ok: true,
-        status: "active",
-        license_id: l.license_id,
-        product_id: l.product_id,
-        product_slug: &l.product_slug,
-        issued_at: ts(l.issued_at),
-        expires_at: (l.expires_at != 0).then(|| ts(l.expires_at)),
-        in_grace_period: grace_until.is_some(),
+        status: Some(Cow::Borrowed("active")),
+        license_id: Some(l.license_id),
+        product_id: Some(l.product_id),
+        product_slug: Some(Cow::Borrowed(&l.product_slug)),
+        issued_at: Some(unix(l.issued_at)),
+        // With issued_at set, a perpetual license's expiry is written as null.
+        expires_at: unix_or_never(l.expires_at),
         grace_until,
-        is_trial: l.is_trial,
-        entitlements: &l.entitlements,
+        in_grace_period: Some(grace_until.is_some()),
+        is_trial: Some(l.is_trial),
+        entitlements: Some(Cow::Borrowed(&l.entitlements)),
         machine_id: g.machine_id,
-        max_machines: l.max_machines,
-    })
-    .into_response()
+        max_machines: Some(seats(l.max_machines)),
+        ..Answer::default()
+    }
 }
 
 pub async fn validate(
@@ -110,8 +103,79 @@ pub async fn validate(
         platform: text_field("platform", b.platform.as_deref(), 255)?,
     };
     match s.licensing.validate(&input, ip).await {
-        Ok(g) => Ok(granted(&g)),
+        Ok(g) => Ok(Json(granted(&g)).into_response()),
         Err(Refusal::Reason { reason, .. }) => Ok(refusal_response(reason, None)),
         Err(Refusal::Internal(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::{json, Value};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::license::LicenseStatus;
+    use crate::domain::validation::LicenseSnapshot;
+
+    fn snapshot(expires_at: i64) -> Arc<LicenseSnapshot> {
+        Arc::new(LicenseSnapshot {
+            license_id: Uuid::from_u128(1),
+            version: 1,
+            product_id: Uuid::from_u128(2),
+            product_slug: "demo-app".into(),
+            status: LicenseStatus::Active,
+            issued_at: 1_700_000_000,
+            expires_at,
+            grace_seconds: 604_800,
+            max_machines: 3,
+            is_trial: false,
+            entitlements: vec!["pro".into()],
+            seats: vec![],
+        })
+    }
+
+    fn written(answer: &Answer<'_>) -> Value {
+        serde_json::from_slice(&serde_json::to_vec(answer).unwrap()).unwrap()
+    }
+
+    /// What the hand-written struct of the validate answer wrote before it
+    /// became the shared `keysat_client::Answer`: a perpetual license has
+    /// `"expires_at": null`; `grace_until` and `machine_id` are absent
+    /// unless they apply.
+    #[test]
+    fn a_validate_answer_without_expiry_is_written_as_before() {
+        let g = Granted { license: snapshot(0), expiry: Expiry::Current, machine_id: None };
+        let expected = json!({
+            "ok": true, "status": "active",
+            "license_id": "00000000-0000-0000-0000-000000000001",
+            "product_id": "00000000-0000-0000-0000-000000000002",
+            "product_slug": "demo-app", "issued_at": "2023-11-14T22:13:20Z", "expires_at": null,
+            "in_grace_period": false, "is_trial": false, "entitlements": ["pro"], "max_machines": 3,
+        });
+        assert_eq!(written(&granted(&g)), expected);
+    }
+
+    #[test]
+    fn a_validate_answer_in_grace_and_with_a_seat_is_written_as_before() {
+        let g = Granted {
+            license: snapshot(1_900_000_000),
+            expiry: Expiry::InGrace { grace_until: 1_900_604_800 },
+            machine_id: Some(Uuid::from_u128(3)),
+        };
+        let v = written(&granted(&g));
+        assert_eq!(v["expires_at"], "2030-03-17T17:46:40Z");
+        assert_eq!(v["grace_until"], "2030-03-24T17:46:40Z");
+        assert_eq!(v["in_grace_period"], true);
+        assert_eq!(v["machine_id"], "00000000-0000-0000-0000-000000000003");
+        assert_eq!(v.as_object().unwrap().len(), 13);
+    }
+
+    #[test]
+    fn a_refusal_is_ok_reason_and_message_only() {
+        let text = serde_json::to_string(&refusal(Reason::Revoked)).unwrap();
+        assert_eq!(text, r#"{"ok":false,"reason":"revoked","message":"the license has been revoked"}"#);
     }
 }
