@@ -1,10 +1,13 @@
 //! The one error type handlers return; renders PROTOCOL.md's envelope
-//! `{"ok": false, "error": "<code>", "message": "<human text>"}`.
+//! `{"ok": false, "error": "<code>", "message": "<human text>"}`
+//! (`keysat_client::ErrorEnvelope`).
+
+use std::borrow::Cow;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use keysat_client::ErrorEnvelope;
 
 use crate::domain::DomainError;
 
@@ -44,7 +47,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"ok": false, "error": self.code, "message": self.message});
+        let body = ErrorEnvelope { error: Cow::Borrowed(self.code), message: Cow::Owned(self.message) };
         let mut resp = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
@@ -150,5 +153,13 @@ mod tests {
         let e = ApiError::from(crate::ratelimit::Busy { what: "code redemptions", retry_after: 60 });
         assert_eq!((e.status, e.code, e.retry_after), (StatusCode::TOO_MANY_REQUESTS, "busy", Some(60)));
         assert!(e.message.contains("code redemptions from everyone"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn the_envelope_is_ok_error_and_message() {
+        let res = ApiError::not_found("no such invoice").into_response();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], br#"{"ok":false,"error":"not_found","message":"no such invoice"}"#);
     }
 }

@@ -8,7 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use serde_json::Value;
+use keysat_client::ErrorEnvelope;
 
 use super::{wants_html, Chrome};
 use crate::http::error::ApiError;
@@ -92,8 +92,8 @@ pub async fn html_errors(State(s): State<AppState>, req: Request, next: Next) ->
     let detail = axum::body::to_bytes(body, 64 * 1024)
         .await
         .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .and_then(|v| v["message"].as_str().map(str::to_string));
+        .and_then(|b| serde_json::from_slice::<ErrorEnvelope>(&b).ok())
+        .map(|e| e.message.into_owned());
     let html = match ErrorPage::new(Chrome::new(&s), status, detail).render() {
         Ok(html) => html,
         Err(e) => {
