@@ -1,8 +1,5 @@
 //! JSON shapes shared by handlers. Timestamps are RFC 3339 UTC strings.
 
-use serde_json::{json, Value};
-
-use crate::domain::catalog::Policy;
 pub use crate::domain::time::{ts, ts_or_null};
 
 /// RFC 3339 (or unix seconds) query value → unix seconds.
@@ -22,29 +19,6 @@ pub fn parse_time(field: &'static str, v: &str) -> Result<i64, super::error::Api
         return Err(bad("is outside the years 2000 to 9999"));
     }
     Ok(t)
-}
-
-/// A policy as buyers see it (PROTOCOL.md: no ids or internal fields).
-pub fn policy_public(p: &Policy) -> Value {
-    let mut v = json!({
-        "slug": p.slug,
-        "name": p.name,
-        "description": p.description,
-        "price_sats": p.price_sats,
-        "duration_seconds": p.duration_seconds,
-        "max_machines": p.max_machines,
-        "is_trial": p.is_trial,
-        "entitlements": p.entitlements,
-        "highlighted": p.highlighted,
-        "is_recurring": p.is_recurring,
-        "renewal_period_days": p.renewal_period_days,
-        "trial_days": p.trial_days(),
-    });
-    if let Some(f) = &p.fiat_price {
-        v["price_amount"] = json!(f.amount);
-        v["price_currency"] = json!(f.currency);
-    }
-    v
 }
 
 #[cfg(test)]

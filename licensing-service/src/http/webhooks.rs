@@ -7,8 +7,8 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db;
@@ -23,11 +23,18 @@ use crate::services::btcpay::{self, Authorized, Grant};
 use crate::services::fulfillment::{self, Delivery, Outcome};
 use crate::services::ServiceError;
 
+/// What BTCPay is answered once the event is applied (it reads only the status).
+#[derive(Serialize)]
+pub struct Acknowledged {
+    ok: bool,
+    outcome: &'static str,
+}
+
 pub async fn btcpay_webhook(
     State(s): State<AppState>,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Acknowledged>, ApiError> {
     let provider = s.payments.current().filter(|p| p.name() == BTCPAY).ok_or_else(|| {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_connected", "no BTCPay store is connected")
     })?;
@@ -77,7 +84,7 @@ pub async fn btcpay_webhook(
             "BTCPay event for an invoice that is not ours; acknowledged"
         );
     }
-    Ok(Json(json!({ "ok": true, "outcome": outcome_name(&outcome) })))
+    Ok(Json(Acknowledged { ok: true, outcome: outcome_name(&outcome) }))
 }
 
 fn outcome_name(o: &Outcome) -> &'static str {

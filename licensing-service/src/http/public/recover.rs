@@ -6,8 +6,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
@@ -25,11 +24,18 @@ pub struct RecoverBody {
 pub const ANSWER: &str =
     "If any keys were bought with this npub, a Nostr direct message listing them is on its way to it.";
 
+/// `{"ok": true, "message": ANSWER}`.
+#[derive(Serialize)]
+pub struct Accepted {
+    ok: bool,
+    message: &'static str,
+}
+
 pub async fn npub(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
     JsonBody(b): JsonBody<RecoverBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     request_recovery(&s.core, ip, &b.npub).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"ok": true, "message": ANSWER}))))
+    Ok((StatusCode::ACCEPTED, Json(Accepted { ok: true, message: ANSWER })))
 }
