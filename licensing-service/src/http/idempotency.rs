@@ -6,11 +6,12 @@ use std::net::IpAddr;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::http::error::ApiError;
 use crate::services::idempotency::address_bucket;
-pub use crate::services::idempotency::{Answer, IdempotencyKey};
+pub use crate::services::idempotency::{IdempotencyKey, Reply};
 
 /// The header's key, if present and well-formed, tied to this request.
 pub fn key(
@@ -41,7 +42,8 @@ pub fn key(
 /// Answers that may carry a license key are kept by no cache.
 pub const NO_STORE: (HeaderName, HeaderValue) = (header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 
-impl IntoResponse for Answer {
+/// A reply is its typed body as JSON, never cached; a replay says so.
+impl<T: Serialize> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
         if self.replayed {
             (self.status, [NO_STORE], [("idempotent-replayed", "true")], Json(self.body)).into_response()

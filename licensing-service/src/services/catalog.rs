@@ -1,11 +1,13 @@
 //! What is on sale: the one rule behind the public catalogue, the buy and
 //! storefront pages, code previews, purchases and redemptions.
 
+use crate::db::codes::DiscountCode;
 use crate::db::{self, Db};
 use crate::domain::catalog::{Policy, Product};
-use crate::domain::clip;
+use crate::domain::discount::{Code, Quote, Refusal, Usage};
+use crate::domain::{clip, now_unix};
 
-use super::ServiceError;
+use super::{Core, ServiceError};
 
 /// The tier an order names when it names none.
 pub const DEFAULT_TIER: &str = "default";
@@ -31,4 +33,27 @@ pub async fn buyable(db: &Db, product: &str, tier: Option<&str>) -> Result<(Prod
         ServiceError::NotFound(format!("product '{}' has no tier '{}'", product.slug, clip(tier, 64)))
     })?;
     Ok((product, policy))
+}
+
+/// What code `raw` does to `policy`'s price now, or why it cannot be used
+/// ([`ServiceError::Refused`]; strangers are not told whether a code exists,
+/// and another product's code looks unknown). The code preview and the buy
+/// page ask this.
+pub async fn quote_code(
+    s: &Core,
+    product: &Product,
+    policy: &Policy,
+    raw: &str,
+) -> Result<(DiscountCode, Quote), ServiceError> {
+    let unknown = || ServiceError::Refused(Refusal::UnknownCode);
+    let code = Code::parse(raw).map_err(|_| unknown())?;
+    let dc = db::codes::by_code(&s.db.read, &code).await?.filter(|c| c.product_id == product.id).ok_or_else(unknown)?;
+    let mut conn = s.db.read.acquire().await?;
+    let now = now_unix();
+    let usage = db::codes::usage(&mut conn, dc.id, None, now - s.config.code_hold_seconds).await?;
+    // A preview has no buyer yet: the order checks the per-buyer limit.
+    let usage = Usage { buyer_known: true, ..usage };
+    dc.rules.check(now, policy.slug.as_str(), usage).map_err(ServiceError::Refused)?;
+    let q = Quote::for_policy(policy, Some(dc.kind)).map_err(ServiceError::Refused)?;
+    Ok((dc, q))
 }

@@ -6,11 +6,12 @@
 use std::net::IpAddr;
 
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use keysat_client::{PurchaseAnswer, PurchaseCheckout, PurchaseIssued, RedeemAnswer};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use uuid::Uuid;
 
-use super::idempotency::{self, address_bucket, Answer, IdempotencyKey};
+use super::idempotency::{self, address_bucket, IdempotencyKey, Reply};
 use super::{catalog, ServiceError};
 use crate::config::origin_of;
 use crate::db;
@@ -24,9 +25,9 @@ use crate::domain::discount::{Code, Quote, Refusal};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::license::parse_email;
 use crate::domain::npub::Npub;
-use crate::domain::time::ts_or_null;
+use crate::domain::time::unix_or_never;
 use crate::domain::{now_unix, optional_text, DomainError};
-use crate::payment::{Amount, CheckoutRequest};
+use crate::payment::{Amount, Checkout, CheckoutRequest, PaymentProvider};
 use crate::services::fulfillment::{self, IssueRequest, Source};
 use crate::services::Core;
 
@@ -122,12 +123,12 @@ pub struct FreeIssued {
 /// consumed — the single writer checks the code's limits, so a 10-use code
 /// yields exactly 10 licenses however many buyers race for it. With an
 /// `Idempotency-Key` the answer is stored in the same transaction.
-pub async fn issue_free(
+pub async fn issue_free<T: Serialize + DeserializeOwned>(
     s: &Core,
     order: &Order,
     idem: Option<&IdempotencyKey>,
-    answer: impl FnOnce(&FreeIssued) -> Value,
-) -> Result<Answer, ServiceError> {
+    answer: impl FnOnce(&FreeIssued) -> T,
+) -> Result<Reply<T>, ServiceError> {
     let now = now_unix();
     let mut tx = s.db.begin().await?;
     if let Some(key) = idem {
@@ -187,39 +188,24 @@ pub async fn issue_free(
     if let Some(id) = done.redemption_id {
         tracing::info!(license = %done.license.id, redemption = %id, "free license issued");
     }
-    Ok(Answer::ok(body))
+    Ok(Reply::ok(body))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PurchaseBody {
-    pub product: String,
-    pub policy_slug: Option<String>,
-    pub buyer_email: Option<String>,
-    pub buyer_npub: Option<String>,
-    pub buyer_note: Option<String>,
-    pub redirect_url: Option<String>,
-    pub code: Option<String>,
-}
-
-/// The whole purchase: also used by the buy page's form.
-pub async fn create_purchase(s: &Core, b: PurchaseBody, caller: &Caller) -> Result<Answer, ServiceError> {
+/// The whole purchase, from the API or the buy page's form: a checkout at
+/// the provider, or the license at once when nothing is left to pay.
+/// `redirect_url` is where the provider sends the buyer back (this server's
+/// thank-you page when `None`).
+pub async fn create_purchase(
+    s: &Core,
+    input: OrderInput<'_>,
+    redirect_url: Option<&str>,
+    caller: &Caller,
+) -> Result<Reply<PurchaseAnswer>, ServiceError> {
     let idem = caller.idem.as_ref();
     // The caller has checked the address's own limit; this one is everyone's.
     s.limits.global.purchase.admit()?;
-    let redirect = checkout_redirect(s, b.redirect_url.as_deref())?;
-    let order = Order::load(
-        s,
-        OrderInput {
-            product: &b.product,
-            policy_slug: b.policy_slug.as_deref(),
-            code: b.code.as_deref(),
-            buyer_email: b.buyer_email,
-            buyer_npub: b.buyer_npub,
-            buyer_note: b.buyer_note,
-        },
-    )
-    .await?;
+    let redirect = checkout_redirect(s, redirect_url)?;
+    let order = Order::load(s, input).await?;
     if order.quote.is_free() {
         return issue_free(s, &order, idem, |done| free_answer(s, &order, done)).await;
     }
@@ -234,15 +220,53 @@ pub async fn create_purchase(s: &Core, b: PurchaseBody, caller: &Caller) -> Resu
     let mut invoice = order.invoice(provider.name(), InvoiceStatus::Pending, None, now);
     let redirect_url = redirect.unwrap_or_else(|| thank_you_url(s, invoice.id));
     invoice.redirect_url = Some(redirect_url.clone());
+    if let Some(replayed) = open_invoice(s, &order, &invoice, caller, now).await? {
+        return Ok(replayed);
+    }
+
+    // 2. Then the provider's.
+    let checkout = provider_checkout(s, provider.as_ref(), &order, &invoice, redirect_url, idem).await?;
+    let checkout = PurchaseCheckout {
+        invoice_id: invoice.id,
+        btcpay_invoice_id: checkout.provider_invoice_id,
+        checkout_url: checkout.checkout_url,
+        amount_sats: invoice.amount_sats,
+        base_price_sats: order.quote.base_price_sats,
+        discount_applied_sats: order.quote.discount_sats,
+        price_amount: invoice.price_amount,
+        price_currency: invoice.price_currency,
+        poll_url: poll_url(s, invoice.id),
+    };
+    let now = now_unix();
     let mut tx = s.db.begin().await?;
+    db::invoices::set_checkout(&mut tx, invoice.id, &checkout.btcpay_invoice_id, &checkout.checkout_url, now).await?;
+    let answer = PurchaseAnswer::Checkout(checkout);
     if let Some(key) = idem {
+        idempotency::remember(&mut tx, key, StatusCode::OK, &answer, now).await?;
+    }
+    tx.commit().await?;
+    Ok(Reply::ok(answer))
+}
+
+/// Adds our pending invoice and reserves the code's use, within the caps on
+/// open invoices, in one transaction that also claims the `Idempotency-Key`
+/// (or finds the first request's answer to give again).
+async fn open_invoice(
+    s: &Core,
+    order: &Order,
+    invoice: &Invoice,
+    caller: &Caller,
+    now: i64,
+) -> Result<Option<Reply<PurchaseAnswer>>, ServiceError> {
+    let mut tx = s.db.begin().await?;
+    if let Some(key) = &caller.idem {
         if let Some(replayed) = idempotency::claim(&mut tx, key, now).await? {
-            return Ok(replayed);
+            return Ok(Some(replayed));
         }
     }
     let addr = address_bucket(caller.ip);
     check_open_invoices(s, &mut tx, &addr, now).await?;
-    db::invoices::insert(&mut tx, &invoice).await?;
+    db::invoices::insert(&mut tx, invoice).await?;
     db::invoices::set_client_addr(&mut tx, invoice.id, &addr).await?;
     if let Some(code) = &order.code {
         let buyer = order.buyer_key();
@@ -264,8 +288,20 @@ pub async fn create_purchase(s: &Core, b: PurchaseBody, caller: &Caller) -> Resu
         .map_err(ServiceError::Refused)?;
     }
     tx.commit().await?;
+    Ok(None)
+}
 
-    // 2. Then the provider's.
+/// The provider's checkout for our invoice. If the provider fails, nothing
+/// is left to pay: our invoice is closed, the code use given back and the
+/// `Idempotency-Key` freed.
+async fn provider_checkout(
+    s: &Core,
+    provider: &dyn PaymentProvider,
+    order: &Order,
+    invoice: &Invoice,
+    redirect_url: String,
+    idem: Option<&IdempotencyKey>,
+) -> Result<Checkout, ServiceError> {
     let amount = match &order.quote.fiat {
         Some((_, after, currency)) => Amount::Fiat { amount: after.clone(), currency: currency.clone() },
         None => Amount::Sats(order.quote.final_price_sats),
@@ -277,62 +313,39 @@ pub async fn create_purchase(s: &Core, b: PurchaseBody, caller: &Caller) -> Resu
         buyer_email: order.buyer_email.clone(),
         redirect_url,
     };
-    let checkout = match provider.create_checkout(&request).await {
-        Ok(c) => c,
-        Err(e) => {
-            // Nothing to pay: close our invoice, give the code use back, free the key.
-            let now = now_unix();
-            let mut tx = s.db.begin().await?;
-            db::invoices::mark_closed(&mut tx, invoice.id, InvoiceStatus::Invalid, now).await?;
-            db::codes::release_for_invoice(&mut tx, &invoice.id.to_string(), now).await?;
-            if let Some(key) = idem {
-                idempotency::forget(&mut tx, key).await?;
-            }
-            tx.commit().await?;
-            // The detail (addresses, store ids, OS errors) is the operator's, in the log.
-            tracing::error!(error = %e, invoice = %invoice.id, "creating the checkout failed");
-            return Err(ServiceError::Unavailable {
-                code: "payments_unavailable",
-                message: "payments are temporarily unavailable; please try again in a few minutes".into(),
-                retry_after: None,
-            });
-        }
+    let e = match provider.create_checkout(&request).await {
+        Ok(c) => return Ok(c),
+        Err(e) => e,
     };
-    let body = json!({
-        "invoice_id": invoice.id,
-        "btcpay_invoice_id": checkout.provider_invoice_id,
-        "checkout_url": checkout.checkout_url,
-        "amount_sats": invoice.amount_sats,
-        "base_price_sats": order.quote.base_price_sats,
-        "discount_applied_sats": order.quote.discount_sats,
-        "price_amount": invoice.price_amount,
-        "price_currency": invoice.price_currency,
-        "poll_url": poll_url(s, invoice.id),
-        "status": "pending",
-    });
     let now = now_unix();
     let mut tx = s.db.begin().await?;
-    db::invoices::set_checkout(&mut tx, invoice.id, &checkout.provider_invoice_id, &checkout.checkout_url, now).await?;
+    db::invoices::mark_closed(&mut tx, invoice.id, InvoiceStatus::Invalid, now).await?;
+    db::codes::release_for_invoice(&mut tx, &invoice.id.to_string(), now).await?;
     if let Some(key) = idem {
-        idempotency::remember(&mut tx, key, StatusCode::OK, &body, now).await?;
+        idempotency::forget(&mut tx, key).await?;
     }
     tx.commit().await?;
-    Ok(Answer::ok(body))
+    // The detail (addresses, store ids, OS errors) is the operator's, in the log.
+    tracing::error!(error = %e, invoice = %invoice.id, "creating the checkout failed");
+    Err(ServiceError::Unavailable {
+        code: "payments_unavailable",
+        message: "payments are temporarily unavailable; please try again in a few minutes".into(),
+        retry_after: None,
+    })
 }
 
-fn free_answer(s: &Core, order: &Order, done: &FreeIssued) -> Value {
-    json!({
-        "invoice_id": done.invoice.id,
-        "btcpay_invoice_id": null,
-        "checkout_url": thank_you_url(s, done.invoice.id),
-        "amount_sats": 0,
-        "base_price_sats": order.quote.base_price_sats,
-        "discount_applied_sats": order.quote.discount_sats,
-        "poll_url": poll_url(s, done.invoice.id),
-        "status": "settled",
-        "license_id": done.license.id,
-        "license_key": done.license.license_key,
-        "redemption_id": done.redemption_id,
+fn free_answer(s: &Core, order: &Order, done: &FreeIssued) -> PurchaseAnswer {
+    PurchaseAnswer::Issued(PurchaseIssued {
+        invoice_id: done.invoice.id,
+        btcpay_invoice_id: None,
+        checkout_url: thank_you_url(s, done.invoice.id),
+        amount_sats: 0,
+        base_price_sats: order.quote.base_price_sats,
+        discount_applied_sats: order.quote.discount_sats,
+        poll_url: poll_url(s, done.invoice.id),
+        license_id: done.license.id,
+        license_key: done.license.license_key.clone(),
+        redemption_id: done.redemption_id,
     })
 }
 
@@ -394,49 +407,29 @@ fn checkout_redirect(s: &Core, wanted: Option<&str>) -> Result<Option<String>, S
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedeemBody {
-    pub product: String,
-    pub code: String,
-    pub policy_slug: Option<String>,
-    pub buyer_email: Option<String>,
-    pub buyer_npub: Option<String>,
-    pub buyer_note: Option<String>,
-}
-
-/// The whole redemption: also used by the redeem page.
-pub async fn redeem_code(s: &Core, b: RedeemBody, idem: Option<&IdempotencyKey>) -> Result<Answer, ServiceError> {
+/// The whole redemption of `input.code`, from the API or the redeem page.
+pub async fn redeem_code(
+    s: &Core,
+    input: OrderInput<'_>,
+    idem: Option<&IdempotencyKey>,
+) -> Result<Reply<RedeemAnswer>, ServiceError> {
     // The caller has checked the address's own limit; this one is everyone's.
     s.limits.global.redeem.admit()?;
-    let order = Order::load(
-        s,
-        OrderInput {
-            product: &b.product,
-            policy_slug: b.policy_slug.as_deref(),
-            code: Some(&b.code),
-            buyer_email: b.buyer_email,
-            buyer_npub: b.buyer_npub,
-            buyer_note: b.buyer_note,
-        },
-    )
-    .await?;
+    let order = Order::load(s, input).await?;
     if !order.quote.is_free() {
         return Err(ServiceError::Invalid {
             code: "not_free",
             message: "this code gives a discount, not a free license: use it when buying".into(),
         });
     }
-    issue_free(s, &order, idem, |done| {
-        json!({
-            "license_id": done.license.id,
-            "license_key": done.license.license_key,
-            "invoice_id": done.invoice.id,
-            "redemption_id": done.redemption_id,
-            "product_id": order.product.id,
-            "expires_at": ts_or_null(done.license.expires_at),
-            "max_machines": done.license.max_machines,
-        })
+    issue_free(s, &order, idem, |done| RedeemAnswer {
+        license_id: done.license.id,
+        license_key: done.license.license_key.clone(),
+        invoice_id: done.invoice.id,
+        redemption_id: done.redemption_id,
+        product_id: order.product.id,
+        expires_at: unix_or_never(done.license.expires_at),
+        max_machines: done.license.max_machines,
     })
     .await
 }

@@ -17,10 +17,10 @@ use crate::domain::discount::{Kind, Quote};
 use crate::domain::Slug;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
-use crate::http::public::codes::{quote_with_code, too_many};
+use crate::http::public::codes::too_many;
 use crate::http::state::AppState;
-use crate::services::catalog;
-use crate::services::orders::{create_purchase, Caller, PurchaseBody};
+use crate::services::orders::{create_purchase, Caller, OrderInput};
+use crate::services::{catalog, ServiceError};
 
 /// `?tier=&code=` preselect a tier and fill in a code (links from the seller).
 #[derive(Deserialize, Default)]
@@ -149,20 +149,17 @@ pub async fn submit(
     if let Err(retry) = s.limits.purchase.check(ip) {
         return show_again(&s, product, tiers, form, Some(too_many(retry))).await;
     }
-    let body = PurchaseBody {
-        product: product.slug.to_string(),
-        policy_slug: form.policy_slug.clone(),
+    let order = OrderInput {
+        product: product.slug.as_str(),
+        policy_slug: form.policy_slug.as_deref(),
+        code: form.code.as_deref(),
         buyer_email: form.buyer_email.clone(),
         buyer_npub: form.buyer_npub.clone(),
         buyer_note: form.buyer_note.clone(),
-        redirect_url: None,
-        code: form.code.clone(),
     };
-    match create_purchase(&s.core, body, &Caller { ip, idem: None }).await.map_err(ApiError::from) {
-        Ok(answer) => match answer.body["checkout_url"].as_str() {
-            Some(url) => Ok(Redirect::to(url).into_response()),
-            None => Err(anyhow::anyhow!("a purchase answer without checkout_url").into()),
-        },
+    let purchase = create_purchase(&s.core, order, None, &Caller { ip, idem: None }).await;
+    match purchase.map_err(ApiError::from) {
+        Ok(reply) => Ok(Redirect::to(reply.body.checkout_url()).into_response()),
         // Our own failures get the error page; the buyer's, the form again.
         Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR => Err(e),
         Err(e) => show_again(&s, product, tiers, form, Some(e)).await,
@@ -196,10 +193,10 @@ async fn featured(s: &AppState, product: &Product, tiers: &[Policy]) -> Result<O
         return Ok(None);
     };
     for tier in tiers {
-        match quote_with_code(s, product, tier, dc.code.as_str()).await {
+        match catalog::quote_code(&s.core, product, tier, dc.code.as_str()).await {
             Ok((dc, _)) => return Ok(Some((dc.code.as_str().to_string(), describe(dc.kind)))),
-            Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => continue,
-            Err(e) => return Err(e),
+            Err(ServiceError::Refused(_)) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(None)
@@ -226,17 +223,17 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
     let total = match tiers.get(chosen) {
         None => None,
         Some(tier) if code.is_empty() => Some(total(tier, &Quote::list_price(tier))),
-        Some(tier) => match quote_with_code(s, &product, tier, &code).await {
+        Some(tier) => match catalog::quote_code(&s.core, &product, tier, &code).await {
             Ok((dc, quote)) => {
                 let text = format!("Code {}: {}.", dc.code.as_str(), describe(dc.kind));
                 code_note = Some(Note { ok: true, text });
                 Some(total(tier, &quote))
             }
-            Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-                code_note = Some(Note { ok: false, text: super::errors::for_form(&e) });
+            Err(ServiceError::Refused(r)) => {
+                code_note = Some(Note { ok: false, text: super::errors::for_form(&ApiError::from(r)) });
                 Some(total(tier, &Quote::list_price(tier)))
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         },
     };
     let cards = tiers.iter().enumerate().map(|(i, t)| card(&product, t, i == chosen)).collect();

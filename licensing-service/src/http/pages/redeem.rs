@@ -16,7 +16,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::too_many;
 use crate::http::state::AppState;
-use crate::services::orders::{redeem_code, RedeemBody};
+use crate::services::orders::{redeem_code, OrderInput};
 
 /// Both the prefilling query and the posted form.
 #[derive(Deserialize, Default)]
@@ -59,19 +59,17 @@ pub async fn submit(
     if let Err(retry) = s.limits.code.check(ip) {
         return show(&s, form, Some(too_many(retry))).await;
     }
-    let body = RedeemBody {
-        product: form.product.clone().unwrap_or_default().trim().to_string(),
-        code: form.code.clone().unwrap_or_default(),
-        policy_slug: form.policy_slug.clone().filter(|p| !p.trim().is_empty()),
+    let product = form.product.as_deref().unwrap_or_default().trim();
+    let order = OrderInput {
+        product,
+        policy_slug: form.policy_slug.as_deref().filter(|p| !p.trim().is_empty()),
+        code: Some(form.code.as_deref().unwrap_or_default()),
         buyer_email: form.buyer_email.clone(),
         buyer_npub: form.buyer_npub.clone(),
         buyer_note: None,
     };
-    match redeem_code(&s.core, body, None).await.map_err(ApiError::from) {
-        Ok(answer) => match answer.body["invoice_id"].as_str() {
-            Some(id) => Ok(Redirect::to(&thank_you_path(id)).into_response()),
-            None => Err(anyhow::anyhow!("a redemption answer without invoice_id").into()),
-        },
+    match redeem_code(&s.core, order, None).await.map_err(ApiError::from) {
+        Ok(reply) => Ok(Redirect::to(&thank_you_path(reply.body.invoice_id)).into_response()),
         Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR => Err(e),
         Err(e) => show(&s, form, Some(e)).await,
     }

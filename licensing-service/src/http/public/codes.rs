@@ -1,16 +1,14 @@
 //! `POST /v1/discount-codes/preview`: what a code does to a tier's price,
-//! before paying. An unknown code and another product's code look the same.
+//! before paying (`services::catalog::quote_code`). A refused code is a 422
+//! whose code says why; an unknown code and another product's code look the
+//! same ([`Refusal::public`](crate::domain::discount::Refusal::public)).
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use crate::db;
-use crate::db::codes::DiscountCode;
-use crate::domain::catalog::{Policy, Product};
-use crate::domain::discount::{Code, Quote, Refusal, Usage};
-use crate::domain::now_unix;
+use crate::domain::discount::{Kind, Quote};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
@@ -25,61 +23,89 @@ pub struct PreviewBody {
     code: String,
 }
 
-/// A refused code: 422 with the reason as the error code.
-/// Strangers are not told whether a code exists ([`Refusal::public`]).
-pub fn refused(r: Refusal) -> ApiError {
-    r.into()
-}
-
 /// Too many attempts from one address.
 pub fn too_many(retry_after: u64) -> ApiError {
     ServiceError::rate_limited(retry_after).into()
 }
 
-/// What `raw` does to `policy`'s price now, or why it cannot be used (a
-/// refusal is a 422 whose code says why).
-pub async fn quote_with_code(
-    s: &AppState,
-    product: &Product,
-    policy: &Policy,
-    raw: &str,
-) -> Result<(DiscountCode, Quote), ApiError> {
-    let code = Code::parse(raw).map_err(|_| refused(Refusal::UnknownCode))?;
-    let dc = db::codes::by_code(&s.db.read, &code)
-        .await?
-        .filter(|c| c.product_id == product.id)
-        .ok_or_else(|| refused(Refusal::UnknownCode))?;
-    let mut conn = s.db.read.acquire().await?;
-    let now = now_unix();
-    let usage = db::codes::usage(&mut conn, dc.id, None, now - s.config.code_hold_seconds).await?;
-    // A preview has no buyer yet: the order checks the per-buyer limit.
-    let usage = Usage { buyer_known: true, ..usage };
-    dc.rules.check(now, policy.slug.as_str(), usage).map_err(refused)?;
-    let q = Quote::for_policy(policy, Some(dc.kind)).map_err(refused)?;
-    Ok((dc, q))
+/// The answer of a code that applies: what it does to the tier's price.
+/// The three fiat fields are there only for a tier priced in fiat.
+#[derive(Serialize)]
+pub struct Preview<'a> {
+    ok: bool,
+    code: &'a str,
+    kind: &'static str,
+    base_price_sats: i64,
+    discount_sats: i64,
+    final_price_sats: i64,
+    free: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_price_amount: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    final_price_amount: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price_currency: Option<&'a str>,
+}
+
+impl<'a> Preview<'a> {
+    pub fn new(code: &'a str, kind: Kind, q: &'a Quote) -> Self {
+        let fiat = q.fiat.as_ref();
+        Preview {
+            ok: true,
+            code,
+            kind: kind.name(),
+            base_price_sats: q.base_price_sats,
+            discount_sats: q.discount_sats,
+            final_price_sats: q.final_price_sats,
+            free: q.is_free(),
+            base_price_amount: fiat.map(|(base, _, _)| base.as_str()),
+            final_price_amount: fiat.map(|(_, after, _)| after.as_str()),
+            price_currency: fiat.map(|(_, _, currency)| currency.as_str()),
+        }
+    }
 }
 
 pub async fn preview(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
     JsonBody(b): JsonBody<PreviewBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     s.limits.code.check(ip).map_err(too_many)?;
     let (product, policy) = catalog::buyable(&s.db, &b.product, b.policy_slug.as_deref()).await?;
-    let (dc, q) = quote_with_code(&s, &product, &policy, &b.code).await?;
-    let mut v = json!({
-        "ok": true,
-        "code": dc.code,
-        "kind": dc.kind.name(),
-        "base_price_sats": q.base_price_sats,
-        "discount_sats": q.discount_sats,
-        "final_price_sats": q.final_price_sats,
-        "free": q.is_free(),
-    });
-    if let Some((base, after, currency)) = &q.fiat {
-        v["base_price_amount"] = json!(base);
-        v["final_price_amount"] = json!(after);
-        v["price_currency"] = json!(currency);
+    let (dc, q) = catalog::quote_code(&s.core, &product, &policy, &b.code).await?;
+    Ok(Json(Preview::new(dc.code.as_str(), dc.kind, &q)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_preview_has_fiat_fields_only_for_a_fiat_tier() {
+        let sats = Quote { base_price_sats: 50_000, discount_sats: 5_000, final_price_sats: 45_000, fiat: None };
+        let code = "SPRING10";
+        let preview = |q| {
+            let p = Preview::new(code, crate::domain::discount::Kind::PercentOff(10), q);
+            serde_json::to_value(p).unwrap()
+        };
+        let expected = json!({
+            "ok": true, "code": "SPRING10", "kind": "percent_off", "base_price_sats": 50_000,
+            "discount_sats": 5_000, "final_price_sats": 45_000, "free": false,
+        });
+        assert_eq!(preview(&sats), expected);
+        let fiat = Quote {
+            base_price_sats: 0,
+            discount_sats: 0,
+            final_price_sats: 0,
+            fiat: Some(("10.00".into(), "9.00".into(), "EUR".into())),
+        };
+        let v = preview(&fiat);
+        assert_eq!(
+            (&v["base_price_amount"], &v["final_price_amount"], &v["price_currency"]),
+            (&json!("10.00"), &json!("9.00"), &json!("EUR"))
+        );
+        assert_eq!(v.as_object().unwrap().len(), 10);
     }
-    Ok(Json(v))
 }

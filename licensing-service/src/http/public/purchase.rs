@@ -5,21 +5,36 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use keysat_client::PurchaseStatus;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::db;
 use crate::domain::invoice::InvoiceStatus;
+use crate::domain::time::unix_or_never;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, require_json, RawBody};
 use crate::http::idempotency::{self, NO_STORE};
 use crate::http::public::codes::too_many;
 use crate::http::state::AppState;
-use crate::http::views;
-use crate::services::orders::{create_purchase, Caller, PurchaseBody};
+use crate::services::orders::{create_purchase, Caller, OrderInput};
 
 const SCOPE: &str = "purchase";
+
+/// The request of `POST /v1/purchase` (PROTOCOL.md; `buyer_npub` is this
+/// server's addition). Unknown fields are refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseBody {
+    product: String,
+    policy_slug: Option<String>,
+    buyer_email: Option<String>,
+    buyer_npub: Option<String>,
+    buyer_note: Option<String>,
+    redirect_url: Option<String>,
+    code: Option<String>,
+}
 
 pub async fn create(
     State(s): State<AppState>,
@@ -31,7 +46,16 @@ pub async fn create(
     s.limits.purchase.check(ip).map_err(too_many)?;
     let idem = idempotency::key(&headers, SCOPE, ip, "POST /v1/purchase", &body)?;
     let b: PurchaseBody = parse_json(&body)?;
-    Ok(create_purchase(&s.core, b, &Caller { ip, idem }).await?.into_response())
+    let order = OrderInput {
+        product: &b.product,
+        policy_slug: b.policy_slug.as_deref(),
+        code: b.code.as_deref(),
+        buyer_email: b.buyer_email,
+        buyer_npub: b.buyer_npub,
+        buyer_note: b.buyer_note,
+    };
+    let reply = create_purchase(&s.core, order, b.redirect_url.as_deref(), &Caller { ip, idem }).await?;
+    Ok(reply.into_response())
 }
 
 /// Where a purchase stands, for polling. The answer may carry the key: no
@@ -46,8 +70,9 @@ pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Re
     Ok(([NO_STORE], Json(purchase_view(&invoice, license.as_ref()))).into_response())
 }
 
-/// The poll answer: PROTOCOL.md's fields plus the payment stage.
-pub fn purchase_view(invoice: &db::invoices::Invoice, license: Option<&db::licenses::License>) -> Value {
+/// The poll answer: PROTOCOL.md's fields plus the payment stage, the
+/// license's expiry and seats, and the checkout while it is open.
+pub fn purchase_view(invoice: &db::invoices::Invoice, license: Option<&db::licenses::License>) -> PurchaseStatus {
     let stage = match (invoice.status, invoice.processing) {
         (InvoiceStatus::Pending, false) => "waiting_for_payment",
         (InvoiceStatus::Pending, true) => "confirming",
@@ -55,16 +80,16 @@ pub fn purchase_view(invoice: &db::invoices::Invoice, license: Option<&db::licen
         (InvoiceStatus::Expired, _) => "expired",
         (InvoiceStatus::Invalid, _) => "invalid",
     };
-    json!({
-        "invoice_id": invoice.id,
-        "status": invoice.status.as_str(),
-        "stage": stage,
-        "product_id": invoice.product_id,
-        "amount_sats": invoice.amount_sats,
-        "license_key": license.map(|l| &l.license_key),
-        "license_id": license.map(|l| l.id),
-        "expires_at": license.map(|l| views::ts_or_null(l.expires_at)),
-        "max_machines": license.map(|l| l.max_machines),
-        "checkout_url": invoice.checkout_url.as_ref().filter(|_| invoice.status == InvoiceStatus::Pending),
-    })
+    PurchaseStatus {
+        invoice_id: invoice.id,
+        status: invoice.status.as_str().to_string(),
+        stage: stage.to_string(),
+        product_id: invoice.product_id,
+        amount_sats: invoice.amount_sats,
+        license_key: license.map(|l| l.license_key.clone()),
+        license_id: license.map(|l| l.id),
+        expires_at: license.and_then(|l| unix_or_never(l.expires_at)),
+        max_machines: license.map(|l| l.max_machines),
+        checkout_url: invoice.checkout_url.clone().filter(|_| invoice.status == InvoiceStatus::Pending),
+    }
 }

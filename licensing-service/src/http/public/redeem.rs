@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
@@ -12,7 +13,19 @@ use crate::http::extract::{parse_json, require_json, RawBody};
 use crate::http::idempotency;
 use crate::http::public::codes::too_many;
 use crate::http::state::AppState;
-use crate::services::orders::{redeem_code, RedeemBody};
+use crate::services::orders::{redeem_code, OrderInput};
+
+/// The request of `POST /v1/redeem`. Unknown fields are refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBody {
+    product: String,
+    code: String,
+    policy_slug: Option<String>,
+    buyer_email: Option<String>,
+    buyer_npub: Option<String>,
+    buyer_note: Option<String>,
+}
 
 pub async fn redeem(
     State(s): State<AppState>,
@@ -24,5 +37,13 @@ pub async fn redeem(
     s.limits.code.check(ip).map_err(too_many)?;
     let idem = idempotency::key(&headers, "redeem", ip, "POST /v1/redeem", &body)?;
     let b: RedeemBody = parse_json(&body)?;
-    Ok(redeem_code(&s.core, b, idem.as_ref()).await?.into_response())
+    let order = OrderInput {
+        product: &b.product,
+        policy_slug: b.policy_slug.as_deref(),
+        code: Some(&b.code),
+        buyer_email: b.buyer_email,
+        buyer_npub: b.buyer_npub,
+        buyer_note: b.buyer_note,
+    };
+    Ok(redeem_code(&s.core, order, idem.as_ref()).await?.into_response())
 }
