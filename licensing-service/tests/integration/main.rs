@@ -35,6 +35,7 @@ mod nostr_inbox;
 mod pages;
 mod pages_browser;
 mod payments;
+mod protocol_types;
 mod public_api;
 mod reconcile_btcpay_2_0;
 mod redeem;
