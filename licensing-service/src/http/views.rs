@@ -1,6 +1,5 @@
-//! JSON shapes shared by handlers. Timestamps are RFC 3339 UTC strings.
-
-pub use crate::domain::time::{ts, ts_or_null};
+//! Admin query values: timestamps (the typed answers are `services::views`
+//! and, for the public side, beside their handlers in `http/public/`).
 
 /// RFC 3339 (or unix seconds) query value → unix seconds.
 /// An admin timestamp: RFC 3339 or unix seconds, between the years 2000
@@ -25,8 +24,6 @@ pub fn parse_time(field: &'static str, v: &str) -> Result<i64, super::error::Api
 mod tests {
     #[test]
     fn timestamps() {
-        assert_eq!(super::ts(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(super::ts_or_null(0), serde_json::Value::Null);
         assert_eq!(super::parse_time("t", "2023-11-14T22:13:20Z").unwrap(), 1_700_000_000);
         assert!(super::parse_time("t", "yesterday").is_err());
     }
