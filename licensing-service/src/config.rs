@@ -235,6 +235,30 @@ fn relays(given: &str) -> Result<Vec<String>, ConfigError> {
     Ok(out)
 }
 
+/// `KEYSAT_BIND` and the optional, different `KEYSAT_ADMIN_BIND`.
+fn listeners(bind: &str, admin: Option<&str>) -> Result<(SocketAddr, Option<SocketAddr>), ConfigError> {
+    let bind = parse_addr("KEYSAT_BIND", bind)?;
+    let admin_bind = match admin.map(str::trim) {
+        None | Some("") => None,
+        Some(v) => Some(parse_addr("KEYSAT_ADMIN_BIND", v)?),
+    };
+    if admin_bind == Some(bind) {
+        return Err(err("KEYSAT_ADMIN_BIND", "must differ from KEYSAT_BIND (leave it unset to share one listener)"));
+    }
+    Ok((bind, admin_bind))
+}
+
+/// `KEYSAT_ADMIN_API_KEY`: unset or blank means "use the stored one".
+fn admin_key(given: Option<&str>) -> Result<Option<String>, ConfigError> {
+    let Some(k) = given.map(str::trim).filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
+    if k.len() < 16 || k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(err("KEYSAT_ADMIN_API_KEY", "must be 16 to 256 printable ASCII characters without spaces"));
+    }
+    Ok(Some(k.to_string()))
+}
+
 impl ServeArgs {
     /// The numeric limits: rates and caps at least 1, retention at most ten
     /// years, the header timeout 1 to 300 seconds.
@@ -287,31 +311,8 @@ impl ServeArgs {
     /// Validates every value; the first bad one is reported by its variable name.
     pub fn into_config(self) -> Result<Config, ConfigError> {
         self.check_numbers()?;
-        let bind = parse_addr("KEYSAT_BIND", &self.bind)?;
-        let admin_bind = match self.admin_bind.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(v) => Some(parse_addr("KEYSAT_ADMIN_BIND", v)?),
-        };
-        if admin_bind == Some(bind) {
-            return Err(err(
-                "KEYSAT_ADMIN_BIND",
-                "must differ from KEYSAT_BIND (leave it unset to share one listener)",
-            ));
-        }
-        let admin_api_key = match self.admin_api_key {
-            None => None,
-            Some(k) if k.trim().is_empty() => None,
-            Some(k) => {
-                let k = k.trim().to_string();
-                if k.len() < 16 || k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(err(
-                        "KEYSAT_ADMIN_API_KEY",
-                        "must be 16 to 256 printable ASCII characters without spaces",
-                    ));
-                }
-                Some(k)
-            }
-        };
+        let (bind, admin_bind) = listeners(&self.bind, self.admin_bind.as_deref())?;
+        let admin_api_key = admin_key(self.admin_api_key.as_deref())?;
         let public_url = match self.public_url.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(u) => Some(normalize_public_url(u)?),

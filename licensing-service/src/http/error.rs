@@ -101,6 +101,7 @@ impl From<crate::services::ServiceError> for ApiError {
             ServiceError::Refused(r) => r.into(),
             ServiceError::Invalid { code, message } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
             ServiceError::BadInput { code, message } => ApiError::bad_request(code, message),
+            ServiceError::Unauthorized { code, message } => ApiError::new(StatusCode::UNAUTHORIZED, code, message),
             ServiceError::Provider(e) => e.into(),
             ServiceError::TooMany { code, message, retry_after } => {
                 wait(Some(retry_after), ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message))

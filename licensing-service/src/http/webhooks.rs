@@ -1,6 +1,6 @@
-//! Inbound provider calls on the public listener: BTCPay's webhook (trust
-//! nothing before the signature matches; answer 2xx only once the effect is
-//! committed) and the authorize callback of the one-click connection.
+//! Inbound provider calls on the public listener: BTCPay's webhook (applied
+//! by `services::payments`; answered 2xx only once the effect is committed)
+//! and the authorize callback of the one-click connection.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -9,18 +9,13 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 
-use crate::db;
-use crate::domain::invoice::Observed;
-use crate::domain::now_unix;
 use crate::http::error::ApiError;
 use crate::http::extract::RawBody;
 use crate::http::state::AppState;
-use crate::payment::btcpay::NAME as BTCPAY;
-use crate::payment::WebhookError;
 use crate::services::btcpay::{self, Authorized, Grant};
-use crate::services::fulfillment::{self, Delivery, Outcome};
+use crate::services::fulfillment::Outcome;
+use crate::services::payments;
 use crate::services::ServiceError;
 
 /// What BTCPay is answered once the event is applied (it reads only the status).
@@ -35,55 +30,7 @@ pub async fn btcpay_webhook(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<Acknowledged>, ApiError> {
-    let provider = s.payments.current().filter(|p| p.name() == BTCPAY).ok_or_else(|| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_connected", "no BTCPay store is connected")
-    })?;
-    let event = provider.parse_webhook(&headers, &body).map_err(|e| match e {
-        WebhookError::BadSignature => {
-            tracing::warn!("BTCPay webhook with a missing or wrong BTCPay-Sig refused");
-            ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "missing or wrong BTCPay-Sig")
-        }
-        WebhookError::Malformed(m) => ApiError::bad_request("malformed_webhook", m),
-        WebhookError::Unsupported => ApiError::not_found("this provider sends no webhooks"),
-    })?;
-    db::payments::webhook_received(&s.db.write, now_unix()).await?;
-    let invoice_id = match &event.provider_invoice_id {
-        Some(pid) => find_invoice(&s, pid, event.order_id.as_deref()).await?,
-        None => None,
-    };
-    // An event that would settle is a hint: the invoice itself, read back
-    // from BTCPay, says whether it is settled, in which store and for how
-    // much — a webhook found through its orderId settles nothing BTCPay
-    // calls invalid, and an invoice for another amount settles nothing.
-    let (observed, charged) = match (&event.provider_invoice_id, invoice_id, event.observed) {
-        (Some(pid), Some(_), Some(Observed::Settled)) => {
-            let pi = provider.invoice(pid).await.map_err(|e| {
-                tracing::warn!(error = %e, delivery = %event.delivery_id, "reading back a settled BTCPay invoice failed");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unreachable", "cannot read the invoice back yet")
-            })?;
-            (Some(pi.state), pi.charged)
-        }
-        _ => (event.observed, None),
-    };
-    let delivery = Delivery { provider: BTCPAY, delivery_id: &event.delivery_id, event_type: &event.event_type };
-    let outcome = fulfillment::apply_invoice_news(
-        &s.db,
-        &s.signer,
-        invoice_id,
-        observed,
-        charged.as_ref(),
-        Some(delivery),
-        "btcpay",
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("applying BTCPay event {}: {e}", event.delivery_id))?;
-    if matches!(outcome, Outcome::NotOurs) && event.provider_invoice_id.is_some() {
-        tracing::info!(
-            delivery = %event.delivery_id,
-            invoice = ?event.provider_invoice_id,
-            "BTCPay event for an invoice that is not ours; acknowledged"
-        );
-    }
+    let outcome = payments::btcpay_webhook(&s.core, &headers, &body).await?;
     Ok(Json(Acknowledged { ok: true, outcome: outcome_name(&outcome) }))
 }
 
@@ -96,29 +43,6 @@ fn outcome_name(o: &Outcome) -> &'static str {
         Outcome::Closed(_) => "closed",
         Outcome::Mismatch(_) => "mismatch",
     }
-}
-
-/// Our invoice for a BTCPay invoice: by its id, or by the order id we gave
-/// when a crash kept us from recording the BTCPay id.
-async fn find_invoice(s: &AppState, provider_id: &str, order_id: Option<&str>) -> Result<Option<Uuid>, ApiError> {
-    if let Some(inv) = db::invoices::by_provider_id(&s.db.read, BTCPAY, provider_id).await? {
-        return Ok(Some(inv.id));
-    }
-    let Some(ours) = order_id.and_then(|o| Uuid::parse_str(o).ok()) else {
-        return Ok(None);
-    };
-    let Some(inv) = db::invoices::by_id(&s.db.read, ours).await? else {
-        return Ok(None);
-    };
-    if inv.provider != BTCPAY || inv.provider_invoice_id.as_deref().is_some_and(|p| p != provider_id) {
-        return Ok(None);
-    }
-    if inv.provider_invoice_id.is_none() {
-        let mut tx = s.db.begin().await?;
-        db::invoices::set_provider_id(&mut tx, inv.id, provider_id, now_unix()).await?;
-        tx.commit().await?;
-    }
-    Ok(Some(inv.id))
 }
 
 #[derive(Template)]

@@ -13,6 +13,7 @@ pub mod fulfillment;
 pub mod idempotency;
 pub mod licenses;
 pub mod orders;
+pub mod payments;
 pub mod products;
 pub mod reconcile;
 pub mod settings;
@@ -46,6 +47,9 @@ pub enum ServiceError {
     /// The request itself is malformed (answered 400).
     #[error("{message}")]
     BadInput { code: &'static str, message: String },
+    /// The caller could not prove who it is (a webhook's signature).
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
     /// The payment provider failed or refused the call.
     #[error(transparent)]
     Provider(#[from] crate::payment::ProviderError),
