@@ -6,7 +6,7 @@ MUSL_TARGET ?= x86_64-unknown-linux-musl
 # Architecture of `make s9pk`: x86_64 or aarch64.
 ARCH ?= x86_64
 
-.PHONY: run demo doctor test test-release standalone js-deps lint fmt check test-startos bench admin-key build musl s9pk clean
+.PHONY: run demo doctor test test-release standalone js-deps lint fmt check test-startos bench bench-scale admin-key build musl s9pk clean
 
 ## Run the daemon on embedded SQLite in ./data (prints the admin key on first start and the URLs).
 run:
@@ -79,6 +79,13 @@ javascript/index.js: node_modules tsconfig.json $(shell find startos -name '*.ts
 ## Benchmark of the validation hot path (needs wrk); BENCH_SECONDS=60 by default.
 bench:
 	bench/validate/run.sh
+
+## Benchmark with many licenses (needs wrk, sqlite3): issues N licenses (default 100000), then prints
+## issuance rate, bytes per license, cold and warm random-key validation against /healthz in the
+## same run, dropped events, RSS, restart time, the expiry probe and /v1/admin/stats, one line each.
+N ?= 100000
+bench-scale:
+	bench/scale/run.sh $(N)
 
 ## Print the admin key stored in ./data.
 admin-key:

@@ -20,6 +20,7 @@ const BATCH: i64 = 200;
 /// falls after the watermark and at or before `now`. Returns how many.
 pub async fn scan(db: &Db, now: i64) -> Result<usize, sqlx::Error> {
     // Most runs find nothing: look first without taking the writer.
+    let probe_started = std::time::Instant::now();
     let watermark = db::settings::get(&db.read, WATERMARK).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(now);
     let any: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM licenses WHERE expires_at > ? AND expires_at <= ? AND status != 'revoked' LIMIT 1",
@@ -28,6 +29,7 @@ pub async fn scan(db: &Db, now: i64) -> Result<usize, sqlx::Error> {
     .bind(now)
     .fetch_optional(&db.read)
     .await?;
+    tracing::debug!(micros = probe_started.elapsed().as_micros() as u64, "expiry probe");
     if any.is_none() {
         return Ok(0);
     }

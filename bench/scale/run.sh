@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Benchmark of Keysat with many licenses (issue 19; not a test): builds
+# release, starts keysat on a fresh data dir, issues N licenses through the
+# admin API (4 workers), then measures, printing one line per figure:
+#   issuance rate; database bytes per license; the expiry probe and
+#   /v1/admin/stats at N; restart to the first validation; healthz, then
+#   cold validation (first sight of each key + machine: a seat is taken) and
+#   warm validation (random key, its machine already seated) against it;
+#   dropped events; bytes kept per validation; RSS; validation right after a restart.
+# Usage: bench/scale/run.sh [N]   (or make bench-scale N=…); SCALE_SECONDS (30)
+# sets the warm run, SCALE_COLD_SECONDS (15) the measured part of the cold walk.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+n=${1:-${N:-100000}}
+wsecs=${SCALE_SECONDS:-30}
+csecs=${SCALE_COLD_SECONDS:-15}
+hsecs=${SCALE_HEALTHZ_SECONDS:-10}
+conns=32
+threads=2
+
+command -v wrk >/dev/null || { echo "bench-scale: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+(cd "$root" && cargo build --release -q -p keysat)
+bin="$root/target/release/keysat"
+
+data=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+key="bench-admin-key-$(date +%s)-0123456789"
+base="http://127.0.0.1:$port"
+log="$data/keysat.log"
+db="$data/keysat.db"
+export SCALE_KEYS="$data/keys.txt" SCALE_THREADS=$threads
+
+line() { printf '%-34s %s   [load %s]\n' "$1" "$2" "$(cut -d' ' -f1 /proc/loadavg)"; }
+ms_since() { python3 -c "import time,sys; print(round((time.time()-float(sys.argv[1]))*1000))" "$1"; }
+rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$pid/status"; }
+
+spawn() {
+  KEYSAT_BIND="127.0.0.1:$port" KEYSAT_DATA_DIR="$data" KEYSAT_ADMIN_API_KEY="$key" \
+  KEYSAT_TRUSTED_PROXIES=127.0.0.1 KEYSAT_NOSTR_RELAYS= KEYSAT_VALIDATION_LOG_MAX_ROWS=1000000000 \
+  RUST_LOG=warn,keysat::delivery::expiry=debug "$bin" serve >>"$log" 2>&1 &
+  pid=$!
+}
+wait_up() {
+  for _ in $(seq 600); do curl -fs "$base/healthz" >/dev/null && return; sleep 0.05; done
+  echo "bench-scale: keysat did not start" >&2; tail "$log" >&2; exit 1
+}
+stop() { kill -TERM "$pid"; wait "$pid" || true; pid=""; }
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$data"; }
+trap cleanup EXIT
+
+admin() { curl -fsS -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$@"; }
+stat_of() { admin "$base/v1/admin/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+# Bytes the database holds (pages in use, WAL included), read beside the running daemon.
+kept() { python3 -c "
+import sqlite3,sys; c=sqlite3.connect('file:$db?mode=ro', uri=True)
+p=c.execute('pragma page_size').fetchone()[0]; print((c.execute('pragma page_count').fetchone()[0]-c.execute('pragma freelist_count').fetchone()[0])*p)"; }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.3f}' if b else 'nan')" "$1" "$2"; }
+rps() { awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$1"; }
+p99() { awk '$1=="99%" {print $2}' <<<"$1"; }
+total() { awk '/requests in/ {print $1}' <<<"$1"; }
+non2xx() { awk '/Non-2xx/ {print $5}' <<<"$1"; }
+healthz() { wrk -t$threads -c$conns -d${hsecs}s --latency "$base/healthz"; }
+
+spawn; wait_up
+admin -X POST "$base/v1/admin/products" -d '{"slug":"scale","name":"Scale","price_sats":1000}' >/dev/null
+admin -X POST "$base/v1/admin/products/scale/policies" \
+  -d '{"slug":"default","name":"Default","max_machines":2,"duration_seconds":31536000}' >/dev/null
+echo "bench-scale: N=$n, $(nproc) cores, wrk $threads threads x $conns connections"
+line "RSS idle" "$(rss)"
+bytes0=$(kept)
+
+out=$(python3 "$here/issue.py" "$port" "$key" "$n" 4 "$SCALE_KEYS")
+line "issuance (admin API, 4 workers)" "$(awk '{printf "%.0f licenses/s (%d in %.1f s)", $2/$4, $2, $4}' <<<"$out")"
+line "RSS after issuing" "$(rss)"
+sleep 2.5
+line "expiry probe (last 3 runs)" "$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -o 'expiry probe micros=[0-9]*' | tail -3 | awk -F= '{printf "%.2f ms ", $2/1000}')"
+st=""; for _ in 1 2 3; do st="$st$(curl -fsS -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $key" "$base/v1/admin/stats" | awk '{printf "%.1f ms ", $1*1000}')"; done
+line "/v1/admin/stats (3 calls)" "$st"
+stop
+bytes1=$(stat -c %s "$db")
+line "database bytes per license" "$(( (bytes1 - bytes0) / n )) ($(( bytes1 / 1048576 )) MiB file)"
+sqlite3 "$db" "SELECT 'outbox_events ' || count(*) FROM outbox_events" 2>/dev/null | sed 's/^/  /' || true
+
+# Restart with N licenses: time to the first answered validation.
+t0=$(date +%s.%N); spawn; wait_up
+first=$(head -1 "$SCALE_KEYS")
+until curl -fsS -H 'Content-Type: application/json' -d "{\"key\":\"$first\",\"product_slug\":\"scale\"}" "$base/v1/validate" 2>/dev/null | grep -q '"ok":true'; do sleep 0.01; done
+line "restart to first validation" "$(ms_since "$t0") ms"
+
+hout=$(healthz); h1=$(rps "$hout")
+line "healthz (before cold)" "$h1 req/s, p99 $(p99 "$hout")"
+d0=$(stat_of validation_events_dropped); k0=$(kept)
+cout=$(SCALE_MODE=walk wrk -t$threads -c$conns -d${csecs}s --latency -s "$here/keys.lua" "$base")
+cr=$(rps "$cout"); walked=$(awk '/^walked/ {print $2}' <<<"$cout")
+line "cold validate (seat taken)" "$cr req/s = $(ratio "$cr" "$h1") x healthz, p99 $(p99 "$cout"), non-2xx $(non2xx "$cout")"
+sleep 1
+k1=$(kept)
+line "bytes kept per cold validation" "$(( (k1 - k0) / $(total "$cout") ))"
+# The rest of the walk, unmeasured, so that every key holds its seat.
+left=$(( n - walked * threads ))
+if [ "$left" -gt 0 ]; then
+  secs=$(python3 -c "print(int($left / max(float($cr), 100.0) * 1.3) + 3)")
+  SCALE_MODE=walk SCALE_START=$walked wrk -t$threads -c$conns -d${secs}s -s "$here/keys.lua" "$base" >/dev/null
+fi
+line "active machines after the walk" "$(stat_of active_machines) of $n"
+
+hout=$(healthz); h2=$(rps "$hout")
+line "healthz (before warm)" "$h2 req/s, p99 $(p99 "$hout")"
+d1=$(stat_of validation_events_dropped); sleep 1; k2=$(kept)
+wout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d${wsecs}s --latency -s "$here/keys.lua" "$base")
+wr=$(rps "$wout")
+line "warm validate (random key)" "$wr req/s = $(ratio "$wr" "$h2") x healthz, p99 $(p99 "$wout"), non-2xx $(non2xx "$wout")"
+sleep 1.5
+d2=$(stat_of validation_events_dropped); k3=$(kept)
+line "validation events dropped (warm)" "$(( d2 - d1 )) (cold walk: $(( d1 - d0 )))"
+line "bytes kept per warm validation" "$(( (k3 - k2) / $(total "$wout") ))"
+line "RSS after validating" "$(rss)"
+
+stop
+t0=$(date +%s.%N); spawn; wait_up
+until curl -fsS -H 'Content-Type: application/json' -d "{\"key\":\"$first\",\"product_slug\":\"scale\"}" "$base/v1/validate" 2>/dev/null | grep -q '"ok":true'; do sleep 0.01; done
+line "restart to first validation (2)" "$(ms_since "$t0") ms"
+rout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d10s --latency -s "$here/keys.lua" "$base")
+rr=$(rps "$rout")
+line "warm validate, first 10 s after restart" "$rr req/s = $(ratio "$rr" "$h2") x healthz, p99 $(p99 "$rout")"
+rout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d10s --latency -s "$here/keys.lua" "$base")
+rr=$(rps "$rout")
+line "warm validate, next 10 s" "$rr req/s = $(ratio "$rr" "$h2") x healthz, p99 $(p99 "$rout")"
+line "RSS after restart runs" "$(rss)"
