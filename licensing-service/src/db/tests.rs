@@ -240,3 +240,61 @@ async fn corrupt_rows_are_decode_errors() {
     sqlx::query("UPDATE products SET slug = 'Not A Slug'").execute(&db.write).await.unwrap();
     assert!(products::by_id(&db.read, product.id).await.is_err());
 }
+
+/// The counts `/v1/admin/stats` shows, kept by triggers and id spans, equal
+/// the rows through inserts, seat changes, pruning and deletes.
+#[tokio::test]
+async fn maintained_counts_equal_the_rows() {
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let mut tx = db.begin().await.unwrap();
+    let mut seats = vec![];
+    for i in 0..3 {
+        let l = licenses::License { license_key: format!("KEY-{i}"), ..license(&policy) };
+        licenses::insert(&mut tx, &l).await.unwrap();
+        let m = machines::Machine {
+            id: Uuid::new_v4(),
+            license_id: l.id,
+            fingerprint: format!("fp-{i}"),
+            hostname: None,
+            platform: None,
+            active: true,
+            activated_at: NOW,
+            last_seen_at: NOW,
+            deactivated_at: None,
+            deactivation_reason: None,
+        };
+        machines::insert(&mut tx, &m).await.unwrap();
+        seats.push(m);
+    }
+    assert!(machines::deactivate(&mut tx, seats[0].id, "test", NOW).await.unwrap());
+    assert!(!machines::deactivate(&mut tx, seats[0].id, "again", NOW).await.unwrap());
+    machines::reactivate(&mut tx, &seats[0]).await.unwrap();
+    assert!(machines::deactivate(&mut tx, seats[1].id, "test", NOW).await.unwrap());
+    sqlx::query("DELETE FROM machines WHERE id IN (?, ?)")
+        .bind(seats[1].id.to_string())
+        .bind(seats[2].id.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let ip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let rows: Vec<_> = (0..5)
+        .map(|i| {
+            let key = events::EventKey { license_id: None, machine_id: None, fingerprint: None, result: "ok" };
+            let key = events::EventKey { fingerprint: Some(format!("fp-{i}")), ..key };
+            (key, events::EventTally { count: 1, ip_count: 1, last_ip: ip })
+        })
+        .collect();
+    events::insert_batch(&mut tx, NOW, &rows).await.unwrap();
+    tx.commit().await.unwrap();
+    events::prune(&db.write, 0, 3).await.unwrap();
+    let counted: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM licenses), (SELECT count(*) FROM machines WHERE active = 1), \
+         (SELECT count(*) FROM validation_events)",
+    )
+    .fetch_one(&db.read)
+    .await
+    .unwrap();
+    assert_eq!(counted, (3, 1, 3));
+    assert_eq!(events::table_counts(&db.read).await.unwrap(), counted);
+}

@@ -3,6 +3,10 @@
 //! watermark in the same transaction (so each expiry is told exactly once,
 //! and expiries passed while the daemon was stopped are told when it starts).
 //! The watermark starts at the moment the migration created it.
+//!
+//! Every query states `expires_at > 0` itself, so SQLite may use the partial
+//! index `licenses_expires` (a bound watermark proves nothing about zero):
+//! a run costs an index seek, not a scan of every license.
 
 use serde_json::json;
 
@@ -23,7 +27,7 @@ pub async fn scan(db: &Db, now: i64) -> Result<usize, sqlx::Error> {
     let probe_started = std::time::Instant::now();
     let watermark = db::settings::get(&db.read, WATERMARK).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(now);
     let any: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM licenses WHERE expires_at > ? AND expires_at <= ? AND status != 'revoked' LIMIT 1",
+        "SELECT 1 FROM licenses WHERE expires_at > 0 AND expires_at > ? AND expires_at <= ? AND status != 'revoked' LIMIT 1",
     )
     .bind(watermark)
     .bind(now)
@@ -41,7 +45,7 @@ pub async fn scan(db: &Db, now: i64) -> Result<usize, sqlx::Error> {
             db::settings::get(&mut *tx, WATERMARK).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(now);
         // The next batch of expiry times; a second is always taken whole.
         let next: Vec<i64> = sqlx::query_scalar(
-            "SELECT expires_at FROM licenses WHERE expires_at > ? AND expires_at <= ? AND status != 'revoked' \
+            "SELECT expires_at FROM licenses WHERE expires_at > 0 AND expires_at > ? AND expires_at <= ? AND status != 'revoked' \
              ORDER BY expires_at LIMIT ?",
         )
         .bind(watermark)
@@ -52,7 +56,7 @@ pub async fn scan(db: &Db, now: i64) -> Result<usize, sqlx::Error> {
         let last_batch = (next.len() as i64) < BATCH;
         let upto = if last_batch { now } else { next.last().copied().unwrap_or(now) };
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM licenses WHERE expires_at > ? AND expires_at <= ? AND status != 'revoked' \
+            "SELECT id FROM licenses WHERE expires_at > 0 AND expires_at > ? AND expires_at <= ? AND status != 'revoked' \
              ORDER BY expires_at, id",
         )
         .bind(watermark)
