@@ -43,12 +43,19 @@ const COLUMNS: &str = "rowid, id, product_id, policy_id, license_key, status, is
     grace_seconds, max_machines, entitlements, is_trial, fingerprint, buyer_email, buyer_npub, note, source, \
     invoice_id, revoked_reason, version, created_at, updated_at";
 
+/// What the key's uniqueness is checked on: the first 16 bytes of the
+/// SHA-256 of its text (unique index `licenses_key_hash`).
+pub fn key_hash(key: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(key.as_bytes())[..16].to_vec()
+}
+
 pub async fn insert(tx: &mut Tx, l: &License) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO licenses (id, product_id, policy_id, license_key, status, issued_at, expires_at, \
          grace_seconds, max_machines, entitlements, is_trial, fingerprint, buyer_email, buyer_npub, note, \
-         source, invoice_id, revoked_reason, version, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         source, invoice_id, revoked_reason, version, created_at, updated_at, key_hash) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(l.id.to_string())
     .bind(l.product_id.to_string())
@@ -71,9 +78,45 @@ pub async fn insert(tx: &mut Tx, l: &License) -> Result<(), sqlx::Error> {
     .bind(l.version)
     .bind(l.created_at)
     .bind(l.updated_at)
+    .bind(key_hash(&l.license_key))
     .execute(&mut **tx)
     .await
     .map(|_| ())
+}
+
+/// Fills `key_hash` of licenses written before it existed, in rowid order
+/// from where the last run stopped, then clears the marker the migration
+/// set (so a normal start costs one settings read); returns how many.
+pub async fn backfill_key_hashes(pool: &sqlx::SqlitePool) -> Result<u64, sqlx::Error> {
+    const MARKER: &str = "license_key_hash_backfill";
+    let Some(mut from) = super::settings::get(pool, MARKER).await?.and_then(|v| v.parse::<i64>().ok()) else {
+        return Ok(0);
+    };
+    let mut done = 0;
+    loop {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT rowid, license_key FROM licenses WHERE rowid > ? ORDER BY rowid LIMIT 1000")
+                .bind(from)
+                .fetch_all(pool)
+                .await?;
+        let mut tx = pool.begin().await?;
+        let Some(&(last, _)) = rows.last() else {
+            sqlx::query("DELETE FROM settings WHERE key = ?").bind(MARKER).execute(&mut *tx).await?;
+            tx.commit().await?;
+            return Ok(done);
+        };
+        for (rowid, key) in &rows {
+            sqlx::query("UPDATE licenses SET key_hash = ? WHERE rowid = ? AND key_hash IS NULL")
+                .bind(key_hash(key))
+                .bind(rowid)
+                .execute(&mut *tx)
+                .await?;
+        }
+        super::settings::set(&mut *tx, MARKER, &last.to_string()).await?;
+        tx.commit().await?;
+        done += rows.len() as u64;
+        from = last;
+    }
 }
 
 pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<License>, sqlx::Error> {
@@ -165,8 +208,9 @@ pub async fn search(
     limit: i64,
 ) -> Result<Vec<License>, sqlx::Error> {
     let key = q.to_ascii_uppercase();
+    let hash = key_hash(&key);
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM licenses WHERE id = ?1 OR invoice_id = ?1 OR license_key = ?2 \
+        "SELECT {COLUMNS} FROM licenses WHERE id = ?1 OR invoice_id = ?1 OR (key_hash = ?6 AND license_key = ?2) \
          OR fingerprint = ?1 OR buyer_npub = ?3 \
          OR (length(?1) >= 3 AND buyer_email LIKE '%' || ?5 || '%' ESCAPE '\\') \
          OR id IN (SELECT license_id FROM machines WHERE fingerprint = ?1) \
@@ -177,6 +221,7 @@ pub async fn search(
     .bind(npub_hex)
     .bind(limit)
     .bind(like_literal(q))
+    .bind(hash)
     .fetch_all(pool)
     .await
 }

@@ -69,18 +69,18 @@ pub async fn insert(tx: &mut Tx, m: &Machine) -> Result<(), sqlx::Error> {
         .map(|_| ())
 }
 
-/// The freed seat this license once gave this fingerprint, if any: taking
-/// the seat again reuses its row, so churn adds no rows.
-pub async fn freed_seat(tx: &mut Tx, license_id: Uuid, fingerprint: &str) -> Result<Option<Uuid>, sqlx::Error> {
-    let id: Option<Hyphenated> = sqlx::query_scalar(
-        "SELECT id FROM machines WHERE license_id = ? AND fingerprint = ? AND active = 0 \
+/// The freed seat this license once gave this fingerprint, if any, with
+/// when it was freed: taking the seat again reuses its row, so churn adds no rows.
+pub async fn freed_seat(tx: &mut Tx, license_id: Uuid, fingerprint: &str) -> Result<Option<(Uuid, i64)>, sqlx::Error> {
+    let row: Option<(Hyphenated, Option<i64>)> = sqlx::query_as(
+        "SELECT id, deactivated_at FROM machines WHERE license_id = ? AND fingerprint = ? AND active = 0 \
          ORDER BY deactivated_at DESC LIMIT 1",
     )
     .bind(license_id.to_string())
     .bind(fingerprint)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(id.map(Uuid::from))
+    Ok(row.map(|(id, at)| (Uuid::from(id), at.unwrap_or(0))))
 }
 
 /// Takes a freed seat's row again.

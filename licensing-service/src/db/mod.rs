@@ -70,6 +70,7 @@ impl Db {
             .await
             .with_context(|| format!("KEYSAT_DATA_DIR: cannot open {}", path.display()))?;
         MIGRATOR.run(&write).await.context("running database migrations")?;
+        licenses::backfill_key_hashes(&write).await.context("hashing license keys")?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)

@@ -1,6 +1,8 @@
 //! The event outbox and its webhook deliveries. An event is written by the
 //! transaction of its cause, together with one pending delivery per active
-//! endpoint subscribed to its type; the scheduler sends them.
+//! endpoint subscribed to its type; the scheduler sends them. An event no
+//! active endpoint subscribes to is not stored at all (an endpoint created
+//! later never receives older events anyway).
 
 use serde_json::Value;
 use sqlx::{Executor, QueryBuilder, Sqlite, SqlitePool};
@@ -25,6 +27,16 @@ pub async fn enqueue_at(
     data: Value,
 ) -> Result<String, sqlx::Error> {
     let id = format!("evt_{}", Uuid::new_v4().simple());
+    let wanted: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM webhook_endpoints e \
+         WHERE e.active = 1 AND EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value IN (?1, '*')) LIMIT 1",
+    )
+    .bind(event.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if wanted.is_none() {
+        return Ok(id);
+    }
     sqlx::query("INSERT INTO outbox_events (id, type, created_at, data) VALUES (?, ?, ?, ?)")
         .bind(&id)
         .bind(event.as_str())
@@ -271,11 +283,11 @@ pub async fn prune(pool: &SqlitePool, cutoff: i64) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
-/// Withdraws the not-yet-sent `machine.deactivated` event of `machine_id`
-/// written since `since`; true when there was one (the seat was freed and
-/// taken again before anyone was told).
+/// Withdraws the not-yet-sent `machine.deactivated` events of `machine_id`
+/// written since `since`; true when none is left, i.e. nobody was told of
+/// the seat's freeing (none was stored when no endpoint subscribed).
 pub async fn withdraw_deactivation(tx: &mut Tx, machine_id: Uuid, since: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    sqlx::query(
         "DELETE FROM outbox_events WHERE type = ?1 AND created_at >= ?2 AND json_extract(data, '$.machine_id') = ?3 \
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = outbox_events.id AND d.attempts > 0)",
     )
@@ -284,5 +296,14 @@ pub async fn withdraw_deactivation(tx: &mut Tx, machine_id: Uuid, since: i64) ->
     .bind(machine_id.to_string())
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() > 0)
+    let told: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM outbox_events WHERE type = ?1 AND created_at >= ?2 \
+         AND json_extract(data, '$.machine_id') = ?3 LIMIT 1",
+    )
+    .bind(EventType::MachineDeactivated.as_str())
+    .bind(since)
+    .bind(machine_id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(told.is_none())
 }

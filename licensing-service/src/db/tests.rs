@@ -109,7 +109,7 @@ async fn licenses_machines_and_snapshots_read_back() {
     assert_eq!((snap.product_slug.as_str(), snap.entitlements.clone()), ("app", l.entitlements.clone()));
     assert_eq!(snap.seats, vec![("fp-1".to_string(), m.id)]);
     assert!(machines::deactivate(&mut tx, m.id, "test", NOW + 1).await.unwrap());
-    assert_eq!(machines::freed_seat(&mut tx, l.id, "fp-1").await.unwrap(), Some(m.id));
+    assert_eq!(machines::freed_seat(&mut tx, l.id, "fp-1").await.unwrap(), Some((m.id, NOW + 1)));
     tx.commit().await.unwrap();
 
     let got = licenses::by_id(&db.read, l.id).await.unwrap().unwrap();
@@ -297,4 +297,57 @@ async fn maintained_counts_equal_the_rows() {
     .unwrap();
     assert_eq!(counted, (3, 1, 3));
     assert_eq!(events::table_counts(&db.read).await.unwrap(), counted);
+}
+
+/// Licenses written before `key_hash` existed get it when the database is
+/// opened; the key's uniqueness and the search by key go through it.
+#[tokio::test]
+async fn key_hashes_are_backfilled_and_unique() {
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let l = license(&policy);
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &l).await.unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query("UPDATE licenses SET key_hash = NULL").execute(&db.write).await.unwrap();
+    settings::set(&db.write, "license_key_hash_backfill", "0").await.unwrap();
+    assert_eq!(licenses::backfill_key_hashes(&db.write).await.unwrap(), 1);
+    assert_eq!(licenses::backfill_key_hashes(&db.write).await.unwrap(), 0, "the marker is cleared");
+    let (hash,): (Vec<u8>,) = sqlx::query_as("SELECT key_hash FROM licenses").fetch_one(&db.read).await.unwrap();
+    assert_eq!(hash, licenses::key_hash("KEY-1"));
+    assert_eq!(licenses::search(&db.read, "key-1", None, 10).await.unwrap().len(), 1);
+    let mut tx = db.begin().await.unwrap();
+    let twin = licenses::License { id: Uuid::new_v4(), ..license(&policy) };
+    assert!(is_unique_violation(&licenses::insert(&mut tx, &twin).await.unwrap_err()));
+}
+
+/// An event is stored only when an active endpoint subscribes to its type;
+/// one that nobody wants leaves no row.
+#[tokio::test]
+async fn events_nobody_subscribes_to_are_not_stored() {
+    let (_dir, db) = open().await;
+    let stored = |db: Db| async move {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM outbox_events").fetch_one(&db.read).await.unwrap();
+        n
+    };
+    let mut tx = db.begin().await.unwrap();
+    outbox::enqueue(&mut tx, NOW, outbox::EventType::LicenseIssued, json!({})).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(stored(db.clone()).await, 0);
+    let e = webhooks::Endpoint {
+        id: Uuid::new_v4(),
+        url: "https://example.com/hook".into(),
+        description: None,
+        events: vec!["machine.activated".into()],
+        secret: "s".into(),
+        active: true,
+        created_at: NOW,
+        updated_at: NOW,
+    };
+    let mut tx = db.begin().await.unwrap();
+    webhooks::insert(&mut tx, &e).await.unwrap();
+    outbox::enqueue(&mut tx, NOW, outbox::EventType::LicenseIssued, json!({})).await.unwrap();
+    outbox::enqueue(&mut tx, NOW, outbox::EventType::MachineActivated, json!({})).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(stored(db.clone()).await, 1);
 }

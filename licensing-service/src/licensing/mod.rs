@@ -247,7 +247,7 @@ impl Licensing {
             Ok(Seat::Take) => db::machines::freed_seat(&mut tx, license_id, fingerprint).await?,
         };
         let machine = db::machines::Machine {
-            id: machine_id.unwrap_or_else(Uuid::new_v4),
+            id: machine_id.map_or_else(Uuid::new_v4, |(id, _)| id),
             license_id,
             fingerprint: fingerprint.to_string(),
             hostname: hostname.map(str::to_owned),
@@ -263,10 +263,11 @@ impl Licensing {
                 db::machines::insert(&mut tx, &machine).await?;
                 false
             }
-            Some(id) => {
+            Some((id, freed_at)) => {
                 db::machines::reactivate(&mut tx, &machine).await?;
                 // Freed and taken again before anyone was told: nobody is.
-                db::outbox::withdraw_deactivation(&mut tx, id, now - self.seat_quiet_seconds).await?
+                let since = now - self.seat_quiet_seconds;
+                db::outbox::withdraw_deactivation(&mut tx, id, since).await? && freed_at >= since
             }
         };
         // Only a newly taken seat writes an event; validations that hold one never do.
