@@ -112,12 +112,17 @@ pub async fn deactivate(tx: &mut Tx, id: Uuid, reason: &str, now: i64) -> Result
     Ok(done.rows_affected() == 1)
 }
 
-/// Records last-seen times in one statement per machine (batched by the caller).
-pub async fn touch(tx: &mut Tx, id: Uuid, at: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE machines SET last_seen_at = max(last_seen_at, ?) WHERE id = ?")
-        .bind(at)
-        .bind(id.to_string())
-        .execute(&mut **tx)
-        .await
-        .map(|_| ())
+/// Records the last-seen time of many machines, a statement per 500.
+pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(500) {
+        let mut q = sqlx::QueryBuilder::new("UPDATE machines SET last_seen_at = max(last_seen_at, ");
+        q.push_bind(at).push(") WHERE id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.to_string());
+        }
+        q.push(")");
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
 }

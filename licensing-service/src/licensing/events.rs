@@ -1,16 +1,20 @@
-//! The hot path's write queue: one event per validation or machine call goes
-//! into a bounded channel and one task writes them in batches, so a request
-//! never waits on the disk. Machine last-seen times are derived from the same
-//! events. When the queue is full, events are dropped and counted rather than
-//! slowing requests down.
+//! The hot path's activity records: every validation, activation or
+//! heartbeat is folded in memory at once into a tally per (license, machine,
+//! fingerprint, result), and one task writes the tallies every
+//! [`FLUSH_EVERY`] in one transaction, with the machines' last-seen times.
+//! So the rows written are bounded by the distinct machines (and refusals)
+//! seen in an interval, not by the requests, a request never waits on the
+//! disk, and nothing is dropped: a burst only makes the tallies count higher.
+//! A tally that could not be written is folded back and written next time.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::hash_map::{Entry, HashMap};
+use std::hash::{BuildHasher, RandomState};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -18,12 +22,18 @@ use crate::db::events::{EventKey, EventTally};
 use crate::db::{self, Db};
 use crate::domain::now_unix;
 
-/// Capacity of the queue between requests and the writer.
-const QUEUE_CAPACITY: usize = 65_536;
-/// Most events folded into one transaction.
+/// How often the tallies are written: a machine's row and last-seen time at
+/// most once per interval.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Independent locks, so concurrent requests rarely wait for each other.
+const SHARDS: usize = 32;
+/// Distinct keys one shard holds before refusals lose their fingerprint
+/// (their count is kept under the license and result alone).
+const SHARD_KEYS: usize = 16_384;
+/// Distinct client addresses told apart per tally (`ip_count` saturates here).
+const MAX_IPS: usize = 64;
+/// Most rows written per transaction.
 const MAX_BATCH: usize = 16_384;
-/// How often queued events are written.
-const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
 /// One validation, activation or heartbeat as the log records it.
 pub struct HotEvent {
@@ -31,110 +41,183 @@ pub struct HotEvent {
     pub client_ip: IpAddr,
 }
 
-/// Sending side, held by the licensing service.
+/// What is folded for one key until the next write.
+struct Pending {
+    count: i64,
+    last_ip: IpAddr,
+    ips: Vec<IpAddr>,
+}
+
+impl Pending {
+    fn add(&mut self, count: i64, ip: IpAddr) {
+        self.count += count;
+        self.last_ip = ip;
+        if self.ips.len() < MAX_IPS && !self.ips.contains(&ip) {
+            self.ips.push(ip);
+        }
+    }
+}
+
+type Shard = Mutex<HashMap<EventKey, Pending>>;
+
+struct Folds {
+    shards: Vec<Shard>,
+    hasher: RandomState,
+}
+
+impl Folds {
+    fn shard(&self, key: &EventKey) -> &Shard {
+        &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
+    }
+
+    fn add(&self, key: EventKey, count: i64, ip: IpAddr) {
+        let mut map = self.shard(&key).lock().expect("event fold lock");
+        // A full shard keeps refusals' counts without their fingerprints; seats
+        // and licenses are bounded by the database's own rows.
+        let key = if map.len() >= SHARD_KEYS && key.machine_id.is_none() && !map.contains_key(&key) {
+            EventKey { fingerprint: None, ..key }
+        } else {
+            key
+        };
+        match map.entry(key) {
+            Entry::Occupied(mut e) => e.get_mut().add(count, ip),
+            Entry::Vacant(e) => {
+                e.insert(Pending { count, last_ip: ip, ips: vec![ip] });
+            }
+        }
+    }
+
+    /// Everything folded so far, leaving the shards empty.
+    fn take(&self) -> Vec<(EventKey, Pending)> {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            let map = std::mem::take(&mut *shard.lock().expect("event fold lock"));
+            out.extend(map);
+        }
+        out
+    }
+}
+
+/// The folding side, held by the licensing service.
 #[derive(Clone)]
 pub struct EventQueue {
-    tx: mpsc::Sender<HotEvent>,
+    folds: Arc<Folds>,
+    closed: Arc<AtomicBool>,
+    /// Events refused because the writer had already stopped (at shutdown).
     pub dropped: Arc<AtomicU64>,
     pub written: Arc<AtomicU64>,
 }
 
 impl EventQueue {
     /// Starts the writer task. When `shutdown` turns true it stops taking
-    /// events, writes what is queued, and ends.
+    /// events, writes what is folded, and ends.
     pub fn start(db: Db, shutdown: watch::Receiver<bool>) -> (EventQueue, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        let q = EventQueue { tx, dropped: Arc::default(), written: Arc::default() };
-        let handle = tokio::spawn(writer(db, rx, q.written.clone(), shutdown));
+        let folds = Folds { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), hasher: RandomState::new() };
+        let q = EventQueue {
+            folds: Arc::new(folds),
+            closed: Arc::default(),
+            dropped: Arc::default(),
+            written: Arc::default(),
+        };
+        let handle = tokio::spawn(writer(db, q.clone(), shutdown));
         (q, handle)
     }
 
-    /// Never blocks; drops the event when the queue is full.
+    /// Never blocks on the disk: a short lock on one shard of the tallies.
     pub fn push(&self, e: HotEvent) {
-        if self.tx.try_send(e).is_err() {
+        if self.closed.load(Ordering::Acquire) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
         }
+        self.folds.add(e.key, 1, e.client_ip);
     }
 }
 
-async fn writer(
-    db: Db,
-    mut rx: mpsc::Receiver<HotEvent>,
-    written: Arc<AtomicU64>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut buf = Vec::with_capacity(MAX_BATCH);
+async fn writer(db: Db, q: EventQueue, mut shutdown: watch::Receiver<bool>) {
     let mut closing = false;
     loop {
-        if !closing {
-            tokio::select! {
-                _ = tokio::time::sleep(FLUSH_EVERY) => {}
-                _ = shutdown.wait_for(|stop| *stop) => {
-                    closing = true;
-                    rx.close();
-                }
+        tokio::select! {
+            _ = tokio::time::sleep(FLUSH_EVERY) => {}
+            _ = shutdown.wait_for(|stop| *stop) => {
+                closing = true;
+                q.closed.store(true, Ordering::Release);
             }
         }
-        // Drain what is queued now, one transaction per full batch.
-        while take_queued(&mut rx, &mut buf) > 0 {
-            let n = buf.len() as u64;
-            match write_batch(&db, std::mem::take(&mut buf)).await {
-                Ok(()) => {
-                    written.fetch_add(n, Ordering::Relaxed);
-                }
-                Err(e) => tracing::warn!(error = %e, events = n, "could not write validation events"),
-            }
-        }
+        flush(&db, &q).await;
         if closing {
             break;
         }
     }
 }
 
-/// Moves what is queued right now (up to a batch) into `buf`.
-fn take_queued(rx: &mut mpsc::Receiver<HotEvent>, buf: &mut Vec<HotEvent>) -> usize {
-    while buf.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(e) => buf.push(e),
-            Err(_) => break,
+/// Writes what is folded, a transaction per batch; a batch that fails is
+/// folded back to be written next time.
+async fn flush(db: &Db, q: &EventQueue) {
+    let mut pending = q.folds.take();
+    while !pending.is_empty() {
+        let rest = pending.split_off(pending.len().min(MAX_BATCH));
+        let batch = std::mem::replace(&mut pending, rest);
+        let rows: Vec<(EventKey, EventTally)> = batch
+            .into_iter()
+            .map(|(k, p)| (k, EventTally { count: p.count, ip_count: p.ips.len() as i64, last_ip: p.last_ip }))
+            .collect();
+        let n: i64 = rows.iter().map(|(_, t)| t.count).sum();
+        match write_batch(db, &rows).await {
+            Ok(()) => {
+                q.written.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, events = n, "could not write validation events; retrying");
+                for (k, t) in rows {
+                    q.folds.add(k, t.count, t.last_ip);
+                }
+            }
         }
     }
-    buf.len()
 }
 
-/// Folds a batch by (license, machine, result) and writes it with the
-/// machines' last-seen times in one transaction.
-async fn write_batch(db: &Db, events: Vec<HotEvent>) -> Result<(), sqlx::Error> {
-    // Folding a large batch is CPU work: keep it off the request workers.
-    let (rows, seen) = tokio::task::spawn_blocking(move || fold(events)).await.expect("folding events");
+/// The tallies and the last-seen times of their machines, in one transaction.
+async fn write_batch(db: &Db, rows: &[(EventKey, EventTally)]) -> Result<(), sqlx::Error> {
     let now = now_unix();
+    let mut seen: Vec<Uuid> = rows.iter().filter_map(|(k, _)| k.machine_id).collect();
+    seen.sort_unstable();
+    seen.dedup();
     let mut tx = db.begin().await?;
-    db::events::insert_batch(&mut tx, now, &rows).await?;
-    for machine_id in seen {
-        db::machines::touch(&mut tx, machine_id, now).await?;
-    }
+    db::events::insert_batch(&mut tx, now, rows).await?;
+    db::machines::touch_many(&mut tx, &seen, now).await?;
     tx.commit().await
 }
 
-type Folded = (Vec<(EventKey, EventTally)>, HashSet<Uuid>);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn fold(events: Vec<HotEvent>) -> Folded {
-    let mut folded: HashMap<EventKey, (EventTally, HashSet<IpAddr>)> = HashMap::new();
-    for e in events {
-        let (tally, ips) = folded
-            .entry(e.key)
-            .or_insert_with(|| (EventTally { count: 0, ip_count: 0, last_ip: e.client_ip }, HashSet::new()));
-        tally.count += 1;
-        tally.last_ip = e.client_ip;
-        ips.insert(e.client_ip);
+    fn key(fp: &str, machine: Option<Uuid>) -> EventKey {
+        EventKey { license_id: None, machine_id: machine, fingerprint: Some(fp.into()), result: "ok" }
     }
-    let seen: HashSet<Uuid> = folded.keys().filter_map(|k| k.machine_id).collect();
-    let rows = folded
-        .into_iter()
-        .map(|(k, (mut t, ips))| {
-            t.ip_count = ips.len() as i64;
-            (k, t)
-        })
-        .collect();
-    (rows, seen)
+
+    #[test]
+    fn events_fold_per_key_and_full_shards_keep_counts() {
+        let folds = Folds { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), hasher: RandomState::new() };
+        let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
+        for i in 0..3 {
+            folds.add(key("a", None), 1, ip(i));
+        }
+        folds.add(key("a", None), 1, ip(0));
+        let machine = Some(Uuid::new_v4());
+        folds.add(key("b", machine), 1, ip(9));
+        // Far more distinct refusals than the shards hold: all still counted.
+        let many = SHARD_KEYS * SHARDS * 5 / 4;
+        for i in 0..many {
+            folds.add(key(&format!("x{i}"), None), 1, ip(1));
+        }
+        let all = folds.take();
+        assert!(folds.take().is_empty());
+        let total: i64 = all.iter().map(|(_, p)| p.count).sum();
+        assert_eq!(total, 5 + many as i64);
+        let a = all.iter().find(|(k, _)| k == &key("a", None)).unwrap();
+        assert_eq!((a.1.count, a.1.ips.len(), a.1.last_ip), (4, 3, ip(0)));
+        assert!(all.iter().any(|(k, p)| k.machine_id == machine && p.count == 1));
+        assert!(all.len() <= SHARDS * (SHARD_KEYS + 1) + 1, "{}", all.len());
+    }
 }
