@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod events;
+pub mod seats;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,13 +14,12 @@ use uuid::Uuid;
 
 use crate::db::events::EventKey;
 use crate::db::{self, Db, Tx};
-use crate::delivery::events::{deactivation_event, machine_event};
-use crate::delivery::EventType;
 use crate::domain::now_unix;
 use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, Seat};
 use crate::ratelimit::RateLimiter;
 use cache::{LicenseCache, VerifiedKey};
 use events::{EventQueue, HotEvent};
+use seats::{Outcome, SeatOp, SeatWriter};
 
 /// Why a call was refused: a protocol reason (answered with HTTP 200), or a
 /// failure of ours.
@@ -70,6 +70,8 @@ pub struct Licensing {
     seat_quiet_seconds: i64,
     /// Seats taken or freed by applications, per license per hour.
     seat_changes: RateLimiter<Uuid>,
+    /// Group commit of seat takes and application frees.
+    seats: SeatWriter,
 }
 
 impl Licensing {
@@ -81,7 +83,8 @@ impl Licensing {
         seat_changes_per_hour: u32,
     ) -> Licensing {
         let seat_changes = RateLimiter::new(seat_changes_per_hour, Duration::from_secs(3600));
-        Licensing { db, cache: LicenseCache::default(), public_key, events, seat_quiet_seconds, seat_changes }
+        let seats = SeatWriter::start(db.clone(), seat_quiet_seconds);
+        Licensing { db, cache: LicenseCache::default(), public_key, events, seat_quiet_seconds, seat_changes, seats }
     }
 
     /// A script looping activate/deactivate on one key is slowed down; a
@@ -222,8 +225,8 @@ impl Licensing {
         }
     }
 
-    /// Decides again on the writer's fresh view and inserts the seat; the
-    /// single write connection serialises concurrent activations.
+    /// Takes the seat in the writer's next group, which decides again on its
+    /// fresh view (so concurrent activations never exceed the cap).
     async fn take_seat(
         &self,
         license_id: Uuid,
@@ -232,54 +235,23 @@ impl Licensing {
         platform: Option<&str>,
         now: i64,
     ) -> Result<(Arc<LicenseSnapshot>, Uuid), Refusal> {
-        let mut tx = self.db.begin().await?;
-        let fresh = db::licenses::snapshot(&mut tx, license_id).await?.ok_or(Reason::NotFound)?;
-        let machine_id = match fresh.seat_for(fingerprint) {
-            Ok(Seat::Held(id)) => {
-                drop(tx);
-                return Ok((self.cache.store(fresh), id));
-            }
-            Err(reason) => {
-                drop(tx);
-                let fresh = self.cache.store(fresh);
-                return Err(refuse(reason, &fresh));
-            }
-            Ok(Seat::Take) => db::machines::freed_seat(&mut tx, license_id, fingerprint).await?,
-        };
-        let machine = db::machines::Machine {
-            id: machine_id.map_or_else(Uuid::new_v4, |(id, _)| id),
+        let op = SeatOp::Take {
             license_id,
-            fingerprint: fingerprint.to_string(),
+            fingerprint: fingerprint.to_owned(),
             hostname: hostname.map(str::to_owned),
             platform: platform.map(str::to_owned),
-            active: true,
-            activated_at: now,
-            last_seen_at: now,
-            deactivated_at: None,
-            deactivation_reason: None,
+            now,
         };
-        let quiet = match machine_id {
-            None => {
-                db::machines::insert(&mut tx, &machine).await?;
-                false
-            }
-            Some((id, freed_at)) => {
-                db::machines::reactivate(&mut tx, &machine).await?;
-                // Freed and taken again before anyone was told: nobody is.
-                let since = now - self.seat_quiet_seconds;
-                db::outbox::withdraw_deactivation(&mut tx, id, since).await? && freed_at >= since
-            }
-        };
-        // Only a newly taken seat writes an event; validations that hold one never do.
-        if !quiet {
-            machine_event(&mut tx, now, EventType::MachineActivated, &machine, serde_json::json!({})).await?;
+        match self.seats.apply(op).await? {
+            Outcome::Seat(snap, machine_id) => Ok((self.cache.store(snap), machine_id)),
+            Outcome::Refused(reason, snap) => Err(refuse(reason, &self.cache.store(snap))),
+            Outcome::NotFound | Outcome::Freed(_) => Err(Reason::NotFound.into()),
         }
-        let snap = self.commit_change(tx, license_id).await?;
-        Ok((snap.ok_or(Reason::NotFound)?, machine.id))
     }
 
-    /// Frees a seat (by the application, or by the operator when `audit` is
-    /// given); `None` when the machine held no seat.
+    /// Frees a seat (by the application, in the writer's next group; or by
+    /// the operator when `audit` is given, in a transaction of its own with
+    /// the audit record); `None` when the machine held no seat.
     pub async fn free_seat(
         &self,
         machine_id: Uuid,
@@ -288,19 +260,23 @@ impl Licensing {
         audit: Option<db::audit::NewAudit<'_>>,
     ) -> Result<Option<Arc<LicenseSnapshot>>, sqlx::Error> {
         let now = now_unix();
-        let mut tx = self.db.begin().await?;
-        if !db::machines::deactivate(&mut tx, machine_id, reason, now).await? {
-            return Ok(None);
-        }
-        if let Some(m) = db::machines::by_id(&mut *tx, machine_id).await? {
-            let extra =
-                serde_json::json!({"reason": reason, "by": if audit.is_some() { "operator" } else { "application" }});
-            deactivation_event(&mut tx, now, now + self.seat_quiet_seconds, &m, extra).await?;
-        }
-        if let Some(a) = audit {
-            db::audit::record(&mut tx, now, a).await?;
-        }
-        self.commit_change(tx, license_id).await
+        let snap = match audit {
+            None => {
+                let op = SeatOp::Free { machine_id, license_id, reason: reason.to_owned(), now };
+                match self.seats.apply(op).await? {
+                    Outcome::Freed(snap) => snap,
+                    _ => None,
+                }
+            }
+            Some(a) => {
+                let mut tx = self.db.begin().await?;
+                let snap =
+                    seats::free(&mut tx, machine_id, license_id, reason, Some(a), now, self.seat_quiet_seconds).await?;
+                tx.commit().await?;
+                snap
+            }
+        };
+        Ok(snap.map(|s| self.cache.store(s)))
     }
 
     /// Bumps the license version, reads its snapshot inside the transaction,
@@ -311,8 +287,7 @@ impl Licensing {
         mut tx: Tx,
         license_id: Uuid,
     ) -> Result<Option<Arc<LicenseSnapshot>>, sqlx::Error> {
-        db::licenses::bump_version(&mut tx, license_id).await?;
-        let snap = db::licenses::snapshot(&mut tx, license_id).await?;
+        let snap = seats::bumped(&mut tx, license_id).await?;
         tx.commit().await?;
         Ok(snap.map(|s| self.cache.store(s)))
     }

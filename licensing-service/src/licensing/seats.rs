@@ -1,0 +1,182 @@
+//! Group commit of seat changes on the single writer: seat takes and
+//! application frees are queued to one task, which applies everything queued
+//! while the previous commit ran in one transaction, in arrival order, and
+//! answers each caller once that transaction is durable. Each change decides
+//! again on the transaction's own view (earlier changes of the group
+//! included), so seat caps stay exact. If the group's transaction fails,
+//! each change is retried alone, so one failure never fails the others.
+
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::db::{self, Db, Tx};
+use crate::delivery::events::{deactivation_event, machine_event};
+use crate::delivery::EventType;
+use crate::domain::validation::{LicenseSnapshot, Reason, Seat};
+
+/// Most changes in one transaction.
+const MAX_GROUP: usize = 256;
+/// Changes waiting for the writer before callers wait to queue.
+const QUEUE: usize = 4096;
+
+/// A seat change, owned so it can be applied again alone.
+pub enum SeatOp {
+    Take { license_id: Uuid, fingerprint: String, hostname: Option<String>, platform: Option<String>, now: i64 },
+    Free { machine_id: Uuid, license_id: Uuid, reason: String, now: i64 },
+}
+
+/// What a change found, to publish to the cache once committed.
+pub enum Outcome {
+    /// The seat (taken now or already held) and the license as committed.
+    Seat(LicenseSnapshot, Uuid),
+    /// Refused on the fresh view.
+    Refused(Reason, LicenseSnapshot),
+    /// A take whose license is gone.
+    NotFound,
+    /// A free: the license after it, or `None` when the machine held no seat.
+    Freed(Option<LicenseSnapshot>),
+}
+
+type Reply = oneshot::Sender<Result<Outcome, sqlx::Error>>;
+
+#[derive(Clone)]
+pub struct SeatWriter {
+    tx: mpsc::Sender<(SeatOp, Reply)>,
+}
+
+impl SeatWriter {
+    pub fn start(db: Db, seat_quiet_seconds: i64) -> SeatWriter {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, rx, seat_quiet_seconds));
+        SeatWriter { tx }
+    }
+
+    /// Applies `op` in the next group; returns once it is committed.
+    pub async fn apply(&self, op: SeatOp) -> Result<Outcome, sqlx::Error> {
+        let (reply, answer) = oneshot::channel();
+        let closed = || sqlx::Error::PoolClosed;
+        self.tx.send((op, reply)).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+}
+
+async fn run(db: Db, mut rx: mpsc::Receiver<(SeatOp, Reply)>, quiet: i64) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let ops: Vec<&SeatOp> = group.iter().map(|(op, _)| op).collect();
+        match apply_group(&db, &ops, quiet).await {
+            Ok(outcomes) => {
+                for ((_, reply), outcome) in group.drain(..).zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                if group.len() > 1 {
+                    tracing::warn!(error = %e, changes = group.len(), "a group of seat changes failed; applying each alone");
+                }
+                for (op, reply) in group.drain(..) {
+                    let one = apply_group(&db, &[&op], quiet).await.map(|mut o| o.remove(0));
+                    let _ = reply.send(one);
+                }
+            }
+        }
+    }
+}
+
+async fn apply_group(db: &Db, ops: &[&SeatOp], quiet: i64) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        out.push(match op {
+            SeatOp::Take { license_id, fingerprint, hostname, platform, now } => {
+                take(&mut tx, *license_id, fingerprint, hostname.as_deref(), platform.as_deref(), *now, quiet).await?
+            }
+            SeatOp::Free { machine_id, license_id, reason, now } => {
+                Outcome::Freed(free(&mut tx, *machine_id, *license_id, reason, None, *now, quiet).await?)
+            }
+        });
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Decides again on the transaction's view and inserts (or reuses) the seat.
+async fn take(
+    tx: &mut Tx,
+    license_id: Uuid,
+    fingerprint: &str,
+    hostname: Option<&str>,
+    platform: Option<&str>,
+    now: i64,
+    quiet_seconds: i64,
+) -> Result<Outcome, sqlx::Error> {
+    let Some(fresh) = db::licenses::snapshot(tx, license_id).await? else { return Ok(Outcome::NotFound) };
+    let freed = match fresh.seat_for(fingerprint) {
+        Ok(Seat::Held(id)) => return Ok(Outcome::Seat(fresh, id)),
+        Err(reason) => return Ok(Outcome::Refused(reason, fresh)),
+        Ok(Seat::Take) => db::machines::freed_seat(tx, license_id, fingerprint).await?,
+    };
+    let machine = db::machines::Machine {
+        id: freed.map_or_else(Uuid::new_v4, |(id, _)| id),
+        license_id,
+        fingerprint: fingerprint.to_string(),
+        hostname: hostname.map(str::to_owned),
+        platform: platform.map(str::to_owned),
+        active: true,
+        activated_at: now,
+        last_seen_at: now,
+        deactivated_at: None,
+        deactivation_reason: None,
+    };
+    let quiet = match freed {
+        None => {
+            db::machines::insert(tx, &machine).await?;
+            false
+        }
+        Some((id, freed_at)) => {
+            db::machines::reactivate(tx, &machine).await?;
+            // Freed and taken again before anyone was told: nobody is.
+            let since = now - quiet_seconds;
+            db::outbox::withdraw_deactivation(tx, id, since).await? && freed_at >= since
+        }
+    };
+    // Only a newly taken seat writes an event; validations that hold one never do.
+    if !quiet {
+        machine_event(tx, now, EventType::MachineActivated, &machine, serde_json::json!({})).await?;
+    }
+    Ok(match bumped(tx, license_id).await? {
+        Some(snap) => Outcome::Seat(snap, machine.id),
+        None => Outcome::NotFound,
+    })
+}
+
+/// Frees a seat (by the application, or by the operator when `audit` is
+/// given); `None` when the machine held no seat.
+pub async fn free(
+    tx: &mut Tx,
+    machine_id: Uuid,
+    license_id: Uuid,
+    reason: &str,
+    audit: Option<db::audit::NewAudit<'_>>,
+    now: i64,
+    quiet_seconds: i64,
+) -> Result<Option<LicenseSnapshot>, sqlx::Error> {
+    if !db::machines::deactivate(tx, machine_id, reason, now).await? {
+        return Ok(None);
+    }
+    if let Some(m) = db::machines::by_id(&mut **tx, machine_id).await? {
+        let extra =
+            serde_json::json!({"reason": reason, "by": if audit.is_some() { "operator" } else { "application" }});
+        deactivation_event(tx, now, now + quiet_seconds, &m, extra).await?;
+    }
+    if let Some(a) = audit {
+        db::audit::record(tx, now, a).await?;
+    }
+    bumped(tx, license_id).await
+}
+
+/// Bumps the license version and reads its snapshot inside the transaction.
+pub async fn bumped(tx: &mut Tx, license_id: Uuid) -> Result<Option<LicenseSnapshot>, sqlx::Error> {
+    db::licenses::bump_version(tx, license_id).await?;
+    db::licenses::snapshot(tx, license_id).await
+}
