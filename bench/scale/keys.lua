@@ -2,8 +2,9 @@
 -- each request from another client address (X-Forwarded-For through a
 -- trusted proxy). SCALE_MODE:
 --   walk: each thread walks its share of a fixed permutation of the keys from
---         $SCALE_START on (first sight of every key + machine: a seat is taken),
---         and sends GET /healthz once its share is done;
+--         $SCALE_START on (first sight of every key + machine: a seat is taken);
+--         past the last key it starts again with new machines when SCALE_WRAP
+--         is set (the policy has unlimited seats), else sends GET /healthz;
 --   warm: a random key with its own machine (seated by the walk);
 --   bare: a random key without a fingerprint.
 -- done() prints "walked <n>": the walk positions every thread got past.
@@ -21,6 +22,7 @@ function init(args)
   mode = os.getenv("SCALE_MODE")
   nthreads = tonumber(os.getenv("SCALE_THREADS"))
   pos = tonumber(os.getenv("SCALE_START") or "0")
+  wrap = os.getenv("SCALE_WRAP") ~= nil
   counter = tid * 16777216
   math.randomseed(os.time() + tid * 7919)
 end
@@ -35,13 +37,15 @@ function request()
   local c = counter % 4194304
   local ip = string.format("10.%d.%d.%d", math.floor(c / 65536) % 256, math.floor(c / 256) % 256, c % 256)
   local i
+  local machine = ""
   if mode == "walk" then
     local w = pos * nthreads + tid
-    if w >= n then
+    if w >= n and not wrap then
       return wrk.format("GET", "/healthz")
     end
     pos = pos + 1
-    i = perm(w)
+    i = perm(w % n)
+    if w >= n then machine = "-" .. math.floor(w / n) end
   else
     i = math.random(n)
   end
@@ -49,7 +53,7 @@ function request()
   if mode == "bare" then
     body = string.format('{"key":"%s","product_slug":"scale"}', keys[i])
   else
-    body = string.format('{"key":"%s","fingerprint":"scale-machine-%d","product_slug":"scale"}', keys[i], i)
+    body = string.format('{"key":"%s","fingerprint":"scale-machine-%d%s","product_slug":"scale"}', keys[i], i, machine)
   end
   return wrk.format("POST", "/v1/validate", {
     ["Content-Type"] = "application/json",
