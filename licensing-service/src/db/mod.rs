@@ -16,6 +16,7 @@ pub mod payments;
 pub mod policies;
 pub mod products;
 pub mod prune;
+pub mod sales;
 pub mod settings;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@ pub mod orders;
 pub mod payments;
 pub mod products;
 pub mod reconcile;
+pub mod sales;
 pub mod settings;
 pub mod state;
 pub mod views;

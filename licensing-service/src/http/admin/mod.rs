@@ -9,6 +9,7 @@ pub mod machines;
 pub mod policies;
 pub mod products;
 pub mod routes;
+pub mod sales;
 pub mod settings;
 pub mod webhook_endpoints;
 

@@ -66,4 +66,7 @@ admin_routes! {
     GET "/webhook-deliveries/{id}" => webhook_endpoints::delivery;
     POST "/webhook-deliveries/{id}/retry" => webhook_endpoints::retry;
     GET "/stats" => settings::stats;
+    GET "/invoices" => sales::list;
+    GET "/invoices/{id}" => sales::get;
+    GET "/revenue" => sales::revenue;
 }
