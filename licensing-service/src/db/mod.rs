@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod codes;
+pub mod customers;
 pub mod events;
 pub mod invoices;
 pub mod licenses;

@@ -9,6 +9,7 @@
 pub mod btcpay;
 pub mod catalog;
 pub mod codes;
+pub mod customers;
 pub mod fulfillment;
 pub mod idempotency;
 pub mod licenses;

@@ -461,3 +461,29 @@ pub struct Revenue {
     pub totals: RevenueLine,
     pub groups: Vec<RevenueLine>,
 }
+
+/// A buyer: every e-mail address and npub used together on one order or
+/// license, with what they hold and paid.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerView {
+    /// `cus_…`, stable while the customer's identities stay the same.
+    pub customer_id: String,
+    pub emails: Vec<String>,
+    /// bech32.
+    pub npubs: Vec<String>,
+    pub license_ids: Vec<Uuid>,
+    /// Settled invoices.
+    pub sales: i64,
+    pub total_paid_sats: i64,
+    pub total_paid_fiat: Vec<FiatAmount>,
+    pub first_purchase_at: Timestamp,
+    pub last_purchase_at: Timestamp,
+}
+
+/// A customer with their licenses in full.
+#[derive(Debug, Serialize)]
+pub struct CustomerDetails {
+    #[serde(flatten)]
+    pub customer: CustomerView,
+    pub licenses: Vec<LicenseView>,
+}

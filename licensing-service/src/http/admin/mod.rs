@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod btcpay;
 pub mod codes;
+pub mod customers;
 pub mod licenses;
 pub mod machines;
 pub mod policies;

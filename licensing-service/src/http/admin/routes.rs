@@ -69,4 +69,6 @@ admin_routes! {
     GET "/invoices" => sales::list;
     GET "/invoices/{id}" => sales::get;
     GET "/revenue" => sales::revenue;
+    GET "/customers" => customers::list;
+    GET "/customers/{id}" => customers::get;
 }
