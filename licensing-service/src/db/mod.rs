@@ -18,6 +18,7 @@ pub mod policies;
 pub mod products;
 pub mod prune;
 pub mod sales;
+pub mod search;
 pub mod settings;
 #[cfg(test)]
 mod tests;

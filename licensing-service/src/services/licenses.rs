@@ -157,9 +157,11 @@ pub async fn search(s: &Core, term: &str, limit: i64) -> Result<Vec<LicenseView>
         return Err(ServiceError::bad_input("invalid_request", "q: give 1 to 1000 characters to search for"));
     }
     let npub = Npub::parse(term).ok().map(|n| n.to_hex());
-    let rows = db::licenses::search(&s.db.read, term, npub.as_deref(), limit).await?;
+    let rows = db::search::licenses(&s.db.read, term, npub.as_deref(), limit).await?;
     let names = Names::load(s).await?;
-    Ok(rows.iter().map(|l| LicenseView::new(l, &names)).collect())
+    let mut found: Vec<LicenseView> = rows.iter().map(|l| LicenseView::new(l, &names)).collect();
+    super::sales::attach(s, &mut found).await?;
+    Ok(found)
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ServiceError> {

@@ -29,6 +29,7 @@ mod delivery_payments;
 mod demo;
 mod desk_customers;
 mod desk_sales;
+mod desk_search;
 mod hostile_buyers;
 mod lifecycle;
 mod machines;
