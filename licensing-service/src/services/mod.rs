@@ -20,6 +20,7 @@ pub mod reconcile;
 pub mod sales;
 pub mod settings;
 pub mod state;
+pub mod support;
 pub mod views;
 pub mod webhooks;
 

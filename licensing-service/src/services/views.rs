@@ -487,3 +487,32 @@ pub struct CustomerDetails {
     pub customer: CustomerView,
     pub licenses: Vec<LicenseView>,
 }
+
+/// The seats freed by resetting a license.
+#[derive(Debug, Serialize)]
+pub struct SeatsReset {
+    pub license_id: Uuid,
+    pub freed: usize,
+    pub machines: Vec<MachineView>,
+}
+
+/// A key sent again.
+#[derive(Debug, Serialize)]
+pub struct Resent {
+    pub license_id: Uuid,
+    /// `nostr` (e-mail once Keysat sends e-mail).
+    pub channel: &'static str,
+    pub recipient_npub: String,
+    pub queued_at: Timestamp,
+}
+
+/// A license with everything support looks at: machines, audit trail and
+/// validations (as in its details), its invoice in full and every delivery.
+#[derive(Debug, Serialize)]
+pub struct LicenseSupport {
+    #[serde(flatten)]
+    pub details: LicenseDetails,
+    pub invoice: Option<InvoiceDetails>,
+    /// Every DM that carried the key, newest first.
+    pub deliveries: Vec<NostrDelivery>,
+}

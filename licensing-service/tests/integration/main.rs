@@ -30,6 +30,7 @@ mod demo;
 mod desk_customers;
 mod desk_sales;
 mod desk_search;
+mod desk_support;
 mod hostile_buyers;
 mod lifecycle;
 mod machines;

@@ -12,6 +12,7 @@ pub mod products;
 pub mod routes;
 pub mod sales;
 pub mod settings;
+pub mod support;
 pub mod webhook_endpoints;
 
 pub fn page_size(limit: Option<i64>) -> i64 {

@@ -71,4 +71,7 @@ admin_routes! {
     GET "/revenue" => sales::revenue;
     GET "/customers" => customers::list;
     GET "/customers/{id}" => customers::get;
+    POST "/licenses/{id}/reset-seats" => support::reset_seats;
+    POST "/licenses/{id}/resend" => support::resend;
+    GET "/licenses/{id}/support" => support::show;
 }
