@@ -11,6 +11,7 @@ pub mod events;
 pub mod invoices;
 pub mod licenses;
 pub mod machines;
+pub mod metrics;
 pub mod nostr;
 pub mod outbox;
 pub mod payments;

@@ -13,6 +13,7 @@ pub mod customers;
 pub mod fulfillment;
 pub mod idempotency;
 pub mod licenses;
+pub mod metrics;
 pub mod orders;
 pub mod payments;
 pub mod products;

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod customers;
 pub mod licenses;
 pub mod machines;
+pub mod metrics;
 pub mod policies;
 pub mod products;
 pub mod routes;
