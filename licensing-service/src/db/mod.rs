@@ -8,6 +8,7 @@ pub mod audit;
 pub mod codes;
 pub mod customers;
 pub mod events;
+pub mod export;
 pub mod invoices;
 pub mod licenses;
 pub mod machines;

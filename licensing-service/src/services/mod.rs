@@ -10,6 +10,7 @@ pub mod btcpay;
 pub mod catalog;
 pub mod codes;
 pub mod customers;
+pub mod export;
 pub mod fulfillment;
 pub mod idempotency;
 pub mod licenses;

@@ -28,6 +28,7 @@ mod connections;
 mod delivery_payments;
 mod demo;
 mod desk_customers;
+mod desk_export;
 mod desk_metrics;
 mod desk_sales;
 mod desk_search;

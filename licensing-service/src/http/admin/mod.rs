@@ -5,6 +5,7 @@ pub mod auth;
 pub mod btcpay;
 pub mod codes;
 pub mod customers;
+pub mod export;
 pub mod licenses;
 pub mod machines;
 pub mod metrics;

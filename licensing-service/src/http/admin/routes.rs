@@ -74,4 +74,5 @@ admin_routes! {
     POST "/licenses/{id}/reset-seats" => support::reset_seats;
     POST "/licenses/{id}/resend" => support::resend;
     GET "/licenses/{id}/support" => support::show;
+    GET "/export/{file}" => export::export;
 }
