@@ -6,16 +6,21 @@
 
 pub mod audit;
 pub mod codes;
+pub mod customers;
 pub mod events;
+pub mod export;
 pub mod invoices;
 pub mod licenses;
 pub mod machines;
+pub mod metrics;
 pub mod nostr;
 pub mod outbox;
 pub mod payments;
 pub mod policies;
 pub mod products;
 pub mod prune;
+pub mod sales;
+pub mod search;
 pub mod settings;
 #[cfg(test)]
 mod tests;

@@ -299,3 +299,14 @@ pub async fn keys_of_npub<'e, E: Executor<'e, Database = Sqlite>>(
     .fetch_all(e)
     .await
 }
+
+/// Every message delivering a license (resends included), newest first.
+pub async fn all_for_license(pool: &SqlitePool, license_id: Uuid) -> Result<Vec<Message>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM nostr_messages WHERE license_id = ? AND kind = 'license' \
+         ORDER BY created_at DESC, rowid DESC"
+    ))
+    .bind(license_id.to_string())
+    .fetch_all(pool)
+    .await
+}

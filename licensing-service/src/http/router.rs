@@ -51,11 +51,12 @@ pub fn public_routes(state: &AppState) -> Router<AppState> {
 }
 
 /// Every admin route (the one table in `http::admin::routes`), under
-/// `/v1/admin`, each behind the admin-key check.
+/// `/v1/admin`, and `/metrics`, each behind the admin-key check.
 pub fn admin_routes(state: &AppState) -> Router<AppState> {
-    let routes = admin::routes::router()
-        .route_layer(middleware::from_fn_with_state(state.clone(), admin::auth::require_admin_key));
-    Router::new().nest("/v1/admin", routes)
+    let auth = middleware::from_fn_with_state(state.clone(), admin::auth::require_admin_key);
+    let routes = admin::routes::router().route_layer(auth.clone());
+    let metrics = Router::new().route("/metrics", get(admin::metrics::metrics)).route_layer(auth);
+    Router::new().nest("/v1/admin", routes).merge(metrics)
 }
 
 pub fn finish(router: Router<AppState>, state: AppState) -> Router {

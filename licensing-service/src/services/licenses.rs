@@ -65,7 +65,10 @@ impl Names {
 
 /// One license in its one shape.
 pub async fn view(s: &Core, l: &License) -> Result<LicenseView, ServiceError> {
-    Ok(LicenseView::new(l, &Names::of(s, l).await?))
+    let mut v = [LicenseView::new(l, &Names::of(s, l).await?)];
+    super::sales::attach(s, &mut v).await?;
+    let [v] = v;
+    Ok(v)
 }
 
 /// A license issued by the operator.
@@ -143,7 +146,9 @@ pub async fn list(s: &Core, q: ListInput) -> Result<Page, ServiceError> {
     let rows = db::licenses::list(&s.db.read, &filter).await?;
     let next_cursor = (rows.len() as i64 == q.limit).then(|| rows.last().map(|l| l.rowid.to_string())).flatten();
     let names = Names::load(s).await?;
-    Ok(Page { licenses: rows.iter().map(|l| LicenseView::new(l, &names)).collect(), next_cursor })
+    let mut licenses: Vec<LicenseView> = rows.iter().map(|l| LicenseView::new(l, &names)).collect();
+    super::sales::attach(s, &mut licenses).await?;
+    Ok(Page { licenses, next_cursor })
 }
 
 pub async fn search(s: &Core, term: &str, limit: i64) -> Result<Vec<LicenseView>, ServiceError> {
@@ -152,9 +157,11 @@ pub async fn search(s: &Core, term: &str, limit: i64) -> Result<Vec<LicenseView>
         return Err(ServiceError::bad_input("invalid_request", "q: give 1 to 1000 characters to search for"));
     }
     let npub = Npub::parse(term).ok().map(|n| n.to_hex());
-    let rows = db::licenses::search(&s.db.read, term, npub.as_deref(), limit).await?;
+    let rows = db::search::licenses(&s.db.read, term, npub.as_deref(), limit).await?;
     let names = Names::load(s).await?;
-    Ok(rows.iter().map(|l| LicenseView::new(l, &names)).collect())
+    let mut found: Vec<LicenseView> = rows.iter().map(|l| LicenseView::new(l, &names)).collect();
+    super::sales::attach(s, &mut found).await?;
+    Ok(found)
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ServiceError> {

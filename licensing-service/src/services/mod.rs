@@ -9,15 +9,20 @@
 pub mod btcpay;
 pub mod catalog;
 pub mod codes;
+pub mod customers;
+pub mod export;
 pub mod fulfillment;
 pub mod idempotency;
 pub mod licenses;
+pub mod metrics;
 pub mod orders;
 pub mod payments;
 pub mod products;
 pub mod reconcile;
+pub mod sales;
 pub mod settings;
 pub mod state;
+pub mod support;
 pub mod views;
 pub mod webhooks;
 

@@ -11,6 +11,7 @@ use crate::db::events::LoggedEvent;
 use crate::db::licenses::License;
 use crate::db::machines::Machine;
 use crate::db::nostr::Message;
+use crate::db::sales::Sale;
 use crate::domain::catalog::{Entitlement, Policy, Product};
 use crate::domain::license::LicenseStatus;
 use crate::domain::npub::Npub;
@@ -140,6 +141,13 @@ pub struct LicenseView {
     pub revoked_reason: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// What the buyer paid: sats for a sat-priced tier (null when free, by
+    /// hand, or fiat-priced), the fiat amount and currency as charged.
+    pub amount_paid_sats: Option<i64>,
+    pub amount_paid_fiat: Option<String>,
+    pub paid_currency: Option<String>,
+    /// The discount code the invoice used.
+    pub code: Option<String>,
 }
 
 /// Slugs and names of the catalogue, to name what a license is of.
@@ -177,7 +185,23 @@ impl LicenseView {
             revoked_reason: l.revoked_reason.clone(),
             created_at: Timestamp(l.created_at),
             updated_at: Timestamp(l.updated_at),
+            amount_paid_sats: None,
+            amount_paid_fiat: None,
+            paid_currency: None,
+            code: None,
         }
+    }
+
+    /// Adds what the license's invoice was paid with.
+    pub fn paid_with(&mut self, sale: &Sale) {
+        match (&sale.price_amount, &sale.price_currency) {
+            (Some(amount), Some(currency)) => {
+                self.amount_paid_fiat = Some(amount.clone());
+                self.paid_currency = Some(currency.clone());
+            }
+            _ => self.amount_paid_sats = Some(sale.amount_sats),
+        }
+        self.code = sale.code.clone();
     }
 }
 
@@ -302,4 +326,193 @@ pub struct LicenseDetails {
     pub audit: Vec<AuditEntry>,
     pub nostr_delivery: Option<NostrDelivery>,
     pub recent_validations: Vec<ValidationView>,
+}
+
+/// An invoice as the operator sees it: what was asked, by whom, what it became.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceView {
+    pub invoice_id: Uuid,
+    pub status: crate::domain::invoice::InvoiceStatus,
+    /// A payment was seen and is confirming.
+    pub processing: bool,
+    pub provider: String,
+    pub provider_invoice_id: Option<String>,
+    pub product_id: Uuid,
+    pub product_slug: Option<Slug>,
+    pub product_name: Option<String>,
+    pub policy_id: Uuid,
+    pub policy_slug: Option<Slug>,
+    pub policy_name: Option<String>,
+    /// Sats asked (after any code); for a fiat-priced tier, the sat price it also had.
+    pub amount_sats: i64,
+    pub base_price_sats: i64,
+    pub discount_sats: i64,
+    /// Fiat amount and currency asked of the provider, after any code.
+    pub price_amount: Option<String>,
+    pub price_currency: Option<String>,
+    pub code: Option<String>,
+    pub buyer_email: Option<String>,
+    /// bech32.
+    pub buyer_npub: Option<String>,
+    pub buyer_note: Option<String>,
+    pub license_id: Option<Uuid>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub settled_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+}
+
+impl InvoiceView {
+    pub fn new(r: &crate::db::sales::InvoiceRow, names: &impl CatalogNames) -> InvoiceView {
+        let i = &r.invoice;
+        let product = names.product(i.product_id);
+        let policy = names.policy(i.policy_id);
+        InvoiceView {
+            invoice_id: i.id,
+            status: i.status,
+            processing: i.processing,
+            provider: i.provider.clone(),
+            provider_invoice_id: i.provider_invoice_id.clone(),
+            product_id: i.product_id,
+            product_slug: product.map(|p| p.0.clone()),
+            product_name: product.map(|p| p.1.to_string()),
+            policy_id: i.policy_id,
+            policy_slug: policy.map(|p| p.0.clone()),
+            policy_name: policy.map(|p| p.1.to_string()),
+            amount_sats: i.amount_sats,
+            base_price_sats: i.base_price_sats,
+            discount_sats: i.discount_sats,
+            price_amount: i.price_amount.clone(),
+            price_currency: i.price_currency.clone(),
+            code: r.code.clone(),
+            buyer_email: i.buyer_email.clone(),
+            buyer_npub: i.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok()).map(|n| n.to_bech32()),
+            buyer_note: i.buyer_note.clone(),
+            license_id: r.license_id,
+            created_at: Timestamp(i.created_at),
+            updated_at: Timestamp(i.updated_at),
+            settled_at: i.settled_at.map(Timestamp),
+            closed_at: i.closed_at.map(Timestamp),
+        }
+    }
+}
+
+/// The provider's side of an invoice, asked now.
+#[derive(Debug, Serialize)]
+pub struct ProviderInvoiceView {
+    /// `new`, `processing`, `settled`, `expired` or `invalid`; null when the provider could not be asked.
+    pub state: Option<&'static str>,
+    pub charged_amount: Option<String>,
+    pub charged_currency: Option<String>,
+    /// Why the provider could not be asked.
+    pub error: Option<String>,
+}
+
+/// A provider delivery (webhook) received about an invoice.
+#[derive(Debug, Serialize)]
+pub struct ProviderDeliveryView {
+    pub delivery_id: String,
+    pub event_type: String,
+    pub received_at: Timestamp,
+}
+
+/// An invoice with the provider's view, the deliveries received and its license.
+#[derive(Debug, Serialize)]
+pub struct InvoiceDetails {
+    #[serde(flatten)]
+    pub invoice: InvoiceView,
+    pub provider_invoice: Option<ProviderInvoiceView>,
+    pub deliveries: Vec<ProviderDeliveryView>,
+    /// Why the provider's invoice did not settle this one, if it did not.
+    pub mismatch: Option<String>,
+    pub license: Option<LicenseView>,
+}
+
+/// Money in one currency, as charged (a decimal string).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FiatAmount {
+    pub currency: String,
+    pub amount: String,
+}
+
+/// Sales of one group (or all of them).
+#[derive(Debug, Clone, Serialize)]
+pub struct RevenueLine {
+    /// The group: a day `2026-12-01`, an ISO week `2026-W49`, a month
+    /// `2026-12`, a product or tier (`product/tier`) slug, a code, a provider;
+    /// absent in the totals. A sale without a code is in the group `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<Option<String>>,
+    /// Settled invoices.
+    pub sales: i64,
+    /// Sats settled on sat-priced tiers.
+    pub sats: i64,
+    /// Fiat settled on fiat-priced tiers, per currency, as charged.
+    pub fiat: Vec<FiatAmount>,
+    /// Refunded (none yet: Keysat records no refunds), already subtracted above.
+    pub refunded_sats: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Revenue {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub group_by: Option<&'static str>,
+    pub totals: RevenueLine,
+    pub groups: Vec<RevenueLine>,
+}
+
+/// A buyer: every e-mail address and npub used together on one order or
+/// license, with what they hold and paid.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerView {
+    /// `cus_…`, stable while the customer's identities stay the same.
+    pub customer_id: String,
+    pub emails: Vec<String>,
+    /// bech32.
+    pub npubs: Vec<String>,
+    pub license_ids: Vec<Uuid>,
+    /// Settled invoices.
+    pub sales: i64,
+    pub total_paid_sats: i64,
+    pub total_paid_fiat: Vec<FiatAmount>,
+    pub first_purchase_at: Timestamp,
+    pub last_purchase_at: Timestamp,
+}
+
+/// A customer with their licenses in full.
+#[derive(Debug, Serialize)]
+pub struct CustomerDetails {
+    #[serde(flatten)]
+    pub customer: CustomerView,
+    pub licenses: Vec<LicenseView>,
+}
+
+/// The seats freed by resetting a license.
+#[derive(Debug, Serialize)]
+pub struct SeatsReset {
+    pub license_id: Uuid,
+    pub freed: usize,
+    pub machines: Vec<MachineView>,
+}
+
+/// A key sent again.
+#[derive(Debug, Serialize)]
+pub struct Resent {
+    pub license_id: Uuid,
+    /// `nostr` (e-mail once Keysat sends e-mail).
+    pub channel: &'static str,
+    pub recipient_npub: String,
+    pub queued_at: Timestamp,
+}
+
+/// A license with everything support looks at: machines, audit trail and
+/// validations (as in its details), its invoice in full and every delivery.
+#[derive(Debug, Serialize)]
+pub struct LicenseSupport {
+    #[serde(flatten)]
+    pub details: LicenseDetails,
+    pub invoice: Option<InvoiceDetails>,
+    /// Every DM that carried the key, newest first.
+    pub deliveries: Vec<NostrDelivery>,
 }

@@ -28,6 +28,7 @@ fn fill(path: &str) -> String {
             "{policy_slug}" => "default",
             "{id}" => "00000000-0000-0000-0000-000000000000",
             "{code}" => "NO-SUCH-CODE",
+            "{file}" => "licenses.csv",
             s if s.starts_with('{') => panic!("{path}: give {s} a placeholder value here"),
             s => s,
         })

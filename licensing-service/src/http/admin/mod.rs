@@ -4,12 +4,17 @@ pub mod audit;
 pub mod auth;
 pub mod btcpay;
 pub mod codes;
+pub mod customers;
+pub mod export;
 pub mod licenses;
 pub mod machines;
+pub mod metrics;
 pub mod policies;
 pub mod products;
 pub mod routes;
+pub mod sales;
 pub mod settings;
+pub mod support;
 pub mod webhook_endpoints;
 
 pub fn page_size(limit: Option<i64>) -> i64 {

@@ -66,4 +66,13 @@ admin_routes! {
     GET "/webhook-deliveries/{id}" => webhook_endpoints::delivery;
     POST "/webhook-deliveries/{id}/retry" => webhook_endpoints::retry;
     GET "/stats" => settings::stats;
+    GET "/invoices" => sales::list;
+    GET "/invoices/{id}" => sales::get;
+    GET "/revenue" => sales::revenue;
+    GET "/customers" => customers::list;
+    GET "/customers/{id}" => customers::get;
+    POST "/licenses/{id}/reset-seats" => support::reset_seats;
+    POST "/licenses/{id}/resend" => support::resend;
+    GET "/licenses/{id}/support" => support::show;
+    GET "/export/{file}" => export::export;
 }

@@ -1,0 +1,85 @@
+//! Exports: CSV a spreadsheet reads safely (header, RFC 4180, no formulas)
+//! and JSON Lines, of licenses, invoices, machines and the audit log.
+
+use crate::common::*;
+use crate::desk_sales::{buy, shop};
+use serde_json::{json, Value};
+
+/// RFC 4180: records of fields, quoted fields may hold commas, quotes ("") and line breaks.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
+    let (mut quoted, mut chars) = (false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => assert_eq!(chars.next(), Some('\n'), "records end in CRLF"),
+            (false, '\n') => panic!("a bare LF ends a record"),
+            (false, c) => field.push(c),
+        }
+        if !quoted && c == '\r' {
+            row.push(std::mem::take(&mut field));
+            rows.push(std::mem::take(&mut row));
+        }
+    }
+    assert!(field.is_empty() && row.is_empty(), "the last record ends in CRLF");
+    rows
+}
+
+async fn export(app: &TestApp, file: &str) -> (String, String) {
+    let r = app.send(app.admin(reqwest::Method::GET, &format!("/export/{file}"))).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    (r.headers["content-type"].to_str().unwrap().to_string(), r.text)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exports_are_spreadsheet_safe_csv_and_json_lines() {
+    let app = shop().await;
+    let hostile = "=cmd|' /C calc'!A0";
+    let l = app.issue(json!({"product_slug": "app", "buyer_email": "ann@example.com", "note": hostile})).await;
+    app.issue(json!({"product_slug": "tool", "note": "line one\nline \"two\", with a comma"})).await;
+    buy(&app, json!({"product": "app", "buyer_note": "@SUM(1+1)", "code": "HALF-OFF"}), true).await;
+    app.activate(l["license_key"].as_str().unwrap(), "-2+3").await;
+
+    let (ctype, text) = export(&app, "licenses.csv").await;
+    assert!(ctype.starts_with("text/csv; charset=utf-8"), "{ctype}");
+    let rows = parse_csv(&text);
+    assert_eq!(rows.len(), 4, "a header and three licenses");
+    let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    assert!(rows.iter().all(|r| r.len() == rows[0].len()));
+    let ann = rows.iter().find(|r| r[col("license_id")] == l["license_id"]).unwrap();
+    assert_eq!(ann[col("note")], format!("'{hostile}"));
+    assert_eq!(ann[col("product_name")], "Product app");
+    assert!(rows.iter().any(|r| r[col("note")] == "line one\nline \"two\", with a comma"));
+    let sold = rows.iter().find(|r| r[col("code")] == "HALF-OFF").unwrap();
+    assert_eq!(sold[col("amount_paid_sats")], "5000");
+    // No cell a spreadsheet would run.
+    let cells = || rows.iter().flatten();
+    assert!(cells().all(|c| !c.starts_with(['=', '+', '@', '\t', '\r']) && !c.starts_with('-')), "{rows:?}");
+
+    let invoices = parse_csv(&export(&app, "invoices.csv").await.1);
+    assert_eq!(invoices.len(), 2);
+    assert!(invoices[1].contains(&"'@SUM(1+1)".to_string()), "{invoices:?}");
+    let machines = parse_csv(&export(&app, "machines.csv").await.1);
+    assert!(machines[1].contains(&"'-2+3".to_string()), "{machines:?}");
+
+    let (ctype, text) = export(&app, "audit.jsonl").await;
+    assert!(ctype.starts_with("application/x-ndjson"));
+    let entries: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(entries.len(), app.audit_count().await);
+    let (_, text) = export(&app, "licenses.jsonl").await;
+    let notes: Vec<Value> = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["note"].clone()).collect();
+    assert!(notes.contains(&json!(hostile)), "JSON keeps the text as it is");
+    let future = now() + 3600;
+    assert_eq!(parse_csv(&export(&app, &format!("licenses.csv?from={future}")).await.1).len(), 1);
+
+    app.admin_get("/export/secrets.csv").await.expect_error(404, "not_found");
+    app.admin_get("/export/licenses.xlsx").await.expect_error(404, "not_found");
+    app.admin_get("/export/licenses.csv?from=yesterday").await.expect_error(400, "invalid_request");
+}

@@ -1,0 +1,72 @@
+//! The operator's desk, search: every form finds its license and nothing else.
+
+use crate::common::*;
+use crate::desk_sales::{buy, shop};
+use serde_json::json;
+
+// NIP-19's published example pair.
+const NPUB: &str = "npub180cvv07tjdrrgpa0j7j7tmnyl2yr6yr7l8j4s3evf6u64th6gkwsyjh6w6";
+const NPUB_HEX: &str = "3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d";
+
+async fn found(app: &TestApp, q: &str) -> Vec<String> {
+    let body = app.admin_get(&format!("/licenses/search?q={}", urlencode(q))).await.expect(200);
+    body["licenses"].as_array().unwrap().iter().map(|l| l["license_id"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_search_form_finds_its_license_and_nothing_else() {
+    let app = shop().await;
+    // Others around them, alike in every way but the one searched for.
+    for n in 0..5 {
+        app.issue(json!({"product_slug": "app", "buyer_email": format!("other{n}@example.com"), "note": "regular"}))
+            .await;
+    }
+    let invoice = buy(&app, json!({"product": "app", "buyer_email": "ann.smith@example.com"}), true).await;
+    let sold = app.admin_get(&format!("/invoices/{invoice}")).await.expect(200);
+    let paid = sold["license_id"].as_str().unwrap().to_string();
+    let provider_invoice = sold["provider_invoice_id"].as_str().unwrap().to_string();
+    let noted = app
+        .issue(json!({"product_slug": "app", "buyer_npub": NPUB, "note": "Met at the Lisbon conference",
+                      "fingerprint": "fp-bound-0042"}))
+        .await;
+    let noted_id = noted["license_id"].as_str().unwrap().to_string();
+    let (seated, seated_key) = app.issue_license("app", "default").await;
+    app.post(
+        "/v1/machines/activate",
+        json!({"key": seated_key, "fingerprint": "seat-fp-7777", "hostname": "Laptop-Of-Bob"}),
+    )
+    .await
+    .expect(200);
+    // Keys of one product share their start (version, product): a part of it finds them all.
+    let key = noted["license_key"].as_str().unwrap();
+
+    let cases: Vec<(String, &String)> = vec![
+        ("ann.smi".into(), &paid),                                    // part of an e-mail address
+        ("SMITH@EXAMPLE".into(), &paid),                              // in any case
+        (NPUB.into(), &noted_id),                                     // npub
+        (NPUB_HEX.into(), &noted_id),                                 // npub as hex
+        (paid.clone(), &paid),                                        // license id
+        (paid[..8].to_string(), &paid),                               // its first 8 characters
+        (paid[..13].to_uppercase(), &paid),                           // a longer prefix, upper-case
+        (key.to_string(), &noted_id),                                 // the whole key
+        (key[key.len() - 32..key.len() - 20].to_string(), &noted_id), // 12 characters from its signature
+        (key[key.len() - 20..].to_lowercase(), &noted_id),            // its tail, lower-case
+        (invoice.clone(), &paid),                                     // our invoice id (the order number)
+        (provider_invoice.clone(), &paid),                            // the provider's invoice id
+        ("lisbon conf".into(), &noted_id),                            // note text
+        ("fp-bound-0042".into(), &noted_id),                          // a fingerprint bound into the key
+        ("seat-fp-7777".into(), &seated),                             // a fingerprint holding a seat
+        ("laptop-of-bob".into(), &seated),                            // a machine's hostname
+    ];
+    for (q, want) in &cases {
+        assert_eq!(found(&app, q).await, [want.as_str()], "searching {q:?}");
+    }
+    // Too short to be a part, or matching nothing: nothing.
+    for q in
+        ["an", &paid[..7], &key[key.len() - 32..key.len() - 21], "nobody@nowhere", "Laptop-Of", "\"quoted\" {col}: *"]
+    {
+        assert!(found(&app, q).await.is_empty(), "searching {q:?}");
+    }
+    assert_eq!(found(&app, "regular").await.len(), 5);
+    app.admin_get("/licenses/search?q=%20").await.expect_error(400, "invalid_request");
+}
