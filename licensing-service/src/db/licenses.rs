@@ -194,38 +194,6 @@ pub async fn list(pool: &sqlx::SqlitePool, f: &ListFilter) -> Result<Vec<License
     q.build_query_as().fetch_all(pool).await
 }
 
-/// `q` with LIKE's wildcards escaped (ESCAPE '\\').
-fn like_literal(q: &str) -> String {
-    q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
-/// Licenses matching `q` as a license id, invoice id, full key, e-mail (part),
-/// npub (hex), or a fingerprint (bound or holding a seat). Newest first.
-pub async fn search(
-    pool: &sqlx::SqlitePool,
-    q: &str,
-    npub_hex: Option<&str>,
-    limit: i64,
-) -> Result<Vec<License>, sqlx::Error> {
-    let key = q.to_ascii_uppercase();
-    let hash = key_hash(&key);
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM licenses WHERE id = ?1 OR invoice_id = ?1 OR (key_hash = ?6 AND license_key = ?2) \
-         OR fingerprint = ?1 OR buyer_npub = ?3 \
-         OR (length(?1) >= 3 AND buyer_email LIKE '%' || ?5 || '%' ESCAPE '\\') \
-         OR id IN (SELECT license_id FROM machines WHERE fingerprint = ?1) \
-         ORDER BY rowid DESC LIMIT ?4"
-    ))
-    .bind(q)
-    .bind(key)
-    .bind(npub_hex)
-    .bind(limit)
-    .bind(like_literal(q))
-    .bind(hash)
-    .fetch_all(pool)
-    .await
-}
-
 /// The license's columns of a snapshot (its seats are read apart).
 #[derive(sqlx::FromRow)]
 struct SnapshotRow {

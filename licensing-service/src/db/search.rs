@@ -33,7 +33,10 @@ pub async fn licenses(
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM licenses WHERE rowid IN ("));
     q.push("SELECT rowid FROM licenses WHERE id = ").push_bind(lower.clone());
     q.push(" UNION SELECT rowid FROM licenses WHERE invoice_id = ").push_bind(lower.clone());
-    q.push(" UNION SELECT rowid FROM licenses WHERE license_key = ").push_bind(term.to_ascii_uppercase());
+    // A whole key through its fixed-size hash (the unique index), then compared whole.
+    let key = term.to_ascii_uppercase();
+    q.push(" UNION SELECT rowid FROM licenses WHERE key_hash = ").push_bind(super::licenses::key_hash(&key));
+    q.push(" AND license_key = ").push_bind(key);
     q.push(" UNION SELECT rowid FROM licenses WHERE fingerprint = ").push_bind(term.to_string());
     q.push(
         " UNION SELECT l.rowid FROM invoices i JOIN licenses l ON l.invoice_id = i.id WHERE i.provider_invoice_id = ",

@@ -315,7 +315,7 @@ async fn key_hashes_are_backfilled_and_unique() {
     assert_eq!(licenses::backfill_key_hashes(&db.write).await.unwrap(), 0, "the marker is cleared");
     let (hash,): (Vec<u8>,) = sqlx::query_as("SELECT key_hash FROM licenses").fetch_one(&db.read).await.unwrap();
     assert_eq!(hash, licenses::key_hash("KEY-1"));
-    assert_eq!(licenses::search(&db.read, "key-1", None, 10).await.unwrap().len(), 1);
+    assert_eq!(super::search::licenses(&db.read, "key-1", None, 10).await.unwrap().len(), 1);
     let mut tx = db.begin().await.unwrap();
     let twin = licenses::License { id: Uuid::new_v4(), ..license(&policy) };
     assert!(is_unique_violation(&licenses::insert(&mut tx, &twin).await.unwrap_err()));

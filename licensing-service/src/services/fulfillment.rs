@@ -123,25 +123,15 @@ pub async fn issue_in(tx: &mut Tx, signer: &SigningKey, req: IssueRequest<'_>, n
         updated_at: now,
     };
     db::licenses::insert(tx, &license).await?;
-    db::audit::record(
-        tx,
-        now,
-        db::audit::NewAudit {
-            actor: req.actor,
-            action: "license.issue",
-            target_type: "license",
-            target_id: license_id.to_string(),
-            details: json!({
-                "product": req.product.slug,
-                "policy": req.policy.slug,
-                "source": req.source.as_str(),
-                "invoice_id": license.invoice_id,
-                "expires_at": license.expires_at,
-                "max_machines": license.max_machines,
-            }),
-        },
-    )
-    .await?;
+    let details = json!({
+        "product": req.product.slug,
+        "policy": req.policy.slug,
+        "source": req.source.as_str(),
+        "invoice_id": license.invoice_id,
+        "expires_at": license.expires_at,
+        "max_machines": license.max_machines,
+    });
+    super::audit(tx, now, req.actor, "license.issue", ("license", license_id), details).await?;
     let extra = json!({"license_key": license.license_key, "policy_slug": req.policy.slug});
     license_event(tx, now, EventType::LicenseIssued, &license, extra).await?;
     if let Some(npub) = &req.buyer_npub {
@@ -336,12 +326,7 @@ async fn audit_invoice(
     details: serde_json::Value,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    db::audit::record(
-        tx,
-        now,
-        db::audit::NewAudit { actor, action, target_type: "invoice", target_id: invoice.id.to_string(), details },
-    )
-    .await
+    super::audit(tx, now, actor, action, ("invoice", invoice.id), details).await
 }
 
 /// Takes a use of `code` for `policy_slug` inside the caller's transaction:
