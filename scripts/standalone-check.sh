@@ -52,7 +52,12 @@ if [ -d "$shared" ]; then
     "btcpay/greenfield.openapi.json:docs/btcpay/greenfield.openapi.json"; do
     from="$shared/${pair%%:*}" to="$root/${pair#*:}"
     if [ -f "$from" ] && ! cmp -s "$from" "$to"; then
-      echo "standalone-check: note: ${pair#*:} differs from shared/${pair%%:*}: copy it in if the shared one is newer"
+      if [ "${pair#*:}" = "docs/PROTOCOL.md" ]; then
+        # The repository's copy is the one the project extends (§6 onwards).
+        echo "standalone-check: note: docs/PROTOCOL.md differs from shared/PROTOCOL.md: bring any change to §1–§5 of the shared one in by hand"
+      else
+        echo "standalone-check: note: ${pair#*:} differs from shared/${pair%%:*}: copy it in if the shared one is newer"
+      fi
     fi
   done
 fi
