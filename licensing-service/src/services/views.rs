@@ -116,13 +116,9 @@ impl PolicyView {
 pub struct LicenseView {
     pub license_id: Uuid,
     pub license_key: String,
-    pub product_id: Uuid,
-    /// The product's slug and name (null if the product is gone).
-    pub product_slug: Option<Slug>,
-    pub product_name: Option<String>,
-    pub policy_id: Uuid,
-    pub policy_slug: Option<Slug>,
-    pub policy_name: Option<String>,
+    /// The product and tier it is of.
+    #[serde(flatten)]
+    pub of: TierRef,
     pub status: LicenseStatus,
     pub issued_at: Timestamp,
     /// Null: perpetual.
@@ -150,6 +146,33 @@ pub struct LicenseView {
     pub code: Option<String>,
 }
 
+/// What a license or an invoice is of: the product and the tier by id,
+/// slug and name (slug and name null if it is gone). Flattened into its answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TierRef {
+    pub product_id: Uuid,
+    pub product_slug: Option<Slug>,
+    pub product_name: Option<String>,
+    pub policy_id: Uuid,
+    pub policy_slug: Option<Slug>,
+    pub policy_name: Option<String>,
+}
+
+impl TierRef {
+    pub fn new(product_id: Uuid, policy_id: Uuid, names: &impl CatalogNames) -> TierRef {
+        let product = names.product(product_id);
+        let policy = names.policy(policy_id);
+        TierRef {
+            product_id,
+            product_slug: product.map(|p| p.0.clone()),
+            product_name: product.map(|p| p.1.to_string()),
+            policy_id,
+            policy_slug: policy.map(|p| p.0.clone()),
+            policy_name: policy.map(|p| p.1.to_string()),
+        }
+    }
+}
+
 /// Slugs and names of the catalogue, to name what a license is of.
 pub trait CatalogNames {
     fn product(&self, id: Uuid) -> Option<(&Slug, &str)>;
@@ -158,17 +181,10 @@ pub trait CatalogNames {
 
 impl LicenseView {
     pub fn new(l: &License, names: &impl CatalogNames) -> LicenseView {
-        let product = names.product(l.product_id);
-        let policy = names.policy(l.policy_id);
         LicenseView {
             license_id: l.id,
             license_key: l.license_key.clone(),
-            product_id: l.product_id,
-            product_slug: product.map(|p| p.0.clone()),
-            product_name: product.map(|p| p.1.to_string()),
-            policy_id: l.policy_id,
-            policy_slug: policy.map(|p| p.0.clone()),
-            policy_name: policy.map(|p| p.1.to_string()),
+            of: TierRef::new(l.product_id, l.policy_id, names),
             status: l.status,
             issued_at: Timestamp(l.issued_at),
             expires_at: Timestamp::or_never(l.expires_at),
@@ -337,12 +353,9 @@ pub struct InvoiceView {
     pub processing: bool,
     pub provider: String,
     pub provider_invoice_id: Option<String>,
-    pub product_id: Uuid,
-    pub product_slug: Option<Slug>,
-    pub product_name: Option<String>,
-    pub policy_id: Uuid,
-    pub policy_slug: Option<Slug>,
-    pub policy_name: Option<String>,
+    /// The product and tier it is for.
+    #[serde(flatten)]
+    pub of: TierRef,
     /// Sats asked (after any code); for a fiat-priced tier, the sat price it also had.
     pub amount_sats: i64,
     pub base_price_sats: i64,
@@ -365,20 +378,13 @@ pub struct InvoiceView {
 impl InvoiceView {
     pub fn new(r: &crate::db::sales::InvoiceRow, names: &impl CatalogNames) -> InvoiceView {
         let i = &r.invoice;
-        let product = names.product(i.product_id);
-        let policy = names.policy(i.policy_id);
         InvoiceView {
             invoice_id: i.id,
             status: i.status,
             processing: i.processing,
             provider: i.provider.clone(),
             provider_invoice_id: i.provider_invoice_id.clone(),
-            product_id: i.product_id,
-            product_slug: product.map(|p| p.0.clone()),
-            product_name: product.map(|p| p.1.to_string()),
-            policy_id: i.policy_id,
-            policy_slug: policy.map(|p| p.0.clone()),
-            policy_name: policy.map(|p| p.1.to_string()),
+            of: TierRef::new(i.product_id, i.policy_id, names),
             amount_sats: i.amount_sats,
             base_price_sats: i.base_price_sats,
             discount_sats: i.discount_sats,
