@@ -2,9 +2,11 @@
 
 use serde_json::Value;
 
-/// Unix seconds → RFC 3339 UTC.
+/// Unix seconds → RFC 3339 UTC, by the one formatter the shared protocol
+/// types also write with (`keysat_client`). Times before 1970 are never
+/// stored; one would show as 1970.
 pub fn ts(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    keysat_client::format_timestamp(unix(t))
 }
 
 /// 0 (never / perpetual) → null.
@@ -34,8 +36,7 @@ impl serde::Serialize for Timestamp {
 }
 
 /// Unix seconds as the shared protocol types carry them (`keysat_client`'s
-/// answers: `u64`, written as RFC 3339 by the same rule as [`ts`]). Times
-/// before 1970 are never stored; one would count as 1970.
+/// answers: `u64`, written as RFC 3339 by the same formatter as [`ts`]).
 pub fn unix(t: i64) -> u64 {
     u64::try_from(t).unwrap_or(0)
 }
@@ -57,18 +58,27 @@ mod tests {
         assert_eq!(serde_json::to_value(Timestamp::or_never(5)).unwrap(), ts_or_null(5));
     }
 
-    /// The shared protocol types write times with `keysat_client`'s
-    /// formatter: the same text as `ts`, to the last year we accept (9999).
     #[test]
-    fn the_client_formatter_writes_what_ts_writes() {
+    fn times_are_written_as_rfc_3339_utc_to_the_year_9999() {
+        assert_eq!(ts(0), "1970-01-01T00:00:00Z");
+        assert_eq!(ts(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(ts(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(ts(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!((unix_or_never(0), unix_or_never(7), unix(-1)), (None, Some(7), 0));
+    }
+
+    /// The one formatter agrees with chrono's RFC 3339 to the last year we accept.
+    #[test]
+    fn the_formatter_writes_what_chrono_writes() {
+        let chrono_ts =
+            |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mut t: i64 = 0;
         while t <= 253_402_300_799 {
-            assert_eq!(keysat_client::format_timestamp(unix(t)), ts(t), "{t}");
+            assert_eq!(ts(t), chrono_ts(t), "{t}");
             t = t * 5 / 3 + 86_399;
         }
         for t in [951_782_400, 4_107_542_400, 253_402_300_799, 253_402_300_800] {
-            assert_eq!(keysat_client::format_timestamp(unix(t)), ts(t), "{t}");
+            assert_eq!(ts(t), chrono_ts(t), "{t}");
         }
-        assert_eq!((unix_or_never(0), unix_or_never(7), unix(-1)), (None, Some(7), 0));
     }
 }
