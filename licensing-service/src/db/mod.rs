@@ -9,6 +9,7 @@ pub mod codes;
 pub mod customers;
 pub mod events;
 pub mod export;
+pub mod imports;
 pub mod invoices;
 pub mod licenses;
 pub mod machines;

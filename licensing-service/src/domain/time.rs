@@ -46,9 +46,43 @@ pub fn unix_or_never(t: i64) -> Option<u64> {
     (t != 0).then(|| unix(t))
 }
 
+/// Earliest and latest time an operator may give: the years 2000 to 9999
+/// (a number beyond would be stored, then shown as another date).
+const EARLIEST: i64 = 946_684_800; // 2000-01-01T00:00:00Z
+const LATEST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+
+/// An operator's time: RFC 3339, a date (`2027-01-31`, midnight UTC) or unix
+/// seconds, between the years 2000 and 9999. The error says why, to follow
+/// the field's name.
+pub fn parse_time(v: &str) -> Result<i64, &'static str> {
+    let v = v.trim();
+    let t = if let Ok(n) = v.parse::<i64>() {
+        n
+    } else if let Ok(d) = chrono::DateTime::parse_from_rfc3339(v) {
+        d.timestamp()
+    } else if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp()
+    } else {
+        return Err("is not an RFC 3339 time or a YYYY-MM-DD date");
+    };
+    if !(EARLIEST..=LATEST).contains(&t) {
+        return Err("is outside the years 2000 to 9999");
+    }
+    Ok(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_times() {
+        assert_eq!(parse_time("2023-11-14T22:13:20Z"), Ok(1_700_000_000));
+        assert_eq!(parse_time(" 1700000000 "), Ok(1_700_000_000));
+        assert_eq!(parse_time("2026-01-01"), Ok(1_767_225_600));
+        assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("5").is_err());
+    }
 
     #[test]
     fn timestamps_are_rfc_3339_utc_and_zero_is_never() {

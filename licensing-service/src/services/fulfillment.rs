@@ -28,6 +28,7 @@ pub enum Source {
     Admin,
     Purchase,
     Redeem,
+    Import,
 }
 
 impl Source {
@@ -36,6 +37,7 @@ impl Source {
             Source::Admin => "admin",
             Source::Purchase => "purchase",
             Source::Redeem => "redeem",
+            Source::Import => "import",
         }
     }
 }
@@ -77,14 +79,26 @@ pub async fn issue_license(db: &Db, signer: &SigningKey, req: IssueRequest<'_>) 
 }
 
 /// [`issue_license`] inside the caller's transaction.
-#[tracing::instrument(skip_all, fields(product = %req.product.slug, policy = %req.policy.slug, invoice = ?req.invoice_id, source = req.source.as_str()))]
 pub async fn issue_in(tx: &mut Tx, signer: &SigningKey, req: IssueRequest<'_>, now: i64) -> Result<Issued, IssueError> {
+    let terms = Terms::from_policy(req.policy, now);
+    issue_with_terms(tx, signer, req, terms, now).await
+}
+
+/// [`issue_in`] with terms other than the policy's own (an import keeps the
+/// expiry and seats the license had elsewhere).
+#[tracing::instrument(skip_all, fields(product = %req.product.slug, policy = %req.policy.slug, invoice = ?req.invoice_id, source = req.source.as_str()))]
+pub async fn issue_with_terms(
+    tx: &mut Tx,
+    signer: &SigningKey,
+    req: IssueRequest<'_>,
+    terms: Terms,
+    now: i64,
+) -> Result<Issued, IssueError> {
     if let Some(invoice) = &req.invoice_id {
         if let Some(existing) = db::licenses::by_invoice(&mut **tx, invoice).await? {
             return Ok(Issued { license: existing });
         }
     }
-    let terms = Terms::from_policy(req.policy, now);
     let license_id = Uuid::new_v4();
     let payload = keysat_client::Payload {
         version: 2,

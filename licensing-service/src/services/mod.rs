@@ -13,6 +13,7 @@ pub mod customers;
 pub mod export;
 pub mod fulfillment;
 pub mod idempotency;
+pub mod import;
 pub mod licenses;
 pub mod metrics;
 pub mod orders;

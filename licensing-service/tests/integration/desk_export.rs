@@ -6,7 +6,7 @@ use crate::desk_sales::{buy, shop};
 use serde_json::{json, Value};
 
 /// RFC 4180: records of fields, quoted fields may hold commas, quotes ("") and line breaks.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
+pub(crate) fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
     let (mut quoted, mut chars) = (false, text.chars().peekable());
     while let Some(c) = chars.next() {
@@ -32,7 +32,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-async fn export(app: &TestApp, file: &str) -> (String, String) {
+pub(crate) async fn export(app: &TestApp, file: &str) -> (String, String) {
     let r = app.send(app.admin(reqwest::Method::GET, &format!("/export/{file}"))).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
     (r.headers["content-type"].to_str().unwrap().to_string(), r.text)

@@ -29,6 +29,7 @@ mod delivery_payments;
 mod demo;
 mod desk_customers;
 mod desk_export;
+mod desk_import;
 mod desk_metrics;
 mod desk_sales;
 mod desk_search;

@@ -6,6 +6,7 @@ pub mod btcpay;
 pub mod codes;
 pub mod customers;
 pub mod export;
+pub mod import;
 pub mod licenses;
 pub mod machines;
 pub mod metrics;

@@ -75,4 +75,5 @@ admin_routes! {
     POST "/licenses/{id}/resend" => support::resend;
     GET "/licenses/{id}/support" => support::show;
     GET "/export/{file}" => export::export;
+    POST "/import/licenses" => import::licenses;
 }
