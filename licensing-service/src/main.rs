@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+mod remote;
+
+use clap::{Parser, Subcommand, ValueEnum};
 use keysat::app::Application;
 use keysat::config::ServeArgs;
 
@@ -31,6 +33,38 @@ enum Command {
         /// File to write; an existing one is replaced only once the new copy is complete.
         dest: PathBuf,
     },
+    /// Download an export from the running daemon: licenses, invoices, customers, machines or audit, as .csv or .jsonl.
+    Export {
+        /// What to export, e.g. `licenses.csv` or `audit.jsonl`.
+        file: String,
+        /// Only what was created from this time (RFC 3339, YYYY-MM-DD or unix seconds).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only what was created before this time.
+        #[arg(long)]
+        to: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Import licenses from a CSV into the running daemon (check first with --dry-run).
+    Import {
+        what: Importable,
+        /// The CSV (columns: product, tier, email, npub, expires_at, seats, note, status, external_id).
+        file: PathBuf,
+        /// Check every row and report what would happen; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Importable {
+    Licenses,
 }
 
 #[tokio::main]
@@ -41,6 +75,10 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(*args).await,
         Command::AdminKey { data_dir } => print_admin_key(data_dir).await,
         Command::Snapshot { data_dir, dest } => snapshot(data_dir, dest).await,
+        Command::Export { file, from, to, out, remote } => remote::export(&remote, &file, from, to, out).await,
+        Command::Import { what: Importable::Licenses, file, dry_run, remote } => {
+            remote::import(&remote, file, dry_run).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -82,7 +82,7 @@ fn customer_id(root: &str) -> String {
 }
 
 /// Every customer, most recently active first.
-async fn all(s: &Core) -> Result<Vec<CustomerView>, ServiceError> {
+pub(super) async fn all(s: &Core) -> Result<Vec<CustomerView>, ServiceError> {
     let holders = db::customers::holders(&s.db.read).await?;
     let sales = db::sales::all_settled(&s.db.read).await?;
     let mut groups = Groups::default();

@@ -1,4 +1,4 @@
-//! Exports of licenses, invoices, machines and the audit log, as CSV a
+//! Exports of licenses, invoices, customers, machines and the audit log, as CSV a
 //! spreadsheet reads (UTF-8, a header row, RFC 4180 quoting, no cell a
 //! spreadsheet would take for a formula) or as JSON Lines; produced a page at
 //! a time, so any size streams in bounded memory.
@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::licenses::Names;
 use super::views::{AuditEntry, InvoiceView, LicenseView, MachineView};
-use super::{sales, Core, ServiceError};
+use super::{customers, sales, Core, ServiceError};
 use crate::db;
 
 const PAGE: i64 = 500;
@@ -19,6 +19,7 @@ pub enum Kind {
     Invoices,
     Machines,
     Audit,
+    Customers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +32,9 @@ impl Kind {
     /// `licenses.csv`, `audit.jsonl`, …
     pub fn parse(file: &str) -> Result<(Kind, Format), ServiceError> {
         let bad = || {
-            ServiceError::NotFound(format!("no export '{file}' (licenses, invoices, machines, audit; .csv or .jsonl)"))
+            ServiceError::NotFound(format!(
+                "no export '{file}' (licenses, invoices, customers, machines, audit; .csv or .jsonl)"
+            ))
         };
         let (name, ext) = file.rsplit_once('.').ok_or_else(bad)?;
         let format = match ext {
@@ -44,6 +47,7 @@ impl Kind {
             "invoices" => Kind::Invoices,
             "machines" => Kind::Machines,
             "audit" => Kind::Audit,
+            "customers" => Kind::Customers,
             _ => return Err(bad()),
         };
         Ok((kind, format))
@@ -75,7 +79,7 @@ impl Export {
             return Ok(String::new());
         }
         let (rows, cursor) = self.page().await?;
-        self.done = rows.len() < PAGE as usize;
+        self.done = rows.len() < PAGE as usize || self.kind == Kind::Customers;
         self.cursor = cursor;
         let mut out = String::new();
         if !self.started {
@@ -144,6 +148,9 @@ impl Export {
                 let views: Vec<AuditEntry> = rows.iter().map(AuditEntry::from).collect();
                 (values(&views), rows.last().map(|a| a.id))
             }
+            // Customers are grouped whole (see `customers`): one page of all.
+            Kind::Customers if self.cursor.is_some() => (Vec::new(), None),
+            Kind::Customers => (values(&customers::all(s).await?), Some(0)),
         })
     }
 }
@@ -216,6 +223,17 @@ fn columns(kind: Kind) -> Vec<String> {
             "deactivation_reason",
         ],
         Kind::Audit => &["id", "at", "actor", "action", "target_type", "target_id", "details"],
+        Kind::Customers => &[
+            "customer_id",
+            "emails",
+            "npubs",
+            "license_ids",
+            "sales",
+            "total_paid_sats",
+            "total_paid_fiat",
+            "first_purchase_at",
+            "last_purchase_at",
+        ],
     };
     names.iter().map(|n| n.to_string()).collect()
 }

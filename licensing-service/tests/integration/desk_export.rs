@@ -79,6 +79,14 @@ async fn exports_are_spreadsheet_safe_csv_and_json_lines() {
     let future = now() + 3600;
     assert_eq!(parse_csv(&export(&app, &format!("licenses.csv?from={future}")).await.1).len(), 1);
 
+    let customers = parse_csv(&export(&app, "customers.csv").await.1);
+    let col = |name: &str| customers[0].iter().position(|c| c == name).unwrap();
+    let ann = customers.iter().find(|r| r[col("emails")] == "ann@example.com").expect("ann is a customer");
+    assert_eq!(ann[col("license_ids")], l["license_id"].as_str().unwrap());
+    let (_, text) = export(&app, "customers.jsonl").await;
+    let listed = app.admin_get("/customers?limit=500").await.expect(200)["customers"].as_array().unwrap().len();
+    assert_eq!(text.lines().count(), listed, "every customer, once");
+
     app.admin_get("/export/secrets.csv").await.expect_error(404, "not_found");
     app.admin_get("/export/licenses.xlsx").await.expect_error(404, "not_found");
     app.admin_get("/export/licenses.csv?from=yesterday").await.expect_error(400, "invalid_request");

@@ -129,3 +129,39 @@ async fn bad_rows_are_named_by_line_and_nothing_is_imported() {
     assert_eq!(never["expires_at"], Value::Null);
     assert_eq!(import(&app, csv, false).await.expect(200)["already_imported"], 3);
 }
+
+/// `keysat export` and `keysat import` on the command line, over the admin API.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_exports_and_imports() {
+    let old = shop().await;
+    old.issue(json!({"product_slug": "app", "buyer_email": "ann@example.com", "note": "from the CLI"})).await;
+    let new = shop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("licenses.csv");
+    let keysat = |app: &TestApp, args: &[&str]| {
+        let mut cmd = std::process::Command::new(KEYSAT_BIN);
+        cmd.args(args).env_clear().args(["--url", &app.admin_base]).env("KEYSAT_ADMIN_API_KEY", &app.admin_key);
+        cmd.output().expect("run keysat")
+    };
+    let out = keysat(&old, &["export", "licenses.csv", "-o", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&file).unwrap().contains("from the CLI"));
+
+    let out = keysat(&new, &["import", "licenses", file.to_str().unwrap(), "--dry-run"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 rows: would create 1"), "{out:?}");
+    assert_eq!(new.stats().await["licenses"], 0);
+    let out = keysat(&new, &["import", "licenses", file.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created 1"), "{out:?}");
+    assert_eq!(new.stats().await["licenses"], 1);
+
+    // A bad row: a failing exit, the line named, nothing imported.
+    std::fs::write(&file, "product,email\r\napp,ok@example.com\r\nnope,x@example.com\r\n").unwrap();
+    let out = keysat(&new, &["import", "licenses", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("licenses.csv:3: product: no product 'nope'"), "{err}");
+    assert_eq!(new.stats().await["licenses"], 1);
+    let out = keysat(&new, &["export", "secrets.csv"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("404"), "{out:?}");
+}
