@@ -8,10 +8,17 @@ import { access, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { keysatBin, liveDatabaseFiles, snapshotSubpath } from './utils'
 
-/** rsync patterns, anchored at the volume root. */
+/**
+ * rsync patterns, anchored at the volume root: the live database, a
+ * half-written snapshot, the running daemon's lock, and Keysat's own daily
+ * backups (`backups/`, kept on the volume for `keysat restore`; StartOS's
+ * backup already carries the consistent snapshot).
+ */
 export const backupExcludes = [
   ...liveDatabaseFiles.map((f) => `/${f}`),
   `/${snapshotSubpath}.partial`,
+  '/keysat.lock',
+  '/backups',
 ]
 
 /** The pre-backup command, run in the daemon's image with the volume at `dataDir`. */

@@ -73,10 +73,13 @@ pub struct Application {
     shutdown: watch::Sender<bool>,
     writer: JoinHandle<()>,
     jobs: Jobs,
+    /// Held until the daemon has stopped: one Keysat per data directory.
+    lock: crate::backup::DataDirLock,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let lock = crate::backup::DataDirLock::acquire(&config.data_dir)?;
         let db = Db::open(&config.data_dir).await?;
         let signer = load_or_create_signing_key(&db).await?;
         let public_key = PublicKey::from(signer.verifying_key());
@@ -86,15 +89,7 @@ impl Application {
         }
         let operator_name = db::settings::get(&db.read, db::settings::OPERATOR_NAME).await?;
 
-        let public = TcpListener::bind(config.bind)
-            .await
-            .with_context(|| format!("KEYSAT_BIND: cannot listen on {}", config.bind))?;
-        let admin = match config.admin_bind {
-            Some(addr) => Some(
-                TcpListener::bind(addr).await.with_context(|| format!("KEYSAT_ADMIN_BIND: cannot listen on {addr}"))?,
-            ),
-            None => None,
-        };
+        let (public, admin) = listen(&config).await?;
         let public_addr = public.local_addr()?;
         let admin_addr = admin.as_ref().map(|l| l.local_addr()).transpose()?;
 
@@ -156,6 +151,7 @@ impl Application {
             shutdown,
             writer,
             jobs,
+            lock,
         })
     }
 
@@ -178,7 +174,7 @@ impl Application {
     /// Serves until shutdown is signalled, then lets in-flight requests
     /// finish, flushes queued writes and closes the database.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Application { state, public, admin, admin_connections, shutdown, writer, mut jobs, .. } = self;
+        let Application { state, public, admin, admin_connections, shutdown, writer, mut jobs, lock, .. } = self;
         let public_router = match admin {
             Some(_) => finish(public_routes(&state), state.clone()),
             None => finish(public_routes(&state).merge(admin_routes(&state)), state.clone()),
@@ -197,9 +193,24 @@ impl Application {
         state.delivery.nostr.shutdown().await;
         writer.await.context("event writer")?;
         state.db.close().await;
+        drop(lock);
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The public listener and, when configured, the admin one.
+async fn listen(config: &Config) -> anyhow::Result<(TcpListener, Option<TcpListener>)> {
+    let public = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("KEYSAT_BIND: cannot listen on {}", config.bind))?;
+    let admin = match config.admin_bind {
+        Some(addr) => {
+            Some(TcpListener::bind(addr).await.with_context(|| format!("KEYSAT_ADMIN_BIND: cannot listen on {addr}"))?)
+        }
+        None => None,
+    };
+    Ok((public, admin))
 }
 
 async fn load_or_create_signing_key(db: &Db) -> anyhow::Result<SigningKey> {

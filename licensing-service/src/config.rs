@@ -139,6 +139,12 @@ pub struct ServeArgs {
     /// Open connections per client address at most (trusted proxies are exempt).
     #[arg(long, env = "KEYSAT_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
     pub max_connections_per_address: u32,
+    /// Hour of the day (UTC, 0-23) of the daily backup into <data dir>/backups/; `off` for none.
+    #[arg(long, env = "KEYSAT_BACKUP_HOUR", default_value = "3")]
+    pub backup_hour: String,
+    /// Backups kept: the newest of each of the last N days, weeks and months.
+    #[arg(long, env = "KEYSAT_BACKUP_KEEP", default_value = "7d,4w,6m")]
+    pub backup_keep: String,
 }
 
 /// The validated configuration the daemon runs with.
@@ -185,6 +191,9 @@ pub struct Config {
     /// Open connections per listener; `None` derives it from the open-file limit.
     pub max_connections: Option<u32>,
     pub max_connections_per_address: u32,
+    /// Hour (UTC) of the daily backup; `None`: no scheduled backups.
+    pub backup_hour: Option<u8>,
+    pub backup_keep: crate::backup::Keep,
 }
 
 /// How long rows that only history needs are kept (seconds).
@@ -257,6 +266,19 @@ fn admin_key(given: Option<&str>) -> Result<Option<String>, ConfigError> {
         return Err(err("KEYSAT_ADMIN_API_KEY", "must be 16 to 256 printable ASCII characters without spaces"));
     }
     Ok(Some(k.to_string()))
+}
+
+/// `KEYSAT_BACKUP_HOUR`: 0-23, or `off`.
+fn backup_hour(v: &str) -> Result<Option<u8>, ConfigError> {
+    match v.trim() {
+        "off" | "" => Ok(None),
+        h => h
+            .parse::<u8>()
+            .ok()
+            .filter(|h| *h < 24)
+            .map(Some)
+            .ok_or_else(|| err("KEYSAT_BACKUP_HOUR", format!("'{h}' is not an hour 0-23 or off"))),
+    }
 }
 
 impl ServeArgs {
@@ -341,6 +363,8 @@ impl ServeArgs {
         let webhook_retry =
             RetrySchedule::parse(&self.webhook_retry_schedule).map_err(|m| err("KEYSAT_WEBHOOK_RETRY_SCHEDULE", m))?;
         Ok(Config {
+            backup_hour: backup_hour(&self.backup_hour)?,
+            backup_keep: self.backup_keep.parse().map_err(|m| err("KEYSAT_BACKUP_KEEP", m))?,
             code_hold_seconds: i64::from(self.code_hold_seconds),
             seat_quiet_seconds: i64::from(self.seat_quiet_seconds),
             seat_changes_per_hour: self.seat_changes_per_hour,
@@ -444,6 +468,9 @@ impl Config {
             max_pending_invoices: 5000,
             max_pending_per_address: 5,
             retention: Retention { unpaid_seconds: 7 * 86_400, history_seconds: 30 * 86_400, interval_seconds: 600 },
+            // Tests take backups when they ask for one.
+            backup_hour: None,
+            backup_keep: crate::backup::Keep::default(),
             purchase_global_rate_per_minute: 120,
             redeem_global_rate_per_minute: 120,
             recover_global_rate_per_hour: 300,

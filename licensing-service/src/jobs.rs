@@ -1,7 +1,8 @@
 //! Scheduled work (tokio-cron-scheduler): reconcile pending invoices, prune
 //! the validation log, checkpoint the WAL, forget idle rate-limit entries;
 //! send queued Nostr messages and webhooks, write `license.expired` events,
-//! keep relay connections up, prune what only history needs.
+//! keep relay connections up, prune what only history needs, take the daily
+//! backup.
 
 use std::future::Future;
 use std::time::Duration;
@@ -73,6 +74,9 @@ impl Jobs {
         })
         .await?;
         every(&scheduler, Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await }).await?;
+        // The daily backup, when due (checked each minute; survives restarts).
+        every(&scheduler, Duration::from_secs(60), &state, |s| async move { crate::services::backups::tick(&s).await })
+            .await?;
         // Keysat's Nostr profile: soon after start, and after any change to it.
         every(&scheduler, Duration::from_secs(2), &state, |s| async move {
             crate::delivery::profile::sync(&s.delivery).await

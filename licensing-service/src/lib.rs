@@ -12,6 +12,7 @@
 // The public face: start-up, configuration, storage, the pure model and the
 // payment providers (the binary and the integration tests use these).
 pub mod app;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod domain;

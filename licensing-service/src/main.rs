@@ -33,6 +33,14 @@ enum Command {
         /// File to write; an existing one is replaced only once the new copy is complete.
         dest: PathBuf,
     },
+    /// Replace the database with a backup (stop Keysat first): a damaged or foreign file is refused,
+    /// and the current database is kept aside in <data dir>/before-restore-<time>/.
+    Restore {
+        #[arg(long, env = "KEYSAT_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+        /// The backup, e.g. <data dir>/backups/keysat-20261202T030000Z.db or a `keysat snapshot` file.
+        file: PathBuf,
+    },
     /// Download an export from the running daemon: licenses, invoices, customers, machines or audit, as .csv or .jsonl.
     Export {
         /// What to export, e.g. `licenses.csv` or `audit.jsonl`.
@@ -75,6 +83,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(*args).await,
         Command::AdminKey { data_dir } => print_admin_key(data_dir).await,
         Command::Snapshot { data_dir, dest } => snapshot(data_dir, dest).await,
+        Command::Restore { data_dir, file } => restore(data_dir, file).await,
         Command::Export { file, from, to, out, remote } => remote::export(&remote, &file, from, to, out).await,
         Command::Import { what: Importable::Licenses, file, dry_run, remote } => {
             remote::import(&remote, file, dry_run).await
@@ -142,6 +151,16 @@ async fn print_admin_key(data_dir: PathBuf) -> anyhow::Result<()> {
 async fn snapshot(data_dir: PathBuf, dest: PathBuf) -> anyhow::Result<()> {
     let s = keysat::snapshot::write_snapshot(&data_dir, &dest).await?;
     println!("snapshot written: {} ({} bytes)", s.path.display(), s.bytes);
+    Ok(())
+}
+
+async fn restore(data_dir: PathBuf, file: PathBuf) -> anyhow::Result<()> {
+    let done = keysat::backup::restore(&data_dir, &file, keysat::domain::now_unix()).await?;
+    println!("restored {} into {}", file.display(), data_dir.display());
+    if let Some(aside) = done.kept_aside {
+        println!("the database it replaced is kept in {}", aside.display());
+    }
+    println!("start Keysat again to run on it");
     Ok(())
 }
 

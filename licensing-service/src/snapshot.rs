@@ -21,7 +21,7 @@ pub struct Snapshot {
 
 /// Writes a consistent copy of `<data_dir>/keysat.db` to `dest`.
 ///
-/// The copy is written to `<dest>.partial`, checked with `PRAGMA quick_check`,
+/// The copy is written to `<dest>.partial`, checked with `PRAGMA integrity_check`,
 /// flushed and only then renamed over `dest`, so `dest` is either the previous
 /// snapshot or a complete new one, never half of one.
 pub async fn write_snapshot(data_dir: &Path, dest: &Path) -> anyhow::Result<Snapshot> {
@@ -75,10 +75,10 @@ async fn copy_into(source: &Path, target: &Path) -> anyhow::Result<()> {
     conn.close().await?;
 
     let mut copy = SqliteConnectOptions::from_str("sqlite:")?.filename(target).read_only(true).connect().await?;
-    let verdict: String = sqlx::query_scalar("PRAGMA quick_check").fetch_one(&mut copy).await?;
+    let verdict: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&mut copy).await?;
     copy.close().await?;
-    if verdict != "ok" {
-        bail!("the snapshot failed its integrity check: {verdict}");
+    if verdict != ["ok"] {
+        bail!("the snapshot failed its integrity check: {}", verdict.join("; "));
     }
     Ok(())
 }

@@ -100,8 +100,15 @@ test('snapshot, rsync with the excludes, restore: keys issued before still valid
     const later = (await d.admin('POST', '/licenses', { product_slug: 'app' }))
       .body
 
+    // Keysat's own daily backups stay on the volume, out of StartOS's.
+    assert.equal((await d.admin('POST', '/backups', {})).status, 201)
+
     await rsyncLike(volume, backup)
     const carried = await files(backup)
+    assert.ok(
+      !carried.some((f) => f.startsWith('backups/') || f === 'keysat.lock'),
+      carried.join(', '),
+    )
     assert.ok(carried.includes(snapshotSubpath), carried.join(', '))
     assert.ok(carried.includes('startos-store.json'))
     for (const live of ['keysat.db', 'keysat.db-wal', 'keysat.db-shm']) {

@@ -109,15 +109,17 @@ pub enum NoticeKind {
     WebhookDeadLetter,
     BtcpayConnectionLost,
     BtcpayConnected,
+    BackupFailed,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 5] = [
+    pub const ALL: [NoticeKind; 6] = [
         NoticeKind::Sale,
         NoticeKind::FreeRedemption,
         NoticeKind::WebhookDeadLetter,
         NoticeKind::BtcpayConnectionLost,
         NoticeKind::BtcpayConnected,
+        NoticeKind::BackupFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -127,6 +129,7 @@ impl NoticeKind {
             NoticeKind::WebhookDeadLetter => "webhook_dead_letter",
             NoticeKind::BtcpayConnectionLost => "btcpay_connection_lost",
             NoticeKind::BtcpayConnected => "btcpay_connected",
+            NoticeKind::BackupFailed => "backup_failed",
         }
     }
 

@@ -6,6 +6,7 @@
 //! One module per use-case family; [`Core`] (`state.rs`) is the narrow state
 //! they, the jobs and the front ends share.
 
+pub mod backups;
 pub mod btcpay;
 pub mod catalog;
 pub mod codes;

@@ -6,12 +6,12 @@ use crate::desk_sales::buy;
 use prometheus_parse::{Scrape, Value as Sample};
 use serde_json::json;
 
-fn parse(text: &str) -> Scrape {
+pub(crate) fn parse(text: &str) -> Scrape {
     Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text")
 }
 
 /// The value of `name` with these labels.
-fn value(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn value(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
     let found = s
         .samples
         .iter()

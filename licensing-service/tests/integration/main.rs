@@ -27,6 +27,7 @@ mod codes_admin;
 mod connections;
 mod delivery_payments;
 mod demo;
+mod desk_backups;
 mod desk_customers;
 mod desk_export;
 mod desk_import;

@@ -123,7 +123,7 @@ async fn the_operator_hears_of_a_sale_unless_switched_off() {
     assert_eq!(
         s["notifications"],
         json!({"sale": true, "free_redemption": true, "webhook_dead_letter": true, "btcpay_connection_lost": true,
-            "btcpay_connected": true})
+            "btcpay_connected": true, "backup_failed": true})
     );
     let text = operator::sale_text("My App", "Pro", 50_000, "inv_1");
     assert!(operator::notify_operator(db, NoticeKind::Sale, &text).await.unwrap());

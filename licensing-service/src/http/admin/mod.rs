@@ -15,6 +15,7 @@ pub mod products;
 pub mod routes;
 pub mod sales;
 pub mod settings;
+pub mod status;
 pub mod support;
 pub mod webhook_endpoints;
 

@@ -76,4 +76,7 @@ admin_routes! {
     GET "/licenses/{id}/support" => support::show;
     GET "/export/{file}" => export::export;
     POST "/import/licenses" => import::licenses;
+    GET "/status" => status::status;
+    GET "/backups" => status::list_backups;
+    POST "/backups" => status::take_backup;
 }
