@@ -56,8 +56,8 @@ impl Handle {
 }
 
 /// The admin routes, (method, path), as the router serves them.
-pub fn admin_routes_table() -> &'static [(&'static str, &'static str)] {
-    crate::http::admin::routes::ROUTES
+pub fn admin_routes_table() -> Vec<(&'static str, &'static str, &'static str)> {
+    crate::http::admin::routes::ROUTES.iter().map(|(m, p, s)| (*m, *p, s.as_str())).collect()
 }
 
 /// A bound, ready daemon.

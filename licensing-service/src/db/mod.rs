@@ -4,6 +4,7 @@
 //! process and never meet `SQLITE_BUSY`; reads use a separate pool and, in
 //! WAL mode, never wait for the writer.
 
+pub mod api_keys;
 pub mod audit;
 pub mod codes;
 pub mod customers;

@@ -1,6 +1,7 @@
 //! Pure types and rules: no I/O. Values here can only hold valid data, so a
 //! handler never checks a raw string twice.
 
+pub mod access;
 pub mod catalog;
 pub mod discount;
 pub mod invoice;

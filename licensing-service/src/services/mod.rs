@@ -6,6 +6,7 @@
 //! One module per use-case family; [`Core`] (`state.rs`) is the narrow state
 //! they, the jobs and the front ends share.
 
+pub mod api_keys;
 pub mod backups;
 pub mod btcpay;
 pub mod catalog;
@@ -107,5 +108,8 @@ pub async fn audit(
     details: Value,
 ) -> Result<(), sqlx::Error> {
     let (target_type, id) = target;
+    // "admin" is whoever holds the admin API: the request's key says which.
+    let acting = (actor == "admin").then(api_keys::acting).flatten();
+    let actor = acting.as_deref().unwrap_or(actor);
     db::audit::record(tx, now, NewAudit { actor, action, target_type, target_id: id.to_string(), details }).await
 }

@@ -11,8 +11,8 @@ use serde_json::json;
 
 /// Every admin route the server serves (the router's own table), with its
 /// path parameters filled in.
-fn admin_routes() -> Vec<(&'static str, String)> {
-    let routes: Vec<_> = admin_routes_table().iter().map(|(method, path)| (*method, fill(path))).collect();
+pub(crate) fn admin_routes() -> Vec<(&'static str, String)> {
+    let routes: Vec<_> = admin_routes_table().iter().map(|(method, path, _)| (*method, fill(path))).collect();
     // The table is the router's: it holds the routes a hand-kept list once missed.
     for prefix in ["/discount-codes", "/btcpay/", "/webhook-deliveries/", "/licenses/"] {
         assert!(routes.iter().any(|(_, p)| p.starts_with(prefix)), "no {prefix} route in the table");
@@ -21,7 +21,7 @@ fn admin_routes() -> Vec<(&'static str, String)> {
 }
 
 /// A path with each `{param}` replaced by a value of the right shape.
-fn fill(path: &str) -> String {
+pub(crate) fn fill(path: &str) -> String {
     path.split('/')
         .map(|seg| match seg {
             "{slug}" => "app",
@@ -37,11 +37,11 @@ fn fill(path: &str) -> String {
 }
 
 /// The auth checks below send hundreds of wrong keys from one address.
-async fn spawn_lenient() -> TestApp {
+pub(crate) async fn spawn_lenient() -> TestApp {
     spawn_with(|c| c.admin_auth_failures_per_minute = 100_000).await
 }
 
-fn request(app: &TestApp, base: &str, method: &str, path: &str) -> reqwest::RequestBuilder {
+pub(crate) fn request(app: &TestApp, base: &str, method: &str, path: &str) -> reqwest::RequestBuilder {
     let method: Method = method.parse().unwrap();
     let body = json!({"slug": "x", "name": "X", "price_sats": 1, "reason": "r", "operator_name": "Mallory"});
     app.client.request(method, format!("{base}/v1/admin{path}")).json(&body)

@@ -19,6 +19,7 @@ mod pages_support;
 mod admin_auth;
 mod admin_catalog;
 mod admin_licenses;
+mod api_keys;
 mod bad_input;
 mod binary;
 mod btcpay_conformance;

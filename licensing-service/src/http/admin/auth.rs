@@ -1,5 +1,8 @@
 //! The one check in front of every admin route: `Authorization: Bearer
-//! <admin key>`, compared in constant time. Failures are logged with the
+//! <key>` — the admin key (compared in constant time; every scope) or a
+//! scoped API key whose scopes cover the route's (`routes::scope_of`; else
+//! 403). The request then runs as that key, so the audit log names it.
+//! Failures are logged with the
 //! client address (the log itself is rate-limited, so a flood cannot fill
 //! the disk) and counted per address: past the limit an address is answered
 //! 429 before its key is even looked at.
@@ -8,16 +11,18 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{MatchedPath, OriginalUri, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::domain::access::allowed;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
+use crate::services::api_keys;
 
 /// Failed-authentication log lines written per minute at most; the rest are
 /// counted and summed up in one line when the next minute starts.
@@ -79,7 +84,27 @@ pub async fn require_admin_key(
         .into_response();
     }
     if auth.accepts(req.headers()) {
-        return next.run(req).await;
+        return api_keys::acting_as("admin".to_string(), next.run(req)).await;
+    }
+    let token = bearer_token(req.headers()).unwrap_or_default().to_string();
+    match api_keys::authenticate(&s.core, &token).await {
+        Ok(Some(key)) => {
+            let path = req.extensions().get::<MatchedPath>().map_or("", |m| m.as_str());
+            let need = super::routes::scope_of(req.method().as_str(), path);
+            if !allowed(&key.scopes, need) {
+                let held: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
+                let message = format!(
+                    "this API key ({}) may not {} {path}: it needs the {} scope",
+                    held.join(", "),
+                    req.method(),
+                    need.as_str()
+                );
+                return ApiError::new(StatusCode::FORBIDDEN, "forbidden", message).into_response();
+            }
+            return api_keys::acting_as(key.actor, next.run(req)).await;
+        }
+        Ok(None) => {}
+        Err(e) => return ApiError::from(e).into_response(),
     }
     let _ = s.limits.admin_failures.check(ip);
     let why = if bearer_token(req.headers()).is_some() { "wrong key" } else { "no bearer key" };

@@ -1,5 +1,6 @@
 //! The admin API (`/v1/admin/*`, `Authorization: Bearer <admin key>`).
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod btcpay;

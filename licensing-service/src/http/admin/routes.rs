@@ -1,17 +1,20 @@
-//! Every admin route, in one table: the router is built from it, and
-//! [`ROUTES`] lists it, so the authentication test walks the same routes the
-//! server serves and a new route cannot be missed by either.
+//! Every admin route, in one table with the scope an API key needs for it
+//! (`domain::access`): the router is built from it, the authentication layer
+//! looks the scope up in it, and [`ROUTES`] lists it, so the authentication
+//! and scope tests walk the same routes the server serves and a new route
+//! cannot be missed by any of them.
 
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 
 use super::*;
+use crate::domain::access::Scope;
 use crate::http::state::AppState;
 
 macro_rules! admin_routes {
-    ($($method:ident $path:literal => $handler:path;)*) => {
-        /// `(method, path under /v1/admin)` of every admin route.
-        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+    ($($method:ident $path:literal => $handler:path, $scope:ident;)*) => {
+        /// `(method, path under /v1/admin, the scope a key needs)` of every admin route.
+        pub const ROUTES: &[(&str, &str, Scope)] = &[$((stringify!($method), $path, Scope::$scope)),*];
 
         /// The admin routes, unauthenticated: `app::admin_routes` puts
         /// [`super::auth::require_admin_key`] in front of all of them.
@@ -22,61 +25,74 @@ macro_rules! admin_routes {
 }
 
 admin_routes! {
-    POST "/products" => products::create;
-    GET "/products" => products::list;
-    GET "/products/{slug}" => products::get;
-    PATCH "/products/{slug}" => products::patch;
-    POST "/products/{slug}/policies" => policies::create;
-    GET "/products/{slug}/policies" => policies::list;
-    GET "/products/{slug}/policies/{policy_slug}" => policies::get;
-    PATCH "/products/{slug}/policies/{policy_slug}" => policies::patch;
-    POST "/licenses" => licenses::issue;
-    GET "/licenses" => licenses::list;
-    GET "/licenses/search" => licenses::search;
-    GET "/licenses/{id}" => licenses::get;
-    POST "/licenses/{id}/suspend" => licenses::suspend;
-    POST "/licenses/{id}/unsuspend" => licenses::unsuspend;
-    POST "/licenses/{id}/revoke" => licenses::revoke;
-    GET "/machines" => machines::list;
-    POST "/machines/{id}/deactivate" => machines::deactivate;
-    POST "/discount-codes" => codes::create;
-    GET "/discount-codes" => codes::list;
-    GET "/discount-codes/{code}" => codes::get;
-    PATCH "/discount-codes/{code}" => codes::patch;
-    DELETE "/discount-codes/{code}" => codes::delete;
-    POST "/discount-codes/{code}/disable" => codes::disable;
-    POST "/discount-codes/{code}/enable" => codes::enable;
-    GET "/audit" => audit::list;
-    POST "/btcpay/connect" => btcpay::connect;
-    GET "/btcpay/status" => btcpay::status;
-    POST "/btcpay/store" => btcpay::choose_store;
-    POST "/btcpay/disconnect" => btcpay::disconnect;
-    POST "/btcpay/manual" => btcpay::manual;
-    POST "/btcpay/reconcile" => btcpay::reconcile;
-    GET "/settings" => settings::get;
-    PUT "/settings" => settings::put;
-    GET "/nostr" => settings::get_nostr;
-    PUT "/nostr" => settings::put_nostr;
-    POST "/webhook-endpoints" => webhook_endpoints::create;
-    GET "/webhook-endpoints" => webhook_endpoints::list;
-    GET "/webhook-endpoints/{id}" => webhook_endpoints::get;
-    PATCH "/webhook-endpoints/{id}" => webhook_endpoints::patch;
-    DELETE "/webhook-endpoints/{id}" => webhook_endpoints::delete;
-    GET "/webhook-deliveries" => webhook_endpoints::deliveries;
-    GET "/webhook-deliveries/{id}" => webhook_endpoints::delivery;
-    POST "/webhook-deliveries/{id}/retry" => webhook_endpoints::retry;
-    GET "/stats" => settings::stats;
-    GET "/invoices" => sales::list;
-    GET "/invoices/{id}" => sales::get;
-    GET "/revenue" => sales::revenue;
-    GET "/customers" => customers::list;
-    GET "/customers/{id}" => customers::get;
-    POST "/licenses/{id}/reset-seats" => support::reset_seats;
-    POST "/licenses/{id}/resend" => support::resend;
-    GET "/licenses/{id}/support" => support::show;
-    GET "/export/{file}" => export::export;
-    POST "/import/licenses" => import::licenses;
-    GET "/status" => status::status;
-    GET "/backups" => status::list_backups;
-    POST "/backups" => status::take_backup;
+    POST "/products" => products::create, Full;
+    GET "/products" => products::list, ReadOnly;
+    GET "/products/{slug}" => products::get, ReadOnly;
+    PATCH "/products/{slug}" => products::patch, Full;
+    POST "/products/{slug}/policies" => policies::create, Full;
+    GET "/products/{slug}/policies" => policies::list, ReadOnly;
+    GET "/products/{slug}/policies/{policy_slug}" => policies::get, ReadOnly;
+    PATCH "/products/{slug}/policies/{policy_slug}" => policies::patch, Full;
+    POST "/licenses" => licenses::issue, Issuer;
+    GET "/licenses" => licenses::list, ReadOnly;
+    GET "/licenses/search" => licenses::search, ReadOnly;
+    GET "/licenses/{id}" => licenses::get, ReadOnly;
+    POST "/licenses/{id}/suspend" => licenses::suspend, Support;
+    POST "/licenses/{id}/unsuspend" => licenses::unsuspend, Support;
+    POST "/licenses/{id}/revoke" => licenses::revoke, Full;
+    GET "/machines" => machines::list, ReadOnly;
+    POST "/machines/{id}/deactivate" => machines::deactivate, Support;
+    POST "/discount-codes" => codes::create, Issuer;
+    GET "/discount-codes" => codes::list, ReadOnly;
+    GET "/discount-codes/{code}" => codes::get, ReadOnly;
+    PATCH "/discount-codes/{code}" => codes::patch, Full;
+    DELETE "/discount-codes/{code}" => codes::delete, Full;
+    POST "/discount-codes/{code}/disable" => codes::disable, Full;
+    POST "/discount-codes/{code}/enable" => codes::enable, Full;
+    GET "/audit" => audit::list, ReadOnly;
+    POST "/btcpay/connect" => btcpay::connect, Full;
+    GET "/btcpay/status" => btcpay::status, ReadOnly;
+    POST "/btcpay/store" => btcpay::choose_store, Full;
+    POST "/btcpay/disconnect" => btcpay::disconnect, Full;
+    POST "/btcpay/manual" => btcpay::manual, Full;
+    POST "/btcpay/reconcile" => btcpay::reconcile, Full;
+    GET "/settings" => settings::get, ReadOnly;
+    PUT "/settings" => settings::put, Full;
+    GET "/nostr" => settings::get_nostr, ReadOnly;
+    PUT "/nostr" => settings::put_nostr, Full;
+    POST "/webhook-endpoints" => webhook_endpoints::create, Full;
+    GET "/webhook-endpoints" => webhook_endpoints::list, ReadOnly;
+    GET "/webhook-endpoints/{id}" => webhook_endpoints::get, ReadOnly;
+    PATCH "/webhook-endpoints/{id}" => webhook_endpoints::patch, Full;
+    DELETE "/webhook-endpoints/{id}" => webhook_endpoints::delete, Full;
+    GET "/webhook-deliveries" => webhook_endpoints::deliveries, ReadOnly;
+    GET "/webhook-deliveries/{id}" => webhook_endpoints::delivery, ReadOnly;
+    POST "/webhook-deliveries/{id}/retry" => webhook_endpoints::retry, Full;
+    GET "/stats" => settings::stats, ReadOnly;
+    GET "/invoices" => sales::list, ReadOnly;
+    GET "/invoices/{id}" => sales::get, ReadOnly;
+    GET "/revenue" => sales::revenue, ReadOnly;
+    GET "/customers" => customers::list, ReadOnly;
+    GET "/customers/{id}" => customers::get, ReadOnly;
+    POST "/licenses/{id}/reset-seats" => support::reset_seats, Support;
+    POST "/licenses/{id}/resend" => support::resend, Support;
+    GET "/licenses/{id}/support" => support::show, ReadOnly;
+    GET "/export/{file}" => export::export, ReadOnly;
+    POST "/import/licenses" => import::licenses, Full;
+    GET "/status" => status::status, ReadOnly;
+    GET "/backups" => status::list_backups, ReadOnly;
+    POST "/backups" => status::take_backup, Full;
+    POST "/api-keys" => api_keys::create, Full;
+    GET "/api-keys" => api_keys::list, Full;
+    DELETE "/api-keys/{id}" => api_keys::revoke, Full;
+}
+
+/// The scope a route needs: from the table; `/metrics` is read-only; a
+/// route missing from the table (none should) needs `full`.
+pub fn scope_of(method: &str, matched_path: &str) -> Scope {
+    if matched_path == "/metrics" {
+        return Scope::ReadOnly;
+    }
+    let path = matched_path.strip_prefix("/v1/admin").unwrap_or(matched_path);
+    ROUTES.iter().find(|(m, p, _)| *m == method && *p == path).map_or(Scope::Full, |r| r.2)
 }
