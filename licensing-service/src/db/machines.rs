@@ -192,3 +192,30 @@ pub async fn lapse_after<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid)
         .await?;
     Ok(v.unwrap_or(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 19's lesson for every per-second scan: the floating-seat probe
+    /// is a seek in its partial index, never a walk over the machines.
+    #[tokio::test]
+    async fn the_lapse_scan_seeks_in_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(dir.path()).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+            "EXPLAIN QUERY PLAN SELECT id, license_id, ? - last_seen_at FROM machines WHERE {LAPSED} \
+             ORDER BY last_seen_at + lapse_after LIMIT ?"
+        ))
+        .bind(0)
+        .bind(0)
+        .bind(1)
+        .fetch_all(&db.read)
+        .await
+        .unwrap();
+        let text: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+        assert!(text.iter().any(|d| d.contains("USING INDEX machines_lapse")), "{text:?}");
+        assert!(!text.iter().any(|d| d.contains("TEMP B-TREE") || d == &"SCAN machines"), "{text:?}");
+        assert!(lapsed(&db.read, 0, 10).await.unwrap().is_empty());
+    }
+}

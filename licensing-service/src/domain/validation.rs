@@ -113,7 +113,9 @@ impl Reason {
             Reason::NotActivated => "this machine holds no seat of the license",
             Reason::TrialAlreadyUsed => "this machine has already had a trial of this product",
             Reason::BadChallenge => "the challenge is not an ACT1 code (ACT1- and 64 letters and digits)",
-            Reason::ChallengeChecksum => "the challenge has a typo (its checksum does not match); check it and enter it again",
+            Reason::ChallengeChecksum => {
+                "the challenge has a typo (its checksum does not match); check it and enter it again"
+            }
             Reason::ChallengeMismatch => "the challenge was made for another license than this key's",
             Reason::ChallengeUsed => "this challenge has already been answered; let the application show a new one",
             Reason::ResetLimitReached => "this license's machines cannot be freed again yet",

@@ -44,7 +44,8 @@ impl Licensing {
                     details: json!({ "license_id": license_id, "reason": reason, "lapsed": true }),
                 };
                 let quiet = self.seat_quiet_seconds;
-                if let Some(snap) = seats::free(&mut tx, *machine_id, *license_id, &reason, Some(audit), now, quiet).await?
+                if let Some(snap) =
+                    seats::free(&mut tx, *machine_id, *license_id, &reason, Some(audit), now, quiet).await?
                 {
                     snapshots.push(snap);
                     freed += 1;

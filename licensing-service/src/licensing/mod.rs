@@ -207,7 +207,12 @@ impl Licensing {
         let Some(fp) = input.fingerprint else {
             return Ok(Granted { license, expiry, machine_id: None });
         };
-        let machine = SeatFor { fingerprint: fp, prefix: fingerprint_prefix(fp), hostname: input.hostname, platform: input.platform };
+        let machine = SeatFor {
+            fingerprint: fp,
+            prefix: fingerprint_prefix(fp),
+            hostname: input.hostname,
+            platform: input.platform,
+        };
         self.hold_seat(license, expiry, &machine, now).await
     }
 

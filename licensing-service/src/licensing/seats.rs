@@ -30,7 +30,12 @@ pub enum SeatOp {
         platform: Option<String>,
         now: i64,
     },
-    Free { machine_id: Uuid, license_id: Uuid, reason: String, now: i64 },
+    Free {
+        machine_id: Uuid,
+        license_id: Uuid,
+        reason: String,
+        now: i64,
+    },
 }
 
 /// What a change found, to publish to the cache once committed.
@@ -97,7 +102,8 @@ async fn apply_group(db: &Db, ops: &[&SeatOp], quiet: i64) -> Result<Vec<Outcome
     for op in ops {
         out.push(match op {
             SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now } => {
-                let machine = NewSeat { fingerprint, prefix, hostname: hostname.as_deref(), platform: platform.as_deref() };
+                let machine =
+                    NewSeat { fingerprint, prefix, hostname: hostname.as_deref(), platform: platform.as_deref() };
                 take(&mut tx, *license_id, &machine, *now, quiet).await?
             }
             SeatOp::Free { machine_id, license_id, reason, now } => {

@@ -99,8 +99,11 @@ pub async fn activate_offline(
     let granted = s.licensing.activate_offline(key, challenge, hostname, ip).await?;
     let now = now_unix();
     let (_, end) = window(s, &granted, now).await?;
-    let grant =
-        ActivationGrant { issued_at: unix(now), expires_at: unix(end), entitlements: granted.license.entitlements.clone() };
+    let grant = ActivationGrant {
+        issued_at: unix(now),
+        expires_at: unix(end),
+        entitlements: granted.license.entitlements.clone(),
+    };
     let code = sign_activation(challenge, &grant, &s.signer).map_err(internal)?;
     let machine_id = granted.machine_id.unwrap_or_default();
     let mut tx = s.db.begin().await?;
@@ -154,10 +157,17 @@ pub enum FreeTarget {
 
 /// What a buyer's free did.
 pub enum BuyerFree {
-    Freed { license: Arc<LicenseSnapshot>, machines: Vec<Uuid>, resets_left: i64 },
+    Freed {
+        license: Arc<LicenseSnapshot>,
+        machines: Vec<Uuid>,
+        resets_left: i64,
+    },
     /// Past `self_reset_limit`: nothing changed; the next free is possible
     /// at `next_reset_at` (`None` when the tier allows none).
-    LimitReached { license: Arc<LicenseSnapshot>, next_reset_at: Option<i64> },
+    LimitReached {
+        license: Arc<LicenseSnapshot>,
+        next_reset_at: Option<i64>,
+    },
 }
 
 /// `POST /v1/machines/deactivate` with `machine_id` or `all`, and the
@@ -183,7 +193,9 @@ pub async fn free_by_buyer(s: &Core, key: &str, target: FreeTarget) -> Result<Bu
     };
     if chosen.is_empty() {
         return match target {
-            FreeTarget::All => Ok(BuyerFree::Freed { license, machines: vec![], resets_left: rules.self_reset_limit - used }),
+            FreeTarget::All => {
+                Ok(BuyerFree::Freed { license, machines: vec![], resets_left: rules.self_reset_limit - used })
+            }
             FreeTarget::Machine(_) => Err(Refusal::Reason { reason: Reason::NotActivated, license: Some(license) }),
         };
     }

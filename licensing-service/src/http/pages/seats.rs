@@ -112,7 +112,9 @@ async fn show(s: &AppState, key: String, outcome: Option<Result<String, ApiError
     match list(&s.core, &key).await {
         Ok(l) => render(s, key, Some(&l), error, notice),
         Err(Refusal::Internal(e)) => Err(e.into()),
-        Err(Refusal::Reason { reason, .. }) => render(s, key, None, Some(refused(reason.code(), reason.message())), None),
+        Err(Refusal::Reason { reason, .. }) => {
+            render(s, key, None, Some(refused(reason.code(), reason.message())), None)
+        }
     }
 }
 
@@ -155,6 +157,8 @@ fn allowance(l: &SeatList) -> String {
     match (l.rules.self_reset_limit, l.resets_left, l.next_reset_at) {
         (0, _, _) => "Only the seller can free this license's machines.".to_string(),
         (_, 0, Some(at)) => format!("You can free machines again from {}.", date(at)),
-        (limit, left, _) => format!("You can free machines {left} more time(s) in the next 30 days (at most {limit} every 30 days)."),
+        (limit, left, _) => {
+            format!("You can free machines {left} more time(s) in the next 30 days (at most {limit} every 30 days).")
+        }
     }
 }

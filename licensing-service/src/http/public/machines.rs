@@ -92,7 +92,8 @@ struct Signing<'a> {
 
 impl Signing<'_> {
     fn sign(&self, s: &AppState, answer: &mut Answer<'_>) -> Result<(), ApiError> {
-        let request = AnswerRequest { endpoint: self.endpoint, key: self.key, product_slug: None, fingerprint: self.fingerprint };
+        let request =
+            AnswerRequest { endpoint: self.endpoint, key: self.key, product_slug: None, fingerprint: self.fingerprint };
         signed::sign(s, answer, &request, self.nonce.as_ref())
     }
 }
@@ -206,7 +207,10 @@ pub async fn deactivate(
             return Err(ApiError::bad_request("invalid_request", "fingerprint: is required (or machine_id, or all)"))
         }
         _ => {
-            return Err(ApiError::bad_request("invalid_request", "send one of fingerprint, machine_id or \"all\": true"))
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "send one of fingerprint, machine_id or \"all\": true",
+            ))
         }
     };
     self_service_reply(&s, &sig, free_by_buyer(&s.core, &b.key, target).await).await

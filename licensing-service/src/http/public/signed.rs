@@ -24,7 +24,12 @@ pub fn nonce(value: Option<&str>) -> Result<Option<Nonce>, ApiError> {
 }
 
 /// Signs `answer` for `request` when the request carried a nonce.
-pub fn sign(s: &AppState, answer: &mut Answer<'_>, request: &AnswerRequest<'_>, nonce: Option<&Nonce>) -> Result<(), ApiError> {
+pub fn sign(
+    s: &AppState,
+    answer: &mut Answer<'_>,
+    request: &AnswerRequest<'_>,
+    nonce: Option<&Nonce>,
+) -> Result<(), ApiError> {
     let Some(nonce) = nonce else { return Ok(()) };
     let signature = sign_answer(answer, request, nonce, &s.signer)
         .map_err(|e| ApiError::from(anyhow::anyhow!("signing an answer: {e}")))?;
