@@ -23,6 +23,7 @@ mod bad_input;
 mod binary;
 mod btcpay_conformance;
 mod chaos;
+mod client_example;
 mod codes_admin;
 mod connections;
 mod delivery_payments;
