@@ -47,9 +47,31 @@ export type Policy = {
   is_trial: boolean
   public: boolean
   archived: boolean
+  lease_seconds: number
+  self_reset_limit: number
+  seat_timeout_seconds: number
+  one_trial_per_machine: boolean
 }
 
-export type NewPolicy = {
+/** A tier's machine rules (offline leases, self-service frees, floating seats, fair trials). */
+export type MachineRules = {
+  lease_seconds?: number
+  self_reset_limit?: number
+  seat_timeout_seconds?: number
+  one_trial_per_machine?: boolean
+}
+
+/** A tier patch: absent fields keep their value. */
+export type PolicyPatch = MachineRules & {
+  name?: string
+  price_sats?: number
+  duration_seconds?: number
+  grace_seconds?: number
+  max_machines?: number
+  public?: boolean
+}
+
+export type NewPolicy = MachineRules & {
   slug: string
   name: string
   description?: string
@@ -436,6 +458,13 @@ export class KeysatApi {
     return this.admin<Policy>('POST', `/products/${seg(product)}/policies`, {
       body: p,
     })
+  }
+  patchPolicy(product: string, policy: string, p: PolicyPatch) {
+    return this.admin<Policy>(
+      'PATCH',
+      `/products/${seg(product)}/policies/${seg(policy)}`,
+      { body: p },
+    )
   }
 
   // discount codes

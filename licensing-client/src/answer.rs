@@ -29,11 +29,14 @@ pub enum Endpoint {
     Heartbeat,
     /// `POST /v1/machines/deactivate`
     Deactivate,
+    /// `POST /v1/machines/lease` (an offline lease, PROTOCOL.md §8)
+    Lease,
 }
 
 impl Endpoint {
     /// The path, exactly as signed: `/v1/validate`, `/v1/machines/activate`,
-    /// `/v1/machines/heartbeat` or `/v1/machines/deactivate`.
+    /// `/v1/machines/heartbeat`, `/v1/machines/deactivate` or
+    /// `/v1/machines/lease`.
     ///
     /// ```
     /// # use keysat_client::Endpoint;
@@ -47,6 +50,7 @@ impl Endpoint {
             Endpoint::Activate => "/v1/machines/activate",
             Endpoint::Heartbeat => "/v1/machines/heartbeat",
             Endpoint::Deactivate => "/v1/machines/deactivate",
+            Endpoint::Lease => "/v1/machines/lease",
         }
     }
 
@@ -55,10 +59,11 @@ impl Endpoint {
     /// ```
     /// # use keysat_client::Endpoint;
     /// assert_eq!(Endpoint::from_path("/v1/machines/deactivate"), Some(Endpoint::Deactivate));
+    /// assert_eq!(Endpoint::from_path("/v1/machines/lease"), Some(Endpoint::Lease));
     /// assert_eq!(Endpoint::from_path("/v1/validate/"), None);
     /// ```
     pub fn from_path(path: &str) -> Option<Endpoint> {
-        [Endpoint::Validate, Endpoint::Activate, Endpoint::Heartbeat, Endpoint::Deactivate]
+        [Endpoint::Validate, Endpoint::Activate, Endpoint::Heartbeat, Endpoint::Deactivate, Endpoint::Lease]
             .into_iter()
             .find(|e| e.path() == path)
     }

@@ -1,8 +1,8 @@
 //! Scheduled work (tokio-cron-scheduler): reconcile pending invoices, prune
 //! the validation log, checkpoint the WAL, forget idle rate-limit entries;
 //! send queued Nostr messages and webhooks, write `license.expired` events,
-//! keep relay connections up, prune what only history needs, take the daily
-//! backup.
+//! keep relay connections up, prune what only history needs, free lapsed
+//! floating seats, take the daily backup.
 
 use std::future::Future;
 use std::time::Duration;
@@ -74,6 +74,7 @@ impl Jobs {
         })
         .await?;
         every(&scheduler, Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await }).await?;
+        every(&scheduler, Duration::from_secs(1), &state, |s| async move { free_lapsed_seats(&s).await }).await?;
         // The daily backup, when due (checked each minute; survives restarts).
         every(&scheduler, Duration::from_secs(60), &state, |s| async move { crate::services::backups::tick(&s).await })
             .await?;
@@ -121,6 +122,15 @@ pub async fn scan_expiries(s: &Core) {
         Ok(0) => {}
         Ok(n) => tracing::info!(licenses = n, "license.expired events written"),
         Err(e) => tracing::warn!(error = %e, "scanning for expired licenses failed"),
+    }
+}
+
+/// Frees floating seats not heard from for their policy's timeout.
+pub async fn free_lapsed_seats(s: &Core) {
+    match s.licensing.free_lapsed(now_unix()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(seats = n, "lapsed floating seats freed"),
+        Err(e) => tracing::warn!(error = %e, "freeing lapsed floating seats failed"),
     }
 }
 

@@ -2,6 +2,11 @@ import { days, done, sats, value } from '../results'
 import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
 import { groups, metadata, opt, productChoice, slugPattern } from './fields'
+import {
+  machineRuleFields,
+  machineRules,
+  machineRuleValues,
+} from './machineRules'
 
 const { InputSpec, Value, List } = sdk
 
@@ -83,6 +88,13 @@ const inputSpec = InputSpec.of({
     default: false,
   }),
   public: Value.toggle({ name: 'Offered on the buy page', default: true }),
+  ...machineRuleFields(true),
+  oneTrialPerMachine: Value.toggle({
+    name: 'One trial per machine',
+    description:
+      'A machine that already had a trial of this product cannot start another one, whatever the e-mail.',
+    default: false,
+  }),
 })
 
 export const createPolicy = guarded(
@@ -107,6 +119,8 @@ export const createPolicy = guarded(
         entitlements: input.entitlements.map((e) => e.trim()),
         is_trial: input.isTrial,
         public: input.public,
+        ...machineRules(input),
+        one_trial_per_machine: input.oneTrialPerMachine,
       })
       return done(`Tier "${p.name}" created`, null, [
         value('Product', p.product_slug),
@@ -123,6 +137,7 @@ export const createPolicy = guarded(
         value('Offered on the buy page', p.public ? 'yes' : 'no', {
           copyable: false,
         }),
+        ...machineRuleValues(p),
       ])
     }),
   ),

@@ -7,6 +7,7 @@ import { createPolicy } from './createPolicy'
 import { createProduct } from './createProduct'
 import { deactivateMachine } from './deactivateMachine'
 import { demoMode } from './demoMode'
+import { editPolicy } from './editPolicy'
 import { disconnectBtcpay } from './disconnectBtcpay'
 import { issueLicense } from './issueLicense'
 import { listDiscountCodes } from './listDiscountCodes'
@@ -34,6 +35,7 @@ export const actions = sdk.Actions.of()
   .addAction(demoMode)
   .addAction(createProduct)
   .addAction(createPolicy)
+  .addAction(editPolicy)
   .addAction(createDiscountCode)
   .addAction(listDiscountCodes)
   .addAction(setDiscountCodeActive)

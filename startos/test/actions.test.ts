@@ -10,6 +10,7 @@ import { createDiscountCode } from '../actions/createDiscountCode'
 import { createPolicy } from '../actions/createPolicy'
 import { createProduct } from '../actions/createProduct'
 import { deactivateMachine } from '../actions/deactivateMachine'
+import { editPolicy } from '../actions/editPolicy'
 import { issueLicense } from '../actions/issueLicense'
 import { listDiscountCodes } from '../actions/listDiscountCodes'
 import { listMachines } from '../actions/listMachines'
@@ -168,6 +169,10 @@ describe('actions against a live daemon', () => {
       entitlements: ['pro'],
       isTrial: false,
       public: true,
+      leaseDays: 7,
+      selfResetLimit: 3,
+      seatTimeoutMinutes: 0,
+      oneTrialPerMachine: false,
     }
     const bad = await failAction(createPolicy, {
       ...input,
@@ -208,6 +213,51 @@ describe('actions against a live daemon', () => {
     assert.equal(pol.grace_seconds, 7 * 86_400)
     assert.equal(pol.max_machines, 2)
     assert.deepEqual(pol.entitlements, ['pro'])
+    assert.equal(pol.lease_seconds, 7 * 86_400)
+    assert.equal(pol.self_reset_limit, 3)
+    assert.equal(pol.seat_timeout_seconds, 0)
+    assert.equal(field(result, 'Floating seat timeout').value, 'never')
+  })
+
+  test("Edit policy: the tier's machine rules change; empty fields keep theirs", async () => {
+    const { result } = await runAction(editPolicy, {
+      product: 'myapp',
+      slug: 'default',
+      maxMachines: null,
+      leaseDays: 30,
+      selfResetLimit: null,
+      seatTimeoutMinutes: 15,
+      oneTrialPerMachine: 'yes',
+    })
+    assert.equal(field(result, 'Offline lease').value, '30 days')
+    assert.equal(field(result, 'Floating seat timeout').value, '15 minutes')
+    assert.equal(field(result, 'One trial per machine').value, 'yes')
+    assert.equal(field(result, 'Machines').value, '2', 'kept')
+    const pol = (await d.admin('GET', '/products/myapp/policies/default')).body
+    assert.equal(pol.lease_seconds, 30 * 86_400)
+    assert.equal(pol.self_reset_limit, 3, 'kept')
+    assert.equal(pol.seat_timeout_seconds, 900)
+    assert.equal(pol.one_trial_per_machine, true)
+    const bad = await failAction(editPolicy, {
+      product: 'myapp',
+      slug: 'gold',
+      maxMachines: null,
+      leaseDays: null,
+      selfResetLimit: null,
+      seatTimeoutMinutes: null,
+      oneTrialPerMachine: 'keep',
+    })
+    assert.equal(bad.code, 'not_found')
+    // Back to what the tests after this one expect.
+    await runAction(editPolicy, {
+      product: 'myapp',
+      slug: 'default',
+      maxMachines: null,
+      leaseDays: 7,
+      selfResetLimit: null,
+      seatTimeoutMinutes: 0,
+      oneTrialPerMachine: 'no',
+    })
   })
 
   test('Issue license manually: the key validates with the public API', async () => {

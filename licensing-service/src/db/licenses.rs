@@ -199,6 +199,8 @@ pub async fn list(pool: &sqlx::SqlitePool, f: &ListFilter) -> Result<Vec<License
 struct SnapshotRow {
     #[sqlx(try_from = "Hyphenated")]
     id: Uuid,
+    #[sqlx(try_from = "Hyphenated")]
+    policy_id: Uuid,
     version: i64,
     #[sqlx(try_from = "Hyphenated")]
     product_id: Uuid,
@@ -218,7 +220,7 @@ struct SnapshotRow {
 /// writer's transaction when called after a change).
 pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<Option<LicenseSnapshot>, sqlx::Error> {
     let Some(r) = sqlx::query_as::<_, SnapshotRow>(
-        "SELECT l.id, l.version, l.product_id, p.slug AS product_slug, l.status, l.issued_at, l.expires_at, \
+        "SELECT l.id, l.policy_id, l.version, l.product_id, p.slug AS product_slug, l.status, l.issued_at, l.expires_at, \
          l.grace_seconds, l.max_machines, l.is_trial, l.entitlements \
          FROM licenses l JOIN products p ON p.id = l.product_id WHERE l.id = ?",
     )
@@ -236,6 +238,7 @@ pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<O
     .await?;
     Ok(Some(LicenseSnapshot {
         license_id: r.id,
+        policy_id: r.policy_id,
         version: r.version,
         product_id: r.product_id,
         product_slug: r.product_slug,

@@ -126,3 +126,96 @@ pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64) -> Result<(), sqlx::
     }
     Ok(())
 }
+
+/// Sets how long the seat may go unseen before it lapses (0 = never).
+pub async fn set_lapse_after(tx: &mut Tx, id: Uuid, seconds: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE machines SET lapse_after = ? WHERE id = ?")
+        .bind(seconds)
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// A changed floating-seat timeout applies to the seats its policy's
+/// licenses hold now.
+pub async fn set_policy_lapse_after(tx: &mut Tx, policy_id: Uuid, seconds: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE machines SET lapse_after = ? WHERE active = 1 \
+         AND license_id IN (SELECT id FROM licenses WHERE policy_id = ?)",
+    )
+    .bind(seconds)
+    .bind(policy_id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The condition a lapsed seat meets, written as the partial index
+/// `machines_lapse` is, so that SQLite seeks in it.
+const LAPSED: &str = "active = 1 AND lapse_after > 0 AND last_seen_at + lapse_after <= ?";
+
+/// Seats whose last sign of life is older than their timeout at `now`,
+/// oldest first: (machine id, license id, seconds unseen).
+pub async fn lapsed<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid, i64)>, sqlx::Error> {
+    let rows: Vec<(Hyphenated, Hyphenated, i64)> = sqlx::query_as(&format!(
+        "SELECT id, license_id, ? - last_seen_at FROM machines WHERE {LAPSED} \
+         ORDER BY last_seen_at + lapse_after LIMIT ?"
+    ))
+    .bind(now)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.into_iter().map(|(m, l, unseen)| (m.into(), l.into(), unseen)).collect())
+}
+
+/// Whether this seat is still lapsed (a sign of life may have come since it was found).
+pub async fn still_lapsed(tx: &mut Tx, id: Uuid, now: i64) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(&format!("SELECT 1 FROM machines WHERE id = ? AND {LAPSED}"))
+        .bind(id.to_string())
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The seat's lapse timeout (0 = never), for answers.
+pub async fn lapse_after<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<i64, sqlx::Error> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT lapse_after FROM machines WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(e)
+        .await?;
+    Ok(v.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 19's lesson for every per-second scan: the floating-seat probe
+    /// is a seek in its partial index, never a walk over the machines.
+    #[tokio::test]
+    async fn the_lapse_scan_seeks_in_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(dir.path()).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+            "EXPLAIN QUERY PLAN SELECT id, license_id, ? - last_seen_at FROM machines WHERE {LAPSED} \
+             ORDER BY last_seen_at + lapse_after LIMIT ?"
+        ))
+        .bind(0)
+        .bind(0)
+        .bind(1)
+        .fetch_all(&db.read)
+        .await
+        .unwrap();
+        let text: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+        assert!(text.iter().any(|d| d.contains("USING INDEX machines_lapse")), "{text:?}");
+        assert!(!text.iter().any(|d| d.contains("TEMP B-TREE") || d == &"SCAN machines"), "{text:?}");
+        assert!(lapsed(&db.read, 0, 10).await.unwrap().is_empty());
+    }
+}

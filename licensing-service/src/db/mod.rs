@@ -23,6 +23,7 @@ pub mod products;
 pub mod prune;
 pub mod sales;
 pub mod search;
+pub mod seat_rules;
 pub mod settings;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{Hyphenated, Tx};
 use crate::domain::catalog::{FiatPrice, Policy};
+use crate::domain::machine_rules::MachineRules;
 use crate::domain::Slug;
 
 /// A policies row: [`Policy`] with the types sqlx reads its columns as.
@@ -37,6 +38,28 @@ struct Row {
     renewal_period_days: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    #[sqlx(flatten, try_from = "RulesColumns")]
+    machine_rules: MachineRules,
+}
+
+/// The columns of a policy's [`MachineRules`].
+#[derive(sqlx::FromRow)]
+pub struct RulesColumns {
+    lease_seconds: i64,
+    self_reset_limit: i64,
+    seat_timeout_seconds: i64,
+    one_trial_per_machine: bool,
+}
+
+impl From<RulesColumns> for MachineRules {
+    fn from(c: RulesColumns) -> MachineRules {
+        MachineRules {
+            lease_seconds: c.lease_seconds,
+            self_reset_limit: c.self_reset_limit,
+            seat_timeout_seconds: c.seat_timeout_seconds,
+            one_trial_per_machine: c.one_trial_per_machine,
+        }
+    }
 }
 
 /// The columns a policy's [`FiatPrice`] is stored in: both set, or neither.
@@ -75,6 +98,7 @@ impl From<Row> for Policy {
             renewal_period_days: r.renewal_period_days,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            machine_rules: r.machine_rules,
         }
     }
 }
@@ -87,12 +111,13 @@ impl<'r> FromRow<'r, SqliteRow> for Policy {
 
 const COLUMNS: &str = "id, product_id, slug, name, description, price_sats, price_amount, price_currency, \
     duration_seconds, grace_seconds, max_machines, entitlements, is_trial, public, highlighted, tier_rank, \
-    archived, is_recurring, renewal_period_days, created_at, updated_at";
+    archived, is_recurring, renewal_period_days, created_at, updated_at, \
+    lease_seconds, self_reset_limit, seat_timeout_seconds, one_trial_per_machine";
 
 /// Inserts or, when the id exists, overwrites every mutable column.
 pub async fn upsert(tx: &mut Tx, p: &Policy) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO policies ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+        "INSERT INTO policies ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description, \
          price_sats = excluded.price_sats, price_amount = excluded.price_amount, \
          price_currency = excluded.price_currency, duration_seconds = excluded.duration_seconds, \
@@ -100,7 +125,9 @@ pub async fn upsert(tx: &mut Tx, p: &Policy) -> Result<(), sqlx::Error> {
          entitlements = excluded.entitlements, is_trial = excluded.is_trial, public = excluded.public, \
          highlighted = excluded.highlighted, tier_rank = excluded.tier_rank, archived = excluded.archived, \
          is_recurring = excluded.is_recurring, renewal_period_days = excluded.renewal_period_days, \
-         updated_at = excluded.updated_at"
+         updated_at = excluded.updated_at, lease_seconds = excluded.lease_seconds, \
+         self_reset_limit = excluded.self_reset_limit, seat_timeout_seconds = excluded.seat_timeout_seconds, \
+         one_trial_per_machine = excluded.one_trial_per_machine"
     ))
     .bind(p.id.to_string())
     .bind(p.product_id.to_string())
@@ -123,6 +150,10 @@ pub async fn upsert(tx: &mut Tx, p: &Policy) -> Result<(), sqlx::Error> {
     .bind(p.renewal_period_days)
     .bind(p.created_at)
     .bind(p.updated_at)
+    .bind(p.machine_rules.lease_seconds)
+    .bind(p.machine_rules.self_reset_limit)
+    .bind(p.machine_rules.seat_timeout_seconds)
+    .bind(p.machine_rules.one_trial_per_machine)
     .execute(&mut **tx)
     .await
     .map(|_| ())

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::machine_rules::{MachineRules, MachineRulesInput};
 use super::{nullable, optional_text, required_text, DomainError, Slug};
 
 /// One entry of a product's entitlement catalogue.
@@ -156,6 +157,8 @@ pub struct Policy {
     pub renewal_period_days: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Leases, self-service frees, floating seats, one trial per machine.
+    pub machine_rules: MachineRules,
 }
 
 /// A fiat price: a positive decimal string and an ISO 4217 code, handed to
@@ -218,6 +221,22 @@ pub struct PolicyInput {
     #[serde(default, deserialize_with = "nullable")]
     pub tier_rank: Option<Option<i64>>,
     pub archived: Option<bool>,
+    pub lease_seconds: Option<i64>,
+    pub self_reset_limit: Option<i64>,
+    pub seat_timeout_seconds: Option<i64>,
+    pub one_trial_per_machine: Option<bool>,
+}
+
+impl PolicyInput {
+    /// The machine-rule fields of the body.
+    fn machine_rules(&self) -> MachineRulesInput {
+        MachineRulesInput {
+            lease_seconds: self.lease_seconds,
+            self_reset_limit: self.self_reset_limit,
+            seat_timeout_seconds: self.seat_timeout_seconds,
+            one_trial_per_machine: self.one_trial_per_machine,
+        }
+    }
 }
 
 /// Longest term a policy may grant: 100 years.
@@ -256,6 +275,7 @@ impl Policy {
             renewal_period_days: None,
             created_at: now,
             updated_at: now,
+            machine_rules: MachineRules::default(),
         };
         blank.apply(product, PolicyInput { slug: None, ..input }, now)
     }
@@ -272,6 +292,7 @@ impl Policy {
 
     fn apply(&self, product: &Product, input: PolicyInput, now: i64) -> Result<Policy, DomainError> {
         let mut p = self.clone();
+        let rules = input.machine_rules();
         if let Some(n) = input.name {
             p.name = required_text("name", &n, NAME_MAX)?;
         }
@@ -343,6 +364,7 @@ impl Policy {
         if let Some(v) = input.archived {
             p.archived = v;
         }
+        p.machine_rules = p.machine_rules.with(rules)?;
         p.updated_at = now;
         Ok(p)
     }

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod discount;
 pub mod invoice;
 pub mod license;
+pub mod machine_rules;
 pub mod npub;
 pub mod outbox;
 pub mod proxies;

@@ -9,6 +9,8 @@ use super::license::LicenseStatus;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicenseSnapshot {
     pub license_id: Uuid,
+    /// The tier it was issued under (its machine rules apply).
+    pub policy_id: Uuid,
     /// Bumped by every committed change to the license or its machines.
     pub version: i64,
     pub product_id: Uuid,
@@ -59,6 +61,18 @@ pub enum Reason {
     FingerprintMismatch,
     TooManyMachines,
     NotActivated,
+    /// One trial per machine: this machine already held a trial of the product.
+    TrialAlreadyUsed,
+    /// Air-gapped activation: not an `ACT1` code.
+    BadChallenge,
+    /// Air-gapped activation: an `ACT1` code with a typo.
+    ChallengeChecksum,
+    /// Air-gapped activation: the challenge names another license than the key.
+    ChallengeMismatch,
+    /// Air-gapped activation: the challenge was answered already.
+    ChallengeUsed,
+    /// Self-service: the buyer has freed as many seats as the tier allows for now.
+    ResetLimitReached,
 }
 
 impl Reason {
@@ -75,6 +89,12 @@ impl Reason {
             Reason::FingerprintMismatch => "fingerprint_mismatch",
             Reason::TooManyMachines => "too_many_machines",
             Reason::NotActivated => "not_activated",
+            Reason::TrialAlreadyUsed => "trial_already_used",
+            Reason::BadChallenge => "bad_challenge",
+            Reason::ChallengeChecksum => "challenge_checksum",
+            Reason::ChallengeMismatch => "challenge_mismatch",
+            Reason::ChallengeUsed => "challenge_used",
+            Reason::ResetLimitReached => "reset_limit_reached",
         }
     }
 
@@ -91,6 +111,14 @@ impl Reason {
             Reason::FingerprintMismatch => "the license is bound to another machine",
             Reason::TooManyMachines => "every seat of this license is taken; deactivate a machine first",
             Reason::NotActivated => "this machine holds no seat of the license",
+            Reason::TrialAlreadyUsed => "this machine has already had a trial of this product",
+            Reason::BadChallenge => "the challenge is not an ACT1 code (ACT1- and 64 letters and digits)",
+            Reason::ChallengeChecksum => {
+                "the challenge has a typo (its checksum does not match); check it and enter it again"
+            }
+            Reason::ChallengeMismatch => "the challenge was made for another license than this key's",
+            Reason::ChallengeUsed => "this challenge has already been answered; let the application show a new one",
+            Reason::ResetLimitReached => "this license's machines cannot be freed again yet",
         }
     }
 }

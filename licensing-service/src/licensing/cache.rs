@@ -130,6 +130,7 @@ mod tests {
     fn snap(version: i64) -> LicenseSnapshot {
         LicenseSnapshot {
             license_id: Uuid::nil(),
+            policy_id: Uuid::nil(),
             version,
             product_id: Uuid::nil(),
             product_slug: "p".into(),

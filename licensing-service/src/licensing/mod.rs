@@ -3,10 +3,13 @@
 
 pub mod cache;
 pub mod events;
+pub mod lapse;
+pub mod offline;
 pub mod seats;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use keysat_client::{LicenseKey, PublicKey};
@@ -14,6 +17,7 @@ use uuid::Uuid;
 
 use crate::db::events::EventKey;
 use crate::db::{self, Db, Tx};
+use crate::domain::machine_rules::MachineRules;
 use crate::domain::now_unix;
 use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, Seat};
 use crate::ratelimit::RateLimiter;
@@ -54,6 +58,16 @@ pub struct ValidateInput<'a> {
     pub platform: Option<&'a str>,
 }
 
+/// The machine a seat is taken for: its fingerprint as stored, and the
+/// prefix of its hash (the same for a real fingerprint; for an air-gapped
+/// machine, whose fingerprint the server never sees, the challenge's).
+pub struct SeatFor<'a> {
+    pub fingerprint: &'a str,
+    pub prefix: [u8; 10],
+    pub hostname: Option<&'a str>,
+    pub platform: Option<&'a str>,
+}
+
 /// A successful validation or activation.
 pub struct Granted {
     pub license: Arc<LicenseSnapshot>,
@@ -72,6 +86,18 @@ pub struct Licensing {
     seat_changes: RateLimiter<Uuid>,
     /// Group commit of seat takes and application frees.
     seats: SeatWriter,
+    /// The machine rules of policies, by policy id: read once, replaced when
+    /// the operator saves the policy.
+    rules: RwLock<HashMap<Uuid, MachineRules>>,
+}
+
+/// The first 10 bytes of SHA-256 of a fingerprint: what an air-gapped
+/// challenge carries, and what one trial per machine compares.
+pub fn fingerprint_prefix(fingerprint: &str) -> [u8; 10] {
+    let hash = keysat_client::fingerprint_hash(fingerprint);
+    let mut prefix = [0u8; 10];
+    prefix.copy_from_slice(&hash[..10]);
+    prefix
 }
 
 impl Licensing {
@@ -84,7 +110,31 @@ impl Licensing {
     ) -> Licensing {
         let seat_changes = RateLimiter::new(seat_changes_per_hour, Duration::from_secs(3600));
         let seats = SeatWriter::start(db.clone(), seat_quiet_seconds);
-        Licensing { db, cache: LicenseCache::default(), public_key, events, seat_quiet_seconds, seat_changes, seats }
+        Licensing {
+            db,
+            cache: LicenseCache::default(),
+            public_key,
+            events,
+            seat_quiet_seconds,
+            seat_changes,
+            seats,
+            rules: RwLock::default(),
+        }
+    }
+
+    /// The machine rules of `policy_id` (the defaults for a policy gone).
+    pub async fn rules_of(&self, policy_id: Uuid) -> Result<MachineRules, sqlx::Error> {
+        if let Some(r) = self.rules.read().expect("rules lock").get(&policy_id) {
+            return Ok(*r);
+        }
+        let read = db::seat_rules::rules_of_policy(&self.db.read, policy_id).await?.unwrap_or_default();
+        // A save that landed meanwhile wins: never overwrite what is there.
+        Ok(*self.rules.write().expect("rules lock").entry(policy_id).or_insert(read))
+    }
+
+    /// The operator saved a policy (called after the commit).
+    pub fn policy_saved(&self, policy_id: Uuid, rules: MachineRules) {
+        self.rules.write().expect("rules lock").insert(policy_id, rules);
     }
 
     /// A script looping activate/deactivate on one key is slowed down; a
@@ -94,7 +144,7 @@ impl Licensing {
     }
 
     /// Key → verified claims → license snapshot (`bad_format`, `bad_signature`, `not_found`).
-    async fn resolve(&self, key: &str) -> Result<(Arc<VerifiedKey>, Arc<LicenseSnapshot>), Refusal> {
+    pub async fn resolve(&self, key: &str) -> Result<(Arc<VerifiedKey>, Arc<LicenseSnapshot>), Refusal> {
         let key = key.trim();
         let verified = match self.cache.verified(key) {
             Some(v) => v,
@@ -157,7 +207,13 @@ impl Licensing {
         let Some(fp) = input.fingerprint else {
             return Ok(Granted { license, expiry, machine_id: None });
         };
-        self.hold_seat(license, expiry, fp, input.hostname, input.platform, now).await
+        let machine = SeatFor {
+            fingerprint: fp,
+            prefix: fingerprint_prefix(fp),
+            hostname: input.hostname,
+            platform: input.platform,
+        };
+        self.hold_seat(license, expiry, &machine, now).await
     }
 
     /// `/v1/machines/activate`.
@@ -173,7 +229,8 @@ impl Licensing {
             let (verified, license) = self.resolve(key).await?;
             let now = now_unix();
             let expiry = Self::check(&verified, &license, None, Some(fingerprint), now)?;
-            self.hold_seat(license, expiry, fingerprint, hostname, platform, now).await
+            let machine = SeatFor { fingerprint, prefix: fingerprint_prefix(fingerprint), hostname, platform };
+            self.hold_seat(license, expiry, &machine, now).await
         }
         .await;
         self.log(&result, Some(fingerprint), client_ip);
@@ -204,22 +261,19 @@ impl Licensing {
         Ok(Granted { license, expiry: Expiry::Current, machine_id: Some(machine_id) })
     }
 
-    /// The seat `fingerprint` holds, or a new one if the rules allow.
+    /// The seat `machine` holds, or a new one if the rules allow.
     async fn hold_seat(
         &self,
         license: Arc<LicenseSnapshot>,
         expiry: Expiry,
-        fingerprint: &str,
-        hostname: Option<&str>,
-        platform: Option<&str>,
+        machine: &SeatFor<'_>,
         now: i64,
     ) -> Result<Granted, Refusal> {
-        match license.seat_for(fingerprint).map_err(|r| refuse(r, &license))? {
+        match license.seat_for(machine.fingerprint).map_err(|r| refuse(r, &license))? {
             Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id) }),
             Seat::Take => {
                 self.count_seat_change(&license)?;
-                let (license, machine_id) =
-                    self.take_seat(license.license_id, fingerprint, hostname, platform, now).await?;
+                let (license, machine_id) = self.take_seat(license.license_id, machine, now).await?;
                 Ok(Granted { license, expiry, machine_id: Some(machine_id) })
             }
         }
@@ -230,16 +284,15 @@ impl Licensing {
     async fn take_seat(
         &self,
         license_id: Uuid,
-        fingerprint: &str,
-        hostname: Option<&str>,
-        platform: Option<&str>,
+        machine: &SeatFor<'_>,
         now: i64,
     ) -> Result<(Arc<LicenseSnapshot>, Uuid), Refusal> {
         let op = SeatOp::Take {
             license_id,
-            fingerprint: fingerprint.to_owned(),
-            hostname: hostname.map(str::to_owned),
-            platform: platform.map(str::to_owned),
+            fingerprint: machine.fingerprint.to_owned(),
+            prefix: machine.prefix,
+            hostname: machine.hostname.map(str::to_owned),
+            platform: machine.platform.map(str::to_owned),
             now,
         };
         match self.seats.apply(op).await? {
@@ -277,6 +330,21 @@ impl Licensing {
             }
         };
         Ok(snap.map(|s| self.cache.store(s)))
+    }
+
+    /// Frees a seat inside the caller's transaction (with `audit`, the
+    /// `machine.deactivated` event and the version bump); end the
+    /// transaction with [`Licensing::commit_change`].
+    pub async fn free_in(
+        &self,
+        tx: &mut Tx,
+        machine_id: Uuid,
+        license_id: Uuid,
+        reason: &str,
+        audit: db::audit::NewAudit<'_>,
+        now: i64,
+    ) -> Result<Option<LicenseSnapshot>, sqlx::Error> {
+        seats::free(tx, machine_id, license_id, reason, Some(audit), now, self.seat_quiet_seconds).await
     }
 
     /// Bumps the license version, reads its snapshot inside the transaction,

@@ -21,8 +21,21 @@ const QUEUE: usize = 4096;
 
 /// A seat change, owned so it can be applied again alone.
 pub enum SeatOp {
-    Take { license_id: Uuid, fingerprint: String, hostname: Option<String>, platform: Option<String>, now: i64 },
-    Free { machine_id: Uuid, license_id: Uuid, reason: String, now: i64 },
+    Take {
+        license_id: Uuid,
+        fingerprint: String,
+        /// The first 10 bytes of the machine's fingerprint hash (what one trial per machine compares).
+        prefix: [u8; 10],
+        hostname: Option<String>,
+        platform: Option<String>,
+        now: i64,
+    },
+    Free {
+        machine_id: Uuid,
+        license_id: Uuid,
+        reason: String,
+        now: i64,
+    },
 }
 
 /// What a change found, to publish to the cache once committed.
@@ -88,8 +101,10 @@ async fn apply_group(db: &Db, ops: &[&SeatOp], quiet: i64) -> Result<Vec<Outcome
     let mut out = Vec::with_capacity(ops.len());
     for op in ops {
         out.push(match op {
-            SeatOp::Take { license_id, fingerprint, hostname, platform, now } => {
-                take(&mut tx, *license_id, fingerprint, hostname.as_deref(), platform.as_deref(), *now, quiet).await?
+            SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now } => {
+                let machine =
+                    NewSeat { fingerprint, prefix, hostname: hostname.as_deref(), platform: platform.as_deref() };
+                take(&mut tx, *license_id, &machine, *now, quiet).await?
             }
             SeatOp::Free { machine_id, license_id, reason, now } => {
                 Outcome::Freed(free(&mut tx, *machine_id, *license_id, reason, None, *now, quiet).await?)
@@ -100,28 +115,44 @@ async fn apply_group(db: &Db, ops: &[&SeatOp], quiet: i64) -> Result<Vec<Outcome
     Ok(out)
 }
 
-/// Decides again on the transaction's view and inserts (or reuses) the seat.
+/// The machine a take is for.
+struct NewSeat<'a> {
+    fingerprint: &'a str,
+    prefix: &'a [u8; 10],
+    hostname: Option<&'a str>,
+    platform: Option<&'a str>,
+}
+
+/// Decides again on the transaction's view and inserts (or reuses) the
+/// seat, with its policy's machine rules: one trial per machine, and the
+/// floating-seat timeout the seat carries.
 async fn take(
     tx: &mut Tx,
     license_id: Uuid,
-    fingerprint: &str,
-    hostname: Option<&str>,
-    platform: Option<&str>,
+    seat: &NewSeat<'_>,
     now: i64,
     quiet_seconds: i64,
 ) -> Result<Outcome, sqlx::Error> {
     let Some(fresh) = db::licenses::snapshot(tx, license_id).await? else { return Ok(Outcome::NotFound) };
-    let freed = match fresh.seat_for(fingerprint) {
+    let freed = match fresh.seat_for(seat.fingerprint) {
         Ok(Seat::Held(id)) => return Ok(Outcome::Seat(fresh, id)),
         Err(reason) => return Ok(Outcome::Refused(reason, fresh)),
-        Ok(Seat::Take) => db::machines::freed_seat(tx, license_id, fingerprint).await?,
+        Ok(Seat::Take) => db::machines::freed_seat(tx, license_id, seat.fingerprint).await?,
     };
+    let rules = db::seat_rules::rules_of_policy(&mut **tx, fresh.policy_id).await?.unwrap_or_default();
+    if fresh.is_trial {
+        let holder = db::seat_rules::trial_holder(&mut **tx, fresh.product_id, seat.prefix).await?;
+        if rules.one_trial_per_machine && holder.is_some_and(|h| h != license_id) {
+            return Ok(Outcome::Refused(Reason::TrialAlreadyUsed, fresh));
+        }
+        db::seat_rules::record_trial(tx, fresh.product_id, seat.prefix, license_id, now).await?;
+    }
     let machine = db::machines::Machine {
         id: freed.map_or_else(Uuid::new_v4, |(id, _)| id),
         license_id,
-        fingerprint: fingerprint.to_string(),
-        hostname: hostname.map(str::to_owned),
-        platform: platform.map(str::to_owned),
+        fingerprint: seat.fingerprint.to_string(),
+        hostname: seat.hostname.map(str::to_owned),
+        platform: seat.platform.map(str::to_owned),
         active: true,
         activated_at: now,
         last_seen_at: now,
@@ -140,6 +171,7 @@ async fn take(
             db::outbox::withdraw_deactivation(tx, id, since).await? && freed_at >= since
         }
     };
+    db::machines::set_lapse_after(tx, machine.id, rules.seat_timeout_seconds).await?;
     // Only a newly taken seat writes an event; validations that hold one never do.
     if !quiet {
         machine_event(tx, now, EventType::MachineActivated, &machine, serde_json::json!({})).await?;
@@ -165,8 +197,12 @@ pub async fn free(
         return Ok(None);
     }
     if let Some(m) = db::machines::by_id(&mut **tx, machine_id).await? {
-        let extra =
-            serde_json::json!({"reason": reason, "by": if audit.is_some() { "operator" } else { "application" }});
+        let by = match audit.as_ref().map(|a| a.actor) {
+            None => "application",
+            Some("admin") => "operator",
+            Some(actor) => actor,
+        };
+        let extra = serde_json::json!({"reason": reason, "by": by});
         deactivation_event(tx, now, now + quiet_seconds, &m, extra).await?;
     }
     if let Some(a) = audit {

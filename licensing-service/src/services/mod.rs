@@ -23,6 +23,7 @@ pub mod payments;
 pub mod products;
 pub mod reconcile;
 pub mod sales;
+pub mod seats;
 pub mod settings;
 pub mod state;
 pub mod support;

@@ -126,6 +126,11 @@ async fn write_policy(
         None => json!(view),
     };
     audit(&mut tx, now, "admin", action, ("policy", after.id), details).await?;
+    let timeout = after.machine_rules.seat_timeout_seconds;
+    if before.is_some_and(|b| b.machine_rules.seat_timeout_seconds != timeout) {
+        db::machines::set_policy_lapse_after(&mut tx, after.id, timeout).await?;
+    }
     tx.commit().await?;
+    s.licensing.policy_saved(after.id, after.machine_rules);
     Ok(view)
 }

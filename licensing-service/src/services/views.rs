@@ -80,6 +80,10 @@ pub struct PolicyView {
     pub renewal_period_days: Option<i64>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    pub lease_seconds: i64,
+    pub self_reset_limit: i64,
+    pub seat_timeout_seconds: i64,
+    pub one_trial_per_machine: bool,
 }
 
 impl PolicyView {
@@ -107,6 +111,10 @@ impl PolicyView {
             renewal_period_days: p.renewal_period_days,
             created_at: Timestamp(p.created_at),
             updated_at: Timestamp(p.updated_at),
+            lease_seconds: p.machine_rules.lease_seconds,
+            self_reset_limit: p.machine_rules.self_reset_limit,
+            seat_timeout_seconds: p.machine_rules.seat_timeout_seconds,
+            one_trial_per_machine: p.machine_rules.one_trial_per_machine,
         }
     }
 }

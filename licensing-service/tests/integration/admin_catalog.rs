@@ -164,7 +164,11 @@ async fn policies_create_list_get_patch() {
             "is_recurring",
             "renewal_period_days",
             "created_at",
-            "updated_at"
+            "updated_at",
+            "lease_seconds",
+            "self_reset_limit",
+            "seat_timeout_seconds",
+            "one_trial_per_machine"
         ])
     );
     assert_eq!(p["price_sats"], 7000, "defaults to the product's price");

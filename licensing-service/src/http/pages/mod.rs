@@ -6,11 +6,13 @@
 //! purchase, redeem, recover; the code preview), so a sale made in the browser follows
 //! exactly the rules of one made through `POST /v1/purchase`.
 
+pub mod activate;
 pub mod assets;
 pub mod buy;
 pub mod errors;
 pub mod recover;
 pub mod redeem;
+pub mod seats;
 pub mod security;
 pub mod storefront;
 pub mod thank_you;

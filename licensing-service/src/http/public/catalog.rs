@@ -162,6 +162,7 @@ mod tests {
             renewal_period_days: None,
             created_at: 1,
             updated_at: 1,
+            machine_rules: Default::default(),
         }
     }
 

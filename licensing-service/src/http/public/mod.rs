@@ -6,5 +6,7 @@ pub mod machines;
 pub mod purchase;
 pub mod recover;
 pub mod redeem;
+pub mod seats;
 pub mod service;
+pub mod signed;
 pub mod validate;

@@ -19,6 +19,7 @@ use crate::http::idempotency::{self, NO_STORE};
 use crate::http::public::codes::too_many;
 use crate::http::state::AppState;
 use crate::services::orders::{create_purchase, Caller, OrderInput};
+use crate::services::seats::check_trial_fingerprint;
 
 const SCOPE: &str = "purchase";
 
@@ -34,6 +35,8 @@ pub struct PurchaseBody {
     buyer_note: Option<String>,
     redirect_url: Option<String>,
     code: Option<String>,
+    /// One trial per machine: the machine the trial is for (checked up front).
+    fingerprint: Option<String>,
 }
 
 pub async fn create(
@@ -46,6 +49,7 @@ pub async fn create(
     s.limits.purchase.check(ip).map_err(too_many)?;
     let idem = idempotency::key(&headers, SCOPE, ip, "POST /v1/purchase", &body)?;
     let b: PurchaseBody = parse_json(&body)?;
+    check_trial_fingerprint(&s.core, &b.product, b.policy_slug.as_deref(), b.fingerprint.as_deref()).await?;
     let order = OrderInput {
         product: &b.product,
         policy_slug: b.policy_slug.as_deref(),

@@ -14,6 +14,7 @@ use crate::http::idempotency;
 use crate::http::public::codes::too_many;
 use crate::http::state::AppState;
 use crate::services::orders::{redeem_code, OrderInput};
+use crate::services::seats::check_trial_fingerprint;
 
 /// The request of `POST /v1/redeem`. Unknown fields are refused.
 #[derive(Deserialize)]
@@ -25,6 +26,8 @@ pub struct RedeemBody {
     buyer_email: Option<String>,
     buyer_npub: Option<String>,
     buyer_note: Option<String>,
+    /// One trial per machine: the machine the trial is for (checked up front).
+    fingerprint: Option<String>,
 }
 
 pub async fn redeem(
@@ -37,6 +40,7 @@ pub async fn redeem(
     s.limits.code.check(ip).map_err(too_many)?;
     let idem = idempotency::key(&headers, "redeem", ip, "POST /v1/redeem", &body)?;
     let b: RedeemBody = parse_json(&body)?;
+    check_trial_fingerprint(&s.core, &b.product, b.policy_slug.as_deref(), b.fingerprint.as_deref()).await?;
     let order = OrderInput {
         product: &b.product,
         policy_slug: b.policy_slug.as_deref(),

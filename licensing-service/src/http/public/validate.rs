@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use keysat_client::Answer;
+use keysat_client::{Answer, AnswerRequest, Endpoint};
 use serde::Deserialize;
 
 use super::machines::text_field;
@@ -31,6 +31,8 @@ struct Body<'a> {
     hostname: Option<Cow<'a, str>>,
     #[serde(borrow)]
     platform: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    nonce: Option<Cow<'a, str>>,
 }
 
 /// `{"ok": false, "reason", "message"}`: a refusal of validate, or of a
@@ -95,6 +97,7 @@ pub async fn validate(
         return Ok(refusal_response(Reason::RateLimited, Some(retry_after)));
     }
     let b: Body = parse_json(&body)?;
+    let nonce = super::signed::nonce(b.nonce.as_deref())?;
     let input = ValidateInput {
         key: &b.key,
         product_slug: b.product_slug.as_deref().filter(|s| !s.is_empty()),
@@ -102,11 +105,25 @@ pub async fn validate(
         hostname: text_field("hostname", b.hostname.as_deref(), 255)?,
         platform: text_field("platform", b.platform.as_deref(), 255)?,
     };
-    match s.licensing.validate(&input, ip).await {
-        Ok(g) => Ok(Json(granted(&g)).into_response()),
-        Err(Refusal::Reason { reason, .. }) => Ok(refusal_response(reason, None)),
-        Err(Refusal::Internal(e)) => Err(e.into()),
+    let result = match s.licensing.validate(&input, ip).await {
+        Ok(g) => Ok(g),
+        Err(Refusal::Reason { reason, .. }) => Err(reason),
+        Err(Refusal::Internal(e)) => return Err(e.into()),
+    };
+    let mut answer = match &result {
+        Ok(g) => granted(g),
+        Err(reason) => refusal(*reason),
+    };
+    if nonce.is_some() {
+        let request = AnswerRequest {
+            endpoint: Endpoint::Validate,
+            key: &b.key,
+            product_slug: b.product_slug.as_deref(),
+            fingerprint: b.fingerprint.as_deref(),
+        };
+        super::signed::sign(&s, &mut answer, &request, nonce.as_ref())?;
     }
+    Ok(Json(answer).into_response())
 }
 
 #[cfg(test)]
@@ -123,6 +140,7 @@ mod tests {
     fn snapshot(expires_at: i64) -> Arc<LicenseSnapshot> {
         Arc::new(LicenseSnapshot {
             license_id: Uuid::from_u128(1),
+            policy_id: Uuid::from_u128(9),
             version: 1,
             product_id: Uuid::from_u128(2),
             product_slug: "demo-app".into(),
