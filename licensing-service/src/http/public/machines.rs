@@ -131,6 +131,18 @@ fn machine_request(body: &[u8]) -> Result<MachineBody, ApiError> {
     Ok(b)
 }
 
+/// What a seat is taken with: the fingerprint, and the hostname and
+/// platform the operator sees.
+type SeatFields<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+
+fn seat_fields(b: &MachineBody) -> Result<SeatFields<'_>, ApiError> {
+    Ok((
+        required("fingerprint", b.fingerprint.as_deref(), 256)?,
+        text_field("hostname", b.hostname.as_deref(), 255)?,
+        text_field("platform", b.platform.as_deref(), 255)?,
+    ))
+}
+
 fn signing<'a>(endpoint: Endpoint, b: &'a MachineBody) -> Result<Signing<'a>, ApiError> {
     let nonce = signed::nonce(b.nonce.as_deref())?;
     Ok(Signing { endpoint, key: &b.key, fingerprint: b.fingerprint.as_deref(), nonce })
@@ -154,9 +166,7 @@ pub async fn activate(
     }
     let b = machine_request(&body)?;
     let sig = signing(Endpoint::Activate, &b)?;
-    let fp = required("fingerprint", b.fingerprint.as_deref(), 256)?;
-    let hostname = text_field("hostname", b.hostname.as_deref(), 255)?;
-    let platform = text_field("platform", b.platform.as_deref(), 255)?;
+    let (fp, hostname, platform) = seat_fields(&b)?;
     let result = s.licensing.activate(&b.key, fp, hostname, platform, ip).await;
     seat_reply(&s, &sig, result).await
 }
@@ -291,9 +301,7 @@ pub async fn lease(
     }
     let b = machine_request(&body)?;
     let sig = signing(Endpoint::Lease, &b)?;
-    let fp = required("fingerprint", b.fingerprint.as_deref(), 256)?;
-    let hostname = text_field("hostname", b.hostname.as_deref(), 255)?;
-    let platform = text_field("platform", b.platform.as_deref(), 255)?;
+    let (fp, hostname, platform) = seat_fields(&b)?;
     let (result, code) = match lease_seat(&s.core, &b.key, fp, hostname, platform, ip).await {
         Ok(l) => (Ok(l.granted), Some((l.code, l.expires_at))),
         Err(r) => (Err(r), None),
