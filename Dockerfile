@@ -19,7 +19,7 @@ RUN target="$(uname -m)-unknown-linux-musl" \
  && make musl MUSL_TARGET="$target" \
  && mkdir -p /out/usr/local/bin /out/data /out/tmp /out/etc/ssl/certs \
  && chmod 1777 /out/tmp \
- && cp "target/$target/release/keysat" /out/usr/local/bin/keysat \
+ && cp "target/$target/dist/keysat" /out/usr/local/bin/keysat \
  && cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/
 
 FROM scratch

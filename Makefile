@@ -94,13 +94,13 @@ admin-key:
 build:
 	$(CARGO) build --release -p keysat
 
-## Fully static binary target/$(MUSL_TARGET)/release/keysat (needs musl-tools and the rustup target),
+## Fully static binary target/$(MUSL_TARGET)/dist/keysat (needs musl-tools and the rustup target),
 ## then proof: `file` and `ldd` say static, `--version` runs, `keysat serve` answers /healthz.
 ## The Dockerfile runs this same target and copies this same file.
 musl:
 	@scripts/doctor.sh --run --musl
-	$(CARGO) build --release --locked -p keysat --target $(MUSL_TARGET)
-	scripts/musl-check.sh target/$(MUSL_TARGET)/release/keysat
+	$(CARGO) build --profile dist --locked -p keysat --target $(MUSL_TARGET)
+	scripts/musl-check.sh target/$(MUSL_TARGET)/dist/keysat
 
 ## The StartOS package for one architecture, keysat_$(ARCH).s9pk (ARCH=x86_64 or aarch64).
 ## Needs start-cli (StartOS's SDK command line) and docker with buildx, which build the image

@@ -2,7 +2,7 @@
 # Proves a `keysat` binary is fully static and works: `file` says statically
 # linked, `ldd` finds no shared library, `--version` runs, and `keysat serve`
 # on a throw-away data directory answers GET /healthz.
-# Usage: scripts/musl-check.sh target/x86_64-unknown-linux-musl/release/keysat
+# Usage: scripts/musl-check.sh target/x86_64-unknown-linux-musl/dist/keysat
 set -euo pipefail
 bin=${1:?usage: musl-check.sh <path to keysat>}
 
