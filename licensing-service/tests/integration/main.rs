@@ -55,5 +55,7 @@ mod service_limits;
 mod signed_answers;
 mod snapshot;
 mod spam_bounds;
+mod subscriptions;
+mod upgrades;
 mod validate_reasons;
 mod webhooks;
