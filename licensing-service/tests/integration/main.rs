@@ -45,6 +45,7 @@ mod nostr_inbox;
 mod offline_seats;
 mod pages;
 mod pages_browser;
+mod pages_renewals;
 mod payments;
 mod protocol_types;
 mod public_api;

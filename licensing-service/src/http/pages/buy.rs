@@ -283,8 +283,11 @@ fn card(product: &Product, t: &Policy, checked: bool) -> TierCard {
         // A fiat tier is charged in its currency only; its price_sats plays no part.
         price: t.fiat_price.as_ref().map_or_else(|| sats(t.price_sats), |f| format!("{} {}", f.amount, f.currency)),
         fiat: t.fiat_price.as_ref().map(|f| format!("{} {}", f.amount, f.currency)),
-        term: term(t.duration_seconds),
-        renews: t.is_recurring.then(|| format!("Renews every {}", term(t.duration_seconds))),
+        term: if t.is_recurring { "Subscription".to_string() } else { term(t.duration_seconds) },
+        renews: t.is_recurring.then(|| match per(t.duration_seconds).strip_prefix("per ") {
+            Some(unit) => format!("renews each {unit}"),
+            None => format!("renews {}", per(t.duration_seconds)),
+        }),
         per: t.is_recurring.then(|| per(t.duration_seconds)),
         seats: seats(t.max_machines),
         entitlements: t.entitlements.iter().map(entitlement_name).collect(),

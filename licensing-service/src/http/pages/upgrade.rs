@@ -135,6 +135,10 @@ fn money(sats_value: i64, fiat: &Option<String>, currency: &Option<String>) -> S
     }
 }
 
+fn is_zero(amount: &str) -> bool {
+    amount.bytes().all(|b| b == b'0' || b == b'.')
+}
+
 fn offer(q: &UpgradeQuoteView) -> String {
     match q.direction {
         Direction::Downgrade => format!("From your next renewal, {}", date(q.effective_at.0)),
@@ -148,6 +152,7 @@ fn detail(q: &UpgradeQuoteView) -> String {
         Direction::Downgrade => {
             format!("Nothing to pay now; the renewal is priced at this tier. Valid until: {until}.")
         }
+        _ if q.credit_sats == 0 && q.credit_amount.as_deref().is_none_or(is_zero) => format!("Valid until: {until}."),
         _ => format!(
             "{} less {} for the unused part of what you paid. Valid until: {until}.",
             money(q.price_sats, &q.price_amount, &q.currency),
