@@ -333,14 +333,10 @@ async fn carry_out(
         return schedule_downgrade(s, &plan, actor).await.map(Outcome::Scheduled);
     }
     let order = plan.order();
-    if order.quote.is_free() && order.quote.fiat.as_ref().is_none_or(|f| is_zero(&f.1)) {
+    if order.quote.is_free() {
         return upgrade_free(s, &order, actor).await.map(Outcome::Checkout);
     }
     orders::checkout(s, &order, redirect, caller).await.map(Outcome::Checkout)
-}
-
-fn is_zero(amount: &str) -> bool {
-    amount.bytes().all(|b| b == b'0' || b == b'.')
 }
 
 /// A downgrade is remembered on the subscription; its next renewal is
