@@ -88,8 +88,8 @@ admin_routes! {
     GET "/subscriptions" => subscriptions::list, ReadOnly;
     GET "/subscriptions/{id}" => subscriptions::get, ReadOnly;
     POST "/subscriptions/{id}/cancel" => subscriptions::cancel, Support;
-    POST "/licenses/{id}/change-tier" => subscriptions::change_tier, Issuer;
-    POST "/licenses/{id}/adjust" => subscriptions::adjust, Issuer;
+    POST "/licenses/{id}/change-tier" => subscriptions::change_tier, Full;
+    POST "/licenses/{id}/adjust" => subscriptions::adjust, Full;
 }
 
 /// The scope a route needs: from the table; `/metrics` is read-only; a
