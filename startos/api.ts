@@ -153,6 +153,69 @@ export type License = {
 
 export type IssuedLicense = License
 
+export type SubscriptionState =
+  'active' | 'notice' | 'past_due' | 'lapsed' | 'canceled'
+
+/** A subscription (a license of a recurring tier), as /v1/admin/subscriptions answers. */
+export type Subscription = {
+  subscription_id: string
+  license_id: string
+  product_slug: string | null
+  policy_slug: string | null
+  policy_name: string | null
+  next_policy_slug: string | null
+  state: SubscriptionState
+  period_seconds: number
+  current_period_end: string
+  renewal_notice_at: string
+  grace_until: string
+  renewals: number
+  canceled_at: string | null
+  canceled_by: string | null
+  cancel_reason: string | null
+  renew_url: string
+}
+
+export type SubscriptionFilter = {
+  state?: SubscriptionState
+  product?: string
+  license_id?: string
+  limit?: number
+}
+
+/** What a change of tier did: applied at once, a checkout for the buyer, or scheduled for the renewal. */
+export type TierChange =
+  | { status: 'applied'; license: License }
+  | {
+      status: 'checkout'
+      checkout: {
+        invoice_id: string
+        checkout_url: string
+        amount_sats: number
+        price_amount?: string | null
+        price_currency?: string | null
+      }
+    }
+  | {
+      status: 'scheduled'
+      scheduled: {
+        license_id: string
+        to_policy_slug: string
+        effective_at: string
+      }
+    }
+
+export type LicenseAdjustment = {
+  extend_seconds?: number
+  expires_at?: string
+  never_expires?: boolean
+  max_machines?: number
+  add_entitlements?: string[]
+  remove_entitlements?: string[]
+  reason?: string
+  notify?: boolean
+}
+
 export type NewLicense = {
   product_slug: string
   policy_slug?: string
@@ -254,6 +317,12 @@ export const webhookEventTypes = [
   'invoice.settled',
   'invoice.expired',
   'code.redeemed',
+  'license.updated',
+  'subscription.renewal_due',
+  'subscription.renewed',
+  'subscription.past_due',
+  'subscription.lapsed',
+  'subscription.canceled',
 ] as const
 
 export type WebhookEventType = (typeof webhookEventTypes)[number]
@@ -520,6 +589,36 @@ export class KeysatApi {
     return this.admin<License>('POST', `/licenses/${seg(id)}/revoke`, {
       body: { reason },
     })
+  }
+
+  changeTier(
+    id: string,
+    body: { to_policy_slug: string; skip_payment?: boolean; reason?: string },
+  ) {
+    return this.admin<TierChange>('POST', `/licenses/${seg(id)}/change-tier`, {
+      body,
+    })
+  }
+  adjustLicense(id: string, body: LicenseAdjustment) {
+    return this.admin<License>('POST', `/licenses/${seg(id)}/adjust`, { body })
+  }
+
+  // subscriptions
+  async subscriptions(f: SubscriptionFilter): Promise<Subscription[]> {
+    return (
+      await this.admin<{ subscriptions: Subscription[] }>(
+        'GET',
+        '/subscriptions',
+        { query: { ...f } },
+      )
+    ).subscriptions
+  }
+  cancelSubscription(id: string, reason?: string) {
+    return this.admin<Subscription>(
+      'POST',
+      `/subscriptions/${seg(id)}/cancel`,
+      { body: reason ? { reason } : {} },
+    )
   }
 
   // machines

@@ -1,8 +1,9 @@
 //! Scheduled work (tokio-cron-scheduler): reconcile pending invoices, prune
 //! the validation log, checkpoint the WAL, forget idle rate-limit entries;
 //! send queued Nostr messages and webhooks, write `license.expired` events,
-//! keep relay connections up, prune what only history needs, free lapsed
-//! floating seats, take the daily backup.
+//! step subscriptions (renewal notices, past due, lapsed), keep relay
+//! connections up, prune what only history needs, free lapsed floating
+//! seats, take the daily backup.
 
 use std::future::Future;
 use std::time::Duration;
@@ -78,6 +79,7 @@ impl Jobs {
         // The daily backup, when due (checked each minute; survives restarts).
         every(&scheduler, Duration::from_secs(60), &state, |s| async move { crate::services::backups::tick(&s).await })
             .await?;
+        every(&scheduler, Duration::from_secs(1), &state, |s| async move { step_subscriptions(&s).await }).await?;
         // Keysat's Nostr profile: soon after start, and after any change to it.
         every(&scheduler, Duration::from_secs(2), &state, |s| async move {
             crate::delivery::profile::sync(&s.delivery).await
@@ -131,6 +133,15 @@ pub async fn free_lapsed_seats(s: &Core) {
         Ok(0) => {}
         Ok(n) => tracing::info!(seats = n, "lapsed floating seats freed"),
         Err(e) => tracing::warn!(error = %e, "freeing lapsed floating seats failed"),
+    }
+}
+
+/// Moves subscriptions whose notice, period end or grace has come.
+pub async fn step_subscriptions(s: &Core) {
+    match crate::services::subscription_steps::advance(s, now_unix()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(subscriptions = n, "subscriptions stepped"),
+        Err(e) => tracing::warn!(error = %e, "stepping subscriptions failed"),
     }
 }
 

@@ -57,6 +57,7 @@ export const groups = {
   catalog: 'Products and tiers',
   codes: 'Discount codes',
   licenses: 'Licenses',
+  subscriptions: 'Subscriptions',
   machines: 'Machines',
   webhooks: 'Webhooks',
   audit: 'Audit',

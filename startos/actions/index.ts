@@ -1,4 +1,7 @@
 import { sdk } from '../sdk'
+import { adjustLicense } from './adjustLicense'
+import { cancelSubscription } from './cancelSubscription'
+import { changeTier } from './changeTier'
 import { checkBtcpay } from './checkBtcpay'
 import { chooseBtcpayStore } from './chooseBtcpayStore'
 import { connectBtcpay } from './connectBtcpay'
@@ -12,6 +15,7 @@ import { disconnectBtcpay } from './disconnectBtcpay'
 import { issueLicense } from './issueLicense'
 import { listDiscountCodes } from './listDiscountCodes'
 import { listMachines } from './listMachines'
+import { listSubscriptions } from './listSubscriptions'
 import { listWebhookEndpoints } from './listWebhookEndpoints'
 import { registerWebhookEndpoint } from './registerWebhookEndpoint'
 import { revokeLicense } from './revokeLicense'
@@ -44,6 +48,10 @@ export const actions = sdk.Actions.of()
   .addAction(suspendLicense)
   .addAction(unsuspendLicense)
   .addAction(revokeLicense)
+  .addAction(changeTier)
+  .addAction(adjustLicense)
+  .addAction(listSubscriptions)
+  .addAction(cancelSubscription)
   .addAction(listMachines)
   .addAction(deactivateMachine)
   .addAction(registerWebhookEndpoint)

@@ -45,7 +45,8 @@ export const searchLicenses = guarded(
           : 'No license matches.',
         table(
           found,
-          (l) => `${l.buyer_email ?? l.buyer_npub ?? l.license_id} — ${l.status}`,
+          (l) =>
+            `${l.buyer_email ?? l.buyer_npub ?? l.license_id} — ${l.status}`,
           [
             ['License id', (l) => l.license_id, true],
             ['Status', (l) => l.status],

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::{Hyphenated, NullableUuid, Tx};
 use crate::domain::invoice::InvoiceStatus;
+use crate::domain::subscription::Purpose;
 
 /// An invoice as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -38,6 +39,11 @@ pub struct Invoice {
     pub updated_at: i64,
     pub settled_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// What it pays for: a new license, or a renewal or upgrade of `target_license_id`.
+    #[sqlx(try_from = "String")]
+    pub purpose: Purpose,
+    #[sqlx(try_from = "NullableUuid")]
+    pub target_license_id: Option<Uuid>,
 }
 
 /// The `stage` column of a pending invoice: `new`, or `processing` once a
@@ -54,14 +60,14 @@ impl From<Stage> for bool {
 
 const COLUMNS: &str = "id, product_id, policy_id, status, stage, provider, provider_invoice_id, checkout_url, \
     amount_sats, base_price_sats, discount_sats, price_amount, price_currency, code_id, buyer_email, buyer_npub, \
-    buyer_note, redirect_url, created_at, updated_at, settled_at, closed_at";
+    buyer_note, redirect_url, created_at, updated_at, settled_at, closed_at, purpose, target_license_id";
 
 pub async fn insert(tx: &mut Tx, i: &Invoice) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO invoices (id, product_id, policy_id, status, stage, provider, provider_invoice_id, checkout_url, \
          amount_sats, base_price_sats, discount_sats, price_amount, price_currency, code_id, buyer_email, buyer_npub, \
-         buyer_note, redirect_url, created_at, updated_at, settled_at, closed_at) \
-         VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         buyer_note, redirect_url, created_at, updated_at, settled_at, closed_at, purpose, target_license_id) \
+         VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(i.id.to_string())
     .bind(i.product_id.to_string())
@@ -84,6 +90,8 @@ pub async fn insert(tx: &mut Tx, i: &Invoice) -> Result<(), sqlx::Error> {
     .bind(i.updated_at)
     .bind(i.settled_at)
     .bind(i.closed_at)
+    .bind(i.purpose.as_str())
+    .bind(i.target_license_id.map(|l| l.to_string()))
     .execute(&mut **tx)
     .await
     .map(|_| ())

@@ -133,6 +133,40 @@ pub async fn by_invoice<'e, E: Executor<'e, Database = Sqlite>>(
         .await
 }
 
+/// New terms and the key signed for them (renewal, upgrade, adjustment);
+/// the caller bumps the version when it commits (`Licensing::commit_change`).
+pub async fn set_terms(tx: &mut Tx, l: &License, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE licenses SET policy_id = ?, expires_at = ?, grace_seconds = ?, max_machines = ?, entitlements = ?, \
+         is_trial = ?, license_key = ?, key_hash = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(l.policy_id.to_string())
+    .bind(l.expires_at)
+    .bind(l.grace_seconds)
+    .bind(l.max_machines)
+    .bind(serde_json::to_string(&l.entitlements).expect("strings serialise"))
+    .bind(l.is_trial)
+    .bind(&l.license_key)
+    .bind(key_hash(&l.license_key))
+    .bind(now)
+    .bind(l.id.to_string())
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// The license an invoice paid for: the one it created (a purchase), or
+/// the one it renewed or upgraded.
+pub async fn of_invoice<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    invoice: &super::invoices::Invoice,
+) -> Result<Option<License>, sqlx::Error> {
+    match invoice.target_license_id {
+        Some(id) => by_id(e, id).await,
+        None => by_invoice(e, &invoice.id.to_string()).await,
+    }
+}
+
 /// Changes the status and bumps the version.
 pub async fn set_status(
     tx: &mut Tx,

@@ -25,6 +25,7 @@ pub mod sales;
 pub mod search;
 pub mod seat_rules;
 pub mod settings;
+pub mod subscriptions;
 #[cfg(test)]
 mod tests;
 pub mod webhooks;

@@ -153,11 +153,11 @@ pub async fn due(pool: &SqlitePool, now: i64, limit: i64) -> Result<Vec<Message>
     .await
 }
 
-/// The latest delivery message of a license.
+/// The latest message delivering a license's key (renewal notices aside).
 pub async fn for_license(pool: &SqlitePool, license_id: Uuid) -> Result<Option<Message>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM nostr_messages WHERE license_id = ? AND kind = 'license' \
-         ORDER BY created_at DESC, rowid DESC LIMIT 1"
+         AND (notice IS NULL OR notice != 'renewal_due') ORDER BY created_at DESC, rowid DESC LIMIT 1"
     ))
     .bind(license_id.to_string())
     .fetch_optional(pool)

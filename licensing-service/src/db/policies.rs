@@ -36,6 +36,7 @@ struct Row {
     archived: bool,
     is_recurring: bool,
     renewal_period_days: Option<i64>,
+    renewal_notice_seconds: i64,
     created_at: i64,
     updated_at: i64,
     #[sqlx(flatten, try_from = "RulesColumns")]
@@ -96,6 +97,7 @@ impl From<Row> for Policy {
             archived: r.archived,
             is_recurring: r.is_recurring,
             renewal_period_days: r.renewal_period_days,
+            renewal_notice_seconds: r.renewal_notice_seconds,
             created_at: r.created_at,
             updated_at: r.updated_at,
             machine_rules: r.machine_rules,
@@ -112,12 +114,13 @@ impl<'r> FromRow<'r, SqliteRow> for Policy {
 const COLUMNS: &str = "id, product_id, slug, name, description, price_sats, price_amount, price_currency, \
     duration_seconds, grace_seconds, max_machines, entitlements, is_trial, public, highlighted, tier_rank, \
     archived, is_recurring, renewal_period_days, created_at, updated_at, \
-    lease_seconds, self_reset_limit, seat_timeout_seconds, one_trial_per_machine";
+    lease_seconds, self_reset_limit, seat_timeout_seconds, one_trial_per_machine, \
+    renewal_notice_seconds";
 
 /// Inserts or, when the id exists, overwrites every mutable column.
 pub async fn upsert(tx: &mut Tx, p: &Policy) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO policies ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+        "INSERT INTO policies ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description, \
          price_sats = excluded.price_sats, price_amount = excluded.price_amount, \
          price_currency = excluded.price_currency, duration_seconds = excluded.duration_seconds, \
@@ -127,7 +130,8 @@ pub async fn upsert(tx: &mut Tx, p: &Policy) -> Result<(), sqlx::Error> {
          is_recurring = excluded.is_recurring, renewal_period_days = excluded.renewal_period_days, \
          updated_at = excluded.updated_at, lease_seconds = excluded.lease_seconds, \
          self_reset_limit = excluded.self_reset_limit, seat_timeout_seconds = excluded.seat_timeout_seconds, \
-         one_trial_per_machine = excluded.one_trial_per_machine"
+         one_trial_per_machine = excluded.one_trial_per_machine, \
+         renewal_notice_seconds = excluded.renewal_notice_seconds"
     ))
     .bind(p.id.to_string())
     .bind(p.product_id.to_string())
@@ -154,6 +158,7 @@ pub async fn upsert(tx: &mut Tx, p: &Policy) -> Result<(), sqlx::Error> {
     .bind(p.machine_rules.self_reset_limit)
     .bind(p.machine_rules.seat_timeout_seconds)
     .bind(p.machine_rules.one_trial_per_machine)
+    .bind(p.renewal_notice_seconds)
     .execute(&mut **tx)
     .await
     .map(|_| ())

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::invoices::Invoice;
 use super::NullableUuid;
 
-/// An invoice with the code it used and the license it produced.
+/// An invoice with the code it used and the license it produced (or renewed, or upgraded).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InvoiceRow {
     pub rowid: i64,
@@ -23,7 +23,8 @@ pub struct InvoiceRow {
 const COLUMNS: &str = "i.rowid AS rowid, i.id, i.product_id, i.policy_id, i.status, i.stage, i.provider, \
     i.provider_invoice_id, i.checkout_url, i.amount_sats, i.base_price_sats, i.discount_sats, i.price_amount, \
     i.price_currency, i.code_id, i.buyer_email, i.buyer_npub, i.buyer_note, i.redirect_url, i.created_at, \
-    i.updated_at, i.settled_at, i.closed_at, c.code AS code, l.id AS license_id";
+    i.updated_at, i.settled_at, i.closed_at, i.purpose, i.target_license_id, c.code AS code, \
+    coalesce(l.id, i.target_license_id) AS license_id";
 
 const FROM: &str =
     " FROM invoices i LEFT JOIN discount_codes c ON c.id = i.code_id LEFT JOIN licenses l ON l.invoice_id = i.id";

@@ -169,6 +169,8 @@ fn invoice(policy: &Policy, code_id: Option<Uuid>) -> invoices::Invoice {
         updated_at: NOW,
         settled_at: None,
         closed_at: None,
+        purpose: crate::domain::subscription::Purpose::Purchase,
+        target_license_id: None,
     }
 }
 

@@ -154,3 +154,39 @@ pub async fn code_redeemed(
     });
     db::outbox::enqueue(tx, now, EventType::CodeRedeemed, data).await
 }
+
+/// Enqueues a `subscription.*` event: the subscription, its license's
+/// buyer, `extra` merged in.
+pub async fn subscription_event(
+    tx: &mut Tx,
+    now: i64,
+    event: EventType,
+    sub: &crate::db::subscriptions::Subscription,
+    license: &License,
+    extra: Value,
+) -> Result<String, sqlx::Error> {
+    let (product, policy, next): (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT (SELECT slug FROM products WHERE id = ?), (SELECT slug FROM policies WHERE id = ?), \
+         (SELECT slug FROM policies WHERE id = ?)",
+    )
+    .bind(sub.product_id.to_string())
+    .bind(sub.policy_id.to_string())
+    .bind(sub.next_policy_id.map(|p| p.to_string()))
+    .fetch_one(&mut **tx)
+    .await?;
+    let data = json!({
+        "subscription_id": sub.id,
+        "license_id": sub.license_id,
+        "product_id": sub.product_id,
+        "product_slug": product,
+        "policy_slug": policy,
+        "next_policy_slug": next,
+        "state": sub.state,
+        "current_period_end": ts(sub.current_period_end),
+        "grace_until": ts(sub.grace_until),
+        "renewals": sub.renewals,
+        "buyer_email": license.buyer_email,
+        "buyer_npub": license.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok()).map(|n| n.to_bech32()),
+    });
+    db::outbox::enqueue(tx, now, event, with_extra(data, extra)).await
+}

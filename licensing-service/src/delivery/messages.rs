@@ -9,6 +9,7 @@ use crate::db::{self};
 use crate::domain::now_unix;
 use crate::domain::time::ts;
 
+use super::buyer_notices::{key_changed_text, KeyChange};
 use super::nostr::{recipient_key, NostrService, Route};
 use super::Delivery;
 
@@ -84,10 +85,15 @@ async fn render(s: &Delivery, m: &Message) -> Result<Option<String>, sqlx::Error
     let seller = s.operator_name().unwrap_or_else(|| "Keysat".to_string());
     let recover = format!("{}/recover", s.public_url());
     match m.kind.as_str() {
+        // A notice about the license whose text was given when it was queued.
+        "license" if m.text.is_some() => Ok(m.text.clone()),
         "license" => {
             let Some(id) = &m.license_id else { return Ok(None) };
             let Some(k) = db::nostr::key_line(&s.db.read, id).await? else { return Ok(None) };
-            Ok(Some(license_text(&seller, &k, &recover)))
+            Ok(Some(match m.notice.as_deref().and_then(KeyChange::parse) {
+                Some(change) => key_changed_text(&seller, change, &k, &recover),
+                None => license_text(&seller, &k, &recover),
+            }))
         }
         "recovery" => {
             let keys = db::nostr::keys_of_npub(&s.db.read, &m.recipient, MAX_RECOVERED_KEYS).await?;
@@ -100,7 +106,7 @@ async fn render(s: &Delivery, m: &Message) -> Result<Option<String>, sqlx::Error
     }
 }
 
-fn terms(k: &KeyLine) -> String {
+pub(super) fn terms(k: &KeyLine) -> String {
     let expiry =
         if k.expires_at == 0 { "never expires".to_string() } else { format!("valid until {}", ts(k.expires_at)) };
     format!("{} ({}), issued {}, {}", k.product_name, k.policy_name, ts(k.issued_at), expiry)

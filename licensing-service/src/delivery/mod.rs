@@ -8,6 +8,7 @@
 //! (`jobs.rs`), so a relay or a receiver being down never blocks or rolls
 //! back the change itself.
 
+pub mod buyer_notices;
 pub mod events;
 pub mod expiry;
 pub mod inbox;

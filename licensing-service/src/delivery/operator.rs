@@ -64,7 +64,7 @@ pub fn btcpay_connected_text(store_name: &str, store_id: &str, key_owner: Option
     )
 }
 
-fn group_thousands(n: i64) -> String {
+pub fn group_thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -155,6 +155,8 @@ pub struct Policy {
     pub archived: bool,
     pub is_recurring: bool,
     pub renewal_period_days: Option<i64>,
+    /// How long before a period ends the buyer is asked to renew (recurring tiers).
+    pub renewal_notice_seconds: i64,
     pub created_at: i64,
     pub updated_at: i64,
     /// Leases, self-service frees, floating seats, one trial per machine.
@@ -225,6 +227,8 @@ pub struct PolicyInput {
     pub self_reset_limit: Option<i64>,
     pub seat_timeout_seconds: Option<i64>,
     pub one_trial_per_machine: Option<bool>,
+    pub is_recurring: Option<bool>,
+    pub renewal_notice_seconds: Option<i64>,
 }
 
 impl PolicyInput {
@@ -238,6 +242,9 @@ impl PolicyInput {
         }
     }
 }
+
+/// A week: when a subscription's buyer is asked to renew, unless the tier says.
+pub const DEFAULT_RENEWAL_NOTICE_SECONDS: i64 = 7 * 86_400;
 
 /// Longest term a policy may grant: 100 years.
 const MAX_SECONDS: i64 = 100 * 366 * 86_400;
@@ -273,6 +280,7 @@ impl Policy {
             archived: false,
             is_recurring: false,
             renewal_period_days: None,
+            renewal_notice_seconds: DEFAULT_RENEWAL_NOTICE_SECONDS,
             created_at: now,
             updated_at: now,
             machine_rules: MachineRules::default(),
@@ -365,8 +373,47 @@ impl Policy {
             p.archived = v;
         }
         p.machine_rules = p.machine_rules.with(rules)?;
+        p.apply_recurring(input.is_recurring, input.renewal_notice_seconds)?;
         p.updated_at = now;
         Ok(p)
+    }
+
+    /// A recurring tier sells a subscription: each period lasts
+    /// `duration_seconds` (`renewal_period_days` is that in whole days, for
+    /// display), and the buyer is asked to renew `renewal_notice_seconds`
+    /// before it ends (less than the period).
+    fn apply_recurring(&mut self, recurring: Option<bool>, notice: Option<i64>) -> Result<(), DomainError> {
+        if let Some(v) = recurring {
+            self.is_recurring = v;
+        }
+        if let Some(v) = notice {
+            self.renewal_notice_seconds = bounded("renewal_notice_seconds", v, MAX_SECONDS)?;
+        }
+        if !self.is_recurring {
+            self.renewal_period_days = None;
+            return Ok(());
+        }
+        if self.duration_seconds == 0 {
+            return Err(DomainError::invalid("duration_seconds", "a recurring tier needs a period (duration_seconds)"));
+        }
+        if self.is_trial {
+            return Err(DomainError::invalid(
+                "is_recurring",
+                "a trial does not renew; sell the subscription as its own tier",
+            ));
+        }
+        if self.renewal_notice_seconds >= self.duration_seconds {
+            if notice.is_some() {
+                return Err(DomainError::invalid(
+                    "renewal_notice_seconds",
+                    "must be less than the period (duration_seconds)",
+                ));
+            }
+            // The default week does not fit a short period: ask at half of it.
+            self.renewal_notice_seconds = self.duration_seconds / 2;
+        }
+        self.renewal_period_days = Some(self.duration_seconds / 86_400);
+        Ok(())
     }
 
     /// Whole days of a trial, as the public catalogue reports it.
@@ -446,5 +493,28 @@ mod tests {
         assert!(pol.patched(&p, policy_input(serde_json::json!({"tier_rank": 1001})), 2).is_err());
         assert!(pol.patched(&p, policy_input(serde_json::json!({"slug": "other"})), 2).is_err());
         assert!(pol.patched(&p, policy_input(serde_json::json!({"is_trial": true})), 2).is_err());
+    }
+
+    #[test]
+    fn recurring_tiers_need_a_period_and_a_notice_inside_it() {
+        let p = product();
+        let month = 30 * 86_400;
+        let sub = Policy::create(
+            &p,
+            policy_input(serde_json::json!({"slug":"monthly","name":"M","is_recurring":true,"duration_seconds":month})),
+            1,
+        )
+        .unwrap();
+        assert_eq!(sub.renewal_period_days, Some(30));
+        assert_eq!(sub.renewal_notice_seconds, DEFAULT_RENEWAL_NOTICE_SECONDS);
+        let no_period = serde_json::json!({"slug":"x","name":"X","is_recurring":true});
+        assert!(Policy::create(&p, policy_input(no_period), 1).is_err());
+        let long_notice = serde_json::json!({"renewal_notice_seconds": month});
+        assert!(sub.patched(&p, policy_input(long_notice), 2).is_err());
+        // A short period gets its notice halfway unless one is given.
+        let short = sub.patched(&p, policy_input(serde_json::json!({"duration_seconds": 60})), 2).unwrap();
+        assert_eq!((short.renewal_notice_seconds, short.renewal_period_days), (30, Some(0)));
+        let off = sub.patched(&p, policy_input(serde_json::json!({"is_recurring": false})), 2).unwrap();
+        assert_eq!(off.renewal_period_days, None);
     }
 }

@@ -9,8 +9,10 @@ pub mod license;
 pub mod machine_rules;
 pub mod npub;
 pub mod outbox;
+pub mod proration;
 pub mod proxies;
 pub mod slug;
+pub mod subscription;
 pub mod time;
 pub mod validation;
 

@@ -19,10 +19,17 @@ pub enum EventType {
     InvoiceSettled,
     InvoiceExpired,
     CodeRedeemed,
+    /// A license's terms or key changed (renewal, upgrade, adjustment).
+    LicenseUpdated,
+    SubscriptionRenewalDue,
+    SubscriptionRenewed,
+    SubscriptionPastDue,
+    SubscriptionLapsed,
+    SubscriptionCanceled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 16] = [
         EventType::LicenseIssued,
         EventType::LicenseSuspended,
         EventType::LicenseUnsuspended,
@@ -33,6 +40,12 @@ impl EventType {
         EventType::InvoiceSettled,
         EventType::InvoiceExpired,
         EventType::CodeRedeemed,
+        EventType::LicenseUpdated,
+        EventType::SubscriptionRenewalDue,
+        EventType::SubscriptionRenewed,
+        EventType::SubscriptionPastDue,
+        EventType::SubscriptionLapsed,
+        EventType::SubscriptionCanceled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +60,12 @@ impl EventType {
             EventType::InvoiceSettled => "invoice.settled",
             EventType::InvoiceExpired => "invoice.expired",
             EventType::CodeRedeemed => "code.redeemed",
+            EventType::LicenseUpdated => "license.updated",
+            EventType::SubscriptionRenewalDue => "subscription.renewal_due",
+            EventType::SubscriptionRenewed => "subscription.renewed",
+            EventType::SubscriptionPastDue => "subscription.past_due",
+            EventType::SubscriptionLapsed => "subscription.lapsed",
+            EventType::SubscriptionCanceled => "subscription.canceled",
         }
     }
 

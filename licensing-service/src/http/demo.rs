@@ -65,7 +65,7 @@ pub async fn resolve(
     };
     let inv = sim.resolve(&id, to).ok_or_else(|| ApiError::not_found("no such demo invoice"))?;
     let ours: Uuid = inv.order_id;
-    fulfillment::apply_invoice_news(&s.db, &s.signer, Some(ours), Some(inv.state), None, None, "demo")
+    fulfillment::apply_invoice_news(&s.core, Some(ours), Some(inv.state), None, None, "demo")
         .await
         .map_err(|e| anyhow::anyhow!("demo payment: {e}"))?;
     Ok(Redirect::to(&inv.redirect_url).into_response())

@@ -26,6 +26,8 @@ pub fn public_routes(state: &AppState) -> Router<AppState> {
         .route("/activate", get(pages::activate::page).post(pages::activate::submit))
         .route("/seats", get(pages::seats::page).post(pages::seats::submit))
         .route("/seats/free", post(pages::seats::free))
+        .route("/renew", get(pages::renew::page).post(pages::renew::submit))
+        .route("/upgrade", get(pages::upgrade::page).post(pages::upgrade::submit))
         .route("/static/{name}", get(pages::assets::serve))
         .route("/favicon.ico", get(pages::assets::favicon))
         .route("/demo/checkout/{id}", get(demo::checkout_page))
@@ -53,6 +55,10 @@ pub fn public_routes(state: &AppState) -> Router<AppState> {
         .route("/v1/purchase/{invoice_id}", get(public::purchase::get))
         .route("/v1/btcpay/webhook", post(webhooks::btcpay_webhook))
         .route("/v1/recover/npub", post(public::recover::npub))
+        .route("/v1/renew", post(public::subscriptions::renew))
+        .route("/v1/upgrade-quote", post(public::subscriptions::upgrade_quote))
+        .route("/v1/upgrade", post(public::subscriptions::upgrade))
+        .route("/v1/subscriptions/cancel", post(public::subscriptions::cancel))
         .merge(pages)
 }
 

@@ -137,6 +137,16 @@ impl Licensing {
         self.rules.write().expect("rules lock").insert(policy_id, rules);
     }
 
+    /// The (license id, product id) a key names, when this server signed it
+    /// (its expiry is not checked: an expired key may still renew).
+    pub fn key_names(&self, key: &str) -> Result<(Uuid, Uuid), Reason> {
+        let payload = keysat_client::verify(key.trim(), &self.public_key).map_err(|e| match e {
+            keysat_client::Error::BadSignature => Reason::BadSignature,
+            _ => Reason::BadFormat,
+        })?;
+        Ok((payload.license_id, payload.product_id))
+    }
+
     /// A script looping activate/deactivate on one key is slowed down; a
     /// seat already held never counts (the hot path never gets here).
     fn count_seat_change(&self, license: &Arc<LicenseSnapshot>) -> Result<(), Refusal> {

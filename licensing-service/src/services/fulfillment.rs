@@ -20,7 +20,9 @@ use crate::domain::invoice::{check_charged, transition, Asked, Charged, InvoiceS
 use crate::domain::license::{LicenseStatus, Terms};
 use crate::domain::now_unix;
 use crate::domain::npub::Npub;
+use crate::domain::subscription::Purpose;
 use crate::domain::time::ts;
+use crate::services::Core;
 
 /// Where a license came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,31 @@ pub async fn issue_license(db: &Db, signer: &SigningKey, req: IssueRequest<'_>) 
     Ok(issued)
 }
 
+/// A v2 key for `terms` of license `license_id` (bound to `fingerprint`
+/// when given): at issue, and again whenever the terms change (renewal,
+/// upgrade, adjustment) — the license id stays, so the old key keeps
+/// naming the same license.
+pub fn sign_key(
+    signer: &SigningKey,
+    product_id: Uuid,
+    license_id: Uuid,
+    terms: &Terms,
+    fingerprint: Option<&str>,
+) -> Result<String, keysat_client::Error> {
+    let payload = keysat_client::Payload {
+        version: 2,
+        flags: if fingerprint.is_some() { keysat_client::FLAG_FINGERPRINT_BOUND } else { 0 }
+            | if terms.is_trial { keysat_client::FLAG_TRIAL } else { 0 },
+        product_id,
+        license_id,
+        issued_at: terms.issued_at as u64,
+        expires_at: terms.expires_at as u64,
+        fingerprint_hash: fingerprint.map(keysat_client::fingerprint_hash).unwrap_or([0; 32]),
+        entitlements: terms.entitlements.clone(),
+    };
+    keysat_client::sign(&payload, signer)
+}
+
 /// [`issue_license`] inside the caller's transaction.
 pub async fn issue_in(tx: &mut Tx, signer: &SigningKey, req: IssueRequest<'_>, now: i64) -> Result<Issued, IssueError> {
     let terms = Terms::from_policy(req.policy, now);
@@ -100,18 +127,7 @@ pub async fn issue_with_terms(
         }
     }
     let license_id = Uuid::new_v4();
-    let payload = keysat_client::Payload {
-        version: 2,
-        flags: if req.fingerprint.is_some() { keysat_client::FLAG_FINGERPRINT_BOUND } else { 0 }
-            | if terms.is_trial { keysat_client::FLAG_TRIAL } else { 0 },
-        product_id: req.product.id,
-        license_id,
-        issued_at: terms.issued_at as u64,
-        expires_at: terms.expires_at as u64,
-        fingerprint_hash: req.fingerprint.as_deref().map(keysat_client::fingerprint_hash).unwrap_or([0; 32]),
-        entitlements: terms.entitlements.clone(),
-    };
-    let key = keysat_client::sign(&payload, signer)?;
+    let key = sign_key(signer, req.product.id, license_id, &terms, req.fingerprint.as_deref())?;
     let license = License {
         rowid: 0,
         id: license_id,
@@ -151,6 +167,9 @@ pub async fn issue_with_terms(
     if let Some(npub) = &req.buyer_npub {
         enqueue_license_delivery(tx, now, license_id, npub).await?;
     }
+    if req.policy.is_recurring && license.expires_at > 0 {
+        super::subscriptions::start_in(tx, &license, req.policy, req.actor, now).await?;
+    }
     let license = db::licenses::by_id(&mut **tx, license_id).await?.unwrap_or(license);
     Ok(Issued { license })
 }
@@ -164,6 +183,14 @@ pub enum FulfillError {
     Db(#[from] sqlx::Error),
     #[error("invoice {0} refers to a product or tier that no longer exists")]
     Dangling(Uuid),
+    #[error("invoice {0}: {1}")]
+    Change(Uuid, String),
+}
+
+impl From<keysat_client::Error> for FulfillError {
+    fn from(e: keysat_client::Error) -> Self {
+        FulfillError::Issue(IssueError::Key(e))
+    }
 }
 
 /// A provider delivery being applied, recorded once in the same transaction.
@@ -194,8 +221,7 @@ pub enum Outcome {
 /// one gives back its reserved code use.
 #[tracing::instrument(skip_all, err, fields(invoice = ?invoice_id, observed = ?observed, actor))]
 pub async fn apply_invoice_news(
-    db: &Db,
-    signer: &SigningKey,
+    s: &Core,
     invoice_id: Option<Uuid>,
     observed: Option<Observed>,
     charged: Option<&Charged>,
@@ -203,7 +229,8 @@ pub async fn apply_invoice_news(
     actor: &str,
 ) -> Result<Outcome, FulfillError> {
     let now = now_unix();
-    let mut tx = db.begin().await?;
+    let signer = &*s.signer;
+    let mut tx = s.db.begin().await?;
     let invoice = match invoice_id {
         Some(id) => db::invoices::by_id(&mut *tx, id).await?,
         None => None,
@@ -249,7 +276,13 @@ pub async fn apply_invoice_news(
             Outcome::Closed(status)
         }
     };
-    tx.commit().await?;
+    match (&outcome, invoice.purpose) {
+        // A renewal or an upgrade changed a license the hot path may hold.
+        (Outcome::Settled(l), Purpose::Renewal | Purpose::Upgrade) => {
+            s.licensing.commit_change(tx, l.id).await?;
+        }
+        _ => tx.commit().await?,
+    }
     Ok(outcome)
 }
 
@@ -301,35 +334,38 @@ async fn settle(
     let policy = db::policies::by_id(&mut **tx, invoice.policy_id).await?.ok_or(FulfillError::Dangling(invoice.id))?;
     let from = invoice.status;
     db::invoices::mark_settled(tx, invoice.id, now).await?;
-    let issued = issue_in(
-        tx,
-        signer,
-        IssueRequest {
-            product: &product,
-            policy: &policy,
-            buyer_email: invoice.buyer_email.clone(),
-            buyer_npub: invoice.buyer_npub.as_deref().and_then(|n| Npub::parse(n).ok()),
-            note: invoice.buyer_note.clone(),
-            fingerprint: None,
-            source: Source::Purchase,
-            invoice_id: Some(invoice.id.to_string()),
-            actor,
-        },
-        now,
-    )
-    .await?;
-    db::codes::consume_for_invoice(tx, &invoice.id.to_string(), issued.license.id, now).await?;
-    let details = json!({ "from": from.as_str(), "license_id": issued.license.id, "amount_sats": invoice.amount_sats });
+    let license = match invoice.purpose {
+        Purpose::Purchase => {
+            let request = IssueRequest {
+                product: &product,
+                policy: &policy,
+                buyer_email: invoice.buyer_email.clone(),
+                buyer_npub: invoice.buyer_npub.as_deref().and_then(|n| Npub::parse(n).ok()),
+                note: invoice.buyer_note.clone(),
+                fingerprint: None,
+                source: Source::Purchase,
+                invoice_id: Some(invoice.id.to_string()),
+                actor,
+            };
+            issue_in(tx, signer, request, now).await?.license
+        }
+        // The same license, paid for again or moved up: applied once per invoice.
+        Purpose::Renewal => super::subscriptions::apply_renewal_invoice(tx, signer, invoice, actor, now).await?,
+        Purpose::Upgrade => super::upgrades::apply_upgrade_invoice(tx, signer, invoice, actor, now).await?,
+    };
+    db::codes::consume_for_invoice(tx, &invoice.id.to_string(), license.id, now).await?;
+    let details = json!({ "from": from.as_str(), "license_id": license.id, "amount_sats": invoice.amount_sats,
+        "purpose": invoice.purpose.as_str() });
     audit_invoice(tx, actor, "invoice.settle", invoice, details, now).await?;
     let settled = Invoice { status: InvoiceStatus::Settled, settled_at: Some(now), ..invoice.clone() };
-    let extra = json!({ "license_id": issued.license.id, "settled_at": ts(now) });
+    let extra = json!({ "license_id": license.id, "settled_at": ts(now), "purpose": invoice.purpose.as_str() });
     invoice_event(tx, now, EventType::InvoiceSettled, &settled, extra).await?;
     if let Some(code_id) = invoice.code_id {
-        code_redeemed(tx, now, code_id, &settled, issued.license.id, None).await?;
+        code_redeemed(tx, now, code_id, &settled, license.id, None).await?;
     }
     let sale = operator::sale_text(&product.name, &policy.name, invoice.amount_sats, &invoice.id.to_string());
     operator::notify_in(tx, now, NoticeKind::Sale, &sale).await?;
-    Ok(issued.license)
+    Ok(license)
 }
 
 async fn audit_invoice(

@@ -190,6 +190,7 @@ pub async fn details(s: &Core, id: &str) -> Result<LicenseDetails, ServiceError>
         audit: audit.iter().map(AuditEntry::from).collect(),
         nostr_delivery: nostr.as_ref().map(Into::into),
         recent_validations: events.iter().map(ValidationView::from).collect(),
+        subscription: super::subscriptions::of_license(s, id).await?,
     })
 }
 

@@ -6,6 +6,7 @@
 //! One module per use-case family; [`Core`] (`state.rs`) is the narrow state
 //! they, the jobs and the front ends share.
 
+pub mod adjustments;
 pub mod api_keys;
 pub mod backups;
 pub mod btcpay;
@@ -26,7 +27,11 @@ pub mod sales;
 pub mod seats;
 pub mod settings;
 pub mod state;
+pub mod subscription_steps;
+pub mod subscriptions;
 pub mod support;
+pub mod terms;
+pub mod upgrades;
 pub mod views;
 pub mod webhooks;
 

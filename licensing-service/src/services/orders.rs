@@ -25,6 +25,7 @@ use crate::domain::discount::{Code, Quote, Refusal};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::license::parse_email;
 use crate::domain::npub::Npub;
+use crate::domain::subscription::Purpose;
 use crate::domain::time::unix_or_never;
 use crate::domain::{now_unix, optional_text, DomainError};
 use crate::payment::{Amount, Checkout, CheckoutRequest, PaymentProvider};
@@ -47,6 +48,9 @@ pub struct Order {
     pub buyer_email: Option<String>,
     pub buyer_npub: Option<Npub>,
     pub buyer_note: Option<String>,
+    /// A new license, or a renewal or upgrade of `license_id`.
+    pub purpose: Purpose,
+    pub license_id: Option<Uuid>,
 }
 
 /// The buyer's raw order fields.
@@ -66,16 +70,24 @@ impl Order {
         let buyer_npub = optional_text("buyer_npub", input.buyer_npub, 128)?.map(|n| Npub::parse(&n)).transpose()?;
         let buyer_note = optional_text("buyer_note", input.buyer_note, 1000)?;
         let (product, policy) = catalog::buyable(&s.db, input.product, input.policy_slug).await?;
-        let code = match input.code.map(str::trim).filter(|c| !c.is_empty()) {
-            None => None,
-            Some(raw) => {
-                let code = Code::parse(raw).map_err(|_| ServiceError::Refused(Refusal::UnknownCode))?;
-                let found = db::codes::by_code(&s.db.read, &code).await?.filter(|c| c.product_id == product.id);
-                Some(found.ok_or(ServiceError::Refused(Refusal::UnknownCode))?)
-            }
-        };
+        let code = code_of(s, &product, input.code).await?;
         let quote = Quote::for_policy(&policy, code.as_ref().map(|c| c.kind)).map_err(ServiceError::Refused)?;
-        Ok(Order { product, policy, code, quote, buyer_email, buyer_npub, buyer_note })
+        Ok(Order {
+            product,
+            policy,
+            code,
+            quote,
+            buyer_email,
+            buyer_npub,
+            buyer_note,
+            purpose: Purpose::Purchase,
+            license_id: None,
+        })
+    }
+
+    /// The quote for `policy` with `code` (and the code, for the order).
+    pub fn priced(policy: &Policy, code: Option<&DiscountCode>) -> Result<Quote, ServiceError> {
+        Quote::for_policy(policy, code.map(|c| c.kind)).map_err(ServiceError::Refused)
     }
 
     pub fn buyer_key(&self) -> Option<String> {
@@ -107,8 +119,21 @@ impl Order {
             updated_at: now,
             settled_at: (status == InvoiceStatus::Settled).then_some(now),
             closed_at: None,
+            purpose: self.purpose,
+            target_license_id: self.license_id,
         }
     }
+}
+
+/// The code `raw` names for `product` (none when blank); an unknown code
+/// and another product's code look the same.
+pub async fn code_of(s: &Core, product: &Product, raw: Option<&str>) -> Result<Option<DiscountCode>, ServiceError> {
+    let Some(raw) = raw.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let code = Code::parse(raw).map_err(|_| ServiceError::Refused(Refusal::UnknownCode))?;
+    let found = db::codes::by_code(&s.db.read, &code).await?.filter(|c| c.product_id == product.id);
+    Ok(Some(found.ok_or(ServiceError::Refused(Refusal::UnknownCode))?))
 }
 
 /// A license issued without payment.
@@ -209,6 +234,20 @@ pub async fn create_purchase(
     if order.quote.is_free() {
         return issue_free(s, &order, idem, |done| free_answer(s, &order, done)).await;
     }
+    checkout(s, &order, redirect, caller).await
+}
+
+/// The provider's checkout for an order that leaves something to pay — a
+/// purchase, a renewal or an upgrade alike: our invoice first (with its
+/// code use reserved, in the transaction claiming the `Idempotency-Key`),
+/// then the provider's.
+pub async fn checkout(
+    s: &Core,
+    order: &Order,
+    redirect: Option<String>,
+    caller: &Caller,
+) -> Result<Reply<PurchaseAnswer>, ServiceError> {
+    let idem = caller.idem.as_ref();
     let provider = s.payments.current().ok_or_else(|| ServiceError::Unavailable {
         code: "payments_unavailable",
         message: "payments are not set up yet: the seller has not connected a payment provider".into(),
@@ -220,12 +259,12 @@ pub async fn create_purchase(
     let mut invoice = order.invoice(provider.name(), InvoiceStatus::Pending, None, now);
     let redirect_url = redirect.unwrap_or_else(|| thank_you_url(s, invoice.id));
     invoice.redirect_url = Some(redirect_url.clone());
-    if let Some(replayed) = open_invoice(s, &order, &invoice, caller, now).await? {
+    if let Some(replayed) = open_invoice(s, order, &invoice, caller, now).await? {
         return Ok(replayed);
     }
 
     // 2. Then the provider's.
-    let checkout = provider_checkout(s, provider.as_ref(), &order, &invoice, redirect_url, idem).await?;
+    let checkout = provider_checkout(s, provider.as_ref(), order, &invoice, redirect_url, idem).await?;
     let checkout = PurchaseCheckout {
         invoice_id: invoice.id,
         btcpay_invoice_id: checkout.provider_invoice_id,
@@ -309,7 +348,11 @@ async fn provider_checkout(
     let request = CheckoutRequest {
         invoice_id: invoice.id,
         amount,
-        description: format!("{} — {}", order.product.name, order.policy.name),
+        description: match order.purpose {
+            Purpose::Purchase => format!("{} — {}", order.product.name, order.policy.name),
+            Purpose::Renewal => format!("{} — {} (renewal)", order.product.name, order.policy.name),
+            Purpose::Upgrade => format!("{} — upgrade to {}", order.product.name, order.policy.name),
+        },
         buyer_email: order.buyer_email.clone(),
         redirect_url,
     };
@@ -353,7 +396,7 @@ pub fn thank_you_url(s: &Core, invoice_id: Uuid) -> String {
     format!("{}/thank-you?invoice={invoice_id}", s.public_url)
 }
 
-fn poll_url(s: &Core, invoice_id: Uuid) -> String {
+pub fn poll_url(s: &Core, invoice_id: Uuid) -> String {
     format!("{}/v1/purchase/{invoice_id}", s.public_url)
 }
 
@@ -386,7 +429,7 @@ async fn check_open_invoices(s: &Core, tx: &mut db::Tx, addr: &str, now: i64) ->
 
 /// `redirect_url` is honoured only for our own origin or an allowed one, and
 /// kept as the URL parser writes it (no raw control characters survive).
-fn checkout_redirect(s: &Core, wanted: Option<&str>) -> Result<Option<String>, ServiceError> {
+pub fn checkout_redirect(s: &Core, wanted: Option<&str>) -> Result<Option<String>, ServiceError> {
     let Some(url) = wanted.map(str::trim).filter(|u| !u.is_empty()) else {
         return Ok(None);
     };

@@ -54,17 +54,9 @@ pub async fn btcpay_webhook(s: &Core, headers: &HeaderMap, body: &[u8]) -> Resul
         _ => (event.observed, None),
     };
     let delivery = Delivery { provider: BTCPAY, delivery_id: &event.delivery_id, event_type: &event.event_type };
-    let outcome = fulfillment::apply_invoice_news(
-        &s.db,
-        &s.signer,
-        invoice_id,
-        observed,
-        charged.as_ref(),
-        Some(delivery),
-        "btcpay",
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("applying BTCPay event {}: {e}", event.delivery_id))?;
+    let outcome = fulfillment::apply_invoice_news(s, invoice_id, observed, charged.as_ref(), Some(delivery), "btcpay")
+        .await
+        .map_err(|e| anyhow::anyhow!("applying BTCPay event {}: {e}", event.delivery_id))?;
     if matches!(outcome, Outcome::NotOurs) && event.provider_invoice_id.is_some() {
         tracing::info!(
             delivery = %event.delivery_id,

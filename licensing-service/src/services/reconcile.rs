@@ -87,8 +87,7 @@ async fn check_one(s: &Core, provider: &dyn PaymentProvider, inv: &Invoice, now:
             // The provider never created it (we crashed first): nobody can pay it.
             if inv.status == InvoiceStatus::Pending && now - inv.created_at > NEVER_CREATED_AFTER {
                 let r = fulfillment::apply_invoice_news(
-                    &s.db,
-                    &s.signer,
+                    s,
                     Some(inv.id),
                     Some(crate::domain::invoice::Observed::Invalid),
                     None,
@@ -121,16 +120,7 @@ async fn check_one(s: &Core, provider: &dyn PaymentProvider, inv: &Invoice, now:
             tracing::error!(invoice = %inv.id, error = %e, "recording the provider's invoice id");
         }
     }
-    match fulfillment::apply_invoice_news(
-        &s.db,
-        &s.signer,
-        Some(inv.id),
-        Some(pi.state),
-        pi.charged.as_ref(),
-        None,
-        "reconcile",
-    )
-    .await
+    match fulfillment::apply_invoice_news(s, Some(inv.id), Some(pi.state), pi.charged.as_ref(), None, "reconcile").await
     {
         Ok(Outcome::Settled(license)) => {
             tracing::info!(invoice = %inv.id, license = %license.id, "reconciliation fulfilled a paid invoice");

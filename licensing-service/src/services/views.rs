@@ -78,6 +78,7 @@ pub struct PolicyView {
     pub archived: bool,
     pub is_recurring: bool,
     pub renewal_period_days: Option<i64>,
+    pub renewal_notice_seconds: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub lease_seconds: i64,
@@ -109,6 +110,7 @@ impl PolicyView {
             archived: p.archived,
             is_recurring: p.is_recurring,
             renewal_period_days: p.renewal_period_days,
+            renewal_notice_seconds: p.renewal_notice_seconds,
             created_at: Timestamp(p.created_at),
             updated_at: Timestamp(p.updated_at),
             lease_seconds: p.machine_rules.lease_seconds,
@@ -350,6 +352,8 @@ pub struct LicenseDetails {
     pub audit: Vec<AuditEntry>,
     pub nostr_delivery: Option<NostrDelivery>,
     pub recent_validations: Vec<ValidationView>,
+    /// Its subscription, when it is of a recurring tier.
+    pub subscription: Option<super::subscriptions::SubscriptionView>,
 }
 
 /// An invoice as the operator sees it: what was asked, by whom, what it became.

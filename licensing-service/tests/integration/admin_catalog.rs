@@ -163,6 +163,7 @@ async fn policies_create_list_get_patch() {
             "archived",
             "is_recurring",
             "renewal_period_days",
+            "renewal_notice_seconds",
             "created_at",
             "updated_at",
             "lease_seconds",

@@ -17,10 +17,10 @@ async fn new_key(app: &TestApp, name: &str, scopes: &[&str]) -> String {
 }
 
 /// What each scope may use: GETs read-only (support too); support also
-/// suspends, unsuspends, frees seats, resends; issuer only creates licenses
-/// and codes; the keys themselves need full.
+/// suspends, unsuspends, frees seats, resends, cancels a subscription; issuer
+/// only creates licenses and codes; the keys themselves need full.
 fn expected(scope: &str, method: &str, path: &str) -> bool {
-    let support = ["/suspend", "/unsuspend", "/reset-seats", "/resend", "/deactivate"];
+    let support = ["/suspend", "/unsuspend", "/reset-seats", "/resend", "/deactivate", "/cancel"];
     let is_support = method == "POST" && support.iter().any(|s| path.ends_with(s));
     let is_issuer = method == "POST" && (path == "/licenses" || path == "/discount-codes");
     let is_read = method == "GET" && !path.starts_with("/api-keys");

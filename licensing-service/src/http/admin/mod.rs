@@ -17,6 +17,7 @@ pub mod routes;
 pub mod sales;
 pub mod settings;
 pub mod status;
+pub mod subscriptions;
 pub mod support;
 pub mod webhook_endpoints;
 

@@ -85,6 +85,11 @@ admin_routes! {
     POST "/api-keys" => api_keys::create, Full;
     GET "/api-keys" => api_keys::list, Full;
     DELETE "/api-keys/{id}" => api_keys::revoke, Full;
+    GET "/subscriptions" => subscriptions::list, ReadOnly;
+    GET "/subscriptions/{id}" => subscriptions::get, ReadOnly;
+    POST "/subscriptions/{id}/cancel" => subscriptions::cancel, Support;
+    POST "/licenses/{id}/change-tier" => subscriptions::change_tier, Full;
+    POST "/licenses/{id}/adjust" => subscriptions::adjust, Full;
 }
 
 /// The scope a route needs: from the table; `/metrics` is read-only; a

@@ -54,6 +54,8 @@ struct BuyPage {
     total: Total,
     error: Option<String>,
     payments_ready: bool,
+    /// What renewing a subscription means, when a tier is one.
+    renewal_note: Option<String>,
 }
 
 struct TierCard {
@@ -65,6 +67,8 @@ struct TierCard {
     fiat: Option<String>,
     term: String,
     renews: Option<String>,
+    /// "per month", "per year" … for a subscription.
+    per: Option<String>,
     seats: String,
     entitlements: Vec<String>,
     trial: Option<String>,
@@ -237,6 +241,14 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
         },
     };
     let cards = tiers.iter().enumerate().map(|(i, t)| card(&product, t, i == chosen)).collect();
+    let renewal_note = tiers.iter().find(|t| t.is_recurring).map(|t| {
+        format!(
+            "Subscriptions renew only when you pay: {} before each period ends you are reminded (by Nostr DM \
+             if you give your npub) and renew in bitcoin on the renew page with your key. Nothing is charged \
+             automatically; without a renewal the key stops working when the period (and any grace time) ends.",
+            term(t.renewal_notice_seconds)
+        )
+    });
     Ok(BuyPage {
         chrome: Chrome::new(s),
         slug: product.slug.to_string(),
@@ -254,6 +266,7 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
         total: total.unwrap_or(Total { tier: String::new(), was: None, price: String::new(), also: None, free: false }),
         error: None,
         payments_ready: s.payments.current().is_some(),
+        renewal_note,
     })
 }
 
@@ -270,11 +283,12 @@ fn card(product: &Product, t: &Policy, checked: bool) -> TierCard {
         // A fiat tier is charged in its currency only; its price_sats plays no part.
         price: t.fiat_price.as_ref().map_or_else(|| sats(t.price_sats), |f| format!("{} {}", f.amount, f.currency)),
         fiat: t.fiat_price.as_ref().map(|f| format!("{} {}", f.amount, f.currency)),
-        term: term(t.duration_seconds),
-        renews: t
-            .is_recurring
-            .then(|| t.renewal_period_days.map(|d| format!("Renews every {}", term(d * 86_400))))
-            .flatten(),
+        term: if t.is_recurring { "Subscription".to_string() } else { term(t.duration_seconds) },
+        renews: t.is_recurring.then(|| match per(t.duration_seconds).strip_prefix("per ") {
+            Some(unit) => format!("renews each {unit}"),
+            None => format!("renews {}", per(t.duration_seconds)),
+        }),
+        per: t.is_recurring.then(|| per(t.duration_seconds)),
         seats: seats(t.max_machines),
         entitlements: t.entitlements.iter().map(entitlement_name).collect(),
         trial: t.is_trial.then(|| {
@@ -286,6 +300,15 @@ fn card(product: &Product, t: &Policy, checked: bool) -> TierCard {
         }),
         highlighted: t.highlighted,
         checked,
+    }
+}
+
+/// A subscription's period as a price suffix: "per month", or "every 2 weeks".
+fn per(seconds: i64) -> String {
+    let t = term(seconds);
+    match t.strip_prefix("1 ") {
+        Some(unit) => format!("per {unit}"),
+        None => format!("every {t}"),
     }
 }
 

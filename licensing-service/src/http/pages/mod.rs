@@ -12,10 +12,12 @@ pub mod buy;
 pub mod errors;
 pub mod recover;
 pub mod redeem;
+pub mod renew;
 pub mod seats;
 pub mod security;
 pub mod storefront;
 pub mod thank_you;
+pub mod upgrade;
 
 pub use crate::domain::clip;
 

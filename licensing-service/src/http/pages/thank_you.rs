@@ -45,6 +45,8 @@ struct ThankYou {
     seats: String,
     expires: String,
     free: bool,
+    /// `purchase`, `renewal` or `upgrade`: what the invoice paid for.
+    purpose: &'static str,
 }
 
 impl ThankYou {
@@ -91,6 +93,7 @@ pub async fn page(State(s): State<AppState>, PageQuery(q): PageQuery<InvoiceQuer
         seats: license.as_ref().map(|l| seats(l.max_machines)).unwrap_or_default(),
         expires: license.as_ref().map(|l| expiry(l.expires_at)).unwrap_or_default(),
         free: invoice.amount_sats == 0,
+        purpose: invoice.purpose.as_str(),
     };
     render(&page, StatusCode::OK, Caching::Private)
 }
@@ -136,6 +139,10 @@ async fn find(s: &AppState, raw: Option<&str>) -> Result<(Invoice, Option<Licens
     let missing = || ApiError::not_found(format!("there is no purchase numbered '{}'", clip(raw, 64)));
     let id = Uuid::parse_str(raw.trim()).map_err(|_| missing())?;
     let invoice = db::invoices::by_id(&s.db.read, id).await?.ok_or_else(missing)?;
-    let license = db::licenses::by_invoice(&s.db.read, &id.to_string()).await?;
+    // A renewal or an upgrade shows the license's (new) key once it is paid.
+    let license = match (invoice.target_license_id, invoice.status) {
+        (Some(_), InvoiceStatus::Settled) | (None, _) => db::licenses::of_invoice(&s.db.read, &invoice).await?,
+        (Some(_), _) => None,
+    };
     Ok((invoice, license))
 }

@@ -160,6 +160,7 @@ mod tests {
             archived: false,
             is_recurring: false,
             renewal_period_days: None,
+            renewal_notice_seconds: 0,
             created_at: 1,
             updated_at: 1,
             machine_rules: Default::default(),

@@ -9,4 +9,5 @@ pub mod redeem;
 pub mod seats;
 pub mod service;
 pub mod signed;
+pub mod subscriptions;
 pub mod validate;

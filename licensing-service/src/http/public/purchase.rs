@@ -68,7 +68,7 @@ pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Re
     let id = Uuid::parse_str(id.trim()).map_err(|_| ApiError::not_found("no such invoice"))?;
     let invoice = db::invoices::by_id(&s.db.read, id).await?.ok_or_else(|| ApiError::not_found("no such invoice"))?;
     let license = match invoice.status {
-        InvoiceStatus::Settled => db::licenses::by_invoice(&s.db.read, &id.to_string()).await?,
+        InvoiceStatus::Settled => db::licenses::of_invoice(&s.db.read, &invoice).await?,
         _ => None,
     };
     Ok(([NO_STORE], Json(purchase_view(&invoice, license.as_ref()))).into_response())
