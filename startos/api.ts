@@ -254,6 +254,7 @@ export const webhookEventTypes = [
   'invoice.settled',
   'invoice.expired',
   'code.redeemed',
+  'invoice.refunded',
 ] as const
 
 export type WebhookEventType = (typeof webhookEventTypes)[number]

@@ -19,10 +19,11 @@ pub enum EventType {
     InvoiceSettled,
     InvoiceExpired,
     CodeRedeemed,
+    InvoiceRefunded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 11] = [
         EventType::LicenseIssued,
         EventType::LicenseSuspended,
         EventType::LicenseUnsuspended,
@@ -33,6 +34,7 @@ impl EventType {
         EventType::InvoiceSettled,
         EventType::InvoiceExpired,
         EventType::CodeRedeemed,
+        EventType::InvoiceRefunded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +49,7 @@ impl EventType {
             EventType::InvoiceSettled => "invoice.settled",
             EventType::InvoiceExpired => "invoice.expired",
             EventType::CodeRedeemed => "code.redeemed",
+            EventType::InvoiceRefunded => "invoice.refunded",
         }
     }
 

@@ -463,8 +463,10 @@ pub struct RevenueLine {
     pub sats: i64,
     /// Fiat settled on fiat-priced tiers, per currency, as charged.
     pub fiat: Vec<FiatAmount>,
-    /// Refunded (none yet: Keysat records no refunds), already subtracted above.
+    /// Refunded in the period (sats-priced sales), already subtracted from `sats`.
     pub refunded_sats: i64,
+    /// Refunded in the period (fiat-priced sales), per currency, already subtracted from `fiat`.
+    pub refunded_fiat: Vec<FiatAmount>,
 }
 
 #[derive(Debug, Serialize)]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::common::btcpay_sim::BtcpaySim;
 use crate::common::{free_port, spawn_app};
 use crate::internals::btcpay::{connect, Btcpay, Client, ROUTES};
-use crate::internals::{Amount, CheckoutRequest, PaymentProvider};
+use crate::internals::{Amount, CheckoutRequest, PaymentProvider, RefundRequest};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -264,10 +264,17 @@ async fn every_greenfield_request_keysat_makes_conforms_to_the_spec() {
     provider.invoice("HMprBnL9BTXWuPvpoKBS6e").await.expect("GET /api/v1/stores/{storeId}/invoices/{invoiceId}");
     provider.find_by_order(Uuid::new_v4()).await.expect("GET /api/v1/stores/{storeId}/invoices?orderId=");
     assert!(provider.health().await.ok);
+    let refund = RefundRequest {
+        invoice_id: Uuid::new_v4(),
+        provider_invoice_id: "HMprBnL9BTXWuPvpoKBS6e",
+        payment_id: None,
+        reason: "asked by the buyer",
+    };
+    provider.refund(&refund).await.expect("POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund");
 
     // Every route used is declared and served by BTCPay 2.0.0 on.
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 10, "{seen:?}");
+    assert_eq!(seen.len(), 11, "{seen:?}");
     assert_eq!(route_violations(&spec, &seen), Vec::<String>::new());
     let mut used: Vec<String> =
         seen.iter().map(|(m, p)| format!("{m} {}", template_of(&spec, m, p).unwrap())).collect();

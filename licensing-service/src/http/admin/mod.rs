@@ -13,10 +13,12 @@ pub mod machines;
 pub mod metrics;
 pub mod policies;
 pub mod products;
+pub mod refunds;
 pub mod routes;
 pub mod sales;
 pub mod settings;
 pub mod status;
+pub mod stripe;
 pub mod support;
 pub mod webhook_endpoints;
 

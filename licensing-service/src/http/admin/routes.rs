@@ -85,6 +85,11 @@ admin_routes! {
     POST "/api-keys" => api_keys::create, Full;
     GET "/api-keys" => api_keys::list, Full;
     DELETE "/api-keys/{id}" => api_keys::revoke, Full;
+    POST "/stripe/connect" => stripe::connect, Full;
+    GET "/stripe/status" => stripe::status, ReadOnly;
+    POST "/stripe/disconnect" => stripe::disconnect, Full;
+    POST "/stripe/reconcile" => stripe::reconcile, Full;
+    POST "/invoices/{id}/refund" => refunds::refund, Full;
 }
 
 /// The scope a route needs: from the table; `/metrics` is read-only; a
