@@ -56,6 +56,7 @@ mod service_limits;
 mod signed_answers;
 mod snapshot;
 mod spam_bounds;
+mod stripe_browser;
 mod stripe_cards;
 mod validate_reasons;
 mod webhooks;

@@ -173,6 +173,8 @@ impl StripeSim {
             .route("/v1/checkout/sessions", get(list_sessions).post(create_session))
             .route("/v1/checkout/sessions/{id}", get(get_session))
             .route("/v1/refunds", post(create_refund))
+            // The hosted checkout a buyer's browser is sent to (not an API call).
+            .route("/c/pay/{id}", get(checkout_page).post(checkout_pay))
             .fallback(unknown_route)
             .with_state(sim.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -817,6 +819,28 @@ async fn create_refund(State(sim): State<Shared>, m: Method, uri: Uri, h: Header
     let charge = sim.charge(&s, s.amount_total);
     tokio::spawn(async move { emitter.emit("charge.refunded", charge).await });
     answer
+}
+
+/// Stripe's hosted payment page, reduced to one button.
+async fn checkout_page(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    let Some(s) = sim.lock().sessions.iter().find(|s| s.id == id).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let amount = format!("{}.{:02} {}", s.amount_total / 100, s.amount_total % 100, s.currency.to_uppercase());
+    let html = format!(
+        "<!doctype html><html><head><title>Simulated Stripe Checkout</title></head><body>\
+         <h1>Simulated Stripe Checkout</h1><p id=\"amount\">{amount}</p>\
+         <form method=\"post\"><button id=\"stripe-pay\" type=\"submit\">Pay {amount}</button></form></body></html>"
+    );
+    ([("content-type", "text/html; charset=utf-8")], html).into_response()
+}
+
+/// The buyer pays on the hosted page: the session completes, then the
+/// browser goes to the session's `success_url`.
+async fn checkout_pay(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    let success = sim.session(&id).success_url;
+    sim.pay(&id).await;
+    (StatusCode::SEE_OTHER, [("location", success)]).into_response()
 }
 
 async fn unknown_route(State(sim): State<Shared>, m: Method, uri: Uri, h: HeaderMap) -> Response {
