@@ -2,6 +2,7 @@ import { sdk } from '../sdk'
 import { checkBtcpay } from './checkBtcpay'
 import { chooseBtcpayStore } from './chooseBtcpayStore'
 import { connectBtcpay } from './connectBtcpay'
+import { connectStripe } from './connectStripe'
 import { createDiscountCode } from './createDiscountCode'
 import { createPolicy } from './createPolicy'
 import { createProduct } from './createProduct'
@@ -13,6 +14,7 @@ import { issueLicense } from './issueLicense'
 import { listDiscountCodes } from './listDiscountCodes'
 import { listMachines } from './listMachines'
 import { listWebhookEndpoints } from './listWebhookEndpoints'
+import { refundSale } from './refundSale'
 import { registerWebhookEndpoint } from './registerWebhookEndpoint'
 import { revokeLicense } from './revokeLicense'
 import { searchLicenses } from './searchLicenses'
@@ -30,6 +32,7 @@ export const actions = sdk.Actions.of()
   .addAction(checkBtcpay)
   .addAction(chooseBtcpayStore)
   .addAction(disconnectBtcpay)
+  .addAction(connectStripe)
   .addAction(setOperatorName)
   .addAction(showCredentials)
   .addAction(demoMode)
@@ -44,6 +47,7 @@ export const actions = sdk.Actions.of()
   .addAction(suspendLicense)
   .addAction(unsuspendLicense)
   .addAction(revokeLicense)
+  .addAction(refundSale)
   .addAction(listMachines)
   .addAction(deactivateMachine)
   .addAction(registerWebhookEndpoint)
