@@ -361,6 +361,10 @@ async fn simulator_answers_match_the_spec_response_schemas() {
     sim.pay_and_settle(&ids[0]).await;
     sim.expire(&ids[1]).await;
     app.reconcile().await;
+    // A refund (a pull payment) of the settled one.
+    let sale = app.admin_get("/invoices?state=settled").await.expect(200);
+    let ours = sale["invoices"][0]["invoice_id"].as_str().unwrap().to_string();
+    app.admin_post(&format!("/invoices/{ours}/refund"), json!({"reason": "spec check"})).await.expect(200);
     // The refusals too: an unknown key, a store the key was not granted, an unknown invoice.
     let key = sim.create_key(&[
         "btcpay.store.canviewinvoices:S1".to_string(),
@@ -407,6 +411,7 @@ async fn simulator_answers_match_the_spec_response_schemas() {
         "GET /api/v1/stores/{storeId}/invoices/{invoiceId} 200",
         "GET /api/v1/stores/{storeId}/invoices/{invoiceId} 403",
         "GET /api/v1/stores/{storeId}/invoices/{invoiceId} 404",
+        "POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund 200",
     ] {
         assert!(kinds.iter().any(|k| k == want), "no {want} among {kinds:#?}");
     }

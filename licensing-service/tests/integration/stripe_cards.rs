@@ -249,3 +249,50 @@ async fn connecting_checks_the_key_registers_one_endpoint_and_disconnects() {
         .expect_error(503, "payments_unavailable");
     app.stop().await;
 }
+
+/// Runs `stripe-types.mjs` over these (type, form) requests; (success, output).
+fn check_types(requests: &[(&str, Vec<(String, String)>)]) -> (bool, String) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let lines: Vec<String> = requests.iter().map(|(t, f)| json!({"type": t, "form": f}).to_string()).collect();
+    std::fs::write(file.path(), lines.join("\n")).unwrap();
+    let out = std::process::Command::new("node")
+        .arg(js_dir().join("stripe-types.mjs"))
+        .arg(file.path())
+        .current_dir(js_dir())
+        .output()
+        .expect("run node");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_stripe_request_keysat_makes_matches_the_stripe_npm_types() {
+    let (app, sim) = stripe_shop().await;
+    let (invoice, session) = buy_by_card(&app, json!({"buyer_email": "ada@example.com"})).await;
+    sim.pay(&session).await;
+    app.admin_post(&format!("/invoices/{invoice}/refund"), json!({"reason": "types"})).await.expect(200);
+    let type_of = |path: &str| match path {
+        "/v1/checkout/sessions" => Some("Checkout.SessionCreateParams"),
+        "/v1/refunds" => Some("RefundCreateParams"),
+        "/v1/webhook_endpoints" => Some("WebhookEndpointCreateParams"),
+        _ => None,
+    };
+    let mut requests: Vec<(&str, Vec<(String, String)>)> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| (type_of(&r.path).unwrap_or_else(|| panic!("a create Keysat has no type for: {}", r.path)), r.form))
+        .collect();
+    let mut kinds: Vec<&str> = requests.iter().map(|r| r.0).collect();
+    kinds.dedup();
+    assert_eq!(kinds.len(), 3, "every create was made: {kinds:?}");
+    let n = requests.len();
+    let (ok, out) = check_types(&requests);
+    assert!(ok && out.contains(&format!("{n}/{n} conform")), "{out}");
+    // The check bites: a field the types do not have.
+    let at = requests.iter().position(|r| r.0 == "Checkout.SessionCreateParams").unwrap();
+    let mut wrong = requests.remove(at);
+    wrong.1.push(("line_items[0][price_data][colour]".into(), "red".into()));
+    let (ok, out) = check_types(&[wrong]);
+    assert!(!ok && out.contains("colour") && out.contains("0/1 conform"), "{out}");
+    app.stop().await;
+}
