@@ -66,7 +66,7 @@ try {
   if (bad.has(-1)) console.log(`setup: ${bad.get(-1).join('; ')}`);
   const ok = requests.filter((_, i) => !bad.has(i)).length;
   console.log(`${ok}/${requests.length} conform`);
-  process.exit(bad.size ? 1 : 0);
+  process.exitCode = bad.size ? 1 : 0;
 } finally {
   rmSync(file, { force: true });
 }
