@@ -113,7 +113,12 @@ pub async fn details(s: &Core, id: &str) -> Result<InvoiceDetails, ServiceError>
         },
         None => None,
     };
+    let refund = match db::refunds::for_invoice(&s.db.read, id).await? {
+        Some(_) => Some(super::refunds::view(s, id).await?),
+        None => None,
+    };
     Ok(InvoiceDetails {
+        refund,
         provider_invoice: ask_provider(s, &row.invoice).await,
         deliveries: deliveries
             .into_iter()

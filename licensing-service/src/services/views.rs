@@ -440,6 +440,8 @@ pub struct InvoiceDetails {
     /// Why the provider's invoice did not settle this one, if it did not.
     pub mismatch: Option<String>,
     pub license: Option<LicenseView>,
+    /// Its refund, once asked for (with a bitcoin refund's claim link).
+    pub refund: Option<super::refunds::RefundView>,
 }
 
 /// Money in one currency, as charged (a decimal string).

@@ -179,6 +179,10 @@ async fn a_bitcoin_refund_is_a_pull_payment_the_buyer_claims() {
     assert!(dms.iter().any(|d| d.content.contains(&claim)), "the claim link by DM: {dms:?}");
     let page = app.get(&format!("/thank-you?invoice={invoice}")).await.text;
     assert!(page.contains("Claim your refund") && page.contains(&claim), "{page}");
+    // The operator sees it with the sale.
+    let sale = app.admin_get(&format!("/invoices/{invoice}")).await.expect(200);
+    assert_eq!(sale["refund"]["claim_url"], claim.as_str(), "{sale}");
+    assert_eq!(sale["refund"]["amount"], "0.00021000", "{sale}");
     let revenue = app.admin_get("/revenue").await.expect(200);
     assert_eq!(
         (revenue["totals"]["sats"].as_i64(), revenue["totals"]["refunded_sats"].as_i64()),

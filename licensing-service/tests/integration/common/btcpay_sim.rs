@@ -660,7 +660,8 @@ async fn refund_invoice(
     let pp = sim.next_id("pp");
     sim.lock().refunds.push((pp.clone(), id.clone()));
     let (amount, currency) = if inv.currency == "SATS" {
-        (format!("{:.8}", inv.amount.parse::<f64>().unwrap_or(0.0) / 1e8), "BTC".to_string())
+        let sats: i64 = inv.amount.parse().unwrap_or(0);
+        (format!("{}.{:08}", sats / 100_000_000, sats % 100_000_000), "BTC".to_string())
     } else {
         (inv.amount.clone(), inv.currency.clone())
     };
