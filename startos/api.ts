@@ -299,6 +299,48 @@ export type BtcpayConnected = {
   webhook_id: string | null
 }
 
+/** The Stripe connection (`GET /v1/admin/stripe/status`). */
+export type StripeStatus = {
+  connected: boolean
+  livemode: boolean | null
+  webhook_id: string | null
+  webhook_url: string
+  connected_at: Instant | null
+  last_webhook_at: Instant | null
+  last_error: string | null
+  reconciliation: {
+    last_run_at: Instant | null
+    last_error: string | null
+    pending_invoices: number | null
+  } | null
+}
+
+export type StripeConnected = {
+  connected: boolean
+  livemode: boolean
+  webhook_id: string
+  webhook_url: string
+  enabled_events: string[]
+}
+
+/** A refund (`POST /v1/admin/invoices/{id}/refund`). */
+export type Refund = {
+  invoice_id: string
+  state: 'requested' | 'done'
+  provider: string
+  provider_refund_id: string | null
+  amount: string | null
+  currency: string | null
+  /** Where the buyer claims a bitcoin refund (a BTCPay pull payment). */
+  claim_url: string | null
+  reason: string
+  revoke: boolean
+  source: string
+  refunded_at: Instant | null
+  license_id: string | null
+  license_status: LicenseStatus | null
+}
+
 export type BtcpayAuthorization = {
   authorize_url: string
   expires_at: Instant
@@ -323,6 +365,7 @@ export const webhookEventTypes = [
   'subscription.past_due',
   'subscription.lapsed',
   'subscription.canceled',
+  'invoice.refunded',
 ] as const
 
 export type WebhookEventType = (typeof webhookEventTypes)[number]
@@ -689,6 +732,26 @@ export class KeysatApi {
       'POST',
       '/btcpay/disconnect',
     )
+  }
+  stripeConnect(secretKey: string) {
+    return this.admin<StripeConnected>('POST', '/stripe/connect', {
+      body: { secret_key: secretKey },
+    })
+  }
+  stripeStatus() {
+    return this.admin<StripeStatus>('GET', '/stripe/status')
+  }
+  stripeDisconnect() {
+    return this.admin<{ connected: boolean; removed_webhook: boolean }>(
+      'POST',
+      '/stripe/disconnect',
+    )
+  }
+  /** Refunds a paid invoice (order number) and, unless `revoke` is false, revokes its license. */
+  refundInvoice(invoiceId: string, reason: string, revoke: boolean) {
+    return this.admin<Refund>('POST', `/invoices/${seg(invoiceId)}/refund`, {
+      body: { reason, revoke },
+    })
   }
   btcpayManual(c: { btcpay_url: string; api_key: string; store_id: string }) {
     return this.admin<BtcpayConnected>('POST', '/btcpay/manual', { body: c })

@@ -106,15 +106,8 @@ impl Application {
         )?);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (events, writer) = EventQueue::start(db.clone(), shutdown_rx);
-        let payments = Arc::new(Payments::default());
         let demo = config.demo.then(|| Arc::new(Simulated::new(&public_url)));
-        match &demo {
-            Some(sim) => {
-                tracing::warn!("demo mode: payments are simulated, no money moves");
-                payments.set(Some(sim.clone() as Arc<dyn PaymentProvider>));
-            }
-            None => payments.set(services::btcpay::provider_from_store(&db, &config).await?),
-        }
+        let payments = payments(&db, &config, demo.as_ref()).await?;
         let core = Core::new(CoreInner {
             limits: services::Limits::new(&config),
             payments,
@@ -211,6 +204,21 @@ async fn listen(config: &Config) -> anyhow::Result<(TcpListener, Option<TcpListe
         None => None,
     };
     Ok((public, admin))
+}
+
+/// The payment rails: bitcoin (the demo's simulated provider, or the stored
+/// BTCPay connection) and card (the stored Stripe connection).
+async fn payments(db: &Db, config: &Config, demo: Option<&Arc<Simulated>>) -> anyhow::Result<Arc<Payments>> {
+    let payments = Arc::new(Payments::default());
+    match demo {
+        Some(sim) => {
+            tracing::warn!("demo mode: payments are simulated, no money moves");
+            payments.set(Some(sim.clone() as Arc<dyn PaymentProvider>));
+        }
+        None => payments.set(services::btcpay::provider_from_store(db, config).await?),
+    }
+    payments.set_stripe(services::stripe::provider_from_store(db, config).await?);
+    Ok(payments)
 }
 
 async fn load_or_create_signing_key(db: &Db) -> anyhow::Result<SigningKey> {

@@ -62,6 +62,9 @@ pub struct ServeArgs {
     /// from the public URL (on StartOS: Keysat's own bridge address, e.g. http://10.0.3.1:49180).
     #[arg(long, env = "KEYSAT_WEBHOOK_BASE_URL")]
     pub webhook_base_url: Option<String>,
+    /// Stripe's API address (tests point it at a fake).
+    #[arg(long, env = "KEYSAT_STRIPE_API_URL", default_value = "https://api.stripe.com")]
+    pub stripe_api_url: String,
     /// Demo mode: a simulated payment provider with its own checkout page. No money moves.
     /// (KEYSAT_DEMO takes 1/0, true/false, yes/no, on/off.)
     #[arg(long, env = "KEYSAT_DEMO", action = clap::ArgAction::SetTrue,
@@ -164,6 +167,8 @@ pub struct Config {
     pub btcpay_url: Option<url::Url>,
     /// Base URL for the webhook BTCPay calls (no trailing slash); the public URL when `None`.
     pub webhook_base_url: Option<String>,
+    /// Stripe's API address (`KEYSAT_STRIPE_API_URL`).
+    pub stripe_api_url: url::Url,
     pub demo: bool,
     /// Origins (scheme://host[:port]) allowed as purchase redirects.
     pub redirect_allowlist: Vec<String>,
@@ -348,6 +353,8 @@ impl ServeArgs {
         let btcpay_url = base_url("KEYSAT_BTCPAY_URL", self.btcpay_url.as_deref())?;
         let webhook_base_url = base_url("KEYSAT_WEBHOOK_BASE_URL", self.webhook_base_url.as_deref())?
             .map(|u| u.as_str().trim_end_matches('/').to_string());
+        let stripe_api_url = base_url("KEYSAT_STRIPE_API_URL", Some(&self.stripe_api_url))?
+            .ok_or_else(|| err("KEYSAT_STRIPE_API_URL", "must not be empty"))?;
         let redirect_allowlist = self
             .redirect_allowlist
             .split(',')
@@ -377,6 +384,7 @@ impl ServeArgs {
             },
             btcpay_url,
             webhook_base_url,
+            stripe_api_url,
             demo: self.demo,
             redirect_allowlist,
             purchase_rate_per_minute: self.purchase_rate_per_minute,
@@ -451,6 +459,7 @@ impl Config {
             validation_log_days: 30,
             btcpay_url: None,
             webhook_base_url: None,
+            stripe_api_url: url::Url::parse("https://api.stripe.com").expect("literal URL"),
             demo: false,
             redirect_allowlist: Vec::new(),
             purchase_rate_per_minute: 20,

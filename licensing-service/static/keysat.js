@@ -75,6 +75,10 @@
       if (wasEl) { wasEl.hidden = !was; }
       setText(byId('total-also'), also || '');
       setText(pay, pay.getAttribute(free ? 'data-free-label' : 'data-paid-label'));
+      // "Pay by card" only for a paid tier with a card (fiat) price.
+      var card = byId('pay-card');
+      var radio = selected();
+      if (card) { card.hidden = free || !(radio && radio.getAttribute('data-fiat')); }
     };
 
     // A fiat tier is charged in its currency only, in bitcoin at the rate of the day.
@@ -141,10 +145,11 @@
     buy.addEventListener('submit', function (e) {
       var intent = e.submitter ? e.submitter.value : 'pay';
       if (sending) { e.preventDefault(); return; }
-      if (intent === 'pay') {
+      if (intent === 'pay' || intent === 'card') {
+        var button = intent === 'card' ? byId('pay-card') : pay;
         sending = true;
-        pay.setAttribute('aria-disabled', 'true');
-        setText(pay, 'Creating your invoice…');
+        button.setAttribute('aria-disabled', 'true');
+        setText(button, 'Creating your invoice…');
       }
     });
     // Back from the checkout, or a form the browser filled in again: the
@@ -156,6 +161,8 @@
     window.addEventListener('pageshow', function (e) {
       sending = false;
       pay.removeAttribute('aria-disabled');
+      var card = byId('pay-card');
+      if (card) { card.removeAttribute('aria-disabled'); setText(card, 'Pay by card'); }
       if (e.persisted || restored()) { refresh(); }
     });
   }
@@ -163,7 +170,7 @@
   // ---- thank-you page: follow the purchase until the key is there ----
   var order = byId('order');
   if (order) {
-    var stages = ['waiting_for_payment', 'confirming', 'paid', 'expired', 'invalid'];
+    var stages = ['waiting_for_payment', 'confirming', 'paid', 'expired', 'invalid', 'refunded'];
     var live = byId('live');
     var id = order.getAttribute('data-invoice');
     var moving = function (stage) { return stage === 'waiting_for_payment' || stage === 'confirming'; };
@@ -171,7 +178,8 @@
       confirming: 'Payment received. Your key is being issued.',
       paid: 'Your license key is ready.',
       expired: 'This payment expired.',
-      invalid: 'This payment did not go through.'
+      invalid: 'This payment did not go through.',
+      refunded: 'This purchase was refunded.'
     };
 
     var showStage = function (stage) {

@@ -44,7 +44,7 @@ const inputSpec = InputSpec.of({
           apiKey: Value.text({
             name: 'API key',
             description:
-              'A BTCPay API key (Account › API keys) with permission to view and create invoices and manage webhooks of the store.',
+              'A BTCPay API key (Account › API keys) with permission to view and create invoices, manage webhooks of the store and create pull payments (for refunds).',
             required: true,
             default: null,
             masked: true,

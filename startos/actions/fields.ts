@@ -54,6 +54,7 @@ export function metadata(
 export const groups = {
   setup: 'Setup',
   btcpay: 'BTCPay',
+  stripe: 'Stripe (cards)',
   catalog: 'Products and tiers',
   codes: 'Discount codes',
   licenses: 'Licenses',

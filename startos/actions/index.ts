@@ -5,6 +5,7 @@ import { changeTier } from './changeTier'
 import { checkBtcpay } from './checkBtcpay'
 import { chooseBtcpayStore } from './chooseBtcpayStore'
 import { connectBtcpay } from './connectBtcpay'
+import { connectStripe } from './connectStripe'
 import { createDiscountCode } from './createDiscountCode'
 import { createPolicy } from './createPolicy'
 import { createProduct } from './createProduct'
@@ -17,6 +18,7 @@ import { listDiscountCodes } from './listDiscountCodes'
 import { listMachines } from './listMachines'
 import { listSubscriptions } from './listSubscriptions'
 import { listWebhookEndpoints } from './listWebhookEndpoints'
+import { refundSale } from './refundSale'
 import { registerWebhookEndpoint } from './registerWebhookEndpoint'
 import { revokeLicense } from './revokeLicense'
 import { searchLicenses } from './searchLicenses'
@@ -34,6 +36,7 @@ export const actions = sdk.Actions.of()
   .addAction(checkBtcpay)
   .addAction(chooseBtcpayStore)
   .addAction(disconnectBtcpay)
+  .addAction(connectStripe)
   .addAction(setOperatorName)
   .addAction(showCredentials)
   .addAction(demoMode)
@@ -52,6 +55,7 @@ export const actions = sdk.Actions.of()
   .addAction(adjustLicense)
   .addAction(listSubscriptions)
   .addAction(cancelSubscription)
+  .addAction(refundSale)
   .addAction(listMachines)
   .addAction(deactivateMachine)
   .addAction(registerWebhookEndpoint)

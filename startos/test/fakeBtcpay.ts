@@ -20,6 +20,7 @@ export const keysatPermissions = [
   'btcpay.store.cancreateinvoice',
   'btcpay.store.canviewstoresettings',
   'btcpay.store.webhooks.canmodifywebhooks',
+  'btcpay.store.cancreatepullpayments',
 ]
 
 export type Store = { id: string; name: string }

@@ -294,3 +294,39 @@ pub async fn mismatch<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) ->
         sqlx::query_as("SELECT mismatch FROM invoices WHERE id = ?").bind(id.to_string()).fetch_optional(e).await?;
     Ok(row.and_then(|r| r.0))
 }
+
+/// Records the provider's payment behind a paid invoice (Stripe: its PaymentIntent).
+pub async fn set_payment_id<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    id: Uuid,
+    payment_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invoices SET provider_payment_id = ? WHERE id = ? AND provider_payment_id IS NULL")
+        .bind(payment_id)
+        .bind(id.to_string())
+        .execute(e)
+        .await
+        .map(|_| ())
+}
+
+/// The provider's payment behind an invoice, once known.
+pub async fn payment_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(Option<String>,)> = sqlx::query_as("SELECT provider_payment_id FROM invoices WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(e)
+        .await?;
+    Ok(row.and_then(|r| r.0))
+}
+
+/// Our invoice paid with this provider payment.
+pub async fn by_payment_id<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    provider: &str,
+    payment_id: &str,
+) -> Result<Option<Invoice>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM invoices WHERE provider = ? AND provider_payment_id = ?"))
+        .bind(provider)
+        .bind(payment_id)
+        .fetch_optional(e)
+        .await
+}

@@ -21,10 +21,12 @@ pub mod payments;
 pub mod policies;
 pub mod products;
 pub mod prune;
+pub mod refunds;
 pub mod sales;
 pub mod search;
 pub mod seat_rules;
 pub mod settings;
+pub mod stripe;
 pub mod subscriptions;
 #[cfg(test)]
 mod tests;

@@ -75,6 +75,8 @@ pub enum MessageKind {
     Recovery,
     /// A notice to the operator.
     Operator,
+    /// A buyer told that their purchase was refunded or charged back (text given).
+    Refund,
 }
 
 impl MessageKind {
@@ -83,6 +85,7 @@ impl MessageKind {
             MessageKind::License => "license",
             MessageKind::Recovery => "recovery",
             MessageKind::Operator => "operator",
+            MessageKind::Refund => "refund",
         }
     }
 }

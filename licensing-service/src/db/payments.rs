@@ -20,12 +20,15 @@ pub struct Connection {
     pub last_error_at: Option<i64>,
     /// BTCPay's id of the user who created the key, when BTCPay said.
     pub key_owner: Option<String>,
+    /// The key's permissions when it was connected (JSON array); `None` for
+    /// connections made before refunds existed.
+    pub permissions: Option<String>,
 }
 
 pub async fn connection<'e, E: Executor<'e, Database = Sqlite>>(e: E) -> Result<Option<Connection>, sqlx::Error> {
     sqlx::query_as(
         "SELECT provider, base_url, api_key, store_id, store_name, webhook_id, webhook_secret, connected_at, \
-         last_webhook_at, last_error, last_error_at, key_owner FROM payment_connection WHERE id = 1",
+         last_webhook_at, last_error, last_error_at, key_owner, permissions FROM payment_connection WHERE id = 1",
     )
     .fetch_optional(e)
     .await
@@ -35,8 +38,8 @@ pub async fn connection<'e, E: Executor<'e, Database = Sqlite>>(e: E) -> Result<
 pub async fn put_connection(tx: &mut Tx, c: &Connection) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT OR REPLACE INTO payment_connection (id, provider, base_url, api_key, store_id, store_name, webhook_id, \
-         webhook_secret, connected_at, last_webhook_at, last_error, last_error_at, key_owner) \
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         webhook_secret, connected_at, last_webhook_at, last_error, last_error_at, key_owner, permissions) \
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&c.provider)
     .bind(&c.base_url)
@@ -50,6 +53,7 @@ pub async fn put_connection(tx: &mut Tx, c: &Connection) -> Result<(), sqlx::Err
     .bind(&c.last_error)
     .bind(c.last_error_at)
     .bind(&c.key_owner)
+    .bind(&c.permissions)
     .execute(&mut **tx)
     .await
     .map(|_| ())

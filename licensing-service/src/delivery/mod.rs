@@ -16,6 +16,7 @@ pub mod messages;
 pub mod nostr;
 pub mod operator;
 pub mod profile;
+pub mod refunds;
 pub mod webhooks;
 
 use std::sync::RwLock;

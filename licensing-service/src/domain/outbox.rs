@@ -26,10 +26,11 @@ pub enum EventType {
     SubscriptionPastDue,
     SubscriptionLapsed,
     SubscriptionCanceled,
+    InvoiceRefunded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 16] = [
+    pub const ALL: [EventType; 17] = [
         EventType::LicenseIssued,
         EventType::LicenseSuspended,
         EventType::LicenseUnsuspended,
@@ -46,6 +47,7 @@ impl EventType {
         EventType::SubscriptionPastDue,
         EventType::SubscriptionLapsed,
         EventType::SubscriptionCanceled,
+        EventType::InvoiceRefunded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +68,7 @@ impl EventType {
             EventType::SubscriptionPastDue => "subscription.past_due",
             EventType::SubscriptionLapsed => "subscription.lapsed",
             EventType::SubscriptionCanceled => "subscription.canceled",
+            EventType::InvoiceRefunded => "invoice.refunded",
         }
     }
 

@@ -54,6 +54,7 @@ pub fn public_routes(state: &AppState) -> Router<AppState> {
         .route("/v1/redeem", post(public::redeem::redeem))
         .route("/v1/purchase/{invoice_id}", get(public::purchase::get))
         .route("/v1/btcpay/webhook", post(webhooks::btcpay_webhook))
+        .route("/v1/stripe/webhook", post(webhooks::stripe_webhook))
         .route("/v1/recover/npub", post(public::recover::npub))
         .route("/v1/renew", post(public::subscriptions::renew))
         .route("/v1/upgrade-quote", post(public::subscriptions::upgrade_quote))

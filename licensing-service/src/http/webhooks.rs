@@ -1,6 +1,7 @@
-//! Inbound provider calls on the public listener: BTCPay's webhook (applied
-//! by `services::payments`; answered 2xx only once the effect is committed)
-//! and the authorize callback of the one-click connection.
+//! Inbound provider calls on the public listener: BTCPay's and Stripe's
+//! webhooks (applied by `services::payments` and `services::stripe_webhook`;
+//! answered 2xx only once the effect is committed) and the authorize
+//! callback of BTCPay's one-click connection.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -32,6 +33,16 @@ pub async fn btcpay_webhook(
 ) -> Result<Json<Acknowledged>, ApiError> {
     let outcome = payments::btcpay_webhook(&s.core, &headers, &body).await?;
     Ok(Json(Acknowledged { ok: true, outcome: outcome_name(&outcome) }))
+}
+
+/// Stripe's webhook: 2xx only once the event's effect is committed.
+pub async fn stripe_webhook(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<Acknowledged>, ApiError> {
+    let outcome = crate::services::stripe_webhook::stripe_webhook(&s.core, &headers, &body).await?;
+    Ok(Json(Acknowledged { ok: true, outcome }))
 }
 
 fn outcome_name(o: &Outcome) -> &'static str {

@@ -1,11 +1,13 @@
 //! Payment providers behind one trait. A provider turns our invoice into a
 //! checkout, reports an invoice's state, and verifies and parses its own
-//! webhooks; it never touches the database. Callers hold an
-//! `Arc<dyn PaymentProvider>` from [`Payments`], so another provider (Stripe)
-//! slots in without changing them.
+//! webhooks, and refunds a payment; it never touches the database. Callers
+//! hold an `Arc<dyn PaymentProvider>` from [`Payments`], which keeps the
+//! bitcoin rail (BTCPay, or the simulated provider in demo mode) and the card
+//! rail (Stripe) side by side; each invoice names the provider it was made with.
 
 pub mod btcpay;
 pub mod simulated;
+pub mod stripe;
 
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -53,6 +55,31 @@ pub struct ProviderInvoice {
     pub state: Observed,
     /// What it charges and in which store, checked before it settles ours.
     pub charged: Option<Charged>,
+    /// The payment behind it, once paid, when the provider names one apart
+    /// from the invoice (Stripe: the PaymentIntent, which refunds and disputes name).
+    pub payment_id: Option<String>,
+}
+
+/// The whole payment of one settled invoice, to be given back.
+#[derive(Debug, Clone)]
+pub struct RefundRequest<'a> {
+    pub invoice_id: Uuid,
+    pub provider_invoice_id: &'a str,
+    pub payment_id: Option<&'a str>,
+    /// The operator's reason, shown at the provider where it has a place.
+    pub reason: &'a str,
+}
+
+/// A refund the provider made (or, for BTCPay, offers the buyer to claim).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refunded {
+    /// The provider's id of the refund (Stripe `re_…`, BTCPay's pull payment).
+    pub refund_id: String,
+    /// A decimal string in `currency`, when the provider says.
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    /// Where the buyer claims the money (a BTCPay pull payment), when they must.
+    pub claim_url: Option<String>,
 }
 
 /// A verified webhook delivery.
@@ -88,6 +115,9 @@ pub enum ProviderError {
     Malformed { call: &'static str, message: String },
     #[error("{0}")]
     Config(String),
+    /// The provider cannot do this (a refund in demo mode, a card checkout for a sats price).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl ProviderError {
@@ -122,6 +152,11 @@ pub trait PaymentProvider: Send + Sync {
     /// Verifies a webhook's signature over the raw body, then parses it.
     fn parse_webhook(&self, headers: &HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError>;
     async fn health(&self) -> Health;
+    /// Gives back the whole payment of a settled invoice.
+    async fn refund(&self, req: &RefundRequest<'_>) -> Result<Refunded, ProviderError> {
+        let _ = req;
+        Err(ProviderError::Unsupported(format!("{} cannot refund", self.name())))
+    }
 }
 
 /// Reconciliation progress, shown by the status endpoint.
@@ -135,16 +170,24 @@ pub struct ReconcileState {
     pub next_attempt_at: Option<i64>,
 }
 
-/// The provider in use (none until connected) and reconciliation state.
+/// The providers in use (none until connected): the bitcoin rail and the
+/// card rail, each with its own reconciliation state.
 #[derive(Default)]
 pub struct Payments {
+    /// BTCPay, or the simulated provider in demo mode.
     current: RwLock<Option<Arc<dyn PaymentProvider>>>,
+    /// Stripe.
+    card: RwLock<Option<Arc<stripe::Stripe>>>,
+    /// The bitcoin rail's reconciliation.
     pub reconcile: Mutex<ReconcileState>,
+    /// The card rail's reconciliation.
+    pub card_reconcile: Mutex<ReconcileState>,
     /// One reconciliation pass at a time.
     pub pass: tokio::sync::Mutex<()>,
 }
 
 impl Payments {
+    /// The bitcoin rail (BTCPay or simulated).
     pub fn current(&self) -> Option<Arc<dyn PaymentProvider>> {
         self.current.read().expect("payments lock").clone()
     }
@@ -153,7 +196,32 @@ impl Payments {
         *self.current.write().expect("payments lock") = provider;
     }
 
+    /// The card rail, typed (its webhook carries refunds and disputes too).
+    pub fn stripe(&self) -> Option<Arc<stripe::Stripe>> {
+        self.card.read().expect("payments lock").clone()
+    }
+
+    pub fn set_stripe(&self, provider: Option<Arc<stripe::Stripe>>) {
+        *self.card.write().expect("payments lock") = provider;
+    }
+
+    /// The card rail as a provider.
+    pub fn card(&self) -> Option<Arc<dyn PaymentProvider>> {
+        self.stripe().map(|p| p as Arc<dyn PaymentProvider>)
+    }
+
+    /// The provider an invoice was made with, if it is connected now.
+    pub fn for_invoice(&self, provider_name: &str) -> Option<Arc<dyn PaymentProvider>> {
+        [self.current(), self.card()].into_iter().flatten().find(|p| p.name() == provider_name)
+    }
+
+    /// The bitcoin rail's reconciliation state.
     pub fn reconcile_state(&self) -> ReconcileState {
         self.reconcile.lock().expect("reconcile lock").clone()
+    }
+
+    /// The card rail's reconciliation state.
+    pub fn card_reconcile_state(&self) -> ReconcileState {
+        self.card_reconcile.lock().expect("reconcile lock").clone()
     }
 }

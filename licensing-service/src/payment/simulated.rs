@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::Amount;
 use super::{
-    Checkout, CheckoutRequest, Health, PaymentProvider, ProviderError, ProviderInvoice, WebhookError, WebhookEvent,
+    Checkout, CheckoutRequest, Health, PaymentProvider, ProviderError, ProviderInvoice, RefundRequest, Refunded,
+    WebhookError, WebhookEvent,
 };
 use crate::domain::invoice::{Charged, Observed};
 
@@ -81,6 +82,7 @@ impl PaymentProvider for Simulated {
             order_id: Some(inv.order_id.to_string()),
             state: inv.state,
             charged: Some(charged(&inv.amount)),
+            payment_id: None,
         })
     }
 
@@ -91,6 +93,7 @@ impl PaymentProvider for Simulated {
             order_id: Some(i.order_id.to_string()),
             state: i.state,
             charged: Some(charged(&i.amount)),
+            payment_id: None,
         }))
     }
 
@@ -100,6 +103,17 @@ impl PaymentProvider for Simulated {
 
     async fn health(&self) -> Health {
         Health { ok: true, detail: "demo mode: simulated payments, no money moves".into() }
+    }
+
+    /// A demo refund: nothing moves, the sale is simply marked refunded.
+    async fn refund(&self, req: &RefundRequest<'_>) -> Result<Refunded, ProviderError> {
+        let inv = self.get(req.provider_invoice_id);
+        let (amount, currency) = match inv.map(|i| i.amount) {
+            Some(Amount::Sats(n)) => (Some(n.to_string()), Some("SATS".to_string())),
+            Some(Amount::Fiat { amount, currency }) => (Some(amount), Some(currency)),
+            None => (None, None),
+        };
+        Ok(Refunded { refund_id: format!("simrefund_{}", req.invoice_id.simple()), amount, currency, claim_url: None })
     }
 }
 

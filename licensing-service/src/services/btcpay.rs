@@ -155,6 +155,8 @@ async fn finish_connection(
             }
         }
     }
+    // What the key may do, kept to tell the operator when refunds need a reconnect.
+    let permissions = client.current_key().await?.permissions;
     let secret = random_token();
     let base = s.config.webhook_base_url.as_deref().unwrap_or(&s.public_url);
     let webhook_url = format!("{base}/v1/btcpay/webhook");
@@ -165,6 +167,7 @@ async fn finish_connection(
         store_name: Some(store.name.clone()),
         webhook_id: Some(webhook_id.clone()),
         webhook_secret: Some(secret.clone()),
+        permissions: Some(serde_json::to_string(&permissions).map_err(anyhow::Error::from)?),
         ..unchosen(base_url, api_key, key_owner, now)
     };
     let mut tx = s.db.begin().await?;
@@ -195,6 +198,7 @@ fn unchosen(base_url: &str, api_key: &str, key_owner: Option<&str>, now: i64) ->
         last_error: None,
         last_error_at: None,
         key_owner: key_owner.map(str::to_string),
+        permissions: None,
     }
 }
 
@@ -250,6 +254,10 @@ pub struct Status {
     pub last_error_at: Option<Timestamp>,
     /// While the operator has to choose: the stores the key can use.
     pub stores: Vec<Store>,
+    /// The key may create pull payments, which refunds are.
+    pub refunds_enabled: bool,
+    /// What the operator should do (reconnect for refunds).
+    pub warnings: Vec<String>,
     pub reconciliation: Reconciliation,
 }
 
@@ -277,6 +285,8 @@ pub async fn status(s: &Core) -> Result<Status, ServiceError> {
         last_error: None,
         last_error_at: None,
         stores: Vec::new(),
+        refunds_enabled: false,
+        warnings: Vec::new(),
         reconciliation,
     };
     if s.demo.is_some() {
@@ -297,7 +307,18 @@ pub async fn status(s: &Core) -> Result<Status, ServiceError> {
             Err(e) => last_error = Some(e.to_string()),
         }
     }
+    let granted: Vec<String> = c.permissions.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+    let refunds_enabled = c.store_id.as_deref().is_some_and(|st| connect::can_refund(&granted, st));
+    let mut warnings = Vec::new();
+    if c.store_id.is_some() && !refunds_enabled {
+        warnings.push(format!(
+            "Refunds need the permission {}: reconnect BTCPay (the \"Connect BTCPay\" action) to grant it.",
+            connect::REFUND_PERMISSION
+        ));
+    }
     Ok(Status {
+        refunds_enabled,
+        warnings,
         connected: c.store_id.is_some() && c.webhook_id.is_some(),
         provider: Some(c.provider),
         btcpay_url: Some(c.base_url),

@@ -4,6 +4,7 @@
 //! The JSON API and the buyer pages call these same functions.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use keysat_client::{PurchaseAnswer, PurchaseCheckout, PurchaseIssued, RedeemAnswer};
@@ -226,6 +227,35 @@ pub async fn create_purchase(
     redirect_url: Option<&str>,
     caller: &Caller,
 ) -> Result<Reply<PurchaseAnswer>, ServiceError> {
+    create_purchase_on(s, input, redirect_url, caller, None).await
+}
+
+/// How the buyer pays: bitcoin (BTCPay, or the demo's simulated provider) or card (Stripe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rail {
+    Bitcoin,
+    Card,
+}
+
+impl Rail {
+    /// `"btcpay"` or `"stripe"`, as `POST /v1/purchase` takes them.
+    pub fn parse(provider: &str) -> Result<Rail, ServiceError> {
+        match provider.trim() {
+            "btcpay" => Ok(Rail::Bitcoin),
+            "stripe" => Ok(Rail::Card),
+            other => Err(DomainError::invalid("provider", format!("'{other}' is not one of btcpay, stripe")).into()),
+        }
+    }
+}
+
+/// [`create_purchase`] on a chosen rail (`None`: bitcoin when available).
+pub async fn create_purchase_on(
+    s: &Core,
+    input: OrderInput<'_>,
+    redirect_url: Option<&str>,
+    caller: &Caller,
+    rail: Option<Rail>,
+) -> Result<Reply<PurchaseAnswer>, ServiceError> {
     let idem = caller.idem.as_ref();
     // The caller has checked the address's own limit; this one is everyone's.
     s.limits.global.purchase.admit()?;
@@ -234,25 +264,22 @@ pub async fn create_purchase(
     if order.quote.is_free() {
         return issue_free(s, &order, idem, |done| free_answer(s, &order, done)).await;
     }
-    checkout(s, &order, redirect, caller).await
+    checkout(s, &order, redirect, caller, rail).await
 }
 
 /// The provider's checkout for an order that leaves something to pay — a
-/// purchase, a renewal or an upgrade alike: our invoice first (with its
-/// code use reserved, in the transaction claiming the `Idempotency-Key`),
-/// then the provider's.
+/// purchase, a renewal or an upgrade alike, on the rail asked for (`None`:
+/// bitcoin when available): our invoice first (with its code use reserved,
+/// in the transaction claiming the `Idempotency-Key`), then the provider's.
 pub async fn checkout(
     s: &Core,
     order: &Order,
     redirect: Option<String>,
     caller: &Caller,
+    rail: Option<Rail>,
 ) -> Result<Reply<PurchaseAnswer>, ServiceError> {
     let idem = caller.idem.as_ref();
-    let provider = s.payments.current().ok_or_else(|| ServiceError::Unavailable {
-        code: "payments_unavailable",
-        message: "payments are not set up yet: the seller has not connected a payment provider".into(),
-        retry_after: None,
-    })?;
+    let provider = choose_provider(s, order, rail)?;
 
     // 1. Our invoice (and the code's reserved use) first.
     let now = now_unix();
@@ -285,6 +312,34 @@ pub async fn checkout(
     }
     tx.commit().await?;
     Ok(Reply::ok(answer))
+}
+
+/// The provider a paid order goes to: the rail asked for, else bitcoin when
+/// connected, else card when the tier has a fiat price.
+fn choose_provider(s: &Core, order: &Order, rail: Option<Rail>) -> Result<Arc<dyn PaymentProvider>, ServiceError> {
+    let unavailable = |message: &str| ServiceError::Unavailable {
+        code: "payments_unavailable",
+        message: message.into(),
+        retry_after: None,
+    };
+    let bitcoin_only = || ServiceError::Invalid {
+        code: "bitcoin_only",
+        message: format!("the tier '{}' has no card price: it can be paid in bitcoin only", order.policy.name),
+    };
+    let fiat = order.quote.fiat.is_some();
+    match rail {
+        Some(Rail::Bitcoin) => s.payments.current().ok_or_else(|| unavailable("bitcoin payments are not set up")),
+        Some(Rail::Card) if !fiat => Err(bitcoin_only()),
+        Some(Rail::Card) => s.payments.card().ok_or_else(|| unavailable("card payments are not set up")),
+        None => match (s.payments.current(), s.payments.card()) {
+            (Some(bitcoin), _) => Ok(bitcoin),
+            (None, Some(card)) if fiat => Ok(card),
+            (None, Some(_)) => Err(bitcoin_only()),
+            (None, None) => {
+                Err(unavailable("payments are not set up yet: the seller has not connected a payment provider"))
+            }
+        },
+    }
 }
 
 /// Adds our pending invoice and reserves the code's use, within the caps on

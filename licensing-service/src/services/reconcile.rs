@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::db::{self, invoices::Invoice};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::now_unix;
-use crate::payment::PaymentProvider;
+use std::sync::Mutex;
+
+use crate::payment::{PaymentProvider, ReconcileState};
 use crate::services::fulfillment::{self, Outcome};
 use crate::services::Core;
 
@@ -33,16 +35,30 @@ pub struct Report {
     pub error: Option<String>,
 }
 
-/// One pass; `force` ignores the backoff (an operator asked).
+/// One pass over each connected rail (bitcoin, then card); `force`
+/// ignores the backoff (an operator asked).
 #[tracing::instrument(skip_all, fields(force))]
 pub async fn run_pass(s: &Core, force: bool) -> Report {
     let _one_at_a_time = s.payments.pass.lock().await;
-    let Some(provider) = s.payments.current() else {
-        return Report { skipped: true, ..Report::default() };
-    };
+    let rails = [(s.payments.current(), &s.payments.reconcile), (s.payments.card(), &s.payments.card_reconcile)];
+    let mut total = Report { skipped: true, ..Report::default() };
+    for (provider, state) in rails {
+        let Some(provider) = provider else { continue };
+        let r = run_rail(s, provider.as_ref(), state, force).await;
+        total.skipped &= r.skipped;
+        total.checked += r.checked;
+        total.settled += r.settled;
+        total.closed += r.closed;
+        total.error = total.error.or(r.error);
+    }
+    total
+}
+
+/// One pass over one provider's invoices, with its own backoff.
+async fn run_rail(s: &Core, provider: &dyn PaymentProvider, state: &Mutex<ReconcileState>, force: bool) -> Report {
     let now = now_unix();
     {
-        let st = s.payments.reconcile_state();
+        let st = state.lock().expect("reconcile lock");
         if !force && st.next_attempt_at.is_some_and(|t| now < t) {
             return Report { skipped: true, ..Report::default() };
         }
@@ -53,17 +69,17 @@ pub async fn run_pass(s: &Core, force: bool) -> Report {
         Ok(v) => v,
         Err(e) => {
             report.error = Some(format!("reading invoices: {e}"));
-            return finish(s, report, false).await;
+            return finish(s, provider.name(), state, report, false).await;
         }
     };
     let mut outage = false;
     for inv in invoices.into_iter().filter(|i| i.provider == provider.name()) {
-        if check_one(s, provider.as_ref(), &inv, now, &mut report).await == Step::Outage {
+        if check_one(s, provider, &inv, now, &mut report).await == Step::Outage {
             outage = true;
             break;
         }
     }
-    finish(s, report, outage).await
+    finish(s, provider.name(), state, report, outage).await
 }
 
 /// What the pass does after one invoice.
@@ -115,6 +131,11 @@ async fn check_one(s: &Core, provider: &dyn PaymentProvider, inv: &Invoice, now:
         }
     };
     report.checked += 1;
+    if let Some(payment) = &pi.payment_id {
+        if let Err(e) = db::invoices::set_payment_id(&s.db.write, inv.id, payment).await {
+            tracing::error!(invoice = %inv.id, error = %e, "recording the provider's payment id");
+        }
+    }
     if inv.provider_invoice_id.is_none() {
         if let Err(e) = record_provider_id(s, inv.id, &pi.provider_invoice_id, now).await {
             tracing::error!(invoice = %inv.id, error = %e, "recording the provider's invoice id");
@@ -157,10 +178,10 @@ async fn record_provider_id(s: &Core, invoice: uuid::Uuid, provider_id: &str, no
     tx.commit().await
 }
 
-async fn finish(s: &Core, report: Report, outage: bool) -> Report {
+async fn finish(s: &Core, provider: &str, state: &Mutex<ReconcileState>, report: Report, outage: bool) -> Report {
     let now = now_unix();
     let connection_lost = {
-        let mut st = s.payments.reconcile.lock().expect("reconcile lock");
+        let mut st = state.lock().expect("reconcile lock");
         let was_reachable = st.consecutive_failures == 0;
         st.last_run_at = Some(now);
         st.last_error = report.error.clone();
@@ -176,7 +197,9 @@ async fn finish(s: &Core, report: Report, outage: bool) -> Report {
         }
         outage && was_reachable
     };
-    if connection_lost {
+    let stripe = provider == crate::payment::stripe::NAME;
+    // The operator's notice names BTCPay; Stripe's outages show in its status.
+    if connection_lost && !stripe {
         let detail = report.error.as_deref().unwrap_or("no answer");
         let text = crate::delivery::operator::btcpay_connection_lost_text(detail);
         if let Err(e) =
@@ -185,11 +208,16 @@ async fn finish(s: &Core, report: Report, outage: bool) -> Report {
             tracing::warn!(error = %e, "queueing the operator's notice");
         }
     }
-    if let Err(e) = db::payments::set_error(&s.db.write, report.error.as_deref(), now).await {
+    let recorded = if stripe {
+        db::stripe::set_error(&s.db.write, report.error.as_deref(), now).await
+    } else {
+        db::payments::set_error(&s.db.write, report.error.as_deref(), now).await
+    };
+    if let Err(e) = recorded {
         tracing::error!(error = %e, "recording the reconciliation result");
     }
     if let Some(e) = &report.error {
-        tracing::warn!(error = %e, "reconciliation pass");
+        tracing::warn!(error = %e, provider, "reconciliation pass");
     }
     report
 }

@@ -113,7 +113,12 @@ pub async fn details(s: &Core, id: &str) -> Result<InvoiceDetails, ServiceError>
         },
         None => None,
     };
+    let refund = match db::refunds::for_invoice(&s.db.read, id).await? {
+        Some(_) => Some(super::refunds::view(s, id).await?),
+        None => None,
+    };
     Ok(InvoiceDetails {
+        refund,
         provider_invoice: ask_provider(s, &row.invoice).await,
         deliveries: deliveries
             .into_iter()
@@ -131,7 +136,7 @@ pub async fn details(s: &Core, id: &str) -> Result<InvoiceDetails, ServiceError>
 
 /// The provider's invoice, asked now (none for free orders or another provider).
 async fn ask_provider(s: &Core, i: &db::invoices::Invoice) -> Option<ProviderInvoiceView> {
-    let provider = s.payments.current().filter(|p| p.name() == i.provider)?;
+    let provider = s.payments.for_invoice(&i.provider)?;
     let pid = i.provider_invoice_id.as_deref()?;
     Some(match provider.invoice(pid).await {
         Ok(p) => ProviderInvoiceView {
@@ -249,6 +254,13 @@ pub async fn revenue(s: &Core, from: i64, to: i64, group_by: Option<GroupBy>) ->
             groups.entry(g.key(sale, &names)).or_default().add(sale)?;
         }
     }
+    // Refunds made in the period, each subtracted once, in its sale's group.
+    for refund in &db::refunds::done_between(&s.db.read, from, to).await? {
+        totals.refund(refund)?;
+        if let Some(g) = group_by {
+            groups.entry(g.key(refund, &names)).or_default().refund(refund)?;
+        }
+    }
     Ok(Revenue {
         from: Timestamp(from),
         to: Timestamp(to),
@@ -264,6 +276,8 @@ pub struct Tally {
     pub sales: i64,
     pub sats: i64,
     pub fiat: BTreeMap<String, Decimal>,
+    pub refunded_sats: i64,
+    pub refunded_fiat: BTreeMap<String, Decimal>,
 }
 
 impl Tally {
@@ -280,14 +294,44 @@ impl Tally {
         Ok(())
     }
 
+    /// A refunded sale: its money comes off (the sale stays counted).
+    pub fn refund(&mut self, sale: &Sale) -> Result<(), ServiceError> {
+        match (&sale.price_amount, &sale.price_currency) {
+            (Some(amount), Some(currency)) => {
+                let d = Decimal::parse(amount)
+                    .ok_or_else(|| anyhow::anyhow!("invoice {}: stored amount '{amount}'", sale.invoice_id))?;
+                self.fiat.entry(currency.clone()).or_default().sub(d);
+                self.refunded_fiat.entry(currency.clone()).or_default().add(d);
+            }
+            _ => {
+                self.sats -= sale.amount_sats;
+                self.refunded_sats += sale.amount_sats;
+            }
+        }
+        Ok(())
+    }
+
     pub fn fiat(&self) -> Vec<FiatAmount> {
-        self.fiat.iter().map(|(c, d)| FiatAmount { currency: c.clone(), amount: d.to_string() }).collect()
+        amounts(&self.fiat)
     }
 
     fn line(&self, key: Option<Option<String>>) -> RevenueLine {
-        RevenueLine { key, sales: self.sales, sats: self.sats, fiat: self.fiat(), refunded_sats: 0 }
+        RevenueLine {
+            key,
+            sales: self.sales,
+            sats: self.sats,
+            fiat: self.fiat(),
+            refunded_sats: self.refunded_sats,
+            refunded_fiat: amounts(&self.refunded_fiat),
+        }
     }
 }
+
+fn amounts(by_currency: &BTreeMap<String, Decimal>) -> Vec<FiatAmount> {
+    by_currency.iter().map(|(c, d)| FiatAmount { currency: c.clone(), amount: d.to_string() }).collect()
+}
+
+impl Tally {}
 
 /// An exact decimal sum: units of 10^-`scale`, printed with as many places
 /// as the most precise amount added.
@@ -317,14 +361,19 @@ impl Decimal {
         self.units = self.rescaled(scale) + other.rescaled(scale);
         self.scale = scale;
     }
+
+    pub fn sub(&mut self, other: Decimal) {
+        self.add(Decimal { units: -other.units, scale: other.scale });
+    }
 }
 
 impl std::fmt::Display for Decimal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let p = 10i128.pow(self.scale);
+        let (sign, units) = if self.units < 0 { ("-", -self.units) } else { ("", self.units) };
         match self.scale {
-            0 => write!(f, "{}", self.units),
-            s => write!(f, "{}.{:0width$}", self.units / p, self.units % p, width = s as usize),
+            0 => write!(f, "{sign}{units}"),
+            s => write!(f, "{sign}{}.{:0width$}", units / p, units % p, width = s as usize),
         }
     }
 }
@@ -340,6 +389,8 @@ mod tests {
             d.add(Decimal::parse(a).unwrap());
         }
         assert_eq!(d.to_string(), "13.80");
+        d.sub(Decimal::parse("14.3").unwrap());
+        assert_eq!(d.to_string(), "-0.50");
         assert!(Decimal::parse("1e5").is_none() && Decimal::parse("-1").is_none() && Decimal::parse(".5").is_none());
     }
 }

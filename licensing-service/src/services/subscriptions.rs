@@ -354,7 +354,7 @@ pub async fn renew(
     if r.order.quote.is_free() {
         return renew_free(s, &r.order, caller.idem.as_ref()).await;
     }
-    orders::checkout(s, &r.order, redirect, caller).await
+    orders::checkout(s, &r.order, redirect, caller, None).await
 }
 
 /// A renewal a code makes free: the settled zero invoice, the new period and

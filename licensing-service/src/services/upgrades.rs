@@ -336,7 +336,7 @@ async fn carry_out(
     if order.quote.is_free() {
         return upgrade_free(s, &order, actor).await.map(Outcome::Checkout);
     }
-    orders::checkout(s, &order, redirect, caller).await.map(Outcome::Checkout)
+    orders::checkout(s, &order, redirect, caller, None).await.map(Outcome::Checkout)
 }
 
 /// A downgrade is remembered on the subscription; its next renewal is

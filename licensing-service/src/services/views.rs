@@ -444,6 +444,8 @@ pub struct InvoiceDetails {
     /// Why the provider's invoice did not settle this one, if it did not.
     pub mismatch: Option<String>,
     pub license: Option<LicenseView>,
+    /// Its refund, once asked for (with a bitcoin refund's claim link).
+    pub refund: Option<super::refunds::RefundView>,
 }
 
 /// Money in one currency, as charged (a decimal string).
@@ -467,8 +469,10 @@ pub struct RevenueLine {
     pub sats: i64,
     /// Fiat settled on fiat-priced tiers, per currency, as charged.
     pub fiat: Vec<FiatAmount>,
-    /// Refunded (none yet: Keysat records no refunds), already subtracted above.
+    /// Refunded in the period (sats-priced sales), already subtracted from `sats`.
     pub refunded_sats: i64,
+    /// Refunded in the period (fiat-priced sales), per currency, already subtracted from `fiat`.
+    pub refunded_fiat: Vec<FiatAmount>,
 }
 
 #[derive(Debug, Serialize)]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::common::btcpay_sim::BtcpaySim;
 use crate::common::{free_port, spawn_app};
 use crate::internals::btcpay::{connect, Btcpay, Client, ROUTES};
-use crate::internals::{Amount, CheckoutRequest, PaymentProvider};
+use crate::internals::{Amount, CheckoutRequest, PaymentProvider, RefundRequest};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -264,10 +264,17 @@ async fn every_greenfield_request_keysat_makes_conforms_to_the_spec() {
     provider.invoice("HMprBnL9BTXWuPvpoKBS6e").await.expect("GET /api/v1/stores/{storeId}/invoices/{invoiceId}");
     provider.find_by_order(Uuid::new_v4()).await.expect("GET /api/v1/stores/{storeId}/invoices?orderId=");
     assert!(provider.health().await.ok);
+    let refund = RefundRequest {
+        invoice_id: Uuid::new_v4(),
+        provider_invoice_id: "HMprBnL9BTXWuPvpoKBS6e",
+        payment_id: None,
+        reason: "asked by the buyer",
+    };
+    provider.refund(&refund).await.expect("POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund");
 
     // Every route used is declared and served by BTCPay 2.0.0 on.
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 10, "{seen:?}");
+    assert_eq!(seen.len(), 11, "{seen:?}");
     assert_eq!(route_violations(&spec, &seen), Vec::<String>::new());
     let mut used: Vec<String> =
         seen.iter().map(|(m, p)| format!("{m} {}", template_of(&spec, m, p).unwrap())).collect();
@@ -354,6 +361,10 @@ async fn simulator_answers_match_the_spec_response_schemas() {
     sim.pay_and_settle(&ids[0]).await;
     sim.expire(&ids[1]).await;
     app.reconcile().await;
+    // A refund (a pull payment) of the settled one.
+    let sale = app.admin_get("/invoices?state=settled").await.expect(200);
+    let ours = sale["invoices"][0]["invoice_id"].as_str().unwrap().to_string();
+    app.admin_post(&format!("/invoices/{ours}/refund"), json!({"reason": "spec check"})).await.expect(200);
     // The refusals too: an unknown key, a store the key was not granted, an unknown invoice.
     let key = sim.create_key(&[
         "btcpay.store.canviewinvoices:S1".to_string(),
@@ -400,6 +411,7 @@ async fn simulator_answers_match_the_spec_response_schemas() {
         "GET /api/v1/stores/{storeId}/invoices/{invoiceId} 200",
         "GET /api/v1/stores/{storeId}/invoices/{invoiceId} 403",
         "GET /api/v1/stores/{storeId}/invoices/{invoiceId} 404",
+        "POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund 200",
     ] {
         assert!(kinds.iter().any(|k| k == want), "no {want} among {kinds:#?}");
     }

@@ -11,7 +11,7 @@ pub use keysat::domain::outbox::NoticeKind;
 pub use keysat::domain::outbox::RetrySchedule;
 pub use keysat::domain::proxies::TrustedProxies;
 pub use keysat::operator;
-pub use keysat::payment::{Amount, CheckoutRequest, PaymentProvider};
+pub use keysat::payment::{Amount, CheckoutRequest, PaymentProvider, RefundRequest};
 pub use keysat::{derived_max_connections, open_file_limit};
 
 /// Keysat's BTCPay client, its table of the routes it uses, and the provider over it.

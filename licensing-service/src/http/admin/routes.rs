@@ -90,6 +90,11 @@ admin_routes! {
     POST "/subscriptions/{id}/cancel" => subscriptions::cancel, Support;
     POST "/licenses/{id}/change-tier" => subscriptions::change_tier, Full;
     POST "/licenses/{id}/adjust" => subscriptions::adjust, Full;
+    POST "/stripe/connect" => stripe::connect, Full;
+    GET "/stripe/status" => stripe::status, ReadOnly;
+    POST "/stripe/disconnect" => stripe::disconnect, Full;
+    POST "/stripe/reconcile" => stripe::reconcile, Full;
+    POST "/invoices/{id}/refund" => refunds::refund, Full;
 }
 
 /// The scope a route needs: from the table; `/metrics` is read-only; a

@@ -19,7 +19,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::too_many;
 use crate::http::state::AppState;
-use crate::services::orders::{create_purchase, Caller, OrderInput};
+use crate::services::orders::{create_purchase, create_purchase_on, Caller, OrderInput, Rail};
 use crate::services::{catalog, ServiceError};
 
 /// `?tier=&code=` preselect a tier and fill in a code (links from the seller).
@@ -56,6 +56,12 @@ struct BuyPage {
     payments_ready: bool,
     /// What renewing a subscription means, when a tier is one.
     renewal_note: Option<String>,
+    /// Bitcoin (BTCPay or demo) is connected.
+    bitcoin_ready: bool,
+    /// Cards (Stripe) are connected: tiers with a fiat price may be paid by card.
+    card_ready: bool,
+    /// The chosen tier can be paid by card now (shows "Pay by card").
+    card_now: bool,
 }
 
 struct TierCard {
@@ -161,7 +167,12 @@ pub async fn submit(
         buyer_npub: form.buyer_npub.clone(),
         buyer_note: form.buyer_note.clone(),
     };
-    let purchase = create_purchase(&s.core, order, None, &Caller { ip, idem: None }).await;
+    // "Pay by card" asks for the card rail; "Pay" takes the default (bitcoin when connected).
+    let caller = Caller { ip, idem: None };
+    let purchase = match form.intent.as_deref() {
+        Some("card") => create_purchase_on(&s.core, order, None, &caller, Some(Rail::Card)).await,
+        _ => create_purchase(&s.core, order, None, &caller).await,
+    };
     match purchase.map_err(ApiError::from) {
         Ok(reply) => Ok(Redirect::to(reply.body.checkout_url()).into_response()),
         // Our own failures get the error page; the buyer's, the form again.
@@ -249,6 +260,8 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
             term(t.renewal_notice_seconds)
         )
     });
+    let card_ready = s.payments.card().is_some();
+    let total_free = total.as_ref().is_some_and(|t| t.free);
     Ok(BuyPage {
         chrome: Chrome::new(s),
         slug: product.slug.to_string(),
@@ -265,7 +278,10 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
         code_note,
         total: total.unwrap_or(Total { tier: String::new(), was: None, price: String::new(), also: None, free: false }),
         error: None,
-        payments_ready: s.payments.current().is_some(),
+        payments_ready: s.payments.current().is_some() || s.payments.card().is_some(),
+        card_now: card_ready && tiers.get(chosen).is_some_and(|t| t.fiat_price.is_some()) && !total_free,
+        bitcoin_ready: s.payments.current().is_some(),
+        card_ready,
         renewal_note,
     })
 }

@@ -47,6 +47,12 @@ struct ThankYou {
     free: bool,
     /// `purchase`, `renewal` or `upgrade`: what the invoice paid for.
     purpose: &'static str,
+    /// Where the buyer claims a bitcoin refund, once refunded.
+    refund_claim_url: Option<String>,
+    /// The refund went back to a card.
+    refund_to_card: bool,
+    /// The key is suspended (a disputed payment) or revoked.
+    license_status: &'static str,
 }
 
 impl ThankYou {
@@ -64,7 +70,9 @@ pub async fn page(State(s): State<AppState>, PageQuery(q): PageQuery<InvoiceQuer
     let (invoice, license) = find(&s, q.invoice.as_deref()).await?;
     let product = db::products::by_id(&s.db.read, invoice.product_id).await?;
     let tier = db::policies::by_id(&s.db.read, invoice.policy_id).await?;
+    let refund = crate::services::refunds::refunded(&s.core, invoice.id).await?;
     let stage = match (invoice.status, &license, invoice.processing) {
+        (InvoiceStatus::Settled, _, _) if refund.is_some() => "refunded",
         (InvoiceStatus::Settled, Some(_), _) => "paid",
         // Paid, the key is being issued: a moment of "confirming".
         (InvoiceStatus::Settled, None, _) | (InvoiceStatus::Pending, _, true) => "confirming",
@@ -94,6 +102,9 @@ pub async fn page(State(s): State<AppState>, PageQuery(q): PageQuery<InvoiceQuer
         expires: license.as_ref().map(|l| expiry(l.expires_at)).unwrap_or_default(),
         free: invoice.amount_sats == 0,
         purpose: invoice.purpose.as_str(),
+        refund_to_card: refund.as_ref().is_some_and(|r| r.provider == crate::payment::stripe::NAME),
+        refund_claim_url: refund.and_then(|r| r.claim_url).filter(|u| origin_of(u).is_some()),
+        license_status: license.as_ref().map_or("", |l| l.status.as_str()),
     };
     render(&page, StatusCode::OK, Caching::Private)
 }

@@ -18,7 +18,8 @@ use crate::http::extract::{parse_json, require_json, RawBody};
 use crate::http::idempotency::{self, NO_STORE};
 use crate::http::public::codes::too_many;
 use crate::http::state::AppState;
-use crate::services::orders::{create_purchase, Caller, OrderInput};
+use crate::services::orders::{create_purchase_on, Caller, OrderInput, Rail};
+use crate::services::refunds;
 use crate::services::seats::check_trial_fingerprint;
 
 const SCOPE: &str = "purchase";
@@ -37,6 +38,8 @@ pub struct PurchaseBody {
     code: Option<String>,
     /// One trial per machine: the machine the trial is for (checked up front).
     fingerprint: Option<String>,
+    /// `"btcpay"` or `"stripe"` (this server's addition); bitcoin when absent and available.
+    provider: Option<String>,
 }
 
 pub async fn create(
@@ -58,7 +61,8 @@ pub async fn create(
         buyer_npub: b.buyer_npub,
         buyer_note: b.buyer_note,
     };
-    let reply = create_purchase(&s.core, order, b.redirect_url.as_deref(), &Caller { ip, idem }).await?;
+    let rail = b.provider.as_deref().map(Rail::parse).transpose()?;
+    let reply = create_purchase_on(&s.core, order, b.redirect_url.as_deref(), &Caller { ip, idem }, rail).await?;
     Ok(reply.into_response())
 }
 
@@ -71,7 +75,11 @@ pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Re
         InvoiceStatus::Settled => db::licenses::of_invoice(&s.db.read, &invoice).await?,
         _ => None,
     };
-    Ok(([NO_STORE], Json(purchase_view(&invoice, license.as_ref()))).into_response())
+    let mut view = purchase_view(&invoice, license.as_ref());
+    if invoice.status == InvoiceStatus::Settled && refunds::refunded(&s.core, id).await?.is_some() {
+        view.stage = "refunded".to_string();
+    }
+    Ok(([NO_STORE], Json(view)).into_response())
 }
 
 /// The poll answer: PROTOCOL.md's fields plus the payment stage, the

@@ -86,6 +86,14 @@ pub const ROUTES: &[Route] = &[
         since: "2.0.0",
         permission: Some("btcpay.store.canviewinvoices"),
     },
+    // The invoice refund (a pull payment the buyer claims): store-scoped in
+    // every 2.x (the store-less alias is 2.4.0+); BTCPay has had it since 1.x.
+    Route {
+        method: "POST",
+        path: "/api/v1/stores/{storeId}/invoices/{invoiceId}/refund",
+        since: "2.0.0",
+        permission: Some("btcpay.store.cancreatepullpayments"),
+    },
     // The authorize page (not Greenfield): `permissions`, `applicationName`,
     // `applicationIdentifier`, `strict`, `selectiveStores`, `redirect` are all
     // read by 2.0.0, which posts back `apiKey`, `userId`, `permissions[]`.
@@ -162,6 +170,30 @@ pub struct CheckoutOptions {
     #[serde(rename = "redirectURL")]
     pub redirect_url: String,
     pub redirect_automatically: bool,
+}
+
+/// `POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund` body (`RefundInvoiceRequest`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundCreate {
+    pub name: String,
+    pub description: String,
+    /// `RateThen`: the bitcoin amount paid, at the rate it was paid at.
+    pub refund_variant: &'static str,
+}
+
+/// The fields of `PullPaymentData` Keysat reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullPaymentData {
+    pub id: String,
+    #[serde(default)]
+    pub amount: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The page where the buyer claims the refund.
+    #[serde(default)]
+    pub view_link: Option<String>,
 }
 
 /// The fields of `InvoiceData` Keysat reads.
@@ -275,6 +307,17 @@ impl Client {
         self.send(INVOICE_CALL, self.request(Method::GET, &path)).await
     }
 
+    /// Refunds a settled invoice: BTCPay answers a pull payment to claim it from.
+    pub async fn refund_invoice(
+        &self,
+        store_id: &str,
+        invoice_id: &str,
+        body: &RefundCreate,
+    ) -> Result<PullPaymentData, ProviderError> {
+        let path = format!("/api/v1/stores/{}/invoices/{}/refund", seg(store_id), seg(invoice_id));
+        self.send(REFUND_CALL, self.request(Method::POST, &path).json(body)).await
+    }
+
     /// Invoices of the store carrying `metadata.orderId = order_id`.
     pub async fn invoices_by_order(&self, store_id: &str, order_id: &str) -> Result<Vec<InvoiceData>, ProviderError> {
         let path = format!("/api/v1/stores/{}/invoices", seg(store_id));
@@ -282,6 +325,9 @@ impl Client {
         self.send("GET /api/v1/stores/{storeId}/invoices", req).await
     }
 }
+
+/// The invoice refund, as error messages name it.
+pub const REFUND_CALL: &str = "POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund";
 
 /// The invoice look-up, as error messages name it.
 pub const INVOICE_CALL: &str = "GET /api/v1/stores/{storeId}/invoices/{invoiceId}";

@@ -7,15 +7,32 @@ use url::Url;
 use super::client::{AuthorizedEvents, Client, Store, WebhookCreate};
 use crate::payment::ProviderError;
 
-/// View and create invoices, view store settings, manage store webhooks.
-/// All four policies exist under these names from BTCPay 2.0.0 on
-/// (`BTCPayServer.Client/Permissions.cs`).
+/// View and create invoices, view store settings, manage store webhooks:
+/// what selling needs. All four policies exist under these names from BTCPay
+/// 2.0.0 on (`BTCPayServer.Client/Permissions.cs`).
 pub const PERMISSIONS: [&str; 4] = [
     "btcpay.store.canviewinvoices",
     "btcpay.store.cancreateinvoice",
     "btcpay.store.canviewstoresettings",
     "btcpay.store.webhooks.canmodifywebhooks",
 ];
+
+/// Create pull payments: what refunds need (an invoice refund is one). Asked
+/// for at connect; a key without it still sells, and refunds say to reconnect.
+pub const REFUND_PERMISSION: &str = "btcpay.store.cancreatepullpayments";
+
+/// Every permission the authorize page asks for.
+pub fn requested() -> impl Iterator<Item = &'static str> {
+    PERMISSIONS.into_iter().chain([REFUND_PERMISSION])
+}
+
+/// Whether `granted` allows refunds on `store`.
+pub fn can_refund(granted: &[String], store: &str) -> bool {
+    granted.iter().any(|g| match g.split_once(':') {
+        None => g == REFUND_PERMISSION || covers(g, REFUND_PERMISSION),
+        Some((name, id)) => id == store && (name == REFUND_PERMISSION || covers(name, REFUND_PERMISSION)),
+    })
+}
 
 /// Parses and normalises a BTCPay address given by the operator.
 pub fn parse_base_url(s: &str) -> Result<Url, String> {
@@ -44,7 +61,7 @@ pub fn authorize_url(base: &Url, redirect: &str) -> Url {
         q.append_pair("strict", "true");
         q.append_pair("selectiveStores", "true");
         q.append_pair("redirect", redirect);
-        for p in PERMISSIONS {
+        for p in requested() {
             q.append_pair("permissions", p);
         }
     }
@@ -72,6 +89,7 @@ fn covers(granted: &str, wanted: &str) -> bool {
             wanted == "btcpay.store.canviewinvoices" || wanted == "btcpay.store.cancreateinvoice"
         }
         "btcpay.store.canviewstoresettings" => wanted == "btcpay.store.canviewinvoices",
+        "btcpay.store.canmanagepullpayments" => wanted == REFUND_PERMISSION,
         _ => false,
     }
 }
@@ -106,7 +124,8 @@ mod tests {
         assert!(pairs.contains(&("applicationName".into(), "Keysat".into())));
         assert!(pairs.contains(&("strict".into(), "true".into())));
         assert!(pairs.contains(&("selectiveStores".into(), "true".into())));
-        assert_eq!(pairs.iter().filter(|(k, _)| k == "permissions").count(), 4);
+        assert_eq!(pairs.iter().filter(|(k, _)| k == "permissions").count(), 5);
+        assert!(pairs.contains(&("permissions".into(), REFUND_PERMISSION.into())));
         assert!(pairs.iter().any(|(k, v)| k == "redirect" && v.ends_with("state=abc")));
     }
 

@@ -12,10 +12,10 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use self::client::{CheckoutOptions, Client, InvoiceCreate, InvoiceData, INVOICE_CALL};
+use self::client::{CheckoutOptions, Client, InvoiceCreate, InvoiceData, RefundCreate, INVOICE_CALL};
 use super::{
-    Amount, Checkout, CheckoutRequest, Health, PaymentProvider, ProviderError, ProviderInvoice, WebhookError,
-    WebhookEvent,
+    Amount, Checkout, CheckoutRequest, Health, PaymentProvider, ProviderError, ProviderInvoice, RefundRequest,
+    Refunded, WebhookError, WebhookEvent,
 };
 use crate::domain::invoice::{Charged, Observed};
 
@@ -61,7 +61,7 @@ fn provider_invoice(d: InvoiceData) -> Result<ProviderInvoice, ProviderError> {
         }
         _ => None,
     };
-    Ok(ProviderInvoice { order_id: d.order_id(), provider_invoice_id: d.id, state, charged })
+    Ok(ProviderInvoice { order_id: d.order_id(), provider_invoice_id: d.id, state, charged, payment_id: None })
 }
 
 /// Checks `BTCPay-Sig` against the raw body in constant time.
@@ -182,6 +182,18 @@ impl PaymentProvider for Btcpay {
             Ok(store) => Health { ok: true, detail: format!("store '{}' reachable", store.name) },
             Err(e) => Health { ok: false, detail: e.to_string() },
         }
+    }
+
+    /// BTCPay's invoice refund: a pull payment of the bitcoin paid (at the
+    /// rate it was paid at), which the buyer claims on its page.
+    async fn refund(&self, req: &RefundRequest<'_>) -> Result<Refunded, ProviderError> {
+        let body = RefundCreate {
+            name: format!("Refund of order {}", req.invoice_id),
+            description: req.reason.chars().take(500).collect(),
+            refund_variant: "RateThen",
+        };
+        let pp = self.client.refund_invoice(&self.store_id, req.provider_invoice_id, &body).await?;
+        Ok(Refunded { refund_id: pp.id, amount: pp.amount, currency: pp.currency, claim_url: pp.view_link })
     }
 }
 

@@ -7,7 +7,7 @@
 //! can check them against the Greenfield spec.
 //!
 //! It serves only what the oldest BTCPay Keysat supports (2.0.0) serves: the
-//! store-scoped invoice and webhook routes. The store-less aliases
+//! store-scoped invoice, refund and webhook routes. The store-less aliases
 //! (`/api/v1/invoices/{id}`, `/api/v1/webhooks/{id}`), added in BTCPay 2.4.0,
 //! answer 404 as 2.0 does, and are recorded in [`BtcpaySim::unserved`].
 
@@ -103,6 +103,8 @@ struct Inner {
     /// What chaos did to deliveries: (dropped, duplicated, held back).
     fate: Fate,
     requests: Vec<Recorded>,
+    /// Pull payments made by invoice refunds: (pull payment id, invoice id).
+    refunds: Vec<(String, String)>,
     /// Every answer of the Greenfield API (for checking against the spec's response schemas).
     responses: Vec<Answered>,
     /// Requests for routes BTCPay 2.0 does not have (answered 404).
@@ -145,6 +147,8 @@ impl BtcpaySim {
             .route("/api/v1/stores/{store}/webhooks/{id}", delete(delete_webhook))
             .route("/api/v1/stores/{store}/invoices", post(create_invoice).get(list_invoices))
             .route("/api/v1/stores/{store}/invoices/{id}", get(get_invoice))
+            // Store-scoped in every 2.x; the store-less alias (2.4.0+) is not served.
+            .route("/api/v1/stores/{store}/invoices/{id}/refund", post(refund_invoice))
             .fallback(not_served)
             .layer(axum::middleware::from_fn_with_state(sim.clone(), record_answer))
             .with_state(sim.clone());
@@ -258,6 +262,11 @@ impl BtcpaySim {
     /// test controls are not API calls and are not recorded).
     pub fn responses(&self) -> Vec<Answered> {
         self.lock().responses.clone()
+    }
+
+    /// The refunds asked for: (pull payment id, invoice id).
+    pub fn refunds(&self) -> Vec<(String, String)> {
+        self.lock().refunds.clone()
     }
 
     /// Every webhook body sent so far.
@@ -625,6 +634,43 @@ async fn get_invoice(
         Some(inv) => Json(invoice_json(&sim, &inv)).into_response(),
         None => problem(StatusCode::NOT_FOUND, "invoice not found"),
     }
+}
+
+/// `POST …/invoices/{id}/refund` (`RefundInvoiceRequest` → `PullPaymentData`):
+/// a settled invoice of the store only, with `btcpay.store.cancreatepullpayments`.
+async fn refund_invoice(
+    State(sim): State<Shared>,
+    m: Method,
+    uri: Uri,
+    h: HeaderMap,
+    Path((store, id)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(r) = auth_for(&sim, (&m, &uri, &h), &body, "btcpay.store.cancreatepullpayments", &store) {
+        return r;
+    }
+    let Some(inv) = sim.invoice(&id).filter(|inv| inv.store_id == store) else {
+        return problem(StatusCode::NOT_FOUND, "invoice not found");
+    };
+    let variant = body["refundVariant"].as_str().unwrap_or_default();
+    if !["RateThen", "CurrentRate", "OverpaidAmount", "Fiat", "Custom"].contains(&variant) || inv.status != "Settled" {
+        let errors = json!([{"path": "refundVariant", "message": "the invoice cannot be refunded this way"}]);
+        return (StatusCode::BAD_REQUEST, Json(errors)).into_response();
+    }
+    let pp = sim.next_id("pp");
+    sim.lock().refunds.push((pp.clone(), id.clone()));
+    let (amount, currency) = if inv.currency == "SATS" {
+        let sats: i64 = inv.amount.parse().unwrap_or(0);
+        (format!("{}.{:08}", sats / 100_000_000, sats % 100_000_000), "BTC".to_string())
+    } else {
+        (inv.amount.clone(), inv.currency.clone())
+    };
+    Json(json!({
+        "id": pp, "name": body["name"].as_str().unwrap_or("Refund"), "description": body["description"].as_str().unwrap_or(""),
+        "currency": currency, "amount": amount, "BOLT11Expiration": "30", "autoApproveClaims": false, "archived": false,
+        "viewLink": format!("{}/pull-payments/{pp}", sim.base),
+    }))
+    .into_response()
 }
 
 /// Records each answer's status and JSON body next to its request.

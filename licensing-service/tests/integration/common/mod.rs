@@ -2,6 +2,7 @@
 //! data directory and speaks HTTP to it, as an application or the operator would.
 
 pub mod btcpay_sim;
+pub mod stripe_sim;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
