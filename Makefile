@@ -5,8 +5,10 @@ DATA_DIR ?= ./data
 MUSL_TARGET ?= x86_64-unknown-linux-musl
 # Architecture of `make s9pk`: x86_64 or aarch64.
 ARCH ?= x86_64
+# The architectures `make s9pk-all` packs (the SDK's s9pk.mk names).
+ARCHES := x86 arm
 
-.PHONY: run demo doctor test test-release standalone js-deps lint fmt check test-startos bench bench-scale admin-key build musl s9pk clean
+.PHONY: run demo doctor test test-release standalone js-deps lint fmt check test-startos bench bench-scale admin-key build musl s9pk s9pk-all npm-deps distclean
 
 ## Run the daemon on embedded SQLite in ./data (prints the admin key on first start and the URLs).
 run:
@@ -58,23 +60,17 @@ fmt:
 	$(CARGO) fmt --all
 
 ## The StartOS package's TypeScript: type-checked (tsc --noEmit) and the SDK's own lint rules.
-check: node_modules
+check: npm-deps
 	$(NPM) run check
 	$(NPM) run lint
 
 ## The StartOS package's tests alone: every action against a live daemon, manifest drift, backups.
-test-startos: node_modules
+test-startos: npm-deps
 	$(NPM) test
 
-node_modules: package.json package-lock.json
-	$(NPM) ci --no-audit --no-fund --loglevel=error
-	@touch node_modules
-
-## The package's JavaScript bundle (ncc), which start-cli packs.
-javascript/index.js: node_modules tsconfig.json $(shell find startos -name '*.ts' -not -path 'startos/test/*')
-	$(NPM) run check
-	$(NPM) run lint
-	$(NPM) run build
+## The package's npm dependencies, from the lock file (once).
+npm-deps:
+	@[ -d node_modules/@start9labs/start-sdk ] || $(NPM) ci --no-audit --no-fund --loglevel=error
 
 ## Benchmark of the validation hot path (needs wrk); BENCH_SECONDS=60 by default.
 bench:
@@ -102,15 +98,22 @@ musl:
 	$(CARGO) build --profile dist --locked -p keysat --target $(MUSL_TARGET)
 	scripts/musl-check.sh target/$(MUSL_TARGET)/dist/keysat
 
-## The StartOS package for one architecture, keysat_$(ARCH).s9pk (ARCH=x86_64 or aarch64).
-## Needs start-cli (StartOS's SDK command line) and docker with buildx, which build the image
-## from the Dockerfile for that architecture (aarch64 under emulation on an x86_64 machine).
-s9pk: javascript/index.js
-	@command -v start-cli >/dev/null || { echo "make s9pk: start-cli is not installed (see README, 'StartOS package')" >&2; exit 1; }
+## The StartOS package for one architecture, keysat_$(ARCH).s9pk (ARCH=x86_64 or aarch64), built by
+## the SDK's own s9pk.mk (type-check, SDK lint, ncc bundle, start-cli pack). Needs start-cli
+## (StartOS's SDK command line), jq, and docker with buildx, which build the image from the
+## Dockerfile for that architecture (aarch64 under emulation on an x86_64 machine).
+s9pk: npm-deps
 	@command -v docker >/dev/null || { echo "make s9pk: docker (with buildx) is needed to build the image" >&2; exit 1; }
-	start-cli s9pk pack --arch=$(ARCH) -o keysat_$(ARCH).s9pk
-	start-cli s9pk inspect keysat_$(ARCH).s9pk manifest >/dev/null
+	@$(MAKE) --no-print-directory arch/$(ARCH)
 
-clean:
+## Both architectures (ARCHES), as Start9's own packages build them.
+s9pk-all: npm-deps
+	@$(MAKE) --no-print-directory arches
+
+## What `make` built, the npm packages and the Rust build (s9pk.mk's `clean` leaves target/).
+distclean: clean
 	$(CARGO) clean
-	rm -rf javascript node_modules keysat_*.s9pk
+
+# The SDK's packaging rules (all, arches, arch/%, install, publish, clean, javascript/index.js,
+# node_modules). Included last, so `make` alone still runs `run`; absent until `npm ci`.
+-include node_modules/@start9labs/start-sdk/s9pk.mk

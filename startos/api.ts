@@ -1,10 +1,11 @@
+import { i18n } from './i18n'
 /**
  * The one typed client of the daemon's admin API. Every action goes through
  * it; shapes follow licensing-service/src/http/admin/ and http/views.rs.
  * A refusal by the daemon becomes a {@link KeysatError} carrying the daemon's
  * own code and message (its envelope is `{"ok": false, "error", "message"}`).
  */
-import { store } from './store'
+import { store } from './fileModels/store.json'
 import { adminPort, apiPort } from './utils'
 
 // ---- shapes ----
@@ -31,6 +32,17 @@ export type NewProduct = {
   entitlements_catalog?: Entitlement[]
 }
 
+/** A product patch: absent fields keep their value; `active: false` archives it. */
+export type ProductPatch = {
+  name?: string
+  description?: string
+  price_sats?: number
+  active?: boolean
+  entitlements_catalog?: Entitlement[]
+}
+
+export type ProductDetails = Product & { policies: Policy[] }
+
 export type Policy = {
   id: string
   product_slug: string
@@ -46,7 +58,12 @@ export type Policy = {
   entitlements: string[]
   is_trial: boolean
   public: boolean
+  highlighted: boolean
+  tier_rank: number | null
   archived: boolean
+  is_recurring: boolean
+  renewal_period_days: number | null
+  renewal_notice_seconds: number
   lease_seconds: number
   self_reset_limit: number
   seat_timeout_seconds: number
@@ -61,14 +78,24 @@ export type MachineRules = {
   one_trial_per_machine?: boolean
 }
 
-/** A tier patch: absent fields keep their value. */
+/** A tier patch: absent fields keep their value; `null` clears a fiat price or rank. */
 export type PolicyPatch = MachineRules & {
   name?: string
+  description?: string
   price_sats?: number
+  price_amount?: string | null
+  price_currency?: string | null
   duration_seconds?: number
   grace_seconds?: number
   max_machines?: number
+  entitlements?: string[]
+  is_trial?: boolean
   public?: boolean
+  highlighted?: boolean
+  tier_rank?: number | null
+  archived?: boolean
+  is_recurring?: boolean
+  renewal_notice_seconds?: number
 }
 
 export type NewPolicy = MachineRules & {
@@ -84,6 +111,10 @@ export type NewPolicy = MachineRules & {
   entitlements?: string[]
   is_trial?: boolean
   public?: boolean
+  highlighted?: boolean
+  tier_rank?: number
+  is_recurring?: boolean
+  renewal_notice_seconds?: number
 }
 
 export type CodeKind =
@@ -124,6 +155,20 @@ export type NewDiscountCode = {
   valid_until?: string
   featured?: boolean
   referrer?: string
+}
+
+/** A code patch: absent fields keep their value; `null` clears a limit or date. */
+export type DiscountCodePatch = {
+  kind?: CodeKind
+  value?: number | null
+  policies?: string[]
+  max_uses?: number | null
+  max_uses_per_buyer?: number | null
+  valid_from?: string | null
+  valid_until?: string | null
+  active?: boolean
+  featured?: boolean
+  referrer?: string | null
 }
 
 export type LicenseStatus = 'active' | 'suspended' | 'revoked'
@@ -238,6 +283,223 @@ export type Machine = {
   deactivation_reason: string | null
 }
 
+export type LicenseFilter = {
+  product?: string
+  status?: LicenseStatus
+  created_from?: string
+  limit?: number
+}
+
+export type NostrDelivery = {
+  state: string
+  recipient_npub: string
+  attempts: number
+  next_attempt_at: string | null
+  last_error: string | null
+  event_id: string | null
+  relays_accepted: string[]
+  queued_at: string
+  delivered_at: string | null
+}
+
+export type Validation = {
+  at: string
+  fingerprint: string | null
+  client_ip: string | null
+  result: string
+  count: number
+  distinct_addresses: number
+}
+
+/** A license with its machines, audit trail, key delivery and validations. */
+export type LicenseDetails = License & {
+  active_machines: number
+  machines: Machine[]
+  audit: AuditEntry[]
+  nostr_delivery: NostrDelivery | null
+  recent_validations: Validation[]
+}
+
+/** Everything support looks at: the details, the invoice, every delivery of the key. */
+export type LicenseSupport = LicenseDetails & {
+  invoice: InvoiceDetails | null
+  deliveries: NostrDelivery[]
+}
+
+export type SeatsReset = {
+  license_id: string
+  freed: number
+  machines: Machine[]
+}
+
+export type Resent = {
+  license_id: string
+  channel: string
+  recipient_npub: string
+  queued_at: string
+}
+
+export type FiatAmount = { currency: string; amount: string }
+
+export type InvoiceState = 'pending' | 'settled' | 'expired' | 'invalid'
+
+export type Invoice = {
+  invoice_id: string
+  status: string
+  processing: boolean
+  provider: string
+  provider_invoice_id: string | null
+  product_slug: string | null
+  product_name: string | null
+  policy_slug: string | null
+  policy_name: string | null
+  amount_sats: number
+  base_price_sats: number
+  discount_sats: number
+  price_amount: string | null
+  price_currency: string | null
+  code: string | null
+  buyer_email: string | null
+  buyer_npub: string | null
+  buyer_note: string | null
+  license_id: string | null
+  created_at: string
+  updated_at: string
+  settled_at: string | null
+  closed_at: string | null
+}
+
+export type InvoiceDetails = Invoice & {
+  provider_invoice: {
+    state: string | null
+    charged_amount: string | null
+    charged_currency: string | null
+    error: string | null
+  } | null
+  deliveries: { delivery_id: string; event_type: string; received_at: string }[]
+  mismatch: string | null
+  license: License | null
+}
+
+export type InvoiceFilter = {
+  state?: string
+  product?: string
+  code?: string
+  buyer?: string
+  from?: string
+  to?: string
+  limit?: number
+}
+
+export type RevenueLine = {
+  key?: string | null
+  sales: number
+  sats: number
+  fiat: FiatAmount[]
+  refunded_sats: number
+}
+
+export type RevenueGrouping =
+  'day' | 'week' | 'month' | 'product' | 'tier' | 'code' | 'provider'
+
+export type Revenue = {
+  from: string
+  to: string
+  group_by: string | null
+  totals: RevenueLine
+  groups: RevenueLine[]
+}
+
+export type Customer = {
+  customer_id: string
+  emails: string[]
+  npubs: string[]
+  license_ids: string[]
+  sales: number
+  total_paid_sats: number
+  total_paid_fiat: FiatAmount[]
+  first_purchase_at: string
+  last_purchase_at: string
+}
+
+export type CustomerDetails = Customer & { licenses: License[] }
+
+export type BackupFile = { name: string; path: string; bytes: number }
+
+export type BackupStatus = {
+  scheduled: boolean
+  hour_utc: number | null
+  keep: string
+  directory: string
+  last: { at: string; name: string; bytes: number } | null
+  failing: { at: string; message: string } | null
+  next_at: string | null
+  files: BackupFile[]
+}
+
+export type ServiceStatus = {
+  version: string
+  database_bytes: number
+  licenses: number
+  active_machines: number
+  pending_invoices: number
+  payment_provider: string | null
+  backups: BackupStatus
+}
+
+export type Stats = {
+  licenses: number
+  active_machines: number
+  validation_log_rows: number
+  validation_events_written: number
+  validation_events_dropped: number
+  rate_limited_addresses_tracked: number
+  public_connections_open: number
+  public_connections_refused_per_address_cap: number
+}
+
+export type ImportRowError = {
+  line: number
+  field: string | null
+  message: string
+}
+
+export type ImportReport = {
+  dry_run: boolean
+  rows: number
+  created: number
+  already_imported: number
+  skipped_expired: number
+  ignored_columns: string[]
+  errors: ImportRowError[]
+  results: {
+    line: number
+    reference: string
+    outcome: string
+    license_id: string | null
+  }[]
+}
+
+export type ApiScope = 'read-only' | 'support' | 'issuer' | 'full'
+
+export type ApiKey = {
+  id: string
+  name: string
+  prefix: string
+  scopes: ApiScope[]
+  created_at: string
+  last_used_at: string | null
+  revoked_at: string | null
+}
+
+export type ReconcileReport = {
+  skipped: boolean
+  checked: number
+  settled: number
+  closed: number
+  error: string | null
+}
+
 export type AuditEntry = {
   id: number
   at: string
@@ -261,6 +523,23 @@ export type Settings = {
   operator_name: string | null
   public_url: string
   public_key_pem: string
+  /** Where operator notices go (bech32), if set. */
+  operator_npub: string | null
+  /** Notice kind → on/off. */
+  notifications: Record<string, boolean>
+}
+
+/** A settings change: absent fields keep their value; `null` clears. */
+export type SettingsChange = {
+  operator_name?: string | null
+  operator_npub?: string | null
+  notifications?: Record<string, boolean>
+}
+
+export type NostrStatus = {
+  npub: string
+  public_key_hex: string
+  relays: { url: string; status: string }[]
 }
 
 /** A time as the BTCPay endpoints give it: unix seconds (or RFC 3339). */
@@ -399,6 +678,15 @@ export type NewWebhookEndpoint = {
   active?: boolean
 }
 
+/** An endpoint change; `rotate_secret` answers the new secret, once. */
+export type WebhookEndpointPatch = {
+  url?: string
+  events?: string[]
+  description?: string | null
+  active?: boolean
+  rotate_secret?: boolean
+}
+
 export type WebhookDeliveryState = 'pending' | 'delivered' | 'dead'
 
 export type WebhookDelivery = {
@@ -418,6 +706,19 @@ export type WebhookDelivery = {
   delivered_at: string | null
 }
 
+export type WebhookAttempt = {
+  at: string
+  status_code: number | null
+  latency_ms: number
+  error: string | null
+  manual: boolean
+}
+
+export type WebhookDeliveryDetails = WebhookDelivery & {
+  log: WebhookAttempt[]
+  event?: unknown
+}
+
 export type WebhookDeliveryFilter = {
   endpoint_id?: string
   state?: WebhookDeliveryState
@@ -434,6 +735,8 @@ export class KeysatError extends Error {
     /** The daemon's stable error code (`slug_taken`, `not_found`, …). */
     readonly code: string,
     message: string,
+    /** The whole answer, when it says more than the message (an import's report). */
+    readonly body: unknown = null,
   ) {
     super(message)
     this.name = 'KeysatError'
@@ -466,7 +769,7 @@ export class KeysatApi {
     base: string,
     method: Method,
     path: string,
-    opts: { body?: unknown; query?: Query; auth?: boolean } = {},
+    opts: { body?: unknown; csv?: string; query?: Query; auth?: boolean } = {},
   ): Promise<T> {
     const url = new URL(path, base)
     for (const [k, v] of Object.entries(opts.query ?? {})) {
@@ -477,19 +780,25 @@ export class KeysatApi {
       headers.authorization = `Bearer ${this.connection.adminKey}`
     }
     if (opts.body !== undefined) headers['content-type'] = 'application/json'
+    if (opts.csv !== undefined) headers['content-type'] = 'text/csv'
     let res: Response
     try {
       res = await fetch(url, {
         method,
         headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        body:
+          opts.csv ??
+          (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
         signal: AbortSignal.timeout(this.timeoutMs),
       })
     } catch {
       throw new KeysatError(
         0,
         'unreachable',
-        `Keysat is not answering at ${base} — is the service running? Start it (or wait until its health check passes) and try again.`,
+        i18n(
+          'Keysat is not answering at ${base} — is the service running? Start it (or wait until its health check passes) and try again.',
+          { base },
+        ),
       )
     }
     const text = await res.text()
@@ -506,12 +815,17 @@ export class KeysatApi {
           res.status,
           typeof env.error === 'string' ? env.error : 'error',
           env.message,
+          body,
         )
       }
       throw new KeysatError(
         res.status,
         'http_error',
-        `Keysat answered HTTP ${res.status} to ${method} ${url.pathname}`,
+        i18n('Keysat answered HTTP ${status} to ${method} ${pathname}', {
+          status: res.status,
+          method,
+          pathname: url.pathname,
+        }),
       )
     }
     return body as T
@@ -520,7 +834,7 @@ export class KeysatApi {
   private admin<T>(
     method: Method,
     path: string,
-    opts?: { body?: unknown; query?: Query },
+    opts?: { body?: unknown; csv?: string; query?: Query },
   ) {
     return this.request<T>(
       this.connection.adminUrl,
@@ -530,14 +844,21 @@ export class KeysatApi {
     )
   }
 
-  // settings and keys
+  // settings, notifications and keys
   settings() {
     return this.admin<Settings>('GET', '/settings')
   }
+  updateSettings(change: SettingsChange) {
+    return this.admin<Settings>('PUT', '/settings', { body: change })
+  }
   setOperatorName(name: string | null) {
-    return this.admin<Settings>('PUT', '/settings', {
-      body: { operator_name: name },
-    })
+    return this.updateSettings({ operator_name: name })
+  }
+  nostr() {
+    return this.admin<NostrStatus>('GET', '/nostr')
+  }
+  setRelays(relays: string[]) {
+    return this.admin<NostrStatus>('PUT', '/nostr', { body: { relays } })
   }
   /** The signing public key, as licensed applications fetch it (public listener). */
   async pubkey(): Promise<string> {
@@ -549,14 +870,32 @@ export class KeysatApi {
     )
     return r.public_key_pem
   }
+  stats() {
+    return this.admin<Stats>('GET', '/stats')
+  }
+  status() {
+    return this.admin<ServiceStatus>('GET', '/status')
+  }
+  backups() {
+    return this.admin<BackupStatus>('GET', '/backups')
+  }
+  backUpNow() {
+    return this.admin<BackupFile>('POST', '/backups')
+  }
 
   // catalogue
   async products(): Promise<Product[]> {
     return (await this.admin<{ products: Product[] }>('GET', '/products'))
       .products
   }
+  product(slug: string) {
+    return this.admin<ProductDetails>('GET', `/products/${seg(slug)}`)
+  }
   createProduct(p: NewProduct) {
     return this.admin<Product>('POST', '/products', { body: p })
+  }
+  patchProduct(slug: string, p: ProductPatch) {
+    return this.admin<Product>('PATCH', `/products/${seg(slug)}`, { body: p })
   }
   async policies(product: string): Promise<Policy[]> {
     return (
@@ -565,6 +904,12 @@ export class KeysatApi {
         `/products/${seg(product)}/policies`,
       )
     ).policies
+  }
+  policy(product: string, policy: string) {
+    return this.admin<Policy>(
+      'GET',
+      `/products/${seg(product)}/policies/${seg(policy)}`,
+    )
   }
   createPolicy(product: string, p: NewPolicy) {
     return this.admin<Policy>('POST', `/products/${seg(product)}/policies`, {
@@ -594,16 +939,36 @@ export class KeysatApi {
       )
     ).discount_codes
   }
-  setDiscountCodeActive(code: string, active: boolean) {
-    return this.admin<DiscountCode>(
-      'POST',
-      `/discount-codes/${seg(code)}/${active ? 'enable' : 'disable'}`,
+  discountCode(code: string) {
+    return this.admin<DiscountCode>('GET', `/discount-codes/${seg(code)}`)
+  }
+  patchDiscountCode(code: string, c: DiscountCodePatch) {
+    return this.admin<DiscountCode>('PATCH', `/discount-codes/${seg(code)}`, {
+      body: c,
+    })
+  }
+  deleteDiscountCode(code: string) {
+    return this.admin<{ ok: boolean; deleted: string }>(
+      'DELETE',
+      `/discount-codes/${seg(code)}`,
     )
+  }
+  setDiscountCodeActive(code: string, active: boolean) {
+    return active
+      ? this.admin<DiscountCode>('POST', `/discount-codes/${seg(code)}/enable`)
+      : this.admin<DiscountCode>('POST', `/discount-codes/${seg(code)}/disable`)
   }
 
   // licenses
   issueLicense(l: NewLicense) {
     return this.admin<IssuedLicense>('POST', '/licenses', { body: l })
+  }
+  async licenses(f: LicenseFilter): Promise<License[]> {
+    return (
+      await this.admin<{ licenses: License[] }>('GET', '/licenses', {
+        query: { ...f },
+      })
+    ).licenses
   }
   async searchLicenses(q: string, limit?: number): Promise<License[]> {
     return (
@@ -613,10 +978,10 @@ export class KeysatApi {
     ).licenses
   }
   license(id: string) {
-    return this.admin<License & { machines: Machine[] }>(
-      'GET',
-      `/licenses/${seg(id)}`,
-    )
+    return this.admin<LicenseDetails>('GET', `/licenses/${seg(id)}`)
+  }
+  licenseSupport(id: string) {
+    return this.admin<LicenseSupport>('GET', `/licenses/${seg(id)}/support`)
   }
   suspendLicense(id: string, reason?: string) {
     return this.admin<License>('POST', `/licenses/${seg(id)}/suspend`, {
@@ -631,6 +996,21 @@ export class KeysatApi {
   revokeLicense(id: string, reason: string) {
     return this.admin<License>('POST', `/licenses/${seg(id)}/revoke`, {
       body: { reason },
+    })
+  }
+  resetSeats(id: string, reason?: string) {
+    return this.admin<SeatsReset>('POST', `/licenses/${seg(id)}/reset-seats`, {
+      body: reason ? { reason } : {},
+    })
+  }
+  resendKey(id: string) {
+    return this.admin<Resent>('POST', `/licenses/${seg(id)}/resend`)
+  }
+  /** Checks (dry run) or imports licenses from a CSV. */
+  importLicenses(csv: string, dryRun: boolean) {
+    return this.admin<ImportReport>('POST', '/import/licenses', {
+      csv,
+      query: { dry_run: dryRun ? 'true' : 'false' },
     })
   }
 
@@ -678,6 +1058,31 @@ export class KeysatApi {
     })
   }
 
+  // sales and customers
+  async invoices(f: InvoiceFilter): Promise<Invoice[]> {
+    return (
+      await this.admin<{ invoices: Invoice[] }>('GET', '/invoices', {
+        query: { ...f },
+      })
+    ).invoices
+  }
+  invoice(id: string) {
+    return this.admin<InvoiceDetails>('GET', `/invoices/${seg(id)}`)
+  }
+  revenue(q: { from?: string; to?: string; group_by?: RevenueGrouping }) {
+    return this.admin<Revenue>('GET', '/revenue', { query: { ...q } })
+  }
+  async customers(q?: string, limit?: number): Promise<Customer[]> {
+    return (
+      await this.admin<{ customers: Customer[] }>('GET', '/customers', {
+        query: { q, limit },
+      })
+    ).customers
+  }
+  customer(id: string) {
+    return this.admin<CustomerDetails>('GET', `/customers/${seg(id)}`)
+  }
+
   // audit log
   async audit(f: AuditFilter): Promise<AuditEntry[]> {
     return (
@@ -701,6 +1106,23 @@ export class KeysatApi {
       )
     ).endpoints
   }
+  webhookEndpoint(id: string) {
+    return this.admin<WebhookEndpointWithCounts>(
+      'GET',
+      `/webhook-endpoints/${seg(id)}`,
+    )
+  }
+  /** The endpoint after the change; with `secret` when it was rotated. */
+  patchWebhookEndpoint(id: string, p: WebhookEndpointPatch) {
+    return this.admin<WebhookEndpoint & { secret?: string }>(
+      'PATCH',
+      `/webhook-endpoints/${seg(id)}`,
+      { body: p },
+    )
+  }
+  deleteWebhookEndpoint(id: string) {
+    return this.admin<null>('DELETE', `/webhook-endpoints/${seg(id)}`)
+  }
   async webhookDeliveries(
     f: WebhookDeliveryFilter,
   ): Promise<WebhookDelivery[]> {
@@ -711,6 +1133,32 @@ export class KeysatApi {
         { query: { ...f } },
       )
     ).deliveries
+  }
+  webhookDelivery(id: string) {
+    return this.admin<WebhookDeliveryDetails>(
+      'GET',
+      `/webhook-deliveries/${seg(id)}`,
+    )
+  }
+  retryWebhookDelivery(id: string) {
+    return this.admin<WebhookDeliveryDetails & { delivered: boolean }>(
+      'POST',
+      `/webhook-deliveries/${seg(id)}/retry`,
+    )
+  }
+
+  // API keys
+  createApiKey(name: string, scopes: ApiScope[]) {
+    return this.admin<ApiKey & { key: string }>('POST', '/api-keys', {
+      body: { name, scopes },
+    })
+  }
+  async apiKeys(): Promise<ApiKey[]> {
+    return (await this.admin<{ api_keys: ApiKey[] }>('GET', '/api-keys'))
+      .api_keys
+  }
+  revokeApiKey(id: string) {
+    return this.admin<ApiKey>('DELETE', `/api-keys/${seg(id)}`)
   }
 
   // BTCPay
@@ -756,6 +1204,12 @@ export class KeysatApi {
   btcpayManual(c: { btcpay_url: string; api_key: string; store_id: string }) {
     return this.admin<BtcpayConnected>('POST', '/btcpay/manual', { body: c })
   }
+  btcpayReconcile() {
+    return this.admin<ReconcileReport>('POST', '/btcpay/reconcile')
+  }
+  stripeReconcile() {
+    return this.admin<ReconcileReport>('POST', '/stripe/reconcile')
+  }
 }
 
 // ---- how actions reach the daemon ----
@@ -787,7 +1241,9 @@ export async function keysat(): Promise<KeysatApi> {
     throw new KeysatError(
       0,
       'no_admin_key',
-      'The admin key is missing from the package store; restart the service so it is created again.',
+      i18n(
+        'The admin key is missing from the package store; restart the service so it is created again.',
+      ),
     )
   }
   return new KeysatApi({ ...listeners, adminKey })

@@ -1,6 +1,6 @@
 import { btcpay } from './neighbours'
 import { sdk } from './sdk'
-import { store } from './store'
+import { store } from './fileModels/store.json'
 
 /**
  * BTCPay Server must be running with its API up (its `btcpay` daemon's

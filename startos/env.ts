@@ -1,8 +1,9 @@
+import { i18n } from './i18n'
 import { T } from '@start9labs/start-sdk'
 import { preferredUrl } from './addresses'
 import { btcpayApiBridge, httpUrl, ownBridge } from './bridges'
 import { sdk } from './sdk'
-import { store } from './store'
+import { store } from './fileModels/store.json'
 import {
   adminBind,
   apiInterfaceId,
@@ -65,7 +66,7 @@ export async function daemonEnv(effects: T.Effects) {
     .read((s) => s.adminApiKey)
     .const(effects)
   if (!adminKey)
-    throw new Error('The admin key is missing from the package store')
+    throw new Error(i18n('The admin key is missing from the package store'))
   const demo =
     (await store()
       .read((s) => s.demoMode === true)

@@ -6,6 +6,7 @@
  * them. The daemon validates everything again.
  */
 import { IST } from '@start9labs/start-sdk'
+import { i18n } from './i18n'
 
 /** Input that breaks its form's rules; `message` names the field. */
 export class InputError extends Error {
@@ -36,68 +37,104 @@ function walk(
       case 'text':
       case 'textarea':
         if (empty) {
-          if (field.required) problems.push(`${label}: required`)
+          if (field.required)
+            problems.push(i18n('${label}: required', { label }))
           break
         }
         if (typeof v !== 'string') {
-          problems.push(`${label}: must be text`)
+          problems.push(i18n('${label}: must be text', { label }))
           break
         }
         text(label, v, field, problems)
         break
       case 'number':
         if (empty) {
-          if (field.required) problems.push(`${label}: required`)
+          if (field.required)
+            problems.push(i18n('${label}: required', { label }))
           break
         }
         if (typeof v !== 'number' || !Number.isFinite(v)) {
-          problems.push(`${label}: must be a number`)
+          problems.push(i18n('${label}: must be a number', { label }))
         } else if (field.integer && !Number.isInteger(v)) {
-          problems.push(`${label}: must be a whole number`)
+          problems.push(i18n('${label}: must be a whole number', { label }))
         } else if (field.min !== null && v < field.min) {
-          problems.push(`${label}: must be at least ${field.min}`)
+          problems.push(
+            i18n('${label}: must be at least ${min}', {
+              label,
+              min: field.min,
+            }),
+          )
         } else if (field.max !== null && v > field.max) {
-          problems.push(`${label}: must be at most ${field.max}`)
+          problems.push(
+            i18n('${label}: must be at most ${max}', { label, max: field.max }),
+          )
         }
         break
       case 'datetime':
         if (empty) {
-          if (field.required) problems.push(`${label}: required`)
+          if (field.required)
+            problems.push(i18n('${label}: required', { label }))
         } else if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) {
-          problems.push(`${label}: not a date and time`)
+          problems.push(i18n('${label}: not a date and time', { label }))
         }
         break
       case 'select':
         if (typeof v !== 'string' || !(v in field.values)) {
-          problems.push(`${label}: choose one of the offered values`)
+          problems.push(
+            i18n('${label}: choose one of the offered values', { label }),
+          )
         }
         break
       case 'multiselect': {
         const list = Array.isArray(v) ? v : []
         if (list.some((x) => typeof x !== 'string' || !(x in field.values))) {
-          problems.push(`${label}: choose among the offered values`)
+          problems.push(
+            i18n('${label}: choose among the offered values', { label }),
+          )
         }
         if (field.minLength !== null && list.length < field.minLength) {
-          problems.push(`${label}: choose at least ${field.minLength}`)
+          problems.push(
+            i18n('${label}: choose at least ${minLength}', {
+              label,
+              minLength: field.minLength,
+            }),
+          )
         }
         if (field.maxLength !== null && list.length > field.maxLength) {
-          problems.push(`${label}: choose at most ${field.maxLength}`)
+          problems.push(
+            i18n('${label}: choose at most ${maxLength}', {
+              label,
+              maxLength: field.maxLength,
+            }),
+          )
         }
         break
       }
       case 'list': {
         const list = Array.isArray(v) ? v : []
         if (field.minLength !== null && list.length < field.minLength) {
-          problems.push(`${label}: give at least ${field.minLength}`)
+          problems.push(
+            i18n('${label}: give at least ${minLength}', {
+              label,
+              minLength: field.minLength,
+            }),
+          )
         }
         if (field.maxLength !== null && list.length > field.maxLength) {
-          problems.push(`${label}: give at most ${field.maxLength}`)
+          problems.push(
+            i18n('${label}: give at most ${maxLength}', {
+              label,
+              maxLength: field.maxLength,
+            }),
+          )
         }
         list.forEach((item, i) => {
           const itemLabel = `${label} #${i + 1}`
           if (field.spec.type === 'text') {
             if (typeof item !== 'string' || item === '') {
-              problems.push(`${itemLabel}: must not be empty`)
+              problems.push(
+                i18n('${itemLabel}: must not be empty', { itemLabel }),
+              )
             } else {
               text(itemLabel, item, field.spec, problems)
             }
@@ -127,7 +164,9 @@ function walk(
             ? field.variants[u.selection]
             : undefined
         if (!variant) {
-          problems.push(`${label}: choose one of the offered options`)
+          problems.push(
+            i18n('${label}: choose one of the offered options', { label }),
+          )
           break
         }
         walk(
@@ -155,13 +194,25 @@ function text(
   problems: string[],
 ) {
   if (rules.minLength !== null && v.length < rules.minLength) {
-    problems.push(`${label}: at least ${rules.minLength} characters`)
+    problems.push(
+      i18n('${label}: at least ${minLength} characters', {
+        label,
+        minLength: rules.minLength,
+      }),
+    )
   }
   if (rules.maxLength !== null && v.length > rules.maxLength) {
-    problems.push(`${label}: at most ${rules.maxLength} characters`)
+    problems.push(
+      i18n('${label}: at most ${maxLength} characters', {
+        label,
+        maxLength: rules.maxLength,
+      }),
+    )
   }
   for (const p of rules.patterns) {
     if (!new RegExp(p.regex).test(v))
-      problems.push(`${label}: ${p.description}`)
+      problems.push(
+        i18n('${label}: ${description}', { label, description: p.description }),
+      )
   }
 }

@@ -1,3 +1,4 @@
+import { i18n } from './i18n'
 /** The daemon's health: its public port answers GET /healthz with {"ok": true}. */
 export type Health = { result: 'success' | 'failure'; message: string }
 
@@ -11,17 +12,19 @@ export async function checkHealthz(
     if (res.ok && body?.ok === true) {
       return {
         result: 'success',
-        message: 'Keysat is answering buyers and applications',
+        message: i18n('Keysat is answering buyers and applications'),
       }
     }
     return {
       result: 'failure',
-      message: `Keysat answered HTTP ${res.status} to its health check`,
+      message: i18n('Keysat answered HTTP ${status} to its health check', {
+        status: res.status,
+      }),
     }
   } catch {
     return {
       result: 'failure',
-      message: 'Keysat is not answering on its public port',
+      message: i18n('Keysat is not answering on its public port'),
     }
   }
 }

@@ -1,3 +1,4 @@
+import { i18n } from './i18n'
 import { sdk } from './sdk'
 import {
   apiInterfaceId,
@@ -11,17 +12,19 @@ import {
 export const interfaceSpecs = [
   {
     id: apiInterfaceId,
-    name: 'Buy pages and API',
-    description:
+    name: i18n('Buy pages and API'),
+    description: i18n(
       'Public: the buy and thank-you pages buyers open, and the API licensed applications call (/v1/validate, machines). Give it a public address (a domain or onion) so buyers reach it.',
+    ),
     type: 'ui' as const,
     path: '/',
   },
   {
     id: webhookInterfaceId,
-    name: 'BTCPay webhook',
-    description:
+    name: i18n('BTCPay webhook'),
+    description: i18n(
       'Where BTCPay Server reports paid invoices. Keysat registers it in your store when you connect BTCPay.',
+    ),
     type: 'api' as const,
     path: webhookPath,
   },

@@ -1,3 +1,4 @@
+import { i18n } from './i18n'
 import { daemonEnv } from './env'
 import { checkHealthz } from './health'
 import { sdk } from './sdk'
@@ -38,7 +39,9 @@ export const main = sdk.setupMain(async ({ effects }) => {
           apiPort,
           {
             successMessage: 'listening',
-            errorMessage: 'Keysat is not listening on its public port yet',
+            errorMessage: i18n(
+              'Keysat is not listening on its public port yet',
+            ),
           },
         )
         if (port.result !== 'success') return port

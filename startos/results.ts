@@ -4,6 +4,7 @@
  * one collapsible group per row, its cells as name/value pairs).
  */
 import { T } from '@start9labs/start-sdk'
+import { i18n } from './i18n'
 
 export type Member = T.ActionResultMember
 export type Result = T.ActionResult & { version: '1' }
@@ -83,16 +84,15 @@ export function done(
 /** Satoshis with thousands separators: 1,250,000 sats. */
 export function sats(n: number | null | undefined): string {
   if (n === null || n === undefined) return '—'
-  return `${n.toLocaleString('en-US')} sats`
+  return i18n('${n} sats', { n })
 }
 
 /** Seconds as whole days ("perpetual" for 0). */
 export function days(seconds: number): string {
-  if (seconds === 0) return 'perpetual'
+  if (seconds === 0) return i18n('perpetual')
   const d = seconds / 86_400
-  return Number.isInteger(d)
-    ? `${d} day${d === 1 ? '' : 's'}`
-    : `${seconds} seconds`
+  if (!Number.isInteger(d)) return i18n('${seconds} seconds', { seconds })
+  return d === 1 ? i18n('1 day') : i18n('${d} days', { d })
 }
 
 /** A time for people: unix seconds or RFC 3339 in, RFC 3339 UTC out. */
@@ -102,4 +102,19 @@ export function when(t: number | string | null | undefined): string | null {
   return Number.isNaN(d.getTime())
     ? String(t)
     : d.toISOString().replace('.000Z', 'Z')
+}
+
+/** "yes" or "no", for people. */
+export function yesNo(b: boolean): string {
+  return b ? i18n('yes') : i18n('no')
+}
+
+/** Machines a license allows: a number, or "unlimited" for 0. */
+export function seats(n: number): string | number {
+  return n === 0 ? i18n('unlimited') : n
+}
+
+/** Money in fiat, as charged: "12.50 EUR, 3.00 USD". */
+export function fiat(amounts: { amount: string; currency: string }[]): string {
+  return amounts.map((a) => `${a.amount} ${a.currency}`).join(', ')
 }

@@ -1,3 +1,4 @@
+import { i18n } from './i18n'
 /**
  * The database files a backup carries and how restore puts them back. A
  * backup copies volume `main` without the live database (keysat.db and its
@@ -45,7 +46,10 @@ export async function promoteSnapshot(volumeRoot: string) {
     await access(snapshot)
   } catch {
     throw new Error(
-      `The backup holds no database snapshot (${snapshotSubpath}), so it cannot be restored.`,
+      i18n(
+        'The backup holds no database snapshot (${snapshotSubpath}), so it cannot be restored.',
+        { snapshotSubpath },
+      ),
     )
   }
   for (const f of liveDatabaseFiles)

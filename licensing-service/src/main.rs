@@ -68,11 +68,26 @@ enum Command {
         #[command(flatten)]
         remote: remote::Remote,
     },
+    /// Print every admin route as JSON lines: method, path under /v1/admin, and the scope a key needs.
+    Routes,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Importable {
     Licenses,
+}
+
+/// The admin routes table, one JSON object a line (the StartOS package's tests read it).
+fn print_routes() {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for (method, path, scope) in keysat::app::admin_routes_table() {
+        let line = serde_json::json!({ "method": method, "path": path, "scope": scope });
+        // A closed pipe (`| head`) ends the listing quietly.
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
 }
 
 #[tokio::main]
@@ -87,6 +102,10 @@ async fn main() -> ExitCode {
         Command::Export { file, from, to, out, remote } => remote::export(&remote, &file, from, to, out).await,
         Command::Import { what: Importable::Licenses, file, dry_run, remote } => {
             remote::import(&remote, file, dry_run).await
+        }
+        Command::Routes => {
+            print_routes();
+            Ok(())
         }
     };
     match result {

@@ -1,17 +1,21 @@
 import { InputError } from '../formRules'
+import { i18n } from '../i18n'
+import { handler } from '../operator'
 import { done } from '../results'
-import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
-import { groups, licenseId, metadata, opt, reason } from './fields'
-import { licenseMembers } from './licenseView'
+import { licenseField, resolveLicense } from './common/choices'
+import { groups, metadata, opt, reason } from './common/fields'
+import { licenseMembers } from './common/licenseView'
 
 const { InputSpec, Value } = sdk
 
 const inputSpec = InputSpec.of({
-  licenseId: licenseId('From "Search licenses".'),
+  license: licenseField(),
   extendDays: Value.number({
-    name: 'Extend by (days)',
-    description: 'Moves the expiry this many days later (empty: unchanged).',
+    name: i18n('Extend by (days)'),
+    description: i18n(
+      'Moves the expiry this many days later (empty: unchanged).',
+    ),
     required: false,
     default: null,
     integer: true,
@@ -19,9 +23,10 @@ const inputSpec = InputSpec.of({
     max: 36_500,
   }),
   maxMachines: Value.number({
-    name: 'Machines allowed',
-    description:
+    name: i18n('Machines allowed'),
+    description: i18n(
       '0 = unlimited (empty: unchanged). Machines already active keep their seats.',
+    ),
     required: false,
     default: null,
     integer: true,
@@ -29,23 +34,25 @@ const inputSpec = InputSpec.of({
     max: 100_000,
   }),
   addEntitlements: Value.text({
-    name: 'Add entitlements',
-    description: "Slugs from the product's catalogue, separated by commas.",
+    name: i18n('Add entitlements'),
+    description: i18n(
+      "Slugs from the product's catalogue, separated by commas.",
+    ),
     required: false,
     default: null,
   }),
   removeEntitlements: Value.text({
-    name: 'Remove entitlements',
-    description: 'Slugs, separated by commas.',
+    name: i18n('Remove entitlements'),
+    description: i18n('Slugs, separated by commas.'),
     required: false,
     default: null,
   }),
   notify: Value.toggle({
-    name: 'Send the new key to the buyer',
-    description: 'By Nostr DM, when the license has a buyer npub.',
+    name: i18n('Send the new key to the buyer'),
+    description: i18n('By Nostr DM, when the license has a buyer npub.'),
     default: true,
   }),
-  reason: reason(false, 'Why (kept in the audit log).'),
+  reason: reason(false, i18n('Why (kept in the audit log).')),
 })
 
 function slugs(v: string | null | undefined): string[] {
@@ -55,39 +62,42 @@ function slugs(v: string | null | undefined): string[] {
     .filter((s) => s.length > 0)
 }
 
-export const adjustLicense = guarded(
-  sdk.Action.withInput(
-    'adjust-license',
-    metadata(
-      'Adjust license',
+export const adjustLicense = sdk.Action.withInput(
+  'adjust-license',
+  metadata(
+    i18n('Adjust license'),
+    i18n(
       'Extend the expiry, change the seats, add or remove entitlements. The key is signed again; the old key sees the change online.',
-      groups.licenses,
     ),
-    inputSpec,
-    async () => null,
-    handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
-      const add = slugs(input.addEntitlements)
-      const remove = slugs(input.removeEntitlements)
-      if (
-        input.extendDays == null &&
-        input.maxMachines == null &&
-        add.length === 0 &&
-        remove.length === 0
-      ) {
-        throw new InputError(
-          'Nothing to change: give days to extend by, machines allowed or entitlements to add or remove.',
-        )
-      }
-      const l = await api.adjustLicense(input.licenseId.trim(), {
-        extend_seconds:
-          input.extendDays == null ? undefined : input.extendDays * 86_400,
-        max_machines: input.maxMachines ?? undefined,
-        add_entitlements: add,
-        remove_entitlements: remove,
-        notify: input.notify,
-        reason: opt(input.reason),
-      })
-      return done('License adjusted', null, licenseMembers(l))
-    }),
+    groups.licenses,
   ),
+  inputSpec,
+  async () => null,
+  handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
+    const add = slugs(input.addEntitlements)
+    const remove = slugs(input.removeEntitlements)
+    if (
+      input.extendDays == null &&
+      input.maxMachines == null &&
+      add.length === 0 &&
+      remove.length === 0
+    ) {
+      throw new InputError(
+        i18n(
+          'Nothing to change: give days to extend by, machines allowed or entitlements to add or remove.',
+        ),
+      )
+    }
+    const { license_id } = await resolveLicense(api, input.license)
+    const l = await api.adjustLicense(license_id, {
+      extend_seconds:
+        input.extendDays == null ? undefined : input.extendDays * 86_400,
+      max_machines: input.maxMachines ?? undefined,
+      add_entitlements: add,
+      remove_entitlements: remove,
+      notify: input.notify,
+      reason: opt(input.reason),
+    })
+    return done(i18n('License adjusted'), null, licenseMembers(l))
+  }),
 )

@@ -1,9 +1,10 @@
+import { i18n } from '../i18n'
 import { done } from '../results'
-import { guarded, handler, withApi } from '../operator'
+import { handler, withApi } from '../operator'
 import { sdk } from '../sdk'
-import { btcpayMembers } from './btcpayView'
+import { btcpayMembers } from './common/btcpayView'
 import { clearConnectTask } from './checkBtcpay'
-import { groups, metadata } from './fields'
+import { groups, metadata } from './common/fields'
 
 const { InputSpec, Value } = sdk
 
@@ -12,22 +13,24 @@ const inputSpec = InputSpec.of({
     const s = await withApi((api) => api.btcpayStatus())
     if (s.stores.length === 0) {
       return {
-        name: 'Store',
+        name: i18n('Store'),
         description: null,
         default: '',
         values: {
           '': s.connected
-            ? `Connected to ${s.store_name ?? s.store_id}`
-            : 'No store to choose',
+            ? i18n('Connected to ${store}', {
+                store: s.store_name ?? s.store_id ?? '',
+              })
+            : i18n('No store to choose'),
         },
         disabled: s.connected
-          ? 'Keysat is already connected to a store.'
-          : 'Nothing to choose yet: run "Connect BTCPay" first.',
+          ? i18n('Keysat is already connected to a store.')
+          : i18n('Nothing to choose yet: run "Connect BTCPay" first.'),
       }
     }
     return {
-      name: 'Store',
-      description: 'The BTCPay store Keysat creates invoices in.',
+      name: i18n('Store'),
+      description: i18n('The BTCPay store Keysat creates invoices in.'),
       default: s.stores[0].id,
       values: Object.fromEntries(
         s.stores.map((st) => [st.id, `${st.name} (${st.id})`]),
@@ -36,27 +39,29 @@ const inputSpec = InputSpec.of({
   }),
 })
 
-export const chooseBtcpayStore = guarded(
-  sdk.Action.withInput(
-    'choose-btcpay-store',
-    metadata(
-      'Choose BTCPay store',
+export const chooseBtcpayStore = sdk.Action.withInput(
+  'choose-btcpay-store',
+  metadata(
+    i18n('Choose BTCPay store'),
+    i18n(
       'When BTCPay authorized Keysat for several stores: the one to sell in.',
-      groups.btcpay,
     ),
-    inputSpec,
-    async () => null,
-    handler<typeof inputSpec._TYPE>(async ({ effects, input, api }) => {
-      await api.btcpayChooseStore(input.storeId)
-      const s = await api.btcpayStatus()
-      if (s.connected) await clearConnectTask(effects)
-      return done(
-        s.connected ? 'BTCPay connected' : 'Store chosen',
-        s.connected
-          ? `Keysat takes payments in the store ${s.store_name ?? s.store_id}.`
-          : null,
-        btcpayMembers(s),
-      )
-    }),
+    groups.btcpay,
   ),
+  inputSpec,
+  async () => null,
+  handler<typeof inputSpec._TYPE>(async ({ effects, input, api }) => {
+    await api.btcpayChooseStore(input.storeId)
+    const s = await api.btcpayStatus()
+    if (s.connected) await clearConnectTask(effects)
+    return done(
+      s.connected ? i18n('BTCPay connected') : i18n('Store chosen'),
+      s.connected
+        ? i18n('Keysat takes payments in the store ${store}.', {
+            store: s.store_name ?? s.store_id ?? '',
+          })
+        : null,
+      btcpayMembers(s),
+    )
+  }),
 )

@@ -1,26 +1,29 @@
+import { i18n } from '../i18n'
 import { KeysatError } from '../api'
 import { preferredUrl } from '../addresses'
 import { done, value, when } from '../results'
-import { guarded, handler } from '../operator'
+import { handler } from '../operator'
 import { sdk } from '../sdk'
-import { store } from '../store'
+import { store } from '../fileModels/store.json'
 import { btcpay } from '../neighbours'
-import { btcpayMembers } from './btcpayView'
+import { btcpayMembers } from './common/btcpayView'
 import { clearConnectTask } from './checkBtcpay'
-import { groups } from './fields'
+import { groups } from './common/fields'
 
 const { InputSpec, Value, Variants } = sdk
 
 export const urlPattern = {
   regex: '^https?://[^\\s/?#]+(?::[0-9]{1,5})?(?:/[^\\s?#]*)?$',
-  description:
+  description: i18n(
     'an address such as https://btcpay.example.com or http://btcpay.local',
+  ),
 }
 
 const btcpayUrl = Value.text({
-  name: 'BTCPay address',
-  description:
+  name: i18n('BTCPay address'),
+  description: i18n(
     "The address your browser opens BTCPay Server at (one of BTCPay's interface addresses). Keysat itself reaches BTCPay inside StartOS.",
+  ),
   required: true,
   default: null,
   inputmode: 'url',
@@ -30,21 +33,22 @@ const btcpayUrl = Value.text({
 
 const inputSpec = InputSpec.of({
   method: Value.union({
-    name: 'How',
+    name: i18n('How'),
     default: 'authorize',
     variants: Variants.of({
       authorize: {
-        name: 'Authorize in BTCPay (recommended)',
+        name: i18n('Authorize in BTCPay (recommended)'),
         spec: InputSpec.of({ btcpayUrl }),
       },
       manual: {
-        name: 'Paste an API key',
+        name: i18n('Paste an API key'),
         spec: InputSpec.of({
           btcpayUrl,
           apiKey: Value.text({
-            name: 'API key',
-            description:
+            name: i18n('API key'),
+            description: i18n(
               'A BTCPay API key (Account › API keys) with permission to view and create invoices, manage webhooks of the store and create pull payments (for refunds).',
+            ),
             required: true,
             default: null,
             masked: true,
@@ -52,15 +56,15 @@ const inputSpec = InputSpec.of({
             maxLength: 200,
           }),
           storeId: Value.text({
-            name: 'Store id',
-            description: 'BTCPay › Store settings › General › Store ID.',
+            name: i18n('Store id'),
+            description: i18n('BTCPay › Store settings › General › Store ID.'),
             required: true,
             default: null,
             maxLength: 100,
             patterns: [
               {
                 regex: '^[A-Za-z0-9_-]+$',
-                description: 'letters, digits, "-" or "_"',
+                description: i18n('letters, digits, "-" or "_"'),
               },
             ],
           }),
@@ -98,79 +102,86 @@ export async function btcpayBrowserAddress(
   }
 }
 
-export const connectBtcpay = guarded(
-  sdk.Action.withInput(
-    'connect-btcpay',
-    {
-      name: 'Connect BTCPay',
-      description:
-        'Link Keysat to your BTCPay Server store: open the link this gives you, approve in BTCPay, and Keysat finds the store and registers its webhook. No key copying.',
-      warning: null,
-      // Runnable while Keysat is stopped: it saves the address (and the choice
-      // of BTCPay, which makes the btcpayserver package required); "Check
-      // BTCPay connection" hands out the link once Keysat runs.
-      allowedStatuses: 'any',
-      group: groups.btcpay,
-      visibility: 'enabled',
-    },
-    inputSpec,
-    async ({ effects }) => {
-      const saved = await store()
-        .read((s) => s.btcpayBrowserUrl)
-        .once()
-      const url = saved ?? (await btcpayBrowserAddress(effects))
-      return url
-        ? {
-            method: {
-              selection: 'authorize' as const,
-              value: { btcpayUrl: url },
-            },
-          }
-        : null
-    },
-    handler<typeof inputSpec._TYPE>(async ({ effects, input, api }) => {
-      const url = input.method.value.btcpayUrl.trim().replace(/\/+$/, '')
-      // Choosing BTCPay makes the btcpayserver package required (dependencies.ts).
-      await store().merge(effects, {
-        btcpayBrowserUrl: url,
-        btcpayChosen: true,
-      })
-      if (input.method.selection === 'manual') {
-        await api.btcpayManual({
-          btcpay_url: url,
-          api_key: input.method.value.apiKey.trim(),
-          store_id: input.method.value.storeId.trim(),
-        })
-        const s = await api.btcpayStatus()
-        if (s.connected) await clearConnectTask(effects)
-        return done(
-          s.connected ? 'BTCPay connected' : 'BTCPay not connected yet',
-          s.connected
-            ? 'Keysat takes payments in this store now.'
-            : 'Run "Check BTCPay connection" for what is missing.',
-          btcpayMembers(s),
-        )
-      }
-      try {
-        const auth = await api.btcpayConnect(url)
-        return done(
-          'Open this link to authorize Keysat',
-          'Open the link in your browser, sign in to BTCPay if asked, and approve. BTCPay then hands Keysat its own key; run "Check BTCPay connection" to see the result.',
-          [
-            value('Authorize link', auth.authorize_url, { qr: true }),
-            value('Link expires', when(auth.expires_at), { copyable: false }),
-          ],
-        )
-      } catch (e) {
-        if (e instanceof KeysatError && e.code === 'unreachable') {
-          return done(
-            'BTCPay address saved',
-            'Keysat is not running, so there is no link to open yet. Start Keysat, then run "Check BTCPay connection": it gives you the link to authorize Keysat in BTCPay.',
-            [value('BTCPay address', url)],
-          )
+export const connectBtcpay = sdk.Action.withInput(
+  'connect-btcpay',
+  {
+    name: i18n('Connect BTCPay'),
+    description: i18n(
+      'Link Keysat to your BTCPay Server store: open the link this gives you, approve in BTCPay, and Keysat finds the store and registers its webhook. No key copying.',
+    ),
+    warning: null,
+    // Runnable while Keysat is stopped: it saves the address (and the choice
+    // of BTCPay, which makes the btcpayserver package required); "Check
+    // BTCPay connection" hands out the link once Keysat runs.
+    allowedStatuses: 'any',
+    group: groups.btcpay,
+    visibility: 'enabled',
+  },
+  inputSpec,
+  async ({ effects }) => {
+    const saved = await store()
+      .read((s) => s.btcpayBrowserUrl)
+      .once()
+    const url = saved ?? (await btcpayBrowserAddress(effects))
+    return url
+      ? {
+          method: {
+            selection: 'authorize' as const,
+            value: { btcpayUrl: url },
+          },
         }
-        throw e
+      : null
+  },
+  handler<typeof inputSpec._TYPE>(async ({ effects, input, api }) => {
+    const url = input.method.value.btcpayUrl.trim().replace(/\/+$/, '')
+    // Choosing BTCPay makes the btcpayserver package required (dependencies.ts).
+    await store().merge(effects, {
+      btcpayBrowserUrl: url,
+      btcpayChosen: true,
+    })
+    if (input.method.selection === 'manual') {
+      await api.btcpayManual({
+        btcpay_url: url,
+        api_key: input.method.value.apiKey.trim(),
+        store_id: input.method.value.storeId.trim(),
+      })
+      const s = await api.btcpayStatus()
+      if (s.connected) await clearConnectTask(effects)
+      return done(
+        s.connected
+          ? i18n('BTCPay connected')
+          : i18n('BTCPay not connected yet'),
+        s.connected
+          ? i18n('Keysat takes payments in this store now.')
+          : i18n('Run "Check BTCPay connection" for what is missing.'),
+        btcpayMembers(s),
+      )
+    }
+    try {
+      const auth = await api.btcpayConnect(url)
+      return done(
+        i18n('Open this link to authorize Keysat'),
+        i18n(
+          'Open the link in your browser, sign in to BTCPay if asked, and approve. BTCPay then hands Keysat its own key; run "Check BTCPay connection" to see the result.',
+        ),
+        [
+          value(i18n('Authorize link'), auth.authorize_url, { qr: true }),
+          value(i18n('Link expires'), when(auth.expires_at), {
+            copyable: false,
+          }),
+        ],
+      )
+    } catch (e) {
+      if (e instanceof KeysatError && e.code === 'unreachable') {
+        return done(
+          i18n('BTCPay address saved'),
+          i18n(
+            'Keysat is not running, so there is no link to open yet. Start Keysat, then run "Check BTCPay connection": it gives you the link to authorize Keysat in BTCPay.',
+          ),
+          [value(i18n('BTCPay address'), url)],
+        )
       }
-    }),
-  ),
+      throw e
+    }
+  }),
 )

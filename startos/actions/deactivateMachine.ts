@@ -1,43 +1,36 @@
+import { i18n } from '../i18n'
+import { handler } from '../operator'
 import { done, value } from '../results'
-import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
-import { groups, metadata, opt, reason, uuidPattern } from './fields'
+import { machineChoice } from './common/choices'
+import { groups, metadata, opt, reason } from './common/fields'
 
-const { InputSpec, Value } = sdk
+const { InputSpec } = sdk
 
 const inputSpec = InputSpec.of({
-  machineId: Value.text({
-    name: 'Machine id',
-    description: 'From "List machines".',
-    required: true,
-    default: null,
-    patterns: [uuidPattern],
-  }),
-  reason: reason(false, 'Kept in the audit log.'),
+  machine: machineChoice(),
+  reason: reason(false, i18n('Kept in the audit log.')),
 })
 
-export const deactivateMachine = guarded(
-  sdk.Action.withInput(
-    'deactivate-machine',
-    metadata(
-      'Deactivate machine',
-      'Frees the seat a machine holds; the license can then be used on another machine.',
-      groups.machines,
+export const deactivateMachine = sdk.Action.withInput(
+  'deactivate-machine',
+  metadata(
+    i18n('Free one machine'),
+    i18n(
+      'Frees the seat one machine holds (chosen from the machines holding seats); the license can then be used on another machine.',
     ),
-    inputSpec,
-    async () => null,
-    handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
-      const m = await api.deactivateMachine(
-        input.machineId.trim(),
-        opt(input.reason),
-      )
-      return done('Machine deactivated', 'Its seat is free.', [
-        value('Machine id', m.id),
-        value('License id', m.license_id),
-        value('Hostname', m.hostname, { copyable: false }),
-        value('Deactivated', m.deactivated_at, { copyable: false }),
-        value('Why', m.deactivation_reason, { copyable: false }),
-      ])
-    }),
+    groups.machines,
   ),
+  inputSpec,
+  async () => null,
+  handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
+    const m = await api.deactivateMachine(input.machine, opt(input.reason))
+    return done(i18n('Machine freed'), i18n('Its seat is free.'), [
+      value(i18n('Machine id'), m.id),
+      value(i18n('License id'), m.license_id),
+      value(i18n('Hostname'), m.hostname, { copyable: false }),
+      value(i18n('Deactivated'), m.deactivated_at, { copyable: false }),
+      value(i18n('Why'), m.deactivation_reason, { copyable: false }),
+    ])
+  }),
 )

@@ -1,29 +1,30 @@
+import { i18n } from '../i18n'
 import { done } from '../results'
-import { guarded, handler } from '../operator'
+import { handler } from '../operator'
 import { sdk } from '../sdk'
-import { store } from '../store'
-import { btcpayMembers } from './btcpayView'
-import { groups, metadata } from './fields'
+import { store } from '../fileModels/store.json'
+import { btcpayMembers } from './common/btcpayView'
+import { groups, metadata } from './common/fields'
 
-export const disconnectBtcpay = guarded(
-  sdk.Action.withoutInput(
-    'disconnect-btcpay',
-    metadata(
-      'Disconnect BTCPay',
+export const disconnectBtcpay = sdk.Action.withoutInput(
+  'disconnect-btcpay',
+  metadata(
+    i18n('Disconnect BTCPay'),
+    i18n(
       'Forget the BTCPay store and remove Keysat’s webhook from it (to switch stores). Issued licenses keep working; new sales stop until you connect again.',
-      groups.btcpay,
-      'Buyers cannot pay until you connect BTCPay again.',
     ),
-    handler<{}>(async ({ effects, api }) => {
-      await api.btcpayDisconnect()
-      // No BTCPay chosen any more: the btcpayserver package is no longer required.
-      await store().merge(effects, { btcpayChosen: false })
-      const s = await api.btcpayStatus()
-      return done(
-        'BTCPay disconnected',
-        'Run "Connect BTCPay" to link a store again.',
-        btcpayMembers(s),
-      )
-    }),
+    groups.btcpay,
+    i18n('Buyers cannot pay until you connect BTCPay again.'),
   ),
+  handler<{}>(async ({ effects, api }) => {
+    await api.btcpayDisconnect()
+    // No BTCPay chosen any more: the btcpayserver package is no longer required.
+    await store().merge(effects, { btcpayChosen: false })
+    const s = await api.btcpayStatus()
+    return done(
+      i18n('BTCPay disconnected'),
+      i18n('Run "Connect BTCPay" to link a store again.'),
+      btcpayMembers(s),
+    )
+  }),
 )

@@ -1,30 +1,28 @@
-import { done, value } from '../results'
-import { guarded, handler } from '../operator'
+import { i18n } from '../i18n'
+import { handler } from '../operator'
+import { done, seats, value } from '../results'
 import { sdk } from '../sdk'
+import { tierChoice, tierOf } from './common/choices'
 import {
   emailPattern,
   groups,
   metadata,
   npubPattern,
   opt,
-  productChoice,
-  slugPattern,
-} from './fields'
+} from './common/fields'
 
 const { InputSpec, Value } = sdk
 
 const inputSpec = InputSpec.of({
-  product: productChoice(),
-  policy: Value.text({
-    name: 'Tier',
-    description: 'Slug of the policy whose terms the key carries.',
-    required: true,
-    default: 'default',
-    patterns: [slugPattern],
-  }),
+  tier: tierChoice(
+    i18n('Tier'),
+    i18n('The product and tier whose terms the key carries.'),
+  ),
   buyerEmail: Value.text({
-    name: 'Buyer e-mail',
-    description: 'Lets you find the license later and the buyer recover it.',
+    name: i18n('Buyer e-mail'),
+    description: i18n(
+      'Lets you find the license later and the buyer recover it.',
+    ),
     required: false,
     default: null,
     inputmode: 'email',
@@ -32,66 +30,67 @@ const inputSpec = InputSpec.of({
     patterns: [emailPattern],
   }),
   buyerNpub: Value.text({
-    name: 'Buyer npub',
-    description: "The buyer's Nostr public key.",
+    name: i18n('Buyer npub'),
+    description: i18n("The buyer's Nostr public key."),
     required: false,
     default: null,
     patterns: [npubPattern],
   }),
   note: Value.textarea({
-    name: 'Note',
-    description: 'Why you issued it (shown in the audit log).',
+    name: i18n('Note'),
+    description: i18n('Why you issued it (shown in the audit log).'),
     required: false,
     default: null,
     maxLength: 2000,
   }),
   fingerprint: Value.text({
-    name: 'Machine fingerprint',
-    description: 'Bind the key to one machine from the start (optional).',
+    name: i18n('Machine fingerprint'),
+    description: i18n('Bind the key to one machine from the start (optional).'),
     required: false,
     default: null,
     maxLength: 256,
   }),
 })
 
-export const issueLicense = guarded(
-  sdk.Action.withInput(
-    'issue-license',
-    metadata(
-      'Issue license manually',
+export const issueLicense = sdk.Action.withInput(
+  'issue-license',
+  metadata(
+    i18n('Issue license manually'),
+    i18n(
       'A license without payment: a comp, a replacement, a partner key. Its terms come from the tier and are signed into the key.',
-      groups.licenses,
     ),
-    inputSpec,
-    async () => null,
-    handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
-      const l = await api.issueLicense({
-        product_slug: input.product,
-        policy_slug: input.policy.trim(),
-        buyer_email: opt(input.buyerEmail),
-        buyer_npub: opt(input.buyerNpub),
-        note: opt(input.note),
-        fingerprint: opt(input.fingerprint),
-      })
-      return done(
-        'License issued',
-        'Send the key to its owner; their application verifies it offline.',
-        [
-          value('License key', l.license_key, { qr: true }),
-          value('License id', l.license_id),
-          value('Product', l.product_slug, { copyable: false }),
-          value('Tier', l.policy_slug, { copyable: false }),
-          value('Expires', l.expires_at ?? 'never', { copyable: false }),
-          value(
-            'Machines allowed',
-            l.max_machines === 0 ? 'unlimited' : l.max_machines,
-            { copyable: false },
-          ),
-          value('Entitlements', l.entitlements.join(', ') || 'none', {
-            copyable: false,
-          }),
-        ],
-      )
-    }),
+    groups.licenses,
   ),
+  inputSpec,
+  async () => null,
+  handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
+    const { product, tier } = tierOf(input.tier)
+    const l = await api.issueLicense({
+      product_slug: product,
+      policy_slug: tier,
+      buyer_email: opt(input.buyerEmail),
+      buyer_npub: opt(input.buyerNpub),
+      note: opt(input.note),
+      fingerprint: opt(input.fingerprint),
+    })
+    return done(
+      i18n('License issued'),
+      i18n('Send the key to its owner; their application verifies it offline.'),
+      [
+        value(i18n('License key'), l.license_key, { qr: true }),
+        value(i18n('License id'), l.license_id),
+        value(i18n('Product'), l.product_slug, { copyable: false }),
+        value(i18n('Tier'), l.policy_slug, { copyable: false }),
+        value(i18n('Expires'), l.expires_at ?? i18n('never'), {
+          copyable: false,
+        }),
+        value(i18n('Machines allowed'), seats(l.max_machines), {
+          copyable: false,
+        }),
+        value(i18n('Entitlements'), l.entitlements.join(', ') || i18n('none'), {
+          copyable: false,
+        }),
+      ],
+    )
+  }),
 )

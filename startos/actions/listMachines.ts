@@ -1,22 +1,26 @@
+import { i18n } from '../i18n'
+import { handler } from '../operator'
 import { done, table } from '../results'
-import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
-import { groups, metadata, opt, uuidPattern } from './fields'
+import { resolveLicense } from './common/choices'
+import { groups, metadata, opt } from './common/fields'
+import { machineColumns, machineName } from './common/licenseView'
 
 const { InputSpec, Value } = sdk
 
 const inputSpec = InputSpec.of({
-  licenseId: Value.text({
-    name: 'License id',
-    description:
-      'Every machine of this license, active first. Empty: the most recently seen active machines.',
+  license: Value.text({
+    name: i18n('License'),
+    description: i18n(
+      "Every machine of this license (its id or key, or its buyer's e-mail or npub), active first. Empty: the most recently seen machines.",
+    ),
     required: false,
     default: null,
-    patterns: [uuidPattern],
+    maxLength: 1000,
   }),
   limit: Value.number({
-    name: 'At most',
-    description: 'Without a license id: how many machines to show.',
+    name: i18n('At most'),
+    description: i18n('Without a license: how many machines to show.'),
     required: true,
     default: 50,
     integer: true,
@@ -25,41 +29,27 @@ const inputSpec = InputSpec.of({
   }),
 })
 
-export const listMachines = guarded(
-  sdk.Action.withInput(
-    'list-machines',
-    metadata(
-      'List machines',
-      'The machines holding seats, to free one when a buyer changes computers.',
-      groups.machines,
-    ),
-    inputSpec,
-    async () => null,
-    handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
-      const machines = await api.machines(opt(input.licenseId), input.limit)
-      return done(
-        'Machines',
-        machines.length
-          ? `${machines.length} machine${machines.length === 1 ? '' : 's'}.`
-          : 'No machines.',
-        table(
-          machines,
-          (m) =>
-            `${m.hostname ?? m.fingerprint.slice(0, 16)} — ${m.active ? 'active' : 'inactive'}`,
-          [
-            ['Machine id', (m) => m.id, true],
-            ['License id', (m) => m.license_id, true],
-            ['Active', (m) => (m.active ? 'yes' : 'no')],
-            ['Hostname', (m) => m.hostname],
-            ['Platform', (m) => m.platform],
-            ['Fingerprint', (m) => m.fingerprint, true],
-            ['Activated', (m) => m.activated_at],
-            ['Last seen', (m) => m.last_seen_at],
-            ['Deactivated', (m) => m.deactivated_at],
-            ['Why', (m) => m.deactivation_reason],
-          ],
-        ),
-      )
-    }),
+export const listMachines = sdk.Action.withInput(
+  'list-machines',
+  metadata(
+    i18n('List machines'),
+    i18n('The machines holding seats, to see who runs what where.'),
+    groups.machines,
   ),
+  inputSpec,
+  async () => null,
+  handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
+    const given = opt(input.license)
+    const licenseId = given
+      ? (await resolveLicense(api, given)).license_id
+      : undefined
+    const machines = await api.machines(licenseId, input.limit)
+    return done(
+      i18n('Machines'),
+      machines.length === 0
+        ? i18n('No machines.')
+        : i18n('${n} machines.', { n: machines.length }),
+      table(machines, machineName, machineColumns),
+    )
+  }),
 )

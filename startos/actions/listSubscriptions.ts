@@ -1,43 +1,46 @@
-import { Subscription, SubscriptionState } from '../api'
+import { SubscriptionState } from '../api'
+import { i18n } from '../i18n'
+import { handler } from '../operator'
 import { done, table } from '../results'
-import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
-import { groups, metadata, opt, slugPattern, uuidPattern } from './fields'
+import { productChoice, resolveLicense } from './common/choices'
+import { groups, metadata, opt } from './common/fields'
+import {
+  subscriptionColumns,
+  subscriptionName,
+} from './common/subscriptionView'
 
 const { InputSpec, Value } = sdk
 
 const inputSpec = InputSpec.of({
   state: Value.select({
-    name: 'State',
-    description:
+    name: i18n('State'),
+    description: i18n(
       'active; notice (the buyer was reminded to renew); past_due (the period ended, the key works during its grace); lapsed (the key no longer validates); canceled (no more reminders).',
+    ),
     default: 'any',
     values: {
-      any: 'Any',
-      active: 'Active',
-      notice: 'Renewal due',
-      past_due: 'Past due',
-      lapsed: 'Lapsed',
-      canceled: 'Canceled',
+      any: i18n('Any'),
+      active: i18n('Active'),
+      notice: i18n('Renewal due'),
+      past_due: i18n('Past due'),
+      lapsed: i18n('Lapsed'),
+      canceled: i18n('Canceled'),
     },
   }),
-  product: Value.text({
-    name: 'Product slug',
-    description: 'Only this product (empty: every product).',
+  product: productChoice(i18n('Product'), null, { all: i18n('Every product') }),
+  license: Value.text({
+    name: i18n('License'),
+    description: i18n(
+      "Only the subscription of this license (its id or key, or its buyer's e-mail or npub); empty for all.",
+    ),
     required: false,
     default: null,
-    patterns: [slugPattern],
-  }),
-  licenseId: Value.text({
-    name: 'License id',
-    description: 'Only the subscription of this license.',
-    required: false,
-    default: null,
-    patterns: [uuidPattern],
+    maxLength: 1000,
   }),
   limit: Value.number({
-    name: 'At most',
-    description: 'How many to show, newest first.',
+    name: i18n('At most'),
+    description: i18n('How many to show, newest first.'),
     required: true,
     default: 50,
     integer: true,
@@ -46,62 +49,34 @@ const inputSpec = InputSpec.of({
   }),
 })
 
-/** One subscription as a row of the answer. */
-export function subscriptionColumns(): [
-  string,
-  (s: Subscription) => string | number | null,
-  boolean?,
-][] {
-  return [
-    ['Subscription id', (s) => s.subscription_id, true],
-    ['License id', (s) => s.license_id, true],
-    ['State', (s) => s.state],
-    ['Product', (s) => s.product_slug],
-    ['Tier', (s) => s.policy_slug],
-    ['Moves to at renewal', (s) => s.next_policy_slug],
-    ['Paid until', (s) => s.current_period_end],
-    ['Reminder at', (s) => s.renewal_notice_at],
-    ['Grace until', (s) => s.grace_until],
-    ['Renewals', (s) => s.renewals],
-    ['Canceled', (s) => s.canceled_at],
-    ['Canceled by', (s) => s.canceled_by],
-    ['Why', (s) => s.cancel_reason],
-    ['Renew link (for the buyer)', (s) => s.renew_url, true],
-  ]
-}
-
-export const listSubscriptions = guarded(
-  sdk.Action.withInput(
-    'list-subscriptions',
-    metadata(
-      'List subscriptions',
+export const listSubscriptions = sdk.Action.withInput(
+  'list-subscriptions',
+  metadata(
+    i18n('List subscriptions'),
+    i18n(
       'Licenses of recurring tiers and where each stands: renewal due, past due, lapsed or canceled.',
-      groups.subscriptions,
     ),
-    inputSpec,
-    async () => null,
-    handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
-      const subs = await api.subscriptions({
-        state:
-          input.state === 'any'
-            ? undefined
-            : (input.state as SubscriptionState),
-        product: opt(input.product),
-        license_id: opt(input.licenseId),
-        limit: input.limit,
-      })
-      return done(
-        'Subscriptions',
-        subs.length
-          ? `${subs.length} subscription${subs.length === 1 ? '' : 's'}.`
-          : 'No subscriptions.',
-        table(
-          subs,
-          (s) =>
-            `${s.product_slug ?? '?'} · ${s.policy_slug ?? '?'} — ${s.state}`,
-          subscriptionColumns(),
-        ),
-      )
-    }),
+    groups.subscriptions,
   ),
+  inputSpec,
+  async () => null,
+  handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
+    const given = opt(input.license)
+    const subs = await api.subscriptions({
+      state:
+        input.state === 'any' ? undefined : (input.state as SubscriptionState),
+      product: input.product === 'all' ? undefined : input.product,
+      license_id: given
+        ? (await resolveLicense(api, given)).license_id
+        : undefined,
+      limit: input.limit,
+    })
+    return done(
+      i18n('Subscriptions'),
+      subs.length === 0
+        ? i18n('No subscriptions.')
+        : i18n('${n} subscriptions.', { n: subs.length }),
+      table(subs, subscriptionName, subscriptionColumns),
+    )
+  }),
 )

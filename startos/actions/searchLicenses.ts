@@ -1,65 +1,53 @@
-import { done, table } from '../results'
-import { guarded, handler } from '../operator'
+import { i18n } from '../i18n'
+import { handler } from '../operator'
+import { done } from '../results'
 import { sdk } from '../sdk'
-import { groups, metadata } from './fields'
+import { groups, metadata } from './common/fields'
+import { licenseTable } from './common/licenseTable'
 
 const { InputSpec, Value } = sdk
 
 const inputSpec = InputSpec.of({
   query: Value.text({
-    name: 'Search for',
-    description:
+    name: i18n('Search for'),
+    description: i18n(
       'A buyer e-mail or npub, a license id, part of a key, an invoice id or a note.',
+    ),
     required: true,
     default: null,
     minLength: 1,
     maxLength: 1000,
   }),
   limit: Value.number({
-    name: 'At most',
+    name: i18n('At most'),
     required: true,
     default: 50,
     integer: true,
     min: 1,
     max: 500,
-    units: 'licenses',
+    units: i18n('licenses'),
   }),
 })
 
-export const searchLicenses = guarded(
-  sdk.Action.withInput(
-    'search-licenses',
-    metadata(
-      'Search licenses',
-      'Find licenses by buyer, id, key or note.',
-      groups.licenses,
-    ),
-    inputSpec,
-    async () => null,
-    handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
-      const found = await api.searchLicenses(input.query.trim(), input.limit)
-      return done(
-        'Licenses found',
-        found.length
-          ? `${found.length} license${found.length === 1 ? '' : 's'} match.`
-          : 'No license matches.',
-        table(
-          found,
-          (l) =>
-            `${l.buyer_email ?? l.buyer_npub ?? l.license_id} — ${l.status}`,
-          [
-            ['License id', (l) => l.license_id, true],
-            ['Status', (l) => l.status],
-            ['Buyer e-mail', (l) => l.buyer_email, true],
-            ['Buyer npub', (l) => l.buyer_npub, true],
-            ['Issued', (l) => l.issued_at],
-            ['Expires', (l) => l.expires_at ?? 'never'],
-            ['Entitlements', (l) => l.entitlements.join(', ') || 'none'],
-            ['License key', (l) => l.license_key, true],
-            ['Note', (l) => l.note],
-          ],
-        ),
-      )
-    }),
+export const searchLicenses = sdk.Action.withInput(
+  'search-licenses',
+  metadata(
+    i18n('Search licenses'),
+    i18n('Find licenses by buyer, id, key or note.'),
+    groups.licenses,
   ),
+  inputSpec,
+  async () => null,
+  handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
+    const found = await api.searchLicenses(input.query.trim(), input.limit)
+    return done(
+      i18n('Licenses found'),
+      found.length === 0
+        ? i18n('No license matches.')
+        : found.length === 1
+          ? i18n('1 license matches.')
+          : i18n('${n} licenses match.', { n: found.length }),
+      licenseTable(found),
+    )
+  }),
 )

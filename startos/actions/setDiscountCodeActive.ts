@@ -1,54 +1,45 @@
-import { done, value } from '../results'
-import { guarded, handler } from '../operator'
+import { i18n } from '../i18n'
+import { handler } from '../operator'
+import { done } from '../results'
 import { sdk } from '../sdk'
-import { codePattern, groups, metadata } from './fields'
-import { describeKind } from './listDiscountCodes'
+import { codeChoice } from './common/choices'
+import { codeMembers } from './common/codeView'
+import { groups, metadata } from './common/fields'
 
 const { InputSpec, Value } = sdk
 
 const inputSpec = InputSpec.of({
-  code: Value.text({
-    name: 'Code',
-    required: true,
-    default: null,
-    placeholder: 'LAUNCH20',
-    patterns: [codePattern],
-  }),
+  code: codeChoice(),
   state: Value.select({
-    name: 'Set to',
+    name: i18n('Set to'),
     default: 'disabled',
     values: {
-      disabled: 'Disabled (buyers can no longer use it)',
-      enabled: 'Enabled',
+      disabled: i18n('Disabled (buyers can no longer use it)'),
+      enabled: i18n('Enabled'),
     },
   }),
 })
 
-export const setDiscountCodeActive = guarded(
-  sdk.Action.withInput(
-    'disable-enable-discount-code',
-    metadata(
-      'Disable / enable discount code',
-      'Stop a code from being used, or allow it again.',
-      groups.codes,
-    ),
-    inputSpec,
-    async () => null,
-    handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
-      const c = await api.setDiscountCodeActive(
-        input.code.trim(),
-        input.state === 'enabled',
-      )
-      return done(
-        `Discount code ${c.code} ${c.active ? 'enabled' : 'disabled'}`,
-        null,
-        [
-          value('Code', c.code),
-          value('Discount', describeKind(c), { copyable: false }),
-          value('Active', c.active ? 'yes' : 'no', { copyable: false }),
-          value('Uses so far', c.stats.uses, { copyable: false }),
-        ],
-      )
-    }),
+export const setDiscountCodeActive = sdk.Action.withInput(
+  'disable-enable-discount-code',
+  metadata(
+    i18n('Disable / enable discount code'),
+    i18n('Stop a code from being used, or allow it again.'),
+    groups.codes,
   ),
+  inputSpec,
+  async () => null,
+  handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
+    const c = await api.setDiscountCodeActive(
+      input.code,
+      input.state === 'enabled',
+    )
+    return done(
+      c.active
+        ? i18n('Discount code ${code} enabled', { code: c.code })
+        : i18n('Discount code ${code} disabled', { code: c.code }),
+      null,
+      codeMembers(c),
+    )
+  }),
 )

@@ -1,82 +1,63 @@
 import { WebhookDeliveryState } from '../api'
+import { i18n } from '../i18n'
+import { handler } from '../operator'
 import { done, table } from '../results'
-import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
-import { groups, metadata, opt, uuidPattern } from './fields'
+import { endpointChoice } from './common/choices'
+import { groups, metadata } from './common/fields'
+import { deliveryColumns, deliveryName } from './common/webhookView'
 
 const { InputSpec, Value } = sdk
 
 const inputSpec = InputSpec.of({
-  endpointId: Value.text({
-    name: 'Endpoint id',
-    description: 'Only the deliveries to this endpoint; empty for all.',
-    required: false,
-    default: null,
-    patterns: [uuidPattern],
-  }),
+  endpoint: endpointChoice(i18n('Endpoint'), { all: i18n('Every endpoint') }),
   state: Value.select({
-    name: 'State',
+    name: i18n('State'),
     default: 'all',
     values: {
-      all: 'Any',
-      pending: 'Pending (will be tried again)',
-      delivered: 'Delivered',
-      dead: 'Dead-letter (gave up)',
+      all: i18n('Any'),
+      pending: i18n('Pending (will be tried again)'),
+      delivered: i18n('Delivered'),
+      dead: i18n('Dead-letter (gave up)'),
     },
   }),
   limit: Value.number({
-    name: 'At most',
+    name: i18n('At most'),
     required: true,
     default: 50,
     integer: true,
     min: 1,
     max: 500,
-    units: 'deliveries',
+    units: i18n('deliveries'),
   }),
 })
 
-export const showWebhookDeliveries = guarded(
-  sdk.Action.withInput(
-    'show-webhook-deliveries',
-    metadata(
-      'Show webhook deliveries',
+export const showWebhookDeliveries = sdk.Action.withInput(
+  'show-webhook-deliveries',
+  metadata(
+    i18n('Show webhook deliveries'),
+    i18n(
       'The delivery log, newest first: each event sent to each endpoint, its last answer and what happens next.',
-      groups.webhooks,
     ),
-    inputSpec,
-    async () => null,
-    handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
-      const deliveries = await api.webhookDeliveries({
-        endpoint_id: opt(input.endpointId),
-        state:
-          input.state === 'all'
-            ? undefined
-            : (input.state as WebhookDeliveryState),
-        limit: input.limit,
-      })
-      return done(
-        'Webhook deliveries',
-        deliveries.length
-          ? `${deliveries.length} deliver${deliveries.length === 1 ? 'y' : 'ies'}.`
-          : 'No deliveries.',
-        table(deliveries, (d) => `${d.event_type} — ${d.state}`, [
-          ['Delivery id', (d) => d.id, true],
-          ['Event id', (d) => d.event_id, true],
-          ['Event', (d) => d.event_type],
-          ['Endpoint', (d) => d.endpoint_url],
-          ['State', (d) => d.state],
-          ['Attempts', (d) => d.attempts],
-          ['Last status', (d) => d.status_code],
-          [
-            'Last latency',
-            (d) => (d.latency_ms === null ? null : `${d.latency_ms} ms`),
-          ],
-          ['Last error', (d) => d.error],
-          ['Next attempt', (d) => d.next_attempt_at],
-          ['Delivered', (d) => d.delivered_at],
-          ['Created', (d) => d.created_at],
-        ]),
-      )
-    }),
+    groups.webhooks,
   ),
+  inputSpec,
+  async () => null,
+  handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
+    const deliveries = await api.webhookDeliveries({
+      endpoint_id: input.endpoint === 'all' ? undefined : input.endpoint,
+      state:
+        input.state === 'all'
+          ? undefined
+          : (input.state as WebhookDeliveryState),
+      limit: input.limit,
+    })
+    return done(
+      i18n('Webhook deliveries'),
+      deliveries.length === 0
+        ? i18n('No deliveries.')
+        : i18n('${n} deliveries.', { n: deliveries.length }),
+      table(deliveries, deliveryName, deliveryColumns),
+    )
+  }),
 )

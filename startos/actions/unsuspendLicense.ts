@@ -1,33 +1,30 @@
+import { i18n } from '../i18n'
+import { handler } from '../operator'
 import { done } from '../results'
-import { guarded, handler } from '../operator'
 import { sdk } from '../sdk'
-import { groups, licenseId, metadata, opt, reason } from './fields'
-import { licenseMembers } from './licenseView'
+import { licenseField, resolveLicense } from './common/choices'
+import { groups, metadata, opt, reason } from './common/fields'
+import { licenseMembers } from './common/licenseView'
 
 const { InputSpec } = sdk
 
 const inputSpec = InputSpec.of({
-  licenseId: licenseId('From "Search licenses".'),
-  reason: reason(false, 'Why (kept in the audit log).'),
+  license: licenseField(),
+  reason: reason(false, i18n('Why (kept in the audit log).')),
 })
 
-export const unsuspendLicense = guarded(
-  sdk.Action.withInput(
-    'unsuspend-license',
-    metadata(
-      'Unsuspend license',
-      'The key validates again.',
-      groups.licenses,
-      null,
-    ),
-    inputSpec,
-    async () => null,
-    handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
-      const l = await api.unsuspendLicense(
-        input.licenseId.trim(),
-        opt(input.reason),
-      )
-      return done('License active again', null, licenseMembers(l))
-    }),
+export const unsuspendLicense = sdk.Action.withInput(
+  'unsuspend-license',
+  metadata(
+    i18n('Unsuspend license'),
+    i18n('The key validates again.'),
+    groups.licenses,
   ),
+  inputSpec,
+  async () => null,
+  handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
+    const { license_id } = await resolveLicense(api, input.license)
+    const l = await api.unsuspendLicense(license_id, opt(input.reason))
+    return done(i18n('License active again'), null, licenseMembers(l))
+  }),
 )

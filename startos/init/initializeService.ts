@@ -1,7 +1,8 @@
+import { i18n } from '../i18n'
 import { T } from '@start9labs/start-sdk'
 import { connectBtcpay } from '../actions/connectBtcpay'
 import { sdk } from '../sdk'
-import { newAdminKey, store } from '../store'
+import { newAdminKey, store } from '../fileModels/store.json'
 import { connectBtcpayTask, connectBtcpayTaskId } from '../utils'
 
 /** The admin key exists before the daemon first starts (and again if the store was lost). */
@@ -20,8 +21,9 @@ export async function requestBtcpayConnection(effects: T.Effects) {
     connectBtcpayTask.severity,
     {
       replayId: connectBtcpayTaskId,
-      reason:
+      reason: i18n(
         'Connect your BTCPay Server store so buyers can pay (after a restore: check that the connection and its webhook still work).',
+      ),
     },
   )
 }

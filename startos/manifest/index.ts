@@ -1,20 +1,23 @@
 import { setupManifest } from '@start9labs/start-sdk'
 import { btcpay } from '../neighbours'
+import { btcpayDescription, long, short } from './i18n'
 
-/** Mirrors manifest.yaml (checked by startos/test/manifest.test.ts). */
+/**
+ * Keysat's package manifest; manifest.yaml states the same facts and
+ * startos/test/manifest.test.ts fails when the two disagree.
+ */
 export const manifest = setupManifest({
   id: 'keysat',
   title: 'Keysat',
   license: 'MIT',
-  // The project has no public home yet; fill these in when it does.
+  // Keysat has no public repository or website yet: these stay empty until
+  // it has (the package and the service live in one repository, so
+  // packageRepo and upstreamRepo will be the same address).
   packageRepo: '',
   upstreamRepo: '',
   marketingUrl: '',
   donationUrl: null,
-  description: {
-    short: 'Sell software licenses for bitcoin from your own server',
-    long: 'Keysat is a self-hosted, Bitcoin-first software-licensing server. Define products and tiers, share a buy link, get paid in bitcoin through your own BTCPay Server, and issue Ed25519-signed license keys that your applications verify offline. Support tasks (search, suspend, revoke, free a seat, comp keys, discount codes) are action buttons.',
-  },
+  description: { short, long },
   volumes: ['main'],
   images: {
     main: {
@@ -22,13 +25,16 @@ export const manifest = setupManifest({
       arch: ['x86_64', 'aarch64'],
     },
   },
+  hardwareRequirements: {},
   dependencies: {
     [btcpay.packageId]: {
-      description:
-        'Takes the payments (recommended): Keysat creates invoices in your BTCPay store and issues the license when BTCPay reports the invoice paid. Required once you connect BTCPay; before that Keysat runs without it.',
+      description: btcpayDescription,
       // Required at run time once the operator connects BTCPay (dependencies.ts).
       optional: true,
-      s9pk: null,
+      metadata: {
+        title: { en_US: 'BTCPay Server' },
+        icon: 'https://raw.githubusercontent.com/Start9Labs/btcpayserver-startos/9d8b21559b5d1a7f57c0f87b4f65636e4ef104fd/icon.svg',
+      },
     },
   },
 })

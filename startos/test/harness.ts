@@ -9,10 +9,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import assert from 'node:assert/strict'
 import { T } from '@start9labs/start-sdk'
+import defaultDict from '../i18n/dictionaries/default'
 import { useListeners } from '../api'
 import { keysatEnv } from '../env'
-import { useStoreAt } from '../store'
+import { useStoreAt } from '../fileModels/store.json'
 import { keysatBridgePort } from './hosts'
 
 export const repoRoot = resolve(__dirname, '..', '..')
@@ -117,6 +119,8 @@ export async function startDaemon(
     KEYSAT_BIND: `127.0.0.1:${pub}`,
     KEYSAT_ADMIN_BIND: `127.0.0.1:${adm}`,
     KEYSAT_DATA_DIR: dataDir,
+    // Nothing leaves the machine: Nostr goes to a closed loopback port.
+    KEYSAT_NOSTR_RELAYS: 'ws://127.0.0.1:9',
     RUST_LOG: 'warn',
   }
   let out = ''
@@ -274,12 +278,64 @@ export async function runAction(
 ) {
   const form = await action.getInput({ effects: rec.effects, prefill: null })
   const result = await action.run({ effects: rec.effects, input })
+  assertTranslated(action.id, form.spec, result)
   return {
     result: result as (T.ActionResult & { version: '1' }) | null,
     form,
     rec,
   }
 }
+
+const dictionary = new Set(Object.keys(defaultDict))
+
+/**
+ * Every field name and result label went through i18n: in English each is a
+ * key of the dictionary (labels made of data, such as a row's title, are
+ * groups and are not checked).
+ */
+function assertTranslated(
+  id: string,
+  spec: Record<string, unknown>,
+  result: T.ActionResult | null,
+) {
+  const names: string[] = []
+  const fields = (s: Record<string, unknown>) => {
+    for (const f of Object.values(s) as {
+      name?: string
+      spec?: Record<string, unknown> | { spec?: Record<string, unknown> }
+      variants?: Record<string, { name: string; spec: Record<string, unknown> }>
+    }[]) {
+      if (f.name) names.push(f.name)
+      for (const v of Object.values(f.variants ?? {})) {
+        names.push(v.name)
+        fields(v.spec)
+      }
+    }
+  }
+  fields(spec)
+  const labels = (ms: T.ActionResultMember[]) => {
+    for (const m of ms) {
+      if (m.type === 'single') names.push(m.name)
+      else labels(m.value)
+    }
+  }
+  const v = result?.version === '1' ? result.result : null
+  if (v?.type === 'group') labels(v.value)
+  for (const n of names) {
+    assert.ok(
+      dictionary.has(n) || /^[^A-Za-z]*$/.test(n) || dataLabel(n),
+      `${id}: "${n}" is not in the i18n dictionary`,
+    )
+  }
+}
+
+/** Labels that are data (an entitlement's name, a payment notice's type). */
+function dataLabel(n: string): boolean {
+  return /^[a-z]+(\.[a-z_]+)+$/.test(n) || extraLabels.has(n)
+}
+
+/** Data a test itself shows as labels (entitlement names it chose). */
+export const extraLabels = new Set<string>()
 
 /** Runs an action expecting it to fail; returns the error the operator sees. */
 export async function failAction(

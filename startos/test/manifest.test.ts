@@ -32,6 +32,10 @@ type Declared = {
   title: string
   version: string
   license: string
+  package_repo: string
+  upstream_repo: string
+  marketing_url: string
+  donation_url: string | null
   description: { short: string; long: string }
   release_notes: string
   images: Record<string, { dockerfile: string; arch: string[] }>
@@ -56,6 +60,7 @@ type Declared = {
       required_when: string
       health_checks: string[]
       description: string
+      title: string
     }
   >
   health_checks: Record<string, { name: string; port: number; path: string }>
@@ -70,6 +75,11 @@ type Declared = {
   }[]
 }
 
+/** The English text of a locale string. */
+function en(s: string | Record<string, string> | null): string | null {
+  return s === null || typeof s === 'string' ? s : s.en_US
+}
+
 const declared = YAML.parse(
   readFileSync(join(repoRoot, 'manifest.yaml'), 'utf8'),
 ) as Declared
@@ -78,13 +88,21 @@ test('identity, description and version', () => {
   assert.equal(declared.id, sdkManifest.id)
   assert.equal(declared.title, sdkManifest.title)
   assert.equal(declared.license, sdkManifest.license)
-  assert.deepEqual(declared.description, sdkManifest.description)
+  assert.equal(declared.package_repo, sdkManifest.packageRepo)
+  assert.equal(declared.upstream_repo, sdkManifest.upstreamRepo)
+  assert.equal(declared.marketing_url, sdkManifest.marketingUrl)
+  assert.equal(declared.donation_url, sdkManifest.donationUrl)
+  // The marketplace texts are by locale; the YAML states the English ones.
+  assert.deepEqual(declared.description, {
+    short: en(sdkManifest.description.short),
+    long: en(sdkManifest.description.long),
+  })
   assert.equal(
     declared.version,
     manifest.version,
     'the first entry of startos/versions',
   )
-  assert.equal(declared.release_notes, manifest.releaseNotes)
+  assert.equal(declared.release_notes, en(manifest.releaseNotes))
   const cargo = readFileSync(join(repoRoot, 'Cargo.toml'), 'utf8')
   const daemon = /\[workspace\.package\][^[]*?\nversion\s*=\s*"([^"]+)"/.exec(
     cargo,
@@ -199,7 +217,9 @@ test('dependencies', () => {
   assert.equal(d.optional, m.optional)
   assert.equal(m.optional, true, 'required at run time, once chosen')
   assert.equal(d.required_when, 'BTCPay is chosen')
-  assert.equal(d.description, m.description)
+  assert.equal(d.description, en(m.description))
+  assert.ok('metadata' in m, 'the marketplace shows its title and icon')
+  assert.equal(d.title, en(m.metadata.title))
 })
 
 test('health check, backups and tasks', () => {

@@ -82,7 +82,7 @@ describe('subscription actions against a live daemon', () => {
     const { result } = await runAction(listSubscriptions, {
       state: 'any',
       product: 'myapp',
-      licenseId: null,
+      license: null,
       limit: 50,
     })
     const r = rows(result)
@@ -96,8 +96,8 @@ describe('subscription actions against a live daemon', () => {
 
   test('Change license tier: free of charge at once; a move down waits for the renewal', async () => {
     const up = await runAction(changeTier, {
-      licenseId,
-      toPolicySlug: 'pro',
+      license: licenseId,
+      tier: 'myapp/pro',
       skipPayment: true,
       reason: 'beta tester',
     })
@@ -111,8 +111,8 @@ describe('subscription actions against a live daemon', () => {
     )
 
     const down = await runAction(changeTier, {
-      licenseId,
-      toPolicySlug: 'monthly',
+      license: licenseId,
+      tier: 'myapp/monthly',
       skipPayment: false,
       reason: null,
     })
@@ -121,8 +121,8 @@ describe('subscription actions against a live daemon', () => {
     assert.equal(sub.next_policy_slug, 'monthly')
 
     const same = await failAction(changeTier, {
-      licenseId,
-      toPolicySlug: 'pro',
+      license: licenseId,
+      tier: 'myapp/pro',
       skipPayment: true,
       reason: null,
     })
@@ -132,7 +132,7 @@ describe('subscription actions against a live daemon', () => {
   test('Adjust license: extended, seats and entitlements changed, signed again', async () => {
     const before = (await d.admin('GET', `/licenses/${licenseId}`)).body
     const nothing = await failAction(adjustLicense, {
-      licenseId,
+      license: licenseId,
       extendDays: null,
       maxMachines: null,
       addEntitlements: null,
@@ -142,7 +142,7 @@ describe('subscription actions against a live daemon', () => {
     })
     assert.equal(nothing.code, 'invalid_input')
     const { result } = await runAction(adjustLicense, {
-      licenseId,
+      license: licenseId,
       extendDays: 10,
       maxMachines: 9,
       addEntitlements: 'team',
@@ -160,7 +160,7 @@ describe('subscription actions against a live daemon', () => {
       10 * 86_400_000,
     )
     const bad = await failAction(adjustLicense, {
-      licenseId,
+      license: licenseId,
       extendDays: null,
       maxMachines: null,
       addEntitlements: 'gold',
@@ -173,20 +173,20 @@ describe('subscription actions against a live daemon', () => {
 
   test('Cancel subscription: no more reminders, runs to its end', async () => {
     const { result } = await runAction(cancelSubscription, {
-      subscriptionId,
+      subscription: subscriptionId,
       reason: 'asked by the buyer',
     })
     assert.equal(result?.title, 'Subscription canceled')
     assert.equal(field(result, 'State').value, 'canceled')
     const twice = await failAction(cancelSubscription, {
-      subscriptionId,
+      subscription: subscriptionId,
       reason: null,
     })
     assert.equal(twice.code, 'already_canceled')
     const listed = await runAction(listSubscriptions, {
       state: 'canceled',
-      product: null,
-      licenseId,
+      product: 'all',
+      license: licenseId,
       limit: 50,
     })
     assert.equal(rows(listed.result).length, 1)

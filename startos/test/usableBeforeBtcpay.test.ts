@@ -13,7 +13,7 @@ import { demoMode } from '../actions/demoMode'
 import { btcpayRequirement, setDependencies } from '../dependencies'
 import { daemonEnv } from '../env'
 import { btcpay } from '../neighbours'
-import { store } from '../store'
+import { store } from '../fileModels/store.json'
 import {
   attach,
   Daemon,

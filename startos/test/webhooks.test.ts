@@ -4,7 +4,13 @@
  * refused by the form's rules or by the daemon, in one plain sentence.
  */
 import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
 import { after, before, describe, test } from 'node:test'
+import { deleteWebhookEndpoint } from '../actions/deleteWebhookEndpoint'
+import { editWebhookEndpoint } from '../actions/editWebhookEndpoint'
+import { retryWebhookDelivery } from '../actions/retryWebhookDelivery'
+import { rotateWebhookSecret } from '../actions/rotateWebhookSecret'
+import { webhookDeliveryDetails } from '../actions/webhookDeliveryDetails'
 import { listWebhookEndpoints } from '../actions/listWebhookEndpoints'
 import { registerWebhookEndpoint } from '../actions/registerWebhookEndpoint'
 import { showWebhookDeliveries } from '../actions/showWebhookDeliveries'
@@ -73,14 +79,14 @@ describe('webhook actions against a live daemon', () => {
 
   test('Register webhook endpoint: no event chosen means every type', async () => {
     const { result } = await runAction(registerWebhookEndpoint, {
-      url: 'https://erp.example.com/all',
+      url: 'http://127.0.0.1:9/all',
       events: [],
       description: null,
     })
     assert.equal(field(result, 'Events').value, 'every event type')
     const all = (await d.admin('GET', '/webhook-endpoints')).body.endpoints
     assert.deepEqual(
-      all.find((e: { url: string }) => e.url === 'https://erp.example.com/all')
+      all.find((e: { url: string }) => e.url === 'http://127.0.0.1:9/all')
         ?.events,
       ['*'],
     )
@@ -97,12 +103,14 @@ describe('webhook actions against a live daemon', () => {
       byForm.message,
       'URL: an address starting with https:// or http://',
     )
-    const unknownEvent = await failAction(registerWebhookEndpoint, {
-      url: hookUrl,
-      events: ['license.stolen'],
-      description: null,
-    })
-    assert.equal(unknownEvent.code, 'invalid_input')
+    // An event type the form does not offer: the SDK's own shape check refuses it.
+    await assert.rejects(
+      runAction(registerWebhookEndpoint, {
+        url: hookUrl,
+        events: ['license.stolen'],
+        description: null,
+      }),
+    )
 
     const byDaemon = await failAction(registerWebhookEndpoint, {
       url: 'http://[oops]/keysat',
@@ -148,11 +156,15 @@ describe('webhook actions against a live daemon', () => {
     })
     assert.equal(issued.status, 201, JSON.stringify(issued.body))
 
-    const { result } = await runAction(showWebhookDeliveries, {
-      endpointId,
+    const { result, form } = await runAction(showWebhookDeliveries, {
+      endpoint: endpointId,
       state: 'pending',
       limit: 50,
     })
+    const choices = (form.spec.endpoint as { values: Record<string, string> })
+      .values
+    assert.equal(choices.all, 'Every endpoint')
+    assert.match(choices[endpointId], /keysat — ERP$/, 'endpoints by address')
     const [delivery, ...more] = rows(result)
     assert.deepEqual(more, [], 'one subscribed event so far')
     assert.equal(delivery['Event'], 'license.issued')
@@ -160,21 +172,101 @@ describe('webhook actions against a live daemon', () => {
     assert.equal(delivery['State'], 'pending')
 
     const none = await runAction(showWebhookDeliveries, {
-      endpointId,
+      endpoint: endpointId,
       state: 'dead',
       limit: 50,
     })
     assert.equal(none.result?.message, 'No deliveries.')
+  })
 
-    const unknown = await failAction(showWebhookDeliveries, {
-      endpointId: '3f2b8c1e-6a0d-4d4e-9a51-0c7d2e9b1f00',
-      state: 'all',
-      limit: 50,
+  test('Webhook delivery details and retry: the receiver answers now', async () => {
+    const [first] = (
+      await d.admin('GET', `/webhook-deliveries?endpoint_id=${endpointId}`)
+    ).body.deliveries
+    const details = await runAction(webhookDeliveryDetails, {
+      delivery: first.id,
     })
-    assert.equal(unknown.code, 'not_found')
-    assert.equal(
-      unknown.message,
-      "no webhook endpoint '3f2b8c1e-6a0d-4d4e-9a51-0c7d2e9b1f00'",
-    )
+    assert.equal(details.result?.title, 'Delivery of license.issued')
+    assert.equal(field(details.result, 'Delivery id').value, first.id)
+
+    // Nothing listens: the retry is tried and fails, in plain words.
+    const failed = await runAction(retryWebhookDelivery, { delivery: first.id })
+    assert.equal(failed.result?.title, 'Not delivered')
+
+    // A receiver that accepts: point the endpoint at it, retry, delivered.
+    const received: string[] = []
+    const server = createServer((req, res) => {
+      req.on('data', (c) => received.push(String(c)))
+      req.on('end', () => res.writeHead(200).end('ok'))
+    })
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok))
+    const port = (server.address() as { port: number }).port
+    try {
+      const moved = await runAction(editWebhookEndpoint, {
+        endpoint: endpointId,
+        active: null,
+        url: `http://127.0.0.1:${port}/hook`,
+        events: [],
+        everyEvent: false,
+        description: null,
+      })
+      assert.equal(
+        field(moved.result, 'URL').value,
+        `http://127.0.0.1:${port}/hook`,
+      )
+      assert.equal(
+        field(moved.result, 'Events').value,
+        'license.issued, license.revoked',
+        'kept',
+      )
+      const ok = await runAction(retryWebhookDelivery, { delivery: first.id })
+      assert.equal(ok.result?.title, 'Delivered', JSON.stringify(ok.result))
+      assert.match(received.join(''), /license\.issued/)
+    } finally {
+      server.close()
+    }
+  })
+
+  test('Edit webhook endpoint: pause and resume; every event type', async () => {
+    const paused = await runAction(editWebhookEndpoint, {
+      endpoint: endpointId,
+      active: false,
+      url: null,
+      events: [],
+      everyEvent: false,
+      description: null,
+    })
+    assert.equal(paused.result?.title, 'Webhook endpoint saved (paused)')
+    assert.equal(field(paused.result, 'Active').value, 'no (paused)')
+    const on = await runAction(editWebhookEndpoint, {
+      endpoint: endpointId,
+      active: true,
+      url: null,
+      events: [],
+      everyEvent: true,
+      description: 'ERP (all)',
+    })
+    assert.equal(field(on.result, 'Active').value, 'yes')
+    assert.equal(field(on.result, 'Events').value, 'every event type')
+    assert.equal(field(on.result, 'Description').value, 'ERP (all)')
+  })
+
+  test('Rotate webhook secret: a new secret, shown once', async () => {
+    const { result } = await runAction(rotateWebhookSecret, {
+      endpoint: endpointId,
+    })
+    const secret = field(result, 'Signing secret')
+    assert.match(secret.value, /^whsec_/)
+    assert.equal(secret.masked, true)
+  })
+
+  test('Delete webhook endpoint: gone, and what it was is shown', async () => {
+    const { result } = await runAction(deleteWebhookEndpoint, {
+      endpoint: endpointId,
+    })
+    assert.equal(result?.title, 'Webhook endpoint deleted')
+    assert.equal(field(result, 'Endpoint id').value, endpointId)
+    const left = (await d.admin('GET', '/webhook-endpoints')).body.endpoints
+    assert.ok(!left.some((e: { id: string }) => e.id === endpointId))
   })
 })

@@ -3,29 +3,36 @@
  * offline leases, buyers freeing their own machines, floating seats and one
  * trial per machine (the daemon's `MachineRules`).
  */
-import type { MachineRules, Policy } from '../api'
-import { days, value } from '../results'
-import { sdk } from '../sdk'
+import type { MachineRules, Policy } from '../../api'
+import { i18n } from '../../i18n'
+import { days, value, yesNo } from '../../results'
+import { sdk } from '../../sdk'
 
 const { Value } = sdk
 
 /** The form fields; `required` false in the edit form (empty keeps the value). */
 export function machineRuleFields(required: boolean) {
-  const keep = required ? '' : ' Leave empty to keep it.'
+  const keep = required ? '' : ` ${i18n('Leave empty to keep it.')}`
   return {
     leaseDays: Value.number({
-      name: 'Offline lease',
-      description: `How long a machine may run without reaching Keysat (offline leases and air-gapped activations), never past the license's end.${keep}`,
+      name: i18n('Offline lease'),
+      description:
+        i18n(
+          "How long a machine may run without reaching Keysat (offline leases and air-gapped activations), never past the license's end.",
+        ) + keep,
       required,
       default: required ? 7 : null,
       integer: true,
       min: 1,
       max: 3_660,
-      units: 'days',
+      units: i18n('days'),
     }),
     selfResetLimit: Value.number({
-      name: 'Self-service frees',
-      description: `How often per 30 days a buyer may free their own machines on the /seats page; 0 for never (you can always free them).${keep}`,
+      name: i18n('Self-service frees'),
+      description:
+        i18n(
+          'How often per 30 days a buyer may free their own machines on the /seats page; 0 for never (you can always free them).',
+        ) + keep,
       required,
       default: required ? 3 : null,
       integer: true,
@@ -33,14 +40,17 @@ export function machineRuleFields(required: boolean) {
       max: 1_000,
     }),
     seatTimeoutMinutes: Value.number({
-      name: 'Floating seat timeout',
-      description: `A machine not heard from for this long gives its seat back; 0 for never.${keep}`,
+      name: i18n('Floating seat timeout'),
+      description:
+        i18n(
+          'A machine not heard from for this long gives its seat back; 0 for never.',
+        ) + keep,
       required,
       default: required ? 0 : null,
       integer: true,
       min: 0,
       max: 527_040,
-      units: 'minutes',
+      units: i18n('minutes'),
     }),
   }
 }
@@ -65,22 +75,22 @@ export function machineRules(input: {
 /** The result lines showing a tier's machine rules. */
 export function machineRuleValues(p: Policy) {
   return [
-    value('Offline lease', days(p.lease_seconds), { copyable: false }),
+    value(i18n('Offline lease'), days(p.lease_seconds), { copyable: false }),
     value(
-      'Self-service frees',
+      i18n('Self-service frees'),
       p.self_reset_limit === 0
-        ? 'none (only you free machines)'
-        : `${p.self_reset_limit} per 30 days`,
+        ? i18n('none (only you free machines)')
+        : i18n('${n} per 30 days', { n: p.self_reset_limit }),
       { copyable: false },
     ),
     value(
-      'Floating seat timeout',
+      i18n('Floating seat timeout'),
       p.seat_timeout_seconds === 0
-        ? 'never'
-        : `${p.seat_timeout_seconds / 60} minutes`,
+        ? i18n('never')
+        : i18n('${n} minutes', { n: p.seat_timeout_seconds / 60 }),
       { copyable: false },
     ),
-    value('One trial per machine', p.one_trial_per_machine ? 'yes' : 'no', {
+    value(i18n('One trial per machine'), yesNo(p.one_trial_per_machine), {
       copyable: false,
     }),
   ]

@@ -1,8 +1,11 @@
+/**
+ * The package's own state, in volume `main` (so backups carry it): what the
+ * daemon does not keep itself.
+ */
 import { FileHelper, z } from '@start9labs/start-sdk'
 import { randomBytes } from 'node:crypto'
-import { sdk } from './sdk'
+import { sdk } from '../sdk'
 
-/** The package's own state, in volume `main` (so backups carry it). */
 const shape = z.object({
   /** Bearer token of the daemon's admin API (KEYSAT_ADMIN_API_KEY). */
   adminApiKey: z.string().min(16).max(256),
@@ -19,20 +22,24 @@ const shape = z.object({
 
 export type Store = z.infer<typeof shape>
 
-const packageStore = FileHelper.json(
+/** The file: volume `main`, `startos-store.json` (the name since the first release). */
+export const storeJson = FileHelper.json(
   { base: sdk.volumes.main, subpath: 'startos-store.json' },
   shape,
 )
-let current = packageStore
+let current = storeJson
 
-/** The store file (volume `main`, `startos-store.json`). */
+/**
+ * The store file; a function rather than the bare FileHelper so the tests
+ * can keep it elsewhere ({@link useStoreAt}).
+ */
 export function store() {
   return current
 }
 
 /** For the test suite only: keep the store in another file (`null` restores the package's). */
 export function useStoreAt(path: string | null) {
-  current = path === null ? packageStore : packageStore.withPath(path)
+  current = path === null ? storeJson : storeJson.withPath(path)
 }
 
 /** A new admin key: 256 random bits, in the daemon's `ksa_` form. */
