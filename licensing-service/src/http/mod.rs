@@ -6,6 +6,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod openapi;
 pub mod pages;
 pub mod public;
 pub mod router;

@@ -2,6 +2,7 @@
 //! (their npub) with a switch per notice kind, and Keysat's Nostr relays.
 //! Every change is written with its audit record in one transaction.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -15,7 +16,7 @@ use crate::domain::outbox::NoticeKind;
 use crate::domain::{now_unix, optional_text, DomainError};
 
 /// The settings as `/v1/admin/settings` shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Settings {
     pub operator_name: Option<String>,
     pub public_url: String,
@@ -145,14 +146,14 @@ fn parse_switches(given: &BTreeMap<String, bool>) -> Result<Vec<(NoticeKind, boo
 }
 
 /// Keysat's Nostr identity and its relays, with how each connection stands.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Nostr {
     pub npub: String,
     pub public_key_hex: String,
     pub relays: Vec<Relay>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Relay {
     pub url: String,
     pub status: &'static str,
