@@ -43,6 +43,7 @@ mod machines;
 mod nostr_delivery;
 mod nostr_inbox;
 mod offline_seats;
+mod openapi;
 mod pages;
 mod pages_browser;
 mod pages_renewals;

@@ -32,7 +32,7 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Resu
 
 #[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DeactivateBody {
+pub struct DeactivateBody {
     reason: Option<String>,
 }
 

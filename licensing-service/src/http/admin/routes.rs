@@ -60,7 +60,7 @@ admin_routes! {
     POST "/licenses/{id}/unsuspend" => licenses::unsuspend, Support, |d| d.optional_body::<licenses::ReasonBody>();
     POST "/licenses/{id}/revoke" => licenses::revoke, Full;
     GET "/machines" => machines::list, ReadOnly;
-    POST "/machines/{id}/deactivate" => machines::deactivate, Support;
+    POST "/machines/{id}/deactivate" => machines::deactivate, Support, |d| d.optional_body::<machines::DeactivateBody>();
     POST "/discount-codes" => codes::create, Issuer, |d| d.status(201);
     GET "/discount-codes" => codes::list, ReadOnly;
     GET "/discount-codes/{code}" => codes::get, ReadOnly;
@@ -93,7 +93,7 @@ admin_routes! {
     GET "/revenue" => sales::revenue, ReadOnly;
     GET "/customers" => customers::list, ReadOnly;
     GET "/customers/{id}" => customers::get, ReadOnly;
-    POST "/licenses/{id}/reset-seats" => support::reset_seats, Support;
+    POST "/licenses/{id}/reset-seats" => support::reset_seats, Support, |d| d.optional_body::<support::ReasonBody>();
     POST "/licenses/{id}/resend" => support::resend, Support;
     GET "/licenses/{id}/support" => support::show, ReadOnly;
     GET "/export/{file}" => export::export, ReadOnly, |d| d.media("text/csv", "licenses.csv, invoices.jsonl, …: CSV (text/csv) or JSON Lines (application/x-ndjson), streamed");

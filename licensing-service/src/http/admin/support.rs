@@ -13,6 +13,7 @@ use crate::services::support;
 use crate::services::views::{LicenseSupport, Resent, SeatsReset};
 
 #[derive(Deserialize, Default, JsonSchema)]
+#[schemars(rename = "ResetSeatsBody")]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     reason: Option<String>,

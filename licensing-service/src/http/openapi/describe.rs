@@ -69,6 +69,8 @@ pub struct OpDoc {
     pub extra: Vec<(u16, Schema, &'static str)>,
     /// A form's answer may be a redirect (303) to the next page.
     pub redirects: bool,
+    /// The handler reads the body raw: the table must say what it holds.
+    pub raw_body: bool,
 }
 
 impl OpDoc {
@@ -82,6 +84,7 @@ impl OpDoc {
             query: None,
             extra: vec![],
             redirects: false,
+            raw_body: false,
         }
     }
 
@@ -165,9 +168,18 @@ impl<S> Argument for State<S> {}
 impl<T> Argument for Path<T> {}
 impl Argument for HeaderMap {}
 impl Argument for ClientIp {}
-/// A raw body: the table's entry says what it holds.
-impl Argument for RawBody {}
-impl Argument for Body {}
+/// A raw body: the table's entry must say what it holds.
+impl Argument for RawBody {
+    fn describe(d: &mut OpDoc) {
+        d.raw_body = true;
+    }
+}
+
+impl Argument for Body {
+    fn describe(d: &mut OpDoc) {
+        d.raw_body = true;
+    }
+}
 
 impl<T: JsonSchema> Argument for Query<T> {
     fn describe(d: &mut OpDoc) {

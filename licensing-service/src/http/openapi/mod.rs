@@ -93,7 +93,8 @@ impl Document {
     ///
     /// # Panics
     /// When `what` leaves the success answer unknown, or its status picked at
-    /// run time and undeclared, or the operation is there already.
+    /// run time and undeclared, or a body read raw undescribed, or the
+    /// operation is there already.
     pub fn op(&mut self, method: &str, path: &str, part: Part, id: &str, what: impl FnOnce(&mut OpDoc)) {
         let mut d = OpDoc::new(std::mem::take(&mut self.gen));
         what(&mut d);
@@ -165,6 +166,10 @@ fn operation(d: &OpDoc, path: &str, part: Part, id: &str, method: &str) -> Value
     if !params.is_empty() {
         op.insert("parameters".into(), Value::Array(params));
     }
+    assert!(
+        !d.raw_body || d.body.is_some(),
+        "{method} {path}: its handler reads the body raw; say what it holds in the table (d.body::<T>(), …)"
+    );
     if let Some((media, schema, optional)) = &d.body {
         let content = match schema {
             Some(s) => json!({ *media: { "schema": s } }),
