@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod client_ip;
+pub mod cors;
 pub mod demo;
 pub mod error;
 pub mod extract;

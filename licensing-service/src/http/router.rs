@@ -9,7 +9,7 @@ use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 
 use super::extract::MAX_BODY_BYTES;
 use super::state::AppState;
-use super::{admin, demo, error, openapi, pages, public, webhooks};
+use super::{admin, cors, demo, error, openapi, pages, public, webhooks};
 
 /// Every public route: the buyer pages (whose errors browsers see as pages),
 /// then service info, catalogue, validation, machines, purchases — the API,
@@ -63,6 +63,8 @@ pub fn public_routes(state: &AppState) -> Router<AppState> {
         .route("/v1/upgrade-quote", post(public::subscriptions::upgrade_quote))
         .route("/v1/upgrade", post(public::subscriptions::upgrade))
         .route("/v1/subscriptions/cancel", post(public::subscriptions::cancel))
+        // CORS for the listed origins on the routes `cors::ROUTES` names.
+        .layer(middleware::from_fn_with_state(state.clone(), cors::public_cors))
         .merge(pages)
 }
 

@@ -27,6 +27,7 @@ mod chaos;
 mod client_example;
 mod codes_admin;
 mod connections;
+mod cors;
 mod delivery_payments;
 mod demo;
 mod desk_backups;

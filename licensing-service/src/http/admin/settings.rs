@@ -31,11 +31,17 @@ pub struct SettingsBody {
     operator_npub: Option<Option<String>>,
     /// Notice kind → on/off.
     notifications: Option<BTreeMap<String, bool>>,
+    /// Origins whose pages may call the public API (CORS); `[]` for none.
+    cors_origins: Option<Vec<String>>,
 }
 
 pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>) -> Result<Json<Settings>, ApiError> {
-    let change =
-        Change { operator_name: b.operator_name, operator_npub: b.operator_npub, notifications: b.notifications };
+    let change = Change {
+        operator_name: b.operator_name,
+        operator_npub: b.operator_npub,
+        notifications: b.notifications,
+        cors_origins: b.cors_origins,
+    };
     Ok(Json(settings::update(&s.core, change).await?))
 }
 

@@ -178,6 +178,9 @@ fn operation(d: &OpDoc, path: &str, part: Part, id: &str, method: &str) -> Value
         op.insert("requestBody".into(), json!({ "required": !optional, "content": content }));
     }
     op.insert("responses".into(), responses(d, method, path));
+    if matches!(part, Part::Public) && crate::http::cors::ROUTES.contains(&path) {
+        op.insert("x-keysat-cors".into(), json!(true));
+    }
     if let Part::Admin(scope) = part {
         op.insert("security".into(), json!([{ "adminKey": [scope.as_str()] }]));
         op.insert("x-keysat-scope".into(), json!(scope.as_str()));
