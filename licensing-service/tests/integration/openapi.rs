@@ -119,6 +119,7 @@ async fn every_answer_of_every_route_is_what_the_openapi_document_says() {
     let license = admin_licenses(&r).await;
     application(&r, &key).await;
     desk(&r, &license).await;
+    subscriptions(&r, &key, &license).await;
     operator(&r).await;
     errors(&r).await;
     btcpay_last(&r, &sim).await;
@@ -272,6 +273,33 @@ async fn desk(r: &Recorder<'_>, license: &str) {
     r.admin_get(&format!("/licenses/{license}/support")).await;
     r.admin_get("/audit").await;
     r.admin_get("/stats").await;
+}
+
+/// A recurring tier: renew, upgrade (quote, checkout), cancel (buyer and
+/// operator), the operator's change of tier and adjustment.
+async fn subscriptions(r: &Recorder<'_>, key: &str, license: &str) {
+    let monthly = json!({"slug": "monthly", "name": "Monthly", "price_sats": 5000, "is_recurring": true,
+        "duration_seconds": 30 * 86_400, "tier_rank": 4});
+    r.app.create_policy("app", monthly).await;
+    let mut keys = vec![];
+    for _ in 0..2 {
+        let free = r.post("/v1/purchase", json!({"product": "app", "policy_slug": "monthly", "code": "FREEBIE"})).await;
+        keys.push(id(&free, "license_key"));
+    }
+    r.post("/v1/renew", json!({"key": keys[0]})).await;
+    r.post("/v1/upgrade-quote", json!({"key": key, "to_policy_slug": "monthly"})).await;
+    r.post("/v1/upgrade", json!({"key": key, "to_policy_slug": "monthly"})).await;
+    r.post("/v1/subscriptions/cancel", json!({"key": keys[0], "reason": "too pricey"})).await;
+    let listed = r.admin_get("/subscriptions").await;
+    let open = listed["subscriptions"].as_array().unwrap().iter().find(|s| s["state"] != "canceled").expect("one open");
+    let sub = id(open, "subscription_id");
+    r.admin_get(&format!("/subscriptions/{sub}")).await;
+    r.admin_post(&format!("/subscriptions/{sub}/cancel"), json!({"reason": "asked by mail"}), 200).await;
+    let body = json!({"to_policy_slug": "lifetime", "skip_payment": true, "reason": "goodwill"});
+    let changed = r.admin_post(&format!("/licenses/{license}/change-tier"), body, 200).await;
+    assert_eq!(changed["status"], "applied", "{changed}");
+    r.admin_post(&format!("/licenses/{license}/adjust"), json!({"max_machines": 5, "reason": "more machines"}), 200)
+        .await;
 }
 
 /// Settings, relays, webhooks, import, backups, API keys.

@@ -106,8 +106,8 @@ admin_routes! {
     DELETE "/api-keys/{id}" => api_keys::revoke, Full;
     GET "/subscriptions" => subscriptions::list, ReadOnly;
     GET "/subscriptions/{id}" => subscriptions::get, ReadOnly;
-    POST "/subscriptions/{id}/cancel" => subscriptions::cancel, Support;
-    POST "/licenses/{id}/change-tier" => subscriptions::change_tier, Full;
+    POST "/subscriptions/{id}/cancel" => subscriptions::cancel, Support, |d| d.optional_body::<subscriptions::ReasonBody>();
+    POST "/licenses/{id}/change-tier" => subscriptions::change_tier, Full, |d| d.json::<subscriptions::ChangeTierAnswer>();
     POST "/licenses/{id}/adjust" => subscriptions::adjust, Full;
     POST "/stripe/connect" => stripe::connect, Full;
     GET "/stripe/status" => stripe::status, ReadOnly;

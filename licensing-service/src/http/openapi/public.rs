@@ -12,7 +12,9 @@ use schemars::JsonSchema;
 
 use super::{operation_id, then, Document, Part};
 use crate::domain::access::Scope;
-use crate::http::public::{catalog, codes, machines, purchase, recover, redeem, seats, service, validate};
+use crate::http::public::{
+    catalog, codes, machines, purchase, recover, redeem, seats, service, subscriptions, validate,
+};
 use crate::http::{admin, demo, pages, webhooks};
 
 /// `GET /healthz`'s constant answer.
@@ -72,6 +74,10 @@ router_routes! {
     Api GET "/v1/purchase/{invoice_id}" => purchase::get, |d| d.json::<keysat_client::PurchaseStatus>();
     Api POST "/v1/btcpay/webhook" => webhooks::btcpay_webhook, |d| d.body_media("application/json");
     Api POST "/v1/recover/npub" => recover::npub, |d| d.status(202);
+    Api POST "/v1/renew" => subscriptions::renew, |d| d.body::<subscriptions::RenewBody>().json::<keysat_client::PurchaseAnswer>();
+    Api POST "/v1/upgrade-quote" => subscriptions::upgrade_quote, |d| d.body::<subscriptions::QuoteBody>().json::<crate::services::upgrades::UpgradeQuoteView>();
+    Api POST "/v1/upgrade" => subscriptions::upgrade, |d| d.body::<subscriptions::UpgradeBody>().json::<subscriptions::UpgradeAnswer>();
+    Api POST "/v1/subscriptions/cancel" => subscriptions::cancel, |d| d.body::<subscriptions::CancelBody>().json::<crate::services::subscriptions::SubscriptionView>();
     // The buyer pages.
     Page GET "/buy/{slug}" => pages::buy::page, |d| d.page();
     Page POST "/buy/{slug}" => pages::buy::submit, |d| d.form_page();
@@ -87,6 +93,10 @@ router_routes! {
     Page GET "/seats" => pages::seats::page, |d| d.page();
     Page POST "/seats" => pages::seats::submit, |d| d.form_page();
     Page POST "/seats/free" => pages::seats::free, |d| d.form_page();
+    Page GET "/renew" => pages::renew::page, |d| d.page();
+    Page POST "/renew" => pages::renew::submit, |d| d.form_page();
+    Page GET "/upgrade" => pages::upgrade::page, |d| d.page();
+    Page POST "/upgrade" => pages::upgrade::submit, |d| d.form_page();
     Page GET "/static/{name}" => pages::assets::serve, |d| d.page().media("*/*", "A stylesheet, script or image of the pages");
     Page GET "/favicon.ico" => pages::assets::favicon, |d| d.page().media("image/svg+xml", "The icon");
     Page GET "/demo/checkout/{id}" => demo::checkout_page, |d| d.page();
