@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::common::btcpay_sim::{sign, BtcpaySim};
+use crate::common::stripe_sim::{StripeSim, SECRET_KEY};
 use crate::common::*;
 use crate::delivery_support::start_receiver;
 use crate::pages_support::shop;
@@ -109,7 +110,9 @@ fn id(v: &Value, field: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_answer_of_every_route_is_what_the_openapi_document_says() {
-    let app = spawn_app().await;
+    let stripe = StripeSim::start().await;
+    let stripe_url = url::Url::parse(&stripe.base).unwrap();
+    let app = spawn_with(|c| c.stripe_api_url = stripe_url).await;
     let sim = BtcpaySim::start(&[("S1", "Shop one"), ("S2", "Shop two")]).await;
     let r = Recorder::new(&app);
     btcpay(&r, &sim).await;
@@ -120,6 +123,7 @@ async fn every_answer_of_every_route_is_what_the_openapi_document_says() {
     application(&r, &key).await;
     desk(&r, &license).await;
     subscriptions(&r, &key, &license).await;
+    cards(&r, &stripe).await;
     operator(&r).await;
     errors(&r).await;
     btcpay_last(&r, &sim).await;
@@ -300,6 +304,31 @@ async fn subscriptions(r: &Recorder<'_>, key: &str, license: &str) {
     assert_eq!(changed["status"], "applied", "{changed}");
     r.admin_post(&format!("/licenses/{license}/adjust"), json!({"max_machines": 5, "reason": "more machines"}), 200)
         .await;
+}
+
+/// Stripe: connect, a card sale paid by its (signed) webhook, a refund,
+/// reconcile, status, disconnect.
+async fn cards(r: &Recorder<'_>, stripe: &StripeSim) {
+    r.admin_post("/stripe/connect", json!({"secret_key": SECRET_KEY}), 200).await;
+    r.admin_get("/stripe/status").await;
+    let sale = r.post("/v1/purchase", json!({"product": "app", "policy_slug": "lifetime", "provider": "stripe"})).await;
+    stripe.pay(&id(&sale, "btcpay_invoice_id")).await;
+    // Stripe's delivery again (as Stripe retries): acknowledged, applied once.
+    let sent = stripe.sent().into_iter().find(|s| s.event_type == "checkout.session.completed").expect("sent");
+    assert_eq!(sent.status, Some(200));
+    let req = r
+        .app
+        .client
+        .post(&sent.url)
+        .header("content-type", "application/json; charset=utf-8")
+        .header("stripe-signature", &sent.header)
+        .body(sent.body.clone());
+    r.send(Method::POST, "/v1/stripe/webhook", req).await.expect(200);
+    let invoice = id(&sale, "invoice_id");
+    assert_eq!(r.get(&format!("/v1/purchase/{invoice}")).await["status"], "settled");
+    r.admin_post(&format!("/invoices/{invoice}/refund"), json!({"reason": "changed their mind"}), 200).await;
+    r.admin_post("/stripe/reconcile", json!({}), 200).await;
+    r.admin_post("/stripe/disconnect", json!({}), 200).await;
 }
 
 /// Settings, relays, webhooks, import, backups, API keys.

@@ -73,6 +73,7 @@ router_routes! {
     Api POST "/v1/redeem" => redeem::redeem, |d| d.body::<redeem::RedeemBody>().json::<keysat_client::RedeemAnswer>();
     Api GET "/v1/purchase/{invoice_id}" => purchase::get, |d| d.json::<keysat_client::PurchaseStatus>();
     Api POST "/v1/btcpay/webhook" => webhooks::btcpay_webhook, |d| d.body_media("application/json");
+    Api POST "/v1/stripe/webhook" => webhooks::stripe_webhook, |d| d.body_media("application/json");
     Api POST "/v1/recover/npub" => recover::npub, |d| d.status(202);
     Api POST "/v1/renew" => subscriptions::renew, |d| d.body::<subscriptions::RenewBody>().json::<keysat_client::PurchaseAnswer>();
     Api POST "/v1/upgrade-quote" => subscriptions::upgrade_quote, |d| d.body::<subscriptions::QuoteBody>().json::<crate::services::upgrades::UpgradeQuoteView>();
