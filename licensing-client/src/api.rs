@@ -128,6 +128,7 @@ impl Serialize for ErrorEnvelope<'_> {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(tag = "status")]
 pub enum PurchaseAnswer {
     /// `"status": "pending"`: pay at `checkout_url`, then poll `poll_url`.
@@ -175,6 +176,7 @@ impl PurchaseAnswer {
 
 /// A purchase waiting for payment (PROTOCOL.md §4 "Purchase").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PurchaseCheckout {
     /// The server's id of the purchase (its receipt).
     pub invoice_id: Uuid,
@@ -198,6 +200,7 @@ pub struct PurchaseCheckout {
 
 /// A purchase with nothing to pay: the license is issued already.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PurchaseIssued {
     /// The server's id of the purchase (its receipt).
     pub invoice_id: Uuid,
@@ -224,6 +227,7 @@ pub struct PurchaseIssued {
 /// The answer of `GET /v1/purchase/{invoice_id}`: where a purchase stands.
 /// Every field is always written, `null` when it does not apply (yet).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PurchaseStatus {
     /// The server's id of the purchase (its receipt).
     pub invoice_id: Uuid,
@@ -243,6 +247,7 @@ pub struct PurchaseStatus {
     /// The license's expiry (unix seconds; RFC 3339 in the JSON); `null`
     /// until the license exists, and for a perpetual one.
     #[serde(default, with = "crate::time::nullable")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<crate::schema::Timestamp>"))]
     pub expires_at: Option<u64>,
     /// The license's seats (0 = unlimited); `null` until it exists.
     pub max_machines: Option<i64>,
@@ -252,6 +257,7 @@ pub struct PurchaseStatus {
 
 /// The answer of `POST /v1/redeem`: the license a free-license code gave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct RedeemAnswer {
     /// The license's id.
     pub license_id: Uuid,
@@ -265,6 +271,7 @@ pub struct RedeemAnswer {
     pub product_id: Uuid,
     /// Unix seconds (RFC 3339 in the JSON); `null` for a perpetual license.
     #[serde(default, with = "crate::time::nullable")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<crate::schema::Timestamp>"))]
     pub expires_at: Option<u64>,
     /// Seats (0 = unlimited).
     pub max_machines: i64,

@@ -109,6 +109,8 @@ mod lease;
 mod nonce;
 mod payload;
 mod public_key;
+#[cfg(feature = "schemars")]
+mod schema;
 mod time;
 
 pub use activation::{

@@ -108,6 +108,7 @@ impl Application {
         let (events, writer) = EventQueue::start(db.clone(), shutdown_rx);
         let demo = config.demo.then(|| Arc::new(Simulated::new(&public_url)));
         let payments = payments(&db, &config, demo.as_ref()).await?;
+        let cors_origins = services::cors::CorsOrigins::load(&db).await?;
         let core = Core::new(CoreInner {
             limits: services::Limits::new(&config),
             payments,
@@ -125,6 +126,7 @@ impl Application {
             signer: Arc::new(signer),
             config: Arc::new(config),
             db,
+            cors_origins,
         });
         let state = AppState::new(
             core.clone(),

@@ -6,6 +6,7 @@
 //! A backup is a `keysat snapshot` (`VACUUM INTO`, safe while serving)
 //! checked with `PRAGMA integrity_check`.
 
+use schemars::JsonSchema;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -140,7 +141,7 @@ pub fn time_of(name: &str) -> Option<i64> {
 }
 
 /// One backup file.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, JsonSchema)]
 pub struct BackupFile {
     pub name: String,
     pub path: PathBuf,

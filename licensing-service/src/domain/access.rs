@@ -2,11 +2,12 @@
 //! key holds a set of them, and a scope covers the routes of its own and of
 //! the scopes it includes: `full` everything, `support` also `read-only`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     /// Every GET: catalogue, licenses, sales, customers, exports, status.

@@ -1,6 +1,7 @@
 //! Products, their entitlement catalogue, and policies (tiers): the rules a
 //! create or a patch must satisfy.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -8,7 +9,7 @@ use super::machine_rules::{MachineRules, MachineRulesInput};
 use super::{nullable, optional_text, required_text, DomainError, Slug};
 
 /// One entry of a product's entitlement catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Entitlement {
     pub slug: Slug,
@@ -32,7 +33,7 @@ pub struct Product {
 }
 
 /// Body of a product create or patch; absent fields keep their value.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductInput {
     pub slug: Option<String>,
@@ -202,7 +203,7 @@ impl FiatPrice {
 }
 
 /// Body of a policy create or patch; absent fields keep their value.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInput {
     pub slug: Option<String>,

@@ -2,13 +2,14 @@
 //! their arithmetic (integer sats; fiat as decimal strings), and the rules
 //! that decide whether a code applies.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::DomainError;
 
 /// A code as buyers type it: 4–64 letters, digits, `-` or `_`,
 /// case-insensitive (kept upper-case).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(transparent)]
 pub struct Code(String);
 
@@ -165,7 +166,7 @@ fn percent_of_decimal(amount: &str, percent: i64) -> String {
 
 /// What a buyer pays for a tier, with or without a code: the one price
 /// computation behind the buy page, the preview, purchases and redemptions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Quote {
     /// For a fiat tier these three are 0: the provider converts at checkout,
     /// and the tier's `price_sats` plays no part.

@@ -3,12 +3,13 @@
 //! late payment, or the operator marking it paid at the provider); `settled`
 //! is final. Older or repeated provider news never moves it back.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::DomainError;
 
 /// Our invoice's status, as `GET /v1/purchase/{id}` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InvoiceStatus {
     Pending,

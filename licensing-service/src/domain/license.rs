@@ -1,12 +1,13 @@
 //! Licenses: their states, the terms a policy grants, buyer contact values.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::catalog::Policy;
 use super::DomainError;
 
 /// Lifecycle of a license. Suspension is reversible; revocation is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LicenseStatus {
     Active,

@@ -8,6 +8,7 @@ pub mod invoice;
 pub mod license;
 pub mod machine_rules;
 pub mod npub;
+pub mod origin;
 pub mod outbox;
 pub mod proration;
 pub mod proxies;

@@ -46,6 +46,25 @@ impl TryFrom<String> for Slug {
     }
 }
 
+/// What [`Slug::parse_field`] accepts.
+impl schemars::JsonSchema for Slug {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Slug".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$",
+            "description": "1-64 of a-z, 0-9 and '-', not at either end",
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Slug {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;

@@ -49,8 +49,9 @@ impl TryFrom<String> for Purpose {
 }
 
 /// Where a subscription stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "SubscriptionState")]
 pub enum State {
     Active,
     Notice,

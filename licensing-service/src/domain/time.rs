@@ -35,6 +35,21 @@ impl serde::Serialize for Timestamp {
     }
 }
 
+/// An RFC 3339 UTC string in whole seconds (what [`ts`] writes).
+impl schemars::JsonSchema for Timestamp {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "format": "date-time" })
+    }
+}
+
 /// Unix seconds as the shared protocol types carry them (`keysat_client`'s
 /// answers: `u64`, written as RFC 3339 by the same formatter as [`ts`]).
 pub fn unix(t: i64) -> u64 {

@@ -9,12 +9,14 @@ use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 
 use super::extract::MAX_BODY_BYTES;
 use super::state::AppState;
-use super::{admin, demo, error, pages, public, webhooks};
+use super::{admin, cors, demo, error, openapi, pages, public, webhooks};
 
 /// Every public route: the buyer pages (whose errors browsers see as pages),
 /// then service info, catalogue, validation, machines, purchases — the API,
 /// kept free of page middleware so the hot path pays nothing for it.
 pub fn public_routes(state: &AppState) -> Router<AppState> {
+    // Built now: a route the OpenAPI document cannot describe stops the start.
+    openapi::document();
     let pages = Router::new()
         .route("/", get(public::service::root))
         .route("/buy/{slug}", get(pages::buy::page).post(pages::buy::submit))
@@ -38,6 +40,7 @@ pub fn public_routes(state: &AppState) -> Router<AppState> {
     let pages = pages::security::with_headers(pages);
     Router::new()
         .route("/healthz", get(public::service::healthz))
+        .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/pubkey", get(public::service::pubkey))
         .route("/v1/products", get(public::catalog::list_products))
         .route("/v1/products/{slug}", get(public::catalog::get_product))
@@ -60,6 +63,8 @@ pub fn public_routes(state: &AppState) -> Router<AppState> {
         .route("/v1/upgrade-quote", post(public::subscriptions::upgrade_quote))
         .route("/v1/upgrade", post(public::subscriptions::upgrade))
         .route("/v1/subscriptions/cancel", post(public::subscriptions::cancel))
+        // CORS for the listed origins on the routes `cors::ROUTES` names.
+        .layer(middleware::from_fn_with_state(state.clone(), cors::public_cors))
         .merge(pages)
 }
 

@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -20,7 +21,7 @@ use crate::services::payments;
 use crate::services::ServiceError;
 
 /// What BTCPay is answered once the event is applied (it reads only the status).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Acknowledged {
     ok: bool,
     outcome: &'static str,
@@ -70,7 +71,7 @@ fn notice(status: StatusCode, title: &str, lines: Vec<String>) -> Response {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct StateQuery {
     state: Option<String>,
 }

@@ -5,6 +5,7 @@
 //! key acts as `admin` with every scope.
 
 use rand::RngCore;
+use schemars::JsonSchema;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -33,7 +34,7 @@ pub fn acting() -> Option<String> {
     ACTING.try_with(Clone::clone).ok()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ApiKeyView {
     pub id: Uuid,
     pub name: String,
@@ -60,7 +61,7 @@ impl From<&ApiKey> for ApiKeyView {
 }
 
 /// A new key: the only time `key` is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct CreatedKey {
     #[serde(flatten)]
     pub view: ApiKeyView,

@@ -4,6 +4,7 @@
 //! and the last failure are kept in settings for `/v1/admin/status`, the
 //! metrics and the operator's notice.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{audit, Core, ServiceError};
@@ -25,20 +26,20 @@ const RETRY_SECONDS: i64 = 3600;
 /// One backup at a time in this process (the schedule and the button).
 static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct LastBackup {
     pub at: Timestamp,
     pub name: String,
     pub bytes: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct BackupFailure {
     pub at: Timestamp,
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct BackupStatus {
     /// Whether the daily backup is on (`KEYSAT_BACKUP_HOUR`).
     pub scheduled: bool,
@@ -175,7 +176,7 @@ fn next_at(now: i64, hour: u8, last: Option<i64>) -> i64 {
 }
 
 /// What `/v1/admin/status` says about the whole service.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ServiceStatus {
     pub version: &'static str,
     /// The database file and its write-ahead log.

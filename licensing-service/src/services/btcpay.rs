@@ -3,6 +3,7 @@
 //! change is stored with its audit record and, when payments switch, the
 //! running provider is replaced.
 
+use schemars::JsonSchema;
 use std::sync::Arc;
 
 use rand::rngs::OsRng;
@@ -64,7 +65,7 @@ fn random_token() -> String {
 }
 
 /// The link the operator opens to approve Keysat in BTCPay.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AuthorizeLink {
     pub authorize_url: String,
     pub expires_at: Timestamp,
@@ -226,7 +227,7 @@ async fn usable_stores(client: &Client) -> Result<Vec<Store>, ProviderError> {
 }
 
 /// Reconciliation as the operator sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Reconciliation {
     pub last_run_at: Option<Timestamp>,
     pub last_error: Option<String>,
@@ -236,7 +237,7 @@ pub struct Reconciliation {
 }
 
 /// The connection as the operator sees it (the API key is never shown).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Status {
     pub connected: bool,
     pub provider: Option<String>,
@@ -336,7 +337,7 @@ pub async fn status(s: &Core) -> Result<Status, ServiceError> {
 }
 
 /// A connection just made.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Connected {
     pub connected: bool,
     pub btcpay_url: String,
@@ -378,7 +379,7 @@ pub async fn choose_store(s: &Core, store_id: &str) -> Result<Connected, Service
 }
 
 /// What a disconnect did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Disconnected {
     pub connected: bool,
     pub removed_webhook: bool,

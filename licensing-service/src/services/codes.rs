@@ -3,6 +3,7 @@
 //! change is one transaction with its audit record (before and after).
 
 use rand::RngCore;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
@@ -17,7 +18,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::{now_unix, optional_text, DomainError};
 
 /// A discount code as the operator sees it, with how it has been used.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct CodeView {
     pub id: Uuid,
     pub code: Code,
@@ -41,7 +42,7 @@ pub struct CodeView {
 }
 
 /// How a code has been used.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct UsageView {
     pub uses: i64,
     pub reserved: i64,
@@ -336,7 +337,7 @@ pub async fn set_active(s: &Core, code: &str, active: bool) -> Result<CodeView, 
 }
 
 /// What a delete answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Deleted {
     pub ok: bool,
     pub deleted: Code,

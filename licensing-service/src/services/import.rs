@@ -24,6 +24,7 @@
 //! into another Keysat as it is (keys are re-issued). A cell the export
 //! neutralised against spreadsheet formulas (`'=…`) is read back as it was.
 
+use schemars::JsonSchema;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -81,7 +82,7 @@ fn column(name: &str) -> Option<Col> {
 }
 
 /// What an import did (or, in a dry run, would do).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ImportReport {
     pub dry_run: bool,
     /// Data rows read (the header not counted).
@@ -99,7 +100,7 @@ pub struct ImportReport {
     pub results: Vec<RowResult>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RowError {
     /// The line in the file (the header is line 1).
     pub line: u64,
@@ -107,7 +108,7 @@ pub struct RowError {
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RowResult {
     pub line: u64,
     pub reference: String,
@@ -189,7 +190,7 @@ pub async fn licenses(s: &Core, csv: &[u8], dry_run: bool, actor: &str) -> Resul
     Ok(report)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Created,

@@ -12,6 +12,7 @@ pub mod backups;
 pub mod btcpay;
 pub mod catalog;
 pub mod codes;
+pub mod cors;
 pub mod customers;
 pub mod export;
 pub mod fulfillment;

@@ -5,6 +5,7 @@
 //! backup thus ends where the happy path would have. While the provider is
 //! unreachable, passes back off.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::db::{self, invoices::Invoice};
@@ -26,7 +27,7 @@ const NEVER_CREATED_AFTER: i64 = 3600;
 const MAX_BACKOFF: i64 = 30 * 60;
 
 /// What one pass did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, JsonSchema)]
 pub struct Report {
     pub skipped: bool,
     pub checked: u64,

@@ -6,6 +6,7 @@
 //! `invoice.refunded`, the invoice's audit record and the buyer's notice are
 //! written in one transaction.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -34,7 +35,7 @@ pub struct RefundInput {
 }
 
 /// A refund as the operator sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RefundView {
     pub invoice_id: String,
     /// `requested` (the provider is being asked) or `done`.

@@ -2,6 +2,7 @@
 //! (their npub) with a switch per notice kind, and Keysat's Nostr relays.
 //! Every change is written with its audit record in one transaction.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -15,7 +16,7 @@ use crate::domain::outbox::NoticeKind;
 use crate::domain::{now_unix, optional_text, DomainError};
 
 /// The settings as `/v1/admin/settings` shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Settings {
     pub operator_name: Option<String>,
     pub public_url: String,
@@ -24,6 +25,8 @@ pub struct Settings {
     pub operator_npub: Option<String>,
     /// Notice kind → on/off.
     pub notifications: BTreeMap<&'static str, bool>,
+    /// Origins whose pages may call the public API (CORS), e.g. `https://shop.example`.
+    pub cors_origins: Vec<String>,
 }
 
 pub async fn current(s: &Core) -> Result<Settings, ServiceError> {
@@ -35,6 +38,7 @@ pub async fn current(s: &Core) -> Result<Settings, ServiceError> {
         public_key_pem: s.public_key_pem.to_string(),
         operator_npub: bech32(npub),
         notifications: switches(&mut conn).await?,
+        cors_origins: s.cors_origins.list(),
     })
 }
 
@@ -57,6 +61,7 @@ pub struct Change {
     /// npub or hex.
     pub operator_npub: Option<Option<String>>,
     pub notifications: Option<BTreeMap<String, bool>>,
+    pub cors_origins: Option<Vec<String>>,
 }
 
 /// Checks the whole change first; nothing is written if any part is invalid.
@@ -64,6 +69,7 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
     let name = change.operator_name.map(|n| optional_text("operator_name", n, 120)).transpose()?;
     let npub = change.operator_npub.map(parse_npub).transpose()?;
     let kinds = change.notifications.as_ref().map(parse_switches).transpose()?;
+    let cors = change.cors_origins.as_deref().map(crate::domain::origin::parse_list).transpose()?;
     let now = now_unix();
     let mut tx = s.db.begin().await?;
     if let Some(name) = &name {
@@ -114,9 +120,16 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
         )
         .await?;
     }
+    let cors = match cors {
+        Some(list) => Some(super::cors::store(&mut tx, now, s.cors_origins.list(), &list).await?),
+        None => None,
+    };
     tx.commit().await?;
     if let Some(name) = name {
         s.delivery.set_operator_name(name);
+    }
+    if let Some(list) = cors {
+        s.cors_origins.replace(list);
     }
     current(s).await
 }
@@ -145,14 +158,14 @@ fn parse_switches(given: &BTreeMap<String, bool>) -> Result<Vec<(NoticeKind, boo
 }
 
 /// Keysat's Nostr identity and its relays, with how each connection stands.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Nostr {
     pub npub: String,
     pub public_key_hex: String,
     pub relays: Vec<Relay>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Relay {
     pub url: String,
     pub status: &'static str,

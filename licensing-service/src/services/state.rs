@@ -49,6 +49,8 @@ pub struct CoreInner {
     /// Nostr identity and relays, webhook sender, the seller's name.
     pub delivery: Arc<Delivery>,
     pub limits: Limits,
+    /// The origins whose pages may call the public API (CORS).
+    pub cors_origins: super::cors::CorsOrigins,
 }
 
 impl CoreInner {

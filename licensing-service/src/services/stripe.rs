@@ -4,6 +4,7 @@
 //! the same address) and keeps the signing secret Stripe answers with. Status
 //! and disconnect as for BTCPay. The card rail runs beside the bitcoin one.
 
+use schemars::JsonSchema;
 use std::sync::Arc;
 
 use rand::rngs::OsRng;
@@ -63,7 +64,8 @@ pub fn webhook_url(s: &Core) -> String {
 }
 
 /// What a connection made.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "StripeConnected")]
 pub struct Connected {
     pub connected: bool,
     pub livemode: bool,
@@ -129,7 +131,8 @@ fn random_token() -> String {
 }
 
 /// The connection as the operator sees it (the key is never shown).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "StripeStatus")]
 pub struct Status {
     pub connected: bool,
     pub livemode: Option<bool>,
@@ -166,7 +169,8 @@ pub async fn status(s: &Core) -> Result<Status, ServiceError> {
 }
 
 /// What a disconnect did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "StripeDisconnected")]
 pub struct Disconnected {
     pub connected: bool,
     pub removed_webhook: bool,

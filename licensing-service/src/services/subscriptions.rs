@@ -11,6 +11,7 @@
 use ed25519_dalek::SigningKey;
 use hmac::{Hmac, Mac};
 use keysat_client::{PurchaseAnswer, PurchaseIssued};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
 use sha2::Sha256;
@@ -41,7 +42,7 @@ use crate::domain::validation::Reason;
 use crate::domain::{now_unix, optional_text, DomainError, Slug};
 
 /// A subscription as the operator (and the buyer who cancels) sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SubscriptionView {
     pub subscription_id: Uuid,
     pub license_id: Uuid,

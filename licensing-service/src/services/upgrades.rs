@@ -7,6 +7,7 @@
 //! entitlements. The operator can change a tier too, at once (a comp) or by
 //! handing the buyer a checkout.
 
+use schemars::JsonSchema;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ed25519_dalek::SigningKey;
@@ -39,7 +40,7 @@ use crate::domain::time::{ts, ts_or_null, Timestamp};
 use crate::domain::{now_unix, optional_text, DomainError, Slug};
 
 /// Which way a tier change goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Upgrade,
@@ -50,7 +51,7 @@ pub enum Direction {
 }
 
 /// `POST /v1/upgrade-quote`'s answer: what moving to a tier costs now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct UpgradeQuoteView {
     pub license_id: Uuid,
     pub from_policy_slug: Option<Slug>,
@@ -290,7 +291,7 @@ pub async fn quote(s: &Core, holder: Holder<'_>, to_slug: &str) -> Result<Upgrad
 }
 
 /// A downgrade waiting for the next renewal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Scheduled {
     pub license_id: Uuid,
     pub to_policy_slug: Slug,

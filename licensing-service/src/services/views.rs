@@ -2,6 +2,7 @@
 //! StartOS actions see. Times are [`Timestamp`]s (RFC 3339 UTC on the wire);
 //! a license has one shape wherever it appears.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -18,7 +19,7 @@ use crate::domain::npub::Npub;
 use crate::domain::slug::Slug;
 use crate::domain::time::Timestamp;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ProductView {
     pub id: Uuid,
     pub slug: Slug,
@@ -48,7 +49,7 @@ impl From<&Product> for ProductView {
 }
 
 /// A product with its policies (tiers).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ProductDetails {
     #[serde(flatten)]
     pub product: ProductView,
@@ -56,7 +57,7 @@ pub struct ProductDetails {
 }
 
 /// A policy (tier) as the operator sees it: every field.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PolicyView {
     pub id: Uuid,
     pub product_id: Uuid,
@@ -122,7 +123,7 @@ impl PolicyView {
 }
 
 /// A license, the one shape: issued, listed, searched, shown, changed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LicenseView {
     pub license_id: Uuid,
     pub license_key: String,
@@ -158,7 +159,7 @@ pub struct LicenseView {
 
 /// What a license or an invoice is of: the product and the tier by id,
 /// slug and name (slug and name null if it is gone). Flattened into its answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TierRef {
     pub product_id: Uuid,
     pub product_slug: Option<Slug>,
@@ -231,7 +232,7 @@ impl LicenseView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MachineView {
     pub id: Uuid,
     pub license_id: Uuid,
@@ -262,7 +263,7 @@ impl From<&Machine> for MachineView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: Timestamp,
@@ -288,7 +289,7 @@ impl From<&AuditRow> for AuditEntry {
 }
 
 /// How the DM delivering a license stands.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct NostrDelivery {
     pub state: String,
     pub recipient_npub: String,
@@ -319,7 +320,7 @@ impl From<&Message> for NostrDelivery {
 }
 
 /// Validations of a license, folded as the log keeps them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ValidationView {
     pub at: Timestamp,
     pub fingerprint: Option<String>,
@@ -343,7 +344,7 @@ impl From<&LoggedEvent> for ValidationView {
 }
 
 /// A license with everything the operator looks at for support.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct LicenseDetails {
     #[serde(flatten)]
     pub license: LicenseView,
@@ -357,7 +358,7 @@ pub struct LicenseDetails {
 }
 
 /// An invoice as the operator sees it: what was asked, by whom, what it became.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct InvoiceView {
     pub invoice_id: Uuid,
     pub status: crate::domain::invoice::InvoiceStatus,
@@ -416,7 +417,7 @@ impl InvoiceView {
 }
 
 /// The provider's side of an invoice, asked now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ProviderInvoiceView {
     /// `new`, `processing`, `settled`, `expired` or `invalid`; null when the provider could not be asked.
     pub state: Option<&'static str>,
@@ -427,7 +428,7 @@ pub struct ProviderInvoiceView {
 }
 
 /// A provider delivery (webhook) received about an invoice.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ProviderDeliveryView {
     pub delivery_id: String,
     pub event_type: String,
@@ -435,7 +436,7 @@ pub struct ProviderDeliveryView {
 }
 
 /// An invoice with the provider's view, the deliveries received and its license.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct InvoiceDetails {
     #[serde(flatten)]
     pub invoice: InvoiceView,
@@ -449,14 +450,14 @@ pub struct InvoiceDetails {
 }
 
 /// Money in one currency, as charged (a decimal string).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, JsonSchema)]
 pub struct FiatAmount {
     pub currency: String,
     pub amount: String,
 }
 
 /// Sales of one group (or all of them).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RevenueLine {
     /// The group: a day `2026-12-01`, an ISO week `2026-W49`, a month
     /// `2026-12`, a product or tier (`product/tier`) slug, a code, a provider;
@@ -475,7 +476,7 @@ pub struct RevenueLine {
     pub refunded_fiat: Vec<FiatAmount>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Revenue {
     pub from: Timestamp,
     pub to: Timestamp,
@@ -486,7 +487,7 @@ pub struct Revenue {
 
 /// A buyer: every e-mail address and npub used together on one order or
 /// license, with what they hold and paid.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CustomerView {
     /// `cus_…`, stable while the customer's identities stay the same.
     pub customer_id: String,
@@ -503,7 +504,7 @@ pub struct CustomerView {
 }
 
 /// A customer with their licenses in full.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct CustomerDetails {
     #[serde(flatten)]
     pub customer: CustomerView,
@@ -511,7 +512,7 @@ pub struct CustomerDetails {
 }
 
 /// The seats freed by resetting a license.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct SeatsReset {
     pub license_id: Uuid,
     pub freed: usize,
@@ -519,7 +520,7 @@ pub struct SeatsReset {
 }
 
 /// A key sent again.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Resent {
     pub license_id: Uuid,
     /// `nostr` (e-mail once Keysat sends e-mail).
@@ -530,7 +531,7 @@ pub struct Resent {
 
 /// A license with everything support looks at: machines, audit trail and
 /// validations (as in its details), its invoice in full and every delivery.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct LicenseSupport {
     #[serde(flatten)]
     pub details: LicenseDetails,

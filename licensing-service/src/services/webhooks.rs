@@ -3,6 +3,7 @@
 //! manual redelivery. Each endpoint change is one transaction with its audit
 //! record; sending is `delivery::webhooks`.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{json, Value};
 use url::Url;
@@ -20,7 +21,7 @@ use crate::domain::{now_unix, optional_text, DomainError};
 const URL_MAX: usize = 2000;
 
 /// An endpoint as the operator sees it (never its secret).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct EndpointView {
     pub id: Uuid,
     pub url: String,
@@ -47,7 +48,7 @@ impl From<&Endpoint> for EndpointView {
 }
 
 /// An endpoint with its signing secret: answered once, when it is made.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct EndpointWithSecret {
     #[serde(flatten)]
     pub endpoint: EndpointView,
@@ -66,14 +67,14 @@ impl From<&Endpoint> for EndpointWithSecret {
 }
 
 /// An endpoint with how its deliveries stand.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct EndpointWithCounts {
     #[serde(flatten)]
     pub endpoint: EndpointView,
     pub deliveries: DeliveryCounts,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct DeliveryCounts {
     pub pending: i64,
     pub delivered: i64,
@@ -81,7 +82,7 @@ pub struct DeliveryCounts {
 }
 
 /// A changed endpoint: with the new secret when it was rotated.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Updated {
     Endpoint(EndpointView),
@@ -226,7 +227,7 @@ pub async fn delete(s: &Core, id: &str) -> Result<(), ServiceError> {
 }
 
 /// One delivery of an event to an endpoint, as the log shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct DeliveryView {
     pub id: String,
     pub event_id: String,
@@ -267,7 +268,7 @@ impl From<&Delivery> for DeliveryView {
 }
 
 /// One attempt of a delivery.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AttemptView {
     pub at: Timestamp,
     pub status_code: Option<i64>,
@@ -290,7 +291,7 @@ impl From<&Attempt> for AttemptView {
 }
 
 /// The event a delivery carries.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct EventView {
     pub id: String,
     #[serde(rename = "type")]
@@ -311,7 +312,7 @@ impl From<&Event> for EventView {
 }
 
 /// A delivery with its attempts and its event (absent once pruned).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct DeliveryDetails {
     #[serde(flatten)]
     pub delivery: DeliveryView,
@@ -321,7 +322,7 @@ pub struct DeliveryDetails {
 }
 
 /// A delivery after a manual redelivery, and whether that attempt succeeded.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Redelivered {
     #[serde(flatten)]
     pub details: DeliveryDetails,
@@ -340,7 +341,7 @@ pub struct DeliveryQuery {
 }
 
 /// A page of the delivery log.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct DeliveryPage {
     pub deliveries: Vec<DeliveryView>,
     /// Give it back as `cursor` for the next page; null on the last.

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::http::error::ApiError;
@@ -12,8 +13,9 @@ use crate::http::extract::Json as JsonBody;
 use crate::http::state::AppState;
 use crate::services::api_keys::{self, ApiKeyView, CreatedKey};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ApiKeyCreate")]
 pub struct CreateBody {
     name: String,
     scopes: Vec<String>,
@@ -26,7 +28,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(api_keys::create(&s.core, &b.name, &b.scopes).await?)))
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, JsonSchema)]
 pub struct KeyList {
     api_keys: Vec<ApiKeyView>,
 }

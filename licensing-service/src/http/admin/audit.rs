@@ -2,6 +2,7 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::db;
@@ -10,13 +11,13 @@ use crate::http::state::AppState;
 use crate::http::views::parse_time;
 use crate::services::views::AuditEntry;
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct AuditPage {
     entries: Vec<AuditEntry>,
     next_cursor: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     action: Option<String>,

@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::http::error::ApiError;
@@ -12,7 +13,7 @@ use crate::http::state::AppState;
 use crate::services::btcpay::{self, AuthorizeLink, Connected, Disconnected, Status};
 use crate::services::reconcile::{self, Report};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectBody {
     btcpay_url: String,
@@ -30,7 +31,7 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError>
     Ok(Json(btcpay::status(&s.core).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreBody {
     store_id: String,
@@ -48,7 +49,7 @@ pub async fn disconnect(State(s): State<AppState>) -> Result<Json<Disconnected>,
     Ok(Json(btcpay::disconnect(&s.core).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManualBody {
     btcpay_url: String,

@@ -5,6 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::nullable;
@@ -14,8 +15,9 @@ use crate::http::state::AppState;
 use crate::http::views::parse_time;
 use crate::services::codes::{self, CodeChange, CodeView, Deleted, NewCode};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "CodeCreate")]
 pub struct CreateBody {
     code: Option<String>,
     product_slug: String,
@@ -30,8 +32,9 @@ pub struct CreateBody {
     referrer: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "CodePatch")]
 pub struct PatchBody {
     kind: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
@@ -76,13 +79,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(codes::create(&s.core, input).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     product: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Codes {
     discount_codes: Vec<CodeView>,
 }

@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::http::error::ApiError;
@@ -10,7 +11,7 @@ use crate::http::state::AppState;
 use crate::services::customers;
 use crate::services::views::{CustomerDetails, CustomerView};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     q: Option<String>,
@@ -18,7 +19,7 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct CustomerPage {
     customers: Vec<CustomerView>,
     next_cursor: Option<String>,

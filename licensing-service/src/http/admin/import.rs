@@ -7,8 +7,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -17,7 +17,7 @@ use crate::services::import;
 /// Largest CSV accepted (about 100,000 rows of a Keysat export).
 const MAX_CSV_BYTES: usize = 64 * 1024 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     dry_run: Option<String>,
@@ -46,12 +46,17 @@ pub async fn licenses(
     if report.errors.is_empty() {
         return Ok(Json(report).into_response());
     }
-    let mut body = serde_json::to_value(&report).map_err(|e| anyhow::anyhow!(e))?;
     let message = format!("{} row(s) have errors; nothing was imported", report.errors.len());
-    if let Value::Object(map) = &mut body {
-        map.insert("ok".into(), json!(false));
-        map.insert("error".into(), json!("import_invalid"));
-        map.insert("message".into(), json!(message));
-    }
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response())
+    let refused = Refused { report, ok: false, error: "import_invalid", message };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(refused)).into_response())
+}
+
+/// The answer when a row has errors (422): the report, in the error envelope.
+#[derive(Serialize, JsonSchema)]
+pub struct Refused {
+    #[serde(flatten)]
+    report: import::ImportReport,
+    ok: bool,
+    error: &'static str,
+    message: String,
 }

@@ -5,6 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::license::StatusAction;
@@ -15,7 +16,7 @@ use crate::http::views::parse_time;
 use crate::services::licenses::{self, IssueInput, ListInput};
 use crate::services::views::{LicenseDetails, LicenseView};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
     product_slug: String,
@@ -41,7 +42,7 @@ pub async fn issue(
     Ok((StatusCode::CREATED, Json(licenses::issue(&s.core, input).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     product: Option<String>,
@@ -52,7 +53,7 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct LicensePage {
     licenses: Vec<LicenseView>,
     next_cursor: Option<String>,
@@ -71,13 +72,13 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Resu
     Ok(Json(LicensePage { licenses: page.licenses, next_cursor: page.next_cursor }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct SearchQuery {
     q: String,
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Found {
     licenses: Vec<LicenseView>,
 }
@@ -90,7 +91,7 @@ pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Js
     Ok(Json(licenses::details(&s.core, &id).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     reason: Option<String>,

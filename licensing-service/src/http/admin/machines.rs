@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::http::error::ApiError;
@@ -10,14 +11,14 @@ use crate::http::state::AppState;
 use crate::services::licenses;
 use crate::services::views::MachineView;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     license_id: Option<String>,
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Machines {
     machines: Vec<MachineView>,
 }
@@ -29,9 +30,9 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Resu
     Ok(Json(Machines { machines }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DeactivateBody {
+pub struct DeactivateBody {
     reason: Option<String>,
 }
 

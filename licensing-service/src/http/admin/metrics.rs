@@ -4,13 +4,13 @@
 
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::services::metrics;
 
-pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+pub async fn metrics(State(s): State<AppState>) -> Result<Response, ApiError> {
     let body = metrics::render(&s.core).await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body))
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
 }

@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::domain::catalog::PolicyInput;
@@ -20,7 +21,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(products::create_policy(&s.core, &slug, input).await?)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Policies {
     policies: Vec<PolicyView>,
 }

@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::domain::catalog::ProductInput;
@@ -19,7 +20,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(products::create(&s.core, input).await?)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Products {
     products: Vec<ProductView>,
 }

@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::http::error::ApiError;
@@ -9,7 +10,7 @@ use crate::http::extract::Json as JsonBody;
 use crate::http::state::AppState;
 use crate::services::refunds::{self, RefundInput, RefundView};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
     reason: Option<String>,

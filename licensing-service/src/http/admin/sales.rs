@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::now_unix;
@@ -12,7 +13,7 @@ use crate::http::views::parse_time;
 use crate::services::sales::{self, GroupBy, InvoiceQuery};
 use crate::services::views::{InvoiceDetails, InvoiceView, Revenue};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     state: Option<String>,
@@ -27,7 +28,7 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct InvoicePage {
     invoices: Vec<InvoiceView>,
     next_cursor: Option<String>,
@@ -54,7 +55,7 @@ pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Js
     Ok(Json(sales::details(&s.core, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevenueQuery {
     from: Option<String>,

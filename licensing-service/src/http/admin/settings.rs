@@ -1,6 +1,7 @@
 //! `/v1/admin/settings`, `/v1/admin/nostr` and `/v1/admin/stats`; thin over
 //! `services::settings`.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
@@ -20,7 +21,7 @@ pub async fn get(State(s): State<AppState>) -> Result<Json<Settings>, ApiError> 
 }
 
 /// Absent fields keep their value; `null` clears a nullable one.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsBody {
     #[serde(default, deserialize_with = "nullable")]
@@ -30,11 +31,17 @@ pub struct SettingsBody {
     operator_npub: Option<Option<String>>,
     /// Notice kind → on/off.
     notifications: Option<BTreeMap<String, bool>>,
+    /// Origins whose pages may call the public API (CORS); `[]` for none.
+    cors_origins: Option<Vec<String>>,
 }
 
 pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>) -> Result<Json<Settings>, ApiError> {
-    let change =
-        Change { operator_name: b.operator_name, operator_npub: b.operator_npub, notifications: b.notifications };
+    let change = Change {
+        operator_name: b.operator_name,
+        operator_npub: b.operator_npub,
+        notifications: b.notifications,
+        cors_origins: b.cors_origins,
+    };
     Ok(Json(settings::update(&s.core, change).await?))
 }
 
@@ -42,7 +49,7 @@ pub async fn get_nostr(State(s): State<AppState>) -> Json<Nostr> {
     Json(settings::nostr(&s.core).await)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NostrBody {
     relays: Vec<String>,
@@ -53,7 +60,7 @@ pub async fn put_nostr(State(s): State<AppState>, JsonBody(b): JsonBody<NostrBod
 }
 
 /// Counters an operator (and the benchmark) can read.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Stats {
     licenses: i64,
     active_machines: i64,

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::http::error::ApiError;
@@ -11,8 +12,9 @@ use crate::http::state::AppState;
 use crate::services::reconcile::{self, Report};
 use crate::services::stripe::{self, Connected, Disconnected, Status};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "StripeConnectBody")]
 pub struct ConnectBody {
     secret_key: String,
 }

@@ -5,6 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::http::error::ApiError;
@@ -16,7 +17,7 @@ use crate::services::subscriptions::{self, Canceler, ListInput, SubscriptionView
 use crate::services::upgrades::{self, ChangeTierInput, Outcome};
 use crate::services::views::LicenseView;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     state: Option<String>,
@@ -26,7 +27,7 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct SubscriptionPage {
     subscriptions: Vec<SubscriptionView>,
     next_cursor: Option<String>,
@@ -48,7 +49,8 @@ pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Js
     Ok(Json(subscriptions::get(&s.core, &id).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
+#[schemars(rename = "SubscriptionCancelBody")]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     reason: Option<String>,
@@ -64,7 +66,7 @@ pub async fn cancel(
     Ok(Json(subscriptions::cancel(&s.core, Canceler::Admin(&id), reason).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeTierBody {
     to_policy_slug: String,
@@ -82,14 +84,23 @@ pub async fn change_tier(
 ) -> Result<Response, ApiError> {
     let input = ChangeTierInput { to_policy_slug: b.to_policy_slug, skip_payment: b.skip_payment, reason: b.reason };
     let answer = match upgrades::change_tier(&s.core, &id, input).await? {
-        Outcome::Applied(license) => serde_json::json!({ "status": "applied", "license": license }),
-        Outcome::Checkout(reply) => serde_json::json!({ "status": "checkout", "checkout": reply.body }),
-        Outcome::Scheduled(scheduled) => serde_json::json!({ "status": "scheduled", "scheduled": scheduled }),
+        Outcome::Applied(license) => ChangeTierAnswer::Applied { license },
+        Outcome::Checkout(reply) => ChangeTierAnswer::Checkout { checkout: reply.body },
+        Outcome::Scheduled(scheduled) => ChangeTierAnswer::Scheduled { scheduled },
     };
     Ok(Json(answer).into_response())
 }
 
-#[derive(Deserialize)]
+/// The answer of `change-tier`, told apart by its `status`.
+#[derive(Serialize, JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ChangeTierAnswer {
+    Applied { license: Box<LicenseView> },
+    Checkout { checkout: keysat_client::PurchaseAnswer },
+    Scheduled { scheduled: upgrades::Scheduled },
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustBody {
     extend_seconds: Option<i64>,

@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::http::error::ApiError;
@@ -11,7 +12,8 @@ use crate::http::state::AppState;
 use crate::services::support;
 use crate::services::views::{LicenseSupport, Resent, SeatsReset};
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
+#[schemars(rename = "ResetSeatsBody")]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     reason: Option<String>,

@@ -5,6 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::nullable;
@@ -16,8 +17,9 @@ use crate::services::webhooks::{
     NewEndpoint, Redelivered, Updated,
 };
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "EndpointCreate")]
 pub struct CreateBody {
     url: String,
     events: Vec<String>,
@@ -33,7 +35,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(webhooks::create(&s.core, input).await?)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Endpoints {
     endpoints: Vec<EndpointWithCounts>,
 }
@@ -46,8 +48,9 @@ pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Js
     Ok(Json(webhooks::get(&s.core, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "EndpointPatch")]
 pub struct PatchBody {
     url: Option<String>,
     events: Option<Vec<String>>,
@@ -79,7 +82,7 @@ pub async fn delete(State(s): State<AppState>, Path(id): Path<String>) -> Result
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveriesQuery {
     endpoint_id: Option<String>,

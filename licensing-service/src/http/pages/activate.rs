@@ -7,6 +7,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::security::PageForm;
@@ -17,7 +18,7 @@ use crate::http::state::AppState;
 use crate::licensing::Refusal;
 use crate::services::seats::{activate_offline, parse_challenge};
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 pub struct ActivateForm {
     key: Option<String>,
     challenge: Option<String>,

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -52,7 +53,7 @@ pub fn url(asset: &'static Asset) -> &'static str {
     asset.url.as_str()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct AssetQuery {
     v: Option<String>,
 }

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::security::PageForm;
@@ -23,14 +24,14 @@ use crate::services::orders::{create_purchase, create_purchase_on, Caller, Order
 use crate::services::{catalog, ServiceError};
 
 /// `?tier=&code=` preselect a tier and fill in a code (links from the seller).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 pub struct BuyQuery {
     tier: Option<String>,
     code: Option<String>,
 }
 
 /// The form's fields; `intent` is the button pressed ("preview" or "pay").
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 pub struct BuyForm {
     policy_slug: Option<String>,
     code: Option<String>,

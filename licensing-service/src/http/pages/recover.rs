@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -28,7 +29,7 @@ use crate::services::orders::request_recovery;
 pub const NO_MATCH: &str = "We found no key for this order number and email or npub. Check both (the order \
      number is on your thank-you page and in the payment receipt) and try again.";
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 pub struct RecoverForm {
     invoice: Option<String>,
     contact: Option<String>,
@@ -103,7 +104,7 @@ fn show(s: &AppState, form: RecoverForm, error: Option<String>, status: StatusCo
     render(&page, status, Caching::Private)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 pub struct NpubForm {
     npub: Option<String>,
 }

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::security::PageForm;
@@ -19,7 +20,7 @@ use crate::http::state::AppState;
 use crate::services::orders::{redeem_code, OrderInput};
 
 /// Both the prefilling query and the posted form.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 pub struct RedeemForm {
     product: Option<String>,
     code: Option<String>,

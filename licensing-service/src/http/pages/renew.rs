@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::security::PageForm;
@@ -22,7 +23,7 @@ use crate::services::orders::Caller;
 use crate::services::subscriptions::{self, price_text, Holder};
 
 /// The query of a reminder's link and every form field of the page.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 pub struct RenewForm {
     key: Option<String>,
     license: Option<String>,

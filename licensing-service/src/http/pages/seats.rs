@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -19,7 +20,7 @@ use crate::http::state::AppState;
 use crate::licensing::Refusal;
 use crate::services::seats::{free_by_buyer, list, BuyerFree, FreeTarget, SeatList};
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 pub struct SeatsForm {
     key: Option<String>,
     machine_id: Option<String>,

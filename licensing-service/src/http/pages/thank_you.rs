@@ -11,6 +11,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -23,7 +24,7 @@ use crate::domain::invoice::InvoiceStatus;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct InvoiceQuery {
     invoice: Option<String>,
 }

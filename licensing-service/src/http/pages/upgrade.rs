@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::security::PageForm;
@@ -23,7 +24,7 @@ use crate::services::subscriptions::{holder_license, Holder};
 use crate::services::upgrades::{self, Direction, Outcome, UpgradeQuoteView};
 use crate::services::{catalog, ServiceError};
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 pub struct UpgradeForm {
     key: Option<String>,
     to_policy_slug: Option<String>,

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -15,7 +16,7 @@ use crate::http::state::AppState;
 use crate::services::catalog;
 
 /// A product of `GET /v1/products` and `GET /v1/products/{slug}`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct PublicProduct<'a> {
     id: Uuid,
     slug: &'a Slug,
@@ -39,13 +40,13 @@ impl<'a> From<&'a Product> for PublicProduct<'a> {
 }
 
 /// `GET /v1/products/{slug}/policies`: the product (without its id) and its tiers.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Tiers<'a> {
     product: TiersProduct<'a>,
     policies: Vec<PublicPolicy<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct TiersProduct<'a> {
     slug: &'a Slug,
     name: &'a str,
@@ -56,7 +57,7 @@ struct TiersProduct<'a> {
 
 /// A tier as buyers see it. `price_amount` and `price_currency` are there
 /// only for a tier priced in fiat.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct PublicPolicy<'a> {
     slug: &'a Slug,
     name: &'a str,

@@ -6,6 +6,7 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::discount::{Kind, Quote};
@@ -15,7 +16,7 @@ use crate::http::extract::Json as JsonBody;
 use crate::http::state::AppState;
 use crate::services::{catalog, ServiceError};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewBody {
     product: String,
@@ -30,7 +31,7 @@ pub fn too_many(retry_after: u64) -> ApiError {
 
 /// The answer of a code that applies: what it does to the tier's price.
 /// The three fiat fields are there only for a tier priced in fiat.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Preview<'a> {
     ok: bool,
     code: &'a str,

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keysat_client::{Answer, AnswerRequest, Endpoint, Nonce};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -39,7 +40,7 @@ pub fn required<'a>(field: &str, v: Option<&'a str>, max_bytes: usize) -> Result
         .ok_or_else(|| ApiError::bad_request("invalid_request", format!("{field}: is required")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct MachineBody {
     key: String,
     fingerprint: Option<String>,
@@ -54,13 +55,19 @@ pub struct MachineBody {
 }
 
 /// An answer with unsigned additions after its own fields.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "AnswerWith{E}")]
 pub struct Extended<'a, E: Serialize> {
     #[serde(flatten)]
     pub answer: Answer<'a>,
     #[serde(flatten)]
     pub extra: E,
 }
+
+/// The answers of activate and heartbeat, deactivate and lease.
+pub type SeatAnswer<'a> = Extended<'a, Lapse>;
+pub type FreedAnswer<'a> = Extended<'a, FreedExtra>;
+pub type LeaseAnswer<'a> = Extended<'a, LeaseExtra>;
 
 /// `{ok, reason?, message?, machine_id?, active_count, max_machines}`;
 /// a refusal without a license counts 0 seats of 0.
@@ -111,8 +118,8 @@ fn rate_limited(s: &AppState, ip: std::net::IpAddr) -> Option<Response> {
 }
 
 /// Floating seats: when the seat lapses if not heard from again.
-#[derive(Serialize)]
-struct Lapse {
+#[derive(Serialize, JsonSchema)]
+pub struct Lapse {
     #[serde(skip_serializing_if = "Option::is_none")]
     seat_lapses_at: Option<Timestamp>,
 }
@@ -227,8 +234,8 @@ pub async fn deactivate(
 }
 
 /// What a self-service free adds to the answer.
-#[derive(Serialize)]
-struct FreedExtra {
+#[derive(Serialize, JsonSchema)]
+pub struct FreedExtra {
     #[serde(skip_serializing_if = "Option::is_none")]
     freed: Option<Vec<Uuid>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -279,8 +286,8 @@ pub fn reset_limit_message(next_reset_at: Option<i64>) -> String {
 }
 
 /// The lease a `POST /v1/machines/lease` adds to the answer.
-#[derive(Serialize)]
-struct LeaseExtra {
+#[derive(Serialize, JsonSchema)]
+pub struct LeaseExtra {
     #[serde(skip_serializing_if = "Option::is_none")]
     lease: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

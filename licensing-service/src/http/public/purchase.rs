@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keysat_client::PurchaseStatus;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -26,7 +27,7 @@ const SCOPE: &str = "purchase";
 
 /// The request of `POST /v1/purchase` (PROTOCOL.md; `buyer_npub` is this
 /// server's addition). Unknown fields are refused.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurchaseBody {
     product: String,

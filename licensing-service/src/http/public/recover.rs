@@ -6,6 +6,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::http::client_ip::ClientIp;
@@ -14,7 +15,7 @@ use crate::http::extract::Json as JsonBody;
 use crate::http::state::AppState;
 use crate::services::orders::request_recovery;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoverBody {
     npub: String,
@@ -25,7 +26,7 @@ pub const ANSWER: &str =
     "If any keys were bought with this npub, a Nostr direct message listing them is on its way to it.";
 
 /// `{"ok": true, "message": ANSWER}`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Accepted {
     ok: bool,
     message: &'static str,

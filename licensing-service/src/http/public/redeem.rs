@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::http::client_ip::ClientIp;
@@ -17,7 +18,7 @@ use crate::services::orders::{redeem_code, OrderInput};
 use crate::services::seats::check_trial_fingerprint;
 
 /// The request of `POST /v1/redeem`. Unknown fields are refused.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemBody {
     product: String,

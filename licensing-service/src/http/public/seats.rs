@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keysat_client::Answer;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -21,7 +22,7 @@ use crate::http::state::AppState;
 use crate::licensing::Refusal;
 use crate::services::seats::{activate_offline, list as list_seats, parse_challenge, SeatList};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct OfflineBody {
     key: String,
     challenge: String,
@@ -30,13 +31,16 @@ pub struct OfflineBody {
 }
 
 /// The response code a `POST /v1/machines/offline-activate` adds.
-#[derive(Serialize)]
-struct ResponseExtra {
+#[derive(Serialize, JsonSchema)]
+pub struct ResponseExtra {
     #[serde(skip_serializing_if = "Option::is_none")]
     response: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_expires_at: Option<Timestamp>,
 }
+
+/// The answer of `POST /v1/machines/offline-activate`.
+pub type OfflineAnswer<'a> = Extended<'a, ResponseExtra>;
 
 pub async fn offline_activate(
     State(s): State<AppState>,
@@ -65,14 +69,14 @@ pub async fn offline_activate(
     Ok(Json(Extended { answer: seat_answer(&result), extra }).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct ListBody {
     key: String,
 }
 
 /// One machine as its license holder sees it (no fingerprint: knowing one
 /// would let anyone with the key free it without counting).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct MachineItem<'a> {
     pub machine_id: Uuid,
     pub hostname: Option<&'a str>,
@@ -101,8 +105,8 @@ impl<'a> MachineItem<'a> {
 }
 
 /// The answer of `POST /v1/machines/list`.
-#[derive(Serialize)]
-struct ListAnswer<'a> {
+#[derive(Serialize, JsonSchema)]
+pub struct ListAnswer<'a> {
     ok: bool,
     license_id: Uuid,
     status: &'static str,
@@ -131,6 +135,14 @@ impl<'a> From<&'a SeatList> for ListAnswer<'a> {
     }
 }
 
+/// The answer of `POST /v1/machines/list`: the machines, or why not.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ListOrRefusal<'a> {
+    List(ListAnswer<'a>),
+    Refused(Answer<'static>),
+}
+
 pub async fn list(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -141,8 +153,8 @@ pub async fn list(
     }
     let b: ListBody = parse_json(&body)?;
     match list_seats(&s.core, &b.key).await {
-        Ok(l) => Ok(Json(ListAnswer::from(&l)).into_response()),
-        Err(Refusal::Reason { reason, .. }) => Ok(Json::<Answer>(refusal(reason)).into_response()),
+        Ok(l) => Ok(Json(ListOrRefusal::List(ListAnswer::from(&l))).into_response()),
+        Err(Refusal::Reason { reason, .. }) => Ok(Json(ListOrRefusal::Refused(refusal(reason))).into_response()),
         Err(Refusal::Internal(e)) => Err(e.into()),
     }
 }

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::http::error::ApiError;
@@ -11,8 +12,8 @@ use crate::http::pages;
 use crate::http::state::AppState;
 
 /// `GET /` for programs: what this server is and its key.
-#[derive(Serialize)]
-struct ServiceInfo<'a> {
+#[derive(Serialize, JsonSchema)]
+pub struct ServiceInfo<'a> {
     service: &'static str,
     version: &'static str,
     /// The seller's name, null when none is set.
@@ -23,8 +24,8 @@ struct ServiceInfo<'a> {
 }
 
 /// `GET /v1/pubkey`.
-#[derive(Serialize)]
-struct PublicKey<'a> {
+#[derive(Serialize, JsonSchema)]
+pub struct PublicKey<'a> {
     public_key_pem: &'a str,
 }
 

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::http::client_ip::ClientIp;
@@ -20,7 +21,7 @@ use crate::services::upgrades::{self, Outcome};
 
 /// `POST /v1/renew`: the next period of the key's subscription, bought like
 /// a purchase (a code may apply). Unknown fields are refused.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenewBody {
     key: String,
@@ -45,7 +46,7 @@ pub async fn renew(
     Ok(reply.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteBody {
     key: String,
@@ -66,12 +67,23 @@ pub async fn upgrade_quote(
     Ok(([NO_STORE], Json(quote)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpgradeBody {
     key: String,
     to_policy_slug: String,
     redirect_url: Option<String>,
+}
+
+/// The answers of `POST /v1/upgrade` (each written as it is: the handler
+/// answers each outcome its own way, the idempotent checkout included).
+#[derive(serde::Serialize, JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum UpgradeAnswer {
+    Checkout(keysat_client::PurchaseAnswer),
+    Scheduled(crate::services::upgrades::Scheduled),
+    Applied(Box<crate::services::views::LicenseView>),
 }
 
 /// `POST /v1/upgrade`: an invoice answered like a purchase, or (a lower
@@ -96,7 +108,7 @@ pub async fn upgrade(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     key: String,

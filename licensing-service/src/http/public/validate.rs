@@ -7,6 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keysat_client::{Answer, AnswerRequest, Endpoint};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::machines::text_field;
@@ -19,8 +20,8 @@ use crate::http::state::AppState;
 use crate::licensing::{Granted, Refusal, ValidateInput};
 
 /// Borrows from the request body where the JSON has no escapes.
-#[derive(Deserialize)]
-struct Body<'a> {
+#[derive(Deserialize, JsonSchema)]
+pub struct ValidateBody<'a> {
     #[serde(borrow)]
     key: Cow<'a, str>,
     #[serde(borrow)]
@@ -96,7 +97,7 @@ pub async fn validate(
         s.licensing.log_event(None, None, None, ip, Reason::RateLimited.code());
         return Ok(refusal_response(Reason::RateLimited, Some(retry_after)));
     }
-    let b: Body = parse_json(&body)?;
+    let b: ValidateBody = parse_json(&body)?;
     let nonce = super::signed::nonce(b.nonce.as_deref())?;
     let input = ValidateInput {
         key: &b.key,

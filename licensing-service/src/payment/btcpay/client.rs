@@ -125,7 +125,7 @@ pub struct ApiKeyData {
 }
 
 /// One entry of `GET /api/v1/stores`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Store {
     pub id: String,
     #[serde(default)]
