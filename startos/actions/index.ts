@@ -27,6 +27,7 @@ import { editPolicy } from './editPolicy'
 import { editProduct } from './editProduct'
 import { editWebhookEndpoint } from './editWebhookEndpoint'
 import { importLicenses } from './importLicenses'
+import { exportData } from './exportData'
 import { issueLicense } from './issueLicense'
 import { licenseDetails } from './licenseDetails'
 import { listApiKeys } from './listApiKeys'
@@ -141,5 +142,6 @@ export const actions = sdk.Actions.of()
   .addAction(backupStatus)
   .addAction(backUpNow)
   .addAction(importLicenses)
+  .addAction(exportData)
   // Audit
   .addAction(viewAuditLog)

@@ -557,6 +557,23 @@ const dict = {
   'Webhook endpoint saved': 377,
   'Webhook endpoint saved (paused)': 378,
 
+  // actions/exportData.ts
+  'Sales (invoices)': 826,
+  Customers: 443,
+  'Audit log': 641,
+  Format: 827,
+  'CSV (spreadsheets)': 828,
+  'JSON Lines (programs)': 829,
+  'Created from': 830,
+  'Empty: from the first.': 831,
+  'Created until': 832,
+  'Empty: until now.': 550,
+  'Export data': 833,
+  'Licenses, sales, customers, machines or the audit log as a file for a spreadsheet or another program, through a download link that works once, for ten minutes.': 834,
+  'Your download link': 835,
+  'Open the link in your browser before ${time}; it works once. If that address does not open from where you are, put the path after any address of the API interface.': 836,
+  Link: 837,
+
   // actions/importLicenses.ts
   'What to do': 379,
   'Check only (dry run): report what would happen, import nothing': 380,
@@ -632,7 +649,6 @@ const dict = {
   customers: 440,
   'List customers': 441,
   'Who bought: their e-mail addresses and npubs, what they paid and their licenses.': 442,
-  Customers: 443,
   'No customers.': 444,
   '${n} customers.': 445,
 
@@ -801,7 +817,6 @@ const dict = {
   From: 547,
   'Empty: since the first sale.': 548,
   Until: 549,
-  'Empty: until now.': 550,
   Bitcoin: 551,
   Fiat: 552,
   'Revenue summary': 554,
@@ -933,7 +948,6 @@ const dict = {
   'Only entries about this id (a license, machine, product, tier) or code.': 638,
   'View audit log': 639,
   'Every change made to licenses, machines, the catalogue and settings, newest first.': 640,
-  'Audit log': 641,
   'No entries.': 712,
   '${n} entries, newest first.': 713,
   'Target id': 642,
