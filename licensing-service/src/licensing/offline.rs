@@ -45,7 +45,7 @@ impl Licensing {
             }
             self.count_seat_change(&license)?;
             let machine =
-                SeatFor { fingerprint: &fingerprint, prefix: challenge.fingerprint_prefix, hostname, platform: None };
+                SeatFor { fingerprint: &fingerprint, prefix: Some(challenge.fingerprint_prefix), hostname, platform: None };
             self.hold_seat(license, expiry, &machine, now).await
         }
         .await;

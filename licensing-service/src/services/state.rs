@@ -51,6 +51,8 @@ pub struct CoreInner {
     pub limits: Limits,
     /// The origins whose pages may call the public API (CORS).
     pub cors_origins: super::cors::CorsOrigins,
+    /// What buyers' pages show, kept until the operator changes it.
+    pub catalogue: super::catalog::Catalogue,
 }
 
 impl CoreInner {
