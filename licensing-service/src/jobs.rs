@@ -60,7 +60,11 @@ impl Jobs {
         jobs.every(Duration::from_secs(60), &state, |s| async move { crate::services::backups::tick(&s).await });
         jobs.every(Duration::from_secs(1), &state, |s| async move { step_subscriptions(&s).await });
         // Keysat's Nostr profile: soon after start, and after any change to it.
-        jobs.every(Duration::from_secs(2), &state, |s| async move { crate::delivery::profile::sync(&s.delivery).await });
+        jobs.every(
+            Duration::from_secs(2),
+            &state,
+            |s| async move { crate::delivery::profile::sync(&s.delivery).await },
+        );
         jobs.every(Duration::from_secs(60), &state, |s| async move { s.delivery.nostr.keep_alive().await });
         let prune_every = Duration::from_secs(state.config.retention.interval_seconds.max(1));
         jobs.every(prune_every, &state, |s| async move { prune_history(&s).await });

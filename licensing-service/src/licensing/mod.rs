@@ -248,12 +248,7 @@ impl Licensing {
         let Some(fp) = input.fingerprint else {
             return Ok(Granted { license, expiry, machine_id: None });
         };
-        let machine = SeatFor {
-            fingerprint: fp,
-            prefix: None,
-            hostname: input.hostname,
-            platform: input.platform,
-        };
+        let machine = SeatFor { fingerprint: fp, prefix: None, hostname: input.hostname, platform: input.platform };
         self.hold_seat(license, expiry, &machine, now).await
     }
 
