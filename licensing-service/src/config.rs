@@ -355,9 +355,17 @@ impl ServeArgs {
         Ok(())
     }
 
+    fn cadence(&self) -> Cadence {
+        Cadence {
+            fold_seconds: self.activity_fold_seconds,
+            last_seen_resolution_seconds: i64::from(self.last_seen_resolution_seconds),
+        }
+    }
+
     /// Validates every value; the first bad one is reported by its variable name.
     pub fn into_config(self) -> Result<Config, ConfigError> {
         self.check_numbers()?;
+        let activity = self.cadence();
         let (bind, admin_bind) = listeners(&self.bind, self.admin_bind.as_deref())?;
         let admin_api_key = admin_key(self.admin_api_key.as_deref())?;
         let public_url = match self.public_url.as_deref().map(str::trim) {
@@ -395,10 +403,7 @@ impl ServeArgs {
             code_hold_seconds: i64::from(self.code_hold_seconds),
             seat_quiet_seconds: i64::from(self.seat_quiet_seconds),
             seat_changes_per_hour: self.seat_changes_per_hour,
-            activity: Cadence {
-                fold_seconds: self.activity_fold_seconds,
-                last_seen_resolution_seconds: i64::from(self.last_seen_resolution_seconds),
-            },
+            activity,
             max_pending_invoices: i64::from(self.max_pending_invoices),
             max_pending_per_address: i64::from(self.max_pending_per_address),
             retention: Retention {

@@ -272,7 +272,8 @@ mod tests {
             folds.add(key("a", None), 1, ip(i));
         }
         folds.add(key("a", None), 1, ip(0));
-        let machine = Some(Uuid::new_v4());
+        let seat = Uuid::new_v4();
+        let machine = Some(seat);
         folds.add(key("b", machine), 1, ip(9));
         // Far more distinct refusals than the shards hold: all still counted.
         let many = SHARD_KEYS * SHARDS * 5 / 4;
@@ -281,7 +282,7 @@ mod tests {
         }
         let all = folds.take(|_| true);
         assert!(folds.take(|_| true).is_empty());
-        assert_eq!(folds.take_seen(), vec![machine.unwrap()]);
+        assert_eq!(folds.take_seen(), vec![seat]);
         let total: i64 = all.iter().map(|(_, p)| p.count).sum();
         assert_eq!(total, 5 + many as i64);
         let a = all.iter().find(|(k, _)| k == &key("a", None)).unwrap();
