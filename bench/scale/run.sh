@@ -6,9 +6,11 @@
 #   /v1/admin/stats at N; restart to the first validation; healthz, then
 #   cold validation (first sight of each key + machine: a seat is taken) and
 #   warm validation (random key, its machine already seated) against it;
-#   dropped events; bytes kept per validation; RSS; validation right after a restart.
+#   dropped events; bytes kept per validation; RSS; the buyer pages
+#   (/buy/{slug} and the storefront) against healthz; validation right after a restart.
 # Usage: bench/scale/run.sh [N]   (or make bench-scale N=…); SCALE_SECONDS (30)
-# sets the warm run, SCALE_COLD_SECONDS (15) the measured part of the cold walk.
+# sets the warm run, SCALE_COLD_SECONDS (15) the measured part of the cold walk,
+# SCALE_BIN a daemon already built (compare two builds without rebuilding).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -20,8 +22,12 @@ conns=32
 threads=2
 
 command -v wrk >/dev/null || { echo "bench-scale: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-(cd "$root" && cargo build --release -q -p keysat)
-bin="$root/target/release/keysat"
+# SCALE_BIN: a daemon already built (e.g. to compare two builds); else release is built.
+bin=${SCALE_BIN:-}
+if [ -z "$bin" ]; then
+  (cd "$root" && cargo build --release -q -p keysat)
+  bin="$root/target/release/keysat"
+fi
 
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -117,6 +123,16 @@ d2=$(stat_of validation_events_dropped); k3=$(kept)
 line "validation events dropped (warm)" "$(( d2 - d1 )) (cold walk: $(( d1 - d0 )))"
 line "bytes kept per warm validation" "$(( (k3 - k2) / $(total "$wout") ))"
 line "RSS after validating" "$(rss)"
+
+# The buyer pages (a browser asks for HTML), against healthz in the same stretch.
+hout=$(healthz); h3=$(rps "$hout")
+line "healthz (before pages)" "$h3 req/s, p99 $(p99 "$hout")"
+bout=$(wrk -t$threads -c$conns -d${hsecs}s --latency -H 'Accept: text/html' "$base/buy/scale")
+br=$(rps "$bout")
+line "buy page (/buy/scale)" "$br req/s = $(ratio "$br" "$h3") x healthz, p99 $(p99 "$bout"), non-2xx $(non2xx "$bout")"
+sout=$(wrk -t$threads -c$conns -d${hsecs}s --latency -H 'Accept: text/html' "$base/")
+sr=$(rps "$sout")
+line "storefront (/)" "$sr req/s = $(ratio "$sr" "$h3") x healthz, p99 $(p99 "$sout"), non-2xx $(non2xx "$sout")"
 
 stop
 t0=$(date +%s.%N); spawn; wait_up

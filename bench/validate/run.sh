@@ -8,7 +8,8 @@
 # Goals (issue 2): ratio >= 0.5, p99 <= 5 ms, <= 500 bytes per validation,
 # WAL <= 64 MiB throughout.
 #
-# BENCH_SECONDS (default 60) sets the validate run; BENCH_HEALTHZ_SECONDS (15) the healthz run.
+# BENCH_SECONDS (default 60) sets the validate run; BENCH_HEALTHZ_SECONDS (15) the healthz run;
+# BENCH_BIN a daemon already built.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -18,8 +19,12 @@ conns=32
 threads=2
 
 command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-(cd "$root" && cargo build --release -q -p keysat)
-bin="$root/target/release/keysat"
+# BENCH_BIN: a daemon already built (to compare two builds); else release is built.
+bin=${BENCH_BIN:-}
+if [ -z "$bin" ]; then
+  (cd "$root" && cargo build --release -q -p keysat)
+  bin="$root/target/release/keysat"
+fi
 
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

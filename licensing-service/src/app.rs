@@ -105,7 +105,7 @@ impl Application {
             },
         )?);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let (events, writer) = EventQueue::start(db.clone(), shutdown_rx);
+        let (events, writer) = EventQueue::start(db.clone(), config.activity, shutdown_rx);
         let demo = config.demo.then(|| Arc::new(Simulated::new(&public_url)));
         let payments = payments(&db, &config, demo.as_ref()).await?;
         let cors_origins = services::cors::CorsOrigins::load(&db).await?;
@@ -128,6 +128,7 @@ impl Application {
             db,
             cors_origins,
             export_links: Default::default(),
+            catalogue: Default::default(),
         });
         let state = AppState::new(
             core.clone(),
@@ -135,6 +136,15 @@ impl Application {
             Connections::new(server::Limits::public(&core.config)),
         );
         let admin_connections = admin.as_ref().map(|_| Connections::new(server::Limits::admin(&state.config)));
+        // The caches filled in the background: the daemon answers at once.
+        let licensing = core.licensing.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match licensing.warm().await {
+                Ok(n) => tracing::info!(licenses = n, millis = started.elapsed().as_millis() as u64, "caches warmed"),
+                Err(e) => tracing::warn!(error = %e, "warming the caches failed"),
+            }
+        });
         let jobs = Jobs::start(core).await?;
         Ok(Application {
             state,

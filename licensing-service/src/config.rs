@@ -54,6 +54,15 @@ pub struct ServeArgs {
     /// Days of validation events kept.
     #[arg(long, env = "KEYSAT_VALIDATION_LOG_DAYS", default_value_t = 30)]
     pub validation_log_days: u32,
+    /// Seconds the validation log folds a machine's (or a refusal's) calls
+    /// into one row before writing it: rows are bounded by the distinct
+    /// callers per interval, not by requests.
+    #[arg(long, env = "KEYSAT_ACTIVITY_FOLD_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub activity_fold_seconds: u32,
+    /// Seconds a seat's last-seen time may lag before it is written again
+    /// (floating seats, which lapse on it, are written every second).
+    #[arg(long, env = "KEYSAT_LAST_SEEN_RESOLUTION_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub last_seen_resolution_seconds: u32,
     /// Address Keysat calls BTCPay Server's API at, when it differs from the
     /// one the operator's browser uses (on StartOS: BTCPay's bridge address, e.g. http://10.0.3.1:49152).
     #[arg(long, env = "KEYSAT_BTCPAY_URL")]
@@ -184,6 +193,8 @@ pub struct Config {
     pub code_hold_seconds: i64,
     pub seat_quiet_seconds: i64,
     pub seat_changes_per_hour: u32,
+    /// See [`ServeArgs::activity_fold_seconds`] and [`ServeArgs::last_seen_resolution_seconds`].
+    pub activity: Cadence,
     pub max_pending_invoices: i64,
     pub max_pending_per_address: i64,
     pub retention: Retention,
@@ -202,6 +213,15 @@ pub struct Config {
 }
 
 /// How long rows that only history needs are kept (seconds).
+/// How often the hot path's activity reaches the database.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence {
+    /// Seconds a caller's validations are folded into one row of the log.
+    pub fold_seconds: u32,
+    /// Seconds a held (not floating) seat's last-seen time may lag.
+    pub last_seen_resolution_seconds: i64,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
     pub unpaid_seconds: i64,
@@ -335,9 +355,17 @@ impl ServeArgs {
         Ok(())
     }
 
+    fn cadence(&self) -> Cadence {
+        Cadence {
+            fold_seconds: self.activity_fold_seconds,
+            last_seen_resolution_seconds: i64::from(self.last_seen_resolution_seconds),
+        }
+    }
+
     /// Validates every value; the first bad one is reported by its variable name.
     pub fn into_config(self) -> Result<Config, ConfigError> {
         self.check_numbers()?;
+        let activity = self.cadence();
         let (bind, admin_bind) = listeners(&self.bind, self.admin_bind.as_deref())?;
         let admin_api_key = admin_key(self.admin_api_key.as_deref())?;
         let public_url = match self.public_url.as_deref().map(str::trim) {
@@ -375,6 +403,7 @@ impl ServeArgs {
             code_hold_seconds: i64::from(self.code_hold_seconds),
             seat_quiet_seconds: i64::from(self.seat_quiet_seconds),
             seat_changes_per_hour: self.seat_changes_per_hour,
+            activity,
             max_pending_invoices: i64::from(self.max_pending_invoices),
             max_pending_per_address: i64::from(self.max_pending_per_address),
             retention: Retention {
@@ -474,6 +503,8 @@ impl Config {
             code_hold_seconds: 900,
             seat_quiet_seconds: 60,
             seat_changes_per_hour: 60,
+            // Activity written every second: what a test validates shows at once.
+            activity: Cadence { fold_seconds: 1, last_seen_resolution_seconds: 1 },
             max_pending_invoices: 5000,
             max_pending_per_address: 5,
             retention: Retention { unpaid_seconds: 7 * 86_400, history_seconds: 30 * 86_400, interval_seconds: 600 },

@@ -1,121 +1,110 @@
-//! Scheduled work (tokio-cron-scheduler): reconcile pending invoices, prune
-//! the validation log, checkpoint the WAL, forget idle rate-limit entries;
-//! send queued Nostr messages and webhooks, write `license.expired` events,
-//! step subscriptions (renewal notices, past due, lapsed), keep relay
-//! connections up, prune what only history needs, free lapsed floating
-//! seats, take the daily backup.
+//! Scheduled work, each job a task on its own interval: reconcile pending
+//! invoices, prune the validation log, checkpoint the WAL, forget idle
+//! rate-limit entries; send queued Nostr messages and webhooks, write
+//! `license.expired` events, step subscriptions (renewal notices, past due,
+//! lapsed), keep relay connections up, prune what only history needs, free
+//! lapsed floating seats, take the daily backup. A run never overlaps the
+//! previous one of its job (a slow run delays the next instead).
 
 use std::future::Future;
 use std::time::Duration;
 
-use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::db;
 use crate::domain::now_unix;
 use crate::services::Core;
 
+/// How long stopping waits for runs in progress before it cancels them.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 pub struct Jobs {
-    scheduler: JobScheduler,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
 }
 
 impl Jobs {
     pub async fn start(state: Core) -> anyhow::Result<Jobs> {
-        let scheduler = JobScheduler::new().await?;
+        let (stop, _) = watch::channel(false);
+        let mut jobs = Jobs { stop, tasks: JoinSet::new() };
 
         // Reconciliation: once at start-up, then on its interval.
         let s = state.clone();
         tokio::spawn(async move {
             crate::services::reconcile::run_pass(&s, true).await;
         });
-        let s = state.clone();
-        scheduler
-            .add(Job::new_repeated_async(Duration::from_secs(state.config.reconcile_interval_seconds), move |_, _| {
-                let s = s.clone();
-                Box::pin(async move {
-                    crate::services::reconcile::run_pass(&s, false).await;
-                })
-            })?)
-            .await?;
+        let reconcile_every = Duration::from_secs(state.config.reconcile_interval_seconds.max(1));
+        jobs.every(reconcile_every, &state, |s| async move {
+            crate::services::reconcile::run_pass(&s, false).await;
+        });
+        jobs.every(Duration::from_secs(60), &state, |s| async move { prune_validation_log(&s).await });
+        jobs.every(Duration::from_secs(30), &state, |s| async move {
+            if let Err(e) = s.db.checkpoint().await {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        });
+        jobs.every(Duration::from_secs(60), &state, |s| async move { s.limits.prune() });
 
-        let s = state.clone();
-        scheduler
-            .add(Job::new_async("0 * * * * *", move |_, _| {
-                let s = s.clone();
-                Box::pin(async move { prune_validation_log(&s).await })
-            })?)
-            .await?;
-
-        let s = state.clone();
-        scheduler
-            .add(Job::new_async("*/30 * * * * *", move |_, _| {
-                let s = s.clone();
-                Box::pin(async move {
-                    if let Err(e) = s.db.checkpoint().await {
-                        tracing::warn!(error = %e, "WAL checkpoint failed");
-                    }
-                })
-            })?)
-            .await?;
-
-        let s = state.clone();
-        scheduler
-            .add(Job::new_async("15 * * * * *", move |_, _| {
-                let s = s.clone();
-                Box::pin(async move { s.limits.prune() })
-            })?)
-            .await?;
-
-        // Delivery: each run skips while the previous one is still going.
-        every(&scheduler, Duration::from_secs(1), &state, |s| async move {
+        // Delivery.
+        jobs.every(Duration::from_secs(1), &state, |s| async move {
             crate::delivery::webhooks::send_due(&s.delivery).await
-        })
-        .await?;
-        every(&scheduler, Duration::from_secs(1), &state, |s| async move {
+        });
+        jobs.every(Duration::from_secs(1), &state, |s| async move {
             crate::delivery::messages::send_due(&s.delivery).await
-        })
-        .await?;
-        every(&scheduler, Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await }).await?;
-        every(&scheduler, Duration::from_secs(1), &state, |s| async move { free_lapsed_seats(&s).await }).await?;
+        });
+        jobs.every(Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await });
+        jobs.every(Duration::from_secs(1), &state, |s| async move { free_lapsed_seats(&s).await });
         // The daily backup, when due (checked each minute; survives restarts).
-        every(&scheduler, Duration::from_secs(60), &state, |s| async move { crate::services::backups::tick(&s).await })
-            .await?;
-        every(&scheduler, Duration::from_secs(1), &state, |s| async move { step_subscriptions(&s).await }).await?;
+        jobs.every(Duration::from_secs(60), &state, |s| async move { crate::services::backups::tick(&s).await });
+        jobs.every(Duration::from_secs(1), &state, |s| async move { step_subscriptions(&s).await });
         // Keysat's Nostr profile: soon after start, and after any change to it.
-        every(&scheduler, Duration::from_secs(2), &state, |s| async move {
-            crate::delivery::profile::sync(&s.delivery).await
-        })
-        .await?;
-        every(&scheduler, Duration::from_secs(60), &state, |s| async move { s.delivery.nostr.keep_alive().await })
-            .await?;
-        let prune_every = Duration::from_secs(state.config.retention.interval_seconds);
-        every(&scheduler, prune_every, &state, |s| async move { prune_history(&s).await }).await?;
-
-        scheduler.start().await?;
-        Ok(Jobs { scheduler })
+        jobs.every(
+            Duration::from_secs(2),
+            &state,
+            |s| async move { crate::delivery::profile::sync(&s.delivery).await },
+        );
+        jobs.every(Duration::from_secs(60), &state, |s| async move { s.delivery.nostr.keep_alive().await });
+        let prune_every = Duration::from_secs(state.config.retention.interval_seconds.max(1));
+        jobs.every(prune_every, &state, |s| async move { prune_history(&s).await });
+        Ok(jobs)
     }
 
+    /// Runs `run` every `period`, the first time one period after start.
+    fn every<F, Fut>(&mut self, period: Duration, state: &Core, run: F)
+    where
+        F: Fn(Core) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let s = state.clone();
+        let mut stop = self.stop.subscribe();
+        self.tasks.spawn(async move {
+            let mut ticks = interval_at(Instant::now() + period, period);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                // The flag only ever turns true: any change is the stop.
+                let stopped = tokio::select! {
+                    _ = ticks.tick() => false,
+                    _ = stop.changed() => true,
+                };
+                if stopped {
+                    break;
+                }
+                run(s.clone()).await;
+            }
+        });
+    }
+
+    /// Stops every job: runs in progress may finish (for a few seconds).
     pub async fn stop(&mut self) {
-        if let Err(e) = self.scheduler.shutdown().await {
-            tracing::warn!(error = %e, "stopping the job scheduler");
+        let _ = self.stop.send(true);
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(STOP_GRACE, all).await.is_err() {
+            tracing::warn!("scheduled jobs still running at shutdown; cancelling them");
+            self.tasks.shutdown().await;
         }
     }
-}
-
-/// Adds a job running `run` every `period`.
-async fn every<F, Fut>(scheduler: &JobScheduler, period: Duration, state: &Core, run: F) -> anyhow::Result<()>
-where
-    F: Fn(Core) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let s = state.clone();
-    scheduler
-        .add(Job::new_repeated_async(period, move |_, _| {
-            let s = s.clone();
-            let run = run.clone();
-            Box::pin(async move { run(s).await })
-        })?)
-        .await?;
-    Ok(())
 }
 
 /// Writes `license.expired` for licenses that reached their expiry.

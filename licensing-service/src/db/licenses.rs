@@ -250,6 +250,54 @@ struct SnapshotRow {
     entitlements: Vec<String>,
 }
 
+/// A page of snapshots for warming the cache after a start: the licenses
+/// below `before_rowid` (newest first), each with its current key text.
+pub async fn snapshots_page(
+    pool: &sqlx::SqlitePool,
+    before_rowid: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, LicenseSnapshot)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        rowid: i64,
+        license_key: String,
+        #[sqlx(flatten)]
+        snap: SnapshotRow,
+    }
+    let mut conn = pool.acquire().await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT l.rowid, l.license_key, l.id, l.policy_id, l.version, l.product_id, p.slug AS product_slug, l.status, \
+         l.issued_at, l.expires_at, l.grace_seconds, l.max_machines, l.is_trial, l.entitlements \
+         FROM licenses l JOIN products p ON p.id = l.product_id WHERE l.rowid < ? ORDER BY l.rowid DESC LIMIT ?",
+    )
+    .bind(before_rowid)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(last) = rows.last() else { return Ok(Vec::new()) };
+    let (low, high) = (last.rowid, rows[0].rowid);
+    // The seats of the page's licenses, in one range read of the licenses' rowids.
+    let seats: Vec<(Hyphenated, String, Hyphenated)> = sqlx::query_as(
+        "SELECT m.license_id, m.fingerprint, m.id FROM licenses l JOIN machines m ON m.license_id = l.id \
+         WHERE l.rowid BETWEEN ? AND ? AND m.active = 1 ORDER BY m.activated_at, m.id",
+    )
+    .bind(low)
+    .bind(high)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_license: std::collections::HashMap<Uuid, Vec<(String, Uuid)>> = std::collections::HashMap::new();
+    for (license, fp, id) in seats {
+        by_license.entry(license.into()).or_default().push((fp, id.into()));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let seats = by_license.remove(&r.snap.id).unwrap_or_default();
+            (r.rowid, r.license_key, r.snap.into_snapshot(seats))
+        })
+        .collect())
+}
+
 /// The license's current snapshot, read on one connection (inside the
 /// writer's transaction when called after a change).
 pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<Option<LicenseSnapshot>, sqlx::Error> {
@@ -270,19 +318,25 @@ pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<O
     .bind(license_id.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    Ok(Some(LicenseSnapshot {
-        license_id: r.id,
-        policy_id: r.policy_id,
-        version: r.version,
-        product_id: r.product_id,
-        product_slug: r.product_slug,
-        status: r.status,
-        issued_at: r.issued_at,
-        expires_at: r.expires_at,
-        grace_seconds: r.grace_seconds,
-        max_machines: r.max_machines,
-        is_trial: r.is_trial,
-        entitlements: r.entitlements,
-        seats: seats.into_iter().map(|(fp, id)| (fp, id.into())).collect(),
-    }))
+    Ok(Some(r.into_snapshot(seats.into_iter().map(|(fp, id)| (fp, id.into())).collect())))
+}
+
+impl SnapshotRow {
+    fn into_snapshot(self, seats: Vec<(String, Uuid)>) -> LicenseSnapshot {
+        LicenseSnapshot {
+            license_id: self.id,
+            policy_id: self.policy_id,
+            version: self.version,
+            product_id: self.product_id,
+            product_slug: self.product_slug,
+            status: self.status,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            grace_seconds: self.grace_seconds,
+            max_machines: self.max_machines,
+            is_trial: self.is_trial,
+            entitlements: self.entitlements,
+            seats,
+        }
+    }
 }

@@ -113,7 +113,7 @@ pub async fn deactivate(tx: &mut Tx, id: Uuid, reason: &str, now: i64) -> Result
 }
 
 /// Records the last-seen time of many machines, a statement per 500.
-pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64) -> Result<(), sqlx::Error> {
+pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, resolution: i64) -> Result<(), sqlx::Error> {
     for chunk in ids.chunks(500) {
         let mut q = sqlx::QueryBuilder::new("UPDATE machines SET last_seen_at = max(last_seen_at, ");
         q.push_bind(at).push(") WHERE id IN (");
@@ -121,7 +121,9 @@ pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64) -> Result<(), sqlx::
         for id in chunk {
             list.push_bind(id.to_string());
         }
-        q.push(")");
+        // A floating seat lapses on its last-seen time: always; any other
+        // only once it lags by `resolution` (its row is not rewritten each second).
+        q.push(") AND (lapse_after > 0 OR last_seen_at <= ").push_bind(at - resolution).push(")");
         q.build().execute(&mut **tx).await?;
     }
     Ok(())

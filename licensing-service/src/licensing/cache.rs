@@ -21,7 +21,7 @@ pub struct VerifiedKey {
 }
 
 /// Entries per generation of each map (so at most twice this many are kept).
-const GENERATION: usize = 131_072;
+pub const GENERATION: usize = 131_072;
 
 /// A map that forgets the least recently used entries a generation at a
 /// time, never all at once: entries go into the current generation; when it

@@ -1,13 +1,19 @@
 //! The hot path's activity records: every validation, activation or
 //! heartbeat is folded in memory at once into a tally per (license, machine,
-//! fingerprint, result), and one task writes the tallies every
-//! [`FLUSH_EVERY`] in one transaction, with the machines' last-seen times.
-//! So the rows written are bounded by the distinct machines (and refusals)
-//! seen in an interval, not by the requests, a request never waits on the
-//! disk, and nothing is dropped: a burst only makes the tallies count higher.
-//! A tally that could not be written is folded back and written next time.
+//! fingerprint, result), and one task writes them: each shard's tallies once
+//! per fold interval (`KEYSAT_ACTIVITY_FOLD_SECONDS`, the shards' turns
+//! spread over it so no second writes them all), and every second the
+//! last-seen times of the machines heard from — a floating seat's at once
+//! (it lapses on it), any other seat's only when it is older than
+//! `KEYSAT_LAST_SEEN_RESOLUTION_SECONDS` (so a busy machine's row is not
+//! rewritten each second). The rows written are bounded by the distinct
+//! machines (and refusals) seen per interval, not by the requests, a request
+//! never waits on the disk, and nothing is dropped: a burst only makes the
+//! tallies count higher. What could not be written is folded back and
+//! written next time.
 
 use std::collections::hash_map::{Entry, HashMap};
+use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,13 +24,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::config::Cadence;
 use crate::db::events::{EventKey, EventTally};
 use crate::db::{self, Db};
 use crate::domain::now_unix;
 
-/// How often the tallies are written: a machine's row and last-seen time at
-/// most once per interval.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// The writer's tick: machines' last-seen times are written this often.
+const TICK: Duration = Duration::from_secs(1);
 /// Independent locks, so concurrent requests rarely wait for each other.
 const SHARDS: usize = 32;
 /// Distinct keys one shard holds before refusals lose their fingerprint
@@ -58,7 +64,14 @@ impl Pending {
     }
 }
 
-type Shard = Mutex<HashMap<EventKey, Pending>>;
+/// One shard: tallies until its turn, machines heard from until the next tick.
+#[derive(Default)]
+struct ShardState {
+    tallies: HashMap<EventKey, Pending>,
+    seen: HashSet<Uuid>,
+}
+
+type Shard = Mutex<ShardState>;
 
 struct Folds {
     shards: Vec<Shard>,
@@ -66,12 +79,24 @@ struct Folds {
 }
 
 impl Folds {
+    fn new() -> Folds {
+        Folds { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), hasher: RandomState::new() }
+    }
+
     fn shard(&self, key: &EventKey) -> &Shard {
         &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
+    /// A call: its tally, and its machine heard from.
     fn add(&self, key: EventKey, count: i64, ip: IpAddr) {
-        let mut map = self.shard(&key).lock().expect("event fold lock");
+        let mut shard = self.shard(&key).lock().expect("event fold lock");
+        if let Some(m) = key.machine_id {
+            shard.seen.insert(m);
+        }
+        Self::tally(&mut shard.tallies, key, count, ip);
+    }
+
+    fn tally(map: &mut HashMap<EventKey, Pending>, key: EventKey, count: i64, ip: IpAddr) {
         // A full shard keeps refusals' counts without their fingerprints; seats
         // and licenses are bounded by the database's own rows.
         let key = if map.len() >= SHARD_KEYS && key.machine_id.is_none() && !map.contains_key(&key) {
@@ -87,12 +112,37 @@ impl Folds {
         }
     }
 
-    /// Everything folded so far, leaving the shards empty.
-    fn take(&self) -> Vec<(EventKey, Pending)> {
+    /// A tally that could not be written, back for the next turn.
+    fn fold_back(&self, key: EventKey, count: i64, ip: IpAddr) {
+        let mut shard = self.shard(&key).lock().expect("event fold lock");
+        Self::tally(&mut shard.tallies, key, count, ip);
+    }
+
+    /// Machines whose last-seen time could not be written, back for the next tick.
+    fn seen_back(&self, ids: &[Uuid]) {
+        for (i, id) in ids.iter().enumerate() {
+            self.shards[i % SHARDS].lock().expect("event fold lock").seen.insert(*id);
+        }
+    }
+
+    /// The tallies of the shards `due` picks, leaving them empty.
+    fn take(&self, due: impl Fn(usize) -> bool) -> Vec<(EventKey, Pending)> {
+        let mut out = Vec::new();
+        for (i, shard) in self.shards.iter().enumerate() {
+            if due(i) {
+                let map = std::mem::take(&mut shard.lock().expect("event fold lock").tallies);
+                out.extend(map);
+            }
+        }
+        out
+    }
+
+    /// The machines heard from since the last tick.
+    fn take_seen(&self) -> Vec<Uuid> {
         let mut out = Vec::new();
         for shard in &self.shards {
-            let map = std::mem::take(&mut *shard.lock().expect("event fold lock"));
-            out.extend(map);
+            let seen = std::mem::take(&mut shard.lock().expect("event fold lock").seen);
+            out.extend(seen);
         }
         out
     }
@@ -111,15 +161,14 @@ pub struct EventQueue {
 impl EventQueue {
     /// Starts the writer task. When `shutdown` turns true it stops taking
     /// events, writes what is folded, and ends.
-    pub fn start(db: Db, shutdown: watch::Receiver<bool>) -> (EventQueue, JoinHandle<()>) {
-        let folds = Folds { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), hasher: RandomState::new() };
+    pub fn start(db: Db, cadence: Cadence, shutdown: watch::Receiver<bool>) -> (EventQueue, JoinHandle<()>) {
         let q = EventQueue {
-            folds: Arc::new(folds),
+            folds: Arc::new(Folds::new()),
             closed: Arc::default(),
             dropped: Arc::default(),
             written: Arc::default(),
         };
-        let handle = tokio::spawn(writer(db, q.clone(), shutdown));
+        let handle = tokio::spawn(writer(db, q.clone(), cadence, shutdown));
         (q, handle)
     }
 
@@ -133,58 +182,77 @@ impl EventQueue {
     }
 }
 
-async fn writer(db: Db, q: EventQueue, mut shutdown: watch::Receiver<bool>) {
+/// The tick (of `fold_seconds`) at which shard `i` writes its tallies: the
+/// shards' turns spread evenly over the interval.
+fn turn(i: usize, fold_seconds: u32) -> u64 {
+    (i as u64 * u64::from(fold_seconds)) / SHARDS as u64
+}
+
+async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Receiver<bool>) {
     let mut closing = false;
+    let fold = cadence.fold_seconds.max(1);
+    let mut tick: u64 = 0;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(FLUSH_EVERY) => {}
+            _ = tokio::time::sleep(TICK) => {}
             _ = shutdown.wait_for(|stop| *stop) => {
                 closing = true;
                 q.closed.store(true, Ordering::Release);
             }
         }
-        flush(&db, &q).await;
+        tick += 1;
+        let now_turn = tick % u64::from(fold);
+        let tallies = q.folds.take(|i| closing || turn(i, fold) == now_turn);
+        flush(&db, &q, tallies, cadence.last_seen_resolution_seconds).await;
         if closing {
             break;
         }
     }
 }
 
-/// Writes what is folded, a transaction per batch; a batch that fails is
-/// folded back to be written next time.
-async fn flush(db: &Db, q: &EventQueue) {
-    let mut pending = q.folds.take();
-    while !pending.is_empty() {
+/// Writes `tallies` and the machines heard from, a transaction per batch; a
+/// batch that fails is folded back to be written next time.
+async fn flush(db: &Db, q: &EventQueue, mut pending: Vec<(EventKey, Pending)>, resolution: i64) {
+    let mut seen = q.folds.take_seen();
+    seen.sort_unstable();
+    loop {
         let rest = pending.split_off(pending.len().min(MAX_BATCH));
         let batch = std::mem::replace(&mut pending, rest);
+        if batch.is_empty() && seen.is_empty() {
+            break;
+        }
         let rows: Vec<(EventKey, EventTally)> = batch
             .into_iter()
             .map(|(k, p)| (k, EventTally { count: p.count, ip_count: p.ips.len() as i64, last_ip: p.last_ip }))
             .collect();
         let n: i64 = rows.iter().map(|(_, t)| t.count).sum();
-        match write_batch(db, &rows).await {
+        match write_batch(db, &rows, &seen, resolution).await {
             Ok(()) => {
                 q.written.fetch_add(n as u64, Ordering::Relaxed);
             }
             Err(e) => {
                 tracing::warn!(error = %e, events = n, "could not write validation events; retrying");
                 for (k, t) in rows {
-                    q.folds.add(k, t.count, t.last_ip);
+                    q.folds.fold_back(k, t.count, t.last_ip);
                 }
+                q.folds.seen_back(&seen);
             }
         }
+        seen.clear();
     }
 }
 
-/// The tallies and the last-seen times of their machines, in one transaction.
-async fn write_batch(db: &Db, rows: &[(EventKey, EventTally)]) -> Result<(), sqlx::Error> {
+/// The tallies and the last-seen times of machines, in one transaction.
+async fn write_batch(
+    db: &Db,
+    rows: &[(EventKey, EventTally)],
+    seen: &[Uuid],
+    resolution: i64,
+) -> Result<(), sqlx::Error> {
     let now = now_unix();
-    let mut seen: Vec<Uuid> = rows.iter().filter_map(|(k, _)| k.machine_id).collect();
-    seen.sort_unstable();
-    seen.dedup();
     let mut tx = db.begin().await?;
     db::events::insert_batch(&mut tx, now, rows).await?;
-    db::machines::touch_many(&mut tx, &seen, now).await?;
+    db::machines::touch_many(&mut tx, seen, now, resolution).await?;
     tx.commit().await
 }
 
@@ -198,26 +266,39 @@ mod tests {
 
     #[test]
     fn events_fold_per_key_and_full_shards_keep_counts() {
-        let folds = Folds { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), hasher: RandomState::new() };
+        let folds = Folds::new();
         let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
         for i in 0..3 {
             folds.add(key("a", None), 1, ip(i));
         }
         folds.add(key("a", None), 1, ip(0));
-        let machine = Some(Uuid::new_v4());
+        let seat = Uuid::new_v4();
+        let machine = Some(seat);
         folds.add(key("b", machine), 1, ip(9));
         // Far more distinct refusals than the shards hold: all still counted.
         let many = SHARD_KEYS * SHARDS * 5 / 4;
         for i in 0..many {
             folds.add(key(&format!("x{i}"), None), 1, ip(1));
         }
-        let all = folds.take();
-        assert!(folds.take().is_empty());
+        let all = folds.take(|_| true);
+        assert!(folds.take(|_| true).is_empty());
+        assert_eq!(folds.take_seen(), vec![seat]);
         let total: i64 = all.iter().map(|(_, p)| p.count).sum();
         assert_eq!(total, 5 + many as i64);
         let a = all.iter().find(|(k, _)| k == &key("a", None)).unwrap();
         assert_eq!((a.1.count, a.1.ips.len(), a.1.last_ip), (4, 3, ip(0)));
         assert!(all.iter().any(|(k, p)| k.machine_id == machine && p.count == 1));
         assert!(all.len() <= SHARDS * (SHARD_KEYS + 1) + 1, "{}", all.len());
+    }
+
+    #[test]
+    fn every_shard_gets_one_turn_per_interval_spread_over_it() {
+        for fold in [1u32, 2, 5, 32, 60, 3600] {
+            let turns: Vec<u64> = (0..SHARDS).map(|i| turn(i, fold)).collect();
+            assert!(turns.iter().all(|t| *t < u64::from(fold)), "{fold}: {turns:?}");
+            assert!(turns.windows(2).all(|w| w[0] <= w[1]));
+            let busiest = (0..u64::from(fold)).map(|t| turns.iter().filter(|x| **x == t).count()).max().unwrap();
+            assert!(busiest <= SHARDS.div_ceil(fold as usize), "{fold}: {busiest}");
+        }
     }
 }

@@ -59,11 +59,12 @@ pub struct ValidateInput<'a> {
 }
 
 /// The machine a seat is taken for: its fingerprint as stored, and the
-/// prefix of its hash (the same for a real fingerprint; for an air-gapped
-/// machine, whose fingerprint the server never sees, the challenge's).
+/// prefix of its hash (`None`: the fingerprint's own, hashed only when a
+/// seat is taken; for an air-gapped machine, whose fingerprint the server
+/// never sees, the challenge's).
 pub struct SeatFor<'a> {
     pub fingerprint: &'a str,
-    pub prefix: [u8; 10],
+    pub prefix: Option<[u8; 10]>,
     pub hostname: Option<&'a str>,
     pub platform: Option<&'a str>,
 }
@@ -120,6 +121,36 @@ impl Licensing {
             seats,
             rules: RwLock::default(),
         }
+    }
+
+    /// Fills the caches from the database after a start, newest licenses
+    /// first, up to one cache generation, so that the first minute after a
+    /// restart answers from memory instead of reading (and verifying) each
+    /// license on first sight. The keys come from our own database, so their
+    /// signatures are not checked again (one that does not parse is
+    /// skipped); a newer snapshot cached meanwhile is never replaced.
+    pub async fn warm(&self) -> Result<usize, sqlx::Error> {
+        const PAGE: i64 = 1000;
+        let mut before = i64::MAX;
+        let mut warmed = 0;
+        while warmed < cache::GENERATION {
+            let page = db::licenses::snapshots_page(&self.db.read, before, PAGE).await?;
+            let Some((last, ..)) = page.last() else { break };
+            before = *last;
+            for (_, key, snap) in page {
+                if let Ok(parsed) = LicenseKey::parse(&key) {
+                    let p = parsed.payload();
+                    let bound_fingerprint = p.is_fingerprint_bound().then_some(p.fingerprint_hash);
+                    let v = VerifiedKey { license_id: p.license_id, product_id: p.product_id, bound_fingerprint };
+                    self.cache.remember_verified(key.trim(), v);
+                }
+                self.cache.store(snap);
+                warmed += 1;
+            }
+            // Requests come first.
+            tokio::task::yield_now().await;
+        }
+        Ok(warmed)
     }
 
     /// The machine rules of `policy_id` (the defaults for a policy gone).
@@ -217,12 +248,7 @@ impl Licensing {
         let Some(fp) = input.fingerprint else {
             return Ok(Granted { license, expiry, machine_id: None });
         };
-        let machine = SeatFor {
-            fingerprint: fp,
-            prefix: fingerprint_prefix(fp),
-            hostname: input.hostname,
-            platform: input.platform,
-        };
+        let machine = SeatFor { fingerprint: fp, prefix: None, hostname: input.hostname, platform: input.platform };
         self.hold_seat(license, expiry, &machine, now).await
     }
 
@@ -239,7 +265,7 @@ impl Licensing {
             let (verified, license) = self.resolve(key).await?;
             let now = now_unix();
             let expiry = Self::check(&verified, &license, None, Some(fingerprint), now)?;
-            let machine = SeatFor { fingerprint, prefix: fingerprint_prefix(fingerprint), hostname, platform };
+            let machine = SeatFor { fingerprint, prefix: None, hostname, platform };
             self.hold_seat(license, expiry, &machine, now).await
         }
         .await;
@@ -300,7 +326,7 @@ impl Licensing {
         let op = SeatOp::Take {
             license_id,
             fingerprint: machine.fingerprint.to_owned(),
-            prefix: machine.prefix,
+            prefix: machine.prefix.unwrap_or_else(|| fingerprint_prefix(machine.fingerprint)),
             hostname: machine.hostname.map(str::to_owned),
             platform: machine.platform.map(str::to_owned),
             now,

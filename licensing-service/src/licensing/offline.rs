@@ -44,8 +44,12 @@ impl Licensing {
                 return Err(refuse(Reason::ChallengeUsed, &license));
             }
             self.count_seat_change(&license)?;
-            let machine =
-                SeatFor { fingerprint: &fingerprint, prefix: challenge.fingerprint_prefix, hostname, platform: None };
+            let machine = SeatFor {
+                fingerprint: &fingerprint,
+                prefix: Some(challenge.fingerprint_prefix),
+                hostname,
+                platform: None,
+            };
             self.hold_seat(license, expiry, &machine, now).await
         }
         .await;

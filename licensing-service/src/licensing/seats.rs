@@ -171,15 +171,20 @@ async fn take(
             db::outbox::withdraw_deactivation(tx, id, since).await? && freed_at >= since
         }
     };
-    db::machines::set_lapse_after(tx, machine.id, rules.seat_timeout_seconds).await?;
+    // A new row starts without a timeout; a reused one may carry an old one.
+    if freed.is_some() || rules.seat_timeout_seconds != 0 {
+        db::machines::set_lapse_after(tx, machine.id, rules.seat_timeout_seconds).await?;
+    }
     // Only a newly taken seat writes an event; validations that hold one never do.
     if !quiet {
         machine_event(tx, now, EventType::MachineActivated, &machine, serde_json::json!({})).await?;
     }
-    Ok(match bumped(tx, license_id).await? {
-        Some(snap) => Outcome::Seat(snap, machine.id),
-        None => Outcome::NotFound,
-    })
+    // The snapshot as committed is the one read above with this seat added:
+    // nothing else writes the license inside this (single-writer) transaction.
+    let mut snap = fresh;
+    snap.version = db::licenses::bump_version(tx, license_id).await?;
+    snap.seats.push((machine.fingerprint, machine.id));
+    Ok(Outcome::Seat(snap, machine.id))
 }
 
 /// Frees a seat (by the application, or by the operator when `audit` is

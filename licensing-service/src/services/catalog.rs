@@ -1,6 +1,10 @@
 //! What is on sale: the one rule behind the public catalogue, the buy and
 //! storefront pages, code previews, purchases and redemptions.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
 use crate::db::codes::DiscountCode;
 use crate::db::{self, Db};
 use crate::domain::catalog::{Policy, Product};
@@ -56,4 +60,76 @@ pub async fn quote_code(
     dc.rules.check(now, policy.slug.as_str(), usage).map_err(ServiceError::Refused)?;
     let q = Quote::for_policy(policy, Some(dc.kind)).map_err(ServiceError::Refused)?;
     Ok((dc, q))
+}
+
+/// The catalogue as buyers' pages show it (products on sale, their tiers on
+/// sale, featured codes), read in one go and kept until the operator changes
+/// a product, a tier or a code: every such commit calls [`Catalogue::changed`]
+/// (`services::products`, `services::codes`). Orders and previews still read
+/// the database inside their own checks.
+#[derive(Default)]
+pub struct Catalogue {
+    /// Bumped by every change; a reading started before one is not kept.
+    generation: AtomicU64,
+    held: RwLock<Option<(u64, Arc<Shelf>)>>,
+}
+
+/// One reading of everything on sale.
+pub struct Shelf {
+    /// The products on sale, by slug, each with its tiers on sale (in the
+    /// catalogue's order) and its featured code.
+    pub products: Vec<Shelved>,
+    by_slug: HashMap<String, usize>,
+}
+
+pub struct Shelved {
+    pub product: Product,
+    pub tiers: Vec<Policy>,
+    pub featured: Option<DiscountCode>,
+}
+
+impl Shelf {
+    async fn read(db: &Db) -> Result<Shelf, sqlx::Error> {
+        let mut products = Vec::new();
+        for product in db::products::list(&db.read, true).await?.into_iter().filter(Product::on_sale) {
+            let tiers = db::policies::for_product(&db.read, product.id).await?.into_iter().filter(Policy::on_sale);
+            let featured = db::codes::featured(&db.read, product.id).await?;
+            products.push(Shelved { tiers: tiers.collect(), featured, product });
+        }
+        let by_slug = products.iter().enumerate().map(|(i, s)| (s.product.slug.to_string(), i)).collect();
+        Ok(Shelf { products, by_slug })
+    }
+
+    /// The product on sale by this slug.
+    pub fn product(&self, slug: &str) -> Result<&Shelved, ServiceError> {
+        let slug = slug.trim();
+        self.by_slug
+            .get(slug)
+            .map(|i| &self.products[*i])
+            .ok_or_else(|| ServiceError::NotFound(format!("no product '{}' is on sale", clip(slug, 64))))
+    }
+}
+
+impl Catalogue {
+    /// What is on sale now: the reading kept, or a new one.
+    pub async fn shelf(&self, db: &Db) -> Result<Arc<Shelf>, sqlx::Error> {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some((g, shelf)) = &*self.held.read().expect("catalogue lock") {
+            if *g == generation {
+                return Ok(shelf.clone());
+            }
+        }
+        let shelf = Arc::new(Shelf::read(db).await?);
+        let mut held = self.held.write().expect("catalogue lock");
+        if self.generation.load(Ordering::Acquire) == generation {
+            *held = Some((generation, shelf.clone()));
+        }
+        Ok(shelf)
+    }
+
+    /// A product, tier or code changed (called after its commit).
+    pub fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        *self.held.write().expect("catalogue lock") = None;
+    }
 }

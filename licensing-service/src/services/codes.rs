@@ -241,6 +241,7 @@ pub async fn create(s: &Core, input: NewCode) -> Result<CodeView, ServiceError> 
     write(&mut tx, "discount_code.create", None, &c, product.slug.as_str()).await?;
     let answer = view(&mut tx, &c, product.slug.as_str()).await?;
     tx.commit().await?;
+    s.catalogue.changed();
     Ok(answer)
 }
 
@@ -318,6 +319,7 @@ pub async fn update(s: &Core, code: &str, change: CodeChange) -> Result<CodeView
     write(&mut tx, "discount_code.update", Some(json!(before_view)), &c, product.slug.as_str()).await?;
     let answer = view(&mut tx, &c, product.slug.as_str()).await?;
     tx.commit().await?;
+    s.catalogue.changed();
     Ok(answer)
 }
 
@@ -333,6 +335,7 @@ pub async fn set_active(s: &Core, code: &str, active: bool) -> Result<CodeView, 
     write(&mut tx, action, Some(was), &c, product.slug.as_str()).await?;
     let answer = view(&mut tx, &c, product.slug.as_str()).await?;
     tx.commit().await?;
+    s.catalogue.changed();
     Ok(answer)
 }
 
@@ -354,5 +357,6 @@ pub async fn delete(s: &Core, code: &str) -> Result<Deleted, ServiceError> {
     let details = json!({ "product": product.slug, "kind": c.kind.name() });
     audit(&mut tx, now, "admin", "discount_code.delete", ("discount_code", c.code.as_str()), details).await?;
     tx.commit().await?;
+    s.catalogue.changed();
     Ok(Deleted { ok: true, deleted: c.code })
 }

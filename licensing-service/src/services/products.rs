@@ -33,6 +33,7 @@ pub async fn create(s: &Core, input: ProductInput) -> Result<ProductView, Servic
     db::products::insert(&mut tx, &product).await?;
     audit(&mut tx, now, "admin", "product.create", ("product", product.id), json!(view)).await?;
     tx.commit().await?;
+    s.catalogue.changed();
     Ok(view)
 }
 
@@ -73,6 +74,7 @@ pub async fn update(s: &Core, slug: &str, input: ProductInput) -> Result<Product
     let details = json!({ "before": ProductView::from(&before), "after": view });
     audit(&mut tx, now, "admin", "product.update", ("product", after.id), details).await?;
     tx.commit().await?;
+    s.catalogue.changed();
     Ok(view)
 }
 
@@ -131,6 +133,7 @@ async fn write_policy(
         db::machines::set_policy_lapse_after(&mut tx, after.id, timeout).await?;
     }
     tx.commit().await?;
+    s.catalogue.changed();
     s.licensing.policy_saved(after.id, after.machine_rules);
     Ok(view)
 }

@@ -53,6 +53,8 @@ pub struct CoreInner {
     pub cors_origins: super::cors::CorsOrigins,
     /// One-time download links to exports.
     pub export_links: super::export::Links,
+    /// What buyers' pages show, kept until the operator changes it.
+    pub catalogue: super::catalog::Catalogue,
 }
 
 impl CoreInner {

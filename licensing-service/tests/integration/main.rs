@@ -23,6 +23,7 @@ mod api_keys;
 mod bad_input;
 mod binary;
 mod btcpay_conformance;
+mod catalogue;
 mod chaos;
 mod client_example;
 mod codes_admin;

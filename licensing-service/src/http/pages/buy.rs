@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use super::security::PageForm;
 use super::{render, render_form, sats, seats, term, Caching, Chrome, PageQuery};
-use crate::db;
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::discount::{Kind, Quote};
 use crate::domain::Slug;
@@ -196,16 +195,18 @@ async fn show_again(
 }
 
 async fn on_sale(s: &AppState, slug: &str) -> Result<Product, ApiError> {
-    Ok(catalog::product_on_sale(&s.db, slug).await?)
+    Ok(s.catalogue.shelf(&s.db).await?.product(slug)?.product.clone())
 }
 
 async fn public_tiers(s: &AppState, product: &Product) -> Result<Vec<Policy>, ApiError> {
-    Ok(catalog::tiers_on_sale(&s.db, product).await?)
+    let shelf = s.catalogue.shelf(&s.db).await?;
+    Ok(shelf.product(product.slug.as_str())?.tiers.clone())
 }
 
 /// The product's featured code, when it can be used on some tier now.
 async fn featured(s: &AppState, product: &Product, tiers: &[Policy]) -> Result<Option<(String, String)>, ApiError> {
-    let Some(dc) = db::codes::featured(&s.db.read, product.id).await? else {
+    let shelf = s.catalogue.shelf(&s.db).await?;
+    let Some(dc) = &shelf.product(product.slug.as_str())?.featured else {
         return Ok(None);
     };
     for tier in tiers {

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::{render, sats, Caching, Chrome};
-use crate::db;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::services::catalog;
@@ -29,14 +28,14 @@ struct ProductCard {
 
 pub async fn page(s: &AppState) -> Result<Response, ApiError> {
     let mut products = Vec::new();
-    for p in db::products::list(&s.db.read, true).await? {
-        let tiers = catalog::tiers_on_sale(&s.db, &p).await?;
+    let shelf = s.catalogue.shelf(&s.db).await?;
+    for catalog::Shelved { product: p, tiers, .. } in &shelf.products {
         let lowest = tiers.iter().map(|t| t.price_sats).min().unwrap_or(p.price_sats);
         let price = if tiers.len() > 1 { format!("from {}", sats(lowest)) } else { sats(lowest) };
         products.push(ProductCard {
             slug: p.slug.to_string(),
-            name: p.name,
-            description: p.description,
+            name: p.name.clone(),
+            description: p.description.clone(),
             price,
             tiers: tiers.len(),
         });
