@@ -88,6 +88,7 @@ impl Application {
             db::settings::set(&db.write, db::settings::OPERATOR_NAME, name).await?;
         }
         let operator_name = db::settings::get(&db.read, db::settings::OPERATOR_NAME).await?;
+        let seller = db::settings::get_json(&db.read, db::settings::SELLER_IDENTITY).await?.unwrap_or_default();
 
         let (public, admin) = listen(&config).await?;
         let public_addr = public.local_addr()?;
@@ -100,6 +101,7 @@ impl Application {
             DeliverySettings {
                 public_url: public_url.clone(),
                 operator_name,
+                seller,
                 nostr_retry: config.nostr_retry.clone(),
                 webhook_retry: config.webhook_retry.clone(),
             },

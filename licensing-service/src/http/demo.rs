@@ -25,7 +25,7 @@ struct CheckoutPage<'a> {
 }
 
 fn simulator(s: &AppState) -> Result<&Simulated, ApiError> {
-    s.demo.as_deref().ok_or_else(|| ApiError::not_found("no such endpoint"))
+    s.demo.as_deref().ok_or_else(|| ApiError::not_found(crate::http::error::NO_SUCH_ENDPOINT))
 }
 
 pub async fn checkout_page(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -61,7 +61,7 @@ pub async fn resolve(
     let to = match action.as_str() {
         "pay" => Observed::Settled,
         "expire" => Observed::Expired,
-        _ => return Err(ApiError::not_found("no such endpoint")),
+        _ => return Err(ApiError::not_found(crate::http::error::NO_SUCH_ENDPOINT)),
     };
     let inv = sim.resolve(&id, to).ok_or_else(|| ApiError::not_found("no such demo invoice"))?;
     let ours: Uuid = inv.order_id;
