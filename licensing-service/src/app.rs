@@ -69,6 +69,10 @@ pub struct Application {
     pub admin_addr: Option<SocketAddr>,
     /// The admin key, when this start generated it (print it once).
     pub generated_admin_key: Option<String>,
+    /// Demo mode seeded the example shop at this start.
+    pub demo_shop: bool,
+    /// Demo mode: the data directory's admin key, printed with the storefront's address.
+    pub demo_admin_key: Option<String>,
     admin_connections: Option<Arc<Connections>>,
     shutdown: watch::Sender<bool>,
     writer: JoinHandle<()>,
@@ -136,6 +140,14 @@ impl Application {
             Connections::new(server::Limits::public(&core.config)),
         );
         let admin_connections = admin.as_ref().map(|_| Connections::new(server::Limits::admin(&state.config)));
+        // Demo mode opens a shop on an empty data directory.
+        let demo_shop = if core.config.demo && services::demo_shop::seed_if_empty(&core).await? {
+            tracing::info!("demo mode: seeded the example shop");
+            true
+        } else {
+            false
+        };
+        let demo_admin_key = core.config.demo.then(|| admin_api_key.clone());
         let jobs = Jobs::start(core).await?;
         Ok(Application {
             state,
@@ -144,6 +156,8 @@ impl Application {
             public_addr,
             admin_addr,
             generated_admin_key,
+            demo_shop,
+            demo_admin_key,
             admin_connections,
             shutdown,
             writer,

@@ -149,6 +149,12 @@ fn print_banner(app: &Application) {
         }
         None => println!("  Admin API key:  configured or stored earlier (`keysat admin-key` prints a stored one)"),
     }
+    if let Some(key) = &app.demo_admin_key {
+        println!("Demo shop{}:", if app.demo_shop { " (example product seeded now)" } else { "" });
+        println!("  Storefront:     {}/", s.public_url.trim_end_matches('/'));
+        println!("  Admin API key:  {key}");
+        println!("  Payments are simulated: no money moves.");
+    }
     println!("Try: curl -H 'Authorization: Bearer <admin key>' {admin}/products");
 }
 

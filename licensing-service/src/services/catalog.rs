@@ -25,6 +25,19 @@ pub async fn tiers_on_sale(db: &Db, product: &Product) -> Result<Vec<Policy>, Se
     Ok(db::policies::for_product(&db.read, product.id).await?.into_iter().filter(Policy::on_sale).collect())
 }
 
+/// The shop window: every product buyers can buy now, with its tiers on
+/// sale; a product with no tier on sale is not listed.
+pub async fn products_on_sale(db: &Db) -> Result<Vec<(Product, Vec<Policy>)>, ServiceError> {
+    let mut out = Vec::new();
+    for p in db::products::list(&db.read, true).await?.into_iter().filter(Product::on_sale) {
+        let tiers = tiers_on_sale(db, &p).await?;
+        if !tiers.is_empty() {
+            out.push((p, tiers));
+        }
+    }
+    Ok(out)
+}
+
 /// The product and tier an order names (no tier, or a blank one: `default`).
 pub async fn buyable(db: &Db, product: &str, tier: Option<&str>) -> Result<(Product, Policy), ServiceError> {
     let product = product_on_sale(db, product).await?;

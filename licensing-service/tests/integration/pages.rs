@@ -34,8 +34,9 @@ async fn storefront_lists_active_products_with_their_starting_price() {
     let html = page(b.get("/").await);
     assert!(html.contains("Acme Editor") && html.contains("Edits text, fast."), "{html}");
     assert!(html.contains("href=\"/buy/app\"") && html.contains("href=\"/buy/solo\""), "{html}");
-    // The cheapest public tier (the free trial) starts the range; one tier is just its price.
-    assert!(html.contains("from 0 sats"), "{html}");
+    // The cheapest tiers start the range, each in the unit it is charged in
+    // (the free trial said as such); one tier is just its price.
+    assert!(html.contains("Free tier · from 10,000 sats or 99.00 USD"), "{html}");
     assert!(html.contains(">5,000 sats<"), "{html}");
     assert!(!html.contains("Product gone") && !html.contains("/buy/gone"), "inactive product listed: {html}");
     // JSON clients still get the service description.
