@@ -170,6 +170,9 @@ pub struct Config {
     /// Stripe's API address (`KEYSAT_STRIPE_API_URL`).
     pub stripe_api_url: url::Url,
     pub demo: bool,
+    /// Demo mode from the command line (`serve --demo`, `KEYSAT_DEMO`): an
+    /// empty data directory gets the example shop (`services::demo_shop`).
+    pub demo_shop: bool,
     /// Origins (scheme://host[:port]) allowed as purchase redirects.
     pub redirect_allowlist: Vec<String>,
     pub purchase_rate_per_minute: u32,
@@ -386,6 +389,7 @@ impl ServeArgs {
             webhook_base_url,
             stripe_api_url,
             demo: self.demo,
+            demo_shop: self.demo,
             redirect_allowlist,
             purchase_rate_per_minute: self.purchase_rate_per_minute,
             reconcile_interval_seconds: self.reconcile_interval_seconds,
@@ -461,6 +465,7 @@ impl Config {
             webhook_base_url: None,
             stripe_api_url: url::Url::parse("https://api.stripe.com").expect("literal URL"),
             demo: false,
+            demo_shop: false,
             redirect_allowlist: Vec::new(),
             purchase_rate_per_minute: 20,
             reconcile_interval_seconds: 60,

@@ -116,14 +116,37 @@ describe('actions against a live daemon', () => {
       (await d.admin('GET', '/settings')).body.operator_name,
       'Ada Software',
     )
-    const again = await runAction(setOperatorName, { name: 'Ada Software Ltd' })
+    const again = await runAction(setOperatorName, {
+      name: 'Ada Software Ltd',
+      contactEmail: ' help@ada.example ',
+      termsUrl: 'https://ada.example/terms',
+      refundPolicy: 'Refunds within 14 days.',
+    })
     assert.deepEqual(
       again.form.value,
-      { name: 'Ada Software' },
+      {
+        name: 'Ada Software',
+        contactEmail: null,
+        contactNpub: null,
+        supportUrl: null,
+        termsUrl: null,
+        refundPolicy: null,
+      },
       'the form is prefilled',
     )
+    const s = (await d.admin('GET', '/settings')).body
+    assert.equal(s.contact_email, 'help@ada.example')
+    assert.equal(s.terms_url, 'https://ada.example/terms')
+    assert.equal(s.refund_policy, 'Refunds within 14 days.')
+    const bad = await failAction(setOperatorName, {
+      name: 'Ada Software',
+      termsUrl: 'javascript:alert(1)',
+    })
+    assert.match(bad.message, /terms_url|web address/)
     await runAction(setOperatorName, { name: null })
-    assert.equal((await d.admin('GET', '/settings')).body.operator_name, null)
+    const cleared = (await d.admin('GET', '/settings')).body
+    assert.equal(cleared.operator_name, null)
+    assert.equal(cleared.contact_email, null, 'an empty field clears it')
     await runAction(setOperatorName, { name: 'Ada Software' })
   })
 
@@ -292,6 +315,40 @@ describe('actions against a live daemon', () => {
     const p = (await d.admin('GET', '/products/myapp')).body
     assert.equal(p.description, 'Does things', 'kept')
     assert.equal(p.entitlements_catalog.length, 2, 'kept')
+    const links = await runAction(editProduct, {
+      product: 'myapp',
+      name: null,
+      description: null,
+      priceSats: null,
+      entitlements: [],
+      downloadUrl: 'https://example.com/myapp.dmg',
+      keyInstructions: 'Paste the key in Settings → License.',
+    })
+    assert.equal(
+      field(links.result, 'Download link').value,
+      'https://example.com/myapp.dmg',
+    )
+    const withLinks = (await d.admin('GET', '/products/myapp')).body
+    assert.equal(
+      withLinks.key_instructions,
+      'Paste the key in Settings → License.',
+    )
+    assert.equal(withLinks.homepage_url, null)
+    await runAction(editProduct, {
+      product: 'myapp',
+      name: null,
+      description: null,
+      priceSats: null,
+      entitlements: [],
+      downloadUrl: '-',
+    })
+    const cleared = (await d.admin('GET', '/products/myapp')).body
+    assert.equal(cleared.download_url, null, '"-" clears a link')
+    assert.equal(
+      cleared.key_instructions,
+      'Paste the key in Settings → License.',
+      'kept',
+    )
     const dropPro = await failAction(editProduct, {
       product: 'myapp',
       name: null,

@@ -111,6 +111,15 @@ impl Delivery {
         self.operator_name().unwrap_or_else(|| "Keysat".to_string())
     }
 
+    /// Who messages to buyers come from, and how they end.
+    pub fn sender(&self) -> buyer_notices::Sender {
+        buyer_notices::Sender {
+            name: self.seller_name(),
+            contact: self.seller().contact_line(),
+            recover_url: format!("{}/recover", self.public_url),
+        }
+    }
+
     /// Base URL buyers use, without a trailing slash.
     pub fn public_url(&self) -> &str {
         &self.public_url

@@ -321,6 +321,9 @@ const dict = {
   'Buy link': 217,
   'Share it once the product has a tier.': 218,
   'Product id': 219,
+  Homepage: 826,
+  'Download link': 827,
+  'What to do with the key': 828,
 
   // actions/common/saleView.ts
   Provider: 222,
@@ -459,6 +462,11 @@ const dict = {
   'What buyers see.': 312,
   'Default price of a license; each tier (policy) can set its own.': 313,
   'Features a license can unlock (e.g. "pro"); tiers pick from this catalogue and keys carry them.': 314,
+  'Leave empty to keep it; a single "-" clears it.': 829,
+  'Optional.': 830,
+  "The product's web page (https://…). ${leave}": 831,
+  'Where buyers download the application, offered with their key ("Download …"). ${leave}': 832,
+  'Shown beside the key, e.g. "Open the app, choose Help → Enter license and paste the key." ${leave}': 833,
   'Create product': 315,
   'A product you sell licenses for, with its entitlement catalogue.': 316,
   'Product "${name}" created': 317,
@@ -544,7 +552,7 @@ const dict = {
   'The default price of its tiers (a tier with its own price keeps it). Leave empty to keep it.': 366,
   'Replaces the entitlement catalogue when you list any; leave the list empty to keep it. An entitlement a tier grants cannot be removed until no tier grants it.': 367,
   'Edit product': 368,
-  "Change a product's name, description, price or entitlement catalogue.": 369,
+  "Change a product's name, description, price, entitlement catalogue, links or key instructions.": 834,
   'Product "${name}" saved': 370,
 
   // actions/editWebhookEndpoint.ts
@@ -872,9 +880,19 @@ const dict = {
   // actions/setOperatorName.ts
   'Operator name': 604,
   'Your business name, shown to buyers on the buy and thank-you pages. Leave empty to show none.': 605,
-  'Set operator name': 606,
-  'The seller name buyers see.': 607,
-  'Operator name saved': 608,
+  'Contact e-mail': 835,
+  'An address buyers can write to, shown on every page and in every message to them. Leave empty for none.': 836,
+  'Contact npub': 837,
+  'A Nostr public key buyers can write to (npub1… or hex). Leave empty for none.': 838,
+  'Support page': 839,
+  'Your support page (https://…), linked on every page. Leave empty for none.': 840,
+  'Terms of sale': 841,
+  'Your terms of sale (https://…), linked on every page and shown before paying. Leave empty for none.': 842,
+  'Refund policy': 843,
+  'What buyers can expect if they ask for their money back, shown before they pay. Leave empty for none.': 844,
+  'Seller name and contact': 845,
+  'The seller name buyers see, how they reach you, your terms and your refund policy.': 846,
+  'Seller name and contact saved': 847,
   'Buyers now see "${operator_name}".': 694,
   'Buyers see no operator name.': 695,
 
