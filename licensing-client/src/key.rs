@@ -167,7 +167,10 @@ mod file_tests {
     fn reads_the_old_and_the_new_form() {
         assert_eq!(key_in_file("LIC1-abc-def\n"), Some("LIC1-abc-def"));
         assert_eq!(key_in_file("  LIC1-abc-def  "), Some("LIC1-abc-def"));
-        assert_eq!(key_in_file("LIC1-abc-def\r\n# Order number: 1\r\n# Lost it? https://x/recover\r\n"), Some("LIC1-abc-def"));
+        assert_eq!(
+            key_in_file("LIC1-abc-def\r\n# Order number: 1\r\n# Lost it? https://x/recover\r\n"),
+            Some("LIC1-abc-def")
+        );
         assert_eq!(key_in_file("\u{feff}# a comment first\n\nLIC1-abc-def\n# after\n"), Some("LIC1-abc-def"));
         assert_eq!(key_in_file("# only comments\n\n"), None);
         assert_eq!(key_in_file(""), None);

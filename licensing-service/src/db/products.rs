@@ -30,33 +30,19 @@ struct Row {
 
 impl From<Row> for Product {
     fn from(r: Row) -> Product {
-        let Row {
-            id,
-            slug,
-            name,
-            description,
-            price_sats,
-            active,
-            entitlements_catalog,
-            homepage_url,
-            download_url,
-            key_instructions,
-            created_at,
-            updated_at,
-        } = r;
         Product {
-            id,
-            slug,
-            name,
-            description,
-            price_sats,
-            active,
-            entitlements_catalog,
-            homepage_url,
-            download_url,
-            key_instructions,
-            created_at,
-            updated_at,
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            description: r.description,
+            price_sats: r.price_sats,
+            active: r.active,
+            entitlements_catalog: r.entitlements_catalog,
+            homepage_url: r.homepage_url,
+            download_url: r.download_url,
+            key_instructions: r.key_instructions,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         }
     }
 }

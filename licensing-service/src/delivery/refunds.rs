@@ -97,7 +97,10 @@ mod tests {
             &BuyerNotice::Refunded { amount: None, claim_url: Some("https://pay/pp/1".into()), revoked: true },
         );
         assert!(t.contains("App (Pro) from Ada Software, order o-1, was refunded."), "{t}");
-        assert!(t.contains("https://pay/pp/1") && t.contains("no longer works") && t.contains("This purchase: https://k/t"), "{t}");
+        assert!(
+            t.contains("https://pay/pp/1") && t.contains("no longer works") && t.contains("This purchase: https://k/t"),
+            "{t}"
+        );
         assert!(t.contains("Order number: o-1") && t.contains("Contact Ada Software: e-mail help@ada.example"), "{t}");
         assert!(buyer_notice_text(&p, &BuyerNotice::DisputeOpened).contains("suspended"));
     }

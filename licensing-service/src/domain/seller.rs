@@ -75,7 +75,11 @@ pub fn web_url(field: &'static str, value: Option<String>) -> Result<Option<Stri
 /// The seller's contact e-mail, checked for shape; blank means none.
 pub fn contact_email(value: Option<String>) -> Result<Option<String>, DomainError> {
     optional_text("contact_email", value, 254)?
-        .map(|v| parse_email(&v).map_err(|_| DomainError::invalid("contact_email", format!("'{}' is not an e-mail address", super::clip(&v, 80)))))
+        .map(|v| {
+            parse_email(&v).map_err(|_| {
+                DomainError::invalid("contact_email", format!("'{}' is not an e-mail address", super::clip(&v, 80)))
+            })
+        })
         .transpose()
 }
 
@@ -84,7 +88,10 @@ pub fn contact_npub(value: Option<String>) -> Result<Option<String>, DomainError
     optional_text("contact_npub", value, 100)?
         .map(|v| {
             Npub::parse(&v).map(|n| n.to_bech32()).map_err(|_| {
-                DomainError::invalid("contact_npub", format!("'{}' is not an npub or a 64-character hex key", super::clip(&v, 80)))
+                DomainError::invalid(
+                    "contact_npub",
+                    format!("'{}' is not an npub or a 64-character hex key", super::clip(&v, 80)),
+                )
             })
         })
         .transpose()
@@ -104,7 +111,8 @@ mod tests {
         assert_eq!(web_url("u", Some(" https://a.example/x ".into())).unwrap().as_deref(), Some("https://a.example/x"));
         assert_eq!(web_url("u", Some("   ".into())).unwrap(), None);
         assert_eq!(web_url("u", None).unwrap(), None);
-        for bad in ["javascript:alert(1)", "ftp://a.example", "a.example", "https://u:p@a.example/", "data:text/html,x"] {
+        for bad in ["javascript:alert(1)", "ftp://a.example", "a.example", "https://u:p@a.example/", "data:text/html,x"]
+        {
             assert!(web_url("u", Some(bad.into())).is_err(), "{bad}");
         }
         assert!(web_url("u", Some(format!("https://a.example/{}", "x".repeat(URL_MAX)))).is_err());

@@ -28,13 +28,17 @@ pub async fn seed_if_empty(s: &Core) -> Result<bool, ServiceError> {
         ProductInput {
             slug: Some(PRODUCT.into()),
             name: Some("Acme Notes".into()),
-            description: Some("A note-taking app that stays out of your way. (An example product of the demo shop.)".into()),
+            description: Some(
+                "A note-taking app that stays out of your way. (An example product of the demo shop.)".into(),
+            ),
             price_sats: Some(21_000),
-            entitlements_catalog: Some(serde_json::from_value(json!([
-                {"slug": "sync", "name": "Sync between devices"},
-                {"slug": "themes", "name": "Extra themes"}
-            ]))
-            .map_err(anyhow::Error::from)?),
+            entitlements_catalog: Some(
+                serde_json::from_value(json!([
+                    {"slug": "sync", "name": "Sync between devices"},
+                    {"slug": "themes", "name": "Extra themes"}
+                ]))
+                .map_err(anyhow::Error::from)?,
+            ),
             homepage_url: Some(Some("https://example.com/acme-notes".into())),
             download_url: Some(Some("https://example.com/acme-notes/download".into())),
             key_instructions: Some(Some(

@@ -204,7 +204,10 @@ async fn buyer_pages_show_the_seller_and_say_what_will_happen() {
 
     // A field refused: marked, its message beside it, the values kept.
     let r = b
-        .form("/buy/app", &[("policy_slug", "default"), ("buyer_npub", "npub1nope"), ("buyer_note", "hi"), ("intent", "pay")])
+        .form(
+            "/buy/app",
+            &[("policy_slug", "default"), ("buyer_npub", "npub1nope"), ("buyer_note", "hi"), ("intent", "pay")],
+        )
         .await;
     assert_eq!(r.status, 422, "{}", r.text);
     assert!(r.text.contains(r#"aria-describedby="buyer_npub-error npub-help" aria-invalid="true""#), "{}", r.text);

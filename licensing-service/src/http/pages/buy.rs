@@ -304,7 +304,9 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
         (false, false) => "Paid tiers cannot be bought until the seller connects a payment provider. \
                            A free code still works."
             .to_string(),
-        (true, false) => "You pay on the payment page (Lightning or on-chain), then come back here for your key.".to_string(),
+        (true, false) => {
+            "You pay on the payment page (Lightning or on-chain), then come back here for your key.".to_string()
+        }
         (false, true) => "You pay by card on Stripe's secure page, then come back here for your key. \
                           Tiers marked \"Bitcoin only\" cannot be bought by card."
             .to_string(),
