@@ -284,6 +284,10 @@ await scenario('redeem', {}, async ({ page }) => {
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Get my key' }).click()]);
   await expectText(page, '[role=alert]', 'This code is unknown, expired or used up.');
   assert.equal(await page.inputValue('#code'), 'NOPE-NOPE');
+  // The code field is the one marked, with the reason beside it.
+  assert.equal(await page.locator('#code').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.locator('#code').getAttribute('aria-describedby'), 'code-error');
+  await expectText(page, '#code-error', 'This code is unknown, expired or used up.');
 });
 
 await scenario('recover', {}, async ({ page }) => {
