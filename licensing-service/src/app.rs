@@ -140,14 +140,7 @@ impl Application {
             Connections::new(server::Limits::public(&core.config)),
         );
         let admin_connections = admin.as_ref().map(|_| Connections::new(server::Limits::admin(&state.config)));
-        // Demo mode opens a shop on an empty data directory.
-        let demo_shop =
-            if core.config.demo && core.config.demo_shop && services::demo_shop::seed_if_empty(&core).await? {
-                tracing::info!("demo mode: seeded the example shop");
-                true
-            } else {
-                false
-            };
+        let demo_shop = services::demo_shop::open(&core).await?;
         let demo_admin_key = core.config.demo.then(|| admin_api_key.clone());
         let jobs = Jobs::start(core).await?;
         Ok(Application {

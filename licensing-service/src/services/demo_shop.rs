@@ -17,12 +17,33 @@ pub const PRODUCT: &str = "acme-notes";
 pub const FEATURED_CODE: &str = "LAUNCH20";
 pub const FREE_CODE: &str = "FRIEND-FREE";
 
+/// `serve --demo` (not a test's demo daemon): seeds the example shop when
+/// the data directory has no product; says whether it did.
+pub async fn open(s: &Core) -> Result<bool, ServiceError> {
+    if !(s.config.demo && s.config.demo_shop) {
+        return Ok(false);
+    }
+    let seeded = seed_if_empty(s).await?;
+    if seeded {
+        tracing::info!("demo mode: seeded the example shop");
+    }
+    Ok(seeded)
+}
+
 /// Seeds the example shop when the data directory has no product; says
 /// whether it did. Never touches a shop that has products.
 pub async fn seed_if_empty(s: &Core) -> Result<bool, ServiceError> {
     if !db::products::list(&s.db.read, false).await?.is_empty() {
         return Ok(false);
     }
+    product(s).await?;
+    tiers(s).await?;
+    codes(s).await?;
+    identity(s).await?;
+    Ok(true)
+}
+
+async fn product(s: &Core) -> Result<(), ServiceError> {
     products::create(
         s,
         ProductInput {
@@ -49,6 +70,10 @@ pub async fn seed_if_empty(s: &Core) -> Result<bool, ServiceError> {
         },
     )
     .await?;
+    Ok(())
+}
+
+async fn tiers(s: &Core) -> Result<(), ServiceError> {
     let tier = |v: serde_json::Value| serde_json::from_value::<PolicyInput>(v).map_err(anyhow::Error::from);
     products::create_policy(
         s,
@@ -74,6 +99,10 @@ pub async fn seed_if_empty(s: &Core) -> Result<bool, ServiceError> {
                     "entitlements": ["sync", "themes"], "highlighted": true, "tier_rank": 3}))?,
     )
     .await?;
+    Ok(())
+}
+
+async fn codes(s: &Core) -> Result<(), ServiceError> {
     let code = |code: &str, kind: &str, value: Option<i64>, featured: bool| NewCode {
         code: Some(code.to_string()),
         product_slug: PRODUCT.to_string(),
@@ -89,6 +118,10 @@ pub async fn seed_if_empty(s: &Core) -> Result<bool, ServiceError> {
     };
     codes::create(s, code(FEATURED_CODE, "percent_off", Some(20), true)).await?;
     codes::create(s, code(FREE_CODE, "free_license", None, false)).await?;
+    Ok(())
+}
+
+async fn identity(s: &Core) -> Result<(), ServiceError> {
     let name = s.operator_name().is_none().then(|| Some("Acme Software (demo)".to_string()));
     settings::update(
         s,
@@ -106,5 +139,5 @@ pub async fn seed_if_empty(s: &Core) -> Result<bool, ServiceError> {
         },
     )
     .await?;
-    Ok(true)
+    Ok(())
 }
