@@ -119,7 +119,10 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = args.into_config()?;
+    let mut config = args.into_config()?;
+    // `--demo` typed on the command line (`make demo`), not `KEYSAT_DEMO`
+    // from an environment: only then does an empty data directory get the example shop.
+    config.demo_shop = config.demo && std::env::args().any(|a| a == "--demo");
     let app = Application::build(config).await?;
     print_banner(&app);
     let stop = app.shutdown_handle();

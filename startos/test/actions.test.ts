@@ -109,6 +109,11 @@ describe('actions against a live daemon', () => {
 
   test('Set operator name: saved, prefilled next time, cleared when empty', async () => {
     const { result } = await runAction(setOperatorName, {
+      contactEmail: null,
+      contactNpub: null,
+      supportUrl: null,
+      termsUrl: null,
+      refundPolicy: null,
       name: '  Ada Software ',
     })
     assert.equal(field(result, 'Operator name').value, 'Ada Software')
@@ -117,6 +122,8 @@ describe('actions against a live daemon', () => {
       'Ada Software',
     )
     const again = await runAction(setOperatorName, {
+      contactNpub: null,
+      supportUrl: null,
       name: 'Ada Software Ltd',
       contactEmail: ' help@ada.example ',
       termsUrl: 'https://ada.example/terms',
@@ -139,19 +146,40 @@ describe('actions against a live daemon', () => {
     assert.equal(s.terms_url, 'https://ada.example/terms')
     assert.equal(s.refund_policy, 'Refunds within 14 days.')
     const bad = await failAction(setOperatorName, {
+      contactEmail: null,
+      contactNpub: null,
+      supportUrl: null,
+      refundPolicy: null,
       name: 'Ada Software',
       termsUrl: 'javascript:alert(1)',
     })
-    assert.match(bad.message, /terms_url|web address/)
-    await runAction(setOperatorName, { name: null })
+    assert.match(bad.message, /terms_url|https/)
+    await runAction(setOperatorName, {
+      contactEmail: null,
+      contactNpub: null,
+      supportUrl: null,
+      termsUrl: null,
+      refundPolicy: null,
+      name: null,
+    })
     const cleared = (await d.admin('GET', '/settings')).body
     assert.equal(cleared.operator_name, null)
     assert.equal(cleared.contact_email, null, 'an empty field clears it')
-    await runAction(setOperatorName, { name: 'Ada Software' })
+    await runAction(setOperatorName, {
+      contactEmail: null,
+      contactNpub: null,
+      supportUrl: null,
+      termsUrl: null,
+      refundPolicy: null,
+      name: 'Ada Software',
+    })
   })
 
   test('Create product: the form refuses a bad slug before the daemon sees it', async () => {
     const e = await failAction(createProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       slug: 'My App!',
       name: 'My App',
       description: null,
@@ -162,6 +190,9 @@ describe('actions against a live daemon', () => {
     assert.match(e.message, /^Slug: 1 to 64 of a-z, 0-9 and "-"/)
     assertPlain(e)
     const e2 = await failAction(createProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       slug: 'myapp',
       name: 'My App',
       description: null,
@@ -174,6 +205,9 @@ describe('actions against a live daemon', () => {
 
   test('Create product', async () => {
     const { result } = await runAction(createProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       slug: 'myapp',
       name: 'My App',
       description: 'Does things',
@@ -197,6 +231,9 @@ describe('actions against a live daemon', () => {
 
   test("Create product twice: the operator reads the daemon's own message", async () => {
     const e = await failAction(createProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       slug: 'myapp',
       name: 'Again',
       description: null,
@@ -304,6 +341,9 @@ describe('actions against a live daemon', () => {
 
   test('Edit product and archive / restore it', async () => {
     const { result } = await runAction(editProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       product: 'myapp',
       name: 'My App 2',
       description: null,
@@ -316,6 +356,7 @@ describe('actions against a live daemon', () => {
     assert.equal(p.description, 'Does things', 'kept')
     assert.equal(p.entitlements_catalog.length, 2, 'kept')
     const links = await runAction(editProduct, {
+      homepageUrl: null,
       product: 'myapp',
       name: null,
       description: null,
@@ -335,6 +376,8 @@ describe('actions against a live daemon', () => {
     )
     assert.equal(withLinks.homepage_url, null)
     await runAction(editProduct, {
+      homepageUrl: null,
+      keyInstructions: null,
       product: 'myapp',
       name: null,
       description: null,
@@ -350,6 +393,9 @@ describe('actions against a live daemon', () => {
       'kept',
     )
     const dropPro = await failAction(editProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       product: 'myapp',
       name: null,
       description: null,
@@ -370,6 +416,9 @@ describe('actions against a live daemon', () => {
     })
     assert.equal(field(on.result, 'On sale').value, 'yes')
     await runAction(editProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       product: 'myapp',
       name: 'My App',
       description: null,
