@@ -20,11 +20,24 @@ export type Product = {
   price_sats: number
   active: boolean
   entitlements_catalog: Entitlement[]
+  /** The product's web page, shown to buyers. */
+  homepage_url: string | null
+  /** Where buyers download the application ("Download …" on the thank-you page). */
+  download_url: string | null
+  /** What to do with the key, shown beside it. */
+  key_instructions: string | null
   created_at: string
   updated_at: string
 }
 
-export type NewProduct = {
+/** The product's links and key instructions: `null` clears one, absent keeps it. */
+export type ProductLinks = {
+  homepage_url?: string | null
+  download_url?: string | null
+  key_instructions?: string | null
+}
+
+export type NewProduct = ProductLinks & {
   slug: string
   name: string
   description?: string
@@ -33,7 +46,7 @@ export type NewProduct = {
 }
 
 /** A product patch: absent fields keep their value; `active: false` archives it. */
-export type ProductPatch = {
+export type ProductPatch = ProductLinks & {
   name?: string
   description?: string
   price_sats?: number
@@ -534,10 +547,19 @@ export type Settings = {
   operator_npub: string | null
   /** Notice kind → on/off. */
   notifications: Record<string, boolean>
+} & SellerIdentity
+
+/** How buyers reach the seller: on every page and in every message. */
+export type SellerIdentity = {
+  contact_email: string | null
+  contact_npub: string | null
+  support_url: string | null
+  terms_url: string | null
+  refund_policy: string | null
 }
 
 /** A settings change: absent fields keep their value; `null` clears. */
-export type SettingsChange = {
+export type SettingsChange = Partial<SellerIdentity> & {
   operator_name?: string | null
   operator_npub?: string | null
   notifications?: Record<string, boolean>

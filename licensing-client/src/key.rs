@@ -148,3 +148,31 @@ pub fn verify_at(key: &str, public_key: &PublicKey, now_unix: u64) -> Result<Pay
     key.verify_at(public_key, now_unix)?;
     Ok(key.into_payload())
 }
+
+/// The key in the text of a `.lic` file, as Keysat's thank-you page
+/// downloads it: the first line that is neither blank nor a comment (`#` at
+/// its start), trimmed. A file holding only the key (the form before
+/// comments were added) reads the same; `None` when no such line exists.
+/// The line is not checked: hand it to [`verify`] or [`LicenseKey::parse`].
+pub fn key_in_file(text: &str) -> Option<&str> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::key_in_file;
+
+    #[test]
+    fn reads_the_old_and_the_new_form() {
+        assert_eq!(key_in_file("LIC1-abc-def\n"), Some("LIC1-abc-def"));
+        assert_eq!(key_in_file("  LIC1-abc-def  "), Some("LIC1-abc-def"));
+        assert_eq!(
+            key_in_file("LIC1-abc-def\r\n# Order number: 1\r\n# Lost it? https://x/recover\r\n"),
+            Some("LIC1-abc-def")
+        );
+        assert_eq!(key_in_file("\u{feff}# a comment first\n\nLIC1-abc-def\n# after\n"), Some("LIC1-abc-def"));
+        assert_eq!(key_in_file("# only comments\n\n"), None);
+        assert_eq!(key_in_file(""), None);
+    }
+}

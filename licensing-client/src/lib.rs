@@ -123,7 +123,7 @@ pub use challenge::{
     FINGERPRINT_PREFIX_LEN,
 };
 pub use error::Error;
-pub use key::{sign, verify, verify_at, LicenseKey, KEY_PREFIX};
+pub use key::{key_in_file, sign, verify, verify_at, LicenseKey, KEY_PREFIX};
 pub use lease::{sign_lease, verify_lease, Lease, SignedLease, CLOCK_SKEW_SECONDS, LEASE_CONTEXT, LEASE_PREFIX};
 pub use nonce::{Nonce, NONCE_MAX_CHARS, NONCE_MIN_CHARS};
 pub use payload::{fingerprint_hash, Payload, FLAG_FINGERPRINT_BOUND, FLAG_TRIAL};

@@ -69,6 +69,10 @@ pub struct Application {
     pub admin_addr: Option<SocketAddr>,
     /// The admin key, when this start generated it (print it once).
     pub generated_admin_key: Option<String>,
+    /// Demo mode seeded the example shop at this start.
+    pub demo_shop: bool,
+    /// Demo mode: the data directory's admin key, printed with the storefront's address.
+    pub demo_admin_key: Option<String>,
     admin_connections: Option<Arc<Connections>>,
     shutdown: watch::Sender<bool>,
     writer: JoinHandle<()>,
@@ -88,6 +92,7 @@ impl Application {
             db::settings::set(&db.write, db::settings::OPERATOR_NAME, name).await?;
         }
         let operator_name = db::settings::get(&db.read, db::settings::OPERATOR_NAME).await?;
+        let seller = db::settings::get_json(&db.read, db::settings::SELLER_IDENTITY).await?.unwrap_or_default();
 
         let (public, admin) = listen(&config).await?;
         let public_addr = public.local_addr()?;
@@ -100,6 +105,7 @@ impl Application {
             DeliverySettings {
                 public_url: public_url.clone(),
                 operator_name,
+                seller,
                 nostr_retry: config.nostr_retry.clone(),
                 webhook_retry: config.webhook_retry.clone(),
             },
@@ -136,15 +142,9 @@ impl Application {
             Connections::new(server::Limits::public(&core.config)),
         );
         let admin_connections = admin.as_ref().map(|_| Connections::new(server::Limits::admin(&state.config)));
-        // The caches filled in the background: the daemon answers at once.
-        let licensing = core.licensing.clone();
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            match licensing.warm().await {
-                Ok(n) => tracing::info!(licenses = n, millis = started.elapsed().as_millis() as u64, "caches warmed"),
-                Err(e) => tracing::warn!(error = %e, "warming the caches failed"),
-            }
-        });
+        let demo_shop = services::demo_shop::open(&core).await?;
+        let demo_admin_key = core.config.demo.then(|| admin_api_key.clone());
+        warm_in_background(core.licensing.clone());
         let jobs = Jobs::start(core).await?;
         Ok(Application {
             state,
@@ -153,6 +153,8 @@ impl Application {
             public_addr,
             admin_addr,
             generated_admin_key,
+            demo_shop,
+            demo_admin_key,
             admin_connections,
             shutdown,
             writer,
@@ -260,4 +262,15 @@ async fn admin_key(db: &Db, config: &Config) -> anyhow::Result<(String, Option<S
     let key = format!("ksa_{}", data_encoding::BASE32_NOPAD.encode(&raw).to_ascii_lowercase());
     db::settings::set(&db.write, db::settings::ADMIN_API_KEY, &key).await?;
     Ok((key.clone(), Some(key)))
+}
+
+/// Fills the validation caches in the background: the daemon answers at once.
+fn warm_in_background(licensing: Arc<crate::licensing::Licensing>) {
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match licensing.warm().await {
+            Ok(n) => tracing::info!(licenses = n, millis = started.elapsed().as_millis() as u64, "caches warmed"),
+            Err(e) => tracing::warn!(error = %e, "warming the caches failed"),
+        }
+    });
 }

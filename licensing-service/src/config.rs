@@ -179,6 +179,11 @@ pub struct Config {
     /// Stripe's API address (`KEYSAT_STRIPE_API_URL`).
     pub stripe_api_url: url::Url,
     pub demo: bool,
+    /// Demo mode asked for by the command-line flag `serve --demo` (what
+    /// `make demo` runs): an empty data directory gets the example shop
+    /// (`services::demo_shop`). `KEYSAT_DEMO` alone (as StartOS sets it on an
+    /// operator's real data) opens none.
+    pub demo_shop: bool,
     /// Origins (scheme://host[:port]) allowed as purchase redirects.
     pub redirect_allowlist: Vec<String>,
     pub purchase_rate_per_minute: u32,
@@ -415,6 +420,8 @@ impl ServeArgs {
             webhook_base_url,
             stripe_api_url,
             demo: self.demo,
+            // Only the command-line flag opens the shop (see `main.rs`).
+            demo_shop: false,
             redirect_allowlist,
             purchase_rate_per_minute: self.purchase_rate_per_minute,
             reconcile_interval_seconds: self.reconcile_interval_seconds,
@@ -490,6 +497,7 @@ impl Config {
             webhook_base_url: None,
             stripe_api_url: url::Url::parse("https://api.stripe.com").expect("literal URL"),
             demo: false,
+            demo_shop: false,
             redirect_allowlist: Vec::new(),
             purchase_rate_per_minute: 20,
             reconcile_interval_seconds: 60,

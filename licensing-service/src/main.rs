@@ -119,7 +119,10 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = args.into_config()?;
+    let mut config = args.into_config()?;
+    // `--demo` typed on the command line (`make demo`), not `KEYSAT_DEMO`
+    // from an environment: only then does an empty data directory get the example shop.
+    config.demo_shop = config.demo && std::env::args().any(|a| a == "--demo");
     let app = Application::build(config).await?;
     print_banner(&app);
     let stop = app.shutdown_handle();
@@ -148,6 +151,12 @@ fn print_banner(app: &Application) {
             println!("  (generated now and stored; shown only this once — `keysat admin-key` prints it again)");
         }
         None => println!("  Admin API key:  configured or stored earlier (`keysat admin-key` prints a stored one)"),
+    }
+    if let Some(key) = &app.demo_admin_key {
+        println!("Demo shop{}:", if app.demo_shop { " (example product seeded now)" } else { "" });
+        println!("  Storefront:     {}/", s.public_url.trim_end_matches('/'));
+        println!("  Admin API key:  {key}");
+        println!("  Payments are simulated: no money moves.");
     }
     println!("Try: curl -H 'Authorization: Bearer <admin key>' {admin}/products");
 }

@@ -75,6 +75,11 @@
       if (wasEl) { wasEl.hidden = !was; }
       setText(byId('total-also'), also || '');
       setText(pay, pay.getAttribute(free ? 'data-free-label' : 'data-paid-label'));
+      // The line under the button says what really happens next; with no
+      // payment provider only a free order can go on.
+      var help = byId('pay-help');
+      if (help) { setText(help, help.getAttribute(free ? 'data-free' : 'data-paid')); }
+      pay.disabled = !free && buy.getAttribute('data-ready') !== 'true';
       // "Pay by card" only for a paid tier with a card (fiat) price.
       var card = byId('pay-card');
       var radio = selected();

@@ -78,7 +78,59 @@ const inputSpec = InputSpec.of({
       'Features a license can unlock (e.g. "pro"); tiers pick from this catalogue and keys carry them.',
     ),
   ),
+  ...productLinkFields(false),
 })
+
+/** The product's links and key instructions, in the create and edit forms. */
+export function productLinkFields(keep: boolean) {
+  const leave = keep
+    ? i18n('Leave empty to keep it; a single "-" clears it.')
+    : i18n('Optional.')
+  return {
+    homepageUrl: Value.text({
+      name: i18n('Homepage'),
+      description: i18n("The product's web page (https://…). ${leave}", {
+        leave,
+      }),
+      required: false,
+      default: null,
+      placeholder: 'https://example.com/app',
+      maxLength: 2000,
+    }),
+    downloadUrl: Value.text({
+      name: i18n('Download link'),
+      description: i18n(
+        'Where buyers download the application, offered with their key ("Download …"). ${leave}',
+        { leave },
+      ),
+      required: false,
+      default: null,
+      placeholder: 'https://example.com/app/download',
+      maxLength: 2000,
+    }),
+    keyInstructions: Value.textarea({
+      name: i18n('What to do with the key'),
+      description: i18n(
+        'Shown beside the key, e.g. "Open the app, choose Help → Enter license and paste the key." ${leave}',
+        { leave },
+      ),
+      required: false,
+      default: null,
+      maxLength: 2000,
+    }),
+  }
+}
+
+/** A link field as the API takes it: on create, empty is none; on edit, empty keeps and "-" clears. */
+export function linkValue(
+  v: string | null | undefined,
+  keep: boolean,
+): string | null | undefined {
+  const t = v?.trim()
+  if (!t) return keep ? undefined : null
+  if (keep && t === '-') return null
+  return t
+}
 
 export const createProduct = sdk.Action.withInput(
   'create-product',
@@ -99,6 +151,9 @@ export const createProduct = sdk.Action.withInput(
         slug: e.slug.trim(),
         name: e.name.trim(),
       })),
+      homepage_url: linkValue(input.homepageUrl, false),
+      download_url: linkValue(input.downloadUrl, false),
+      key_instructions: linkValue(input.keyInstructions, false),
     })
     const { public_url } = await api.settings()
     return done(

@@ -3,7 +3,7 @@ import { handler } from '../operator'
 import { done } from '../results'
 import { sdk } from '../sdk'
 import { productChoice } from './common/choices'
-import { entitlementList } from './createProduct'
+import { entitlementList, linkValue, productLinkFields } from './createProduct'
 import { groups, metadata, opt } from './common/fields'
 import { productMembers } from './common/productView'
 
@@ -42,6 +42,7 @@ const inputSpec = InputSpec.of({
       'Replaces the entitlement catalogue when you list any; leave the list empty to keep it. An entitlement a tier grants cannot be removed until no tier grants it.',
     ),
   ),
+  ...productLinkFields(true),
 })
 
 export const editProduct = sdk.Action.withInput(
@@ -49,7 +50,7 @@ export const editProduct = sdk.Action.withInput(
   metadata(
     i18n('Edit product'),
     i18n(
-      "Change a product's name, description, price or entitlement catalogue.",
+      "Change a product's name, description, price, entitlement catalogue, links or key instructions.",
     ),
     groups.catalog,
   ),
@@ -66,6 +67,9 @@ export const editProduct = sdk.Action.withInput(
             name: e.name.trim(),
           }))
         : undefined,
+      homepage_url: linkValue(input.homepageUrl, true),
+      download_url: linkValue(input.downloadUrl, true),
+      key_instructions: linkValue(input.keyInstructions, true),
     })
     const { public_url } = await api.settings()
     return done(

@@ -110,6 +110,11 @@ describe('actions against a live daemon', () => {
 
   test('Set operator name: saved, prefilled next time, cleared when empty', async () => {
     const { result } = await runAction(setOperatorName, {
+      contactEmail: null,
+      contactNpub: null,
+      supportUrl: null,
+      termsUrl: null,
+      refundPolicy: null,
       name: '  Ada Software ',
     })
     assert.equal(field(result, 'Operator name').value, 'Ada Software')
@@ -117,19 +122,65 @@ describe('actions against a live daemon', () => {
       (await d.admin('GET', '/settings')).body.operator_name,
       'Ada Software',
     )
-    const again = await runAction(setOperatorName, { name: 'Ada Software Ltd' })
+    const again = await runAction(setOperatorName, {
+      contactNpub: null,
+      supportUrl: null,
+      name: 'Ada Software Ltd',
+      contactEmail: ' help@ada.example ',
+      termsUrl: 'https://ada.example/terms',
+      refundPolicy: 'Refunds within 14 days.',
+    })
     assert.deepEqual(
       again.form.value,
-      { name: 'Ada Software' },
+      {
+        name: 'Ada Software',
+        contactEmail: null,
+        contactNpub: null,
+        supportUrl: null,
+        termsUrl: null,
+        refundPolicy: null,
+      },
       'the form is prefilled',
     )
-    await runAction(setOperatorName, { name: null })
-    assert.equal((await d.admin('GET', '/settings')).body.operator_name, null)
-    await runAction(setOperatorName, { name: 'Ada Software' })
+    const s = (await d.admin('GET', '/settings')).body
+    assert.equal(s.contact_email, 'help@ada.example')
+    assert.equal(s.terms_url, 'https://ada.example/terms')
+    assert.equal(s.refund_policy, 'Refunds within 14 days.')
+    const bad = await failAction(setOperatorName, {
+      contactEmail: null,
+      contactNpub: null,
+      supportUrl: null,
+      refundPolicy: null,
+      name: 'Ada Software',
+      termsUrl: 'javascript:alert(1)',
+    })
+    assert.match(bad.message, /terms_url|https/)
+    await runAction(setOperatorName, {
+      contactEmail: null,
+      contactNpub: null,
+      supportUrl: null,
+      termsUrl: null,
+      refundPolicy: null,
+      name: null,
+    })
+    const cleared = (await d.admin('GET', '/settings')).body
+    assert.equal(cleared.operator_name, null)
+    assert.equal(cleared.contact_email, null, 'an empty field clears it')
+    await runAction(setOperatorName, {
+      contactEmail: null,
+      contactNpub: null,
+      supportUrl: null,
+      termsUrl: null,
+      refundPolicy: null,
+      name: 'Ada Software',
+    })
   })
 
   test('Create product: the form refuses a bad slug before the daemon sees it', async () => {
     const e = await failAction(createProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       slug: 'My App!',
       name: 'My App',
       description: null,
@@ -140,6 +191,9 @@ describe('actions against a live daemon', () => {
     assert.match(e.message, /^Slug: 1 to 64 of a-z, 0-9 and "-"/)
     assertPlain(e)
     const e2 = await failAction(createProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       slug: 'myapp',
       name: 'My App',
       description: null,
@@ -152,6 +206,9 @@ describe('actions against a live daemon', () => {
 
   test('Create product', async () => {
     const { result } = await runAction(createProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       slug: 'myapp',
       name: 'My App',
       description: 'Does things',
@@ -175,6 +232,9 @@ describe('actions against a live daemon', () => {
 
   test("Create product twice: the operator reads the daemon's own message", async () => {
     const e = await failAction(createProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       slug: 'myapp',
       name: 'Again',
       description: null,
@@ -282,6 +342,9 @@ describe('actions against a live daemon', () => {
 
   test('Edit product and archive / restore it', async () => {
     const { result } = await runAction(editProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       product: 'myapp',
       name: 'My App 2',
       description: null,
@@ -293,7 +356,47 @@ describe('actions against a live daemon', () => {
     const p = (await d.admin('GET', '/products/myapp')).body
     assert.equal(p.description, 'Does things', 'kept')
     assert.equal(p.entitlements_catalog.length, 2, 'kept')
+    const links = await runAction(editProduct, {
+      homepageUrl: null,
+      product: 'myapp',
+      name: null,
+      description: null,
+      priceSats: null,
+      entitlements: [],
+      downloadUrl: 'https://example.com/myapp.dmg',
+      keyInstructions: 'Paste the key in Settings → License.',
+    })
+    assert.equal(
+      field(links.result, 'Download link').value,
+      'https://example.com/myapp.dmg',
+    )
+    const withLinks = (await d.admin('GET', '/products/myapp')).body
+    assert.equal(
+      withLinks.key_instructions,
+      'Paste the key in Settings → License.',
+    )
+    assert.equal(withLinks.homepage_url, null)
+    await runAction(editProduct, {
+      homepageUrl: null,
+      keyInstructions: null,
+      product: 'myapp',
+      name: null,
+      description: null,
+      priceSats: null,
+      entitlements: [],
+      downloadUrl: '-',
+    })
+    const cleared = (await d.admin('GET', '/products/myapp')).body
+    assert.equal(cleared.download_url, null, '"-" clears a link')
+    assert.equal(
+      cleared.key_instructions,
+      'Paste the key in Settings → License.',
+      'kept',
+    )
     const dropPro = await failAction(editProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       product: 'myapp',
       name: null,
       description: null,
@@ -314,6 +417,9 @@ describe('actions against a live daemon', () => {
     })
     assert.equal(field(on.result, 'On sale').value, 'yes')
     await runAction(editProduct, {
+      homepageUrl: null,
+      downloadUrl: null,
+      keyInstructions: null,
       product: 'myapp',
       name: 'My App',
       description: null,

@@ -275,10 +275,12 @@ pub struct KeyLine {
     pub status: String,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// The order it was bought with (none for a key the operator issued).
+    pub invoice_id: Option<String>,
 }
 
 const KEY_LINE: &str = "SELECT l.license_key, p.name AS product_name, po.name AS policy_name, l.status, l.issued_at, \
-    l.expires_at FROM licenses l JOIN products p ON p.id = l.product_id JOIN policies po ON po.id = l.policy_id";
+    l.expires_at, l.invoice_id FROM licenses l JOIN products p ON p.id = l.product_id JOIN policies po ON po.id = l.policy_id";
 
 pub async fn key_line<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,

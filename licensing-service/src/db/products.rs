@@ -21,14 +21,29 @@ struct Row {
     active: bool,
     #[sqlx(json)]
     entitlements_catalog: Vec<Entitlement>,
+    homepage_url: Option<String>,
+    download_url: Option<String>,
+    key_instructions: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
 
 impl From<Row> for Product {
     fn from(r: Row) -> Product {
-        let Row { id, slug, name, description, price_sats, active, entitlements_catalog, created_at, updated_at } = r;
-        Product { id, slug, name, description, price_sats, active, entitlements_catalog, created_at, updated_at }
+        Product {
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            description: r.description,
+            price_sats: r.price_sats,
+            active: r.active,
+            entitlements_catalog: r.entitlements_catalog,
+            homepage_url: r.homepage_url,
+            download_url: r.download_url,
+            key_instructions: r.key_instructions,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
     }
 }
 
@@ -38,14 +53,15 @@ impl<'r> FromRow<'r, SqliteRow> for Product {
     }
 }
 
-const COLUMNS: &str = "id, slug, name, description, price_sats, active, entitlements_catalog, created_at, updated_at";
+const COLUMNS: &str = "id, slug, name, description, price_sats, active, entitlements_catalog, homepage_url, \
+    download_url, key_instructions, created_at, updated_at";
 
 fn catalog_json(p: &Product) -> String {
     serde_json::to_string(&p.entitlements_catalog).expect("catalogue serialises")
 }
 
 pub async fn insert(tx: &mut Tx, p: &Product) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!("INSERT INTO products ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+    sqlx::query(&format!("INSERT INTO products ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
         .bind(p.id.to_string())
         .bind(p.slug.as_str())
         .bind(&p.name)
@@ -53,6 +69,9 @@ pub async fn insert(tx: &mut Tx, p: &Product) -> Result<(), sqlx::Error> {
         .bind(p.price_sats)
         .bind(p.active)
         .bind(catalog_json(p))
+        .bind(&p.homepage_url)
+        .bind(&p.download_url)
+        .bind(&p.key_instructions)
         .bind(p.created_at)
         .bind(p.updated_at)
         .execute(&mut **tx)
@@ -63,13 +82,17 @@ pub async fn insert(tx: &mut Tx, p: &Product) -> Result<(), sqlx::Error> {
 pub async fn update(tx: &mut Tx, p: &Product) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE products SET name = ?, description = ?, price_sats = ?, active = ?, \
-         entitlements_catalog = ?, updated_at = ? WHERE id = ?",
+         entitlements_catalog = ?, homepage_url = ?, download_url = ?, key_instructions = ?, updated_at = ? \
+         WHERE id = ?",
     )
     .bind(&p.name)
     .bind(&p.description)
     .bind(p.price_sats)
     .bind(p.active)
     .bind(catalog_json(p))
+    .bind(&p.homepage_url)
+    .bind(&p.download_url)
+    .bind(&p.key_instructions)
     .bind(p.updated_at)
     .bind(p.id.to_string())
     .execute(&mut **tx)

@@ -7,6 +7,8 @@ use sqlx::{Executor, Sqlite};
 /// Setting keys.
 pub const OPERATOR_NAME: &str = "operator_name";
 pub const ADMIN_API_KEY: &str = "admin_api_key";
+/// The seller's contact, support and terms (JSON, `domain::seller::SellerIdentity`).
+pub const SELLER_IDENTITY: &str = "seller_identity";
 
 pub async fn get<'e, E: Executor<'e, Database = Sqlite>>(e: E, key: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(e).await

@@ -40,9 +40,42 @@ impl KeyChange {
     }
 }
 
+/// Who a message to a buyer comes from, and how every such message ends.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    /// The seller's name ("Keysat" when none is set).
+    pub name: String,
+    /// How to reach the seller (`SellerIdentity::contact_line`), if any way is set.
+    pub contact: Option<String>,
+    /// The page where a buyer finds a key again.
+    pub recover_url: String,
+}
+
+impl Sender {
+    /// The lines every message to a buyer ends with: the order number, how
+    /// to find the key again, and how to reach the seller.
+    pub fn sign_off(&self, order: Option<&str>) -> String {
+        let mut t = String::new();
+        if let Some(o) = order {
+            t.push_str(&format!("Order number: {o}\n"));
+        }
+        t.push_str(&format!(
+            "Lost your key? Find it again at {} with the order number and the e-mail or npub you bought with.",
+            self.recover_url
+        ));
+        match &self.contact {
+            Some(c) => t.push_str(&format!("\nQuestions? Contact {}: {c}", self.name)),
+            None => t.push_str(&format!("\nQuestions? Reply to the seller, {}, where you bought.", self.name)),
+        }
+        t
+    }
+}
+
 /// What a renewal reminder says.
 pub struct RenewalDue<'a> {
-    pub seller: &'a str,
+    pub sender: &'a Sender,
+    /// The order the license was bought with, if any.
+    pub order: Option<&'a str>,
     pub product: &'a str,
     pub tier: &'a str,
     /// When the paid period ends (or ended).
@@ -59,7 +92,8 @@ pub struct RenewalDue<'a> {
 
 /// The reminder that a subscription's period ends (or has ended).
 pub fn renewal_due_text(n: &RenewalDue<'_>) -> String {
-    let RenewalDue { seller, product, tier, price, renew_url, .. } = n;
+    let RenewalDue { product, tier, price, renew_url, .. } = n;
+    let seller = &n.sender.name;
     let head = if n.ended {
         let until = if n.grace_until > n.period_end {
             format!(" Your key keeps working until {}.", ts(n.grace_until))
@@ -73,12 +107,14 @@ pub fn renewal_due_text(n: &RenewalDue<'_>) -> String {
     format!(
         "{head}\n\nTo keep it, renew for {price} here: {renew_url}\n\nNothing is charged automatically: renewing is \
          a payment in bitcoin you make when you are ready. Renewing early loses nothing, as the next period starts \
-         when this one ends. If you do not want to renew, ignore this message."
+         when this one ends. If you do not want to renew, ignore this message.\n\n{}",
+        n.sender.sign_off(n.order)
     )
 }
 
 /// A license's new key after a renewal, an upgrade or a change by the seller.
-pub fn key_changed_text(seller: &str, change: KeyChange, k: &KeyLine, recover: &str) -> String {
+pub fn key_changed_text(sender: &Sender, change: KeyChange, k: &KeyLine) -> String {
+    let seller = &sender.name;
     let what = match change {
         KeyChange::Renewed => format!("Your subscription from {seller} is renewed"),
         KeyChange::Upgraded => format!("Your license from {seller} is upgraded"),
@@ -86,9 +122,10 @@ pub fn key_changed_text(seller: &str, change: KeyChange, k: &KeyLine, recover: &
     };
     format!(
         "{what}: {}\n\n{}\n\nThis is your new license key; the old one still names the same license where it is \
-         checked online. Keep this message. If you lose it, ask for it again at {recover}",
+         checked online. Keep this message.\n\n{}",
         super::messages::terms(k),
-        k.license_key
+        k.license_key,
+        sender.sign_off(k.invoice_id.as_deref())
     )
 }
 
@@ -143,12 +180,21 @@ async fn set_notice(tx: &mut Tx, id: Uuid, notice: &str) -> Result<(), sqlx::Err
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    pub(crate) fn sender() -> Sender {
+        Sender {
+            name: "Ada Software".into(),
+            contact: Some("e-mail help@ada.example".into()),
+            recover_url: "https://shop.example/recover".into(),
+        }
+    }
 
     fn due(ended: bool) -> String {
         renewal_due_text(&RenewalDue {
-            seller: "Ada Software",
+            sender: &sender(),
+            order: Some("o-1"),
             product: "Acme",
             tier: "Monthly",
             period_end: 1_800_000_000,
@@ -168,6 +214,12 @@ mod tests {
         let after = due(true);
         assert!(after.contains("ended on 2027-01-15"), "{after}");
         assert!(after.contains("keeps working until 2027-01-16"), "{after}");
+        // Every message ends with the order, the recovery hint and the contact.
+        for t in [before, after] {
+            assert!(t.contains("Order number: o-1"), "{t}");
+            assert!(t.contains("Find it again at https://shop.example/recover"), "{t}");
+            assert!(t.contains("Questions? Contact Ada Software: e-mail help@ada.example"), "{t}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::db::{self};
 use crate::domain::now_unix;
 use crate::domain::time::ts;
 
-use super::buyer_notices::{key_changed_text, KeyChange};
+use super::buyer_notices::{key_changed_text, KeyChange, Sender};
 use super::nostr::{recipient_key, NostrService, Route};
 use super::Delivery;
 
@@ -82,8 +82,7 @@ async fn send_one(s: &Delivery, m: &Message) -> Result<(), sqlx::Error> {
 
 /// The message's text; `None` when there is nothing to send any more.
 async fn render(s: &Delivery, m: &Message) -> Result<Option<String>, sqlx::Error> {
-    let seller = s.operator_name().unwrap_or_else(|| "Keysat".to_string());
-    let recover = format!("{}/recover", s.public_url());
+    let sender = s.sender();
     match m.kind.as_str() {
         // A notice about the license whose text was given when it was queued.
         "license" if m.text.is_some() => Ok(m.text.clone()),
@@ -91,8 +90,8 @@ async fn render(s: &Delivery, m: &Message) -> Result<Option<String>, sqlx::Error
             let Some(id) = &m.license_id else { return Ok(None) };
             let Some(k) = db::nostr::key_line(&s.db.read, id).await? else { return Ok(None) };
             Ok(Some(match m.notice.as_deref().and_then(KeyChange::parse) {
-                Some(change) => key_changed_text(&seller, change, &k, &recover),
-                None => license_text(&seller, &k, &recover),
+                Some(change) => key_changed_text(&sender, change, &k),
+                None => license_text(&sender, &k),
             }))
         }
         "recovery" => {
@@ -100,7 +99,7 @@ async fn render(s: &Delivery, m: &Message) -> Result<Option<String>, sqlx::Error
             if keys.is_empty() {
                 return Ok(None);
             }
-            Ok(Some(recovery_text(&seller, &keys, &recover)))
+            Ok(Some(recovery_text(&sender, &keys)))
         }
         _ => Ok(m.text.clone()),
     }
@@ -112,17 +111,20 @@ pub(super) fn terms(k: &KeyLine) -> String {
     format!("{} ({}), issued {}, {}", k.product_name, k.policy_name, ts(k.issued_at), expiry)
 }
 
-fn license_text(seller: &str, k: &KeyLine, recover: &str) -> String {
+/// The key on issue (or resent by the operator).
+pub fn license_text(sender: &Sender, k: &KeyLine) -> String {
     format!(
-        "Your license from {seller}: {}\n\n{}\n\nKeep this message: the line above is your license key. \
-         If you lose it, ask for it again at {recover}",
+        "Your license from {}: {}\n\n{}\n\nKeep this message: the line above is your license key.\n\n{}",
+        sender.name,
         terms(k),
-        k.license_key
+        k.license_key,
+        sender.sign_off(k.invoice_id.as_deref())
     )
 }
 
-fn recovery_text(seller: &str, keys: &[KeyLine], recover: &str) -> String {
-    let mut text = format!("Your license keys from {seller}, as asked for at {recover}:\n");
+/// Every key bought with an npub, as its owner asked.
+pub fn recovery_text(sender: &Sender, keys: &[KeyLine]) -> String {
+    let mut text = format!("Your license keys from {}, as asked for at {}:\n", sender.name, sender.recover_url);
     for k in keys {
         text.push_str(&format!(
             "\n{}{}\n{}\n",
@@ -130,7 +132,11 @@ fn recovery_text(seller: &str, keys: &[KeyLine], recover: &str) -> String {
             if k.status == "suspended" { " (suspended)" } else { "" },
             k.license_key
         ));
+        if let Some(order) = &k.invoice_id {
+            text.push_str(&format!("Order number: {order}\n"));
+        }
     }
-    text.push_str("\nIf you did not ask for this, you can ignore it: only this npub received it.");
+    text.push_str("\nIf you did not ask for this, you can ignore it: only this npub received it.\n\n");
+    text.push_str(&sender.sign_off(None));
     text
 }

@@ -47,6 +47,8 @@ pub struct Delivery {
     public_url: String,
     /// The seller's name as buyers see it (settings can change it).
     operator_name: RwLock<Option<String>>,
+    /// How buyers reach the seller (settings can change it).
+    seller: RwLock<crate::domain::seller::SellerIdentity>,
     nostr_retry: RetrySchedule,
     webhook_retry: RetrySchedule,
 }
@@ -55,6 +57,7 @@ pub struct Delivery {
 pub struct DeliverySettings {
     pub public_url: String,
     pub operator_name: Option<String>,
+    pub seller: crate::domain::seller::SellerIdentity,
     pub nostr_retry: RetrySchedule,
     pub webhook_retry: RetrySchedule,
 }
@@ -79,6 +82,7 @@ impl Delivery {
             db,
             public_url: settings.public_url.trim_end_matches('/').to_string(),
             operator_name: RwLock::new(settings.operator_name),
+            seller: RwLock::new(settings.seller),
             nostr_retry: settings.nostr_retry,
             webhook_retry: settings.webhook_retry,
         })
@@ -91,6 +95,29 @@ impl Delivery {
 
     pub fn set_operator_name(&self, name: Option<String>) {
         *self.operator_name.write().expect("operator name lock") = name;
+    }
+
+    /// The seller's contact, support and terms.
+    pub fn seller(&self) -> crate::domain::seller::SellerIdentity {
+        self.seller.read().expect("seller lock").clone()
+    }
+
+    pub fn set_seller(&self, seller: crate::domain::seller::SellerIdentity) {
+        *self.seller.write().expect("seller lock") = seller;
+    }
+
+    /// The seller's name as buyers see it, "Keysat" when none is set.
+    pub fn seller_name(&self) -> String {
+        self.operator_name().unwrap_or_else(|| "Keysat".to_string())
+    }
+
+    /// Who messages to buyers come from, and how they end.
+    pub fn sender(&self) -> buyer_notices::Sender {
+        buyer_notices::Sender {
+            name: self.seller_name(),
+            contact: self.seller().contact_line(),
+            recover_url: format!("{}/recover", self.public_url),
+        }
     }
 
     /// Base URL buyers use, without a trailing slash.

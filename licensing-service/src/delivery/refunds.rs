@@ -27,7 +27,7 @@ pub enum BuyerNotice {
 
 /// What the purchase was: names and our order number.
 pub struct Purchase<'a> {
-    pub seller: &'a str,
+    pub sender: &'a super::buyer_notices::Sender,
     pub product: &'a str,
     pub tier: &'a str,
     pub order: &'a str,
@@ -37,7 +37,7 @@ pub struct Purchase<'a> {
 
 /// The notice's text, the same whatever carries it.
 pub fn buyer_notice_text(p: &Purchase<'_>, what: &BuyerNotice) -> String {
-    let head = format!("Your purchase of {} ({}) from {}, order {}", p.product, p.tier, p.seller, p.order);
+    let head = format!("Your purchase of {} ({}) from {}, order {}", p.product, p.tier, p.sender.name, p.order);
     let body = match what {
         BuyerNotice::Refunded { amount, claim_url, revoked } => {
             let mut t = match amount {
@@ -64,7 +64,7 @@ pub fn buyer_notice_text(p: &Purchase<'_>, what: &BuyerNotice) -> String {
             format!("{head}: the card dispute was settled in your favour. Its license key no longer works.")
         }
     };
-    format!("{body}\n\nThis purchase: {}", p.thank_you_url)
+    format!("{body}\n\nThis purchase: {}\n\n{}", p.thank_you_url, p.sender.sign_off(Some(p.order)))
 }
 
 /// Queues the notice to the buyer's npub (hex), in the caller's transaction.
@@ -90,13 +90,18 @@ mod tests {
 
     #[test]
     fn the_text_says_what_happened_and_where_to_claim() {
-        let p = Purchase { seller: "Ada", product: "App", tier: "Pro", order: "o-1", thank_you_url: "https://k/t" };
+        let sender = crate::delivery::buyer_notices::tests::sender();
+        let p = Purchase { sender: &sender, product: "App", tier: "Pro", order: "o-1", thank_you_url: "https://k/t" };
         let t = buyer_notice_text(
             &p,
             &BuyerNotice::Refunded { amount: None, claim_url: Some("https://pay/pp/1".into()), revoked: true },
         );
-        assert!(t.contains("App (Pro) from Ada, order o-1, was refunded."), "{t}");
-        assert!(t.contains("https://pay/pp/1") && t.contains("no longer works") && t.ends_with("https://k/t"), "{t}");
+        assert!(t.contains("App (Pro) from Ada Software, order o-1, was refunded."), "{t}");
+        assert!(
+            t.contains("https://pay/pp/1") && t.contains("no longer works") && t.contains("This purchase: https://k/t"),
+            "{t}"
+        );
+        assert!(t.contains("Order number: o-1") && t.contains("Contact Ada Software: e-mail help@ada.example"), "{t}");
         assert!(buyer_notice_text(&p, &BuyerNotice::DisputeOpened).contains("suspended"));
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::machine_rules::{MachineRules, MachineRulesInput};
+use super::seller::web_url;
 use super::{nullable, optional_text, required_text, DomainError, Slug};
 
 /// One entry of a product's entitlement catalogue.
@@ -28,6 +29,11 @@ pub struct Product {
     pub price_sats: i64,
     pub active: bool,
     pub entitlements_catalog: Vec<Entitlement>,
+    /// Links shown to buyers: the product's page and where to download it.
+    pub homepage_url: Option<String>,
+    pub download_url: Option<String>,
+    /// What to do with the key, shown with it.
+    pub key_instructions: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -42,10 +48,20 @@ pub struct ProductInput {
     pub price_sats: Option<i64>,
     pub active: Option<bool>,
     pub entitlements_catalog: Option<Vec<Entitlement>>,
+    /// The product's web page (http or https); `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    pub homepage_url: Option<Option<String>>,
+    /// Where buyers download the application (http or https); `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    pub download_url: Option<Option<String>>,
+    /// What to do with the key, shown beside it (at most 2000 characters); `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    pub key_instructions: Option<Option<String>>,
 }
 
 const NAME_MAX: usize = 120;
 const DESCRIPTION_MAX: usize = 4000;
+const INSTRUCTIONS_MAX: usize = 2000;
 
 fn sats(field: &'static str, v: i64) -> Result<i64, DomainError> {
     // 21M BTC in sats bounds every real price.
@@ -92,6 +108,9 @@ impl Product {
             price_sats: sats("price_sats", price)?,
             active: input.active.unwrap_or(true),
             entitlements_catalog: catalog(input.entitlements_catalog.unwrap_or_default())?,
+            homepage_url: web_url("homepage_url", input.homepage_url.flatten())?,
+            download_url: web_url("download_url", input.download_url.flatten())?,
+            key_instructions: optional_text("key_instructions", input.key_instructions.flatten(), INSTRUCTIONS_MAX)?,
             created_at: now,
             updated_at: now,
         })
@@ -120,6 +139,15 @@ impl Product {
         }
         if let Some(c) = input.entitlements_catalog {
             p.entitlements_catalog = catalog(c)?;
+        }
+        if let Some(u) = input.homepage_url {
+            p.homepage_url = web_url("homepage_url", u)?;
+        }
+        if let Some(u) = input.download_url {
+            p.download_url = web_url("download_url", u)?;
+        }
+        if let Some(t) = input.key_instructions {
+            p.key_instructions = optional_text("key_instructions", t, INSTRUCTIONS_MAX)?;
         }
         p.updated_at = now;
         Ok(p)

@@ -12,6 +12,7 @@ pub mod origin;
 pub mod outbox;
 pub mod proration;
 pub mod proxies;
+pub mod seller;
 pub mod slug;
 pub mod subscription;
 pub mod time;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::invoice::Observed;
 use crate::http::error::ApiError;
+use crate::http::pages::{sats, Chrome};
 use crate::http::state::AppState;
 use crate::payment::simulated::Simulated;
 use crate::payment::Amount;
@@ -16,6 +17,7 @@ use crate::services::fulfillment;
 #[derive(Template)]
 #[template(path = "demo_checkout.html")]
 struct CheckoutPage<'a> {
+    chrome: Chrome,
     id: &'a str,
     description: &'a str,
     amount: String,
@@ -25,13 +27,13 @@ struct CheckoutPage<'a> {
 }
 
 fn simulator(s: &AppState) -> Result<&Simulated, ApiError> {
-    s.demo.as_deref().ok_or_else(|| ApiError::not_found("no such endpoint"))
+    s.demo.as_deref().ok_or_else(|| ApiError::not_found(crate::http::error::NO_SUCH_ENDPOINT))
 }
 
 pub async fn checkout_page(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let inv = simulator(&s)?.get(&id).ok_or_else(|| ApiError::not_found("no such demo invoice"))?;
     let amount = match &inv.amount {
-        Amount::Sats(sats) => format!("{sats} sats"),
+        Amount::Sats(n) => sats(*n),
         Amount::Fiat { amount, currency } => format!("{amount} {currency}"),
     };
     let status = match inv.state {
@@ -42,6 +44,7 @@ pub async fn checkout_page(State(s): State<AppState>, Path(id): Path<String>) ->
         Observed::Invalid => "invalid",
     };
     let page = CheckoutPage {
+        chrome: Chrome::new(&s),
         id: &id,
         description: &inv.description,
         amount,
@@ -61,7 +64,7 @@ pub async fn resolve(
     let to = match action.as_str() {
         "pay" => Observed::Settled,
         "expire" => Observed::Expired,
-        _ => return Err(ApiError::not_found("no such endpoint")),
+        _ => return Err(ApiError::not_found(crate::http::error::NO_SUCH_ENDPOINT)),
     };
     let inv = sim.resolve(&id, to).ok_or_else(|| ApiError::not_found("no such demo invoice"))?;
     let ours: Uuid = inv.order_id;

@@ -86,9 +86,12 @@ impl From<DomainError> for ApiError {
     }
 }
 
+/// What an unknown route answers (a program reads it; a browser gets a page in words).
+pub const NO_SUCH_ENDPOINT: &str = "no such endpoint";
+
 /// Unknown routes answer in the same envelope.
 pub async fn not_found_fallback() -> ApiError {
-    ApiError::not_found("no such endpoint")
+    ApiError::not_found(NO_SUCH_ENDPOINT)
 }
 
 impl From<crate::services::ServiceError> for ApiError {

@@ -269,10 +269,10 @@ async fn tell_buyer(
     };
     let product = db::products::by_id(&mut **tx, invoice.product_id).await?.map(|p| p.name).unwrap_or_default();
     let tier = db::policies::by_id(&mut **tx, invoice.policy_id).await?.map(|p| p.name).unwrap_or_default();
-    let seller = s.operator_name().unwrap_or_else(|| "Keysat".to_string());
+    let sender = s.delivery.sender();
     let order = invoice.id.to_string();
     let page = super::orders::thank_you_url(s, invoice.id);
-    let purchase = Purchase { seller: &seller, product: &product, tier: &tier, order: &order, thank_you_url: &page };
+    let purchase = Purchase { sender: &sender, product: &product, tier: &tier, order: &order, thank_you_url: &page };
     enqueue_buyer_notice(tx, now, &npub, &buyer_notice_text(&purchase, what)).await?;
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! The operator's settings: the seller's name, where operator notices go
+//! The operator's settings: the seller's name and how buyers reach them
+//! (contact, support, terms, refund policy), where operator notices go
 //! (their npub) with a switch per notice kind, and Keysat's Nostr relays.
 //! Every change is written with its audit record in one transaction.
 
@@ -13,6 +14,7 @@ use crate::db;
 use crate::delivery::nostr::{parse_relay, MAX_RELAYS};
 use crate::domain::npub::Npub;
 use crate::domain::outbox::NoticeKind;
+use crate::domain::seller::{self, SellerIdentity};
 use crate::domain::{now_unix, optional_text, DomainError};
 
 /// The settings as `/v1/admin/settings` shows them.
@@ -27,6 +29,9 @@ pub struct Settings {
     pub notifications: BTreeMap<&'static str, bool>,
     /// Origins whose pages may call the public API (CORS), e.g. `https://shop.example`.
     pub cors_origins: Vec<String>,
+    /// How buyers reach the seller, shown on every page and in every message.
+    #[serde(flatten)]
+    pub seller: SellerIdentity,
 }
 
 pub async fn current(s: &Core) -> Result<Settings, ServiceError> {
@@ -39,6 +44,7 @@ pub async fn current(s: &Core) -> Result<Settings, ServiceError> {
         operator_npub: bech32(npub),
         notifications: switches(&mut conn).await?,
         cors_origins: s.cors_origins.list(),
+        seller: s.delivery.seller(),
     })
 }
 
@@ -62,16 +68,61 @@ pub struct Change {
     pub operator_npub: Option<Option<String>>,
     pub notifications: Option<BTreeMap<String, bool>>,
     pub cors_origins: Option<Vec<String>>,
+    pub contact_email: Option<Option<String>>,
+    pub contact_npub: Option<Option<String>>,
+    pub support_url: Option<Option<String>>,
+    pub terms_url: Option<Option<String>>,
+    pub refund_policy: Option<Option<String>>,
+}
+
+impl Change {
+    /// The seller's identity after this change, checked; `None` when the
+    /// change does not touch it.
+    fn seller(&self, before: &SellerIdentity) -> Result<Option<SellerIdentity>, DomainError> {
+        if self.contact_email.is_none()
+            && self.contact_npub.is_none()
+            && self.support_url.is_none()
+            && self.terms_url.is_none()
+            && self.refund_policy.is_none()
+        {
+            return Ok(None);
+        }
+        let mut after = before.clone();
+        if let Some(v) = &self.contact_email {
+            after.contact_email = seller::contact_email(v.clone())?;
+        }
+        if let Some(v) = &self.contact_npub {
+            after.contact_npub = seller::contact_npub(v.clone())?;
+        }
+        if let Some(v) = &self.support_url {
+            after.support_url = seller::web_url("support_url", v.clone())?;
+        }
+        if let Some(v) = &self.terms_url {
+            after.terms_url = seller::web_url("terms_url", v.clone())?;
+        }
+        if let Some(v) = &self.refund_policy {
+            after.refund_policy = seller::refund_policy(v.clone())?;
+        }
+        Ok(Some(after))
+    }
 }
 
 /// Checks the whole change first; nothing is written if any part is invalid.
 pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> {
+    let seller_before = s.delivery.seller();
+    let seller = change.seller(&seller_before)?;
     let name = change.operator_name.map(|n| optional_text("operator_name", n, 120)).transpose()?;
     let npub = change.operator_npub.map(parse_npub).transpose()?;
     let kinds = change.notifications.as_ref().map(parse_switches).transpose()?;
     let cors = change.cors_origins.as_deref().map(crate::domain::origin::parse_list).transpose()?;
     let now = now_unix();
     let mut tx = s.db.begin().await?;
+    if let Some(after) = &seller {
+        let value = serde_json::to_string(after).map_err(anyhow::Error::from)?;
+        db::settings::set(&mut *tx, db::settings::SELLER_IDENTITY, &value).await?;
+        let details = json!({ "before": seller_before, "after": after });
+        audit(&mut tx, now, "admin", "settings.update", ("settings", "seller_identity"), details).await?;
+    }
     if let Some(name) = &name {
         match name {
             Some(n) => db::settings::set(&mut *tx, db::settings::OPERATOR_NAME, n).await?,
@@ -130,6 +181,9 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
     }
     if let Some(list) = cors {
         s.cors_origins.replace(list);
+    }
+    if let Some(after) = seller {
+        s.delivery.set_seller(after);
     }
     current(s).await
 }

@@ -110,10 +110,12 @@ async fn remind(
     let tier = db::policies::by_id(&mut **tx, sub.next_policy_id.unwrap_or(sub.policy_id)).await?;
     let product = db::products::by_id(&mut **tx, sub.product_id).await?;
     let (Some(tier), Some(product)) = (tier, product) else { return Ok(()) };
-    let seller = s.operator_name().unwrap_or_else(|| "Keysat".to_string());
+    let sender = s.delivery.sender();
     let url = renew_url(s, l.id);
+    let order = l.invoice_id.clone();
     let text = renewal_due_text(&RenewalDue {
-        seller: &seller,
+        sender: &sender,
+        order: order.as_deref(),
         product: &product.name,
         tier: &tier.name,
         period_end: sub.current_period_end,

@@ -28,6 +28,9 @@ pub struct ProductView {
     pub price_sats: i64,
     pub active: bool,
     pub entitlements_catalog: Vec<Entitlement>,
+    pub homepage_url: Option<String>,
+    pub download_url: Option<String>,
+    pub key_instructions: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -42,6 +45,9 @@ impl From<&Product> for ProductView {
             price_sats: p.price_sats,
             active: p.active,
             entitlements_catalog: p.entitlements_catalog.clone(),
+            homepage_url: p.homepage_url.clone(),
+            download_url: p.download_url.clone(),
+            key_instructions: p.key_instructions.clone(),
             created_at: Timestamp(p.created_at),
             updated_at: Timestamp(p.updated_at),
         }

@@ -25,6 +25,9 @@ async fn products_create_list_get_patch() {
             "price_sats",
             "active",
             "entitlements_catalog",
+            "homepage_url",
+            "download_url",
+            "key_instructions",
             "created_at",
             "updated_at"
         ])

@@ -15,7 +15,7 @@ async fn a_whole_sale_can_be_clicked_through_in_demo_mode() {
     let checkout = p["checkout_url"].as_str().unwrap();
     assert!(checkout.starts_with(&format!("{}/demo/checkout/", app.base)), "{p}");
     let page = app.client.get(checkout).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("DEMO MODE") && page.contains("1234 sats"), "{page}");
+    assert!(page.contains("Demo mode: simulated payment.") && page.contains(">1,234 sats<"), "{page}");
 
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let paid = no_redirects.post(format!("{checkout}/pay")).send().await.unwrap();

@@ -56,6 +56,7 @@ mod reconcile_btcpay_2_0;
 mod redeem;
 mod refunds;
 mod sdk_calls;
+mod seller;
 mod service_limits;
 mod signed_answers;
 mod snapshot;

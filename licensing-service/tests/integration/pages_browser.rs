@@ -14,7 +14,7 @@ use serde_json::Value;
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Every scenario the script must report as passed.
-const SCENARIOS: [&str; 10] = [
+const SCENARIOS: [&str; 16] = [
     "sale_with_javascript",
     "thank_you_follows_the_payment_live",
     "sale_without_javascript",
@@ -24,6 +24,12 @@ const SCENARIOS: [&str; 10] = [
     "keyboard",
     "dark_and_light",
     "hostile_content",
+    "seller_on_every_page",
+    "fiat_tier_price_and_invoice",
+    "revoked_license",
+    "field_errors",
+    "no_contact_warning",
+    "demo_shop",
     "page_weight",
 ];
 
@@ -40,6 +46,13 @@ async fn buyer_pages_in_headless_chromium() {
     let app = spawn_with(|c| c.demo = true).await;
     shop(&app).await;
     hostile_shop(&app).await;
+    app.admin_put("/settings", crate::seller::identity()).await.expect(200);
+    // A second daemon as `keysat serve --demo` (what `make demo` runs) starts it: the seeded shop.
+    let demo_shop = spawn_with(|c| {
+        c.demo = true;
+        c.demo_shop = true;
+    })
+    .await;
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pages-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
 
@@ -50,6 +63,9 @@ async fn buyer_pages_in_headless_chromium() {
         .current_dir(js_dir())
         .env("KEYSAT_CHROMIUM", &chromium)
         .env("KEYSAT_TEST_HOSTILE", HOSTILE)
+        .env("KEYSAT_TEST_ADMIN", &app.admin_base)
+        .env("KEYSAT_TEST_ADMIN_KEY", &app.admin_key)
+        .env("KEYSAT_TEST_DEMO_SHOP", &demo_shop.base)
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(300), run)
@@ -90,8 +106,26 @@ async fn buyer_pages_in_headless_chromium() {
         assert!(bytes < 50 * 1024, "{page}: {bytes} bytes");
         println!("{page}: {bytes} bytes transferred");
     }
-    for name in ["storefront", "buy", "thank-you", "buy-no-javascript", "phone-buy", "phone-thank-you", "buy-dark"] {
+    for name in [
+        "storefront",
+        "buy",
+        "thank-you",
+        "buy-no-javascript",
+        "phone-buy",
+        "phone-thank-you",
+        "buy-dark",
+        "buy-seller-terms",
+        "not-found",
+        "demo-checkout-fiat",
+        "thank-you-revoked",
+        "buy-field-error",
+        "thank-you-only-copy",
+        "demo-shop-storefront",
+        "demo-shop-buy",
+        "demo-shop-thank-you",
+    ] {
         assert!(shots.join(format!("{name}.png")).exists(), "screenshot {name}.png");
     }
+    demo_shop.stop().await;
     app.stop().await;
 }

@@ -16,6 +16,12 @@ if (!base || !shots) {
   process.exit(2);
 }
 const HOSTILE = process.env.KEYSAT_TEST_HOSTILE;
+// The admin API (to revoke a key) and a second daemon started as `keysat serve --demo` is (its seeded shop).
+const ADMIN = process.env.KEYSAT_TEST_ADMIN;
+const ADMIN_KEY = process.env.KEYSAT_TEST_ADMIN_KEY;
+const DEMO_SHOP = process.env.KEYSAT_TEST_DEMO_SHOP;
+// The seller's identity pages_browser.rs sets (tests/integration/seller.rs).
+const SELLER = { email: 'help@acme.example', terms: 'https://acme.example/terms', support: 'https://acme.example/support' };
 const NPUB = 'npub10elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg';
 const WEIGHT_LIMIT = 50 * 1024;
 
@@ -114,6 +120,25 @@ async function demoResolve(checkoutUrl, action) {
   assert.equal(r.status, 303);
 }
 
+const invoice0 = (page) => new URL(page.url()).searchParams.get('invoice');
+
+async function admin(method, pathname, body) {
+  const r = await fetch(`${ADMIN}/v1/admin${pathname}`, {
+    method, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ADMIN_KEY}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.ok(r.ok, `${method} ${pathname}: ${r.status} ${await r.clone().text()}`);
+  return r.json();
+}
+
+// The footer names the seller's contact, support and terms.
+async function sellerInFooter(page) {
+  const footer = page.locator('footer.site');
+  assert.equal(await footer.locator(`a[href="mailto:${SELLER.email}"]`).count(), 1, `${page.url()}: contact e-mail`);
+  assert.equal(await footer.locator(`a[href="${SELLER.terms}"]`).count(), 1, `${page.url()}: terms`);
+  assert.equal(await footer.locator(`a[href="${SELLER.support}"]`).count(), 1, `${page.url()}: support`);
+}
+
 async function keyOnPage(page) {
   await page.waitForURL('**/thank-you?invoice=*');
   const key = await expectText(page, '#license-key', /^LIC1-/);
@@ -173,7 +198,10 @@ await scenario('sale_with_javascript', { viewport: { width: 1280, height: 900 },
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   assert.equal(download.suggestedFilename(), 'app.lic');
-  assert.equal((await fs.readFile(await download.path(), 'utf8')).trim(), key);
+  // The key is the file's first line; `#` lines after it carry the order number.
+  const file = await fs.readFile(await download.path(), 'utf8');
+  assert.equal(file.split('\n')[0], key);
+  assert.ok(file.includes(`# Order number: ${invoice0(page)}`), file);
   await checkLayout(page);
   await shot(page, 'thank-you');
   keep('sale_with_javascript', key, ['pro']);
@@ -256,6 +284,10 @@ await scenario('redeem', {}, async ({ page }) => {
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Get my key' }).click()]);
   await expectText(page, '[role=alert]', 'This code is unknown, expired or used up.');
   assert.equal(await page.inputValue('#code'), 'NOPE-NOPE');
+  // The code field is the one marked, with the reason beside it.
+  assert.equal(await page.locator('#code').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.locator('#code').getAttribute('aria-describedby'), 'code-error');
+  await expectText(page, '#code-error', 'This code is unknown, expired or used up.');
 });
 
 await scenario('recover', {}, async ({ page }) => {
@@ -326,7 +358,13 @@ await scenario('keyboard', {}, async ({ page }) => {
     await page.keyboard.press('Tab');
     order.push(await focused());
   }
-  assert.deepEqual(order, ['code', 'intent', 'buyer_email', 'buyer_npub', 'buyer_note', 'pay']);
+  for (let i = 0; i < 3; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await focused());
+  }
+  // The seller's terms and contact come before the pay button.
+  assert.deepEqual(order, ['code', 'intent', 'buyer_email', 'buyer_npub', 'buyer_note', 'terms-link', SELLER.email,
+    'support page', 'pay']);
   await page.keyboard.press('Enter');
   await page.waitForURL('**/demo/checkout/**');
 });
@@ -384,6 +422,152 @@ await scenario('hostile_content', {}, async ({ page }) => {
   assert.equal(await page.inputValue('#invoice'), HOSTILE);
   await noScriptsButOurs();
   await page.waitForTimeout(500);
+});
+
+await scenario('seller_on_every_page', {}, async ({ page }) => {
+  const pages = ['/', '/buy/app', '/redeem', '/recover', '/no/such/page'];
+  if (shared.sale) { pages.push(`/thank-you?invoice=${shared.sale.invoice}`); }
+  for (const p of pages) {
+    await page.goto(base + p);
+    await sellerInFooter(page);
+  }
+  // Before paying: the terms, the refund policy and the contact, above the button.
+  await page.goto(`${base}/buy/app`);
+  const before = page.locator('#before-you-pay');
+  assert.equal(await before.locator('#terms-link').getAttribute('href'), SELLER.terms);
+  await expectText(page, '#refund-policy', /Full refund within 30 days\./);
+  assert.ok((await before.innerText()).includes(SELLER.email));
+  const [refund, pay] = await Promise.all([before.boundingBox(), page.locator('#pay').boundingBox()]);
+  assert.ok(refund.y < pay.y, 'the terms come before the pay button');
+  await shot(page, 'buy-seller-terms');
+  // A buyer's 404 is in words, with the contact.
+  await page.goto(`${base}/no/such/page`);
+  await expectText(page, 'h1', 'Page not found');
+  assert.ok(!(await page.locator('main').innerText()).includes('endpoint'));
+  assert.equal(await page.locator(`main a[href="mailto:${SELLER.email}"]`).count(), 1);
+  await shot(page, 'not-found');
+});
+
+await scenario('fiat_tier_price_and_invoice', {}, async ({ page }) => {
+  await page.goto(`${base}/buy/app?code=`);
+  await page.click('label[for="tier-lifetime"]');
+  await expectText(page, '#total-price', '99.00 USD');
+  assert.equal((await page.locator('label[for="tier-lifetime"] .tier-price').textContent()).trim(), '99.00 USD');
+  await page.fill('#buyer_email', 'fiat@example.com');
+  await page.click('#pay');
+  await page.waitForURL('**/demo/checkout/**');
+  // The invoice is for the tier's fiat price, not its sats.
+  await expectText(page, '#amount', '99.00 USD');
+  await checkLayout(page);
+  await sellerInFooter(page);
+  await shot(page, 'demo-checkout-fiat');
+  await page.getByRole('button', { name: 'Pay (simulated)' }).click();
+  const { key } = await keyOnPage(page);
+  assert.ok((await page.locator('.eyebrow').first().textContent()).includes('99.00 USD'));
+  keep('fiat_tier_price_and_invoice', key, ['pro', 'sync']);
+  // Sats prices get thousands separators on the demo checkout too.
+  const q = await api('/v1/purchase', { product: 'app', policy_slug: 'default' });
+  await page.goto(q.checkout_url);
+  await expectText(page, '#amount', '10,000 sats');
+});
+
+await scenario('revoked_license', {}, async ({ page }) => {
+  assert.ok(ADMIN && ADMIN_KEY, 'KEYSAT_TEST_ADMIN and KEYSAT_TEST_ADMIN_KEY are set');
+  const p = await api('/v1/purchase', { product: 'app', policy_slug: 'default', buyer_email: 'revoked@example.com' });
+  await demoResolve(p.checkout_url, 'pay');
+  await page.goto(`${base}/thank-you?invoice=${p.invoice_id}`);
+  await expectText(page, '#paid-title', 'Thank you, your key is ready');
+  const status = await (await fetch(`${base}/v1/purchase/${p.invoice_id}`)).json();
+  await admin('POST', `/licenses/${status.license_id}/revoke`, { reason: 'chargeback' });
+  await page.reload();
+  await expectText(page, '#paid-title', 'This license key is revoked');
+  await expectText(page, '#key-state-note', /no longer works/);
+  assert.ok(!(await page.locator('main').innerText()).includes('your key is ready'));
+  await shot(page, 'thank-you-revoked');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const file = await fs.readFile(await download.path(), 'utf8');
+  assert.equal(file.split('\n')[0], status.license_key);
+  assert.ok(file.includes('# REVOKED: this key no longer works.'), file);
+});
+
+await scenario('field_errors', {}, async ({ page }) => {
+  await page.goto(`${base}/buy/app?tier=default&code=`);
+  await page.fill('#buyer_npub', 'npub1nope');
+  await page.fill('#buyer_note', 'Keep me');
+  await Promise.all([page.waitForNavigation(), page.click('#pay')]);
+  const npub = page.locator('#buyer_npub');
+  assert.equal(await npub.getAttribute('aria-invalid'), 'true');
+  assert.ok((await npub.getAttribute('aria-describedby')).split(' ').includes('buyer_npub-error'));
+  await expectText(page, '#buyer_npub-error', /^Nostr public key: /);
+  // The message is beside the field, and the values are kept.
+  const [field, message] = await Promise.all([npub.boundingBox(), page.locator('#buyer_npub-error').boundingBox()]);
+  assert.ok(message.y > field.y && message.y - (field.y + field.height) < 40, 'the message is under its field');
+  assert.equal(await npub.inputValue(), 'npub1nope');
+  assert.equal(await page.inputValue('#buyer_note'), 'Keep me');
+  assert.equal(await page.locator('#tier-default').isChecked(), true);
+  assert.equal(await page.locator('#buyer_email').getAttribute('aria-invalid'), null, 'only the failing field is marked');
+  await checkLayout(page);
+  await shot(page, 'buy-field-error');
+  // Fixed, it goes through.
+  await page.fill('#buyer_npub', NPUB);
+  await page.click('#pay');
+  await page.waitForURL('**/demo/checkout/**');
+});
+
+await scenario('no_contact_warning', {}, async ({ page }) => {
+  await page.goto(`${base}/buy/app?tier=default&code=`);
+  await page.click('#pay');
+  await page.waitForURL('**/demo/checkout/**');
+  await page.getByRole('button', { name: 'Pay (simulated)' }).click();
+  const { key, invoice } = await keyOnPage(page);
+  await visible(page, '#only-copy');
+  await expectText(page, '#only-copy strong', 'This page is the only copy of your key.');
+  await expectText(page, '#order-number', invoice);
+  // The download is offered first, before the key itself.
+  const [warning, keybox] = await Promise.all([page.locator('#download-first').boundingBox(),
+    page.locator('#license-key').boundingBox()]);
+  assert.ok(warning.y < keybox.y, 'the download comes first');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-first')]);
+  assert.equal((await fs.readFile(await download.path(), 'utf8')).split('\n')[0], key);
+  await shot(page, 'thank-you-only-copy');
+  keep('no_contact_warning', key, ['pro']);
+  // With an e-mail given there is no such warning.
+  assert.ok(shared.sale, 'needs the sale of sale_with_javascript');
+  await page.goto(`${base}/thank-you?invoice=${shared.sale.invoice}`);
+  await visible(page, '#only-copy', false);
+});
+
+await scenario('demo_shop', { viewport: { width: 1280, height: 900 } }, async ({ page }) => {
+  assert.ok(DEMO_SHOP, 'KEYSAT_TEST_DEMO_SHOP is set');
+  await page.goto(`${DEMO_SHOP}/`);
+  await expectText(page, 'h1', 'Acme Software (demo)');
+  const card = page.locator('li.product', { hasText: 'Acme Notes' });
+  assert.match((await card.locator('.price').textContent()).trim(), /^from 2,100 sats or 19\.99 USD$/);
+  assert.equal(await page.locator(`footer a[href="mailto:support@example.com"]`).count(), 1);
+  await shot(page, 'demo-shop-storefront');
+  await card.getByRole('link').click();
+  await page.waitForURL('**/buy/acme-notes');
+  // Three tiers, the featured code filled in on the highlighted (dollar) tier.
+  assert.equal(await page.locator('.tier-input').count(), 3);
+  assert.equal(await page.inputValue('#code'), 'LAUNCH20');
+  assert.equal(await page.locator('#tier-lifetime').isChecked(), true);
+  await expectText(page, '#total-price', /^\d+\.\d{2} USD$/);
+  assert.ok((await page.locator('#renewal-note').textContent()).includes('renew'));
+  await expectText(page, '#refund-policy', /Full refund within 30 days/);
+  await checkLayout(page);
+  await shot(page, 'demo-shop-buy');
+  // The free code: nothing to pay, straight to the key, with the download link and instructions.
+  await page.fill('#code', 'FRIEND-FREE');
+  await expectText(page, '#pay', 'Get my key');
+  await expectText(page, '#pay-help', /^Nothing to pay/);
+  await page.fill('#buyer_email', 'demo@example.com');
+  await page.click('#pay');
+  await page.waitForURL('**/thank-you?invoice=*');
+  await expectText(page, '#license-key', /^LIC1-/);
+  assert.equal(await page.getByRole('link', { name: 'Download Acme Notes' }).getAttribute('href'),
+    'https://example.com/acme-notes/download');
+  await expectText(page, '#key-instructions', /Help → Enter license/);
+  await shot(page, 'demo-shop-thank-you');
 });
 
 await scenario('page_weight', {}, async () => {

@@ -14,6 +14,11 @@ export function productMembers(p: Product, publicUrl: string) {
     value(i18n('Name'), p.name, { copyable: false }),
     value(i18n('Price'), sats(p.price_sats), { copyable: false }),
     value(i18n('On sale'), yesNo(p.active), { copyable: false }),
+    value(i18n('Homepage'), p.homepage_url),
+    value(i18n('Download link'), p.download_url),
+    value(i18n('What to do with the key'), p.key_instructions, {
+      copyable: false,
+    }),
     group(
       i18n('Entitlements'),
       p.entitlements_catalog.map((e) => value(e.name, e.slug)),

@@ -33,6 +33,21 @@ pub struct SettingsBody {
     notifications: Option<BTreeMap<String, bool>>,
     /// Origins whose pages may call the public API (CORS); `[]` for none.
     cors_origins: Option<Vec<String>>,
+    /// An e-mail address buyers can write to.
+    #[serde(default, deserialize_with = "nullable")]
+    contact_email: Option<Option<String>>,
+    /// A Nostr public key buyers can write to (npub or hex).
+    #[serde(default, deserialize_with = "nullable")]
+    contact_npub: Option<Option<String>>,
+    /// The seller's support page (http or https).
+    #[serde(default, deserialize_with = "nullable")]
+    support_url: Option<Option<String>>,
+    /// The seller's terms of sale (http or https).
+    #[serde(default, deserialize_with = "nullable")]
+    terms_url: Option<Option<String>>,
+    /// The refund policy shown to buyers before they pay (at most 4000 characters).
+    #[serde(default, deserialize_with = "nullable")]
+    refund_policy: Option<Option<String>>,
 }
 
 pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>) -> Result<Json<Settings>, ApiError> {
@@ -41,6 +56,11 @@ pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>)
         operator_npub: b.operator_npub,
         notifications: b.notifications,
         cors_origins: b.cors_origins,
+        contact_email: b.contact_email,
+        contact_npub: b.contact_npub,
+        support_url: b.support_url,
+        terms_url: b.terms_url,
+        refund_policy: b.refund_policy,
     };
     Ok(Json(settings::update(&s.core, change).await?))
 }

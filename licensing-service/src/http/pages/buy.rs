@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::security::PageForm;
-use super::{render, render_form, sats, seats, term, Caching, Chrome, PageQuery};
+use super::{field_error, render, render_form, sats, seats, term, Caching, Chrome, FormError, PageQuery};
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::discount::{Kind, Quote};
 use crate::domain::Slug;
@@ -52,8 +52,10 @@ struct BuyPage {
     offer: Option<String>,
     code_note: Option<Note>,
     total: Total,
-    error: Option<String>,
+    error: Option<FormError>,
     payments_ready: bool,
+    /// The line under the pay button when there is something to pay.
+    paid_help: String,
     /// What renewing a subscription means, when a tier is one.
     renewal_note: Option<String>,
     /// Bitcoin (BTCPay or demo) is connected.
@@ -62,6 +64,40 @@ struct BuyPage {
     card_ready: bool,
     /// The chosen tier can be paid by card now (shows "Pay by card").
     card_now: bool,
+}
+
+/// The line under the button when nothing is to be paid.
+const FREE_HELP: &str = "Nothing to pay: your key is issued on the next page, at once.";
+
+impl BuyPage {
+    /// The field's error sentence, when the form came back for it.
+    fn error_at(&self, field: &str) -> Option<&str> {
+        field_error(&self.error, field)
+    }
+
+    fn invalid(&self, field: &str) -> bool {
+        self.error_at(field).is_some()
+    }
+
+    /// A field of this form (the summary links to it).
+    fn on_page(&self, field: &str) -> bool {
+        matches!(field, "buyer_email" | "buyer_npub" | "buyer_note" | "code")
+    }
+
+    /// The code was refused (by the preview or the order).
+    fn code_refused(&self) -> bool {
+        self.invalid("code") || self.code_note.as_ref().is_some_and(|n| !n.ok)
+    }
+
+    fn free_help(&self) -> &'static str {
+        FREE_HELP
+    }
+
+    /// Nothing can take a payment and there is something to pay: the button
+    /// is disabled and the line under it says why.
+    fn blocked(&self) -> bool {
+        !self.payments_ready && !self.total.free
+    }
 }
 
 struct TierCard {
@@ -190,7 +226,7 @@ async fn show_again(
     error: Option<ApiError>,
 ) -> Result<Response, ApiError> {
     let mut page = build(s, product, tiers, form).await?;
-    page.error = error.as_ref().map(super::errors::for_form);
+    page.error = error.as_ref().map(FormError::new);
     render_form(&page, error.as_ref(), Caching::Revalidate)
 }
 
@@ -263,7 +299,22 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
         )
     });
     let card_ready = s.payments.card().is_some();
+    let bitcoin_ready = s.payments.current().is_some();
     let total_free = total.as_ref().is_some_and(|t| t.free);
+    let paid_help = match (bitcoin_ready, card_ready) {
+        (false, false) => "Paid tiers cannot be bought until the seller connects a payment provider. \
+                           A free code still works."
+            .to_string(),
+        (true, false) => {
+            "You pay on the payment page (Lightning or on-chain), then come back here for your key.".to_string()
+        }
+        (false, true) => "You pay by card on Stripe's secure page, then come back here for your key. \
+                          Tiers marked \"Bitcoin only\" cannot be bought by card."
+            .to_string(),
+        (true, true) => "You pay on the payment page (bitcoin: Lightning or on-chain; card: Stripe's secure page), \
+                         then come back here for your key. Tiers marked \"Bitcoin only\" have no card price."
+            .to_string(),
+    };
     Ok(BuyPage {
         chrome: Chrome::new(s),
         slug: product.slug.to_string(),
@@ -280,9 +331,10 @@ async fn build(s: &AppState, product: Product, tiers: Vec<Policy>, form: BuyForm
         code_note,
         total: total.unwrap_or(Total { tier: String::new(), was: None, price: String::new(), also: None, free: false }),
         error: None,
-        payments_ready: s.payments.current().is_some() || s.payments.card().is_some(),
+        payments_ready: bitcoin_ready || card_ready,
+        paid_help,
         card_now: card_ready && tiers.get(chosen).is_some_and(|t| t.fiat_price.is_some()) && !total_free,
-        bitcoin_ready: s.payments.current().is_some(),
+        bitcoin_ready,
         card_ready,
         renewal_note,
     })

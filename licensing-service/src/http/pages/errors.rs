@@ -26,17 +26,23 @@ pub struct ErrorPage {
 impl ErrorPage {
     pub fn new(chrome: Chrome, status: StatusCode, detail: Option<String>) -> ErrorPage {
         let (title, fallback) = match status {
-            StatusCode::NOT_FOUND => ("Page not found", "There is nothing at this address."),
+            StatusCode::NOT_FOUND => (
+                "Page not found",
+                "There is nothing at this address. It may have been mistyped, or the page was moved.",
+            ),
             StatusCode::FORBIDDEN => ("Refused", "This request was refused."),
             StatusCode::TOO_MANY_REQUESTS => ("Slow down", "Too many attempts from your address; wait a minute."),
             s if s.is_server_error() => (
                 "Something went wrong",
-                "Something went wrong on our side. Please try again in a moment; if it keeps happening, contact the seller.",
+                "Something went wrong on our side, not yours. Nothing you paid is lost. Please try again in a \
+                 moment; if it keeps happening, contact the seller.",
             ),
             _ => ("That did not work", "The request could not be handled."),
         };
-        // Server errors never show their detail (it is in the log).
+        // Server errors never show their detail (it is in the log); an
+        // unknown address is said in words, not the API's.
         let message = match detail {
+            Some(d) if d == crate::http::error::NO_SUCH_ENDPOINT => fallback.to_string(),
             Some(d) if !status.is_server_error() && !d.is_empty() => sentence(&d),
             _ => fallback.to_string(),
         };
@@ -110,9 +116,17 @@ pub async fn html_errors(State(s): State<AppState>, req: Request, next: Next) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::seller::SellerIdentity;
 
     fn chrome() -> Chrome {
-        Chrome { shop: "Ada <Software>".into(), css: "/c.css", js: "/j.js", icon: "/i.svg", demo: false }
+        Chrome {
+            shop: "Ada <Software>".into(),
+            css: "/c.css",
+            js: "/j.js",
+            icon: "/i.svg",
+            demo: false,
+            seller: SellerIdentity { contact_email: Some("help@ada.example".into()), ..Default::default() },
+        }
     }
 
     #[test]
@@ -130,6 +144,9 @@ mod tests {
     fn client_errors_say_why() {
         let html = ErrorPage::new(chrome(), StatusCode::NOT_FOUND, Some("no product 'x'".into())).render().unwrap();
         assert!(html.contains("Page not found") && html.contains("No product &#39;x&#39;."), "{html}");
+        let html = ErrorPage::new(chrome(), StatusCode::NOT_FOUND, Some("no such endpoint".into())).render().unwrap();
+        assert!(html.contains("There is nothing at this address") && !html.contains("endpoint"), "{html}");
+        assert!(html.contains("mailto:help@ada.example"), "the error page offers the contact: {html}");
         let invalid: ApiError =
             crate::domain::DomainError::invalid("buyer_email", "'a' is not an e-mail address").into();
         assert_eq!(for_form(&invalid), "Email: 'a' is not an e-mail address.");

@@ -29,6 +29,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
+use crate::domain::seller::SellerIdentity;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
@@ -41,16 +42,19 @@ pub struct Chrome {
     pub icon: &'static str,
     /// Demo mode: payments are simulated (said on every page).
     pub demo: bool,
+    /// How buyers reach the seller: in the footer of every page.
+    pub seller: SellerIdentity,
 }
 
 impl Chrome {
     pub fn new(s: &AppState) -> Chrome {
         Chrome {
-            shop: s.operator_name().unwrap_or_else(|| "Keysat".to_string()),
+            shop: s.delivery.seller_name(),
             css: assets::url(&assets::CSS),
             js: assets::url(&assets::JS),
             icon: assets::url(&assets::ICON),
             demo: s.demo.is_some(),
+            seller: s.delivery.seller(),
         }
     }
 }
@@ -73,6 +77,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
             Err(e) => Err(ApiError::bad_request("invalid_query", e.body_text())),
         }
     }
+}
+
+/// What went wrong with a form: the sentence, and the field at fault when
+/// the page has it (marked `aria-invalid`, the sentence beside it).
+pub struct FormError {
+    pub field: Option<&'static str>,
+    pub text: String,
+}
+
+impl FormError {
+    pub fn new(e: &ApiError) -> FormError {
+        FormError { field: e.field, text: errors::for_form(e) }
+    }
+
+    /// The error is about `field`.
+    pub fn on(&self, field: &str) -> bool {
+        self.field == Some(field)
+    }
+}
+
+/// The form error's sentence when it is about `field`, for templates.
+pub fn field_error<'a>(error: &'a Option<FormError>, field: &str) -> Option<&'a str> {
+    error.as_ref().filter(|e| e.on(field)).map(|e| e.text.as_str())
 }
 
 /// How long a browser may keep a page.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::security::PageForm;
 use super::thank_you::path as thank_you_path;
-use super::{render_form, Caching, Chrome, PageQuery};
+use super::{field_error, render_form, Caching, Chrome, FormError, PageQuery};
 use crate::db;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
@@ -39,13 +39,31 @@ struct RedeemPage {
     policy_slug: String,
     buyer_email: String,
     buyer_npub: String,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 impl RedeemPage {
     fn selected(&self, slug: &str) -> bool {
         self.product == slug
     }
+
+    /// The field's error sentence, when the form came back for it.
+    fn error_at(&self, field: &str) -> Option<&str> {
+        field_error(&self.error, field)
+    }
+
+    fn invalid(&self, field: &str) -> bool {
+        self.error_at(field).is_some()
+    }
+}
+
+/// A refused code is the code field's fault (the API's answer names no field).
+fn form_error(e: &ApiError) -> FormError {
+    let mut f = FormError::new(e);
+    if f.field.is_none() && e.status == StatusCode::UNPROCESSABLE_ENTITY && e.code != "buyer_required" {
+        f.field = Some("code");
+    }
+    f
 }
 
 pub async fn page(State(s): State<AppState>, PageQuery(q): PageQuery<RedeemForm>) -> Result<Response, ApiError> {
@@ -87,7 +105,7 @@ async fn show(s: &AppState, form: RedeemForm, error: Option<ApiError>) -> Result
         policy_slug: form.policy_slug.unwrap_or_default(),
         buyer_email: form.buyer_email.unwrap_or_default(),
         buyer_npub: form.buyer_npub.unwrap_or_default(),
-        error: error.as_ref().map(super::errors::for_form),
+        error: error.as_ref().map(form_error),
     };
     render_form(&page, error.as_ref(), Caching::Revalidate)
 }

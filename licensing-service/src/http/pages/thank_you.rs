@@ -21,6 +21,7 @@ use crate::db;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
 use crate::domain::invoice::InvoiceStatus;
+use crate::domain::now_unix;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
@@ -52,8 +53,15 @@ struct ThankYou {
     refund_claim_url: Option<String>,
     /// The refund went back to a card.
     refund_to_card: bool,
-    /// The key is suspended (a disputed payment) or revoked.
-    license_status: &'static str,
+    /// How the key stands now: `active`, `suspended` (a disputed payment),
+    /// `revoked` or `expired` (its term and grace are over).
+    key_state: &'static str,
+    /// The buyer gave an e-mail or an npub: the key can be found again.
+    contact_given: bool,
+    /// Where to get the application, and what to do with the key.
+    download_url: Option<String>,
+    homepage_url: Option<String>,
+    instructions: Option<String>,
 }
 
 impl ThankYou {
@@ -105,20 +113,53 @@ pub async fn page(State(s): State<AppState>, PageQuery(q): PageQuery<InvoiceQuer
         purpose: invoice.purpose.as_str(),
         refund_to_card: refund.as_ref().is_some_and(|r| r.provider == crate::payment::stripe::NAME),
         refund_claim_url: refund.and_then(|r| r.claim_url).filter(|u| origin_of(u).is_some()),
-        license_status: license.as_ref().map_or("", |l| l.status.as_str()),
+        key_state: license.as_ref().map_or("", |l| key_state(l, now_unix())),
+        contact_given: invoice.buyer_email.is_some() || invoice.buyer_npub.is_some(),
+        download_url: product.as_ref().and_then(|p| p.download_url.clone()),
+        homepage_url: product.as_ref().and_then(|p| p.homepage_url.clone()),
+        instructions: product.as_ref().and_then(|p| p.key_instructions.clone()),
     };
     render(&page, StatusCode::OK, Caching::Private)
 }
 
-/// The key as a `.lic` file named after the product.
+/// The key as a `.lic` file named after the product: the key on its first
+/// line (what apps read, `keysat_client::key_in_file`), then `#` comment
+/// lines with the order number, how the key stands and how to find it again.
 pub async fn key_file(State(s): State<AppState>, PageQuery(q): PageQuery<InvoiceQuery>) -> Result<Response, ApiError> {
     let (invoice, license) = find(&s, q.invoice.as_deref()).await?;
     let license = license.ok_or_else(|| ApiError::not_found("this purchase has no key yet"))?;
-    let slug = match db::products::by_id(&s.db.read, invoice.product_id).await? {
-        Some(p) => p.slug.to_string(),
-        None => "license".to_string(),
+    let product = db::products::by_id(&s.db.read, invoice.product_id).await?;
+    let slug = product.as_ref().map_or_else(|| "license".to_string(), |p| p.slug.to_string());
+    let refunded = crate::services::refunds::refunded(&s.core, invoice.id).await?.is_some();
+    let seller = s.delivery.seller();
+    let mut text = format!("{}\n", license.license_key);
+    let mut note = |line: String| {
+        // One comment line each: no line break of the seller's text may start a key line.
+        text.push_str("# ");
+        text.push_str(&line.replace(['\r', '\n'], " "));
+        text.push('\n');
     };
-    let mut res = format!("{}\n", license.license_key).into_response();
+    note(format!(
+        "License for {} from {}.",
+        product.as_ref().map_or("your product", |p| p.name.as_str()),
+        s.delivery.seller_name()
+    ));
+    note(format!("Order number: {}", invoice.id));
+    match (refunded, key_state(&license, now_unix())) {
+        (true, _) => note("REFUNDED: this purchase was refunded; the key no longer works.".to_string()),
+        (false, "revoked") => note("REVOKED: this key no longer works.".to_string()),
+        (false, "suspended") => note("SUSPENDED: this key does not work while its payment is disputed.".to_string()),
+        (false, "expired") => note(format!("EXPIRED: this key's term ended on {}.", date(license.expires_at))),
+        _ => note(format!("Valid until: {}", expiry(license.expires_at))),
+    }
+    note(format!(
+        "Lost this file? Find the key again at {}/recover with the order number and the email or npub you gave.",
+        s.delivery.public_url()
+    ));
+    if let Some(contact) = seller.contact_line() {
+        note(format!("Questions? Contact the seller: {contact}"));
+    }
+    let mut res = text.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
@@ -126,6 +167,15 @@ pub async fn key_file(State(s): State<AppState>, PageQuery(q): PageQuery<Invoice
     let disposition = format!("attachment; filename=\"{slug}.lic\"");
     h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(anyhow::Error::from)?);
     Ok(res)
+}
+
+/// How a key stands for its buyer now: `active`, `suspended`, `revoked`, or
+/// `expired` once its term and grace are over.
+fn key_state(l: &License, now: i64) -> &'static str {
+    match l.status.as_str() {
+        "active" if l.expires_at > 0 && l.expires_at + l.grace_seconds.max(0) < now => "expired",
+        other => other,
+    }
 }
 
 /// The thank-you page of an invoice, on whatever address the buyer uses.

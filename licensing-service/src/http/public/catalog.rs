@@ -24,6 +24,12 @@ pub struct PublicProduct<'a> {
     description: &'a str,
     price_sats: i64,
     entitlements_catalog: &'a [Entitlement],
+    /// The product's web page, when the seller gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    homepage_url: Option<&'a str>,
+    /// Where to download the application, when the seller gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download_url: Option<&'a str>,
 }
 
 impl<'a> From<&'a Product> for PublicProduct<'a> {
@@ -35,6 +41,8 @@ impl<'a> From<&'a Product> for PublicProduct<'a> {
             description: &p.description,
             price_sats: p.price_sats,
             entitlements_catalog: &p.entitlements_catalog,
+            homepage_url: p.homepage_url.as_deref(),
+            download_url: p.download_url.as_deref(),
         }
     }
 }
@@ -53,6 +61,10 @@ struct TiersProduct<'a> {
     description: &'a str,
     base_price_sats: i64,
     entitlements_catalog: &'a [Entitlement],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    homepage_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download_url: Option<&'a str>,
 }
 
 /// A tier as buyers see it. `price_amount` and `price_currency` are there
@@ -107,6 +119,8 @@ impl<'a> Tiers<'a> {
                 description: &p.description,
                 base_price_sats: p.price_sats,
                 entitlements_catalog: &p.entitlements_catalog,
+                homepage_url: p.homepage_url.as_deref(),
+                download_url: p.download_url.as_deref(),
             },
             policies: policies.iter().map(PublicPolicy::from).collect(),
         }
