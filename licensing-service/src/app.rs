@@ -102,6 +102,7 @@ impl Application {
                 operator_name,
                 nostr_retry: config.nostr_retry.clone(),
                 webhook_retry: config.webhook_retry.clone(),
+                email_retry: config.email_retry.clone(),
             },
         )?);
         let (shutdown, shutdown_rx) = watch::channel(false);

@@ -74,6 +74,10 @@ impl Jobs {
             crate::delivery::messages::send_due(&s.delivery).await
         })
         .await?;
+        every(&scheduler, Duration::from_secs(1), &state, |s| async move {
+            crate::delivery::email::send_due(&s.delivery).await
+        })
+        .await?;
         every(&scheduler, Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await }).await?;
         every(&scheduler, Duration::from_secs(1), &state, |s| async move { free_lapsed_seats(&s).await }).await?;
         // The daily backup, when due (checked each minute; survives restarts).
@@ -157,6 +161,9 @@ pub async fn prune_history(s: &Core) {
     }
     if let Err(e) = db::nostr::prune(&s.db.write, history).await {
         tracing::warn!(error = %e, "pruning Nostr messages failed");
+    }
+    if let Err(e) = db::email::prune(&s.db.write, history).await {
+        tracing::warn!(error = %e, "pruning e-mails failed");
     }
     let cutoffs = db::prune::Cutoffs {
         // The replay window, or the unpaid retention when that is shorter.

@@ -277,7 +277,8 @@ pub struct KeyLine {
     pub expires_at: i64,
 }
 
-const KEY_LINE: &str = "SELECT l.license_key, p.name AS product_name, po.name AS policy_name, l.status, l.issued_at, \
+pub(super) const KEY_LINE: &str =
+    "SELECT l.license_key, p.name AS product_name, po.name AS policy_name, l.status, l.issued_at, \
     l.expires_at FROM licenses l JOIN products p ON p.id = l.product_id JOIN policies po ON po.id = l.policy_id";
 
 pub async fn key_line<'e, E: Executor<'e, Database = Sqlite>>(

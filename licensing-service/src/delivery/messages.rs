@@ -16,7 +16,7 @@ use super::Delivery;
 /// Messages taken per run.
 const BATCH: i64 = 20;
 /// Most keys listed in one recovery message.
-const MAX_RECOVERED_KEYS: i64 = 50;
+pub(super) const MAX_RECOVERED_KEYS: i64 = 50;
 
 /// Sends every message whose time has come.
 pub async fn send_due(s: &Delivery) {
@@ -100,7 +100,7 @@ async fn render(s: &Delivery, m: &Message) -> Result<Option<String>, sqlx::Error
             if keys.is_empty() {
                 return Ok(None);
             }
-            Ok(Some(recovery_text(&seller, &keys, &recover)))
+            Ok(Some(recovery_text(&seller, &keys, &recover, "npub")))
         }
         _ => Ok(m.text.clone()),
     }
@@ -112,7 +112,7 @@ pub(super) fn terms(k: &KeyLine) -> String {
     format!("{} ({}), issued {}, {}", k.product_name, k.policy_name, ts(k.issued_at), expiry)
 }
 
-fn license_text(seller: &str, k: &KeyLine, recover: &str) -> String {
+pub(super) fn license_text(seller: &str, k: &KeyLine, recover: &str) -> String {
     format!(
         "Your license from {seller}: {}\n\n{}\n\nKeep this message: the line above is your license key. \
          If you lose it, ask for it again at {recover}",
@@ -121,7 +121,8 @@ fn license_text(seller: &str, k: &KeyLine, recover: &str) -> String {
     )
 }
 
-fn recovery_text(seller: &str, keys: &[KeyLine], recover: &str) -> String {
+/// `to_whom` names where it went ("npub", "address").
+pub(super) fn recovery_text(seller: &str, keys: &[KeyLine], recover: &str, to_whom: &str) -> String {
     let mut text = format!("Your license keys from {seller}, as asked for at {recover}:\n");
     for k in keys {
         text.push_str(&format!(
@@ -131,6 +132,6 @@ fn recovery_text(seller: &str, keys: &[KeyLine], recover: &str) -> String {
             k.license_key
         ));
     }
-    text.push_str("\nIf you did not ask for this, you can ignore it: only this npub received it.");
+    text.push_str(&format!("\nIf you did not ask for this, you can ignore it: only this {to_whom} received it."));
     text
 }

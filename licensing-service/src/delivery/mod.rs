@@ -9,6 +9,7 @@
 //! back the change itself.
 
 pub mod buyer_notices;
+pub mod email;
 pub mod events;
 pub mod expiry;
 pub mod inbox;
@@ -41,6 +42,7 @@ pub struct Delivery {
     pub http: reqwest::Client,
     /// Held by the message run and the webhook run, so runs never overlap.
     nostr_run: Mutex<()>,
+    email_run: Mutex<()>,
     webhook_run: Mutex<()>,
     db: Db,
     /// Base URL buyers use (no trailing slash), for links in messages.
@@ -49,6 +51,7 @@ pub struct Delivery {
     operator_name: RwLock<Option<String>>,
     nostr_retry: RetrySchedule,
     webhook_retry: RetrySchedule,
+    email_retry: RetrySchedule,
 }
 
 /// What [`Delivery::new`] takes besides the Nostr service.
@@ -57,6 +60,7 @@ pub struct DeliverySettings {
     pub operator_name: Option<String>,
     pub nostr_retry: RetrySchedule,
     pub webhook_retry: RetrySchedule,
+    pub email_retry: RetrySchedule,
 }
 
 /// How long a webhook receiver has to answer.
@@ -75,18 +79,25 @@ impl Delivery {
             profile: profile::ProfileState::default(),
             http,
             nostr_run: Mutex::new(()),
+            email_run: Mutex::new(()),
             webhook_run: Mutex::new(()),
             db,
             public_url: settings.public_url.trim_end_matches('/').to_string(),
             operator_name: RwLock::new(settings.operator_name),
             nostr_retry: settings.nostr_retry,
             webhook_retry: settings.webhook_retry,
+            email_retry: settings.email_retry,
         })
     }
 
     /// The seller's name as buyers see it, if set.
     pub fn operator_name(&self) -> Option<String> {
         self.operator_name.read().expect("operator name lock").clone()
+    }
+
+    /// The seller's name, or "Keysat" when none is set.
+    pub fn seller(&self) -> String {
+        self.operator_name().unwrap_or_else(|| "Keysat".to_string())
     }
 
     pub fn set_operator_name(&self, name: Option<String>) {

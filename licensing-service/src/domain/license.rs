@@ -101,6 +101,12 @@ impl Terms {
     }
 }
 
+/// The content of a key's `.lic` file, as the thank-you page's download and
+/// the key's e-mail attachment give it.
+pub fn lic_file(license_key: &str) -> String {
+    format!("{license_key}\n")
+}
+
 /// A buyer's e-mail address, trimmed; checked for shape, not deliverability.
 pub fn parse_email(value: &str) -> Result<String, DomainError> {
     let v = value.trim();

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod codes;
 pub mod cors;
 pub mod customers;
+pub mod email;
 pub mod export;
 pub mod fulfillment;
 pub mod idempotency;

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{audit, Core, ServiceError};
 use crate::db;
 use crate::delivery::nostr::{parse_relay, MAX_RELAYS};
+use crate::domain::email::{Security, Smtp, SmtpInput};
 use crate::domain::npub::Npub;
 use crate::domain::outbox::NoticeKind;
 use crate::domain::{now_unix, optional_text, DomainError};
@@ -27,6 +28,32 @@ pub struct Settings {
     pub notifications: BTreeMap<&'static str, bool>,
     /// Origins whose pages may call the public API (CORS), e.g. `https://shop.example`.
     pub cors_origins: Vec<String>,
+    /// The SMTP server e-mail to buyers goes through; `null`: e-mail is off.
+    pub smtp: Option<SmtpView>,
+}
+
+/// The SMTP settings as shown: the password never, only whether one is set.
+#[derive(Debug, Serialize, JsonSchema, PartialEq)]
+pub struct SmtpView {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: Option<String>,
+    pub password_set: bool,
+    pub from: String,
+}
+
+impl From<&Smtp> for SmtpView {
+    fn from(s: &Smtp) -> SmtpView {
+        SmtpView {
+            host: s.host.clone(),
+            port: s.port,
+            security: s.security,
+            username: s.username.clone(),
+            password_set: s.password.is_some(),
+            from: s.from.clone(),
+        }
+    }
 }
 
 pub async fn current(s: &Core) -> Result<Settings, ServiceError> {
@@ -39,6 +66,7 @@ pub async fn current(s: &Core) -> Result<Settings, ServiceError> {
         operator_npub: bech32(npub),
         notifications: switches(&mut conn).await?,
         cors_origins: s.cors_origins.list(),
+        smtp: db::email::smtp(&mut *conn).await?.as_ref().map(Into::into),
     })
 }
 
@@ -62,6 +90,9 @@ pub struct Change {
     pub operator_npub: Option<Option<String>>,
     pub notifications: Option<BTreeMap<String, bool>>,
     pub cors_origins: Option<Vec<String>>,
+    /// `Some(None)` turns e-mail off. A password left out keeps the stored
+    /// one when the username is unchanged.
+    pub smtp: Option<Option<SmtpInput>>,
 }
 
 /// Checks the whole change first; nothing is written if any part is invalid.
@@ -70,8 +101,20 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
     let npub = change.operator_npub.map(parse_npub).transpose()?;
     let kinds = change.notifications.as_ref().map(parse_switches).transpose()?;
     let cors = change.cors_origins.as_deref().map(crate::domain::origin::parse_list).transpose()?;
+    let stored_smtp = db::email::smtp(&s.db.read).await?;
+    let smtp = change
+        .smtp
+        .map(|given| given.map(|i| keep_password(i, stored_smtp.as_ref()).check()).transpose())
+        .transpose()?;
     let now = now_unix();
     let mut tx = s.db.begin().await?;
+    if let Some(smtp) = &smtp {
+        let before = db::email::smtp(&mut *tx).await?;
+        db::email::set_smtp(&mut *tx, smtp.as_ref()).await?;
+        let view = |s: Option<&Smtp>| s.map(SmtpView::from);
+        let details = json!({ "before": view(before.as_ref()), "after": view(smtp.as_ref()) });
+        audit(&mut tx, now, "admin", "settings.update", ("settings", "smtp"), details).await?;
+    }
     if let Some(name) = &name {
         match name {
             Some(n) => db::settings::set(&mut *tx, db::settings::OPERATOR_NAME, n).await?,
@@ -132,6 +175,16 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
         s.cors_origins.replace(list);
     }
     current(s).await
+}
+
+/// A password left out keeps the stored one for the same username.
+fn keep_password(mut given: SmtpInput, stored: Option<&Smtp>) -> SmtpInput {
+    if given.password.is_none() {
+        if let Some(stored) = stored.filter(|s| s.username.is_some() && s.username == given.username) {
+            given.password = stored.password.clone();
+        }
+    }
+    given
 }
 
 fn parse_npub(given: Option<String>) -> Result<Option<Npub>, DomainError> {

@@ -10,6 +10,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::db;
+use crate::domain::email::SmtpInput;
 use crate::domain::nullable;
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
@@ -33,6 +34,10 @@ pub struct SettingsBody {
     notifications: Option<BTreeMap<String, bool>>,
     /// Origins whose pages may call the public API (CORS); `[]` for none.
     cors_origins: Option<Vec<String>>,
+    /// The SMTP server e-mail to buyers goes through; `null` turns e-mail off.
+    /// The password is write-only (left out: the stored one is kept for the same username).
+    #[serde(default, deserialize_with = "nullable")]
+    smtp: Option<Option<SmtpInput>>,
 }
 
 pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>) -> Result<Json<Settings>, ApiError> {
@@ -41,6 +46,7 @@ pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>)
         operator_npub: b.operator_npub,
         notifications: b.notifications,
         cors_origins: b.cors_origins,
+        smtp: b.smtp,
     };
     Ok(Json(settings::update(&s.core, change).await?))
 }

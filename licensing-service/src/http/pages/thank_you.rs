@@ -118,7 +118,7 @@ pub async fn key_file(State(s): State<AppState>, PageQuery(q): PageQuery<Invoice
         Some(p) => p.slug.to_string(),
         None => "license".to_string(),
     };
-    let mut res = format!("{}\n", license.license_key).into_response();
+    let mut res = crate::domain::license::lic_file(&license.license_key).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
