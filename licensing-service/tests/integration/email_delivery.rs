@@ -311,3 +311,23 @@ async fn support_resends_by_email_and_new_keys_are_mailed() {
     assert!(parsed.body_text(0).unwrap().contains(&new_key));
     assert_eq!(parsed.attachments().next().unwrap().contents().trim_ascii_end(), new_key.as_bytes());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bought_key_and_its_refund_are_mailed_in_the_words_of_the_dm() {
+    let sink = SmtpSink::start().await;
+    let (app, sim) = crate::stripe_cards::stripe_shop().await;
+    app.admin_put("/settings", json!({"operator_name": SELLER, "smtp": smtp(&sink)})).await.expect(200);
+    let (invoice, session) = crate::stripe_cards::buy_by_card(&app, json!({"buyer_email": "hal@example.com"})).await;
+    sim.pay(&session).await;
+    let key = app.poll(&invoice).await["license_key"].as_str().unwrap().to_string();
+    let mails = sink.wait_for("hal@example.com", 1).await;
+    assert!(mails[0].parsed().body_text(0).unwrap().contains(&key));
+    app.admin_post(&format!("/invoices/{invoice}/refund"), json!({"reason": "asked by the buyer"})).await.expect(200);
+    let mails = sink.wait_for("hal@example.com", 2).await;
+    let refund = mails[1].parsed();
+    assert_eq!(refund.subject(), Some(format!("About your purchase from {SELLER}").as_str()));
+    let text = refund.body_text(0).unwrap();
+    assert!(text.contains("was refunded: 49.00 USD") && text.contains("no longer works"), "{text}");
+    assert!(text.contains(&format!("order {invoice}")), "{text}");
+    app.stop().await;
+}

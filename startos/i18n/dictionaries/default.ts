@@ -557,6 +557,33 @@ const dict = {
   'Webhook endpoint saved': 377,
   'Webhook endpoint saved (paused)': 378,
 
+  // actions/emailSettings.ts
+  'Send e-mail': 826,
+  'Off: Keysat sends no e-mail at all. On: buyers who gave an e-mail address get their key (with its .lic file), renewal notices, new keys, refund notices and recovered keys by e-mail.': 827,
+  'SMTP server': 828,
+  "Your mail provider's SMTP host. StartOS has no mail server of its own: use your provider's (for example smtp.fastmail.com).": 829,
+  Port: 830,
+  'Usually 587 with STARTTLS, 465 with TLS.': 831,
+  'Connection security': 832,
+  'STARTTLS (usually port 587)': 833,
+  'TLS (usually port 465)': 834,
+  'None (only for a server on your own network)': 835,
+  Username: 836,
+  'Empty when the server needs no login.': 837,
+  Password: 838,
+  'Never shown again. Leave empty to keep the stored password for the same username.': 839,
+  'From address': 840,
+  'The sender of every e-mail; your operator name is shown as its name.': 841,
+  'E-mail (SMTP) settings': 842,
+  'Turns e-mail to buyers on or off, through your own SMTP server (StartOS has no built-in mail server).': 843,
+  'E-mail is off': 844,
+  'Keysat sends no e-mail.': 845,
+  'SMTP server: required': 846,
+  'From address: required': 847,
+  'E-mail is on': 848,
+  'Buyers who give an e-mail address get their keys and notices by e-mail. Try it with "Send a test e-mail".': 849,
+  'Password stored': 850,
+
   // actions/importLicenses.ts
   'What to do': 379,
   'Check only (dry run): report what would happen, import nothing': 380,
@@ -771,8 +798,12 @@ const dict = {
   'The HMAC-SHA256 key of the Keysat-Signature header. Shown only this once.': 525,
 
   // actions/resendKey.ts
+  'Send by': 851,
+  'Automatic: a Nostr DM when the license has a buyer npub, otherwise e-mail.': 852,
+  Automatic: 853,
+  'Nostr direct message': 854,
   'Resend license key': 526,
-  "Sends the key to its buyer again (a Nostr direct message to the buyer's npub).": 527,
+  "Sends the key to its buyer again: a Nostr direct message to the buyer's npub, or an e-mail to their address (when e-mail is on).": 855,
   'License key queued for sending': 528,
   'Keysat delivers it in the background; "License details" shows how the delivery stands.': 529,
   'Sent by': 530,
@@ -844,6 +875,15 @@ const dict = {
   'No license matches.': 581,
   '1 license matches.': 582,
   '${n} licenses match.': 583,
+
+  // actions/sendTestEmail.ts
+  'Send to': 856,
+  'An address of yours to receive the test e-mail.': 857,
+  'Send a test e-mail': 858,
+  'Sends an e-mail now through your SMTP settings and shows what the server answered.': 859,
+  'Test e-mail sent': 860,
+  'The SMTP server took it; check the inbox of ${to}.': 861,
+  'Server answer': 862,
 
   // actions/serviceStatus.ts
   'Service status': 584,
