@@ -1,3 +1,4 @@
+import { InputError } from '../formRules'
 import { i18n } from '../i18n'
 import { handler, withApi } from '../operator'
 import { done, value, yesNo } from '../results'
@@ -97,16 +98,12 @@ export const emailSettings = sdk.Action.withInput(
   handler<typeof inputSpec._TYPE>(async ({ input, api }) => {
     if (!input.enabled) {
       await api.updateSettings({ smtp: null })
-      return done(
-        i18n('E-mail is off'),
-        i18n('Keysat sends no e-mail.'),
-        [],
-      )
+      return done(i18n('E-mail is off'), i18n('Keysat sends no e-mail.'), [])
     }
     const host = opt(input.host)
     const from = opt(input.from)
-    if (!host) throw new Error(i18n('SMTP server: required'))
-    if (!from) throw new Error(i18n('From address: required'))
+    if (!host) throw new InputError(i18n('SMTP server: required'))
+    if (!from) throw new InputError(i18n('From address: required'))
     const s = await api.updateSettings({
       smtp: {
         host,

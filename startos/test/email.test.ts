@@ -35,7 +35,15 @@ describe('e-mail actions against a live daemon', () => {
   })
 
   test('E-mail (SMTP) settings: on, never showing the password, and off', async () => {
-    const off = await runAction(emailSettings, { enabled: false })
+    const off = await runAction(emailSettings, {
+      enabled: false,
+      host: null,
+      port: 587,
+      security: 'starttls',
+      username: null,
+      password: null,
+      from: null,
+    })
     assert.deepEqual(off.form.value, { enabled: false }, 'off by default')
     const missing = await failAction(emailSettings, {
       enabled: true,
@@ -58,7 +66,7 @@ describe('e-mail actions against a live daemon', () => {
     })
     assert.equal(result?.title, 'E-mail is on')
     assert.equal(field(result, 'SMTP server').value, `127.0.0.1:${sink.port}`)
-    assert.equal(field(result, 'Password stored').value, 'Yes')
+    assert.equal(field(result, 'Password stored').value, 'yes')
     const settings = await d.admin('GET', '/settings')
     assert.doesNotMatch(JSON.stringify(settings.body), /pa55-word/)
     const again = await runAction(emailSettings, {
@@ -78,7 +86,7 @@ describe('e-mail actions against a live daemon', () => {
       username: 'shop',
       from: 'shop@example.com',
     })
-    assert.equal(field(again.result, 'Password stored').value, 'Yes')
+    assert.equal(field(again.result, 'Password stored').value, 'yes')
   })
 
   test('Send a test e-mail: through the server, with its answer', async () => {
@@ -92,11 +100,17 @@ describe('e-mail actions against a live daemon', () => {
   })
 
   test('Resend license key by e-mail', async () => {
-    await d.admin('POST', '/products', { slug: 'mailapp', name: 'Mail App' })
-    await d.admin('POST', '/products/mailapp/policies', {
+    const product = await d.admin('POST', '/products', {
+      slug: 'mailapp',
+      name: 'Mail App',
+      price_sats: 1000,
+    })
+    assert.equal(product.status, 201, JSON.stringify(product.body))
+    const tier = await d.admin('POST', '/products/mailapp/policies', {
       slug: 'default',
       name: 'Default',
     })
+    assert.equal(tier.status, 201, JSON.stringify(tier.body))
     const issued = await d.admin('POST', '/licenses', {
       product_slug: 'mailapp',
       buyer_email: 'buyer@example.com',
@@ -113,7 +127,15 @@ describe('e-mail actions against a live daemon', () => {
   })
 
   test('Off: nothing more is sent, and the test says so plainly', async () => {
-    const { result } = await runAction(emailSettings, { enabled: false })
+    const { result } = await runAction(emailSettings, {
+      enabled: false,
+      host: null,
+      port: 587,
+      security: 'starttls',
+      username: null,
+      password: null,
+      from: null,
+    })
     assert.equal(result?.title, 'E-mail is off')
     assert.equal((await d.admin('GET', '/settings')).body.smtp, null)
     const e = await failAction(sendTestEmail, { to: 'ops@example.com' })
