@@ -376,12 +376,10 @@ impl ServeArgs {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let nostr_relays = relays(&self.nostr_relays)?;
-        let nostr_retry =
-            RetrySchedule::parse(&self.nostr_retry_schedule).map_err(|m| err("KEYSAT_NOSTR_RETRY_SCHEDULE", m))?;
-        let webhook_retry =
-            RetrySchedule::parse(&self.webhook_retry_schedule).map_err(|m| err("KEYSAT_WEBHOOK_RETRY_SCHEDULE", m))?;
-        let email_retry =
-            RetrySchedule::parse(&self.email_retry_schedule).map_err(|m| err("KEYSAT_EMAIL_RETRY_SCHEDULE", m))?;
+        let retry = |var, v: &str| RetrySchedule::parse(v).map_err(|m| err(var, m));
+        let nostr_retry = retry("KEYSAT_NOSTR_RETRY_SCHEDULE", &self.nostr_retry_schedule)?;
+        let webhook_retry = retry("KEYSAT_WEBHOOK_RETRY_SCHEDULE", &self.webhook_retry_schedule)?;
+        let email_retry = retry("KEYSAT_EMAIL_RETRY_SCHEDULE", &self.email_retry_schedule)?;
         Ok(Config {
             backup_hour: backup_hour(&self.backup_hour)?,
             backup_keep: self.backup_keep.parse().map_err(|m| err("KEYSAT_BACKUP_KEEP", m))?,

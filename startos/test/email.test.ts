@@ -18,6 +18,17 @@ import {
 } from './harness'
 import { SmtpSink } from './smtpSink'
 
+/** The settings form with e-mail switched off. */
+const OFF = {
+  enabled: false,
+  host: null,
+  port: 587,
+  security: 'starttls',
+  username: null,
+  password: null,
+  from: null,
+}
+
 describe('e-mail actions against a live daemon', () => {
   let d: Daemon
   let detach: () => Promise<void>
@@ -35,15 +46,7 @@ describe('e-mail actions against a live daemon', () => {
   })
 
   test('E-mail (SMTP) settings: on, never showing the password, and off', async () => {
-    const off = await runAction(emailSettings, {
-      enabled: false,
-      host: null,
-      port: 587,
-      security: 'starttls',
-      username: null,
-      password: null,
-      from: null,
-    })
+    const off = await runAction(emailSettings, OFF)
     assert.deepEqual(off.form.value, { enabled: false }, 'off by default')
     const missing = await failAction(emailSettings, {
       enabled: true,
@@ -127,15 +130,7 @@ describe('e-mail actions against a live daemon', () => {
   })
 
   test('Off: nothing more is sent, and the test says so plainly', async () => {
-    const { result } = await runAction(emailSettings, {
-      enabled: false,
-      host: null,
-      port: 587,
-      security: 'starttls',
-      username: null,
-      password: null,
-      from: null,
-    })
+    const { result } = await runAction(emailSettings, OFF)
     assert.equal(result?.title, 'E-mail is off')
     assert.equal((await d.admin('GET', '/settings')).body.smtp, null)
     const e = await failAction(sendTestEmail, { to: 'ops@example.com' })

@@ -163,19 +163,7 @@ pub async fn mark_failed(
     error: &str,
     next: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE email_messages SET attempts = attempts + 1, last_error = ?, updated_at = ?, \
-         state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, \
-         next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
-    )
-    .bind(error)
-    .bind(now)
-    .bind(next)
-    .bind(next)
-    .bind(id)
-    .execute(pool)
-    .await
-    .map(|_| ())
+    super::nostr::failed_attempt(pool, "email_messages", id, now, error, next).await
 }
 
 /// Forgets finished e-mails older than `cutoff` except the latest of each

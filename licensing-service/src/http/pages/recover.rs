@@ -141,19 +141,26 @@ pub async fn submit_npub(
     PageForm(form): PageForm<NpubForm>,
 ) -> Result<Response, ApiError> {
     let npub = form.npub.unwrap_or_default();
-    let (status, npub_error, npub_notice, retry) =
-        match request_recovery(&s.core, ip, &npub).await.map_err(ApiError::from) {
-            Ok(()) => (StatusCode::OK, None, Some(ANSWER), None),
-            Err(e) if e.status.is_client_error() => {
-                (e.status, Some(super::errors::sentence(&e.message)), None, e.retry_after)
-            }
-            Err(e) => return Err(e),
-        };
+    let (status, npub_error, npub_notice, retry) = outcome(request_recovery(&s.core, ip, &npub).await, ANSWER)?;
     let mut page = RecoverPage::new(&s).await?;
     page.npub = if npub_notice.is_some() { String::new() } else { npub };
     page.npub_error = npub_error;
     page.npub_notice = npub_notice;
     answer(&page, status, retry)
+}
+
+/// A recovery request as the page tells it: the one answer, or the buyer's
+/// error in words (with its wait); a server error stays an error.
+type Outcome = (StatusCode, Option<String>, Option<&'static str>, Option<u64>);
+
+fn outcome(asked: Result<(), crate::services::ServiceError>, answer: &'static str) -> Result<Outcome, ApiError> {
+    match asked.map_err(ApiError::from) {
+        Ok(()) => Ok((StatusCode::OK, None, Some(answer), None)),
+        Err(e) if e.status.is_client_error() => {
+            Ok((e.status, Some(super::errors::sentence(&e.message)), None, e.retry_after))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn answer(page: &RecoverPage, status: StatusCode, retry: Option<u64>) -> Result<Response, ApiError> {
@@ -176,14 +183,8 @@ pub async fn submit_email(
     PageForm(form): PageForm<EmailForm>,
 ) -> Result<Response, ApiError> {
     let email = form.email.unwrap_or_default();
-    let (status, email_error, email_notice, retry) =
-        match crate::services::email::request_recovery(&s.core, ip, &email).await.map_err(ApiError::from) {
-            Ok(()) => (StatusCode::OK, None, Some(EMAIL_ANSWER), None),
-            Err(e) if e.status.is_client_error() => {
-                (e.status, Some(super::errors::sentence(&e.message)), None, e.retry_after)
-            }
-            Err(e) => return Err(e),
-        };
+    let asked = crate::services::email::request_recovery(&s.core, ip, &email).await;
+    let (status, email_error, email_notice, retry) = outcome(asked, EMAIL_ANSWER)?;
     let mut page = RecoverPage::new(&s).await?;
     page.email = if email_notice.is_some() { String::new() } else { email };
     page.email_error = email_error;
