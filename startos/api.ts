@@ -454,6 +454,13 @@ export type Customer = {
 
 export type CustomerDetails = Customer & { licenses: License[] }
 
+/** POST /v1/admin/export-links: where to download an export, once. */
+export type ExportLink = {
+  path: string
+  url: string
+  file: string
+  expires_at: string
+}
 export type BackupFile = { name: string; path: string; bytes: number }
 
 export type BackupStatus = {
@@ -915,6 +922,10 @@ export class KeysatApi {
   }
   backUpNow() {
     return this.admin<BackupFile>('POST', '/backups')
+  }
+  /** A one-time link (ten minutes) to an export on the public listener. */
+  exportLink(body: { file: string; from?: string; to?: string }) {
+    return this.admin<ExportLink>('POST', '/export-links', { body })
   }
 
   // catalogue

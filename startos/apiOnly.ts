@@ -6,7 +6,7 @@
  */
 export const apiOnly: Record<string, string> = {
   'GET /export/{file}':
-    'An export is a file (CSV or JSON lines) and a StartOS action can only show text; handing the operator a file needs a one-time download link the daemon does not have yet (an interface route serving the export once). Until then: `keysat export` inside the container, or the API.',
+    'The file itself: "Export data" (POST /export-links) hands the operator the same export through a one-time download link, since an action can only show text.',
   'GET /subscriptions/{id}':
     'One subscription by its id: "List subscriptions" shows every field of each (filtered by license, product or state), so an action for one would show nothing more.',
 }

@@ -128,6 +128,7 @@ impl Application {
             config: Arc::new(config),
             db,
             cors_origins,
+            export_links: Default::default(),
         });
         let state = AppState::new(
             core.clone(),

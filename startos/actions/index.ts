@@ -28,6 +28,7 @@ import { editProduct } from './editProduct'
 import { editWebhookEndpoint } from './editWebhookEndpoint'
 import { emailSettings } from './emailSettings'
 import { importLicenses } from './importLicenses'
+import { exportData } from './exportData'
 import { issueLicense } from './issueLicense'
 import { licenseDetails } from './licenseDetails'
 import { listApiKeys } from './listApiKeys'
@@ -145,5 +146,6 @@ export const actions = sdk.Actions.of()
   .addAction(backupStatus)
   .addAction(backUpNow)
   .addAction(importLicenses)
+  .addAction(exportData)
   // Audit
   .addAction(viewAuditLog)

@@ -17,6 +17,7 @@ import { deleteDiscountCode } from '../actions/deleteDiscountCode'
 import { editDiscountCode } from '../actions/editDiscountCode'
 import { editProduct } from '../actions/editProduct'
 import { importLicenses } from '../actions/importLicenses'
+import { exportData } from '../actions/exportData'
 import { licenseDetails } from '../actions/licenseDetails'
 import { listApiKeys } from '../actions/listApiKeys'
 import { listCatalog } from '../actions/listCatalog'
@@ -880,6 +881,26 @@ describe('actions against a live daemon', () => {
     assert.equal(field(done.result, 'Created').value, '1')
     const again = await runAction(importLicenses, { mode: 'import', csv })
     assert.equal(field(again.result, 'Imported before').value, '1')
+  })
+
+  test('Export data: a link that downloads the file once', async () => {
+    const { result } = await runAction(exportData, {
+      kind: 'licenses',
+      format: 'csv',
+      from: null,
+      to: null,
+    })
+    assert.equal(result?.title, 'Your download link')
+    const path = field(result, 'Path').value
+    assert.match(path, /^\/download\/[A-Za-z0-9_-]{43}$/)
+    assert.ok(field(result, 'Link').value.endsWith(path))
+    const file = await fetch(`${d.publicUrl}${path}`)
+    assert.equal(file.status, 200)
+    assert.match(file.headers.get('content-type') ?? '', /^text\/csv/)
+    const csv = await file.text()
+    assert.match(csv.split('\r\n')[0], /^license_id,/)
+    assert.match(csv, /lin@example\.com/)
+    assert.equal((await fetch(`${d.publicUrl}${path}`)).status, 404)
   })
 
   test('Check unpaid invoices now: the demo provider is asked', async () => {

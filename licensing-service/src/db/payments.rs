@@ -64,7 +64,7 @@ pub async fn delete_connection(tx: &mut Tx) -> Result<bool, sqlx::Error> {
 }
 
 pub async fn webhook_received<'e, E: Executor<'e, Database = Sqlite>>(e: E, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE payment_connection SET last_webhook_at = ? WHERE id = 1").bind(now).execute(e).await.map(|_| ())
+    mark_webhook(e, "payment_connection", now).await
 }
 
 /// Remembers (or with `None`, clears) the last error talking to the provider.
@@ -73,7 +73,27 @@ pub async fn set_error<'e, E: Executor<'e, Database = Sqlite>>(
     error: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE payment_connection SET last_error = ?, last_error_at = ? WHERE id = 1")
+    mark_error(e, "payment_connection", error, now).await
+}
+
+/// A provider connection's (one-row `table`'s) last webhook time; the card
+/// rail's `stripe_connection` has the same columns.
+pub(super) async fn mark_webhook<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    table: &'static str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("UPDATE {table} SET last_webhook_at = ? WHERE id = 1")).bind(now).execute(e).await.map(|_| ())
+}
+
+/// A provider connection's last error (cleared with `None`).
+pub(super) async fn mark_error<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    table: &'static str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("UPDATE {table} SET last_error = ?, last_error_at = ? WHERE id = 1"))
         .bind(error)
         .bind(error.map(|_| now))
         .execute(e)

@@ -50,7 +50,7 @@ pub async fn delete(tx: &mut Tx) -> Result<bool, sqlx::Error> {
 }
 
 pub async fn webhook_received<'e, E: Executor<'e, Database = Sqlite>>(e: E, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE stripe_connection SET last_webhook_at = ? WHERE id = 1").bind(now).execute(e).await.map(|_| ())
+    super::payments::mark_webhook(e, "stripe_connection", now).await
 }
 
 /// Remembers (or with `None`, clears) the last error talking to Stripe.
@@ -59,12 +59,7 @@ pub async fn set_error<'e, E: Executor<'e, Database = Sqlite>>(
     error: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE stripe_connection SET last_error = ?, last_error_at = ? WHERE id = 1")
-        .bind(error)
-        .bind(error.map(|_| now))
-        .execute(e)
-        .await
-        .map(|_| ())
+    super::payments::mark_error(e, "stripe_connection", error, now).await
 }
 
 /// Unpaid card invoices.

@@ -22,6 +22,7 @@ pub fn public_routes(state: &AppState) -> Router<AppState> {
         .route("/buy/{slug}", get(pages::buy::page).post(pages::buy::submit))
         .route("/thank-you", get(pages::thank_you::page))
         .route("/thank-you/key.lic", get(pages::thank_you::key_file))
+        .route("/download/{token}", get(pages::download::download))
         .route("/redeem", get(pages::redeem::page).post(pages::redeem::submit))
         .route("/recover", get(pages::recover::page).post(pages::recover::submit))
         .route("/recover/npub", post(pages::recover::submit_npub))

@@ -3,13 +3,20 @@
 //! spreadsheet would take for a formula) or as JSON Lines; produced a page at
 //! a time, so any size streams in bounded memory.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rand::RngCore;
 use serde::Serialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::licenses::Names;
 use super::views::{AuditEntry, InvoiceView, LicenseView, MachineView};
-use super::{customers, sales, Core, ServiceError};
+use super::{audit, customers, sales, Core, ServiceError};
 use crate::db;
+use crate::domain::now_unix;
+use crate::domain::time::Timestamp;
 
 const PAGE: i64 = 500;
 
@@ -51,6 +58,95 @@ impl Kind {
             _ => return Err(bad()),
         };
         Ok((kind, format))
+    }
+}
+
+/// How long a download link lives.
+pub const LINK_LIFETIME_SECONDS: i64 = 600;
+/// Most links waiting at once; the oldest is dropped past it.
+const MAX_LINKS: usize = 64;
+
+/// One-time download links to exports, for an operator whose only way into
+/// the admin API is a StartOS action (which can show text but not hand over
+/// a file). A link is 256 random bits in the URL, kept here only as its
+/// SHA-256, answers once and lives [`LINK_LIFETIME_SECONDS`]; links do not
+/// survive a restart (the operator asks for a new one).
+#[derive(Default)]
+pub struct Links(Mutex<HashMap<[u8; 32], Pending>>);
+
+/// What a link will download.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub file: String,
+    pub kind: Kind,
+    pub format: Format,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub expires_at: i64,
+}
+
+/// A link just made: the only time its token is seen.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Link {
+    /// The path on the public listener (`/download/<token>`).
+    pub path: String,
+    /// The path under the service's public URL.
+    pub url: String,
+    pub file: String,
+    pub expires_at: Timestamp,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Links {
+    /// Makes a link to `file` (`licenses.csv`, …) created in `[from, to)`;
+    /// audited, since it hands data to whoever holds the URL.
+    pub async fn create(
+        &self,
+        core: &Core,
+        file: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<Link, ServiceError> {
+        let (kind, format) =
+            Kind::parse(file).map_err(|e| ServiceError::Invalid { code: "invalid_export", message: e.to_string() })?;
+        let now = now_unix();
+        let mut secret = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut secret);
+        let token = data_encoding::BASE64URL_NOPAD.encode(&secret);
+        let expires_at = now + LINK_LIFETIME_SECONDS;
+        let mut tx = core.db.begin().await?;
+        let details = serde_json::json!({ "file": file, "from": from, "to": to, "expires_at": expires_at });
+        audit(&mut tx, now, "admin", "export.link", ("export", file), details).await?;
+        tx.commit().await?;
+        {
+            let mut links = self.0.lock().expect("links lock");
+            links.retain(|_, p| p.expires_at > now);
+            if links.len() >= MAX_LINKS {
+                let oldest = links.iter().min_by_key(|(_, p)| p.expires_at).map(|(k, _)| *k);
+                if let Some(k) = oldest {
+                    links.remove(&k);
+                }
+            }
+            let pending = Pending { file: file.to_string(), kind, format, from, to, expires_at };
+            links.insert(digest(&token), pending);
+        }
+        let path = format!("/download/{token}");
+        Ok(Link {
+            url: format!("{}{path}", core.public_url),
+            path,
+            file: file.to_string(),
+            expires_at: Timestamp(expires_at),
+        })
+    }
+
+    /// Uses a link up: what it downloads, or `None` for an unknown, used or
+    /// expired token.
+    pub fn take(&self, token: &str) -> Option<Pending> {
+        let pending = self.0.lock().expect("links lock").remove(&digest(token))?;
+        (pending.expires_at > now_unix()).then_some(pending)
     }
 }
 
@@ -280,6 +376,24 @@ fn neutralise(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_expired_link_downloads_nothing() {
+        let links = Links::default();
+        let pending = |expires_at| Pending {
+            file: "audit.csv".into(),
+            kind: Kind::Audit,
+            format: Format::Csv,
+            from: None,
+            to: None,
+            expires_at,
+        };
+        links.0.lock().unwrap().insert(digest("old"), pending(now_unix() - 1));
+        links.0.lock().unwrap().insert(digest("new"), pending(now_unix() + 60));
+        assert!(links.take("old").is_none());
+        assert!(links.take("new").is_some());
+        assert!(links.take("new").is_none(), "once");
+    }
 
     #[test]
     fn cells_are_quoted_and_never_formulas() {

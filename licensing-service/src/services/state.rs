@@ -51,6 +51,8 @@ pub struct CoreInner {
     pub limits: Limits,
     /// The origins whose pages may call the public API (CORS).
     pub cors_origins: super::cors::CorsOrigins,
+    /// One-time download links to exports.
+    pub export_links: super::export::Links,
 }
 
 impl CoreInner {

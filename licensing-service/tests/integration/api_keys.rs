@@ -23,7 +23,8 @@ fn expected(scope: &str, method: &str, path: &str) -> bool {
     let support = ["/suspend", "/unsuspend", "/reset-seats", "/resend", "/deactivate", "/cancel"];
     let is_support = method == "POST" && support.iter().any(|s| path.ends_with(s));
     let is_issuer = method == "POST" && (path == "/licenses" || path == "/discount-codes");
-    let is_read = method == "GET" && !path.starts_with("/api-keys");
+    // A download link to an export reads like the export itself.
+    let is_read = (method == "GET" && !path.starts_with("/api-keys")) || path == "/export-links";
     match scope {
         "full" => true,
         "read-only" => is_read,

@@ -91,3 +91,44 @@ async fn exports_are_spreadsheet_safe_csv_and_json_lines() {
     app.admin_get("/export/licenses.xlsx").await.expect_error(404, "not_found");
     app.admin_get("/export/licenses.csv?from=yesterday").await.expect_error(400, "invalid_request");
 }
+
+/// An operator who reaches the admin API only through StartOS actions gets a
+/// file through a one-time link on the public listener.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_time_link_downloads_an_export_once() {
+    let app = shop().await;
+    app.issue(json!({"product_slug": "app", "buyer_email": "ann@example.com", "note": "=1+1"})).await;
+    let direct = export(&app, "licenses.csv").await.1;
+
+    let link = app.admin_post("/export-links", json!({"file": "licenses.csv"})).await.expect(200);
+    let path = link["path"].as_str().unwrap();
+    assert!(path.starts_with("/download/") && path.len() > "/download/".len() + 40, "{link}");
+    assert!(link["url"].as_str().unwrap().ends_with(path), "{link}");
+    assert_eq!(link["file"], "licenses.csv");
+    assert!(link["expires_at"].is_string(), "{link}");
+
+    // The admin key is not needed: the link is the credential, once.
+    let r = app.get(path).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert_eq!(r.headers["cache-control"], "no-store");
+    assert!(r.headers["content-disposition"].to_str().unwrap().contains("keysat-licenses.csv"));
+    assert_eq!(r.text, direct, "the same file the admin API streams");
+
+    let again = app.get(path).await;
+    assert_eq!(again.status.as_u16(), 404, "a link answers once");
+    assert!(again.text.contains("already used or has expired"), "{}", again.text);
+    assert_eq!(app.get("/download/not-a-token").await.status.as_u16(), 404);
+
+    // Filters travel with the link; a bad file or time changes nothing.
+    let future = now() + 3600;
+    let link = app.admin_post("/export-links", json!({"file": "licenses.jsonl", "from": future.to_string()})).await;
+    let r = app.get(link.expect(200)["path"].as_str().unwrap()).await;
+    assert_eq!((r.status.as_u16(), r.text.as_str()), (200, ""), "nothing created after the future");
+    app.admin_post("/export-links", json!({"file": "secrets.csv"})).await.expect_error(422, "invalid_export");
+    app.admin_post("/export-links", json!({"file": "audit.csv", "to": "soon"}))
+        .await
+        .expect_error(400, "invalid_request");
+    let audit = app.admin_get("/audit?action=export.link").await.expect(200);
+    assert_eq!(audit["entries"].as_array().map(Vec::len), Some(2), "{audit}");
+}

@@ -376,6 +376,7 @@ async fn operator(r: &Recorder<'_>) {
     r.admin_get("/status").await;
     r.admin_post("/backups", json!({}), 201).await;
     r.admin_get("/backups").await;
+    r.admin_post("/export-links", json!({"file": "licenses.csv"}), 200).await;
     let created = r.admin_post("/api-keys", json!({"name": "website", "scopes": ["issuer"]}), 201).await;
     r.admin_get("/api-keys").await;
     r.admin(Method::DELETE, &format!("/api-keys/{}", id(&created, "id")), None).await.expect(200);

@@ -98,6 +98,7 @@ admin_routes! {
     POST "/licenses/{id}/resend" => support::resend, Support, |d| d.optional_body::<support::ResendBody>();
     GET "/licenses/{id}/support" => support::show, ReadOnly;
     GET "/export/{file}" => export::export, ReadOnly, |d| d.media("text/csv", "licenses.csv, invoices.jsonl, …: CSV (text/csv) or JSON Lines (application/x-ndjson), streamed");
+    POST "/export-links" => export::create_link, ReadOnly;
     POST "/import/licenses" => import::licenses, Full, |d| d.body_media("text/csv").json::<crate::services::import::ImportReport>().also::<import::Refused>(422, "Rows with errors: the report, nothing imported");
     GET "/status" => status::status, ReadOnly;
     GET "/backups" => status::list_backups, ReadOnly;

@@ -85,6 +85,7 @@ router_routes! {
     Page POST "/buy/{slug}" => pages::buy::submit, |d| d.form_page();
     Page GET "/thank-you" => pages::thank_you::page, |d| d.page();
     Page GET "/thank-you/key.lic" => pages::thank_you::key_file, |d| d.media("text/plain", "The license key, as a file");
+    Page GET "/download/{token}" => pages::download::download, |d| d.media("text/csv", "An export through a one-time link (POST /v1/admin/export-links): CSV or JSON Lines, once");
     Page GET "/redeem" => pages::redeem::page, |d| d.page();
     Page POST "/redeem" => pages::redeem::submit, |d| d.form_page();
     Page GET "/recover" => pages::recover::page, |d| d.page();

@@ -9,6 +9,7 @@
 pub mod activate;
 pub mod assets;
 pub mod buy;
+pub mod download;
 pub mod errors;
 pub mod recover;
 pub mod redeem;

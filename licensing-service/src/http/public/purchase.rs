@@ -15,11 +15,11 @@ use crate::domain::invoice::InvoiceStatus;
 use crate::domain::time::unix_or_never;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, require_json, RawBody};
-use crate::http::idempotency::{self, NO_STORE};
-use crate::http::public::codes::too_many;
+use crate::http::extract::RawBody;
+use crate::http::idempotency::NO_STORE;
+use crate::http::public::order_request;
 use crate::http::state::AppState;
-use crate::services::orders::{create_purchase_on, Caller, OrderInput, Rail};
+use crate::services::orders::{create_purchase_on, OrderInput, Rail};
 use crate::services::refunds;
 use crate::services::seats::check_trial_fingerprint;
 
@@ -49,10 +49,8 @@ pub async fn create(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    s.limits.purchase.check(ip).map_err(too_many)?;
-    let idem = idempotency::key(&headers, SCOPE, ip, "POST /v1/purchase", &body)?;
-    let b: PurchaseBody = parse_json(&body)?;
+    let (caller, b): (_, PurchaseBody) =
+        order_request(&headers, ip, &body, &s.limits.purchase, SCOPE, "POST /v1/purchase")?;
     check_trial_fingerprint(&s.core, &b.product, b.policy_slug.as_deref(), b.fingerprint.as_deref()).await?;
     let order = OrderInput {
         product: &b.product,
@@ -63,7 +61,7 @@ pub async fn create(
         buyer_note: b.buyer_note,
     };
     let rail = b.provider.as_deref().map(Rail::parse).transpose()?;
-    let reply = create_purchase_on(&s.core, order, b.redirect_url.as_deref(), &Caller { ip, idem }, rail).await?;
+    let reply = create_purchase_on(&s.core, order, b.redirect_url.as_deref(), &caller, rail).await?;
     Ok(reply.into_response())
 }
 

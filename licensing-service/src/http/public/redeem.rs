@@ -10,9 +10,8 @@ use serde::Deserialize;
 
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, require_json, RawBody};
-use crate::http::idempotency;
-use crate::http::public::codes::too_many;
+use crate::http::extract::RawBody;
+use crate::http::public::order_request;
 use crate::http::state::AppState;
 use crate::services::orders::{redeem_code, OrderInput};
 use crate::services::seats::check_trial_fingerprint;
@@ -37,10 +36,7 @@ pub async fn redeem(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    s.limits.code.check(ip).map_err(too_many)?;
-    let idem = idempotency::key(&headers, "redeem", ip, "POST /v1/redeem", &body)?;
-    let b: RedeemBody = parse_json(&body)?;
+    let (caller, b): (_, RedeemBody) = order_request(&headers, ip, &body, &s.limits.code, "redeem", "POST /v1/redeem")?;
     check_trial_fingerprint(&s.core, &b.product, b.policy_slug.as_deref(), b.fingerprint.as_deref()).await?;
     let order = OrderInput {
         product: &b.product,
@@ -50,5 +46,5 @@ pub async fn redeem(
         buyer_npub: b.buyer_npub,
         buyer_note: b.buyer_note,
     };
-    Ok(redeem_code(&s.core, order, idem.as_ref()).await?.into_response())
+    Ok(redeem_code(&s.core, order, caller.idem.as_ref()).await?.into_response())
 }

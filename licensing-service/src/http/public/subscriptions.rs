@@ -12,10 +12,10 @@ use serde::Deserialize;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, require_json, RawBody};
-use crate::http::idempotency::{self, NO_STORE};
+use crate::http::idempotency::NO_STORE;
 use crate::http::public::codes::too_many;
+use crate::http::public::order_request;
 use crate::http::state::AppState;
-use crate::services::orders::Caller;
 use crate::services::subscriptions::{self, Canceler, Holder};
 use crate::services::upgrades::{self, Outcome};
 
@@ -35,11 +35,8 @@ pub async fn renew(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    s.limits.purchase.check(ip).map_err(too_many)?;
-    let idem = idempotency::key(&headers, "renew", ip, "POST /v1/renew", &body)?;
-    let b: RenewBody = parse_json(&body)?;
-    let caller = Caller { ip, idem };
+    let (caller, b): (_, RenewBody) =
+        order_request(&headers, ip, &body, &s.limits.purchase, "renew", "POST /v1/renew")?;
     let reply =
         subscriptions::renew(&s.core, Holder::Key(&b.key), b.code.as_deref(), b.redirect_url.as_deref(), &caller)
             .await?;
@@ -94,11 +91,8 @@ pub async fn upgrade(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    s.limits.purchase.check(ip).map_err(too_many)?;
-    let idem = idempotency::key(&headers, "upgrade", ip, "POST /v1/upgrade", &body)?;
-    let b: UpgradeBody = parse_json(&body)?;
-    let caller = Caller { ip, idem };
+    let (caller, b): (_, UpgradeBody) =
+        order_request(&headers, ip, &body, &s.limits.purchase, "upgrade", "POST /v1/upgrade")?;
     let outcome =
         upgrades::upgrade(&s.core, Holder::Key(&b.key), &b.to_policy_slug, b.redirect_url.as_deref(), &caller).await?;
     Ok(match outcome {
