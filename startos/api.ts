@@ -347,10 +347,40 @@ export type SeatsReset = {
 
 export type Resent = {
   license_id: string
+  /** `nostr` or `email`. */
   channel: string
-  recipient_npub: string
+  /** The npub (bech32) or the e-mail address. */
+  recipient: string
+  recipient_npub: string | null
   queued_at: string
 }
+
+/** How a key is sent again; absent: the npub when the license has one, else e-mail. */
+export type ResendChannel = 'nostr' | 'email'
+
+export type SmtpSecurity = 'none' | 'starttls' | 'tls'
+
+/** The SMTP settings as the daemon shows them: never the password. */
+export type SmtpView = {
+  host: string
+  port: number
+  security: SmtpSecurity
+  username: string | null
+  password_set: boolean
+  from: string
+}
+
+/** SMTP settings to store; a password left out keeps the stored one for the same username. */
+export type SmtpInput = {
+  host: string
+  port: number
+  security: SmtpSecurity
+  username?: string
+  password?: string
+  from: string
+}
+
+export type TestEmailSent = { sent: boolean; to: string; server_reply: string }
 
 export type FiatAmount = { currency: string; amount: string }
 
@@ -547,6 +577,8 @@ export type Settings = {
   operator_npub: string | null
   /** Notice kind → on/off. */
   notifications: Record<string, boolean>
+  /** The SMTP server e-mail to buyers goes through; null: e-mail is off. */
+  smtp?: SmtpView | null
 } & SellerIdentity
 
 /** How buyers reach the seller: on every page and in every message. */
@@ -563,6 +595,8 @@ export type SettingsChange = Partial<SellerIdentity> & {
   operator_name?: string | null
   operator_npub?: string | null
   notifications?: Record<string, boolean>
+  /** null turns e-mail off. */
+  smtp?: SmtpInput | null
 }
 
 export type NostrStatus = {
@@ -1036,8 +1070,14 @@ export class KeysatApi {
       body: reason ? { reason } : {},
     })
   }
-  resendKey(id: string) {
-    return this.admin<Resent>('POST', `/licenses/${seg(id)}/resend`)
+  resendKey(id: string, channel?: ResendChannel) {
+    return this.admin<Resent>('POST', `/licenses/${seg(id)}/resend`, {
+      body: channel ? { channel } : {},
+    })
+  }
+  /** Sends a test e-mail now through the stored SMTP settings. */
+  sendTestEmail(to: string) {
+    return this.admin<TestEmailSent>('POST', '/email/test', { body: { to } })
   }
   /** Checks (dry run) or imports licenses from a CSV. */
   importLicenses(csv: string, dryRun: boolean) {

@@ -108,6 +108,7 @@ impl Application {
                 seller,
                 nostr_retry: config.nostr_retry.clone(),
                 webhook_retry: config.webhook_retry.clone(),
+                email_retry: config.email_retry.clone(),
             },
         )?);
         let (shutdown, shutdown_rx) = watch::channel(false);

@@ -16,6 +16,8 @@ pub const DEFAULT_NOSTR_RELAYS: &str =
 /// After each failed webhook attempt: 9 attempts over about 24 hours.
 pub const DEFAULT_WEBHOOK_RETRY: &str = "1m,5m,30m,1h,2h,4h,8h,8h";
 /// After each failed Nostr delivery: 14 attempts over about 3 days.
+/// Delays between attempts to send an e-mail; then it is dead-lettered (`failed`).
+pub const DEFAULT_EMAIL_RETRY: &str = "1m,5m,15m,1h,2h,4h,8h,12h,24h";
 pub const DEFAULT_NOSTR_RETRY: &str = "30s,1m,2m,5m,10m,30m,1h,2h,4h,8h,12h,24h,24h";
 
 /// Flags of `keysat serve`; every flag is also an environment variable.
@@ -100,12 +102,18 @@ pub struct ServeArgs {
     /// Delays between attempts to deliver a webhook (e.g. 1m,5m,30m); then dead-letter.
     #[arg(long, env = "KEYSAT_WEBHOOK_RETRY_SCHEDULE", default_value = DEFAULT_WEBHOOK_RETRY)]
     pub webhook_retry_schedule: String,
+    /// Delays between attempts to send an e-mail (e.g. 1m,5m,1h); then it fails.
+    #[arg(long, env = "KEYSAT_EMAIL_RETRY_SCHEDULE", default_value = DEFAULT_EMAIL_RETRY)]
+    pub email_retry_schedule: String,
     /// Recover-by-npub requests allowed per client address per hour.
     #[arg(long, env = "KEYSAT_RECOVER_RATE_PER_HOUR", default_value_t = 10)]
     pub recover_rate_per_hour: u32,
     /// Recovery DMs sent to one npub per hour at most.
     #[arg(long, env = "KEYSAT_RECOVER_PER_NPUB_PER_HOUR", default_value_t = 2)]
     pub recover_per_npub_per_hour: u32,
+    /// Recovery e-mails sent to one address per hour at most.
+    #[arg(long, env = "KEYSAT_RECOVER_PER_EMAIL_PER_HOUR", default_value_t = 2)]
+    pub recover_per_email_per_hour: u32,
     /// Seconds an unpaid checkout holds a use of a limited code (a late payment still gets it).
     #[arg(long, env = "KEYSAT_CODE_HOLD_SECONDS", default_value_t = 900)]
     pub code_hold_seconds: u32,
@@ -193,8 +201,10 @@ pub struct Config {
     pub nostr_relays: Vec<String>,
     pub nostr_retry: RetrySchedule,
     pub webhook_retry: RetrySchedule,
+    pub email_retry: RetrySchedule,
     pub recover_rate_per_hour: u32,
     pub recover_per_npub_per_hour: u32,
+    pub recover_per_email_per_hour: u32,
     pub code_hold_seconds: i64,
     pub seat_quiet_seconds: i64,
     pub seat_changes_per_hour: u32,
@@ -321,6 +331,7 @@ impl ServeArgs {
             ("KEYSAT_PURCHASE_RATE_PER_MINUTE", self.purchase_rate_per_minute),
             ("KEYSAT_RECOVER_RATE_PER_HOUR", self.recover_rate_per_hour),
             ("KEYSAT_RECOVER_PER_NPUB_PER_HOUR", self.recover_per_npub_per_hour),
+            ("KEYSAT_RECOVER_PER_EMAIL_PER_HOUR", self.recover_per_email_per_hour),
             ("KEYSAT_MAX_PENDING_INVOICES", self.max_pending_invoices),
             ("KEYSAT_MAX_PENDING_PER_ADDRESS", self.max_pending_per_address),
             ("KEYSAT_SEAT_CHANGES_PER_HOUR", self.seat_changes_per_hour),
@@ -388,20 +399,12 @@ impl ServeArgs {
             .map(|u| u.as_str().trim_end_matches('/').to_string());
         let stripe_api_url = base_url("KEYSAT_STRIPE_API_URL", Some(&self.stripe_api_url))?
             .ok_or_else(|| err("KEYSAT_STRIPE_API_URL", "must not be empty"))?;
-        let redirect_allowlist = self
-            .redirect_allowlist
-            .split(',')
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-            .map(|o| {
-                origin_of(o).ok_or_else(|| err("KEYSAT_REDIRECT_ALLOWLIST", format!("'{o}' is not an http(s) origin")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let redirect_allowlist = origins(&self.redirect_allowlist)?;
         let nostr_relays = relays(&self.nostr_relays)?;
-        let nostr_retry =
-            RetrySchedule::parse(&self.nostr_retry_schedule).map_err(|m| err("KEYSAT_NOSTR_RETRY_SCHEDULE", m))?;
-        let webhook_retry =
-            RetrySchedule::parse(&self.webhook_retry_schedule).map_err(|m| err("KEYSAT_WEBHOOK_RETRY_SCHEDULE", m))?;
+        let retry = |var, v: &str| RetrySchedule::parse(v).map_err(|m| err(var, m));
+        let nostr_retry = retry("KEYSAT_NOSTR_RETRY_SCHEDULE", &self.nostr_retry_schedule)?;
+        let webhook_retry = retry("KEYSAT_WEBHOOK_RETRY_SCHEDULE", &self.webhook_retry_schedule)?;
+        let email_retry = retry("KEYSAT_EMAIL_RETRY_SCHEDULE", &self.email_retry_schedule)?;
         Ok(Config {
             backup_hour: backup_hour(&self.backup_hour)?,
             backup_keep: self.backup_keep.parse().map_err(|m| err("KEYSAT_BACKUP_KEEP", m))?,
@@ -440,8 +443,10 @@ impl ServeArgs {
             nostr_relays,
             nostr_retry,
             webhook_retry,
+            email_retry,
             recover_rate_per_hour: self.recover_rate_per_hour,
             recover_per_npub_per_hour: self.recover_per_npub_per_hour,
+            recover_per_email_per_hour: self.recover_per_email_per_hour,
             purchase_global_rate_per_minute: self.purchase_global_rate_per_minute,
             redeem_global_rate_per_minute: self.redeem_global_rate_per_minute,
             recover_global_rate_per_hour: self.recover_global_rate_per_hour,
@@ -451,6 +456,17 @@ impl ServeArgs {
             max_connections_per_address: self.max_connections_per_address,
         })
     }
+}
+
+/// `KEYSAT_REDIRECT_ALLOWLIST`: comma-separated http(s) origins.
+fn origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            origin_of(o).ok_or_else(|| err("KEYSAT_REDIRECT_ALLOWLIST", format!("'{o}' is not an http(s) origin")))
+        })
+        .collect()
 }
 
 fn normalize_public_url(u: &str) -> Result<String, ConfigError> {
@@ -506,8 +522,10 @@ impl Config {
             nostr_relays: Vec::new(),
             nostr_retry: RetrySchedule::parse(DEFAULT_NOSTR_RETRY).expect("valid default"),
             webhook_retry: RetrySchedule::parse(DEFAULT_WEBHOOK_RETRY).expect("valid default"),
+            email_retry: RetrySchedule::parse(DEFAULT_EMAIL_RETRY).expect("valid default"),
             recover_rate_per_hour: 10,
             recover_per_npub_per_hour: 2,
+            recover_per_email_per_hour: 2,
             code_hold_seconds: 900,
             seat_quiet_seconds: 60,
             seat_changes_per_hour: 60,

@@ -54,6 +54,11 @@ impl Jobs {
         jobs.every(Duration::from_secs(1), &state, |s| async move {
             crate::delivery::messages::send_due(&s.delivery).await
         });
+        jobs.every(
+            Duration::from_secs(1),
+            &state,
+            |s| async move { crate::delivery::email::send_due(&s.delivery).await },
+        );
         jobs.every(Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await });
         jobs.every(Duration::from_secs(1), &state, |s| async move { free_lapsed_seats(&s).await });
         // The daily backup, when due (checked each minute; survives restarts).
@@ -146,6 +151,9 @@ pub async fn prune_history(s: &Core) {
     }
     if let Err(e) = db::nostr::prune(&s.db.write, history).await {
         tracing::warn!(error = %e, "pruning Nostr messages failed");
+    }
+    if let Err(e) = db::email::prune(&s.db.write, history).await {
+        tracing::warn!(error = %e, "pruning e-mails failed");
     }
     let cutoffs = db::prune::Cutoffs {
         // The replay window, or the unpaid retention when that is shorter.

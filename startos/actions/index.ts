@@ -26,6 +26,7 @@ import { editDiscountCode } from './editDiscountCode'
 import { editPolicy } from './editPolicy'
 import { editProduct } from './editProduct'
 import { editWebhookEndpoint } from './editWebhookEndpoint'
+import { emailSettings } from './emailSettings'
 import { importLicenses } from './importLicenses'
 import { exportData } from './exportData'
 import { issueLicense } from './issueLicense'
@@ -53,6 +54,7 @@ import { revokeLicense } from './revokeLicense'
 import { rotateWebhookSecret } from './rotateWebhookSecret'
 import { saleDetails } from './saleDetails'
 import { searchLicenses } from './searchLicenses'
+import { sendTestEmail } from './sendTestEmail'
 import { serviceStatus } from './serviceStatus'
 import { setDiscountCodeActive } from './setDiscountCodeActive'
 import { setOperatorName } from './setOperatorName'
@@ -125,6 +127,8 @@ export const actions = sdk.Actions.of()
   // Notifications
   .addAction(notificationSettings)
   .addAction(nostrRelays)
+  .addAction(emailSettings)
+  .addAction(sendTestEmail)
   // Webhooks
   .addAction(listWebhookEndpoints)
   .addAction(registerWebhookEndpoint)

@@ -689,11 +689,15 @@ describe('actions against a live daemon', () => {
     assert.equal(issued.status, 201, JSON.stringify(issued.body))
     const { result } = await runAction(resendKey, {
       license: issued.body.license_id,
+      channel: 'auto',
     })
     assert.equal(result?.title, 'License key queued for sending')
     assert.equal(field(result, 'Sent by').value, 'nostr')
     assert.match(field(result, 'To').value, /^npub1/)
-    const noNpub = await failAction(resendKey, { license: licenseId })
+    const noNpub = await failAction(resendKey, {
+      license: licenseId,
+      channel: 'nostr',
+    })
     assertPlain(noNpub)
   })
 

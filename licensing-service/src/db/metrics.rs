@@ -39,6 +39,12 @@ pub async fn webhook_deliveries_by_state(pool: &SqlitePool) -> Result<Counts, sq
         .await
 }
 
+pub async fn email_messages_by_state(pool: &SqlitePool) -> Result<Counts, sqlx::Error> {
+    sqlx::query_as("SELECT state, count(*) FROM email_messages WHERE state <> 'delivered' GROUP BY state")
+        .fetch_all(pool)
+        .await
+}
+
 pub async fn nostr_messages_by_state(pool: &SqlitePool) -> Result<Counts, sqlx::Error> {
     sqlx::query_as("SELECT state, count(*) FROM nostr_messages WHERE state <> 'delivered' GROUP BY state")
         .fetch_all(pool)

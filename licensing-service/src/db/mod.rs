@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod codes;
 pub mod customers;
+pub mod email;
 pub mod events;
 pub mod export;
 pub mod imports;

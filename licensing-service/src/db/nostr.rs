@@ -234,11 +234,24 @@ pub async fn mark_failed(
     error: &str,
     next: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE nostr_messages SET attempts = attempts + 1, last_error = ?, updated_at = ?, \
+    failed_attempt(pool, "nostr_messages", id, now, error, next).await
+}
+
+/// A failed attempt on a message of `table` (`nostr_messages`, `email_messages`):
+/// due again at `next` or, with `None`, given up (`failed`).
+pub(super) async fn failed_attempt(
+    pool: &SqlitePool,
+    table: &'static str,
+    id: &str,
+    now: i64,
+    error: &str,
+    next: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE {table} SET attempts = attempts + 1, last_error = ?, updated_at = ?, \
          state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, \
-         next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
-    )
+         next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?"
+    ))
     .bind(error)
     .bind(now)
     .bind(next)
@@ -279,7 +292,7 @@ pub struct KeyLine {
     pub invoice_id: Option<String>,
 }
 
-const KEY_LINE: &str = "SELECT l.license_key, p.name AS product_name, po.name AS policy_name, l.status, l.issued_at, \
+pub(super) const KEY_LINE: &str = "SELECT l.license_key, p.name AS product_name, po.name AS policy_name, l.status, l.issued_at, \
     l.expires_at, l.invoice_id FROM licenses l JOIN products p ON p.id = l.product_id JOIN policies po ON po.id = l.policy_id";
 
 pub async fn key_line<'e, E: Executor<'e, Database = Sqlite>>(

@@ -71,6 +71,35 @@ impl Sender {
     }
 }
 
+/// When a key stops working, in words: a date, or never.
+pub fn until(expires_at: i64) -> String {
+    if expires_at <= 0 {
+        "Never (lifetime license)".to_string()
+    } else {
+        chrono::DateTime::from_timestamp(expires_at, 0).map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default()
+    }
+}
+
+/// The comment lines of a key's `.lic` file (`domain::license::lic_file`),
+/// wherever it is handed over (the thank-you page's download, the key's
+/// e-mail): what it is, the order, how the key stands (`standing`), how to
+/// find it again and how to reach the seller.
+pub fn lic_notes(sender: &Sender, product: &str, order: Option<&str>, standing: String) -> Vec<String> {
+    let mut notes = vec![format!("License for {product} from {}.", sender.name)];
+    if let Some(o) = order {
+        notes.push(format!("Order number: {o}"));
+    }
+    notes.push(standing);
+    notes.push(format!(
+        "Lost this file? Find the key again at {} with the order number and the email or npub you gave.",
+        sender.recover_url
+    ));
+    if let Some(contact) = &sender.contact {
+        notes.push(format!("Questions? Contact the seller: {contact}"));
+    }
+    notes
+}
+
 /// What a renewal reminder says.
 pub struct RenewalDue<'a> {
     pub sender: &'a Sender,

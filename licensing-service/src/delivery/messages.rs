@@ -16,7 +16,7 @@ use super::Delivery;
 /// Messages taken per run.
 const BATCH: i64 = 20;
 /// Most keys listed in one recovery message.
-const MAX_RECOVERED_KEYS: i64 = 50;
+pub(super) const MAX_RECOVERED_KEYS: i64 = 50;
 
 /// Sends every message whose time has come.
 pub async fn send_due(s: &Delivery) {
@@ -99,7 +99,7 @@ async fn render(s: &Delivery, m: &Message) -> Result<Option<String>, sqlx::Error
             if keys.is_empty() {
                 return Ok(None);
             }
-            Ok(Some(recovery_text(&sender, &keys)))
+            Ok(Some(recovery_text(&sender, &keys, "npub")))
         }
         _ => Ok(m.text.clone()),
     }
@@ -112,7 +112,7 @@ pub(super) fn terms(k: &KeyLine) -> String {
 }
 
 /// The key on issue (or resent by the operator).
-pub fn license_text(sender: &Sender, k: &KeyLine) -> String {
+pub(super) fn license_text(sender: &Sender, k: &KeyLine) -> String {
     format!(
         "Your license from {}: {}\n\n{}\n\nKeep this message: the line above is your license key.\n\n{}",
         sender.name,
@@ -122,8 +122,9 @@ pub fn license_text(sender: &Sender, k: &KeyLine) -> String {
     )
 }
 
-/// Every key bought with an npub, as its owner asked.
-pub fn recovery_text(sender: &Sender, keys: &[KeyLine]) -> String {
+/// Every key bought with an npub or e-mail address, as its owner asked;
+/// `to_whom` names where it went ("npub", "address").
+pub(super) fn recovery_text(sender: &Sender, keys: &[KeyLine], to_whom: &str) -> String {
     let mut text = format!("Your license keys from {}, as asked for at {}:\n", sender.name, sender.recover_url);
     for k in keys {
         text.push_str(&format!(
@@ -136,7 +137,7 @@ pub fn recovery_text(sender: &Sender, keys: &[KeyLine]) -> String {
             text.push_str(&format!("Order number: {order}\n"));
         }
     }
-    text.push_str("\nIf you did not ask for this, you can ignore it: only this npub received it.\n\n");
+    text.push_str(&format!("\nIf you did not ask for this, you can ignore it: only this {to_whom} received it.\n\n"));
     text.push_str(&sender.sign_off(None));
     text
 }

@@ -9,6 +9,7 @@
 //! back the change itself.
 
 pub mod buyer_notices;
+pub mod email;
 pub mod events;
 pub mod expiry;
 pub mod inbox;
@@ -41,6 +42,7 @@ pub struct Delivery {
     pub http: reqwest::Client,
     /// Held by the message run and the webhook run, so runs never overlap.
     nostr_run: Mutex<()>,
+    email_run: Mutex<()>,
     webhook_run: Mutex<()>,
     db: Db,
     /// Base URL buyers use (no trailing slash), for links in messages.
@@ -51,6 +53,7 @@ pub struct Delivery {
     seller: RwLock<crate::domain::seller::SellerIdentity>,
     nostr_retry: RetrySchedule,
     webhook_retry: RetrySchedule,
+    email_retry: RetrySchedule,
 }
 
 /// What [`Delivery::new`] takes besides the Nostr service.
@@ -60,6 +63,7 @@ pub struct DeliverySettings {
     pub seller: crate::domain::seller::SellerIdentity,
     pub nostr_retry: RetrySchedule,
     pub webhook_retry: RetrySchedule,
+    pub email_retry: RetrySchedule,
 }
 
 /// How long a webhook receiver has to answer.
@@ -78,6 +82,7 @@ impl Delivery {
             profile: profile::ProfileState::default(),
             http,
             nostr_run: Mutex::new(()),
+            email_run: Mutex::new(()),
             webhook_run: Mutex::new(()),
             db,
             public_url: settings.public_url.trim_end_matches('/').to_string(),
@@ -85,6 +90,7 @@ impl Delivery {
             seller: RwLock::new(settings.seller),
             nostr_retry: settings.nostr_retry,
             webhook_retry: settings.webhook_retry,
+            email_retry: settings.email_retry,
         })
     }
 

@@ -101,6 +101,21 @@ impl Terms {
     }
 }
 
+/// The content of a key's `.lic` file, as the thank-you page's download and
+/// the key's e-mail attachment give it: the key alone on the first line,
+/// then one `# ` comment line per note (PROTOCOL.md §1;
+/// `keysat_client::key_in_file` reads it). A line break inside a note (the
+/// seller's own text) becomes a space, so no note can start a key line.
+pub fn lic_file(license_key: &str, notes: &[String]) -> String {
+    let mut text = format!("{license_key}\n");
+    for note in notes {
+        text.push_str("# ");
+        text.push_str(&note.replace(['\r', '\n'], " "));
+        text.push('\n');
+    }
+    text
+}
+
 /// A buyer's e-mail address, trimmed; checked for shape, not deliverability.
 pub fn parse_email(value: &str) -> Result<String, DomainError> {
     let v = value.trim();

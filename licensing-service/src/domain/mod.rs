@@ -4,6 +4,7 @@
 pub mod access;
 pub mod catalog;
 pub mod discount;
+pub mod email;
 pub mod invoice;
 pub mod license;
 pub mod machine_rules;

@@ -167,6 +167,9 @@ pub async fn issue_with_terms(
     if let Some(npub) = &req.buyer_npub {
         enqueue_license_delivery(tx, now, license_id, npub).await?;
     }
+    if let Some(to) = &license.buyer_email {
+        crate::delivery::email::enqueue_key(tx, now, license_id, to, None).await?;
+    }
     if req.policy.is_recurring && license.expires_at > 0 {
         super::subscriptions::start_in(tx, &license, req.policy, req.actor, now).await?;
     }

@@ -183,12 +183,14 @@ pub async fn details(s: &Core, id: &str) -> Result<LicenseDetails, ServiceError>
     .await?;
     let events = db::events::for_license(&s.db.read, id, 50).await?;
     let nostr = db::nostr::for_license(&s.db.read, id).await?;
+    let email = db::email::latest_for_license(&s.db.read, id).await?;
     Ok(LicenseDetails {
         license: view(s, &l).await?,
         active_machines: machines.iter().filter(|m| m.active).count(),
         machines: machines.iter().map(MachineView::from).collect(),
         audit: audit.iter().map(AuditEntry::from).collect(),
         nostr_delivery: nostr.as_ref().map(Into::into),
+        email_delivery: email.as_ref().map(Into::into),
         recent_validations: events.iter().map(ValidationView::from).collect(),
         subscription: super::subscriptions::of_license(s, id).await?,
     })

@@ -73,6 +73,8 @@ pub async fn render(s: &Core) -> Result<String, ServiceError> {
     t.by("keysat_webhook_deliveries", h, "state", &["pending", "dead"], &m::webhook_deliveries_by_state(db).await?);
     let h = "Nostr DMs not delivered, by state (pending: backlog; failed: dead letters).";
     t.by("keysat_nostr_messages", h, "state", &["pending", "failed"], &m::nostr_messages_by_state(db).await?);
+    let h = "E-mails not delivered, by state (pending: backlog; failed: dead letters).";
+    t.by("keysat_email_messages", h, "state", &["pending", "failed"], &m::email_messages_by_state(db).await?);
     if let Some(at) = super::backups::last_at(s).await? {
         let h = "When the last backup was taken (unix seconds).";
         t.one("keysat_backup_last_timestamp_seconds", "gauge", h, at);

@@ -15,6 +15,7 @@ pub mod codes;
 pub mod cors;
 pub mod customers;
 pub mod demo_shop;
+pub mod email;
 pub mod export;
 pub mod fulfillment;
 pub mod idempotency;

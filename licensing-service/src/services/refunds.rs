@@ -256,7 +256,7 @@ async fn finish(s: &Core, tx: Tx, changed: Option<Uuid>) -> Result<(), ServiceEr
     Ok(())
 }
 
-/// Queues the buyer's notice when they gave an npub.
+/// Queues the buyer's notice when they gave an npub (DM) or an e-mail address.
 async fn tell_buyer(
     s: &Core,
     tx: &mut Tx,
@@ -264,16 +264,24 @@ async fn tell_buyer(
     what: &BuyerNotice,
     now: i64,
 ) -> Result<(), ServiceError> {
-    let Some(npub) = invoice.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok()) else {
+    let npub = invoice.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok());
+    if npub.is_none() && invoice.buyer_email.is_none() {
         return Ok(());
-    };
+    }
     let product = db::products::by_id(&mut **tx, invoice.product_id).await?.map(|p| p.name).unwrap_or_default();
     let tier = db::policies::by_id(&mut **tx, invoice.policy_id).await?.map(|p| p.name).unwrap_or_default();
     let sender = s.delivery.sender();
     let order = invoice.id.to_string();
     let page = super::orders::thank_you_url(s, invoice.id);
     let purchase = Purchase { sender: &sender, product: &product, tier: &tier, order: &order, thank_you_url: &page };
-    enqueue_buyer_notice(tx, now, &npub, &buyer_notice_text(&purchase, what)).await?;
+    let text = buyer_notice_text(&purchase, what);
+    if let Some(npub) = &npub {
+        enqueue_buyer_notice(tx, now, npub, &text).await?;
+    }
+    if let Some(to) = &invoice.buyer_email {
+        let license = db::licenses::of_invoice(&mut **tx, invoice).await?.map(|l| l.id);
+        crate::delivery::email::enqueue_refund(tx, now, license, to, &text).await?;
+    }
     Ok(())
 }
 

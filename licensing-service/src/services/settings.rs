@@ -12,6 +12,7 @@ use serde_json::json;
 use super::{audit, Core, ServiceError};
 use crate::db;
 use crate::delivery::nostr::{parse_relay, MAX_RELAYS};
+use crate::domain::email::{Security, Smtp, SmtpInput};
 use crate::domain::npub::Npub;
 use crate::domain::outbox::NoticeKind;
 use crate::domain::seller::{self, SellerIdentity};
@@ -32,6 +33,32 @@ pub struct Settings {
     /// How buyers reach the seller, shown on every page and in every message.
     #[serde(flatten)]
     pub seller: SellerIdentity,
+    /// The SMTP server e-mail to buyers goes through; `null`: e-mail is off.
+    pub smtp: Option<SmtpView>,
+}
+
+/// The SMTP settings as shown: the password never, only whether one is set.
+#[derive(Debug, Serialize, JsonSchema, PartialEq)]
+pub struct SmtpView {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: Option<String>,
+    pub password_set: bool,
+    pub from: String,
+}
+
+impl From<&Smtp> for SmtpView {
+    fn from(s: &Smtp) -> SmtpView {
+        SmtpView {
+            host: s.host.clone(),
+            port: s.port,
+            security: s.security,
+            username: s.username.clone(),
+            password_set: s.password.is_some(),
+            from: s.from.clone(),
+        }
+    }
 }
 
 pub async fn current(s: &Core) -> Result<Settings, ServiceError> {
@@ -45,6 +72,7 @@ pub async fn current(s: &Core) -> Result<Settings, ServiceError> {
         notifications: switches(&mut conn).await?,
         cors_origins: s.cors_origins.list(),
         seller: s.delivery.seller(),
+        smtp: db::email::smtp(&mut *conn).await?.as_ref().map(Into::into),
     })
 }
 
@@ -73,6 +101,9 @@ pub struct Change {
     pub support_url: Option<Option<String>>,
     pub terms_url: Option<Option<String>>,
     pub refund_policy: Option<Option<String>>,
+    /// `Some(None)` turns e-mail off. A password left out keeps the stored
+    /// one when the username is unchanged.
+    pub smtp: Option<Option<SmtpInput>>,
 }
 
 impl Change {
@@ -107,6 +138,42 @@ impl Change {
     }
 }
 
+/// Stores the seller's identity, audited with what it was.
+async fn write_seller(
+    tx: &mut db::Tx,
+    now: i64,
+    before: &SellerIdentity,
+    after: &SellerIdentity,
+) -> Result<(), ServiceError> {
+    let value = serde_json::to_string(after).map_err(anyhow::Error::from)?;
+    db::settings::set(&mut **tx, db::settings::SELLER_IDENTITY, &value).await?;
+    let details = json!({ "before": before, "after": after });
+    audit(tx, now, "admin", "settings.update", ("settings", "seller_identity"), details).await?;
+    Ok(())
+}
+
+/// Stores where operator notices go (`None`: nowhere), audited.
+async fn write_operator_npub(tx: &mut db::Tx, now: i64, npub: Option<Npub>) -> Result<(), ServiceError> {
+    let before = db::nostr::operator_npub(&mut **tx).await?;
+    match &npub {
+        Some(n) => db::settings::set(&mut **tx, db::nostr::OPERATOR_NPUB, &n.to_hex()).await?,
+        None => db::settings::delete(&mut **tx, db::nostr::OPERATOR_NPUB).await?,
+    }
+    let details = json!({"before": bech32(before), "after": npub.map(|n| n.to_bech32())});
+    audit(tx, now, "admin", "settings.update", ("settings", "operator_npub"), details).await?;
+    Ok(())
+}
+
+/// Stores the SMTP settings (`None`: e-mail off), audited without the password.
+async fn write_smtp(tx: &mut db::Tx, now: i64, smtp: Option<&Smtp>) -> Result<(), ServiceError> {
+    let before = db::email::smtp(&mut **tx).await?;
+    db::email::set_smtp(&mut **tx, smtp).await?;
+    let view = |s: Option<&Smtp>| s.map(SmtpView::from);
+    let details = json!({ "before": view(before.as_ref()), "after": view(smtp) });
+    audit(tx, now, "admin", "settings.update", ("settings", "smtp"), details).await?;
+    Ok(())
+}
+
 /// Checks the whole change first; nothing is written if any part is invalid.
 pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> {
     let seller_before = s.delivery.seller();
@@ -115,13 +182,18 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
     let npub = change.operator_npub.map(parse_npub).transpose()?;
     let kinds = change.notifications.as_ref().map(parse_switches).transpose()?;
     let cors = change.cors_origins.as_deref().map(crate::domain::origin::parse_list).transpose()?;
+    let stored_smtp = db::email::smtp(&s.db.read).await?;
+    let smtp = change
+        .smtp
+        .map(|given| given.map(|i| keep_password(i, stored_smtp.as_ref()).check()).transpose())
+        .transpose()?;
     let now = now_unix();
     let mut tx = s.db.begin().await?;
     if let Some(after) = &seller {
-        let value = serde_json::to_string(after).map_err(anyhow::Error::from)?;
-        db::settings::set(&mut *tx, db::settings::SELLER_IDENTITY, &value).await?;
-        let details = json!({ "before": seller_before, "after": after });
-        audit(&mut tx, now, "admin", "settings.update", ("settings", "seller_identity"), details).await?;
+        write_seller(&mut tx, now, &seller_before, after).await?;
+    }
+    if let Some(smtp) = &smtp {
+        write_smtp(&mut tx, now, smtp.as_ref()).await?;
     }
     if let Some(name) = &name {
         match name {
@@ -139,21 +211,7 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
         .await?;
     }
     if let Some(npub) = npub {
-        let before = db::nostr::operator_npub(&mut *tx).await?;
-        match &npub {
-            Some(n) => db::settings::set(&mut *tx, db::nostr::OPERATOR_NPUB, &n.to_hex()).await?,
-            None => db::settings::delete(&mut *tx, db::nostr::OPERATOR_NPUB).await?,
-        }
-        let after = npub.map(|n| n.to_bech32());
-        audit(
-            &mut tx,
-            now,
-            "admin",
-            "settings.update",
-            ("settings", "operator_npub"),
-            json!({"before": bech32(before), "after": after}),
-        )
-        .await?;
+        write_operator_npub(&mut tx, now, npub).await?;
     }
     if let Some(kinds) = kinds {
         let before = switches(&mut tx).await?;
@@ -186,6 +244,16 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
         s.delivery.set_seller(after);
     }
     current(s).await
+}
+
+/// A password left out keeps the stored one for the same username.
+fn keep_password(mut given: SmtpInput, stored: Option<&Smtp>) -> SmtpInput {
+    if given.password.is_none() {
+        if let Some(stored) = stored.filter(|s| s.username.is_some() && s.username == given.username) {
+            given.password = stored.password.clone();
+        }
+    }
+    given
 }
 
 fn parse_npub(given: Option<String>) -> Result<Option<Npub>, DomainError> {

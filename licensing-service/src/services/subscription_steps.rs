@@ -97,7 +97,7 @@ async fn end_with_license(tx: &mut Tx, sub: &Subscription, l: &License, now: i64
     Ok(())
 }
 
-/// The buyer's reminder, by DM to the npub they bought with.
+/// The buyer's reminder, by DM to the npub and by e-mail to the address they bought with.
 async fn remind(
     s: &Core,
     tx: &mut Tx,
@@ -106,7 +106,10 @@ async fn remind(
     ended: bool,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let Some(npub) = l.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok()) else { return Ok(()) };
+    let npub = l.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok());
+    if npub.is_none() && l.buyer_email.is_none() {
+        return Ok(());
+    }
     let tier = db::policies::by_id(&mut **tx, sub.next_policy_id.unwrap_or(sub.policy_id)).await?;
     let product = db::products::by_id(&mut **tx, sub.product_id).await?;
     let (Some(tier), Some(product)) = (tier, product) else { return Ok(()) };
@@ -124,5 +127,11 @@ async fn remind(
         price: &price_text(&tier),
         renew_url: &url,
     });
-    enqueue_renewal_due(tx, now, l.id, &npub, &text).await
+    if let Some(npub) = &npub {
+        enqueue_renewal_due(tx, now, l.id, npub, &text).await?;
+    }
+    if let Some(to) = &l.buyer_email {
+        crate::delivery::email::enqueue_renewal_due(tx, now, l.id, to, &text).await?;
+    }
+    Ok(())
 }

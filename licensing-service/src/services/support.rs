@@ -43,28 +43,45 @@ pub async fn reset_seats(s: &Core, id: &str, reason: Option<String>) -> Result<S
     Ok(SeatsReset { license_id: l.id, freed: freed.len(), machines: freed })
 }
 
-/// Queues the key's DM to its buyer's npub again.
-pub async fn resend(s: &Core, id: &str) -> Result<Resent, ServiceError> {
+/// How a key is sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Nostr,
+    Email,
+}
+
+/// Queues the key to its buyer again: by DM to their npub or by e-mail to
+/// their address; with no channel named, the npub when there is one.
+pub async fn resend(s: &Core, id: &str, channel: Option<Channel>) -> Result<Resent, ServiceError> {
     let l = license(s, id).await?;
-    let npub = l
-        .buyer_npub
-        .as_deref()
-        .and_then(|h| Npub::parse(h).ok())
-        .ok_or_else(|| DomainError::conflict("no_channel", "the license has no buyer npub to send it to"))?;
+    let npub = l.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok());
+    let channel =
+        channel.unwrap_or(if npub.is_some() || l.buyer_email.is_none() { Channel::Nostr } else { Channel::Email });
     let now = now_unix();
     let mut tx = s.db.begin().await?;
-    enqueue_license_delivery(&mut tx, now, l.id, &npub).await?;
-    audit(
-        &mut tx,
-        now,
-        "admin",
-        "license.resend",
-        ("license", l.id),
-        json!({ "channel": "nostr", "to": npub.to_bech32() }),
-    )
-    .await?;
+    let (name, recipient, recipient_npub) = match channel {
+        Channel::Nostr => {
+            let npub =
+                npub.ok_or_else(|| DomainError::conflict("no_channel", "the license has no buyer npub to send it to"))?;
+            enqueue_license_delivery(&mut tx, now, l.id, &npub).await?;
+            ("nostr", npub.to_bech32(), Some(npub.to_bech32()))
+        }
+        Channel::Email => {
+            let to = l
+                .buyer_email
+                .clone()
+                .ok_or_else(|| DomainError::conflict("no_channel", "the license has no buyer e-mail to send it to"))?;
+            if !crate::delivery::email::enqueue_key(&mut tx, now, l.id, &to, None).await? {
+                return Err(DomainError::conflict("email_off", "e-mail is off: set the SMTP server first").into());
+            }
+            ("email", to, None)
+        }
+    };
+    audit(&mut tx, now, "admin", "license.resend", ("license", l.id), json!({ "channel": name, "to": recipient }))
+        .await?;
     tx.commit().await?;
-    Ok(Resent { license_id: l.id, channel: "nostr", recipient_npub: npub.to_bech32(), queued_at: Timestamp(now) })
+    Ok(Resent { license_id: l.id, channel: name, recipient, recipient_npub, queued_at: Timestamp(now) })
 }
 
 /// The license with its machines, invoice, deliveries and audit trail.
@@ -75,5 +92,11 @@ pub async fn show(s: &Core, id: &str) -> Result<LicenseSupport, ServiceError> {
         None => None,
     };
     let deliveries = db::nostr::all_for_license(&s.db.read, details.license.license_id).await?;
-    Ok(LicenseSupport { invoice, deliveries: deliveries.iter().map(Into::into).collect(), details })
+    let emails = db::email::all_for_license(&s.db.read, details.license.license_id).await?;
+    Ok(LicenseSupport {
+        invoice,
+        deliveries: deliveries.iter().map(Into::into).collect(),
+        email_deliveries: emails.iter().map(Into::into).collect(),
+        details,
+    })
 }

@@ -118,6 +118,9 @@ pub async fn announce(
         if let Some(npub) = after.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok()) {
             enqueue_key_change(tx, now, after.id, &npub, change).await?;
         }
+        if let Some(to) = &after.buyer_email {
+            crate::delivery::email::enqueue_key(tx, now, after.id, to, Some(change)).await?;
+        }
     }
     Ok(())
 }

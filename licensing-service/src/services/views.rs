@@ -8,6 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db::audit::AuditRow;
+use crate::db::email::Email;
 use crate::db::events::LoggedEvent;
 use crate::db::licenses::License;
 use crate::db::machines::Machine;
@@ -325,6 +326,43 @@ impl From<&Message> for NostrDelivery {
     }
 }
 
+/// How an e-mail about a license stands.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EmailDelivery {
+    /// `license` (the key or a notice about it), `refund`.
+    pub kind: String,
+    /// What it said when not the key as issued: `renewal_due`, `renewed`, `upgraded`, `updated`.
+    pub notice: Option<String>,
+    /// `pending`, `delivered` or `failed` (given up).
+    pub state: String,
+    pub to: String,
+    pub attempts: i64,
+    /// While pending: when the next attempt is due.
+    pub next_attempt_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    /// What the SMTP server answered when it took the mail.
+    pub server_reply: Option<String>,
+    pub queued_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+}
+
+impl From<&Email> for EmailDelivery {
+    fn from(m: &Email) -> EmailDelivery {
+        EmailDelivery {
+            kind: m.kind.clone(),
+            notice: m.notice.clone(),
+            state: m.state.clone(),
+            to: m.recipient.clone(),
+            attempts: m.attempts,
+            next_attempt_at: (m.state == "pending").then_some(Timestamp(m.next_attempt_at)),
+            last_error: m.last_error.clone(),
+            server_reply: m.server_reply.clone(),
+            queued_at: Timestamp(m.created_at),
+            delivered_at: m.delivered_at.map(Timestamp),
+        }
+    }
+}
+
 /// Validations of a license, folded as the log keeps them.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ValidationView {
@@ -358,6 +396,8 @@ pub struct LicenseDetails {
     pub machines: Vec<MachineView>,
     pub audit: Vec<AuditEntry>,
     pub nostr_delivery: Option<NostrDelivery>,
+    /// The latest e-mail about the license, when e-mail is on and the buyer gave an address.
+    pub email_delivery: Option<EmailDelivery>,
     pub recent_validations: Vec<ValidationView>,
     /// Its subscription, when it is of a recurring tier.
     pub subscription: Option<super::subscriptions::SubscriptionView>,
@@ -529,9 +569,12 @@ pub struct SeatsReset {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Resent {
     pub license_id: Uuid,
-    /// `nostr` (e-mail once Keysat sends e-mail).
+    /// `nostr` or `email`.
     pub channel: &'static str,
-    pub recipient_npub: String,
+    /// The npub (bech32) or the e-mail address it goes to.
+    pub recipient: String,
+    /// The npub, when sent by Nostr.
+    pub recipient_npub: Option<String>,
     pub queued_at: Timestamp,
 }
 
@@ -544,4 +587,6 @@ pub struct LicenseSupport {
     pub invoice: Option<InvoiceDetails>,
     /// Every DM that carried the key, newest first.
     pub deliveries: Vec<NostrDelivery>,
+    /// Every e-mail about the license (its key, notices, refunds), newest first.
+    pub email_deliveries: Vec<EmailDelivery>,
 }

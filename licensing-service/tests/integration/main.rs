@@ -39,6 +39,7 @@ mod desk_metrics;
 mod desk_sales;
 mod desk_search;
 mod desk_support;
+mod email_delivery;
 mod hostile_buyers;
 mod lifecycle;
 mod machines;

@@ -335,6 +335,15 @@ async fn cards(r: &Recorder<'_>, stripe: &StripeSim) {
 async fn operator(r: &Recorder<'_>) {
     r.admin_get("/settings").await;
     r.admin(Method::PUT, "/settings", Some(json!({"operator_name": "Acme"}))).await.expect(200);
+    // E-mail: on through an SMTP server, a test mail, a recovery by e-mail, off.
+    let sink = crate::delivery_support::smtp::SmtpSink::start().await;
+    let smtp = json!({"host": "127.0.0.1", "port": sink.port, "security": "none", "username": "acme",
+                      "password": "secret", "from": "shop@example.com"});
+    r.admin(Method::PUT, "/settings", Some(json!({"smtp": smtp}))).await.expect(200);
+    r.admin_get("/settings").await;
+    r.admin_post("/email/test", json!({"to": "ops@example.com"}), 200).await;
+    r.public(Method::POST, "/v1/recover/email", Some(json!({"email": "nobody@example.com"}))).await.expect(202);
+    r.admin(Method::PUT, "/settings", Some(json!({"smtp": null}))).await.expect(200);
     r.admin_get("/nostr").await;
     r.admin(Method::PUT, "/nostr", Some(json!({"relays": []}))).await.expect(200);
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod btcpay;
 pub mod codes;
 pub mod customers;
+pub mod email;
 pub mod export;
 pub mod import;
 pub mod licenses;

@@ -77,6 +77,7 @@ admin_routes! {
     POST "/btcpay/reconcile" => btcpay::reconcile, Full;
     GET "/settings" => settings::get, ReadOnly;
     PUT "/settings" => settings::put, Full;
+    POST "/email/test" => email::test, Full;
     GET "/nostr" => settings::get_nostr, ReadOnly;
     PUT "/nostr" => settings::put_nostr, Full;
     POST "/webhook-endpoints" => webhook_endpoints::create, Full, |d| d.status(201);
@@ -94,7 +95,7 @@ admin_routes! {
     GET "/customers" => customers::list, ReadOnly;
     GET "/customers/{id}" => customers::get, ReadOnly;
     POST "/licenses/{id}/reset-seats" => support::reset_seats, Support, |d| d.optional_body::<support::ReasonBody>();
-    POST "/licenses/{id}/resend" => support::resend, Support;
+    POST "/licenses/{id}/resend" => support::resend, Support, |d| d.optional_body::<support::ResendBody>();
     GET "/licenses/{id}/support" => support::show, ReadOnly;
     GET "/export/{file}" => export::export, ReadOnly, |d| d.media("text/csv", "licenses.csv, invoices.jsonl, …: CSV (text/csv) or JSON Lines (application/x-ndjson), streamed");
     POST "/export-links" => export::create_link, ReadOnly;

@@ -10,6 +10,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::db;
+use crate::domain::email::SmtpInput;
 use crate::domain::nullable;
 use crate::http::error::ApiError;
 use crate::http::extract::Json as JsonBody;
@@ -48,6 +49,10 @@ pub struct SettingsBody {
     /// The refund policy shown to buyers before they pay (at most 4000 characters).
     #[serde(default, deserialize_with = "nullable")]
     refund_policy: Option<Option<String>>,
+    /// The SMTP server e-mail to buyers goes through; `null` turns e-mail off.
+    /// The password is write-only (left out: the stored one is kept for the same username).
+    #[serde(default, deserialize_with = "nullable")]
+    smtp: Option<Option<SmtpInput>>,
 }
 
 pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>) -> Result<Json<Settings>, ApiError> {
@@ -61,6 +66,7 @@ pub async fn put(State(s): State<AppState>, JsonBody(b): JsonBody<SettingsBody>)
         support_url: b.support_url,
         terms_url: b.terms_url,
         refund_policy: b.refund_policy,
+        smtp: b.smtp,
     };
     Ok(Json(settings::update(&s.core, change).await?))
 }

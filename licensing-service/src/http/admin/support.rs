@@ -28,8 +28,21 @@ pub async fn reset_seats(
     Ok(Json(support::reset_seats(&s.core, &id, reason).await?))
 }
 
-pub async fn resend(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Resent>, ApiError> {
-    Ok(Json(support::resend(&s.core, &id).await?))
+/// Which channel to send the key by; without one, the npub when the license has one, else e-mail.
+#[derive(Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendBody {
+    channel: Option<support::Channel>,
+}
+
+pub async fn resend(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Result<Json<Resent>, ApiError> {
+    let channel =
+        if body.iter().all(u8::is_ascii_whitespace) { None } else { parse_json::<ResendBody>(&body)?.channel };
+    Ok(Json(support::resend(&s.core, &id, channel).await?))
 }
 
 pub async fn show(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<LicenseSupport>, ApiError> {

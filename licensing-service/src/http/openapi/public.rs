@@ -75,6 +75,7 @@ router_routes! {
     Api POST "/v1/btcpay/webhook" => webhooks::btcpay_webhook, |d| d.body_media("application/json");
     Api POST "/v1/stripe/webhook" => webhooks::stripe_webhook, |d| d.body_media("application/json");
     Api POST "/v1/recover/npub" => recover::npub, |d| d.status(202);
+    Api POST "/v1/recover/email" => recover::email, |d| d.status(202);
     Api POST "/v1/renew" => subscriptions::renew, |d| d.body::<subscriptions::RenewBody>().json::<keysat_client::PurchaseAnswer>();
     Api POST "/v1/upgrade-quote" => subscriptions::upgrade_quote, |d| d.body::<subscriptions::QuoteBody>().json::<crate::services::upgrades::UpgradeQuoteView>();
     Api POST "/v1/upgrade" => subscriptions::upgrade, |d| d.body::<subscriptions::UpgradeBody>().json::<subscriptions::UpgradeAnswer>();
@@ -90,6 +91,7 @@ router_routes! {
     Page GET "/recover" => pages::recover::page, |d| d.page();
     Page POST "/recover" => pages::recover::submit, |d| d.form_page();
     Page POST "/recover/npub" => pages::recover::submit_npub, |d| d.form_page();
+    Page POST "/recover/email" => pages::recover::submit_email, |d| d.form_page();
     Page GET "/activate" => pages::activate::page, |d| d.page();
     Page POST "/activate" => pages::activate::submit, |d| d.form_page();
     Page GET "/seats" => pages::seats::page, |d| d.page();

@@ -1,5 +1,7 @@
 //! `GET /recover` and `POST /recover`: the order number plus the email or
-//! npub given at purchase lead back to the thank-you page with the key.
+//! npub given at purchase lead back to the thank-you page with the key;
+//! `POST /recover/npub` and (when e-mail is on) `POST /recover/email` send
+//! every key bought with an npub or an address to it.
 //! Limited per client address (with purchases); every miss gets the same
 //! answer, so the page never tells whether an order or an address exists.
 
@@ -21,7 +23,7 @@ use crate::domain::npub::Npub;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::too_many;
-use crate::http::public::recover::ANSWER;
+use crate::http::public::recover::{ANSWER, EMAIL_ANSWER};
 use crate::http::state::AppState;
 use crate::services::orders::request_recovery;
 
@@ -45,10 +47,15 @@ struct RecoverPage {
     npub: String,
     npub_error: Option<String>,
     npub_notice: Option<&'static str>,
+    /// E-mail is on: the page offers "send my keys to this e-mail".
+    email_on: bool,
+    email: String,
+    email_error: Option<String>,
+    email_notice: Option<&'static str>,
 }
 
 pub async fn page(State(s): State<AppState>) -> Result<Response, ApiError> {
-    show(&s, RecoverForm::default(), None, StatusCode::OK)
+    show(&s, RecoverForm::default(), None, StatusCode::OK).await
 }
 
 pub async fn submit(
@@ -58,7 +65,7 @@ pub async fn submit(
 ) -> Result<Response, ApiError> {
     if let Err(retry) = s.limits.purchase.check(ip) {
         let e = too_many(retry);
-        let mut res = show(&s, form, Some(super::errors::sentence(&e.message)), e.status)?;
+        let mut res = show(&s, form, Some(super::errors::sentence(&e.message)), e.status).await?;
         res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
         return Ok(res);
     }
@@ -66,7 +73,7 @@ pub async fn submit(
     let contact = form.contact.as_deref().unwrap_or_default().trim();
     if invoice.is_empty() || contact.is_empty() {
         let message = "Enter both the order number and the email or npub you gave.".to_string();
-        return show(&s, form, Some(message), StatusCode::UNPROCESSABLE_ENTITY);
+        return show(&s, form, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let found = match Uuid::parse_str(invoice) {
         Ok(id) => db::invoices::by_id(&s.db.read, id).await?,
@@ -74,7 +81,7 @@ pub async fn submit(
     };
     match found {
         Some(inv) if belongs_to(&inv, contact) => Ok(Redirect::to(&thank_you_path(inv.id)).into_response()),
-        _ => show(&s, form, Some(NO_MATCH.to_string()), StatusCode::OK),
+        _ => show(&s, form, Some(NO_MATCH.to_string()), StatusCode::OK).await,
     }
 }
 
@@ -91,17 +98,35 @@ fn belongs_to(inv: &Invoice, contact: &str) -> bool {
     stored.is_some_and(|s| bool::from(s.as_bytes().ct_eq(given.as_bytes())))
 }
 
-fn show(s: &AppState, form: RecoverForm, error: Option<String>, status: StatusCode) -> Result<Response, ApiError> {
-    let page = RecoverPage {
-        chrome: Chrome::new(s),
-        invoice: form.invoice.unwrap_or_default(),
-        contact: form.contact.unwrap_or_default(),
-        error,
-        npub: String::new(),
-        npub_error: None,
-        npub_notice: None,
-    };
+async fn show(
+    s: &AppState,
+    form: RecoverForm,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let mut page = RecoverPage::new(s).await?;
+    page.invoice = form.invoice.unwrap_or_default();
+    page.contact = form.contact.unwrap_or_default();
+    page.error = error;
     render(&page, status, Caching::Private)
+}
+
+impl RecoverPage {
+    async fn new(s: &AppState) -> Result<RecoverPage, ApiError> {
+        Ok(RecoverPage {
+            chrome: Chrome::new(s),
+            invoice: String::new(),
+            contact: String::new(),
+            error: None,
+            npub: String::new(),
+            npub_error: None,
+            npub_notice: None,
+            email_on: crate::services::email::enabled(&s.core).await?,
+            email: String::new(),
+            email_error: None,
+            email_notice: None,
+        })
+    }
 }
 
 #[derive(Deserialize, Default, JsonSchema)]
@@ -116,26 +141,53 @@ pub async fn submit_npub(
     PageForm(form): PageForm<NpubForm>,
 ) -> Result<Response, ApiError> {
     let npub = form.npub.unwrap_or_default();
-    let (status, npub_error, npub_notice, retry) =
-        match request_recovery(&s.core, ip, &npub).await.map_err(ApiError::from) {
-            Ok(()) => (StatusCode::OK, None, Some(ANSWER), None),
-            Err(e) if e.status.is_client_error() => {
-                (e.status, Some(super::errors::sentence(&e.message)), None, e.retry_after)
-            }
-            Err(e) => return Err(e),
-        };
-    let page = RecoverPage {
-        chrome: Chrome::new(&s),
-        invoice: String::new(),
-        contact: String::new(),
-        error: None,
-        npub: if npub_notice.is_some() { String::new() } else { npub },
-        npub_error,
-        npub_notice,
-    };
-    let mut res = render(&page, status, Caching::Private)?;
+    let (status, npub_error, npub_notice, retry) = outcome(request_recovery(&s.core, ip, &npub).await, ANSWER)?;
+    let mut page = RecoverPage::new(&s).await?;
+    page.npub = if npub_notice.is_some() { String::new() } else { npub };
+    page.npub_error = npub_error;
+    page.npub_notice = npub_notice;
+    answer(&page, status, retry)
+}
+
+/// A recovery request as the page tells it: the one answer, or the buyer's
+/// error in words (with its wait); a server error stays an error.
+type Outcome = (StatusCode, Option<String>, Option<&'static str>, Option<u64>);
+
+fn outcome(asked: Result<(), crate::services::ServiceError>, answer: &'static str) -> Result<Outcome, ApiError> {
+    match asked.map_err(ApiError::from) {
+        Ok(()) => Ok((StatusCode::OK, None, Some(answer), None)),
+        Err(e) if e.status.is_client_error() => {
+            Ok((e.status, Some(super::errors::sentence(&e.message)), None, e.retry_after))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn answer(page: &RecoverPage, status: StatusCode, retry: Option<u64>) -> Result<Response, ApiError> {
+    let mut res = render(page, status, Caching::Private)?;
     if let Some(secs) = retry {
         res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     Ok(res)
+}
+
+#[derive(Deserialize, Default, JsonSchema)]
+pub struct EmailForm {
+    email: Option<String>,
+}
+
+/// "Send my keys to this e-mail": the same answer whether or not anything was found.
+pub async fn submit_email(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    PageForm(form): PageForm<EmailForm>,
+) -> Result<Response, ApiError> {
+    let email = form.email.unwrap_or_default();
+    let asked = crate::services::email::request_recovery(&s.core, ip, &email).await;
+    let (status, email_error, email_notice, retry) = outcome(asked, EMAIL_ANSWER)?;
+    let mut page = RecoverPage::new(&s).await?;
+    page.email = if email_notice.is_some() { String::new() } else { email };
+    page.email_error = email_error;
+    page.email_notice = email_notice;
+    answer(&page, status, retry)
 }

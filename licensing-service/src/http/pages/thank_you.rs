@@ -20,7 +20,9 @@ use crate::config::origin_of;
 use crate::db;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
+use crate::delivery::buyer_notices::lic_notes;
 use crate::domain::invoice::InvoiceStatus;
+use crate::domain::license::lic_file;
 use crate::domain::now_unix;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -131,35 +133,17 @@ pub async fn key_file(State(s): State<AppState>, PageQuery(q): PageQuery<Invoice
     let product = db::products::by_id(&s.db.read, invoice.product_id).await?;
     let slug = product.as_ref().map_or_else(|| "license".to_string(), |p| p.slug.to_string());
     let refunded = crate::services::refunds::refunded(&s.core, invoice.id).await?.is_some();
-    let seller = s.delivery.seller();
-    let mut text = format!("{}\n", license.license_key);
-    let mut note = |line: String| {
-        // One comment line each: no line break of the seller's text may start a key line.
-        text.push_str("# ");
-        text.push_str(&line.replace(['\r', '\n'], " "));
-        text.push('\n');
+    let standing = match (refunded, key_state(&license, now_unix())) {
+        (true, _) => "REFUNDED: this purchase was refunded; the key no longer works.".to_string(),
+        (false, "revoked") => "REVOKED: this key no longer works.".to_string(),
+        (false, "suspended") => "SUSPENDED: this key does not work while its payment is disputed.".to_string(),
+        (false, "expired") => format!("EXPIRED: this key's term ended on {}.", date(license.expires_at)),
+        _ => format!("Valid until: {}", expiry(license.expires_at)),
     };
-    note(format!(
-        "License for {} from {}.",
-        product.as_ref().map_or("your product", |p| p.name.as_str()),
-        s.delivery.seller_name()
-    ));
-    note(format!("Order number: {}", invoice.id));
-    match (refunded, key_state(&license, now_unix())) {
-        (true, _) => note("REFUNDED: this purchase was refunded; the key no longer works.".to_string()),
-        (false, "revoked") => note("REVOKED: this key no longer works.".to_string()),
-        (false, "suspended") => note("SUSPENDED: this key does not work while its payment is disputed.".to_string()),
-        (false, "expired") => note(format!("EXPIRED: this key's term ended on {}.", date(license.expires_at))),
-        _ => note(format!("Valid until: {}", expiry(license.expires_at))),
-    }
-    note(format!(
-        "Lost this file? Find the key again at {}/recover with the order number and the email or npub you gave.",
-        s.delivery.public_url()
-    ));
-    if let Some(contact) = seller.contact_line() {
-        note(format!("Questions? Contact the seller: {contact}"));
-    }
-    let mut res = text.into_response();
+    let product_name = product.as_ref().map_or("your product", |p| p.name.as_str());
+    let order = invoice.id.to_string();
+    let notes = lic_notes(&s.delivery.sender(), product_name, Some(&order), standing);
+    let mut res = lic_file(&license.license_key, &notes).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
@@ -185,11 +169,7 @@ pub fn path(invoice_id: impl std::fmt::Display) -> String {
 
 /// "Never (lifetime license)" or the day it ends.
 pub fn expiry(expires_at: i64) -> String {
-    if expires_at <= 0 {
-        "Never (lifetime license)".to_string()
-    } else {
-        date(expires_at)
-    }
+    crate::delivery::buyer_notices::until(expires_at)
 }
 
 /// The invoice and, once issued, its license.

@@ -1,7 +1,7 @@
-//! `POST /v1/recover/npub`: a buyer asks for every key bought with their
-//! npub to be sent to that npub by Nostr DM (receiving it proves they own
-//! it). The answer is the same whether or not anything was found; requests
-//! are limited per client address (429) and, silently, per npub.
+//! `POST /v1/recover/npub` and `POST /v1/recover/email`: a buyer asks for
+//! every key bought with their npub (or e-mail address) to be sent to it by
+//! Nostr DM (or e-mail): receiving it proves they own it. The answer is the same whether or not anything was found; requests
+//! are limited per client address (429) and, silently, per npub or address.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -30,6 +30,26 @@ pub const ANSWER: &str =
 pub struct Accepted {
     ok: bool,
     message: &'static str,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverEmailBody {
+    email: String,
+}
+
+/// The one answer to every well-formed request by e-mail.
+pub const EMAIL_ANSWER: &str =
+    "If any keys were bought with this e-mail address, an e-mail listing them is on its way to it.";
+
+/// `POST /v1/recover/email`: every key bought with the address, mailed to it.
+pub async fn email(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(b): JsonBody<RecoverEmailBody>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    crate::services::email::request_recovery(&s.core, ip, &b.email).await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted { ok: true, message: EMAIL_ANSWER })))
 }
 
 pub async fn npub(

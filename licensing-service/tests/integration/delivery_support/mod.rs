@@ -1,6 +1,8 @@
 //! For the delivery tests: a real Nostr relay in-process, a buyer's Nostr
 //! client, and a webhook receiver whose answers a test scripts.
 
+pub mod smtp;
+
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
