@@ -104,6 +104,35 @@ def measure(db_path, base, key, rounds):
     for form, ts in sorted(times.items()):
         print(f"{form:20} n={len(ts):4}  p50={pct(ts, .5):7.2f} ms  p99={pct(ts, .99):7.2f} ms")
     print(f"{'all forms':20} n={len(every):4}  p50={pct(every, .5):7.2f} ms  p99={pct(every, .99):7.2f} ms")
+    customers(db, conn, headers, rnd, max(10, rounds // 10))
+
+
+def customers(db, conn, headers, rnd, rounds):
+    """The customers' list, a search and one customer's page (grouped on each request)."""
+    def get(path):
+        t0 = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        if r.status != 200:
+            sys.exit(f"bench: {path}: {r.status} {body}")
+        return (time.perf_counter() - t0) * 1000, body
+    n = db.execute("SELECT count(*) FROM licenses").fetchone()[0]
+    times = {"customers page": [], "customer search": [], "customer details": []}
+    for _ in range(rounds):
+        ms, _ = get("/v1/admin/customers?limit=50")
+        times["customers page"].append(ms)
+        i = rnd.randrange(0, n)
+        email = db.execute("SELECT buyer_email FROM licenses ORDER BY rowid LIMIT 1 OFFSET ?", (i,)).fetchone()[0]
+        ms, body = get("/v1/admin/customers?q=" + urllib.parse.quote(email))
+        times["customer search"].append(ms)
+        found = body["customers"]
+        if not found:
+            sys.exit(f"bench: customer {email} not found")
+        ms, _ = get("/v1/admin/customers/" + urllib.parse.quote(found[0]["customer_id"]))
+        times["customer details"].append(ms)
+    for form, ts in times.items():
+        print(f"{form:20} n={len(ts):4}  p50={pct(ts, .5):7.2f} ms  p99={pct(ts, .99):7.2f} ms")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ impl Acc {
         CustomerView {
             customer_id: customer_id(key),
             emails: emails.iter().map(|e| e[2..].to_string()).collect(),
-            npubs: npubs.iter().filter_map(|n| Npub::parse(&n[2..]).ok()).map(|n| n.to_bech32()).collect(),
+            npubs: npubs.iter().filter_map(|n| Npub::stored(&n[2..])).map(|n| n.to_bech32()).collect(),
             license_ids: self.licenses.iter().map(|l| l.1).collect(),
             sales: self.tally.sales,
             total_paid_sats: self.tally.sats,
