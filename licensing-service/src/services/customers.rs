@@ -3,7 +3,7 @@
 //! on each request from the licenses and settled invoices, so the grouping
 //! is never stale.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -15,33 +15,59 @@ use crate::db;
 use crate::domain::npub::Npub;
 use crate::domain::time::Timestamp;
 
-/// Identities, `e:<email>` or `n:<hex>`, joined when seen together.
+/// Identities, `e:<email>` or `n:<hex>`, joined when seen together: a
+/// union-find over their indices, whose root is always the smallest identity
+/// of its group (the customer's id derives from it).
 #[derive(Default)]
 struct Groups {
-    parent: HashMap<String, String>,
+    index: HashMap<String, usize>,
+    names: Vec<String>,
+    parent: Vec<usize>,
+    /// Reused to build each identity's name without allocating.
+    buf: String,
 }
 
 impl Groups {
-    fn root(&mut self, id: &str) -> String {
-        let mut cur = id.to_string();
-        while let Some(p) = self.parent.get(&cur).filter(|p| **p != cur) {
-            cur = p.clone();
+    fn id(&mut self, prefix: &str, value: &str) -> usize {
+        self.buf.clear();
+        self.buf.push_str(prefix);
+        self.buf.push_str(value);
+        if let Some(&i) = self.index.get(self.buf.as_str()) {
+            return i;
         }
-        // Path compression: point `id` straight at its root.
-        self.parent.insert(id.to_string(), cur.clone());
-        cur
+        let i = self.names.len();
+        self.index.insert(self.buf.clone(), i);
+        self.names.push(self.buf.clone());
+        self.parent.push(i);
+        i
     }
 
-    /// Records the identities of one order or license; the root is the smallest.
-    fn join(&mut self, email: Option<&str>, npub: Option<&str>) -> Option<String> {
-        let ids: Vec<String> =
-            [email.map(|e| format!("e:{e}")), npub.map(|n| format!("n:{n}"))].into_iter().flatten().collect();
-        let roots: Vec<String> = ids.iter().map(|i| self.root(i)).collect();
-        let min = roots.iter().min()?.clone();
-        for r in roots {
-            self.parent.insert(r, min.clone());
+    fn root(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            // Path halving: each step points a node at its grandparent.
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
         }
-        Some(min)
+        i
+    }
+
+    /// Records the identities of one order or license; their group's root.
+    fn join(&mut self, email: Option<&str>, npub: Option<&str>) -> Option<usize> {
+        let mut root: Option<usize> = None;
+        for (prefix, value) in [("e:", email), ("n:", npub)] {
+            let Some(value) = value else { continue };
+            let id = self.id(prefix, value);
+            let r = self.root(id);
+            root = Some(match root {
+                Some(b) if b != r => {
+                    let (keep, other) = if self.names[r] < self.names[b] { (r, b) } else { (b, r) };
+                    self.parent[other] = keep;
+                    keep
+                }
+                _ => r,
+            });
+        }
+        root
     }
 }
 
@@ -93,15 +119,14 @@ pub(super) async fn all(s: &Core) -> Result<Vec<CustomerView>, ServiceError> {
     for sale in &sales {
         groups.join(sale_email(&sale.buyer_email).as_deref(), sale.buyer_npub.as_deref());
     }
-    let mut accs: BTreeMap<String, Acc> = BTreeMap::new();
-    let ids: Vec<String> = groups.parent.keys().cloned().collect();
-    for id in ids {
-        let root = groups.root(&id);
-        accs.entry(root).or_default().ids.insert(id);
+    let mut accs: Vec<Option<Acc>> = (0..groups.names.len()).map(|_| None).collect();
+    for id in 0..groups.names.len() {
+        let root = groups.root(id);
+        accs[root].get_or_insert_with(Acc::default).ids.insert(groups.names[id].clone());
     }
     for h in &holders {
         let root = groups.join(h.email.as_deref(), h.npub.as_deref()).expect("a holder has an identity");
-        let acc = accs.get_mut(&root).expect("every root has an entry");
+        let acc = accs[root].as_mut().expect("every root has an entry");
         acc.licenses.push((h.created_at, h.license_id));
         acc.seen(h.created_at);
     }
@@ -109,11 +134,12 @@ pub(super) async fn all(s: &Core) -> Result<Vec<CustomerView>, ServiceError> {
         let Some(root) = groups.join(sale_email(&sale.buyer_email).as_deref(), sale.buyer_npub.as_deref()) else {
             continue;
         };
-        let acc = accs.get_mut(&root).expect("every root has an entry");
+        let acc = accs[root].as_mut().expect("every root has an entry");
         acc.tally.add(sale)?;
         acc.seen(sale.settled_at);
     }
-    let mut list: Vec<CustomerView> = accs.into_iter().map(|(k, a)| a.view(&k)).collect();
+    let mut list: Vec<CustomerView> =
+        accs.into_iter().enumerate().filter_map(|(root, a)| a.map(|a| a.view(&groups.names[root]))).collect();
     list.sort_by(|a, b| b.last_purchase_at.cmp(&a.last_purchase_at).then(a.customer_id.cmp(&b.customer_id)));
     Ok(list)
 }
@@ -158,4 +184,26 @@ pub async fn details(s: &Core, id: &str) -> Result<CustomerDetails, ServiceError
         }
     }
     Ok(CustomerDetails { customer, licenses })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_seen_together_are_one_group_rooted_at_the_smallest() {
+        let mut g = Groups::default();
+        let b = g.join(Some("bob@x"), None).unwrap();
+        let n = g.join(None, Some("ff")).unwrap();
+        assert_ne!(g.root(b), g.root(n));
+        // A later order carries both: one group, and its root is the smallest name.
+        let r = g.join(Some("bob@x"), Some("ff")).unwrap();
+        assert_eq!(g.names[r], "e:bob@x");
+        let a = g.join(Some("ann@x"), Some("ff")).unwrap();
+        assert_eq!(g.names[a], "e:ann@x", "a smaller identity joining becomes the root");
+        for id in 0..g.names.len() {
+            assert_eq!(g.root(id), a);
+        }
+        assert_eq!(g.join(None, None), None);
+    }
 }
