@@ -71,12 +71,17 @@ impl Sender {
     }
 }
 
+/// A day as buyers read it: "2 December 2026".
+pub fn day(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default()
+}
+
 /// When a key stops working, in words: a date, or never.
 pub fn until(expires_at: i64) -> String {
     if expires_at <= 0 {
         "Never (lifetime license)".to_string()
     } else {
-        chrono::DateTime::from_timestamp(expires_at, 0).map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default()
+        day(expires_at)
     }
 }
 

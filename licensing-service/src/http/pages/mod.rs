@@ -189,7 +189,7 @@ fn plural(n: i64, unit: &str) -> String {
 
 /// Unix seconds → "1 May 2027" (UTC), the same text the script writes.
 pub fn date(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0).map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default()
+    crate::delivery::buyer_notices::day(unix)
 }
 
 #[cfg(test)]

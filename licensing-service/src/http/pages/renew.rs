@@ -11,8 +11,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::security::PageForm;
-use super::thank_you::expiry;
 use super::{date, render_form, term, Caching, Chrome, PageQuery};
+use crate::delivery::buyer_notices::until as expiry;
 use crate::domain::now_unix;
 use crate::domain::subscription::{renewal_start, State as SubState};
 use crate::http::client_ip::ClientIp;

@@ -20,7 +20,7 @@ use crate::config::origin_of;
 use crate::db;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
-use crate::delivery::buyer_notices::lic_notes;
+use crate::delivery::buyer_notices::{lic_notes, until};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::license::lic_file;
 use crate::domain::now_unix;
@@ -110,7 +110,7 @@ pub async fn page(State(s): State<AppState>, PageQuery(q): PageQuery<InvoiceQuer
             .filter(|u| invoice.status == InvoiceStatus::Pending && origin_of(u).is_some()),
         key: license.as_ref().map(|l| l.license_key.clone()).unwrap_or_default(),
         seats: license.as_ref().map(|l| seats(l.max_machines)).unwrap_or_default(),
-        expires: license.as_ref().map(|l| expiry(l.expires_at)).unwrap_or_default(),
+        expires: license.as_ref().map(|l| until(l.expires_at)).unwrap_or_default(),
         free: invoice.amount_sats == 0,
         purpose: invoice.purpose.as_str(),
         refund_to_card: refund.as_ref().is_some_and(|r| r.provider == crate::payment::stripe::NAME),
@@ -138,7 +138,7 @@ pub async fn key_file(State(s): State<AppState>, PageQuery(q): PageQuery<Invoice
         (false, "revoked") => "REVOKED: this key no longer works.".to_string(),
         (false, "suspended") => "SUSPENDED: this key does not work while its payment is disputed.".to_string(),
         (false, "expired") => format!("EXPIRED: this key's term ended on {}.", date(license.expires_at)),
-        _ => format!("Valid until: {}", expiry(license.expires_at)),
+        _ => format!("Valid until: {}", until(license.expires_at)),
     };
     let product_name = product.as_ref().map_or("your product", |p| p.name.as_str());
     let order = invoice.id.to_string();
@@ -165,11 +165,6 @@ fn key_state(l: &License, now: i64) -> &'static str {
 /// The thank-you page of an invoice, on whatever address the buyer uses.
 pub fn path(invoice_id: impl std::fmt::Display) -> String {
     format!("/thank-you?invoice={invoice_id}")
-}
-
-/// "Never (lifetime license)" or the day it ends.
-pub fn expiry(expires_at: i64) -> String {
-    crate::delivery::buyer_notices::until(expires_at)
 }
 
 /// The invoice and, once issued, its license.

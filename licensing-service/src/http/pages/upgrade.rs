@@ -12,9 +12,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::security::PageForm;
-use super::thank_you::expiry;
 use super::{date, render_form, sats, seats, Caching, Chrome};
 use crate::db;
+use crate::delivery::buyer_notices::until as expiry;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::public::codes::too_many;
