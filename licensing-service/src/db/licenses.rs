@@ -262,63 +262,71 @@ pub async fn snapshots_page(
         rowid: i64,
         license_key: String,
         #[sqlx(flatten)]
-        snap: SnapshotRow,
+        seated: SeatedRow,
     }
-    let mut conn = pool.acquire().await?;
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT l.rowid, l.license_key, l.id, l.policy_id, l.version, l.product_id, p.slug AS product_slug, l.status, \
-         l.issued_at, l.expires_at, l.grace_seconds, l.max_machines, l.is_trial, l.entitlements \
-         FROM licenses l JOIN products p ON p.id = l.product_id WHERE l.rowid < ? ORDER BY l.rowid DESC LIMIT ?",
-    )
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT l.rowid, l.license_key, {SNAPSHOT_COLUMNS} {SNAPSHOT_FROM} WHERE l.rowid < ? ORDER BY l.rowid DESC LIMIT ?"
+    ))
     .bind(before_rowid)
     .bind(limit)
-    .fetch_all(&mut *conn)
+    .fetch_all(pool)
     .await?;
-    let Some(last) = rows.last() else { return Ok(Vec::new()) };
-    let (low, high) = (last.rowid, rows[0].rowid);
-    // The seats of the page's licenses, in one range read of the licenses' rowids.
-    let seats: Vec<(Hyphenated, String, Hyphenated)> = sqlx::query_as(
-        "SELECT m.license_id, m.fingerprint, m.id FROM licenses l JOIN machines m ON m.license_id = l.id \
-         WHERE l.rowid BETWEEN ? AND ? AND m.active = 1 ORDER BY m.activated_at, m.id",
-    )
-    .bind(low)
-    .bind(high)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut by_license: std::collections::HashMap<Uuid, Vec<(String, Uuid)>> = std::collections::HashMap::new();
-    for (license, fp, id) in seats {
-        by_license.entry(license.into()).or_default().push((fp, id.into()));
-    }
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let seats = by_license.remove(&r.snap.id).unwrap_or_default();
-            (r.rowid, r.license_key, r.snap.into_snapshot(seats))
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.rowid, r.license_key, r.seated.snap.into_snapshot(r.seated.seats))).collect())
 }
 
-/// The license's current snapshot, read on one connection (inside the
-/// writer's transaction when called after a change).
+/// The columns of a snapshot, its seats as one JSON array (`[[fingerprint, machine id], …]`, in the
+/// order they were taken): one statement, so a snapshot is never torn between two reads.
+const SNAPSHOT_COLUMNS: &str = "l.id, l.policy_id, l.version, l.product_id, p.slug AS product_slug, l.status, \
+    l.issued_at, l.expires_at, l.grace_seconds, l.max_machines, l.is_trial, l.entitlements, \
+    (SELECT json_group_array(json_array(m.fingerprint, m.id) ORDER BY m.activated_at, m.id) FROM machines m \
+     WHERE m.license_id = l.id AND m.active = 1) AS seats";
+const SNAPSHOT_FROM: &str = "FROM licenses l JOIN products p ON p.id = l.product_id";
+
+#[derive(sqlx::FromRow)]
+struct SeatedRow {
+    #[sqlx(flatten)]
+    snap: SnapshotRow,
+    #[sqlx(json)]
+    seats: Vec<(String, Uuid)>,
+}
+
 pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<Option<LicenseSnapshot>, sqlx::Error> {
-    let Some(r) = sqlx::query_as::<_, SnapshotRow>(
-        "SELECT l.id, l.policy_id, l.version, l.product_id, p.slug AS product_slug, l.status, l.issued_at, l.expires_at, \
-         l.grace_seconds, l.max_machines, l.is_trial, l.entitlements \
-         FROM licenses l JOIN products p ON p.id = l.product_id WHERE l.id = ?",
-    )
-    .bind(license_id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let seats: Vec<(String, Hyphenated)> = sqlx::query_as(
-        "SELECT fingerprint, id FROM machines WHERE license_id = ? AND active = 1 ORDER BY activated_at, id",
-    )
-    .bind(license_id.to_string())
+    let row: Option<SeatedRow> = sqlx::query_as(&format!("SELECT {SNAPSHOT_COLUMNS} {SNAPSHOT_FROM} WHERE l.id = ?"))
+        .bind(license_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.snap.into_snapshot(r.seats)))
+}
+
+/// The snapshots of many licenses in one read (those that exist).
+pub async fn snapshots_of(
+    conn: &mut SqliteConnection,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<Vec<LicenseSnapshot>, sqlx::Error> {
+    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    let rows: Vec<SeatedRow> = sqlx::query_as(&format!(
+        "SELECT {SNAPSHOT_COLUMNS} {SNAPSHOT_FROM} WHERE l.id IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(serde_json::to_string(&ids).expect("ids serialise"))
     .fetch_all(&mut *conn)
     .await?;
-    Ok(Some(r.into_snapshot(seats.into_iter().map(|(fp, id)| (fp, id.into())).collect())))
+    Ok(rows.into_iter().map(|r| r.snap.into_snapshot(r.seats)).collect())
+}
+
+/// Adds `by` to the version of each license named (one statement for a
+/// whole group of changes).
+pub async fn bump_versions(tx: &mut Tx, bumps: &[(Uuid, i64)]) -> Result<(), sqlx::Error> {
+    if bumps.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<(String, i64)> = bumps.iter().map(|(id, by)| (id.to_string(), *by)).collect();
+    sqlx::query(
+        "UPDATE licenses SET version = version + (j.value ->> 1) FROM json_each(?) j WHERE licenses.id = j.value ->> 0",
+    )
+    .bind(serde_json::to_string(&list).expect("bumps serialise"))
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
 }
 
 impl SnapshotRow {

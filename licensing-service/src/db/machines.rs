@@ -52,35 +52,54 @@ pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Re
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM machines WHERE id = ?")).bind(id.to_string()).fetch_optional(e).await
 }
 
-pub async fn insert(tx: &mut Tx, m: &Machine) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!("INSERT INTO machines ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
-        .bind(m.id.to_string())
-        .bind(m.license_id.to_string())
-        .bind(&m.fingerprint)
-        .bind(&m.hostname)
-        .bind(&m.platform)
-        .bind(m.active)
-        .bind(m.activated_at)
-        .bind(m.last_seen_at)
-        .bind(m.deactivated_at)
-        .bind(&m.deactivation_reason)
-        .execute(&mut **tx)
-        .await
-        .map(|_| ())
+/// The freed seats these licenses once gave these fingerprints, in one read:
+/// the newest freed row of each pair that has one, with when it was freed.
+/// Taking the seat again reuses its row, so churn adds no rows.
+pub async fn freed_seats(
+    tx: &mut Tx,
+    pairs: &[(Uuid, &str)],
+) -> Result<std::collections::HashMap<(Uuid, String), (Uuid, i64)>, sqlx::Error> {
+    let mut found = std::collections::HashMap::new();
+    if pairs.is_empty() {
+        return Ok(found);
+    }
+    let list: Vec<(String, &str)> = pairs.iter().map(|(l, fp)| (l.to_string(), *fp)).collect();
+    let rows: Vec<(Hyphenated, String, Hyphenated, Option<i64>)> = sqlx::query_as(
+        "SELECT m.license_id, m.fingerprint, m.id, m.deactivated_at FROM json_each(?) j \
+         JOIN machines m ON m.license_id = j.value ->> 0 AND m.fingerprint = j.value ->> 1 \
+         WHERE m.active = 0 ORDER BY m.deactivated_at",
+    )
+    .bind(serde_json::to_string(&list).expect("pairs serialise"))
+    .fetch_all(&mut **tx)
+    .await?;
+    // Ascending, so the newest freed row of a pair is the one left.
+    for (license, fp, id, at) in rows {
+        found.insert((license.into(), fp), (id.into(), at.unwrap_or(0)));
+    }
+    Ok(found)
 }
 
-/// The freed seat this license once gave this fingerprint, if any, with
-/// when it was freed: taking the seat again reuses its row, so churn adds no rows.
-pub async fn freed_seat(tx: &mut Tx, license_id: Uuid, fingerprint: &str) -> Result<Option<(Uuid, i64)>, sqlx::Error> {
-    let row: Option<(Hyphenated, Option<i64>)> = sqlx::query_as(
-        "SELECT id, deactivated_at FROM machines WHERE license_id = ? AND fingerprint = ? AND active = 0 \
-         ORDER BY deactivated_at DESC LIMIT 1",
+/// Inserts many new active seats, each with its lapse timeout, in one statement.
+pub async fn insert_many(tx: &mut Tx, seats: &[(Machine, i64)]) -> Result<(), sqlx::Error> {
+    if seats.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = seats
+        .iter()
+        .map(|(m, lapse)| {
+            serde_json::json!([m.id, m.license_id, m.fingerprint, m.hostname, m.platform, m.activated_at, lapse])
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO machines (id, license_id, fingerprint, hostname, platform, active, activated_at, last_seen_at, \
+         lapse_after) \
+         SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 1, j.value ->> 5, \
+         j.value ->> 5, j.value ->> 6 FROM json_each(?) j",
     )
-    .bind(license_id.to_string())
-    .bind(fingerprint)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.map(|(id, at)| (Uuid::from(id), at.unwrap_or(0))))
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
 }
 
 /// Takes a freed seat's row again.

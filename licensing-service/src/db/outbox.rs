@@ -27,14 +27,7 @@ pub async fn enqueue_at(
     data: Value,
 ) -> Result<String, sqlx::Error> {
     let id = format!("evt_{}", Uuid::new_v4().simple());
-    let wanted: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM webhook_endpoints e \
-         WHERE e.active = 1 AND EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value IN (?1, '*')) LIMIT 1",
-    )
-    .bind(event.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
-    if wanted.is_none() {
+    if !wanted(tx, event).await? {
         return Ok(id);
     }
     sqlx::query("INSERT INTO outbox_events (id, type, created_at, data) VALUES (?, ?, ?, ?)")
@@ -57,6 +50,51 @@ pub async fn enqueue_at(
     .execute(&mut **tx)
     .await?;
     Ok(id)
+}
+
+/// Whether any active endpoint subscribes to `event`.
+async fn wanted(tx: &mut Tx, event: EventType) -> Result<bool, sqlx::Error> {
+    let wanted: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM webhook_endpoints e \
+         WHERE e.active = 1 AND EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value IN (?1, '*')) LIMIT 1",
+    )
+    .bind(event.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(wanted.is_some())
+}
+
+/// [`enqueue`] for many events of one type at once (a group of seat
+/// changes): one statement when no endpoint wants them, three when one does.
+pub async fn enqueue_many(tx: &mut Tx, now: i64, event: EventType, data: Vec<Value>) -> Result<(), sqlx::Error> {
+    if data.is_empty() || !wanted(tx, event).await? {
+        return Ok(());
+    }
+    let rows: Vec<(String, String)> =
+        data.iter().map(|d| (format!("evt_{}", Uuid::new_v4().simple()), d.to_string())).collect();
+    let rows = serde_json::to_string(&rows).expect("events serialise");
+    sqlx::query(
+        "INSERT INTO outbox_events (id, type, created_at, data) SELECT j.value ->> 0, ?2, ?3, j.value ->> 1 \
+         FROM json_each(?1) j",
+    )
+    .bind(&rows)
+    .bind(event.as_str())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, state, attempts, next_attempt_at, created_at, \
+         updated_at) \
+         SELECT 'whd_' || lower(hex(randomblob(16))), j.value ->> 0, e.id, 'pending', 0, ?2, ?2, ?2 \
+         FROM json_each(?1) j JOIN webhook_endpoints e \
+         WHERE e.active = 1 AND EXISTS (SELECT 1 FROM json_each(e.events) k WHERE k.value IN (?3, '*'))",
+    )
+    .bind(&rows)
+    .bind(now)
+    .bind(event.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// A stored event.

@@ -103,13 +103,18 @@ async fn licenses_machines_and_snapshots_read_back() {
     };
     let mut tx = db.begin().await.unwrap();
     licenses::insert(&mut tx, &l).await.unwrap();
-    machines::insert(&mut tx, &m).await.unwrap();
+    machines::insert_many(&mut tx, &[(m.clone(), 0)]).await.unwrap();
     let snap = licenses::snapshot(&mut tx, l.id).await.unwrap().unwrap();
     assert_eq!((snap.license_id, snap.product_id, snap.status), (l.id, l.product_id, LicenseStatus::Suspended));
     assert_eq!((snap.product_slug.as_str(), snap.entitlements.clone()), ("app", l.entitlements.clone()));
     assert_eq!(snap.seats, vec![("fp-1".to_string(), m.id)]);
     assert!(machines::deactivate(&mut tx, m.id, "test", NOW + 1).await.unwrap());
-    assert_eq!(machines::freed_seat(&mut tx, l.id, "fp-1").await.unwrap(), Some((m.id, NOW + 1)));
+    let freed = machines::freed_seats(&mut tx, &[(l.id, "fp-1"), (l.id, "fp-2")]).await.unwrap();
+    assert_eq!(freed.into_iter().collect::<Vec<_>>(), vec![((l.id, "fp-1".to_string()), (m.id, NOW + 1))]);
+    licenses::bump_versions(&mut tx, &[(l.id, 2)]).await.unwrap();
+    let many = licenses::snapshots_of(&mut tx, [l.id, Uuid::new_v4()]).await.unwrap();
+    assert_eq!(many.len(), 1, "a license that does not exist is left out");
+    assert_eq!((many[0].version, many[0].seats.len()), (snap.version + 2, 0), "bumped, and the freed seat gone");
     tx.commit().await.unwrap();
 
     let got = licenses::by_id(&db.read, l.id).await.unwrap().unwrap();
@@ -266,7 +271,7 @@ async fn maintained_counts_equal_the_rows() {
             deactivated_at: None,
             deactivation_reason: None,
         };
-        machines::insert(&mut tx, &m).await.unwrap();
+        machines::insert_many(&mut tx, &[(m.clone(), 0)]).await.unwrap();
         seats.push(m);
     }
     assert!(machines::deactivate(&mut tx, seats[0].id, "test", NOW).await.unwrap());

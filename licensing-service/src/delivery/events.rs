@@ -53,15 +53,10 @@ fn with_extra(mut data: Value, extra: Value) -> Value {
     data
 }
 
-/// Enqueues `machine.activated` or `machine.deactivated`.
-pub async fn machine_event(
-    tx: &mut Tx,
-    now: i64,
-    event: EventType,
-    m: &Machine,
-    extra: Value,
-) -> Result<String, sqlx::Error> {
-    db::outbox::enqueue(tx, now, event, machine_data(m, extra)).await
+/// `machine.activated` for each seat a group of seat changes took anew.
+pub async fn activation_events(tx: &mut Tx, now: i64, machines: &[&Machine]) -> Result<(), sqlx::Error> {
+    let data = machines.iter().map(|m| machine_data(m, json!({}))).collect();
+    db::outbox::enqueue_many(tx, now, EventType::MachineActivated, data).await
 }
 
 /// A freed seat is told at `deliver_at`, a little later, so a seat freed and

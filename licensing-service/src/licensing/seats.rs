@@ -3,15 +3,21 @@
 //! while the previous commit ran in one transaction, in arrival order, and
 //! answers each caller once that transaction is durable. Each change decides
 //! again on the transaction's own view (earlier changes of the group
-//! included), so seat caps stay exact. If the group's transaction fails,
-//! each change is retried alone, so one failure never fails the others.
+//! included), so seat caps stay exact. What the group reads and writes is
+//! shared (see [`Group`]): each statement crosses to SQLite's worker thread
+//! and back, so statements per group, not per change, set the pace. If the
+//! group's transaction fails, each change is retried alone, so one failure
+//! never fails the others.
+
+use std::collections::{HashMap, HashSet};
 
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::db::machines::Machine;
 use crate::db::{self, Db, Tx};
-use crate::delivery::events::{deactivation_event, machine_event};
-use crate::delivery::EventType;
+use crate::delivery::events::{activation_events, deactivation_event};
+use crate::domain::machine_rules::MachineRules;
 use crate::domain::validation::{LicenseSnapshot, Reason, Seat};
 
 /// Most changes in one transaction.
@@ -98,19 +104,34 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(SeatOp, Reply)>, quiet: i64) {
 
 async fn apply_group(db: &Db, ops: &[&SeatOp], quiet: i64) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut tx = db.begin().await?;
+    let mut group = Group::read(&mut tx, ops).await?;
     let mut out = Vec::with_capacity(ops.len());
     for op in ops {
         out.push(match op {
             SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now } => {
                 let machine =
                     NewSeat { fingerprint, prefix, hostname: hostname.as_deref(), platform: platform.as_deref() };
-                take(&mut tx, *license_id, &machine, *now, quiet).await?
+                group.take(&mut tx, *license_id, &machine, *now, quiet).await?
             }
             SeatOp::Free { machine_id, license_id, reason, now } => {
-                Outcome::Freed(free(&mut tx, *machine_id, *license_id, reason, None, *now, quiet).await?)
+                // A free reads the license back from the database: what the group holds goes first.
+                group.flush(&mut tx).await?;
+                let fingerprint = group
+                    .fresh
+                    .get(license_id)
+                    .and_then(|l| l.seats.iter().find(|(_, id)| id == machine_id).map(|(fp, _)| fp.clone()));
+                let snap = free(&mut tx, *machine_id, *license_id, reason, None, *now, quiet).await?;
+                if let Some(snap) = &snap {
+                    group.fresh.insert(*license_id, snap.clone());
+                    if let Some(fp) = fingerprint {
+                        group.freed.insert((*license_id, fp), (*machine_id, *now));
+                    }
+                }
+                Outcome::Freed(snap)
             }
         });
     }
+    group.flush(&mut tx).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -123,68 +144,130 @@ struct NewSeat<'a> {
     platform: Option<&'a str>,
 }
 
-/// Decides again on the transaction's view and inserts (or reuses) the
-/// seat, with its policy's machine rules: one trial per machine, and the
-/// floating-seat timeout the seat carries.
-async fn take(
-    tx: &mut Tx,
-    license_id: Uuid,
-    seat: &NewSeat<'_>,
+/// What a group of seat changes reads once, and the writes its takes share:
+/// the licenses, their policies' machine rules and the freed seats the takes
+/// may reuse, each read in one statement inside the group's transaction; new
+/// seats, version bumps and `machine.activated` events written in one
+/// statement each at the end (or before a free, which reads the database).
+/// So a group costs a handful of statements, not a handful per change.
+struct Group {
+    /// Each license as the group has left it so far.
+    fresh: HashMap<Uuid, LicenseSnapshot>,
+    rules: HashMap<Uuid, MachineRules>,
+    /// The newest freed seat of each (license, fingerprint) taken in the group.
+    freed: HashMap<(Uuid, String), (Uuid, i64)>,
+    /// New seats not yet written, each with its lapse timeout.
+    new_seats: Vec<(Machine, i64)>,
+    /// Version bumps not yet written, per license.
+    bumps: HashMap<Uuid, i64>,
+    /// Seats taken anew, to tell (`machine.activated`), and when.
+    activated: Vec<Machine>,
     now: i64,
-    quiet_seconds: i64,
-) -> Result<Outcome, sqlx::Error> {
-    let Some(fresh) = db::licenses::snapshot(tx, license_id).await? else { return Ok(Outcome::NotFound) };
-    let freed = match fresh.seat_for(seat.fingerprint) {
-        Ok(Seat::Held(id)) => return Ok(Outcome::Seat(fresh, id)),
-        Err(reason) => return Ok(Outcome::Refused(reason, fresh)),
-        Ok(Seat::Take) => db::machines::freed_seat(tx, license_id, seat.fingerprint).await?,
-    };
-    let rules = db::seat_rules::rules_of_policy(&mut **tx, fresh.policy_id).await?.unwrap_or_default();
-    if fresh.is_trial {
-        let holder = db::seat_rules::trial_holder(&mut **tx, fresh.product_id, seat.prefix).await?;
-        if rules.one_trial_per_machine && holder.is_some_and(|h| h != license_id) {
-            return Ok(Outcome::Refused(Reason::TrialAlreadyUsed, fresh));
+}
+
+impl Group {
+    async fn read(tx: &mut Tx, ops: &[&SeatOp]) -> Result<Group, sqlx::Error> {
+        let takes: Vec<(Uuid, &str)> = ops
+            .iter()
+            .filter_map(|op| match op {
+                SeatOp::Take { license_id, fingerprint, .. } => Some((*license_id, fingerprint.as_str())),
+                SeatOp::Free { .. } => None,
+            })
+            .collect();
+        let mut group = Group {
+            fresh: HashMap::new(),
+            rules: HashMap::new(),
+            freed: HashMap::new(),
+            new_seats: Vec::new(),
+            bumps: HashMap::new(),
+            activated: Vec::new(),
+            now: 0,
+        };
+        if takes.is_empty() {
+            return Ok(group);
         }
-        db::seat_rules::record_trial(tx, fresh.product_id, seat.prefix, license_id, now).await?;
+        let ids: HashSet<Uuid> = takes.iter().map(|(id, _)| *id).collect();
+        group.fresh = db::licenses::snapshots_of(tx, ids).await?.into_iter().map(|s| (s.license_id, s)).collect();
+        let policies: HashSet<Uuid> = group.fresh.values().map(|s| s.policy_id).collect();
+        group.rules = db::seat_rules::rules_of_policies(tx, policies).await?;
+        group.freed = db::machines::freed_seats(tx, &takes).await?;
+        Ok(group)
     }
-    let machine = db::machines::Machine {
-        id: freed.map_or_else(Uuid::new_v4, |(id, _)| id),
-        license_id,
-        fingerprint: seat.fingerprint.to_string(),
-        hostname: seat.hostname.map(str::to_owned),
-        platform: seat.platform.map(str::to_owned),
-        active: true,
-        activated_at: now,
-        last_seen_at: now,
-        deactivated_at: None,
-        deactivation_reason: None,
-    };
-    let quiet = match freed {
-        None => {
-            db::machines::insert(tx, &machine).await?;
-            false
+
+    /// Decides again on the group's view and takes (or reuses) the seat,
+    /// with its policy's machine rules: one trial per machine, and the
+    /// floating-seat timeout the seat carries.
+    async fn take(
+        &mut self,
+        tx: &mut Tx,
+        license_id: Uuid,
+        seat: &NewSeat<'_>,
+        now: i64,
+        quiet_seconds: i64,
+    ) -> Result<Outcome, sqlx::Error> {
+        let Some(fresh) = self.fresh.get_mut(&license_id) else { return Ok(Outcome::NotFound) };
+        match fresh.seat_for(seat.fingerprint) {
+            Ok(Seat::Held(id)) => return Ok(Outcome::Seat(fresh.clone(), id)),
+            Err(reason) => return Ok(Outcome::Refused(reason, fresh.clone())),
+            Ok(Seat::Take) => {}
         }
-        Some((id, freed_at)) => {
-            db::machines::reactivate(tx, &machine).await?;
-            // Freed and taken again before anyone was told: nobody is.
-            let since = now - quiet_seconds;
-            db::outbox::withdraw_deactivation(tx, id, since).await? && freed_at >= since
+        let rules = self.rules.get(&fresh.policy_id).copied().unwrap_or_default();
+        if fresh.is_trial {
+            let holder = db::seat_rules::trial_holder(&mut **tx, fresh.product_id, seat.prefix).await?;
+            if rules.one_trial_per_machine && holder.is_some_and(|h| h != license_id) {
+                return Ok(Outcome::Refused(Reason::TrialAlreadyUsed, fresh.clone()));
+            }
+            db::seat_rules::record_trial(tx, fresh.product_id, seat.prefix, license_id, now).await?;
         }
-    };
-    // A new row starts without a timeout; a reused one may carry an old one.
-    if freed.is_some() || rules.seat_timeout_seconds != 0 {
-        db::machines::set_lapse_after(tx, machine.id, rules.seat_timeout_seconds).await?;
+        let freed = self.freed.remove(&(license_id, seat.fingerprint.to_owned()));
+        let machine = db::machines::Machine {
+            id: freed.map_or_else(Uuid::new_v4, |(id, _)| id),
+            license_id,
+            fingerprint: seat.fingerprint.to_string(),
+            hostname: seat.hostname.map(str::to_owned),
+            platform: seat.platform.map(str::to_owned),
+            active: true,
+            activated_at: now,
+            last_seen_at: now,
+            deactivated_at: None,
+            deactivation_reason: None,
+        };
+        let quiet = match freed {
+            None => {
+                self.new_seats.push((machine.clone(), rules.seat_timeout_seconds));
+                false
+            }
+            Some((id, freed_at)) => {
+                db::machines::reactivate(tx, &machine).await?;
+                // A reused row may carry an old timeout.
+                db::machines::set_lapse_after(tx, id, rules.seat_timeout_seconds).await?;
+                // Freed and taken again before anyone was told: nobody is.
+                let since = now - quiet_seconds;
+                db::outbox::withdraw_deactivation(tx, id, since).await? && freed_at >= since
+            }
+        };
+        // Only a newly taken seat is told; validations that hold one never are.
+        if !quiet {
+            self.activated.push(machine.clone());
+        }
+        self.now = self.now.max(now);
+        *self.bumps.entry(license_id).or_default() += 1;
+        fresh.version += 1;
+        fresh.seats.push((machine.fingerprint, machine.id));
+        Ok(Outcome::Seat(fresh.clone(), machine.id))
     }
-    // Only a newly taken seat writes an event; validations that hold one never do.
-    if !quiet {
-        machine_event(tx, now, EventType::MachineActivated, &machine, serde_json::json!({})).await?;
+
+    /// Writes the new seats, version bumps and events the group holds.
+    async fn flush(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
+        db::machines::insert_many(tx, &self.new_seats).await?;
+        let bumps: Vec<(Uuid, i64)> = self.bumps.drain().collect();
+        db::licenses::bump_versions(tx, &bumps).await?;
+        let activated: Vec<&Machine> = self.activated.iter().collect();
+        activation_events(tx, self.now, &activated).await?;
+        self.new_seats.clear();
+        self.activated.clear();
+        Ok(())
     }
-    // The snapshot as committed is the one read above with this seat added:
-    // nothing else writes the license inside this (single-writer) transaction.
-    let mut snap = fresh;
-    snap.version = db::licenses::bump_version(tx, license_id).await?;
-    snap.seats.push((machine.fingerprint, machine.id));
-    Ok(Outcome::Seat(snap, machine.id))
 }
 
 /// Frees a seat (by the application, or by the operator when `audit` is
