@@ -5,7 +5,10 @@
 --         $SCALE_START on (first sight of every key + machine: a seat is taken);
 --         past the last key it starts again with new machines when SCALE_WRAP
 --         is set (the policy has unlimited seats), else sends GET /healthz;
---   warm: a random key with its own machine (seated by the walk);
+--   warm: a random key with its own machine (seated by the walk), each
+--         machine from its own fixed address (as a deployed app calls);
+--         the requests are built once in init(), so the client spends
+--         per request what it spends on /healthz (a table lookup);
 --   bare: a random key without a fingerprint.
 -- done() prints "walked <n>": the walk positions every thread got past.
 local threads = {}
@@ -25,6 +28,17 @@ function init(args)
   wrap = os.getenv("SCALE_WRAP") ~= nil
   counter = tid * 16777216
   math.randomseed(os.time() + tid * 7919)
+  if mode == "warm" then
+    built = {}
+    for i = 1, n do
+      local ip = string.format("10.%d.%d.%d", math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256)
+      local body = string.format('{"key":"%s","fingerprint":"scale-machine-%d","product_slug":"scale"}', keys[i], i)
+      built[i] = wrk.format("POST", "/v1/validate", {
+        ["Content-Type"] = "application/json",
+        ["X-Forwarded-For"] = ip,
+      }, body)
+    end
+  end
 end
 
 -- A fixed permutation of 1..n (the step is prime, so coprime with n unless n is its multiple).
@@ -33,6 +47,9 @@ local function perm(w)
 end
 
 function request()
+  if built then
+    return built[math.random(n)]
+  end
   counter = counter + 1
   local c = counter % 4194304
   local ip = string.format("10.%d.%d.%d", math.floor(c / 65536) % 256, math.floor(c / 256) % 256, c % 256)

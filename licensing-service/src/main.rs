@@ -10,6 +10,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use keysat::app::Application;
 use keysat::config::ServeArgs;
 
+/// mimalloc instead of the C library's allocator: the shipped binary is
+/// static on musl, whose allocator is slow under many threads, and glibc's
+/// keeps per-thread arenas that hold memory (measured in bench/scale).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "keysat", version, about = "Self-hosted, Bitcoin-first software licensing")]
 struct Cli {
