@@ -27,6 +27,9 @@ function init(args)
   first = tid * math.floor(n / nthreads) + math.min(tid, n % nthreads)
   share = math.floor(n / nthreads) + ((tid < n % nthreads) and 1 or 0)
   sent, got = 0, 0
+  -- wrk calls thread 0's request() once more, before the run, to check the
+  -- script (script_verify_request in wrk.c): that one is not sent.
+  verifying = tid == 0
   prefix = os.getenv("SCALE_OUT") .. "." .. tid
   out = io.open(prefix, "w")
   idle = wrk.format("GET", "/healthz")
@@ -55,6 +58,10 @@ function finish()
 end
 
 function request()
+  if verifying then
+    verifying = false
+    return idle
+  end
   if sent >= share then return idle end
   sent = sent + 1
   if mode == "issue" then return fixed end

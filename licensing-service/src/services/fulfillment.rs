@@ -21,11 +21,11 @@ use crate::domain::discount::Refusal;
 use crate::domain::invoice::{check_charged, transition, Asked, Charged, InvoiceStatus, Observed, Transition};
 use crate::domain::license::{LicenseStatus, Terms};
 use crate::domain::now_unix;
-use crate::domain::validation::LicenseSnapshot;
-use crate::licensing::seats;
 use crate::domain::npub::Npub;
 use crate::domain::subscription::Purpose;
 use crate::domain::time::ts;
+use crate::domain::validation::LicenseSnapshot;
+use crate::licensing::seats;
 use crate::services::Core;
 
 /// Where a license came from.
@@ -124,7 +124,7 @@ pub async fn issue_with_terms(
     }
     let license_id = Uuid::new_v4();
     let key = sign_key(signer, req.product.id, license_id, &terms, req.fingerprint.as_deref())?;
-    let license = License {
+    let mut license = License {
         rowid: 0,
         id: license_id,
         product_id: req.product.id,
@@ -148,9 +148,9 @@ pub async fn issue_with_terms(
         created_at: now,
         updated_at: now,
     };
-    let mut license = license;
     license.rowid = db::licenses::insert(tx, &license).await?;
-    super::audit(tx, now, req.actor, "license.issue", ("license", license_id), issue_details(req.product, req.policy, req.source, &license)).await?;
+    let details = issue_details(req.product, req.policy, req.source, &license);
+    super::audit(tx, now, req.actor, "license.issue", ("license", license_id), details).await?;
     if db::outbox::may_be_wanted(EventType::LicenseIssued) {
         let extra = json!({"license_key": license.license_key, "policy_slug": req.policy.slug});
         let slug = req.product.slug.as_str();

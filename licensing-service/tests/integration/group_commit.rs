@@ -117,7 +117,8 @@ async fn an_invoice_paid_many_times_at_once_gets_exactly_one_license() {
     let mut checkouts = Vec::new();
     for i in 0..5 {
         let p = app.purchase(json!({"product": "app", "buyer_email": format!("p{i}@example.com")})).await.expect(200);
-        checkouts.push((p["invoice_id"].as_str().unwrap().to_string(), p["checkout_url"].as_str().unwrap().to_string()));
+        checkouts
+            .push((p["invoice_id"].as_str().unwrap().to_string(), p["checkout_url"].as_str().unwrap().to_string()));
     }
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     // Each invoice paid eight times at once, all five invoices together.
