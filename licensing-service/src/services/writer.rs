@@ -193,24 +193,42 @@ impl Future for CatchUnwind<'_> {
 
 #[cfg(test)]
 mod tests {
+    use tokio::task::JoinHandle;
+
     use super::*;
 
     async fn open() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).await.unwrap();
         let mut tx = db.begin().await.unwrap();
-        sqlx::raw_sql("CREATE TABLE t (v INTEGER PRIMARY KEY)").execute(&mut *tx).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE t (v INTEGER PRIMARY KEY); CREATE TABLE parent (id INTEGER PRIMARY KEY); \
+             CREATE TABLE child (id INTEGER PRIMARY KEY, \
+               parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         (dir, db)
     }
 
-    fn insert(v: i64) -> impl for<'t> FnOnce(&'t mut Tx) -> JobFuture<'t, Result<i64, sqlx::Error>> + Send {
-        move |tx| {
-            Box::pin(async move {
-                sqlx::query("INSERT INTO t (v) VALUES (?)").bind(v).execute(&mut **tx).await?;
-                Ok(v)
+    /// Sends a job running `sql` in order (its first error is its answer),
+    /// answering `v`; with `panics`, it panics after its statements.
+    fn send(writer: &Writer, v: i64, sql: &[&'static str], panics: bool) -> JoinHandle<Result<i64, sqlx::Error>> {
+        let (w, sql) = (writer.clone(), sql.to_vec());
+        tokio::spawn(async move {
+            w.run(move |tx| {
+                Box::pin(async move {
+                    for q in sql {
+                        sqlx::query(q).execute(&mut **tx).await?;
+                    }
+                    assert!(!panics, "a bug in a job");
+                    Ok(v)
+                })
             })
-        }
+            .await
+        })
     }
 
     async fn values(db: &Db) -> Vec<i64> {
@@ -224,104 +242,66 @@ mod tests {
         (Writer { jobs }, move || drop(tokio::spawn(run_groups(db, rx))))
     }
 
-    /// Waits until `n` jobs are queued.
-    async fn queued(writer: &Writer, n: usize) {
-        while QUEUE - writer.jobs.capacity() < n {
+    /// Starts `writer` once `jobs` are queued; answers them in order.
+    async fn as_one_group(
+        writer: &Writer,
+        start: impl FnOnce(),
+        jobs: Vec<JoinHandle<Result<i64, sqlx::Error>>>,
+    ) -> Vec<Result<i64, sqlx::Error>> {
+        while QUEUE - writer.jobs.capacity() < jobs.len() {
             tokio::task::yield_now().await;
         }
+        start();
+        let mut answers = Vec::new();
+        for j in jobs {
+            answers.push(j.await.unwrap());
+        }
+        answers
     }
 
     #[tokio::test]
     async fn a_failing_job_is_rolled_back_alone_and_the_group_commits() {
         let (_dir, db) = open().await;
         let (writer, start) = paused(db.clone());
-        let mut jobs = Vec::new();
-        for v in [1, 2, 3] {
-            let w = writer.clone();
-            jobs.push(tokio::spawn(async move { w.run(insert(v)).await }));
-        }
-        // Writes 4, then fails (4 again): its first 4 must not survive.
-        let w = writer.clone();
-        jobs.push(tokio::spawn(async move {
-            w.run(|tx| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO t (v) VALUES (4)").execute(&mut **tx).await?;
-                    sqlx::query("INSERT INTO t (v) VALUES (4)").execute(&mut **tx).await?;
-                    Ok::<i64, sqlx::Error>(0)
-                })
-            })
-            .await
-        }));
-        // A job that panics after writing: rolled back, the writer lives on.
-        let w = writer.clone();
-        jobs.push(tokio::spawn(async move {
-            w.run(|tx| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO t (v) VALUES (6)").execute(&mut **tx).await?;
-                    panic!("a bug in a job");
-                    #[allow(unreachable_code)]
-                    Ok::<i64, sqlx::Error>(0)
-                })
-            })
-            .await
-        }));
-        let w = writer.clone();
-        jobs.push(tokio::spawn(async move { w.run(insert(5)).await }));
-        queued(&writer, 6).await;
-        start();
-        let mut answers = Vec::new();
-        for j in jobs {
-            answers.push(j.await.unwrap());
-        }
-        assert_eq!(answers[0].as_ref().unwrap(), &1);
-        assert_eq!(answers[2].as_ref().unwrap(), &3);
-        assert!(crate::db::is_unique_violation(answers[3].as_ref().unwrap_err()), "{:?}", answers[3]);
-        assert!(answers[4].is_err(), "the panicked job is answered with an error");
-        assert_eq!(answers[5].as_ref().unwrap(), &5);
-        assert_eq!(values(&db).await, vec![1, 2, 3, 5]);
-        assert_eq!(writer.run(insert(7)).await.unwrap(), 7, "the writer still runs after a panic");
+        let jobs = vec![
+            send(&writer, 1, &["INSERT INTO t VALUES (1)"], false),
+            send(&writer, 2, &["INSERT INTO t VALUES (2)"], false),
+            // Writes 4, then fails (4 again): its first 4 must not survive.
+            send(&writer, 4, &["INSERT INTO t VALUES (4)", "INSERT INTO t VALUES (4)"], false),
+            // Panics after writing: rolled back, and the writer lives on.
+            send(&writer, 6, &["INSERT INTO t VALUES (6)"], true),
+            send(&writer, 5, &["INSERT INTO t VALUES (5)"], false),
+        ];
+        let answers = as_one_group(&writer, start, jobs).await;
+        assert_eq!((answers[0].as_ref().unwrap(), answers[1].as_ref().unwrap()), (&1, &2));
+        assert!(crate::db::is_unique_violation(answers[2].as_ref().unwrap_err()), "{:?}", answers[2]);
+        assert!(answers[3].is_err(), "the panicked job is answered with an error");
+        assert_eq!(answers[4].as_ref().unwrap(), &5);
+        assert_eq!(values(&db).await, vec![1, 2, 5]);
+        let next = send(&writer, 7, &["INSERT INTO t VALUES (7)"], false);
+        assert_eq!(next.await.unwrap().unwrap(), 7, "the writer still runs after a panic");
     }
 
     #[tokio::test]
     async fn a_failed_commit_fails_every_job_of_the_group_and_keeps_nothing() {
         let (_dir, db) = open().await;
-        // A deferred foreign key is checked at COMMIT: the group's commit
-        // fails although each statement succeeded.
-        let mut tx = db.begin().await.unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE parent (id INTEGER PRIMARY KEY); \
-             CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)",
-        )
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
         let (writer, start) = paused(db.clone());
-        let mut jobs = Vec::new();
-        for v in [1, 2] {
-            let w = writer.clone();
-            jobs.push(tokio::spawn(async move { w.run(insert(v)).await }));
-        }
-        let w = writer.clone();
-        jobs.push(tokio::spawn(async move {
-            w.run(|tx| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO child (id, parent) VALUES (1, 99)").execute(&mut **tx).await?;
-                    Ok::<i64, sqlx::Error>(0)
-                })
-            })
-            .await
-        }));
-        queued(&writer, 3).await;
-        start();
-        for j in jobs {
-            let e = j.await.unwrap().unwrap_err();
+        let jobs = vec![
+            send(&writer, 1, &["INSERT INTO t VALUES (1)"], false),
+            send(&writer, 2, &["INSERT INTO t VALUES (2)"], false),
+            // A deferred foreign key is checked at COMMIT: the group's
+            // commit fails although each statement succeeded.
+            send(&writer, 0, &["INSERT INTO child VALUES (1, 99)"], false),
+        ];
+        for answer in as_one_group(&writer, start, jobs).await {
+            let e = answer.unwrap_err();
             assert!(e.to_string().contains("could not be committed"), "{e}");
         }
         assert!(values(&db).await.is_empty(), "nothing of a failed group is kept");
         let children: i64 = sqlx::query_scalar("SELECT count(*) FROM child").fetch_one(&db.read).await.unwrap();
         assert_eq!(children, 0);
-        assert_eq!(writer.run(insert(3)).await.unwrap(), 3, "the next group commits");
+        let next = send(&writer, 3, &["INSERT INTO t VALUES (3)"], false);
+        assert_eq!(next.await.unwrap().unwrap(), 3, "the next group commits");
         assert_eq!(values(&db).await, vec![3]);
     }
 }
