@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
 # Benchmark of Keysat with many licenses (issue 19; not a test): builds
 # release, starts keysat on a fresh data dir, issues N licenses through the
-# admin API (4 workers), then measures, printing one line per figure:
+# admin API (wrk, exact.lua: exactly N, every key kept), then measures,
+# printing one line per figure (with the load average beside it: the machine
+# may be shared):
 #   issuance rate; database bytes per license; the expiry probe and
 #   /v1/admin/stats at N; restart to the first validation; healthz, then
 #   cold validation (first sight of each key + machine: a seat is taken) and
 #   warm validation (random key, its machine already seated) against it;
 #   dropped events; bytes kept per validation; RSS; the buyer pages
-#   (/buy/{slug} and the storefront) against healthz; validation right after a restart.
+#   (/buy/{slug} and the storefront) against healthz; validation right after a restart;
+#   and the fulfillment of paid invoices: the daemon restarted in demo mode
+#   (KEYSAT_DEMO: the simulated provider, no network), N_PAY pending invoices
+#   opened through POST /v1/purchase, then all paid at once through the demo
+#   checkout's "Pay" (POST /demo/checkout/{id}/pay), which is the real
+#   fulfillment path (fulfillment::apply_invoice_news: the invoice settled,
+#   its license issued with audit and events, answered once committed) that
+#   BTCPay's and Stripe's webhooks and reconciliation take after talking to
+#   their provider; printed as licenses/s.
 # Usage: bench/scale/run.sh [N]   (or make bench-scale N=…); SCALE_SECONDS (30)
 # sets the warm run, SCALE_COLD_SECONDS (15) the measured part of the cold walk,
-# SCALE_BIN a daemon already built (compare two builds without rebuilding).
+# SCALE_BIN a daemon already built (compare two builds without rebuilding),
+# SCALE_ISSUE_CONNECTIONS (64) the issuing and paying connections, N_PAY (5000)
+# the invoices paid.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -20,6 +32,8 @@ csecs=${SCALE_COLD_SECONDS:-15}
 hsecs=${SCALE_HEALTHZ_SECONDS:-10}
 conns=32
 threads=2
+iconns=${SCALE_ISSUE_CONNECTIONS:-64}
+npay=${N_PAY:-5000}
 
 command -v wrk >/dev/null || { echo "bench-scale: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 # SCALE_BIN: a daemon already built (e.g. to compare two builds); else release is built.
@@ -42,7 +56,7 @@ ms_since() { python3 -c "import time,sys; print(round((time.time()-float(sys.arg
 rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$pid/status"; }
 
 spawn() {
-  KEYSAT_BIND="127.0.0.1:$port" KEYSAT_DATA_DIR="$data" KEYSAT_ADMIN_API_KEY="$key" \
+  env "$@" KEYSAT_BIND="127.0.0.1:$port" KEYSAT_DATA_DIR="$data" KEYSAT_ADMIN_API_KEY="$key" \
   KEYSAT_TRUSTED_PROXIES=127.0.0.1 KEYSAT_NOSTR_RELAYS= KEYSAT_VALIDATION_LOG_MAX_ROWS=1000000000 \
   RUST_LOG=warn,keysat::delivery::expiry=debug "$bin" serve >>"$log" 2>&1 &
   pid=$!
@@ -62,6 +76,31 @@ stat_of() { admin "$base/v1/admin/stats" | python3 -c "import json,sys; print(js
 kept() { python3 -c "
 import sqlite3,sys; c=sqlite3.connect('file:$db?mode=ro', uri=True)
 p=c.execute('pragma page_size').fetchone()[0]; print((c.execute('pragma page_count').fetchone()[0]-c.execute('pragma freelist_count').fetchone()[0])*p)"; }
+# exact MODE N OUT [IN]: exactly N requests of MODE (exact.lua) over $iconns
+# connections; what each answer gives is written to OUT, one a line; prints
+# the seconds from start until the last answer.
+exact() {
+  local mode=$1 count=$2 out=$3 in=${4:-} t0 wpid i done
+  rm -f "$out".*
+  t0=$(date +%s.%N)
+  SCALE_MODE=$mode SCALE_N=$count SCALE_OUT=$out SCALE_IN=$in SCALE_ADMIN_KEY=$key \
+    wrk -t$threads -c$iconns -d3600s -s "$here/exact.lua" "$base" >"$out.wrk" 2>&1 &
+  wpid=$!
+  while :; do
+    done=0
+    for ((i = 0; i < threads; i++)); do [ -e "$out.$i.done" ] && done=$((done + 1)); done
+    [ "$done" -eq "$threads" ] && break
+    if compgen -G "$out.*.failed" >/dev/null || ! kill -0 "$wpid" 2>/dev/null; then
+      kill -INT "$wpid" 2>/dev/null || true
+      echo "bench-scale: $mode failed:" >&2; cat "$out".*.failed "$out.wrk" >&2 2>/dev/null || true; exit 1
+    fi
+    sleep 0.02
+  done
+  ms_since "$t0" | awk '{printf "%.3f", $1/1000}'
+  kill -INT "$wpid" 2>/dev/null || true; wait "$wpid" || true
+  cat "$out".[0-9]* >"$out"
+  [ "$(wc -l <"$out")" -eq "$count" ] || [ "$mode" = pay ] || { echo "bench-scale: $mode gave $(wc -l <"$out") of $count" >&2; exit 1; }
+}
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.3f}' if b else 'nan')" "$1" "$2"; }
 rps() { awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$1"; }
 p99() { awk '$1=="99%" {print $2}' <<<"$1"; }
@@ -77,8 +116,8 @@ echo "bench-scale: N=$n, $(nproc) cores, wrk $threads threads x $conns connectio
 line "RSS idle" "$(rss)"
 bytes0=$(kept)
 
-out=$(python3 "$here/issue.py" "$port" "$key" "$n" 4 "$SCALE_KEYS")
-line "issuance (admin API, 4 workers)" "$(awk '{printf "%.0f licenses/s (%d in %.1f s)", $2/$4, $2, $4}' <<<"$out")"
+secs=$(exact issue "$n" "$SCALE_KEYS")
+line "issuance (admin API, wrk $threads x $iconns)" "$(awk -v n="$n" '{printf "%.0f licenses/s (issued %d in %.1f s)", n/$1, n, $1}' <<<"$secs")"
 line "RSS after issuing" "$(rss)"
 sleep 2.5
 line "expiry probe (last 3 runs)" "$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -o 'expiry probe micros=[0-9]*' | tail -3 | awk -F= '{printf "%.2f ms ", $2/1000}')"
@@ -145,3 +184,16 @@ rout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d10s --latency -s "$here/keys.lu
 rr=$(rps "$rout")
 line "warm validate, next 10 s" "$rr req/s = $(ratio "$rr" "$h2") x healthz, p99 $(p99 "$rout")"
 line "RSS after restart runs" "$(rss)"
+
+# Fulfillment of paid invoices: demo mode (the simulated provider), N_PAY
+# pending invoices opened (not timed), then all paid at once.
+stop
+spawn KEYSAT_DEMO=1 KEYSAT_PURCHASE_RATE_PER_MINUTE=1000000 KEYSAT_PURCHASE_GLOBAL_RATE_PER_MINUTE=1000000 \
+  KEYSAT_MAX_PENDING_INVOICES=1000000 KEYSAT_MAX_PENDING_PER_ADDRESS=1000000
+wait_up
+exact buy "$npay" "$data/invoices.txt" >/dev/null
+licenses0=$(sqlite3 "$db" "SELECT count(*) FROM licenses")
+secs=$(exact pay "$npay" "$data/paid.txt" "$data/invoices.txt")
+issued=$(( $(sqlite3 "$db" "SELECT count(*) FROM licenses") - licenses0 ))
+line "fulfillment of paid invoices (wrk $threads x $iconns)" "$(awk -v n="$issued" '{printf "%.0f licenses/s (%d invoices paid, %d licenses in %.1f s)", n/$1, '"$npay"', n, $1}' <<<"$secs")"
+[ "$issued" -eq "$npay" ] || { echo "bench-scale: $npay invoices paid gave $issued licenses" >&2; exit 1; }

@@ -132,6 +132,7 @@ impl Application {
             public_key_pem: public_key.to_pem().into(),
             signer: Arc::new(signer),
             config: Arc::new(config),
+            writer: services::writer::Writer::start(db.clone()),
             db,
             cors_origins,
             export_links: Default::default(),

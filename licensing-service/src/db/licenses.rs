@@ -50,7 +50,8 @@ pub fn key_hash(key: &str) -> Vec<u8> {
     Sha256::digest(key.as_bytes())[..16].to_vec()
 }
 
-pub async fn insert(tx: &mut Tx, l: &License) -> Result<(), sqlx::Error> {
+/// Inserts a license; answers its rowid.
+pub async fn insert(tx: &mut Tx, l: &License) -> Result<i64, sqlx::Error> {
     sqlx::query(
         "INSERT INTO licenses (id, product_id, policy_id, license_key, status, issued_at, expires_at, \
          grace_seconds, max_machines, entitlements, is_trial, fingerprint, buyer_email, buyer_npub, note, \
@@ -81,7 +82,7 @@ pub async fn insert(tx: &mut Tx, l: &License) -> Result<(), sqlx::Error> {
     .bind(key_hash(&l.license_key))
     .execute(&mut **tx)
     .await
-    .map(|_| ())
+    .map(|done| done.last_insert_rowid())
 }
 
 /// Fills `key_hash` of licenses written before it existed, in rowid order

@@ -54,6 +54,8 @@ pub const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 pub struct Db {
     pub read: SqlitePool,
     pub write: SqlitePool,
+    /// What the webhook endpoints subscribe to (see [`outbox::Subscriptions`]).
+    pub subscriptions: std::sync::Arc<outbox::Subscriptions>,
 }
 
 /// A write transaction.
@@ -90,7 +92,8 @@ impl Db {
             .connect_with(base.read_only(true))
             .await
             .context("opening read connections")?;
-        Ok(Db { read, write })
+        let subscriptions = std::sync::Arc::new(outbox::Subscriptions::load(&read).await?);
+        Ok(Db { read, write, subscriptions })
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` semantics by construction:

@@ -17,6 +17,98 @@ pub async fn enqueue(tx: &mut Tx, now: i64, event: EventType, data: Value) -> Re
     enqueue_at(tx, now, now, event, data).await
 }
 
+/// The event types the active webhook endpoints subscribe to, held in
+/// memory so that an event no endpoint wants costs no statement at all.
+///
+/// Kept per open database in a process-wide registry, because [`enqueue`]
+/// sees only the transaction: it asks whether an endpoint of ANY open
+/// database may want the type (a daemon opens one; the tests open several,
+/// and then only check the table more often than needed). A change of
+/// endpoints marks its database "changing" before it writes (so events
+/// enqueued meanwhile check the table) and [`Subscriptions::refresh`] reads
+/// the set again once it committed.
+#[derive(Debug)]
+pub struct Subscriptions {
+    slot: usize,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct Wanted {
+    /// Endpoint changes begun and not yet refreshed.
+    changing: u32,
+    /// Types subscribed to (`*` for all).
+    types: Vec<String>,
+}
+
+static SUBSCRIBED: std::sync::RwLock<Vec<Option<Wanted>>> = std::sync::RwLock::new(Vec::new());
+
+fn registry_mut() -> std::sync::RwLockWriteGuard<'static, Vec<Option<Wanted>>> {
+    SUBSCRIBED.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Subscriptions {
+    /// Registers a database and reads what its endpoints subscribe to.
+    pub async fn load(pool: &SqlitePool) -> Result<Subscriptions, sqlx::Error> {
+        let slot = {
+            let mut all = registry_mut();
+            let wanted = Wanted { changing: 1, types: Vec::new() };
+            match all.iter().position(Option::is_none) {
+                Some(i) => {
+                    all[i] = Some(wanted);
+                    i
+                }
+                None => {
+                    all.push(Some(wanted));
+                    all.len() - 1
+                }
+            }
+        };
+        let s = Subscriptions { slot, refreshing: Default::default() };
+        s.refresh(pool).await?;
+        Ok(s)
+    }
+
+    /// An endpoint change is about to be written: until the next
+    /// [`refresh`](Self::refresh), every event checks the table.
+    pub fn changing(&self) {
+        if let Some(Some(w)) = registry_mut().get_mut(self.slot) {
+            w.changing += 1;
+        }
+    }
+
+    /// Reads the subscribed types again (after an endpoint change ended,
+    /// committed or not), ending one [`changing`](Self::changing).
+    pub async fn refresh(&self, pool: &SqlitePool) -> Result<(), sqlx::Error> {
+        // One refresh at a time: the last to store is the last to read.
+        let _one = self.refreshing.lock().await;
+        let types: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT j.value FROM webhook_endpoints e, json_each(e.events) j WHERE e.active = 1",
+        )
+        .fetch_all(pool)
+        .await?;
+        if let Some(Some(w)) = registry_mut().get_mut(self.slot) {
+            w.types = types;
+            w.changing = w.changing.saturating_sub(1);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Subscriptions {
+    fn drop(&mut self) {
+        if let Some(w) = registry_mut().get_mut(self.slot) {
+            *w = None;
+        }
+    }
+}
+
+/// May an active endpoint want `event`? `false` only when none can.
+pub fn may_be_wanted(event: EventType) -> bool {
+    let all = SUBSCRIBED.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    all.iter().flatten().any(|w| w.changing > 0 || w.types.iter().any(|t| t == "*" || t == event.as_str()))
+}
+
 /// As [`enqueue`], with the first delivery attempt not before `deliver_at`
 /// (so an event that may soon be undone can be withdrawn first).
 pub async fn enqueue_at(
@@ -52,8 +144,12 @@ pub async fn enqueue_at(
     Ok(id)
 }
 
-/// Whether any active endpoint subscribes to `event`.
+/// Whether any active endpoint subscribes to `event`: no statement when
+/// [`may_be_wanted`] already says none can.
 async fn wanted(tx: &mut Tx, event: EventType) -> Result<bool, sqlx::Error> {
+    if !may_be_wanted(event) {
+        return Ok(false);
+    }
     let wanted: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM webhook_endpoints e \
          WHERE e.active = 1 AND EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value IN (?1, '*')) LIMIT 1",
@@ -65,7 +161,7 @@ async fn wanted(tx: &mut Tx, event: EventType) -> Result<bool, sqlx::Error> {
 }
 
 /// [`enqueue`] for many events of one type at once (a group of seat
-/// changes): one statement when no endpoint wants them, three when one does.
+/// changes): no statement when no endpoint wants them, three when one does.
 pub async fn enqueue_many(tx: &mut Tx, now: i64, event: EventType, data: Vec<Value>) -> Result<(), sqlx::Error> {
     if data.is_empty() || !wanted(tx, event).await? {
         return Ok(());

@@ -351,6 +351,7 @@ async fn events_nobody_subscribes_to_are_not_stored() {
         created_at: NOW,
         updated_at: NOW,
     };
+    db.subscriptions.changing();
     let mut tx = db.begin().await.unwrap();
     webhooks::insert(&mut tx, &e).await.unwrap();
     outbox::enqueue(&mut tx, NOW, outbox::EventType::LicenseIssued, json!({})).await.unwrap();

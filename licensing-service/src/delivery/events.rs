@@ -32,17 +32,33 @@ pub fn license_data(l: &License, product_slug: &str) -> Value {
     })
 }
 
-/// Enqueues a license event, `extra` fields merged into the license's data.
+/// Enqueues a license event, `extra` fields merged into the license's data
+/// (its product's slug read only when an endpoint may want the event).
 pub async fn license_event(
     tx: &mut Tx,
     now: i64,
     event: EventType,
     license: &License,
     extra: Value,
-) -> Result<String, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
+    if !db::outbox::may_be_wanted(event) {
+        return Ok(());
+    }
     let slug =
         db::products::by_id(&mut **tx, license.product_id).await?.map(|p| p.slug.to_string()).unwrap_or_default();
-    db::outbox::enqueue(tx, now, event, with_extra(license_data(license, &slug), extra)).await
+    license_event_of(tx, now, event, license, &slug, extra).await
+}
+
+/// [`license_event`] when the caller knows the product's slug.
+pub async fn license_event_of(
+    tx: &mut Tx,
+    now: i64,
+    event: EventType,
+    license: &License,
+    product_slug: &str,
+    extra: Value,
+) -> Result<(), sqlx::Error> {
+    db::outbox::enqueue(tx, now, event, with_extra(license_data(license, product_slug), extra)).await.map(|_| ())
 }
 
 /// `data` with the fields of `extra` merged in.
@@ -111,7 +127,10 @@ pub async fn invoice_event(
     event: EventType,
     invoice: &Invoice,
     extra: Value,
-) -> Result<String, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
+    if !db::outbox::may_be_wanted(event) {
+        return Ok(());
+    }
     let (product, policy): (Option<String>, Option<String>) =
         sqlx::query_as("SELECT (SELECT slug FROM products WHERE id = ?), (SELECT slug FROM policies WHERE id = ?)")
             .bind(invoice.product_id.to_string())
@@ -119,7 +138,7 @@ pub async fn invoice_event(
             .fetch_one(&mut **tx)
             .await?;
     let data = invoice_data(invoice, &product.unwrap_or_default(), &policy.unwrap_or_default());
-    db::outbox::enqueue(tx, now, event, with_extra(data, extra)).await
+    db::outbox::enqueue(tx, now, event, with_extra(data, extra)).await.map(|_| ())
 }
 
 /// Enqueues `code.redeemed`: a code's use was consumed by a license (a free
@@ -131,7 +150,10 @@ pub async fn code_redeemed(
     invoice: &Invoice,
     license_id: Uuid,
     redemption_id: Option<Uuid>,
-) -> Result<String, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
+    if !db::outbox::may_be_wanted(EventType::CodeRedeemed) {
+        return Ok(());
+    }
     let (code, kind): (String, String) = sqlx::query_as("SELECT code, kind FROM discount_codes WHERE id = ?")
         .bind(code_id.to_string())
         .fetch_one(&mut **tx)
@@ -147,7 +169,7 @@ pub async fn code_redeemed(
         "discount_sats": invoice.discount_sats,
         "free": invoice.amount_sats == 0,
     });
-    db::outbox::enqueue(tx, now, EventType::CodeRedeemed, data).await
+    db::outbox::enqueue(tx, now, EventType::CodeRedeemed, data).await.map(|_| ())
 }
 
 /// Enqueues a `subscription.*` event: the subscription, its license's
@@ -159,7 +181,10 @@ pub async fn subscription_event(
     sub: &crate::db::subscriptions::Subscription,
     license: &License,
     extra: Value,
-) -> Result<String, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
+    if !db::outbox::may_be_wanted(event) {
+        return Ok(());
+    }
     let (product, policy, next): (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
         "SELECT (SELECT slug FROM products WHERE id = ?), (SELECT slug FROM policies WHERE id = ?), \
          (SELECT slug FROM policies WHERE id = ?)",
@@ -183,5 +208,5 @@ pub async fn subscription_event(
         "buyer_email": license.buyer_email,
         "buyer_npub": license.buyer_npub.as_deref().and_then(|h| Npub::parse(h).ok()).map(|n| n.to_bech32()),
     });
-    db::outbox::enqueue(tx, now, event, with_extra(data, extra)).await
+    db::outbox::enqueue(tx, now, event, with_extra(data, extra)).await.map(|_| ())
 }

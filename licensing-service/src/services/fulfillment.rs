@@ -1,8 +1,10 @@
 //! The single path from "this buyer is entitled" to "a license exists": paid
-//! invoices, free codes and operator comps all come through
-//! [`issue_license`]. One transaction writes the license, its audit record,
-//! its `license.issued` event and (with a buyer npub) the DM that delivers
-//! it; a license tied to an invoice is created at most once.
+//! invoices, free codes and operator comps all come through [`issue_in`].
+//! One transaction writes the license, its audit record, its
+//! `license.issued` event and (with a buyer npub) the DM that delivers it; a
+//! license tied to an invoice is created at most once. The short
+//! transactions here (the operator's issue, a free order, news about an
+//! invoice) run as jobs of the group-committing writer (`services::writer`).
 
 use ed25519_dalek::SigningKey;
 use serde_json::json;
@@ -11,8 +13,8 @@ use uuid::Uuid;
 use crate::db::codes::DiscountCode;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
-use crate::db::{self, Db, Tx};
-use crate::delivery::events::{code_redeemed, invoice_event, license_event};
+use crate::db::{self, Tx};
+use crate::delivery::events::{code_redeemed, invoice_event, license_event_of};
 use crate::delivery::{enqueue_license_delivery, operator, EventType, NoticeKind};
 use crate::domain::catalog::{Policy, Product};
 use crate::domain::discount::Refusal;
@@ -22,6 +24,8 @@ use crate::domain::now_unix;
 use crate::domain::npub::Npub;
 use crate::domain::subscription::Purpose;
 use crate::domain::time::ts;
+use crate::domain::validation::LicenseSnapshot;
+use crate::licensing::seats;
 use crate::services::Core;
 
 /// Where a license came from.
@@ -72,14 +76,6 @@ pub enum IssueError {
     Db(#[from] sqlx::Error),
 }
 
-/// Signs a v2 key for the terms and writes the license with its audit record.
-pub async fn issue_license(db: &Db, signer: &SigningKey, req: IssueRequest<'_>) -> Result<Issued, IssueError> {
-    let mut tx = db.begin().await?;
-    let issued = issue_in(&mut tx, signer, req, now_unix()).await?;
-    tx.commit().await?;
-    Ok(issued)
-}
-
 /// A v2 key for `terms` of license `license_id` (bound to `fingerprint`
 /// when given): at issue, and again whenever the terms change (renewal,
 /// upgrade, adjustment) — the license id stays, so the old key keeps
@@ -105,7 +101,7 @@ pub fn sign_key(
     keysat_client::sign(&payload, signer)
 }
 
-/// [`issue_license`] inside the caller's transaction.
+/// Issues a license with the policy's terms inside the caller's transaction.
 pub async fn issue_in(tx: &mut Tx, signer: &SigningKey, req: IssueRequest<'_>, now: i64) -> Result<Issued, IssueError> {
     let terms = Terms::from_policy(req.policy, now);
     issue_with_terms(tx, signer, req, terms, now).await
@@ -128,7 +124,7 @@ pub async fn issue_with_terms(
     }
     let license_id = Uuid::new_v4();
     let key = sign_key(signer, req.product.id, license_id, &terms, req.fingerprint.as_deref())?;
-    let license = License {
+    let mut license = License {
         rowid: 0,
         id: license_id,
         product_id: req.product.id,
@@ -152,18 +148,14 @@ pub async fn issue_with_terms(
         created_at: now,
         updated_at: now,
     };
-    db::licenses::insert(tx, &license).await?;
-    let details = json!({
-        "product": req.product.slug,
-        "policy": req.policy.slug,
-        "source": req.source.as_str(),
-        "invoice_id": license.invoice_id,
-        "expires_at": license.expires_at,
-        "max_machines": license.max_machines,
-    });
+    license.rowid = db::licenses::insert(tx, &license).await?;
+    let details = issue_details(req.product, req.policy, req.source, &license);
     super::audit(tx, now, req.actor, "license.issue", ("license", license_id), details).await?;
-    let extra = json!({"license_key": license.license_key, "policy_slug": req.policy.slug});
-    license_event(tx, now, EventType::LicenseIssued, &license, extra).await?;
+    if db::outbox::may_be_wanted(EventType::LicenseIssued) {
+        let extra = json!({"license_key": license.license_key, "policy_slug": req.policy.slug});
+        let slug = req.product.slug.as_str();
+        license_event_of(tx, now, EventType::LicenseIssued, &license, slug, extra).await?;
+    }
     if let Some(npub) = &req.buyer_npub {
         enqueue_license_delivery(tx, now, license_id, npub).await?;
     }
@@ -173,8 +165,30 @@ pub async fn issue_with_terms(
     if req.policy.is_recurring && license.expires_at > 0 {
         super::subscriptions::start_in(tx, &license, req.policy, req.actor, now).await?;
     }
-    let license = db::licenses::by_id(&mut **tx, license_id).await?.unwrap_or(license);
     Ok(Issued { license })
+}
+
+/// What the audit log keeps of an issue: product, tier and source, and only
+/// those terms that are not the default (an invoice, an expiry, a seat cap,
+/// entitlements other than the tier's, a trial, a bound machine).
+fn issue_details(product: &Product, policy: &Policy, source: Source, l: &License) -> serde_json::Value {
+    let mut d = serde_json::Map::new();
+    d.insert("product".into(), json!(product.slug));
+    d.insert("policy".into(), json!(policy.slug));
+    d.insert("source".into(), json!(source.as_str()));
+    let mut put = |key: &str, keep: bool, value: serde_json::Value| {
+        if keep {
+            d.insert(key.into(), value);
+        }
+    };
+    put("invoice_id", l.invoice_id.is_some(), json!(l.invoice_id));
+    put("expires_at", l.expires_at > 0, json!(l.expires_at));
+    put("max_machines", l.max_machines > 0, json!(l.max_machines));
+    let tiers_own = l.entitlements.iter().map(String::as_str).eq(policy.entitlements.iter().map(|e| e.as_str()));
+    put("entitlements", !tiers_own, json!(l.entitlements));
+    put("is_trial", l.is_trial, json!(true));
+    put("fingerprint_bound", l.fingerprint.is_some(), json!(true));
+    serde_json::Value::Object(d)
 }
 
 /// Why news about an invoice could not be applied.
@@ -221,7 +235,9 @@ pub enum Outcome {
 /// Brings our invoice to what the provider reports, in one transaction:
 /// the delivery is recorded once, the invoice only moves forward, a settled
 /// invoice gets exactly one license (with its audit record), and a closed
-/// one gives back its reserved code use.
+/// one gives back its reserved code use. The transaction is a job of the
+/// group-committing writer; the validation cache learns of a renewed or
+/// upgraded license once it is committed.
 #[tracing::instrument(skip_all, err, fields(invoice = ?invoice_id, observed = ?observed, actor))]
 pub async fn apply_invoice_news(
     s: &Core,
@@ -231,62 +247,81 @@ pub async fn apply_invoice_news(
     delivery: Option<Delivery<'_>>,
     actor: &str,
 ) -> Result<Outcome, FulfillError> {
-    let now = now_unix();
-    let signer = &*s.signer;
-    let mut tx = s.db.begin().await?;
-    let invoice = match invoice_id {
-        Some(id) => db::invoices::by_id(&mut *tx, id).await?,
-        None => None,
+    let news = News {
+        invoice_id,
+        observed,
+        charged: charged.cloned(),
+        delivery: delivery.map(|d| (d.provider.to_owned(), d.delivery_id.to_owned(), d.event_type.to_owned())),
+        actor: actor.to_owned(),
     };
-    if let Some(d) = &delivery {
-        let first = db::invoices::record_event(
-            &mut tx,
-            d.provider,
-            d.delivery_id,
-            d.event_type,
-            invoice.as_ref().map(|i| i.id),
-            now,
-        )
-        .await?;
-        if !first {
-            return Ok(Outcome::Unchanged);
-        }
-    }
-    let (Some(invoice), Some(observed)) = (invoice, observed) else {
-        tx.commit().await?;
-        return Ok(if invoice_id.is_some() { Outcome::Unchanged } else { Outcome::NotOurs });
-    };
-    let outcome = match transition(invoice.status, invoice.processing, observed) {
-        Transition::None => Outcome::Unchanged,
-        Transition::MarkProcessing => {
-            db::invoices::mark_processing(&mut tx, invoice.id, now).await?;
-            Outcome::Processing
-        }
-        Transition::Settle => match mismatch(&mut tx, &invoice, charged).await? {
-            Some(why) => refuse_mismatch(&mut tx, &invoice, why, actor, now).await?,
-            None => Outcome::Settled(Box::new(settle(&mut tx, signer, &invoice, actor, now).await?)),
-        },
-        Transition::Close(status) => {
-            if db::invoices::mark_closed(&mut tx, invoice.id, status, now).await? {
-                db::codes::release_for_invoice(&mut tx, &invoice.id.to_string(), now).await?;
-                if status == InvoiceStatus::Expired {
-                    let closed = Invoice { status, closed_at: Some(now), ..invoice.clone() };
-                    invoice_event(&mut tx, now, EventType::InvoiceExpired, &closed, json!({})).await?;
-                }
-                audit_invoice(&mut tx, actor, "invoice.close", &invoice, json!({ "status": status.as_str() }), now)
-                    .await?;
-            }
-            Outcome::Closed(status)
-        }
-    };
-    match (&outcome, invoice.purpose) {
-        // A renewal or an upgrade changed a license the hot path may hold.
-        (Outcome::Settled(l), Purpose::Renewal | Purpose::Upgrade) => {
-            s.licensing.commit_change(tx, l.id).await?;
-        }
-        _ => tx.commit().await?,
+    let signer = s.signer.clone();
+    let (outcome, changed) = s.writer.run(move |tx| Box::pin(async move { news.apply(tx, &signer).await })).await?;
+    if let Some(snap) = changed {
+        s.licensing.cache.store(snap);
     }
     Ok(outcome)
+}
+
+/// [`apply_invoice_news`]'s input, owned by its job.
+struct News {
+    invoice_id: Option<Uuid>,
+    observed: Option<Observed>,
+    charged: Option<Charged>,
+    /// Provider, delivery id, event type.
+    delivery: Option<(String, String, String)>,
+    actor: String,
+}
+
+impl News {
+    /// The outcome, and the snapshot of a license the hot path may hold
+    /// that changed (a renewal or an upgrade), to publish after the commit.
+    async fn apply(self, tx: &mut Tx, signer: &SigningKey) -> Result<(Outcome, Option<LicenseSnapshot>), FulfillError> {
+        let now = now_unix();
+        let actor = self.actor.as_str();
+        let invoice = match self.invoice_id {
+            Some(id) => db::invoices::by_id(&mut **tx, id).await?,
+            None => None,
+        };
+        if let Some((provider, delivery_id, event_type)) = &self.delivery {
+            let ours = invoice.as_ref().map(|i| i.id);
+            if !db::invoices::record_event(tx, provider, delivery_id, event_type, ours, now).await? {
+                return Ok((Outcome::Unchanged, None));
+            }
+        }
+        let (Some(invoice), Some(observed)) = (invoice, self.observed) else {
+            let outcome = if self.invoice_id.is_some() { Outcome::Unchanged } else { Outcome::NotOurs };
+            return Ok((outcome, None));
+        };
+        let outcome = match transition(invoice.status, invoice.processing, observed) {
+            Transition::None => Outcome::Unchanged,
+            Transition::MarkProcessing => {
+                db::invoices::mark_processing(tx, invoice.id, now).await?;
+                Outcome::Processing
+            }
+            Transition::Settle => match mismatch(tx, &invoice, self.charged.as_ref()).await? {
+                Some(why) => refuse_mismatch(tx, &invoice, why, actor, now).await?,
+                None => Outcome::Settled(Box::new(settle(tx, signer, &invoice, actor, now).await?)),
+            },
+            Transition::Close(status) => {
+                if db::invoices::mark_closed(tx, invoice.id, status, now).await? {
+                    db::codes::release_for_invoice(tx, &invoice.id.to_string(), now).await?;
+                    if status == InvoiceStatus::Expired {
+                        let closed = Invoice { status, closed_at: Some(now), ..invoice.clone() };
+                        invoice_event(tx, now, EventType::InvoiceExpired, &closed, json!({})).await?;
+                    }
+                    let details = json!({ "status": status.as_str() });
+                    audit_invoice(tx, actor, "invoice.close", &invoice, details, now).await?;
+                }
+                Outcome::Closed(status)
+            }
+        };
+        let changed = match (&outcome, invoice.purpose) {
+            // A renewal or an upgrade changed a license the hot path may hold.
+            (Outcome::Settled(l), Purpose::Renewal | Purpose::Upgrade) => seats::bumped(tx, l.id).await?,
+            _ => None,
+        };
+        Ok((outcome, changed))
+    }
 }
 
 /// Why the provider's invoice may not settle ours, if it may not.

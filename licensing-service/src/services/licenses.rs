@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::fulfillment::{issue_license, IssueRequest, Source};
+use super::fulfillment::{issue_in, IssueRequest, Source};
 use super::views::{AuditEntry, CatalogNames, LicenseDetails, LicenseView, MachineView, ValidationView};
 use super::{audit, products, Core, ServiceError};
 use crate::db::licenses::License;
@@ -90,23 +90,29 @@ pub async fn issue(s: &Core, input: IssueInput) -> Result<LicenseView, ServiceEr
     let buyer_email = optional_text("buyer_email", input.buyer_email, 254)?.map(|e| parse_email(&e)).transpose()?;
     let buyer_npub = optional_text("buyer_npub", input.buyer_npub, 100)?.map(|n| Npub::parse(&n)).transpose()?;
     let fingerprint = input.fingerprint.filter(|f| !f.is_empty()).map(|f| parse_fingerprint(&f)).transpose()?;
-    let issued = issue_license(
-        &s.db,
-        &s.signer,
-        IssueRequest {
-            product: &product,
-            policy: &policy,
-            buyer_email,
-            buyer_npub,
-            note: optional_text("note", input.note, 2000)?,
-            fingerprint,
-            source: Source::Admin,
-            invoice_id: None,
-            actor: "admin",
-        },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!(e))?;
+    let note = optional_text("note", input.note, 2000)?;
+    let signer = s.signer.clone();
+    let (of, tier) = (product.clone(), policy.clone());
+    let issued = s
+        .writer
+        .run(move |tx| {
+            Box::pin(async move {
+                let request = IssueRequest {
+                    product: &of,
+                    policy: &tier,
+                    buyer_email,
+                    buyer_npub,
+                    note,
+                    fingerprint,
+                    source: Source::Admin,
+                    invoice_id: None,
+                    actor: "admin",
+                };
+                issue_in(tx, &signer, request, now_unix()).await
+            })
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     let mut names = Names::default();
     names.products.insert(product.id, (product.slug, product.name));
     names.policies.insert(policy.id, (policy.slug, policy.name));

@@ -40,6 +40,7 @@ pub mod terms;
 pub mod upgrades;
 pub mod views;
 pub mod webhooks;
+pub mod writer;
 
 pub use state::{Core, CoreInner, Limits};
 

@@ -148,26 +148,48 @@ pub struct FreeIssued {
 /// zero-amount invoice, the license with its audit record, and the code use
 /// consumed — the single writer checks the code's limits, so a 10-use code
 /// yields exactly 10 licenses however many buyers race for it. With an
-/// `Idempotency-Key` the answer is stored in the same transaction.
-pub async fn issue_free<T: Serialize + DeserializeOwned>(
+/// `Idempotency-Key` the answer is stored in the same transaction. The
+/// transaction is a job of the group-committing writer (`services::writer`):
+/// a refused code undoes this order alone.
+pub async fn issue_free<T: Serialize + DeserializeOwned + Send + Sync + 'static>(
     s: &Core,
+    order: Order,
+    idem: Option<&IdempotencyKey>,
+    answer: impl FnOnce(&Order, &FreeIssued) -> T + Send + 'static,
+) -> Result<Reply<T>, ServiceError> {
+    let (signer, idem, hold) = (s.signer.clone(), idem.cloned(), s.config.code_hold_seconds);
+    let reply = s
+        .writer
+        .run(move |tx| Box::pin(async move { free_order(tx, &signer, &order, idem.as_ref(), hold, answer).await }))
+        .await?;
+    if let Some((license, redemption)) = reply.1 {
+        tracing::info!(%license, %redemption, "free license issued");
+    }
+    Ok(reply.0)
+}
+
+/// [`issue_free`]'s transaction; answers the reply and, for a code, the
+/// license and the code use taken.
+async fn free_order<T: Serialize + DeserializeOwned>(
+    tx: &mut db::Tx,
+    signer: &ed25519_dalek::SigningKey,
     order: &Order,
     idem: Option<&IdempotencyKey>,
-    answer: impl FnOnce(&FreeIssued) -> T,
-) -> Result<Reply<T>, ServiceError> {
+    code_hold_seconds: i64,
+    answer: impl FnOnce(&Order, &FreeIssued) -> T,
+) -> Result<(Reply<T>, Option<(Uuid, Uuid)>), ServiceError> {
     let now = now_unix();
-    let mut tx = s.db.begin().await?;
     if let Some(key) = idem {
-        if let Some(replayed) = idempotency::claim(&mut tx, key, now).await? {
-            return Ok(replayed);
+        if let Some(replayed) = idempotency::claim(tx, key, now).await? {
+            return Ok((replayed, None));
         }
     }
     let invoice = order.invoice("none", InvoiceStatus::Settled, None, now);
-    db::invoices::insert(&mut tx, &invoice).await?;
+    db::invoices::insert(tx, &invoice).await?;
     let source = if order.code.is_some() { Source::Redeem } else { Source::Purchase };
     let issued = fulfillment::issue_in(
-        &mut tx,
-        &s.signer,
+        tx,
+        signer,
         IssueRequest {
             product: &order.product,
             policy: &order.policy,
@@ -187,34 +209,30 @@ pub async fn issue_free<T: Serialize + DeserializeOwned>(
     if let Some(code) = &order.code {
         let buyer = order.buyer_key();
         let claimed = fulfillment::claim_code(
-            &mut tx,
+            tx,
             code,
             order.policy.slug.as_str(),
             buyer.as_deref(),
             Some(&invoice.id.to_string()),
             Some(issued.license.id),
             0,
-            s.config.code_hold_seconds,
+            code_hold_seconds,
             now,
         )
         .await?;
-        // Dropping the transaction undoes the invoice and the license.
+        // An error undoes the invoice and the license (the job's savepoint).
         let use_id = claimed.map_err(ServiceError::Refused)?;
         redemption_id = Some(use_id);
-        code_redeemed(&mut tx, now, code.id, &invoice, issued.license.id, Some(use_id)).await?;
+        code_redeemed(tx, now, code.id, &invoice, issued.license.id, Some(use_id)).await?;
         let notice = operator::free_redemption_text(&order.product.name, &order.policy.name, code.code.as_str());
-        operator::notify_in(&mut tx, now, NoticeKind::FreeRedemption, &notice).await?;
+        operator::notify_in(tx, now, NoticeKind::FreeRedemption, &notice).await?;
     }
     let done = FreeIssued { invoice, license: issued.license, redemption_id };
-    let body = answer(&done);
+    let body = answer(order, &done);
     if let Some(key) = idem {
-        idempotency::remember(&mut tx, key, StatusCode::OK, &body, now).await?;
+        idempotency::remember(tx, key, StatusCode::OK, &body, now).await?;
     }
-    tx.commit().await?;
-    if let Some(id) = done.redemption_id {
-        tracing::info!(license = %done.license.id, redemption = %id, "free license issued");
-    }
-    Ok(Reply::ok(body))
+    Ok((Reply::ok(body), done.redemption_id.map(|r| (done.license.id, r))))
 }
 
 /// The whole purchase, from the API or the buy page's form: a checkout at
@@ -262,7 +280,8 @@ pub async fn create_purchase_on(
     let redirect = checkout_redirect(s, redirect_url)?;
     let order = Order::load(s, input).await?;
     if order.quote.is_free() {
-        return issue_free(s, &order, idem, |done| free_answer(s, &order, done)).await;
+        let s2 = s.clone();
+        return issue_free(s, order, idem, move |order, done| free_answer(&s2, order, done)).await;
     }
     checkout(s, &order, redirect, caller, rail).await
 }
@@ -520,7 +539,7 @@ pub async fn redeem_code(
             message: "this code gives a discount, not a free license: use it when buying".into(),
         });
     }
-    issue_free(s, &order, idem, |done| RedeemAnswer {
+    issue_free(s, order, idem, |order, done| RedeemAnswer {
         license_id: done.license.id,
         license_key: done.license.license_key.clone(),
         invoice_id: done.invoice.id,

@@ -37,6 +37,8 @@ impl std::ops::Deref for Core {
 pub struct CoreInner {
     pub config: Arc<Config>,
     pub db: Db,
+    /// Group commit of short write transactions (issue, free orders, fulfillment).
+    pub writer: super::writer::Writer,
     pub signer: Arc<SigningKey>,
     pub public_key_pem: Arc<str>,
     pub licensing: Arc<Licensing>,

@@ -121,6 +121,22 @@ pub struct NewEndpoint {
 }
 
 pub async fn create(s: &Core, input: NewEndpoint) -> Result<EndpointWithSecret, ServiceError> {
+    changing_endpoints(s, create_in(s, input)).await
+}
+
+/// Runs a change of endpoints with the in-memory set of subscribed event
+/// types marked "changing" until it ends, then read again.
+async fn changing_endpoints<T>(
+    s: &Core,
+    change: impl std::future::Future<Output = Result<T, ServiceError>>,
+) -> Result<T, ServiceError> {
+    s.db.subscriptions.changing();
+    let done = change.await;
+    s.db.subscriptions.refresh(&s.db.read).await?;
+    done
+}
+
+async fn create_in(s: &Core, input: NewEndpoint) -> Result<EndpointWithSecret, ServiceError> {
     let url = parse_url(&input.url)?;
     let events = event_names(&input.events)?;
     let now = now_unix();
@@ -184,6 +200,10 @@ pub struct EndpointChange {
 }
 
 pub async fn update(s: &Core, id: &str, change: EndpointChange) -> Result<Updated, ServiceError> {
+    changing_endpoints(s, update_in(s, id, change)).await
+}
+
+async fn update_in(s: &Core, id: &str, change: EndpointChange) -> Result<Updated, ServiceError> {
     let uuid = parse_id(id)?;
     let mut tx = s.db.begin().await?;
     let before = db::webhooks::by_id(&mut *tx, uuid).await?.ok_or_else(|| no_endpoint(id))?;
@@ -215,6 +235,10 @@ pub async fn update(s: &Core, id: &str, change: EndpointChange) -> Result<Update
 
 /// Deletes an endpoint (its deliveries go with it).
 pub async fn delete(s: &Core, id: &str) -> Result<(), ServiceError> {
+    changing_endpoints(s, delete_in(s, id)).await
+}
+
+async fn delete_in(s: &Core, id: &str) -> Result<(), ServiceError> {
     let uuid = parse_id(id)?;
     let now = now_unix();
     let mut tx = s.db.begin().await?;

@@ -40,6 +40,7 @@ mod desk_sales;
 mod desk_search;
 mod desk_support;
 mod email_delivery;
+mod group_commit;
 mod hostile_buyers;
 mod lifecycle;
 mod machines;
