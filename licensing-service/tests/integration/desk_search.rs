@@ -80,6 +80,17 @@ async fn index_is_exact(app: &TestApp) {
         .expect("license_text agrees with licenses");
 }
 
+/// The operator's note of a license changed in the table (no route edits it yet).
+async fn set_note(app: &TestApp, license_id: &str, note: Option<&str>) {
+    sqlx::query("UPDATE licenses SET note = ? WHERE id = ?")
+        .bind(note)
+        .bind(license_id)
+        .execute(&app.state.db.write)
+        .await
+        .unwrap();
+    index_is_exact(app).await;
+}
+
 /// Parts of keys are found by a scan of the keys (no index holds them),
 /// notes and addresses by the trigram index, which follows every edit and deletion.
 #[tokio::test(flavor = "multi_thread")]
@@ -106,29 +117,14 @@ async fn parts_of_keys_edited_notes_and_deleted_licenses() {
 
     // A note edited: the old words find nothing, the new ones the license.
     assert_eq!(found(&app, "first wor").await, [noted_id.as_str()]);
-    sqlx::query("UPDATE licenses SET note = 'second thoughts' WHERE id = ?")
-        .bind(&noted_id)
-        .execute(&app.state.db.write)
-        .await
-        .unwrap();
-    index_is_exact(&app).await;
+    set_note(&app, &noted_id, Some("second thoughts")).await;
     assert!(found(&app, "first wor").await.is_empty());
     assert_eq!(found(&app, "d thought").await, [noted_id.as_str()]);
     // A note given to a license that had neither note nor address, then both taken away.
-    sqlx::query("UPDATE licenses SET note = 'late note' WHERE id = ?")
-        .bind(&plain)
-        .execute(&app.state.db.write)
-        .await
-        .unwrap();
-    index_is_exact(&app).await;
+    set_note(&app, &plain, Some("late note")).await;
     assert_eq!(found(&app, "late note").await, [plain.as_str()]);
-    sqlx::query("UPDATE licenses SET note = NULL WHERE id IN (?, ?)")
-        .bind(&plain)
-        .bind(&noted_id)
-        .execute(&app.state.db.write)
-        .await
-        .unwrap();
-    index_is_exact(&app).await;
+    set_note(&app, &plain, None).await;
+    set_note(&app, &noted_id, None).await;
     assert!(found(&app, "late note").await.is_empty());
     assert!(found(&app, "thoughts").await.is_empty());
 
