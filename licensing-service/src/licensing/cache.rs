@@ -148,7 +148,12 @@ impl LicenseCache {
     }
 
     /// Stores `snap` unless a newer version is already cached; returns the one kept.
-    pub fn store(&self, snap: LicenseSnapshot) -> Arc<LicenseSnapshot> {
+    /// Its lists are cut to their length first: a seat take pushes onto an
+    /// empty list, which would keep room for four seats (160 bytes, not 40).
+    pub fn store(&self, mut snap: LicenseSnapshot) -> Arc<LicenseSnapshot> {
+        snap.seats.shrink_to_fit();
+        snap.entitlements.shrink_to_fit();
+        snap.product_slug.shrink_to_fit();
         let mut map = self.snapshots.write().expect("cache lock");
         if let Some(existing) = map.peek(&snap.license_id) {
             if existing.version > snap.version {
@@ -296,12 +301,10 @@ mod tests {
         let before = counting::live();
         for (n, fp) in fingerprints.iter().enumerate() {
             let id = Uuid::from_u128(n as u128);
-            c.store(LicenseSnapshot {
-                license_id: id,
-                product_slug: "scale".into(),
-                seats: vec![(fp.clone(), id)],
-                ..snap(1)
-            });
+            // As a seat take makes it: one seat pushed onto the snapshot read without.
+            let mut s = LicenseSnapshot { license_id: id, product_slug: "scale".into(), ..snap(1) };
+            s.seats.push((fp.clone(), id));
+            c.store(s);
         }
         let snapshot = (counting::live() - before) / N as isize;
         eprintln!("bytes per entry: verified key {verified}, snapshot with one seat {snapshot}");
