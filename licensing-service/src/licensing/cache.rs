@@ -4,19 +4,18 @@
 //! newer version, so a reader never sees state older than the last commit
 //! that finished updating the cache.
 //!
-//! What an entry costs (x86-64, glibc; measured by `entry_sizes` below and
-//! by bench/scale): a verified key is a 16-byte digest and a pointer in the
-//! table (about 28 bytes a slot at 7/8 load) plus its `VerifiedKey` (96 bytes
-//! allocated); a snapshot is its id and a pointer (28 bytes a slot) plus the
-//! snapshot itself: 192 bytes, the product's slug (32) and, per seat, 48 bytes
-//! and its fingerprint's text (32 for up to 24 characters). So about 430 bytes
-//! a license with one seat, 100,000 licenses ≈ 43 MB, and both caches full
-//! (two generations of [`GENERATION`] each) ≈ 100 MB. A million active
-//! licenses would need about 430 MB: to fit the 150 MB goal an entry must come
-//! to ~100 bytes (one table keyed by the digest holding a compact snapshot
-//! inline: ids, times, a shared slug, seats as fingerprint hashes); until
-//! then the caches keep the most recently used 115k–229k licenses and the
-//! rest are read (and verified) on use.
+//! What an entry costs (x86-64; `entry_sizes` below counts the bytes asked
+//! of the allocator, which rounds each block up): a verified key, 128 bytes
+//! (a 16-byte digest and a pointer in the table, the `VerifiedKey` behind
+//! the pointer); a snapshot with one seat, 288 (its id and a pointer, the
+//! snapshot, its product's slug, the seat and its fingerprint's text). So
+//! about 420 bytes a license with one seat, 100,000 licenses ≈ 42 MB, and
+//! both caches full (two generations of [`GENERATION`] each) ≈ 96 MB. A
+//! million active licenses would need about 420 MB: to fit the 150 MB goal
+//! an entry must come to ~100 bytes (one table keyed by the digest holding a
+//! compact snapshot inline: ids, times, a shared slug, seats as fingerprint
+//! hashes). Until then the caches keep the 115k–229k most recently used
+//! licenses and the others are read (and their keys verified) on use.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
