@@ -150,6 +150,7 @@ if [ "$left" -gt 0 ]; then
   SCALE_MODE=walk SCALE_START=$walked wrk -t$threads -c$conns -d${secs}s -s "$here/keys.lua" "$base" >/dev/null
 fi
 line "active machines after the walk" "$(stat_of active_machines) (every one of the $n keys holds one or more)"
+line "RSS after the cold walk" "$(rss) ($(awk '/RssAnon|RssFile/ {printf "%s %.1f MB ", $1, $2/1024}' "/proc/$pid/status"))"
 
 hout=$(healthz); h2=$(rps "$hout")
 line "healthz (before warm)" "$h2 req/s, p99 $(p99 "$hout")"
@@ -162,6 +163,7 @@ d2=$(stat_of validation_events_dropped); k3=$(kept)
 line "validation events dropped (warm)" "$(( d2 - d1 )) (cold walk: $(( d1 - d0 )))"
 line "bytes kept per warm validation" "$(( (k3 - k2) / $(total "$wout") ))"
 line "RSS after validating" "$(rss)"
+line "  of which" "$(awk '/RssAnon|RssFile|RssShmem/ {printf "%s %.1f MB ", $1, $2/1024}' "/proc/$pid/status")"
 
 # The buyer pages (a browser asks for HTML), against healthz in the same stretch.
 hout=$(healthz); h3=$(rps "$hout")

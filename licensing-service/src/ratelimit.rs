@@ -7,6 +7,15 @@
 //! subscriber usually holds, so rotating addresses inside it buys nothing.
 //! Memory is bounded: a full shard forgets expired windows, then the least
 //! recently seen addresses — never the counters of everyone at once.
+//!
+//! Entries are compact, because a limiter that many addresses reach (every
+//! request from another address, as bench/scale sends them) holds hundreds
+//! of thousands: the address as 8 bytes ([`AddressKey`]), the window's start
+//! and the last sighting as whole seconds since the limiter was made (u32:
+//! 136 years), 20 bytes an entry. Windows are therefore whole seconds (those
+//! in use are a minute and an hour); a window may end up to a second early.
+//! A shard's table is rebuilt, never left to grow itself, when it has no free
+//! slot, so it never exceeds the size made for its capacity (see [`rebuild`]).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -15,8 +24,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const SHARDS: usize = 64;
-/// Addresses tracked per shard at most (about a million in all).
-const SHARD_CAPACITY: usize = 16_384;
+/// Addresses tracked per shard at most (458,752 in all): 7/8 of 8,192, the
+/// most a hash table of 8,192 slots holds without growing, so a full
+/// limiter takes 64 × 8,192 × 21 bytes ≈ 11 MB.
+const SHARD_CAPACITY: usize = 7_168;
 /// A full shard forgets this share of its least recently seen addresses at
 /// once, so the cost of finding them is paid once per many new addresses.
 const EVICT_DIVISOR: usize = 16;
@@ -32,49 +43,67 @@ pub fn bucket(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// One address's window.
+/// What a per-address limit counts against, in 8 bytes (two u32 halves, so
+/// an entry needs no 8-byte alignment): an IPv4 address is its 32 bits,
+/// below 2^32; an IPv6 address is its /64 prefix, which is at least 2^32 —
+/// the /64s below that lie in `::/32` (`::`, `::1`, the deprecated
+/// IPv4-compatible addresses: reserved space, never a routed source) and all
+/// count as one, 2^32. So an IPv4 address and an IPv6 /64 never share a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddressKey([u32; 2]);
+
+impl AddressKey {
+    fn of(ip: IpAddr) -> AddressKey {
+        let n = match bucket(ip) {
+            IpAddr::V4(v4) => u64::from(u32::from(v4)),
+            IpAddr::V6(v6) => ((u128::from(v6) >> 64) as u64).max(1 << 32),
+        };
+        AddressKey([(n >> 32) as u32, n as u32])
+    }
+}
+
+/// One address's window, in whole seconds since the limiter's epoch.
 #[derive(Clone, Copy)]
 struct Window {
-    start: Instant,
+    start: u32,
     count: u32,
-    /// Seconds since the limiter was made when the address was last seen.
+    /// When the address was last seen.
     last_seen: u32,
 }
 
-/// Counts per key: a client address by default (see [`bucket`]), or any
-/// other small key (a license id, for seat changes).
-pub struct RateLimiter<K = IpAddr> {
+/// Counts per key: a client address by default (see [`AddressKey`]), or
+/// any other small key (a license id, for seat changes).
+pub struct RateLimiter<K = AddressKey> {
     limit: u32,
-    window: Duration,
+    /// Whole seconds, at least one.
+    window: u32,
     capacity: usize,
     epoch: Instant,
     hasher: RandomState,
     shards: Vec<Mutex<HashMap<K, Window>>>,
 }
 
-impl RateLimiter<IpAddr> {
+impl RateLimiter<AddressKey> {
     /// Counts a request; over the limit, the whole seconds until the
     /// address's window resets (for `Retry-After`).
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        self.check_at(bucket(ip), Instant::now())
+        self.check_at(AddressKey::of(ip), Instant::now())
     }
 
     /// Whether the address is already at its limit, without counting
     /// (`Err` carries the seconds until its window resets).
     pub fn peek(&self, ip: IpAddr) -> Result<(), u64> {
-        let (ip, now) = (bucket(ip), Instant::now());
-        let map = self.shard(&ip).lock().expect("rate limit lock");
-        match map.get(&ip) {
-            Some(w) if now.duration_since(w.start) < self.window && w.count >= self.limit => {
-                Err(self.retry_after(w.start, now))
-            }
+        let (key, now) = (AddressKey::of(ip), self.seconds(Instant::now()));
+        let map = self.shard(&key).lock().expect("rate limit lock");
+        match map.get(&key) {
+            Some(w) if !self.expired(w, now) && w.count >= self.limit => Err(self.retry_after(w, now)),
             _ => Ok(()),
         }
     }
 }
 
 impl<K: Hash + Eq + Copy> RateLimiter<K> {
-    /// `limit` requests per `window` per key.
+    /// `limit` requests per `window` (whole seconds, at least one) per key.
     pub fn new(limit: u32, window: Duration) -> RateLimiter<K> {
         RateLimiter::with_shape(limit, window, SHARDS, SHARD_CAPACITY)
     }
@@ -85,9 +114,10 @@ impl<K: Hash + Eq + Copy> RateLimiter<K> {
     }
 
     fn with_shape(limit: u32, window: Duration, shards: usize, capacity: usize) -> RateLimiter<K> {
+        assert!(window.as_secs() >= 1, "rate limit windows are whole seconds");
         RateLimiter {
             limit,
-            window,
+            window: u32::try_from(window.as_secs()).unwrap_or(u32::MAX),
             capacity,
             epoch: Instant::now(),
             hasher: RandomState::new(),
@@ -95,59 +125,88 @@ impl<K: Hash + Eq + Copy> RateLimiter<K> {
         }
     }
 
+    fn seconds(&self, now: Instant) -> u32 {
+        u32::try_from(now.saturating_duration_since(self.epoch).as_secs()).unwrap_or(u32::MAX)
+    }
+
+    fn expired(&self, w: &Window, now: u32) -> bool {
+        now.saturating_sub(w.start) >= self.window
+    }
+
     fn shard(&self, key: &K) -> &Mutex<HashMap<K, Window>> {
         &self.shards[self.hasher.hash_one(key) as usize % self.shards.len()]
     }
 
-    fn check_at(&self, ip: K, now: Instant) -> Result<(), u64> {
-        let seen = now.saturating_duration_since(self.epoch).as_secs() as u32;
-        let mut map = self.shard(&ip).lock().expect("rate limit lock");
-        if map.len() >= self.capacity && !map.contains_key(&ip) {
-            self.make_room(&mut map, now);
+    fn check_at(&self, key: K, now: Instant) -> Result<(), u64> {
+        let now = self.seconds(now);
+        let mut map = self.shard(&key).lock().expect("rate limit lock");
+        if !map.contains_key(&key) {
+            if map.len() >= self.capacity {
+                self.make_room(&mut map, now);
+            } else if map.len() >= map.capacity() {
+                // No free slot (deleted entries leave markers that use slots
+                // until the table is rebuilt): the table would grow itself,
+                // past the shard's capacity if markers took the room. Rebuilt
+                // here instead, twice as large, never larger than the capacity.
+                let live = map.len();
+                rebuild(&mut map, (live * 2).clamp(16, self.capacity), std::iter::empty());
+            }
         }
-        let w = map.entry(ip).or_insert(Window { start: now, count: 0, last_seen: seen });
-        w.last_seen = seen;
-        if now.duration_since(w.start) >= self.window {
+        let w = map.entry(key).or_insert(Window { start: now, count: 0, last_seen: now });
+        w.last_seen = now;
+        if self.expired(w, now) {
             (w.start, w.count) = (now, 0);
         }
         w.count = w.count.saturating_add(1);
         if w.count <= self.limit {
             return Ok(());
         }
-        Err(self.retry_after(w.start, now))
+        Err(self.retry_after(w, now))
     }
 
-    fn retry_after(&self, start: Instant, now: Instant) -> u64 {
-        let left = self.window.saturating_sub(now.duration_since(start));
-        left.as_secs_f64().ceil().max(1.0) as u64
+    fn retry_after(&self, w: &Window, now: u32) -> u64 {
+        u64::from(self.window.saturating_sub(now.saturating_sub(w.start)).max(1))
     }
 
     /// Forgets expired windows; if the shard is still full, its least
-    /// recently seen addresses (a batch, so this runs rarely).
-    fn make_room(&self, map: &mut HashMap<K, Window>, now: Instant) {
-        map.retain(|_, w| now.duration_since(w.start) < self.window);
-        if map.len() < self.capacity {
-            return;
+    /// recently seen addresses (a batch, so this runs rarely). The table is
+    /// rebuilt at the shard's capacity: a hash table keeps a marker where an
+    /// entry was deleted, and once markers have taken every free slot it
+    /// would grow (to twice or four times its size) rather than reuse them.
+    fn make_room(&self, map: &mut HashMap<K, Window>, now: u32) {
+        let mut live: Vec<(K, Window)> = map.drain().filter(|(_, w)| !self.expired(w, now)).collect();
+        if live.len() >= self.capacity {
+            let evict = (self.capacity / EVICT_DIVISOR).max(1);
+            live.select_nth_unstable_by_key(evict - 1, |(_, w)| w.last_seen);
+            live.drain(..evict);
         }
-        let evict = (self.capacity / EVICT_DIVISOR).max(1);
-        let mut by_age: Vec<(u32, K)> = map.iter().map(|(ip, w)| (w.last_seen, *ip)).collect();
-        by_age.select_nth_unstable_by_key(evict - 1, |(seen, _)| *seen);
-        for (_, ip) in &by_age[..evict] {
-            map.remove(ip);
-        }
+        rebuild(map, self.capacity, live);
     }
 
     /// Forgets addresses whose window has passed, bounding memory.
     pub fn prune(&self) {
-        let now = Instant::now();
+        self.prune_at(Instant::now());
+    }
+
+    fn prune_at(&self, now: Instant) {
+        let now = self.seconds(now);
         for shard in &self.shards {
-            shard.lock().expect("rate limit lock").retain(|_, w| now.duration_since(w.start) < self.window);
+            shard.lock().expect("rate limit lock").retain(|_, w| !self.expired(w, now));
         }
     }
 
     pub fn tracked(&self) -> usize {
         self.shards.iter().map(|s| s.lock().expect("rate limit lock").len()).sum()
     }
+}
+
+/// Replaces `map` with a table made for `size` entries holding its entries
+/// (if any are left) and `more`: no deletion markers, no growth until `size`.
+fn rebuild<K: Hash + Eq, V>(map: &mut HashMap<K, V>, size: usize, more: impl IntoIterator<Item = (K, V)>) {
+    let mut fresh = HashMap::with_capacity(size);
+    fresh.extend(map.drain());
+    fresh.extend(more);
+    *map = fresh;
 }
 
 /// A global limit was reached.
@@ -219,8 +278,12 @@ mod tests {
     use super::*;
 
     /// An address as `check` counts it.
-    fn ip(s: &str) -> IpAddr {
-        bucket(s.parse().unwrap())
+    fn ip(s: &str) -> AddressKey {
+        AddressKey::of(s.parse().unwrap())
+    }
+
+    fn v4(n: u32) -> AddressKey {
+        AddressKey::of(IpAddr::from(n.to_be_bytes()))
     }
 
     #[test]
@@ -228,9 +291,72 @@ mod tests {
         let rl = RateLimiter::new(5, Duration::from_secs(60));
         let t = Instant::now();
         for i in 0..(SHARDS * SHARD_CAPACITY * 2) as u32 {
-            let _ = rl.check_at(IpAddr::from(i.to_be_bytes()), t);
+            let _ = rl.check_at(v4(i), t);
         }
         assert!(rl.tracked() <= SHARDS * SHARD_CAPACITY);
+    }
+
+    #[test]
+    fn entries_are_compact() {
+        assert_eq!(std::mem::size_of::<(AddressKey, Window)>(), 20);
+    }
+
+    /// A shard's table never grows past its capacity, whether it fills with
+    /// new addresses, forgets expired ones (leaving deletion markers) or both.
+    #[test]
+    fn a_full_table_is_rebuilt_not_grown() {
+        let rl = RateLimiter::with_shape(1, Duration::from_secs(60), 1, SHARD_CAPACITY);
+        let t = Instant::now();
+        let table = |rl: &RateLimiter| {
+            let map = rl.shards[0].lock().unwrap();
+            (map.len(), map.capacity())
+        };
+        for round in 0..6u32 {
+            let now = t + Duration::from_secs(u64::from(round) * 40);
+            for i in 0..SHARD_CAPACITY as u32 {
+                let _ = rl.check_at(v4(round * 1_000_000 + i), now);
+                let (len, cap) = table(&rl);
+                assert!(len <= SHARD_CAPACITY && cap <= SHARD_CAPACITY, "round {round}: {len} in {cap}");
+            }
+            if round == 0 {
+                assert_eq!(table(&rl), (SHARD_CAPACITY, SHARD_CAPACITY), "filled to its own capacity, not grown");
+            }
+            if round % 2 == 1 {
+                rl.prune_at(now + Duration::from_secs(61));
+            }
+        }
+    }
+
+    /// An IPv4 address never counts against an IPv6 /64 nor the other way,
+    /// however their bits line up.
+    #[test]
+    fn ipv4_and_ipv6_never_share_a_count() {
+        let four = ["0.0.0.0", "0.0.0.1", "10.0.0.1", "192.0.2.7", "255.255.255.255", "::ffff:255.255.255.255"];
+        let six = [
+            "::",
+            "::1",
+            "::0.0.0.1",
+            "0:0:0:1::",
+            "0:0:ffff:ffff::",
+            "0:1::",
+            "0:1::ffff:ffff",
+            "2001:db8::1",
+            "fe80::1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ];
+        for a in four {
+            for b in six {
+                assert_ne!(ip(a), ip(b), "{a} and {b}");
+            }
+        }
+        let rl = RateLimiter::new(1, Duration::from_secs(60));
+        let t = Instant::now();
+        assert!(rl.check_at(ip("0.0.0.1"), t).is_ok());
+        assert!(rl.check_at(ip("0:0:0:1::5"), t).is_ok(), "a /64 whose prefix is 1");
+        assert!(rl.check_at(ip("0.0.0.1"), t).is_err());
+        // Reserved space inside ::/32 counts as one, apart from every IPv4 address.
+        assert_eq!(ip("::1"), ip("0:0:ffff:ffff::"));
+        assert_eq!(ip("::ffff:10.0.0.1"), ip("10.0.0.1"));
     }
 
     #[test]
@@ -248,6 +374,18 @@ mod tests {
     }
 
     #[test]
+    fn an_hour_window_resets_after_an_hour() {
+        let rl = RateLimiter::new(1, Duration::from_secs(3600));
+        let a = ip("2001:db8::1");
+        let t = Instant::now();
+        assert!(rl.check_at(a, t).is_ok());
+        assert_eq!(rl.check_at(a, t + Duration::from_secs(3599)), Err(1));
+        assert_eq!(rl.check_at(a, t + Duration::from_secs(1800)), Err(1800));
+        assert!(rl.check_at(a, t + Duration::from_secs(3601)).is_ok());
+        assert!(rl.check_at(a, t + Duration::from_secs(3602)).is_err());
+    }
+
+    #[test]
     fn ipv6_counts_by_its_64() {
         let rl = RateLimiter::new(2, Duration::from_secs(60));
         let t = Instant::now();
@@ -262,7 +400,8 @@ mod tests {
         assert!(rl.check_at(ip("::ffff:10.0.0.1"), t).is_ok());
         assert!(rl.check_at(ip("10.0.0.1"), t).is_err());
         assert!(rl.check_at(ip("::ffff:10.0.0.2"), t).is_ok());
-        assert_eq!(bucket(ip("2001:db8::1:2:3:4")), ip("2001:db8::"));
+        assert_eq!(ip("2001:db8::1:2:3:4"), ip("2001:db8::"));
+        assert_eq!(bucket("2001:db8::1:2:3:4".parse().unwrap()), "2001:db8::".parse::<IpAddr>().unwrap());
     }
 
     #[test]
@@ -275,21 +414,21 @@ mod tests {
         // Many new addresses, one per second, while the abuser keeps trying.
         for i in 0..1_000u32 {
             let now = t + Duration::from_secs(u64::from(i) + 1);
-            let _ = rl.check_at(IpAddr::from((0x0a00_0000 + i).to_be_bytes()), now);
+            let _ = rl.check_at(v4(0x0a00_0000 + i), now);
             assert!(rl.check_at(abuser, now).is_err(), "the abuser's count survived address {i}");
             assert!(rl.tracked() <= 64);
         }
         // The addresses that went quiet longest are the ones forgotten.
-        let recent = IpAddr::from((0x0a00_0000u32 + 999).to_be_bytes());
+        let recent = v4(0x0a00_0000 + 999);
         assert!(rl.check_at(recent, t + Duration::from_secs(1001)).is_err());
-        let oldest = IpAddr::from(0x0a00_0000u32.to_be_bytes());
+        let oldest = v4(0x0a00_0000);
         assert!(rl.check_at(oldest, t + Duration::from_secs(1001)).is_ok());
     }
 
     #[test]
     fn peek_does_not_count() {
         let rl = RateLimiter::new(2, Duration::from_secs(60));
-        let a = ip("1.1.1.1");
+        let a: IpAddr = "1.1.1.1".parse().unwrap();
         for _ in 0..5 {
             assert!(rl.peek(a).is_ok());
         }

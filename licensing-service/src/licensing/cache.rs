@@ -3,9 +3,24 @@
 //! generation at a time (never everything at once). Every committed change replaces the snapshot with a
 //! newer version, so a reader never sees state older than the last commit
 //! that finished updating the cache.
+//!
+//! What an entry costs (x86-64; `entry_sizes` below counts the bytes asked
+//! of the allocator, which rounds each block up): a verified key, 128 bytes
+//! (a 16-byte digest and a pointer in the table, the `VerifiedKey` behind
+//! the pointer); a snapshot with one seat, 288 (its id and a pointer, the
+//! snapshot, its product's slug, the seat and its fingerprint's text). So
+//! about 420 bytes a license with one seat, 100,000 licenses ≈ 42 MB, and
+//! both caches full (two generations of [`GENERATION`] each) ≈ 96 MB. A
+//! million active licenses would need about 420 MB: to fit the 150 MB goal
+//! an entry must come to ~100 bytes (one table keyed by the digest holding a
+//! compact snapshot inline: ids, times, a shared slug, seats as fingerprint
+//! hashes). Until then the caches keep the 115k–229k most recently used
+//! licenses and the others are read (and their keys verified) on use.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+
+use sha2::{Digest, Sha256};
 
 use uuid::Uuid;
 
@@ -20,8 +35,30 @@ pub struct VerifiedKey {
     pub bound_fingerprint: Option<[u8; 32]>,
 }
 
-/// Entries per generation of each map (so at most twice this many are kept).
-pub const GENERATION: usize = 131_072;
+/// Entries per generation of each map (so at most twice this many are
+/// kept): 7/8 of 131,072, the most a hash table of 131,072 slots holds, so
+/// a full generation does not double its table for the last few entries.
+pub const GENERATION: usize = 114_688;
+
+/// What the verified-key cache is keyed by: the first 16 bytes of the
+/// SHA-256 of the key's text, instead of the 242 characters themselves.
+///
+/// A hit skips the signature check, so a key of someone's making must never
+/// hit an entry of a genuine key. Entries are made only for keys whose
+/// signature verified (or read from our own database), which no one else can
+/// mint, so finding a collision means a second preimage of one given digest:
+/// about 2^128 SHA-256 computations, out of reach. The birthday bound
+/// (2^64) needs both colliding keys to be chosen freely, and one of them
+/// would have to be a key this server signed. And even a collision would only
+/// be answered with the claims of the genuine key it collides with.
+pub type KeyDigest = [u8; 16];
+
+pub fn key_digest(key: &str) -> KeyDigest {
+    let full = Sha256::digest(key.as_bytes());
+    let mut d = [0u8; 16];
+    d.copy_from_slice(&full[..16]);
+    d
+}
 
 /// A map that forgets the least recently used entries a generation at a
 /// time, never all at once: entries go into the current generation; when it
@@ -71,7 +108,7 @@ impl<K: std::hash::Hash + Eq, V: Clone> Generations<K, V> {
 }
 
 pub struct LicenseCache {
-    verified: RwLock<Generations<Box<str>, Arc<VerifiedKey>>>,
+    verified: RwLock<Generations<KeyDigest, Arc<VerifiedKey>>>,
     snapshots: RwLock<Generations<Uuid, Arc<LicenseSnapshot>>>,
 }
 
@@ -89,15 +126,16 @@ impl LicenseCache {
     /// Mostly a shared lock; a key found only in the older generation takes
     /// the write lock once to move it back.
     pub fn verified(&self, key: &str) -> Option<Arc<VerifiedKey>> {
-        if let Some(v) = self.verified.read().expect("cache lock").get_current(key) {
+        let digest = key_digest(key);
+        if let Some(v) = self.verified.read().expect("cache lock").get_current(&digest) {
             return Some(v);
         }
-        self.verified.write().expect("cache lock").get_promote(key.into())
+        self.verified.write().expect("cache lock").get_promote(digest)
     }
 
     pub fn remember_verified(&self, key: &str, v: VerifiedKey) -> Arc<VerifiedKey> {
         let v = Arc::new(v);
-        self.verified.write().expect("cache lock").insert(key.into(), v.clone());
+        self.verified.write().expect("cache lock").insert(key_digest(key), v.clone());
         v
     }
 
@@ -109,7 +147,12 @@ impl LicenseCache {
     }
 
     /// Stores `snap` unless a newer version is already cached; returns the one kept.
-    pub fn store(&self, snap: LicenseSnapshot) -> Arc<LicenseSnapshot> {
+    /// Its lists are cut to their length first: a seat take pushes onto an
+    /// empty list, which would keep room for four seats (160 bytes, not 40).
+    pub fn store(&self, mut snap: LicenseSnapshot) -> Arc<LicenseSnapshot> {
+        snap.seats.shrink_to_fit();
+        snap.entitlements.shrink_to_fit();
+        snap.product_slug.shrink_to_fit();
         let mut map = self.snapshots.write().expect("cache lock");
         if let Some(existing) = map.peek(&snap.license_id) {
             if existing.version > snap.version {
@@ -126,6 +169,41 @@ impl LicenseCache {
 mod tests {
     use super::*;
     use crate::domain::license::LicenseStatus;
+
+    /// Counts the bytes the current thread has allocated and not freed (the
+    /// unit tests' allocator; other threads' allocations do not disturb it).
+    mod counting {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        thread_local! {
+            static LIVE: Cell<isize> = const { Cell::new(0) };
+        }
+
+        pub struct Counting;
+
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+                let _ = LIVE.try_with(|c| c.set(c.get() + l.size() as isize));
+                System.alloc(l)
+            }
+            unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+                let _ = LIVE.try_with(|c| c.set(c.get() - l.size() as isize));
+                System.dealloc(p, l)
+            }
+            unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+                let _ = LIVE.try_with(|c| c.set(c.get() + new as isize - l.size() as isize));
+                System.realloc(p, l, new)
+            }
+        }
+
+        #[global_allocator]
+        static ALLOCATOR: Counting = Counting;
+
+        pub fn live() -> isize {
+            LIVE.with(Cell::get)
+        }
+    }
 
     fn snap(version: i64) -> LicenseSnapshot {
         LicenseSnapshot {
@@ -175,5 +253,61 @@ mod tests {
         assert!(c.snapshot(&id(1)).is_none(), "an unused old entry is forgotten");
         let kept = (0..16).filter(|n| c.snapshot(&id(*n)).is_some()).count();
         assert!((4..=8).contains(&kept), "{kept}");
+    }
+
+    /// A key of the length and alphabet of a real one, distinct per `n`.
+    fn key(n: u32) -> String {
+        format!("LIC1-{n:0>130}-{:A>103}", n)
+    }
+
+    fn verified_key(n: u32) -> VerifiedKey {
+        VerifiedKey { license_id: Uuid::from_u128(n.into()), product_id: Uuid::nil(), bound_fingerprint: None }
+    }
+
+    #[test]
+    fn verified_keys_are_found_by_their_digest_only() {
+        let c = LicenseCache::with_generation(4);
+        c.remember_verified(&key(1), verified_key(1));
+        assert_eq!(c.verified(&key(1)).unwrap().license_id, Uuid::from_u128(1));
+        assert!(c.verified(&key(2)).is_none());
+        // One character changed anywhere is another digest.
+        let mut other = key(1).into_bytes();
+        other[200] = b'B';
+        assert!(c.verified(std::str::from_utf8(&other).unwrap()).is_none());
+        assert_eq!(key_digest(&key(1)), key_digest(&key(1)));
+        assert_eq!(&key_digest("KEY-1")[..], &crate::db::licenses::key_hash("KEY-1")[..]);
+        // Generations work as before: the oldest unused entries go first.
+        for n in 2..12 {
+            c.remember_verified(&key(n), verified_key(n));
+        }
+        assert!(c.verified(&key(1)).is_none());
+        assert!(c.verified(&key(11)).is_some());
+    }
+
+    /// What an entry costs in bytes asked of the allocator (malloc rounds
+    /// each block up and adds 8 bytes: see the module's note).
+    #[test]
+    fn entry_sizes() {
+        const N: u32 = 20_000;
+        let keys: Vec<String> = (0..N).map(key).collect();
+        let fingerprints: Vec<String> = (0..N).map(|n| format!("scale-machine-{n}")).collect();
+        let c = LicenseCache::default();
+        let before = counting::live();
+        for (n, k) in keys.iter().enumerate() {
+            c.remember_verified(k, verified_key(n as u32));
+        }
+        let verified = (counting::live() - before) / N as isize;
+        let before = counting::live();
+        for (n, fp) in fingerprints.iter().enumerate() {
+            let id = Uuid::from_u128(n as u128);
+            // As a seat take makes it: one seat pushed onto the snapshot read without.
+            let mut s = LicenseSnapshot { license_id: id, product_slug: "scale".into(), ..snap(1) };
+            s.seats.push((fp.clone(), id));
+            c.store(s);
+        }
+        let snapshot = (counting::live() - before) / N as isize;
+        eprintln!("bytes per entry: verified key {verified}, snapshot with one seat {snapshot}");
+        assert!(verified <= 140, "a verified key costs {verified} bytes");
+        assert!(snapshot <= 330, "a snapshot costs {snapshot} bytes");
     }
 }

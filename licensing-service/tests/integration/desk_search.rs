@@ -70,3 +70,71 @@ async fn every_search_form_finds_its_license_and_nothing_else() {
     assert_eq!(found(&app, "regular").await.len(), 5);
     app.admin_get("/licenses/search?q=%20").await.expect_error(400, "invalid_request");
 }
+
+/// The FTS5 index over e-mail addresses and notes (external content, kept
+/// by triggers) must agree with the table after every change.
+async fn index_is_exact(app: &TestApp) {
+    sqlx::query("INSERT INTO license_text (license_text, rank) VALUES ('integrity-check', 1)")
+        .execute(&app.state.db.write)
+        .await
+        .expect("license_text agrees with licenses");
+}
+
+/// The operator's note of a license changed in the table (no route edits it yet).
+async fn set_note(app: &TestApp, license_id: &str, note: Option<&str>) {
+    sqlx::query("UPDATE licenses SET note = ? WHERE id = ?")
+        .bind(note)
+        .bind(license_id)
+        .execute(&app.state.db.write)
+        .await
+        .unwrap();
+    index_is_exact(app).await;
+}
+
+/// Parts of keys are found by a scan of the keys (no index holds them),
+/// notes and addresses by the trigram index, which follows every edit and deletion.
+#[tokio::test(flavor = "multi_thread")]
+async fn parts_of_keys_edited_notes_and_deleted_licenses() {
+    let app = shop().await;
+    let (plain, plain_key) = app.issue_license("app", "default").await;
+    let noted = app.issue(json!({"product_slug": "app", "note": "first words"})).await;
+    let noted_id = noted["license_id"].as_str().unwrap().to_string();
+    let mailed = app.issue(json!({"product_slug": "app", "buyer_email": "zed@example.com"})).await;
+    let mailed_id = mailed["license_id"].as_str().unwrap().to_string();
+    index_is_exact(&app).await;
+
+    // From the middle of the key (across the '-' between payload and
+    // signature; keys of one product share much of their payload) and of the
+    // signature, in either case; a fragment too short, or with characters no
+    // key has, is no key part.
+    let mid = plain_key.rfind('-').unwrap();
+    assert_eq!(found(&app, &plain_key[mid - 6..mid + 6]).await, [plain.as_str()]);
+    assert_eq!(found(&app, &plain_key[mid + 30..mid + 44].to_lowercase()).await, [plain.as_str()]);
+    assert_eq!(found(&app, &plain_key[plain_key.len() - 40..plain_key.len() - 25]).await, [plain.as_str()]);
+    assert_eq!(found(&app, &plain_key[..20]).await.len(), 3, "the start all keys of a product share");
+    assert!(found(&app, &plain_key[mid - 5..mid + 6]).await.is_empty());
+    assert!(found(&app, &format!("{}0", &plain_key[mid - 6..mid + 6])).await.is_empty());
+
+    // A note edited: the old words find nothing, the new ones the license.
+    assert_eq!(found(&app, "first wor").await, [noted_id.as_str()]);
+    set_note(&app, &noted_id, Some("second thoughts")).await;
+    assert!(found(&app, "first wor").await.is_empty());
+    assert_eq!(found(&app, "d thought").await, [noted_id.as_str()]);
+    // A note given to a license that had neither note nor address, then both taken away.
+    set_note(&app, &plain, Some("late note")).await;
+    assert_eq!(found(&app, "late note").await, [plain.as_str()]);
+    set_note(&app, &plain, None).await;
+    set_note(&app, &noted_id, None).await;
+    assert!(found(&app, "late note").await.is_empty());
+    assert!(found(&app, "thoughts").await.is_empty());
+
+    // A license deleted (nothing else refers to it): its address finds nothing.
+    assert_eq!(found(&app, "zed@exa").await, [mailed_id.as_str()]);
+    let mailed_key = mailed["license_key"].as_str().unwrap();
+    sqlx::query("DELETE FROM licenses WHERE id = ?").bind(&mailed_id).execute(&app.state.db.write).await.unwrap();
+    index_is_exact(&app).await;
+    assert!(found(&app, "zed@exa").await.is_empty());
+    let mailed_mid = mailed_key.rfind('-').unwrap();
+    assert!(found(&app, &mailed_key[mailed_mid - 6..mailed_mid + 14]).await.is_empty());
+    assert_eq!(found(&app, &plain_key[mid - 6..mid + 6]).await, [plain.as_str()]);
+}
