@@ -16,6 +16,15 @@ use keysat::config::ServeArgs;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc commits its arena eagerly and asks the kernel for transparent
+/// huge pages on it; where THP is on (`madvise`, as on Debian 12), every
+/// 2 MiB touched then counts whole in RSS (18 MB more at idle, measured).
+/// Keysat's heap is many small objects, so the process opts out of THP.
+fn no_huge_pages() {
+    // SAFETY: prctl with integer arguments only changes this process's THP flag.
+    let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+}
+
 #[derive(Parser)]
 #[command(name = "keysat", version, about = "Self-hosted, Bitcoin-first software licensing")]
 struct Cli {
@@ -98,6 +107,7 @@ fn print_routes() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    no_huge_pages();
     keysat::telemetry::init();
     let cli = Cli::parse();
     let result = match cli.command {
