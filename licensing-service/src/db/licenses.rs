@@ -3,8 +3,10 @@
 use sqlx::{Executor, QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
+use super::policies::RulesColumns;
 use super::{Hyphenated, Tx};
 use crate::domain::license::LicenseStatus;
+use crate::domain::machine_rules::MachineRules;
 use crate::domain::validation::LicenseSnapshot;
 
 /// A license as stored.
@@ -299,35 +301,36 @@ pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<O
     Ok(row.map(|r| r.snap.into_snapshot(r.seats)))
 }
 
-/// The snapshots of many licenses in one read (those that exist).
-pub async fn snapshots_of(
-    conn: &mut SqliteConnection,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<Vec<LicenseSnapshot>, sqlx::Error> {
-    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
-    let rows: Vec<SeatedRow> = sqlx::query_as(&format!(
-        "SELECT {SNAPSHOT_COLUMNS} {SNAPSHOT_FROM} WHERE l.id IN (SELECT value FROM json_each(?))"
-    ))
-    .bind(serde_json::to_string(&ids).expect("ids serialise"))
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.snap.into_snapshot(r.seats)).collect())
+/// A license as a group of seat takes reads it (see
+/// [`crate::licensing::seats`]): its snapshot and its policy's machine
+/// rules as saved now, for many licenses in one statement.
+pub struct SeatView {
+    pub snap: LicenseSnapshot,
+    pub rules: MachineRules,
 }
 
-/// Adds `by` to the version of each license named (one statement for a
-/// whole group of changes).
-pub async fn bump_versions(tx: &mut Tx, bumps: &[(Uuid, i64)]) -> Result<(), sqlx::Error> {
-    if bumps.is_empty() {
-        return Ok(());
+/// The [`SeatView`] of each license named that exists, in one read.
+pub async fn seat_views(tx: &mut Tx, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<SeatView>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        seated: SeatedRow,
+        #[sqlx(flatten)]
+        rules: RulesColumns,
     }
-    let list: Vec<(String, i64)> = bumps.iter().map(|(id, by)| (id.to_string(), *by)).collect();
-    sqlx::query(
-        "UPDATE licenses SET version = version + (j.value ->> 1) FROM json_each(?) j WHERE licenses.id = j.value ->> 0",
-    )
-    .bind(serde_json::to_string(&list).expect("bumps serialise"))
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
+    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {SNAPSHOT_COLUMNS}, pol.lease_seconds, pol.self_reset_limit, pol.seat_timeout_seconds, \
+         pol.one_trial_per_machine {SNAPSHOT_FROM} JOIN policies pol ON pol.id = l.policy_id \
+         WHERE l.id IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(serde_json::to_string(&ids).expect("ids serialise"))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SeatView { snap: r.seated.snap.into_snapshot(r.seated.seats), rules: r.rules.into() })
+        .collect())
 }
 
 impl SnapshotRow {

@@ -32,8 +32,11 @@ pub async fn for_license<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,
     license_id: Uuid,
 ) -> Result<Vec<Machine>, sqlx::Error> {
+    // One branch per partial index (held seats, freed ones).
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machines WHERE license_id = ? ORDER BY active DESC, activated_at DESC, id"
+        "SELECT {COLUMNS} FROM machines WHERE license_id = ?1 AND active = 1 \
+         UNION ALL SELECT {COLUMNS} FROM machines WHERE license_id = ?1 AND active = 0 \
+         ORDER BY active DESC, activated_at DESC, id"
     ))
     .bind(license_id.to_string())
     .fetch_all(e)
@@ -238,5 +241,42 @@ mod tests {
         assert!(text.iter().any(|d| d.contains("USING INDEX machines_lapse")), "{text:?}");
         assert!(!text.iter().any(|d| d.contains("TEMP B-TREE") || d == &"SCAN machines"), "{text:?}");
         assert!(lapsed(&db.read, 0, 10).await.unwrap().is_empty());
+    }
+
+    /// A license's machines and its freed seats are found through the two
+    /// partial indexes (held, freed): there is no index over every row by
+    /// license, which a seat take would have to write.
+    #[tokio::test]
+    async fn machines_by_license_seek_in_the_partial_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(dir.path()).await.unwrap();
+        let plan = |sql: String| {
+            let read = db.read.clone();
+            async move {
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(&read).await.unwrap();
+                rows.into_iter().map(|r| r.3).collect::<Vec<_>>()
+            }
+        };
+        let list = plan(format!(
+            "SELECT {COLUMNS} FROM machines WHERE license_id = 'l' AND active = 1 UNION ALL \
+             SELECT {COLUMNS} FROM machines WHERE license_id = 'l' AND active = 0 ORDER BY active DESC"
+        ))
+        .await;
+        assert!(list.iter().any(|d| d.contains("USING INDEX machines_one_active_seat")), "{list:?}");
+        assert!(list.iter().any(|d| d.contains("USING INDEX machines_freed_seat")), "{list:?}");
+        let freed = plan(
+            "SELECT m.id FROM json_each('[]') j JOIN machines m ON m.license_id = j.value ->> 0 \
+             AND m.fingerprint = j.value ->> 1 WHERE m.active = 0"
+                .into(),
+        )
+        .await;
+        assert!(freed.iter().any(|d| d.contains("machines_freed_seat (license_id=? AND fingerprint=?)")), "{freed:?}");
+        let indexes: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'machines'")
+                .fetch_all(&db.read)
+                .await
+                .unwrap();
+        assert!(!indexes.iter().any(|n| n == "machines_license"), "{indexes:?}");
     }
 }

@@ -49,11 +49,19 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Largest the WAL file is left at after a checkpoint.
 pub const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
-/// The database: a pool for reads and a single connection for writes.
+/// WAL frames (4 KiB pages) past which the checkpointer makes the writer
+/// wait for a full checkpoint, so that the WAL starts over: 64 MiB.
+const WAL_RESTART_FRAMES: i64 = 16 * 1024;
+/// How often the checkpointer copies the WAL into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// The database: a pool for reads, a single connection for writes, and one
+/// that checkpoints the WAL beside the writer (see [`checkpointer`]).
 #[derive(Clone, Debug)]
 pub struct Db {
     pub read: SqlitePool,
     pub write: SqlitePool,
+    checkpoints: SqlitePool,
     /// What the webhook endpoints subscribe to (see [`outbox::Subscriptions`]).
     pub subscriptions: std::sync::Arc<outbox::Subscriptions>,
 }
@@ -80,7 +88,8 @@ impl Db {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.clone().create_if_missing(true))
+            // The writer never checkpoints: the checkpointer does, beside it.
+            .connect_with(base.clone().create_if_missing(true).pragma("wal_autocheckpoint", "0"))
             .await
             .with_context(|| format!("KEYSAT_DATA_DIR: cannot open {}", path.display()))?;
         MIGRATOR.run(&write).await.context("running database migrations")?;
@@ -89,11 +98,18 @@ impl Db {
             .max_connections(4)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.read_only(true))
+            .connect_with(base.clone().read_only(true))
             .await
             .context("opening read connections")?;
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(base)
+            .await
+            .context("opening the checkpoint connection")?;
+        tokio::spawn(checkpointer(checkpoints.clone()));
         let subscriptions = std::sync::Arc::new(outbox::Subscriptions::load(&read).await?);
-        Ok(Db { read, write, subscriptions })
+        Ok(Db { read, write, checkpoints, subscriptions })
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` semantics by construction:
@@ -107,11 +123,47 @@ impl Db {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await.map(|_| ())
     }
 
-    /// Flushes and closes both pools.
+    /// Flushes and closes the pools.
     pub async fn close(&self) {
+        self.checkpoints.close().await;
         let _ = self.checkpoint().await;
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+/// Copies the WAL into the database on its own connection, so the writer
+/// never does: SQLite's automatic checkpoint runs inside the commit that
+/// crosses its threshold and makes that commit (and every seat take waiting
+/// behind it) wait for two `fsync`s and the copy. A passive checkpoint runs
+/// beside the writer and readers; SQLite starts the WAL over at the next
+/// write once everything in it is copied. Under writes that never pause it
+/// would never be, so past [`WAL_RESTART_FRAMES`] a `RESTART` checkpoint
+/// waits for the writer between two transactions, copies the little left
+/// and makes the next write start the WAL over. Ends when the pool closes.
+async fn checkpointer(pool: SqlitePool) {
+    let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if pool.is_closed() {
+            break;
+        }
+        let passive: Result<(i64, i64, i64), _> =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await;
+        let restart = match passive {
+            Ok((_, frames, _)) => frames >= WAL_RESTART_FRAMES,
+            Err(sqlx::Error::PoolClosed) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+                false
+            }
+        };
+        if restart {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await {
+                tracing::warn!(error = %e, "WAL checkpoint (restart) failed");
+            }
+        }
     }
 }
 

@@ -24,29 +24,6 @@ pub async fn rules_of_policy<'e, E: Executor<'e, Database = Sqlite>>(
     Ok(row.map(MachineRules::from))
 }
 
-/// The machine rules of many policies in one read (the policies that exist).
-pub async fn rules_of_policies(
-    tx: &mut Tx,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<std::collections::HashMap<Uuid, MachineRules>, sqlx::Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(try_from = "Hyphenated")]
-        id: Uuid,
-        #[sqlx(flatten)]
-        rules: RulesColumns,
-    }
-    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, lease_seconds, self_reset_limit, seat_timeout_seconds, one_trial_per_machine FROM policies \
-         WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(serde_json::to_string(&ids).expect("ids serialise"))
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.id, MachineRules::from(r.rules))).collect())
-}
-
 /// The trial license this machine (its fingerprint-hash prefix) first held
 /// of the product, if any.
 pub async fn trial_holder<'e, E: Executor<'e, Database = Sqlite>>(

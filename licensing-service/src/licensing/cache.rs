@@ -146,8 +146,12 @@ impl LicenseCache {
         self.snapshots.write().expect("cache lock").get_promote(*license_id)
     }
 
-    /// Stores `snap` unless a newer version is already cached; returns the one kept.
-    /// Its lists are cut to their length first: a seat take pushes onto an
+    /// Stores `snap` unless a newer one is already cached; returns the one kept.
+    /// Newer is a higher version, or, at the same version, more seats: a seat
+    /// take does not bump the version (see [`super::seats`]) and only ever
+    /// adds a seat, while everything else that changes a license, a freed
+    /// seat included, bumps it. So a snapshot read before a take committed
+    /// never hides the take. Its lists are cut to their length first: a seat take pushes onto an
     /// empty list, which would keep room for four seats (160 bytes, not 40).
     pub fn store(&self, mut snap: LicenseSnapshot) -> Arc<LicenseSnapshot> {
         snap.seats.shrink_to_fit();
@@ -155,7 +159,8 @@ impl LicenseCache {
         snap.product_slug.shrink_to_fit();
         let mut map = self.snapshots.write().expect("cache lock");
         if let Some(existing) = map.peek(&snap.license_id) {
-            if existing.version > snap.version {
+            let newer = (existing.version, existing.seats.len()) > (snap.version, snap.seats.len());
+            if newer {
                 return existing.clone();
             }
         }
@@ -230,6 +235,19 @@ mod tests {
         assert_eq!(c.store(snap(1)).version, 2);
         assert_eq!(c.store(snap(3)).version, 3);
         assert_eq!(c.snapshot(&Uuid::nil()).unwrap().version, 3);
+    }
+
+    #[test]
+    fn at_one_version_the_snapshot_with_more_seats_is_newer() {
+        let c = LicenseCache::default();
+        let seat = |n: u128| (format!("fp-{n}"), Uuid::from_u128(n));
+        c.store(LicenseSnapshot { seats: vec![seat(1), seat(2)], ..snap(4) });
+        // Read before the second take committed: kept out.
+        assert_eq!(c.store(LicenseSnapshot { seats: vec![seat(1)], ..snap(4) }).seats.len(), 2);
+        assert_eq!(c.snapshot(&Uuid::nil()).unwrap().seats.len(), 2);
+        // A free bumps the version: fewer seats, and newer.
+        assert_eq!(c.store(LicenseSnapshot { seats: vec![seat(2)], ..snap(5) }).seats.len(), 1);
+        assert_eq!(c.store(LicenseSnapshot { seats: vec![seat(1), seat(2)], ..snap(4) }).version, 5);
     }
 
     #[test]

@@ -146,10 +146,17 @@ struct NewSeat<'a> {
 
 /// What a group of seat changes reads once, and the writes its takes share:
 /// the licenses, their policies' machine rules and the freed seats the takes
-/// may reuse, each read in one statement inside the group's transaction; new
-/// seats, version bumps and `machine.activated` events written in one
-/// statement each at the end (or before a free, which reads the database).
-/// So a group costs a handful of statements, not a handful per change.
+/// may reuse, read in two statements inside the group's transaction; new
+/// seats and `machine.activated` events written in one statement each at the
+/// end (or before a free, which reads the database). So a group costs a
+/// handful of statements, not a handful per change.
+///
+/// A take does not bump the license's version: a take only ever adds a seat,
+/// so between two versions the snapshot with more seats is the newer (the
+/// cache's rule, [`super::cache::LicenseCache::store`]); a free, which
+/// removes one, bumps it. A new seat's id is a UUIDv7, so the rows and their
+/// id index grow at one end instead of at a random page each (what a take
+/// writes to the WAL is what the writer's pace is made of).
 struct Group {
     /// Each license as the group has left it so far.
     fresh: HashMap<Uuid, LicenseSnapshot>,
@@ -158,8 +165,6 @@ struct Group {
     freed: HashMap<(Uuid, String), (Uuid, i64)>,
     /// New seats not yet written, each with its lapse timeout.
     new_seats: Vec<(Machine, i64)>,
-    /// Version bumps not yet written, per license.
-    bumps: HashMap<Uuid, i64>,
     /// Seats taken anew, to tell (`machine.activated`), and when.
     activated: Vec<Machine>,
     now: i64,
@@ -179,7 +184,6 @@ impl Group {
             rules: HashMap::new(),
             freed: HashMap::new(),
             new_seats: Vec::new(),
-            bumps: HashMap::new(),
             activated: Vec::new(),
             now: 0,
         };
@@ -187,9 +191,10 @@ impl Group {
             return Ok(group);
         }
         let ids: HashSet<Uuid> = takes.iter().map(|(id, _)| *id).collect();
-        group.fresh = db::licenses::snapshots_of(tx, ids).await?.into_iter().map(|s| (s.license_id, s)).collect();
-        let policies: HashSet<Uuid> = group.fresh.values().map(|s| s.policy_id).collect();
-        group.rules = db::seat_rules::rules_of_policies(tx, policies).await?;
+        for view in db::licenses::seat_views(tx, ids).await? {
+            group.rules.insert(view.snap.policy_id, view.rules);
+            group.fresh.insert(view.snap.license_id, view.snap);
+        }
         group.freed = db::machines::freed_seats(tx, &takes).await?;
         Ok(group)
     }
@@ -221,7 +226,7 @@ impl Group {
         }
         let freed = self.freed.remove(&(license_id, seat.fingerprint.to_owned()));
         let machine = db::machines::Machine {
-            id: freed.map_or_else(Uuid::new_v4, |(id, _)| id),
+            id: freed.map_or_else(Uuid::now_v7, |(id, _)| id),
             license_id,
             fingerprint: seat.fingerprint.to_string(),
             hostname: seat.hostname.map(str::to_owned),
@@ -251,17 +256,13 @@ impl Group {
             self.activated.push(machine.clone());
         }
         self.now = self.now.max(now);
-        *self.bumps.entry(license_id).or_default() += 1;
-        fresh.version += 1;
         fresh.seats.push((machine.fingerprint, machine.id));
         Ok(Outcome::Seat(fresh.clone(), machine.id))
     }
 
-    /// Writes the new seats, version bumps and events the group holds.
+    /// Writes the new seats and events the group holds.
     async fn flush(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
         db::machines::insert_many(tx, &self.new_seats).await?;
-        let bumps: Vec<(Uuid, i64)> = self.bumps.drain().collect();
-        db::licenses::bump_versions(tx, &bumps).await?;
         let activated: Vec<&Machine> = self.activated.iter().collect();
         activation_events(tx, self.now, &activated).await?;
         self.new_seats.clear();
