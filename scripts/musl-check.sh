@@ -52,7 +52,7 @@ for _ in $(seq 1 100); do
   if body=$(curl -fsS "http://127.0.0.1:$port/healthz" 2>/dev/null); then
     echo "healthz: $body"
     size=$(stat -c %s "$bin")
-    echo "musl-check: OK, static binary of $size bytes ($((size / 1024 / 1024)) MiB)"
+    echo "musl-check: OK, static binary of $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.1f MB", s / 1e6 }'))"
     exit 0
   fi
   if ! kill -0 "$pid" 2>/dev/null; then break; fi
