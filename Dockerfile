@@ -4,13 +4,15 @@
 # `start-cli s9pk pack` builds it once per architecture in the manifest
 # (x86_64, aarch64). The builder runs on the target platform (emulated for
 # the other architecture), so its native musl target is the one to build;
-# `make musl` also proves the result static (`file`, `ldd`) and alive
-# (`--version`, GET /healthz) before it is copied.
+# `make musl` also cuts its symbol table to Keysat's own functions
+# (binutils' objcopy) and proves the result static (`file`, `ldd`) and alive
+# (`--version`, a panic's backtrace naming Keysat's frames, GET /healthz)
+# before it is copied.
 
 ARG RUST_VERSION=1.95
 FROM rust:${RUST_VERSION}-slim AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends musl-tools make file curl ca-certificates \
+ && apt-get install -y --no-install-recommends musl-tools make file curl ca-certificates binutils \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -97,6 +97,7 @@ fi
 if [ "$want_musl" = 1 ]; then
   if command -v musl-gcc >/dev/null; then ok "musl-gcc"; else need_apt "musl-gcc (for make musl)" musl-tools; fi
   command -v file >/dev/null || need_apt "file (for make musl's check)" file
+  command -v objcopy >/dev/null || need_apt "objcopy (binutils, for make musl's symbol table)" binutils
   if command -v rustup >/dev/null; then
     target=${MUSL_TARGET:-x86_64-unknown-linux-musl}
     if rustup target list --installed 2>/dev/null | grep -qx "$target"; then

@@ -15,8 +15,6 @@ use super::{admin, cors, demo, error, openapi, pages, public, webhooks};
 /// then service info, catalogue, validation, machines, purchases — the API,
 /// kept free of page middleware so the hot path pays nothing for it.
 pub fn public_routes(state: &AppState) -> Router<AppState> {
-    // Built now: a route the OpenAPI document cannot describe stops the start.
-    openapi::document();
     let pages = Router::new()
         .route("/", get(public::service::root))
         .route("/buy/{slug}", get(pages::buy::page).post(pages::buy::submit))

@@ -6,12 +6,18 @@
 //! are read off its handler's types ([`describe`]) and their JSON Schemas
 //! derived from the same types the handlers serialize (`schemars`), so the
 //! document cannot say one thing while the code does another.
+//!
+//! The daemon serves the document as committed (`openapi.json` beside this
+//! file, [`DOCUMENT`]) rather than building it at run time: the schema
+//! generation is then not linked into the binary (about 1 MB of the static
+//! binary). The unit test `the_committed_document_is_what_the_code_generates`
+//! fails when the file and [`generate`] differ (a route, a handler's types or
+//! a doc comment changed); `KEYSAT_WRITE_OPENAPI=1` on that test rewrites it.
 
 mod describe;
 pub mod public;
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -28,18 +34,28 @@ use crate::domain::access::Scope;
 /// Where every schema lives in the document.
 const SCHEMAS: &str = "/components/schemas";
 
-/// The document, built once (at the first request, or when the router is
-/// built); a table entry that documents no answer stops the server there.
-static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+/// The document as committed: what [`generate`] builds (compact JSON, a line per path, method and schema).
+pub const DOCUMENT: &str = include_str!("openapi.json");
+
+/// The document's JSON text (as committed).
+pub fn document() -> &'static str {
+    DOCUMENT
+}
+
+/// Builds the document from the code: the route tables, the handlers' types
+/// and their schemas. The daemon does not call it (it serves [`DOCUMENT`]);
+/// the tests do, and check the committed file against it.
+///
+/// # Panics
+/// When a table entry documents no answer (see [`Document::op`]).
+// Only the tests call it (the daemon serves the committed text): what it
+// alone reaches is not dead code, and stays out of the binary all the same.
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn generate() -> Value {
     let mut doc = Document::new();
     crate::http::admin::routes::describe(&mut doc);
     public::describe(&mut doc);
-    serde_json::to_string(&doc.finish()).expect("the OpenAPI document serializes")
-});
-
-/// The document's JSON text (built on first use).
-pub fn document() -> &'static str {
-    &DOCUMENT
+    doc.finish()
 }
 
 /// `GET /v1/openapi.json`.

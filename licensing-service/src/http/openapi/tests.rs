@@ -4,11 +4,53 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{document, public};
+use super::{generate, public, DOCUMENT};
 use crate::http::admin::routes::ROUTES as ADMIN_ROUTES;
 
+/// The document as the code builds it.
 fn doc() -> Value {
-    serde_json::from_str(document()).expect("the document is JSON")
+    generate()
+}
+
+/// The committed file: compact JSON (it is served, and embedded in the
+/// binary, as it is) with a line per entry of the first three levels (each
+/// path, each method, each schema), so a change shows as a line in a diff.
+fn committed_text(doc: &Value) -> String {
+    fn write(v: &Value, level: usize, out: &mut String) {
+        match v {
+            Value::Object(entries) if level < 3 && !entries.is_empty() => {
+                out.push('{');
+                for (i, (key, value)) in entries.iter().enumerate() {
+                    out.push_str(if i == 0 { "\n" } else { ",\n" });
+                    out.push_str(&Value::from(key.as_str()).to_string());
+                    out.push(':');
+                    write(value, level + 1, out);
+                }
+                out.push_str("\n}");
+            }
+            _ => out.push_str(&v.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(doc, 0, &mut out);
+    out.push('\n');
+    out
+}
+
+#[test]
+fn the_committed_document_is_what_the_code_generates() {
+    let generated = committed_text(&doc());
+    if std::env::var_os("KEYSAT_WRITE_OPENAPI").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/openapi/openapi.json");
+        std::fs::write(path, &generated).expect("write openapi.json");
+        return;
+    }
+    assert!(
+        generated == DOCUMENT,
+        "src/http/openapi/openapi.json (what the daemon serves) is not what the code generates; rewrite it with\n\
+         KEYSAT_WRITE_OPENAPI=1 cargo nextest run -p keysat -E 'test(the_committed_document_is_what_the_code_generates)'\n\
+         and commit it"
+    );
 }
 
 /// `(METHOD, path)` of every operation in the document.
@@ -104,7 +146,7 @@ fn every_admin_operation_names_its_scope() {
 fn every_json_answer_names_a_schema_that_exists() {
     let doc = doc();
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
-    let text = document();
+    let text = doc.to_string();
     let mut at = 0;
     while let Some(i) = text[at..].find("\"$ref\":\"#/components/schemas/") {
         let start = at + i + "\"$ref\":\"#/components/schemas/".len();
