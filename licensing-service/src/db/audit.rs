@@ -14,6 +14,24 @@ pub struct NewAudit<'a> {
     pub details: serde_json::Value,
 }
 
+/// Writes several records in one statement, in the order given (their ids ascend in it).
+pub async fn record_all(tx: &mut Tx, now: i64, all: &[NewAudit<'_>]) -> Result<(), sqlx::Error> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new("INSERT INTO audit_log (at, actor, action, target_type, target_id, details) ");
+    q.push_values(all, |mut row, a| {
+        row.push_bind(now)
+            .push_bind(a.actor)
+            .push_bind(a.action)
+            .push_bind(a.target_type)
+            .push_bind(&a.target_id)
+            .push_bind(a.details.to_string());
+    });
+    q.build().persistent(true).execute(&mut **tx).await.map(|_| ())
+}
+
 pub async fn record(tx: &mut Tx, now: i64, a: NewAudit<'_>) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO audit_log (at, actor, action, target_type, target_id, details) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(now)

@@ -56,6 +56,8 @@ pub struct Db {
     pub write: SqlitePool,
     /// What the webhook endpoints subscribe to (see [`outbox::Subscriptions`]).
     pub subscriptions: std::sync::Arc<outbox::Subscriptions>,
+    /// Whether an operator npub may be set (see [`nostr::OperatorWatch`]).
+    pub operator: std::sync::Arc<nostr::OperatorWatch>,
 }
 
 /// A write transaction.
@@ -93,7 +95,8 @@ impl Db {
             .await
             .context("opening read connections")?;
         let subscriptions = std::sync::Arc::new(outbox::Subscriptions::load(&read).await?);
-        Ok(Db { read, write, subscriptions })
+        let operator = std::sync::Arc::new(nostr::OperatorWatch::load(&read).await?);
+        Ok(Db { read, write, subscriptions, operator })
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` semantics by construction:
