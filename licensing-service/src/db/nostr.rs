@@ -96,15 +96,11 @@ impl OperatorWatch {
     /// Reads the setting again, ending one [`changing`](Self::changing).
     pub async fn refresh(&self, pool: &SqlitePool) -> Result<(), sqlx::Error> {
         let _one = self.refreshing.lock().await;
-        let read = operator_npub(pool).await;
-        if let Ok(npub) = &read {
-            self.set.store(npub.is_some(), Ordering::Release);
-        }
         // A failed read leaves "changing" up: every notice keeps looking.
-        if read.is_ok() {
-            self.changing.fetch_sub(1, Ordering::AcqRel);
-        }
-        read.map(|_| ())
+        let npub = operator_npub(pool).await?;
+        self.set.store(npub.is_some(), Ordering::Release);
+        self.changing.fetch_sub(1, Ordering::AcqRel);
+        Ok(())
     }
 
     /// May a notice be queued? `false` only when no npub is set.

@@ -11,9 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::codes::DiscountCode;
-use crate::db::nostr::OperatorWatch;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
+use crate::db::nostr::OperatorWatch;
 use crate::db::{self, Tx};
 use crate::delivery::events::{code_redeemed, invoice_event, license_event_of};
 use crate::delivery::{enqueue_license_delivery, operator, EventType, NoticeKind};
@@ -27,7 +27,7 @@ use crate::domain::subscription::Purpose;
 use crate::domain::time::ts;
 use crate::domain::validation::LicenseSnapshot;
 use crate::licensing::seats;
-use crate::services::{Audits, Core};
+use crate::services::Core;
 
 /// Where a license came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,23 +118,6 @@ pub async fn issue_with_terms(
     terms: Terms,
     now: i64,
 ) -> Result<Issued, IssueError> {
-    let mut audits = Audits::default();
-    let issued = issue_batched(tx, signer, req, terms, now, &mut audits).await?;
-    audits.write(tx, now).await?;
-    Ok(issued)
-}
-
-/// [`issue_with_terms`] leaving its audit record in `audits` for the caller
-/// to write with its own (written here only before a subscription's, to
-/// keep their order).
-async fn issue_batched(
-    tx: &mut Tx,
-    signer: &SigningKey,
-    req: IssueRequest<'_>,
-    terms: Terms,
-    now: i64,
-    audits: &mut Audits,
-) -> Result<Issued, IssueError> {
     let license_id = Uuid::new_v4();
     let key = sign_key(signer, req.product.id, license_id, &terms, req.fingerprint.as_deref())?;
     let mut license = License {
@@ -169,7 +152,7 @@ async fn issue_batched(
     };
     license.rowid = rowid;
     let details = issue_details(req.product, req.policy, req.source, &license);
-    audits.add(req.actor, "license.issue", ("license", license_id), details);
+    super::audit(tx, now, req.actor, "license.issue", ("license", license_id), details).await?;
     if db::outbox::may_be_wanted(EventType::LicenseIssued) {
         let extra = json!({"license_key": license.license_key, "policy_slug": req.policy.slug});
         let slug = req.product.slug.as_str();
@@ -182,7 +165,6 @@ async fn issue_batched(
         crate::delivery::email::enqueue_key(tx, now, license_id, to, None).await?;
     }
     if req.policy.is_recurring && license.expires_at > 0 {
-        audits.write(tx, now).await?;
         super::subscriptions::start_in(tx, &license, req.policy, req.actor, now).await?;
     }
     Ok(Issued { license })
@@ -404,13 +386,11 @@ struct Sale<'a> {
 
 impl Sale<'_> {
     /// The invoice settled and its license issued (or renewed, or upgraded),
-    /// with their audit records (written together), events and the
-    /// operator's notice.
+    /// with their audit records, events and the operator's notice.
     async fn settle(&self, tx: &mut Tx, signer: &SigningKey, watch: &OperatorWatch) -> Result<License, FulfillError> {
         let Sale { invoice, product, policy, actor, now } = *self;
         let from = invoice.status;
         db::invoices::mark_settled(tx, invoice.id, now).await?;
-        let mut audits = Audits::default();
         let license = match invoice.purpose {
             Purpose::Purchase => {
                 let request = IssueRequest {
@@ -424,8 +404,7 @@ impl Sale<'_> {
                     invoice_id: Some(invoice.id.to_string()),
                     actor,
                 };
-                let terms = Terms::from_policy(policy, now);
-                issue_batched(tx, signer, request, terms, now, &mut audits).await?.license
+                issue_in(tx, signer, request, now).await?.license
             }
             // The same license, paid for again or moved up: applied once per invoice.
             Purpose::Renewal => super::subscriptions::apply_renewal_invoice(tx, signer, invoice, actor, now).await?,
@@ -437,8 +416,7 @@ impl Sale<'_> {
         }
         let details = json!({ "from": from.as_str(), "license_id": license.id, "amount_sats": invoice.amount_sats,
             "purpose": invoice.purpose.as_str() });
-        audits.add(actor, "invoice.settle", ("invoice", invoice.id), details);
-        audits.write(tx, now).await?;
+        audit_invoice(tx, actor, "invoice.settle", invoice, details, now).await?;
         let settled = Invoice { status: InvoiceStatus::Settled, settled_at: Some(now), ..invoice.clone() };
         let extra = json!({ "license_id": license.id, "settled_at": ts(now), "purpose": invoice.purpose.as_str() });
         invoice_event(tx, now, EventType::InvoiceSettled, &settled, extra).await?;

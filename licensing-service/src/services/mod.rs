@@ -46,7 +46,7 @@ pub use state::{Core, CoreInner, Limits};
 
 use serde_json::Value;
 
-use crate::db::{self, audit::NewAudit, Tx};
+use crate::db::{self, Tx};
 use crate::domain::discount::Refusal;
 use crate::domain::DomainError;
 use crate::ratelimit::Busy;
@@ -111,7 +111,10 @@ impl ServiceError {
 }
 
 /// Writes the audit record of a change inside the change's transaction: the
-/// one helper every use case calls. `target` is (type, id).
+/// one helper every use case calls. `target` is (type, id). Inside a job of
+/// the group-committing writer the record is held and written with the
+/// whole group's in one statement before its `COMMIT` (`writer`), so it is
+/// still in the change's transaction, and dropped if the job is undone.
 pub async fn audit(
     tx: &mut Tx,
     now: i64,
@@ -121,45 +124,19 @@ pub async fn audit(
     details: Value,
 ) -> Result<(), sqlx::Error> {
     let (target_type, id) = target;
-    let actor = acting(actor);
-    db::audit::record(tx, now, NewAudit { actor: &actor, action, target_type, target_id: id.to_string(), details }).await
-}
-
-/// Who an audit record names: "admin" is whoever holds the admin API, and
-/// the request's key says which.
-fn acting(actor: &str) -> std::borrow::Cow<'_, str> {
-    match (actor == "admin").then(api_keys::acting).flatten() {
-        Some(named) => std::borrow::Cow::Owned(named),
-        None => std::borrow::Cow::Borrowed(actor),
-    }
-}
-
-/// Audit records of one change gathered while it is written and then
-/// stored together by [`Audits::write`] in one statement, in the order they
-/// were added (as [`audit`] would have, one statement each).
-#[derive(Default)]
-pub struct Audits(Vec<(String, &'static str, &'static str, String, Value)>);
-
-impl Audits {
-    pub fn add(&mut self, actor: &str, action: &'static str, target: (&'static str, impl ToString), details: Value) {
-        self.0.push((acting(actor).into_owned(), action, target.0, target.1.to_string(), details));
-    }
-
-    /// Writes what was added (nothing when empty) and empties the batch.
-    pub async fn write(&mut self, tx: &mut Tx, now: i64) -> Result<(), sqlx::Error> {
-        let all: Vec<NewAudit<'_>> = self
-            .0
-            .iter()
-            .map(|(actor, action, target_type, id, details)| NewAudit {
-                actor,
-                action,
-                target_type,
-                target_id: id.clone(),
-                details: details.clone(),
-            })
-            .collect();
-        db::audit::record_all(tx, now, &all).await?;
-        self.0.clear();
-        Ok(())
+    // "admin" is whoever holds the admin API: the request's key says which.
+    let acting = (actor == "admin").then(api_keys::acting).flatten();
+    let actor = acting.as_deref().unwrap_or(actor);
+    let held = db::audit::Held {
+        at: now,
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        target_type: target_type.to_owned(),
+        target_id: id.to_string(),
+        details: details.to_string(),
+    };
+    match writer::hold_audit(held) {
+        Ok(()) => Ok(()),
+        Err(held) => db::audit::record_all(tx, std::slice::from_ref(&held)).await,
     }
 }

@@ -184,7 +184,10 @@ pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> 
     }
     let done = write(s, change).await;
     if npub_changes {
-        s.db.operator.refresh(&s.db.read).await?;
+        if let Err(e) = s.db.operator.refresh(&s.db.read).await {
+            // Left "changing": every notice looks the setting up meanwhile.
+            tracing::warn!(error = %e, "could not read the operator npub again");
+        }
     }
     done
 }

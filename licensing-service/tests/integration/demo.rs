@@ -95,10 +95,11 @@ async fn the_sale_notice_follows_the_operator_settings() {
     let pair = [("license.issue", "license"), ("invoice.settle", "invoice")];
     let expected: Vec<(String, String)> = pair.repeat(5).iter().map(|(a, t)| (a.to_string(), t.to_string())).collect();
     assert_eq!(actions, expected, "each sale's two records, in order");
-    let settled: String =
-        sqlx::query_scalar("SELECT target_id FROM audit_log WHERE action = 'invoice.settle' ORDER BY id LIMIT 1 OFFSET 1")
-            .fetch_one(&app.state.db.read)
-            .await
-            .unwrap();
+    let settled: String = sqlx::query_scalar(
+        "SELECT target_id FROM audit_log WHERE action = 'invoice.settle' ORDER BY id LIMIT 1 OFFSET 1",
+    )
+    .fetch_one(&app.state.db.read)
+    .await
+    .unwrap();
     assert_eq!(settled, invoice);
 }
