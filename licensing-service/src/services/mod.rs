@@ -136,7 +136,7 @@ pub async fn audit(
         details: details.to_string(),
     };
     match writer::hold_audit(held) {
-        Ok(()) => Ok(()),
-        Err(held) => db::audit::record_all(tx, std::slice::from_ref(&held)).await,
+        None => Ok(()),
+        Some(held) => db::audit::record_all(tx, std::slice::from_ref(&held)).await,
     }
 }

@@ -39,13 +39,13 @@ tokio::task_local! {
 }
 
 /// Holds `record` for the group's single audit insert when called inside a
-/// writer job; outside one, gives it back for the caller to write.
-pub(super) fn hold_audit(record: Held) -> Result<(), Held> {
+/// writer job (`None`); outside one, gives it back for the caller to write.
+pub(super) fn hold_audit(record: Held) -> Option<Held> {
     if HELD.try_with(|_| ()).is_err() {
-        return Err(record);
+        return Some(record);
     }
     HELD.with(|h| h.borrow_mut().push(record));
-    Ok(())
+    None
 }
 
 /// A job's future, borrowing the group's transaction.
