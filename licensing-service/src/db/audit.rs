@@ -14,6 +14,38 @@ pub struct NewAudit<'a> {
     pub details: serde_json::Value,
 }
 
+/// An audit record: held until it is written (see [`record_all`]), or read.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Held {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    /// The details, as JSON text.
+    pub details: String,
+}
+
+/// Writes `all` in one statement (one bound JSON array, so the statement
+/// is the same whatever the count), in their order: their ids ascend as if
+/// they had been written one by one.
+pub async fn record_all(tx: &mut Tx, all: &[Held]) -> Result<(), sqlx::Error> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    let rows = serde_json::to_string(all).expect("audit records serialise");
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, target_type, target_id, details) \
+         SELECT j.value ->> 'at', j.value ->> 'actor', j.value ->> 'action', j.value ->> 'target_type', \
+                j.value ->> 'target_id', j.value ->> 'details' \
+         FROM json_each(?) j ORDER BY j.key",
+    )
+    .bind(rows)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
 pub async fn record(tx: &mut Tx, now: i64, a: NewAudit<'_>) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO audit_log (at, actor, action, target_type, target_id, details) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(now)
@@ -28,15 +60,11 @@ pub async fn record(tx: &mut Tx, now: i64, a: NewAudit<'_>) -> Result<(), sqlx::
 }
 
 /// A stored audit record.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub target_type: String,
-    pub target_id: String,
-    pub details: String,
+    #[sqlx(flatten)]
+    pub record: Held,
 }
 
 /// Filters for listing; every one optional. Newest first, `before_id` pages.

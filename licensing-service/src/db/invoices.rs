@@ -1,9 +1,12 @@
 //! Invoices and the provider events seen for them.
 
-use sqlx::{Executor, Sqlite};
+use std::sync::LazyLock;
+
+use sqlx::{Executor, FromRow, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{Hyphenated, NullableUuid, Tx};
+use crate::domain::catalog::{Policy, Product};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::subscription::Purpose;
 
@@ -99,6 +102,38 @@ pub async fn insert(tx: &mut Tx, i: &Invoice) -> Result<(), sqlx::Error> {
 
 pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Result<Option<Invoice>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM invoices WHERE id = ?")).bind(id.to_string()).fetch_optional(e).await
+}
+
+/// An invoice with the product and tier it pins (`None` if since deleted).
+pub struct Pinned {
+    pub invoice: Invoice,
+    pub product: Option<Product>,
+    pub policy: Option<Policy>,
+}
+
+/// [`by_id`] with the invoice's product and tier, read in one round trip to
+/// SQLite's worker thread (three statements in one query; each row says
+/// which it is).
+pub async fn pinned(tx: &mut Tx, id: Uuid) -> Result<Option<Pinned>, sqlx::Error> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT 'invoice' AS part, {COLUMNS} FROM invoices WHERE id = ?1; \
+             SELECT 'product' AS part, {} FROM products WHERE id = (SELECT product_id FROM invoices WHERE id = ?1); \
+             SELECT 'policy' AS part, {} FROM policies WHERE id = (SELECT policy_id FROM invoices WHERE id = ?1)",
+            super::products::COLUMNS,
+            super::policies::COLUMNS
+        )
+    });
+    let rows = sqlx::query(&SQL).bind(id.to_string()).fetch_all(&mut **tx).await?;
+    let (mut invoice, mut product, mut policy) = (None, None, None);
+    for row in &rows {
+        match row.try_get::<&str, _>("part")? {
+            "invoice" => invoice = Some(Invoice::from_row(row)?),
+            "product" => product = Some(Product::from_row(row)?),
+            _ => policy = Some(Policy::from_row(row)?),
+        }
+    }
+    Ok(invoice.map(|invoice| Pinned { invoice, product, policy }))
 }
 
 /// Our invoice for a provider's invoice id.

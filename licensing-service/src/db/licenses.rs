@@ -52,13 +52,16 @@ pub fn key_hash(key: &str) -> Vec<u8> {
     Sha256::digest(key.as_bytes())[..16].to_vec()
 }
 
-/// Inserts a license; answers its rowid.
-pub async fn insert(tx: &mut Tx, l: &License) -> Result<i64, sqlx::Error> {
-    sqlx::query(
+/// Stores a new license and answers its rowid; `None` (nothing written)
+/// when its invoice already has one (one license per invoice, checked by
+/// the insert itself rather than a read before it).
+pub async fn insert(tx: &mut Tx, l: &License) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
         "INSERT INTO licenses (id, product_id, policy_id, license_key, status, issued_at, expires_at, \
          grace_seconds, max_machines, entitlements, is_trial, fingerprint, buyer_email, buyer_npub, note, \
          source, invoice_id, revoked_reason, version, created_at, updated_at, key_hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (invoice_id) DO NOTHING RETURNING rowid",
     )
     .bind(l.id.to_string())
     .bind(l.product_id.to_string())
@@ -82,9 +85,8 @@ pub async fn insert(tx: &mut Tx, l: &License) -> Result<i64, sqlx::Error> {
     .bind(l.created_at)
     .bind(l.updated_at)
     .bind(key_hash(&l.license_key))
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
-    .map(|done| done.last_insert_rowid())
 }
 
 /// Fills `key_hash` of licenses written before it existed, in rowid order

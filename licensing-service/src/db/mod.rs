@@ -64,6 +64,8 @@ pub struct Db {
     checkpoints: SqlitePool,
     /// What the webhook endpoints subscribe to (see [`outbox::Subscriptions`]).
     pub subscriptions: std::sync::Arc<outbox::Subscriptions>,
+    /// Whether an operator npub may be set (see [`nostr::OperatorWatch`]).
+    pub operator: std::sync::Arc<nostr::OperatorWatch>,
 }
 
 /// A write transaction.
@@ -109,7 +111,8 @@ impl Db {
             .context("opening the checkpoint connection")?;
         tokio::spawn(checkpointer(checkpoints.clone()));
         let subscriptions = std::sync::Arc::new(outbox::Subscriptions::load(&read).await?);
-        Ok(Db { read, write, checkpoints, subscriptions })
+        let operator = std::sync::Arc::new(nostr::OperatorWatch::load(&read).await?);
+        Ok(Db { read, write, checkpoints, subscriptions, operator })
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` semantics by construction:

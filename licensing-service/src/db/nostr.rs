@@ -1,6 +1,8 @@
 //! Keysat's Nostr identity, its relay list and operator settings (rows of
 //! `settings`), and the direct messages waiting to be sent or sent.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
 use sqlx::{Executor, Sqlite, SqlitePool};
 use uuid::Uuid;
 
@@ -48,6 +50,63 @@ pub async fn set_relays<'e, E: Executor<'e, Database = Sqlite>>(e: E, relays: &[
 /// The operator's public key (hex), if set.
 pub async fn operator_npub<'e, E: Executor<'e, Database = Sqlite>>(e: E) -> Result<Option<String>, sqlx::Error> {
     settings::get(e, OPERATOR_NPUB).await
+}
+
+/// Where a notice of `kind` goes: the operator's public key (hex), when one
+/// is set and notices of `kind` are not switched off (one statement).
+pub async fn notice_recipient<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    kind: NoticeKind,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT value FROM settings WHERE key = ?1 \
+         AND coalesce((SELECT value FROM settings WHERE key = ?2), 'on') <> 'off'",
+    )
+    .bind(OPERATOR_NPUB)
+    .bind(notice_key(kind))
+    .fetch_optional(e)
+    .await
+}
+
+/// Whether a database may hold an operator npub, known without a
+/// statement: read at start-up, marked "changing" before the operator's
+/// npub is written and read again once that change ended (committed or
+/// not), so a notice queued meanwhile still looks the setting up. Nothing
+/// else writes the setting.
+#[derive(Debug, Default)]
+pub struct OperatorWatch {
+    /// Changes begun and not yet read again.
+    changing: AtomicU32,
+    set: AtomicBool,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl OperatorWatch {
+    pub async fn load(pool: &SqlitePool) -> Result<OperatorWatch, sqlx::Error> {
+        let w = OperatorWatch { changing: AtomicU32::new(1), ..Default::default() };
+        w.refresh(pool).await?;
+        Ok(w)
+    }
+
+    /// The operator's npub is about to be written.
+    pub fn changing(&self) {
+        self.changing.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Reads the setting again, ending one [`changing`](Self::changing).
+    pub async fn refresh(&self, pool: &SqlitePool) -> Result<(), sqlx::Error> {
+        let _one = self.refreshing.lock().await;
+        // A failed read leaves "changing" up: every notice keeps looking.
+        let npub = operator_npub(pool).await?;
+        self.set.store(npub.is_some(), Ordering::Release);
+        self.changing.fetch_sub(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// May a notice be queued? `false` only when no npub is set.
+    pub fn may_notify(&self) -> bool {
+        self.changing.load(Ordering::Acquire) > 0 || self.set.load(Ordering::Acquire)
+    }
 }
 
 /// Whether the operator wants notices of `kind` (on unless switched off).

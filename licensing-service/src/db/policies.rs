@@ -111,7 +111,7 @@ impl<'r> FromRow<'r, SqliteRow> for Policy {
     }
 }
 
-const COLUMNS: &str = "id, product_id, slug, name, description, price_sats, price_amount, price_currency, \
+pub(super) const COLUMNS: &str = "id, product_id, slug, name, description, price_sats, price_amount, price_currency, \
     duration_seconds, grace_seconds, max_machines, entitlements, is_trial, public, highlighted, tier_rank, \
     archived, is_recurring, renewal_period_days, created_at, updated_at, \
     lease_seconds, self_reset_limit, seat_timeout_seconds, one_trial_per_machine, \

@@ -53,7 +53,8 @@ impl<'r> FromRow<'r, SqliteRow> for Product {
     }
 }
 
-const COLUMNS: &str = "id, slug, name, description, price_sats, active, entitlements_catalog, homepage_url, \
+pub(super) const COLUMNS: &str =
+    "id, slug, name, description, price_sats, active, entitlements_catalog, homepage_url, \
     download_url, key_instructions, created_at, updated_at";
 
 fn catalog_json(p: &Product) -> String {

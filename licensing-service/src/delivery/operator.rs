@@ -3,19 +3,27 @@
 //! switched off (`PUT /v1/admin/settings`); nothing is queued while no
 //! operator npub is set.
 
+use crate::db::nostr::OperatorWatch;
 use crate::db::{self, Db, Tx};
 use crate::domain::now_unix;
 use crate::domain::outbox::NoticeKind;
 
 /// Queues a notice inside the caller's transaction (so it exists exactly
-/// when its cause does). Returns whether one was queued.
-pub async fn notify_in(tx: &mut Tx, now: i64, kind: NoticeKind, text: &str) -> Result<bool, sqlx::Error> {
-    let Some(npub) = db::nostr::operator_npub(&mut **tx).await? else {
-        return Ok(false);
-    };
-    if !db::nostr::notice_enabled(&mut **tx, kind).await? {
+/// when its cause does). Returns whether one was queued. No statement runs
+/// while `watch` knows no operator npub is set.
+pub async fn notify_in(
+    tx: &mut Tx,
+    watch: &OperatorWatch,
+    now: i64,
+    kind: NoticeKind,
+    text: &str,
+) -> Result<bool, sqlx::Error> {
+    if !watch.may_notify() {
         return Ok(false);
     }
+    let Some(npub) = db::nostr::notice_recipient(&mut **tx, kind).await? else {
+        return Ok(false);
+    };
     db::nostr::enqueue(
         tx,
         now,
@@ -35,7 +43,7 @@ pub async fn notify_in(tx: &mut Tx, now: i64, kind: NoticeKind, text: &str) -> R
 /// nothing else, such as a lost BTCPay connection).
 pub async fn notify_operator(db: &Db, kind: NoticeKind, text: &str) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let queued = notify_in(&mut tx, now_unix(), kind, text).await?;
+    let queued = notify_in(&mut tx, &db.operator, now_unix(), kind, text).await?;
     tx.commit().await?;
     Ok(queued)
 }

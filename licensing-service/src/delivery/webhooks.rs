@@ -166,7 +166,7 @@ async fn record(s: &super::Delivery, d: &Due, r: &AttemptResult) -> Result<(), s
             r.error.as_deref().unwrap_or("unknown error"),
             d.id
         );
-        super::operator::notify_in(&mut tx, r.at, NoticeKind::WebhookDeadLetter, &text).await?;
+        super::operator::notify_in(&mut tx, &s.db.operator, r.at, NoticeKind::WebhookDeadLetter, &text).await?;
     }
     tx.commit().await
 }

@@ -111,7 +111,7 @@ async fn take(s: &Core, actor: &str) -> Result<BackupFile, ServiceError> {
             settings::set(&mut *tx, ERROR, &message).await?;
             if !was_failing {
                 let text = format!("Backup failed: {message}. Keysat tries again within the hour.");
-                operator::notify_in(&mut tx, now, NoticeKind::BackupFailed, &text).await?;
+                operator::notify_in(&mut tx, &s.db.operator, now, NoticeKind::BackupFailed, &text).await?;
             }
             tx.commit().await?;
             Err(ServiceError::Unavailable { code: "backup_failed", message, retry_after: None })

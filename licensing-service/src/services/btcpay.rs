@@ -175,7 +175,7 @@ async fn finish_connection(
     db::payments::put_connection(&mut tx, &conn).await?;
     // Told to the operator, so a key swapped in through a leaked link is noticed.
     let text = operator::btcpay_connected_text(&store.name, &store.id, key_owner);
-    operator::notify_in(&mut tx, now, NoticeKind::BtcpayConnected, &text).await?;
+    operator::notify_in(&mut tx, &s.db.operator, now, NoticeKind::BtcpayConnected, &text).await?;
     let details = json!({ "btcpay_url": base_url, "store_name": store.name, "webhook_id": webhook_id,
         "key_owner": key_owner });
     audit(&mut tx, now, actor, "btcpay.connect", ("btcpay", &store.id), details).await?;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::db::codes::DiscountCode;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
+use crate::db::nostr::OperatorWatch;
 use crate::db::{self, Tx};
 use crate::delivery::events::{code_redeemed, invoice_event, license_event_of};
 use crate::delivery::{enqueue_license_delivery, operator, EventType, NoticeKind};
@@ -117,11 +118,6 @@ pub async fn issue_with_terms(
     terms: Terms,
     now: i64,
 ) -> Result<Issued, IssueError> {
-    if let Some(invoice) = &req.invoice_id {
-        if let Some(existing) = db::licenses::by_invoice(&mut **tx, invoice).await? {
-            return Ok(Issued { license: existing });
-        }
-    }
     let license_id = Uuid::new_v4();
     let key = sign_key(signer, req.product.id, license_id, &terms, req.fingerprint.as_deref())?;
     let mut license = License {
@@ -148,7 +144,13 @@ pub async fn issue_with_terms(
         created_at: now,
         updated_at: now,
     };
-    license.rowid = db::licenses::insert(tx, &license).await?;
+    // The invoice's license, if it has one already, is answered instead.
+    let Some(rowid) = db::licenses::insert(tx, &license).await? else {
+        let invoice = license.invoice_id.as_deref().unwrap_or_default();
+        let existing = db::licenses::by_invoice(&mut **tx, invoice).await?;
+        return Ok(Issued { license: existing.ok_or(sqlx::Error::RowNotFound)? });
+    };
+    license.rowid = rowid;
     let details = issue_details(req.product, req.policy, req.source, &license);
     super::audit(tx, now, req.actor, "license.issue", ("license", license_id), details).await?;
     if db::outbox::may_be_wanted(EventType::LicenseIssued) {
@@ -254,8 +256,9 @@ pub async fn apply_invoice_news(
         delivery: delivery.map(|d| (d.provider.to_owned(), d.delivery_id.to_owned(), d.event_type.to_owned())),
         actor: actor.to_owned(),
     };
-    let signer = s.signer.clone();
-    let (outcome, changed) = s.writer.run(move |tx| Box::pin(async move { news.apply(tx, &signer).await })).await?;
+    let (signer, watch) = (s.signer.clone(), s.db.operator.clone());
+    let (outcome, changed) =
+        s.writer.run(move |tx| Box::pin(async move { news.apply(tx, &signer, &watch).await })).await?;
     if let Some(snap) = changed {
         s.licensing.cache.store(snap);
     }
@@ -275,12 +278,20 @@ struct News {
 impl News {
     /// The outcome, and the snapshot of a license the hot path may hold
     /// that changed (a renewal or an upgrade), to publish after the commit.
-    async fn apply(self, tx: &mut Tx, signer: &SigningKey) -> Result<(Outcome, Option<LicenseSnapshot>), FulfillError> {
+    async fn apply(
+        self,
+        tx: &mut Tx,
+        signer: &SigningKey,
+        watch: &OperatorWatch,
+    ) -> Result<(Outcome, Option<LicenseSnapshot>), FulfillError> {
         let now = now_unix();
         let actor = self.actor.as_str();
-        let invoice = match self.invoice_id {
-            Some(id) => db::invoices::by_id(&mut **tx, id).await?,
-            None => None,
+        let (invoice, goods) = match self.invoice_id {
+            Some(id) => match db::invoices::pinned(tx, id).await? {
+                Some(p) => (Some(p.invoice), p.product.zip(p.policy)),
+                None => (None, None),
+            },
+            None => (None, None),
         };
         if let Some((provider, delivery_id, event_type)) = &self.delivery {
             let ours = invoice.as_ref().map(|i| i.id);
@@ -300,7 +311,11 @@ impl News {
             }
             Transition::Settle => match mismatch(tx, &invoice, self.charged.as_ref()).await? {
                 Some(why) => refuse_mismatch(tx, &invoice, why, actor, now).await?,
-                None => Outcome::Settled(Box::new(settle(tx, signer, &invoice, actor, now).await?)),
+                None => {
+                    let (product, policy) = goods.ok_or(FulfillError::Dangling(invoice.id))?;
+                    let sale = Sale { invoice: &invoice, product: &product, policy: &policy, actor, now };
+                    Outcome::Settled(Box::new(sale.settle(tx, signer, watch).await?))
+                }
             },
             Transition::Close(status) => {
                 if db::invoices::mark_closed(tx, invoice.id, status, now).await? {
@@ -360,50 +375,58 @@ async fn refuse_mismatch(
     Ok(Outcome::Mismatch(why))
 }
 
-async fn settle(
-    tx: &mut Tx,
-    signer: &SigningKey,
-    invoice: &Invoice,
-    actor: &str,
+/// A paid invoice being settled, with the product and tier it pins.
+struct Sale<'a> {
+    invoice: &'a Invoice,
+    product: &'a Product,
+    policy: &'a Policy,
+    actor: &'a str,
     now: i64,
-) -> Result<License, FulfillError> {
-    let product =
-        db::products::by_id(&mut **tx, invoice.product_id).await?.ok_or(FulfillError::Dangling(invoice.id))?;
-    let policy = db::policies::by_id(&mut **tx, invoice.policy_id).await?.ok_or(FulfillError::Dangling(invoice.id))?;
-    let from = invoice.status;
-    db::invoices::mark_settled(tx, invoice.id, now).await?;
-    let license = match invoice.purpose {
-        Purpose::Purchase => {
-            let request = IssueRequest {
-                product: &product,
-                policy: &policy,
-                buyer_email: invoice.buyer_email.clone(),
-                buyer_npub: invoice.buyer_npub.as_deref().and_then(|n| Npub::parse(n).ok()),
-                note: invoice.buyer_note.clone(),
-                fingerprint: None,
-                source: Source::Purchase,
-                invoice_id: Some(invoice.id.to_string()),
-                actor,
-            };
-            issue_in(tx, signer, request, now).await?.license
+}
+
+impl Sale<'_> {
+    /// The invoice settled and its license issued (or renewed, or upgraded),
+    /// with their audit records, events and the operator's notice.
+    async fn settle(&self, tx: &mut Tx, signer: &SigningKey, watch: &OperatorWatch) -> Result<License, FulfillError> {
+        let Sale { invoice, product, policy, actor, now } = *self;
+        let from = invoice.status;
+        db::invoices::mark_settled(tx, invoice.id, now).await?;
+        let license = match invoice.purpose {
+            Purpose::Purchase => {
+                let request = IssueRequest {
+                    product,
+                    policy,
+                    buyer_email: invoice.buyer_email.clone(),
+                    buyer_npub: invoice.buyer_npub.as_deref().and_then(|n| Npub::parse(n).ok()),
+                    note: invoice.buyer_note.clone(),
+                    fingerprint: None,
+                    source: Source::Purchase,
+                    invoice_id: Some(invoice.id.to_string()),
+                    actor,
+                };
+                issue_in(tx, signer, request, now).await?.license
+            }
+            // The same license, paid for again or moved up: applied once per invoice.
+            Purpose::Renewal => super::subscriptions::apply_renewal_invoice(tx, signer, invoice, actor, now).await?,
+            Purpose::Upgrade => super::upgrades::apply_upgrade_invoice(tx, signer, invoice, actor, now).await?,
+        };
+        // Only an invoice with a code has a code use reserved (`orders`).
+        if invoice.code_id.is_some() {
+            db::codes::consume_for_invoice(tx, &invoice.id.to_string(), license.id, now).await?;
         }
-        // The same license, paid for again or moved up: applied once per invoice.
-        Purpose::Renewal => super::subscriptions::apply_renewal_invoice(tx, signer, invoice, actor, now).await?,
-        Purpose::Upgrade => super::upgrades::apply_upgrade_invoice(tx, signer, invoice, actor, now).await?,
-    };
-    db::codes::consume_for_invoice(tx, &invoice.id.to_string(), license.id, now).await?;
-    let details = json!({ "from": from.as_str(), "license_id": license.id, "amount_sats": invoice.amount_sats,
-        "purpose": invoice.purpose.as_str() });
-    audit_invoice(tx, actor, "invoice.settle", invoice, details, now).await?;
-    let settled = Invoice { status: InvoiceStatus::Settled, settled_at: Some(now), ..invoice.clone() };
-    let extra = json!({ "license_id": license.id, "settled_at": ts(now), "purpose": invoice.purpose.as_str() });
-    invoice_event(tx, now, EventType::InvoiceSettled, &settled, extra).await?;
-    if let Some(code_id) = invoice.code_id {
-        code_redeemed(tx, now, code_id, &settled, license.id, None).await?;
+        let details = json!({ "from": from.as_str(), "license_id": license.id, "amount_sats": invoice.amount_sats,
+            "purpose": invoice.purpose.as_str() });
+        audit_invoice(tx, actor, "invoice.settle", invoice, details, now).await?;
+        let settled = Invoice { status: InvoiceStatus::Settled, settled_at: Some(now), ..invoice.clone() };
+        let extra = json!({ "license_id": license.id, "settled_at": ts(now), "purpose": invoice.purpose.as_str() });
+        invoice_event(tx, now, EventType::InvoiceSettled, &settled, extra).await?;
+        if let Some(code_id) = invoice.code_id {
+            code_redeemed(tx, now, code_id, &settled, license.id, None).await?;
+        }
+        let sale = operator::sale_text(&product.name, &policy.name, invoice.amount_sats, &invoice.id.to_string());
+        operator::notify_in(tx, watch, now, NoticeKind::Sale, &sale).await?;
+        Ok(license)
     }
-    let sale = operator::sale_text(&product.name, &policy.name, invoice.amount_sats, &invoice.id.to_string());
-    operator::notify_in(tx, now, NoticeKind::Sale, &sale).await?;
-    Ok(license)
 }
 
 async fn audit_invoice(

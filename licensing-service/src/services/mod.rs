@@ -46,7 +46,7 @@ pub use state::{Core, CoreInner, Limits};
 
 use serde_json::Value;
 
-use crate::db::{self, audit::NewAudit, Tx};
+use crate::db::{self, Tx};
 use crate::domain::discount::Refusal;
 use crate::domain::DomainError;
 use crate::ratelimit::Busy;
@@ -111,7 +111,10 @@ impl ServiceError {
 }
 
 /// Writes the audit record of a change inside the change's transaction: the
-/// one helper every use case calls. `target` is (type, id).
+/// one helper every use case calls. `target` is (type, id). Inside a job of
+/// the group-committing writer the record is held and written with the
+/// whole group's in one statement before its `COMMIT` (`writer`), so it is
+/// still in the change's transaction, and dropped if the job is undone.
 pub async fn audit(
     tx: &mut Tx,
     now: i64,
@@ -124,5 +127,16 @@ pub async fn audit(
     // "admin" is whoever holds the admin API: the request's key says which.
     let acting = (actor == "admin").then(api_keys::acting).flatten();
     let actor = acting.as_deref().unwrap_or(actor);
-    db::audit::record(tx, now, NewAudit { actor, action, target_type, target_id: id.to_string(), details }).await
+    let held = db::audit::Held {
+        at: now,
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        target_type: target_type.to_owned(),
+        target_id: id.to_string(),
+        details: details.to_string(),
+    };
+    match writer::hold_audit(held) {
+        None => Ok(()),
+        Some(held) => db::audit::record_all(tx, std::slice::from_ref(&held)).await,
+    }
 }

@@ -158,9 +158,12 @@ pub async fn issue_free<T: Serialize + DeserializeOwned + Send + Sync + 'static>
     answer: impl FnOnce(&Order, &FreeIssued) -> T + Send + 'static,
 ) -> Result<Reply<T>, ServiceError> {
     let (signer, idem, hold) = (s.signer.clone(), idem.cloned(), s.config.code_hold_seconds);
+    let watch = s.db.operator.clone();
     let reply = s
         .writer
-        .run(move |tx| Box::pin(async move { free_order(tx, &signer, &order, idem.as_ref(), hold, answer).await }))
+        .run(move |tx| {
+            Box::pin(async move { free_order(tx, &signer, &watch, &order, idem.as_ref(), hold, answer).await })
+        })
         .await?;
     if let Some((license, redemption)) = reply.1 {
         tracing::info!(%license, %redemption, "free license issued");
@@ -173,6 +176,7 @@ pub async fn issue_free<T: Serialize + DeserializeOwned + Send + Sync + 'static>
 async fn free_order<T: Serialize + DeserializeOwned>(
     tx: &mut db::Tx,
     signer: &ed25519_dalek::SigningKey,
+    watch: &db::nostr::OperatorWatch,
     order: &Order,
     idem: Option<&IdempotencyKey>,
     code_hold_seconds: i64,
@@ -225,7 +229,7 @@ async fn free_order<T: Serialize + DeserializeOwned>(
         redemption_id = Some(use_id);
         code_redeemed(tx, now, code.id, &invoice, issued.license.id, Some(use_id)).await?;
         let notice = operator::free_redemption_text(&order.product.name, &order.policy.name, code.code.as_str());
-        operator::notify_in(tx, now, NoticeKind::FreeRedemption, &notice).await?;
+        operator::notify_in(tx, watch, now, NoticeKind::FreeRedemption, &notice).await?;
     }
     let done = FreeIssued { invoice, license: issued.license, redemption_id };
     let body = answer(order, &done);

@@ -175,7 +175,24 @@ async fn write_smtp(tx: &mut db::Tx, now: i64, smtp: Option<&Smtp>) -> Result<()
 }
 
 /// Checks the whole change first; nothing is written if any part is invalid.
+/// A change of the operator's npub is bracketed for `db.operator` (marked
+/// changing before, read again after), so notices never miss it.
 pub async fn update(s: &Core, change: Change) -> Result<Settings, ServiceError> {
+    let npub_changes = change.operator_npub.is_some();
+    if npub_changes {
+        s.db.operator.changing();
+    }
+    let done = write(s, change).await;
+    if npub_changes {
+        if let Err(e) = s.db.operator.refresh(&s.db.read).await {
+            // Left "changing": every notice looks the setting up meanwhile.
+            tracing::warn!(error = %e, "could not read the operator npub again");
+        }
+    }
+    done
+}
+
+async fn write(s: &Core, change: Change) -> Result<Settings, ServiceError> {
     let seller_before = s.delivery.seller();
     let seller = change.seller(&seller_before)?;
     let name = change.operator_name.map(|n| optional_text("operator_name", n, 120)).transpose()?;

@@ -285,12 +285,12 @@ impl From<&AuditRow> for AuditEntry {
     fn from(a: &AuditRow) -> AuditEntry {
         AuditEntry {
             id: a.id,
-            at: Timestamp(a.at),
-            actor: a.actor.clone(),
-            action: a.action.clone(),
-            target_type: a.target_type.clone(),
-            target_id: a.target_id.clone(),
-            details: serde_json::from_str(&a.details).unwrap_or(Value::Null),
+            at: Timestamp(a.record.at),
+            actor: a.record.actor.clone(),
+            action: a.record.action.clone(),
+            target_type: a.record.target_type.clone(),
+            target_id: a.record.target_id.clone(),
+            details: serde_json::from_str(&a.record.details).unwrap_or(Value::Null),
         }
     }
 }

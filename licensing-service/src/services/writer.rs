@@ -15,7 +15,13 @@
 //! is published by the caller after `run` returns, i.e. after the commit.
 //! The admin request's actor (`api_keys::acting`) is carried into the job, so
 //! audit records name whoever submitted it.
+//!
+//! The audit records a job writes through `services::audit` are held by the
+//! writer ([`hold_audit`]) and written for the whole group in one statement
+//! before `COMMIT` (a statement fewer per record, each a round trip to
+//! SQLite's worker thread); a job rolled back drops its own.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -24,7 +30,23 @@ use std::task::{Context, Poll};
 use tokio::sync::{mpsc, oneshot};
 
 use super::api_keys;
-use crate::db::{Db, Tx};
+use crate::db::audit::Held;
+use crate::db::{self, Db, Tx};
+
+tokio::task_local! {
+    /// The audit records of the job running, while one runs.
+    static HELD: RefCell<Vec<Held>>;
+}
+
+/// Holds `record` for the group's single audit insert when called inside a
+/// writer job (`None`); outside one, gives it back for the caller to write.
+pub(super) fn hold_audit(record: Held) -> Option<Held> {
+    if HELD.try_with(|_| ()).is_err() {
+        return Some(record);
+    }
+    HELD.with(|h| h.borrow_mut().push(record));
+    None
+}
 
 /// A job's future, borrowing the group's transaction.
 pub type JobFuture<'t, T> = Pin<Box<dyn Future<Output = T> + Send + 't>>;
@@ -57,7 +79,7 @@ impl Writer {
         E: From<sqlx::Error> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Typed { job: Some(job), actor: api_keys::acting(), done: None, reply };
+        let job = Typed { job: Some(job), actor: api_keys::acting(), done: None, audits: Vec::new(), reply };
         let closed = || E::from(sqlx::Error::PoolClosed);
         self.jobs.send(Box::new(job)).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
@@ -71,12 +93,15 @@ trait Job: Send {
     /// Answers the caller: the job's own result, or `failed` when the group
     /// could not be committed.
     fn answer(self: Box<Self>, failed: Option<&sqlx::Error>);
+    /// The audit records the job wrote (once it ran), for the group's insert.
+    fn take_audits(&mut self) -> Vec<Held>;
 }
 
 struct Typed<F, T, E> {
     job: Option<F>,
     actor: Option<String>,
     done: Option<Result<T, E>>,
+    audits: Vec<Held>,
     reply: oneshot::Sender<Result<T, E>>,
 }
 
@@ -89,12 +114,19 @@ where
     fn run<'a>(&'a mut self, tx: &'a mut Tx) -> JobFuture<'a, bool> {
         Box::pin(async move {
             let Some(job) = self.job.take() else { return false };
-            let done = match self.actor.clone() {
-                Some(actor) => api_keys::acting_as(actor, job(tx)).await,
-                None => job(tx).await,
-            };
+            let actor = self.actor.clone();
+            let (done, audits) = HELD
+                .scope(RefCell::new(Vec::new()), async move {
+                    let done = match actor {
+                        Some(actor) => api_keys::acting_as(actor, job(tx)).await,
+                        None => job(tx).await,
+                    };
+                    (done, HELD.with(RefCell::take))
+                })
+                .await;
             let ok = done.is_ok();
             self.done = Some(done);
+            self.audits = audits;
             ok
         })
     }
@@ -107,6 +139,10 @@ where
             (None, None) => return,
         };
         let _ = this.reply.send(answer);
+    }
+
+    fn take_audits(&mut self) -> Vec<Held> {
+        std::mem::take(&mut self.audits)
     }
 }
 
@@ -131,6 +167,7 @@ async fn commit_group(db: &Db, jobs: Vec<Box<dyn Job>>) {
         Err(e) => return fail_all(jobs, &e),
     };
     let mut kept: Vec<Box<dyn Job>> = Vec::with_capacity(size);
+    let mut audits = Vec::new();
     let mut queued = jobs.into_iter();
     while let Some(mut job) = queued.next() {
         // Savepoints nest: each job's is the innermost when it runs, so
@@ -145,6 +182,7 @@ async fn commit_group(db: &Db, jobs: Vec<Box<dyn Job>>) {
             false
         });
         if ok {
+            audits.append(&mut job.take_audits());
             kept.push(job);
             continue;
         }
@@ -154,6 +192,9 @@ async fn commit_group(db: &Db, jobs: Vec<Box<dyn Job>>) {
             kept.extend(queued);
             return fail_all(kept, &e);
         }
+    }
+    if let Err(e) = db::audit::record_all(&mut tx, &audits).await {
+        return fail_all(kept, &e);
     }
     match tx.commit().await {
         Ok(()) => kept.into_iter().for_each(|job| job.answer(None)),
@@ -280,6 +321,53 @@ mod tests {
         assert_eq!(values(&db).await, vec![1, 2, 5]);
         let next = send(&writer, 7, &["INSERT INTO t VALUES (7)"], false);
         assert_eq!(next.await.unwrap().unwrap(), 7, "the writer still runs after a panic");
+    }
+
+    /// Sends a job writing an audit record `action` through `services::audit`,
+    /// then failing when `fails`.
+    fn audited(writer: &Writer, action: &'static str, fails: bool) -> JoinHandle<Result<i64, sqlx::Error>> {
+        let w = writer.clone();
+        tokio::spawn(async move {
+            w.run(move |tx| {
+                Box::pin(async move {
+                    crate::services::audit(tx, 1, "test", action, ("thing", 1), serde_json::json!({"a": action}))
+                        .await?;
+                    if fails {
+                        sqlx::query("INSERT INTO nowhere VALUES (1)").execute(&mut **tx).await?;
+                    }
+                    Ok(0)
+                })
+            })
+            .await
+        })
+    }
+
+    #[tokio::test]
+    async fn a_groups_audit_records_are_written_in_order_without_those_of_a_failed_job() {
+        let (_dir, db) = open().await;
+        let (writer, start) = paused(db.clone());
+        let jobs = vec![
+            audited(&writer, "first", false),
+            audited(&writer, "undone", true),
+            audited(&writer, "second", false),
+            audited(&writer, "third", false),
+        ];
+        let answers = as_one_group(&writer, start, jobs).await;
+        assert!(answers[1].is_err() && answers.iter().filter(|a| a.is_ok()).count() == 3, "{answers:?}");
+        let rows: Vec<(String, String, String, i64)> =
+            sqlx::query_as("SELECT action, details, target_id, at FROM audit_log ORDER BY id")
+                .fetch_all(&db.read)
+                .await
+                .unwrap();
+        let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(actions, ["first", "second", "third"]);
+        assert_eq!((rows[0].1.as_str(), rows[0].2.as_str(), rows[0].3), (r#"{"a":"first"}"#, "1", 1));
+        // Outside a job, a record is written at once.
+        let mut tx = db.begin().await.unwrap();
+        crate::services::audit(&mut tx, 2, "test", "direct", ("thing", 2), serde_json::json!({})).await.unwrap();
+        tx.commit().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&db.read).await.unwrap();
+        assert_eq!(n, 4);
     }
 
     #[tokio::test]
