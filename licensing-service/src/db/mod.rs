@@ -109,7 +109,7 @@ impl Db {
             .connect_with(base)
             .await
             .context("opening the checkpoint connection")?;
-        tokio::spawn(checkpointer(checkpoints.clone()));
+        tokio::spawn(checkpointer(checkpoints.clone(), write.clone(), WAL_RESTART_FRAMES, CHECKPOINT_EVERY));
         let subscriptions = std::sync::Arc::new(outbox::Subscriptions::load(&read).await?);
         let operator = std::sync::Arc::new(nostr::OperatorWatch::load(&read).await?);
         Ok(Db { read, write, checkpoints, subscriptions, operator })
@@ -142,10 +142,11 @@ impl Db {
 /// beside the writer and readers; SQLite starts the WAL over at the next
 /// write once everything in it is copied. Under writes that never pause it
 /// would never be, so past [`WAL_RESTART_FRAMES`] a `RESTART` checkpoint
-/// waits for the writer between two transactions, copies the little left
-/// and makes the next write start the WAL over. Ends when the pool closes.
-async fn checkpointer(pool: SqlitePool) {
-    let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
+/// runs on the writer's connection between two of its transactions, copies
+/// the little left and makes the next write start the WAL over. Ends when
+/// the pool closes.
+async fn checkpointer(pool: SqlitePool, write: SqlitePool, restart_frames: i64, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
@@ -155,7 +156,7 @@ async fn checkpointer(pool: SqlitePool) {
         let passive: Result<(i64, i64, i64), _> =
             sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await;
         let restart = match passive {
-            Ok((_, frames, _)) => frames >= WAL_RESTART_FRAMES,
+            Ok((_, frames, _)) => frames >= restart_frames,
             Err(sqlx::Error::PoolClosed) => break,
             Err(e) => {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
@@ -163,7 +164,10 @@ async fn checkpointer(pool: SqlitePool) {
             }
         };
         if restart {
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await {
+            // On the writer's own connection, between two of its transactions: from
+            // another connection it would hold the write lock, and a transaction that
+            // read before writing gets SQLITE_BUSY at once instead of waiting.
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&write).await {
                 tracing::warn!(error = %e, "WAL checkpoint (restart) failed");
             }
         }

@@ -361,3 +361,33 @@ async fn events_nobody_subscribes_to_are_not_stored() {
     tx.commit().await.unwrap();
     assert_eq!(stored(db.clone()).await, 1);
 }
+
+/// The checkpointer never makes a write fail: a write transaction that read
+/// first cannot wait for a checkpoint holding the write lock (SQLite answers
+/// `SQLITE_BUSY` at once instead of calling the busy handler), so the
+/// checkpoint that starts the WAL over runs on the writer's own connection.
+/// Here it is asked for after every commit, while groups read then write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_never_fail_a_write() {
+    let (_dir, db) = open().await;
+    tokio::spawn(checkpointer(db.checkpoints.clone(), db.write.clone(), 1, Duration::from_millis(1)));
+    sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)").execute(&db.write).await.unwrap();
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..4 {
+        let db = db.clone();
+        writers.spawn(async move {
+            for i in 0..100 {
+                let mut tx = db.begin().await?;
+                let _: i64 = sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&mut *tx).await?;
+                sqlx::query("INSERT INTO t (n) VALUES (?)").bind(w * 1000 + i).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&db.read).await.unwrap();
+    assert_eq!(n, 400);
+}
