@@ -105,7 +105,9 @@ ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); pri
 rps() { awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$1"; }
 p99() { awk '$1=="99%" {print $2}' <<<"$1"; }
 total() { awk '/requests in/ {print $1}' <<<"$1"; }
-non2xx() { awk '/Non-2xx/ {print $5}' <<<"$1"; }
+# A measured run's failed answers: printed on its line, and counted (in a
+# file: each call runs in a subshell) so the bench fails at the end if any.
+non2xx() { awk '/Non-2xx/ {print $5}' <<<"$1" | tee -a "$data/non2xx"; }
 healthz() { wrk -t$threads -c$conns -d${hsecs}s --latency "$base/healthz"; }
 
 spawn; wait_up
@@ -199,3 +201,5 @@ secs=$(exact pay "$npay" "$data/paid.txt" "$data/invoices.txt")
 issued=$(( $(sqlite3 "$db" "SELECT count(*) FROM licenses") - licenses0 ))
 line "fulfillment of paid invoices (wrk $threads x $iconns)" "$(awk -v n="$issued" '{printf "%.0f licenses/s (%d invoices paid, %d licenses in %.1f s)", n/$1, '"$npay"', n, $1}' <<<"$secs")"
 [ "$issued" -eq "$npay" ] || { echo "bench-scale: $npay invoices paid gave $issued licenses" >&2; exit 1; }
+failed=$(cat "$data/non2xx" 2>/dev/null | awk '{n += $1} END {print n + 0}')
+[ "$failed" -eq 0 ] || { echo "bench-scale: $failed answers in the measured runs were not 2xx (see the server log)" >&2; exit 1; }
