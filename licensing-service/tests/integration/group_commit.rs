@@ -13,11 +13,7 @@ use serde_json::{json, Value};
 async fn shop() -> TestApp {
     let app = spawn_with(|c| {
         c.demo = true;
-        c.code_rate_per_minute = 10_000;
-        c.purchase_rate_per_minute = 10_000;
-        c.purchase_global_rate_per_minute = 10_000;
-        c.max_pending_per_address = 1_000;
-        c.max_connections_per_address = 1_000;
+        unthrottled(c);
     })
     .await;
     app.product_with_policy("app", json!({"price_sats": 5000, "max_machines": 1})).await;

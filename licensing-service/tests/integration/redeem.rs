@@ -4,17 +4,12 @@
 //! settle and given back when they expire.
 
 use crate::common::btcpay_sim::BtcpaySim;
-use crate::common::{spawn_with, TestApp};
+use crate::common::{spawn_with, unthrottled, TestApp};
 use serde_json::{json, Value};
 
 async fn app() -> TestApp {
-    let app = spawn_with(|c| {
-        c.code_rate_per_minute = 10_000;
-        c.purchase_rate_per_minute = 10_000;
-        // A hundred buyers race from one address.
-        c.max_connections_per_address = 1_000;
-    })
-    .await;
+    // A hundred buyers race from one address.
+    let app = spawn_with(unthrottled).await;
     app.product_with_policy("app", json!({"price_sats": 8000, "max_machines": 1})).await;
     app
 }

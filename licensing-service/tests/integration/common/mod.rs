@@ -90,6 +90,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(|_| {}).await
 }
 
+/// Raises the per-address and global limits on purchases, redemptions and
+/// connections, so that many requests can race from the test's one address.
+pub fn unthrottled(c: &mut Config) {
+    c.code_rate_per_minute = 10_000;
+    c.purchase_rate_per_minute = 10_000;
+    c.purchase_global_rate_per_minute = 10_000;
+    c.max_pending_per_address = 1_000;
+    c.max_connections_per_address = 1_000;
+}
+
 /// A daemon whose configuration `tweak` adjusts first.
 pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     spawn_in(tempfile::tempdir().expect("temp dir"), tweak).await
