@@ -28,26 +28,55 @@ pub fn format_timestamp(unix: u64) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Rfc3339(pub u64);
 
+impl Rfc3339 {
+    /// The 20 bytes of `YYYY-MM-DDTHH:MM:SSZ`, for years up to 9999 (every
+    /// time the server writes today; the hot path's answers carry three).
+    fn short(self) -> Option<[u8; 20]> {
+        let days = i64::try_from(self.0 / 86_400).ok()?;
+        let (year, month, day) = civil_from_days(days);
+        if year > 9999 {
+            return None;
+        }
+        let secs = self.0 % 86_400;
+        let mut out = *b"0000-00-00T00:00:00Z";
+        let two = |out: &mut [u8; 20], at: usize, v: u64| {
+            out[at] = b'0' + (v / 10) as u8;
+            out[at + 1] = b'0' + (v % 10) as u8;
+        };
+        let year = year as u64;
+        two(&mut out, 0, year / 100);
+        two(&mut out, 2, year % 100);
+        two(&mut out, 5, month as u64);
+        two(&mut out, 8, day as u64);
+        two(&mut out, 11, secs / 3600);
+        two(&mut out, 14, secs / 60 % 60);
+        two(&mut out, 17, secs % 60);
+        Some(out)
+    }
+}
+
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(short) = self.short() {
+            // Only ASCII digits and separators were written.
+            return f.write_str(std::str::from_utf8(&short).map_err(|_| fmt::Error)?);
+        }
         // A u64 of seconds is fewer than 2^48 days: no overflow below.
         let days = i64::try_from(self.0 / 86_400).map_err(|_| fmt::Error)?;
         let secs = self.0 % 86_400;
         let (year, month, day) = civil_from_days(days);
-        if year > 9999 {
-            write!(f, "+{year}")?;
-        } else {
-            write!(f, "{year:04}")?;
-        }
         let (hour, minute, second) = (secs / 3600, secs / 60 % 60, secs % 60);
-        write!(f, "-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+        write!(f, "+{year}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
     }
 }
 
 #[cfg(feature = "serde")]
 impl serde::Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.short() {
+            Some(short) => s.serialize_str(std::str::from_utf8(&short).map_err(serde::ser::Error::custom)?),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -61,7 +90,7 @@ pub(crate) mod nullable {
 
     pub fn serialize<S: Serializer>(t: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
         match t {
-            Some(t) => s.collect_str(&Rfc3339(*t)),
+            Some(t) => serde::Serialize::serialize(&Rfc3339(*t), s),
             None => s.serialize_none(),
         }
     }

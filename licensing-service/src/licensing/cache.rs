@@ -17,7 +17,7 @@
 //! hashes). Until then the caches keep the 115k–229k most recently used
 //! licenses and the others are read (and their keys verified) on use.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::{Arc, RwLock};
 
 use sha2::{Digest, Sha256};
@@ -36,8 +36,9 @@ pub struct VerifiedKey {
 }
 
 /// Entries per generation of each map (so at most twice this many are
-/// kept): 7/8 of 131,072, the most a hash table of 131,072 slots holds, so
-/// a full generation does not double its table for the last few entries.
+/// kept), over all its [`SHARDS`]: each part's 7,168 are 7/8 of 8,192, the
+/// most a hash table of 8,192 slots holds, so a full generation does not
+/// double its table for the last few entries.
 pub const GENERATION: usize = 114_688;
 
 /// What the verified-key cache is keyed by: the first 16 bytes of the
@@ -107,43 +108,70 @@ impl<K: std::hash::Hash + Eq, V: Clone> Generations<K, V> {
     }
 }
 
+/// Each map is split in this many independent parts, each with its own
+/// lock and generations (`GENERATION / SHARDS` entries each): the two
+/// request threads would otherwise take one lock, and bounce its cache line
+/// between them, on every validation.
+const SHARDS: usize = 16;
+
+/// One part of a map, behind its own lock.
+type Part<K, V> = RwLock<Generations<K, Arc<V>>>;
+
 pub struct LicenseCache {
-    verified: RwLock<Generations<KeyDigest, Arc<VerifiedKey>>>,
-    snapshots: RwLock<Generations<Uuid, Arc<LicenseSnapshot>>>,
+    verified: Box<[Part<KeyDigest, VerifiedKey>]>,
+    snapshots: Box<[Part<Uuid, LicenseSnapshot>]>,
 }
 
 impl Default for LicenseCache {
     fn default() -> Self {
-        LicenseCache::with_generation(GENERATION)
+        LicenseCache::with_shape(GENERATION / SHARDS, SHARDS)
     }
 }
 
 impl LicenseCache {
-    fn with_generation(cap: usize) -> Self {
-        LicenseCache { verified: RwLock::new(Generations::new(cap)), snapshots: RwLock::new(Generations::new(cap)) }
+    /// `shards` parts of `cap` entries per generation each.
+    fn with_shape(cap: usize, shards: usize) -> Self {
+        LicenseCache {
+            verified: (0..shards).map(|_| RwLock::new(Generations::new(cap))).collect(),
+            snapshots: (0..shards).map(|_| RwLock::new(Generations::new(cap))).collect(),
+        }
+    }
+
+    /// The part a key's digest falls in (a digest's bytes are uniform).
+    fn verified_shard(&self, digest: &KeyDigest) -> &Part<KeyDigest, VerifiedKey> {
+        &self.verified[usize::from(digest[0]) % self.verified.len()]
+    }
+
+    /// The part a license falls in: by the last byte of its id, random in
+    /// the UUIDs we make (v4, and v7's `rand_b`).
+    fn snapshot_shard(&self, license_id: &Uuid) -> &Part<Uuid, LicenseSnapshot> {
+        &self.snapshots[usize::from(license_id.as_bytes()[15]) % self.snapshots.len()]
     }
 
     /// Mostly a shared lock; a key found only in the older generation takes
     /// the write lock once to move it back.
     pub fn verified(&self, key: &str) -> Option<Arc<VerifiedKey>> {
         let digest = key_digest(key);
-        if let Some(v) = self.verified.read().expect("cache lock").get_current(&digest) {
+        let shard = self.verified_shard(&digest);
+        if let Some(v) = shard.read().expect("cache lock").get_current(&digest) {
             return Some(v);
         }
-        self.verified.write().expect("cache lock").get_promote(digest)
+        shard.write().expect("cache lock").get_promote(digest)
     }
 
     pub fn remember_verified(&self, key: &str, v: VerifiedKey) -> Arc<VerifiedKey> {
         let v = Arc::new(v);
-        self.verified.write().expect("cache lock").insert(key_digest(key), v.clone());
+        let digest = key_digest(key);
+        self.verified_shard(&digest).write().expect("cache lock").insert(digest, v.clone());
         v
     }
 
     pub fn snapshot(&self, license_id: &Uuid) -> Option<Arc<LicenseSnapshot>> {
-        if let Some(s) = self.snapshots.read().expect("cache lock").get_current(license_id) {
+        let shard = self.snapshot_shard(license_id);
+        if let Some(s) = shard.read().expect("cache lock").get_current(license_id) {
             return Some(s);
         }
-        self.snapshots.write().expect("cache lock").get_promote(*license_id)
+        shard.write().expect("cache lock").get_promote(*license_id)
     }
 
     /// Stores `snap` unless a newer one is already cached; returns the one kept.
@@ -157,7 +185,7 @@ impl LicenseCache {
         snap.seats.shrink_to_fit();
         snap.entitlements.shrink_to_fit();
         snap.product_slug.shrink_to_fit();
-        let mut map = self.snapshots.write().expect("cache lock");
+        let mut map = self.snapshot_shard(&snap.license_id).write().expect("cache lock");
         if let Some(existing) = map.peek(&snap.license_id) {
             let newer = (existing.version, existing.seats.len()) > (snap.version, snap.seats.len());
             if newer {
@@ -252,7 +280,7 @@ mod tests {
 
     #[test]
     fn recently_used_entries_survive_a_full_cache() {
-        let c = LicenseCache::with_generation(4);
+        let c = LicenseCache::with_shape(4, 1);
         let id = |n: u128| Uuid::from_u128(n);
         let snap_of = |n: u128| LicenseSnapshot { license_id: id(n), ..snap(1) };
         for n in 0..4 {
@@ -284,7 +312,7 @@ mod tests {
 
     #[test]
     fn verified_keys_are_found_by_their_digest_only() {
-        let c = LicenseCache::with_generation(4);
+        let c = LicenseCache::with_shape(4, 1);
         c.remember_verified(&key(1), verified_key(1));
         assert_eq!(c.verified(&key(1)).unwrap().license_id, Uuid::from_u128(1));
         assert!(c.verified(&key(2)).is_none());

@@ -12,14 +12,13 @@
 //! tallies count higher. What could not be written is folded back and
 //! written next time.
 
-use std::collections::hash_map::{Entry, HashMap};
-use std::collections::HashSet;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hashbrown::{Equivalent, HashMap, HashSet};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -41,10 +40,37 @@ const MAX_IPS: usize = 64;
 /// Most rows written per transaction.
 const MAX_BATCH: usize = 16_384;
 
-/// One validation, activation or heartbeat as the log records it.
-pub struct HotEvent {
-    pub key: EventKey,
-    pub client_ip: IpAddr,
+/// One validation, activation or heartbeat as the log records it, borrowing
+/// the request's fingerprint: a tally already folded for it is found without
+/// copying it (only a new tally owns a copy).
+#[derive(Hash)]
+pub struct HotEvent<'a> {
+    // The fields of `EventKey`, in its order, so that both hash alike
+    // (`Option<&str>` and `Option<String>` hash the same).
+    pub license_id: Option<Uuid>,
+    pub machine_id: Option<Uuid>,
+    pub fingerprint: Option<&'a str>,
+    pub result: &'static str,
+}
+
+impl Equivalent<EventKey> for HotEvent<'_> {
+    fn equivalent(&self, k: &EventKey) -> bool {
+        self.license_id == k.license_id
+            && self.machine_id == k.machine_id
+            && self.result == k.result
+            && self.fingerprint == k.fingerprint.as_deref()
+    }
+}
+
+impl HotEvent<'_> {
+    fn owned(&self) -> EventKey {
+        EventKey {
+            license_id: self.license_id,
+            machine_id: self.machine_id,
+            fingerprint: self.fingerprint.map(str::to_owned),
+            result: self.result,
+        }
+    }
 }
 
 /// What is folded for one key until the next write.
@@ -75,47 +101,50 @@ type Shard = Mutex<ShardState>;
 
 struct Folds {
     shards: Vec<Shard>,
-    hasher: RandomState,
+    hasher: hashbrown::DefaultHashBuilder,
 }
 
 impl Folds {
     fn new() -> Folds {
-        Folds { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), hasher: RandomState::new() }
+        Folds { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), hasher: Default::default() }
     }
 
-    fn shard(&self, key: &EventKey) -> &Shard {
+    /// The shard of a key (`HotEvent` and `EventKey` hash alike).
+    fn shard(&self, key: &HotEvent<'_>) -> &Shard {
         &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
     /// A call: its tally, and its machine heard from.
-    fn add(&self, key: EventKey, count: i64, ip: IpAddr) {
-        let mut shard = self.shard(&key).lock().expect("event fold lock");
+    fn add(&self, key: &HotEvent<'_>, count: i64, ip: IpAddr) {
+        let mut shard = self.shard(key).lock().expect("event fold lock");
         if let Some(m) = key.machine_id {
             shard.seen.insert(m);
         }
         Self::tally(&mut shard.tallies, key, count, ip);
     }
 
-    fn tally(map: &mut HashMap<EventKey, Pending>, key: EventKey, count: i64, ip: IpAddr) {
+    fn tally(map: &mut HashMap<EventKey, Pending>, key: &HotEvent<'_>, count: i64, ip: IpAddr) {
+        if let Some(p) = map.get_mut(key) {
+            return p.add(count, ip);
+        }
         // A full shard keeps refusals' counts without their fingerprints; seats
         // and licenses are bounded by the database's own rows.
-        let key = if map.len() >= SHARD_KEYS && key.machine_id.is_none() && !map.contains_key(&key) {
-            EventKey { fingerprint: None, ..key }
-        } else {
-            key
-        };
-        match map.entry(key) {
-            Entry::Occupied(mut e) => e.get_mut().add(count, ip),
-            Entry::Vacant(e) => {
-                e.insert(Pending { count, last_ip: ip, ips: vec![ip] });
-            }
+        if map.len() >= SHARD_KEYS && key.machine_id.is_none() && key.fingerprint.is_some() {
+            return Self::tally(map, &HotEvent { fingerprint: None, ..*key }, count, ip);
         }
+        map.insert(key.owned(), Pending { count, last_ip: ip, ips: vec![ip] });
     }
 
     /// A tally that could not be written, back for the next turn.
-    fn fold_back(&self, key: EventKey, count: i64, ip: IpAddr) {
+    fn fold_back(&self, key: &EventKey, count: i64, ip: IpAddr) {
+        let key = HotEvent {
+            license_id: key.license_id,
+            machine_id: key.machine_id,
+            fingerprint: key.fingerprint.as_deref(),
+            result: key.result,
+        };
         let mut shard = self.shard(&key).lock().expect("event fold lock");
-        Self::tally(&mut shard.tallies, key, count, ip);
+        Self::tally(&mut shard.tallies, &key, count, ip);
     }
 
     /// Machines whose last-seen time could not be written, back for the next tick.
@@ -173,12 +202,12 @@ impl EventQueue {
     }
 
     /// Never blocks on the disk: a short lock on one shard of the tallies.
-    pub fn push(&self, e: HotEvent) {
+    pub fn push(&self, e: &HotEvent<'_>, client_ip: IpAddr) {
         if self.closed.load(Ordering::Acquire) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.folds.add(e.key, 1, e.client_ip);
+        self.folds.add(e, 1, client_ip);
     }
 }
 
@@ -233,7 +262,7 @@ async fn flush(db: &Db, q: &EventQueue, mut pending: Vec<(EventKey, Pending)>, r
             Err(e) => {
                 tracing::warn!(error = %e, events = n, "could not write validation events; retrying");
                 for (k, t) in rows {
-                    q.folds.fold_back(k, t.count, t.last_ip);
+                    q.folds.fold_back(&k, t.count, t.last_ip);
                 }
                 q.folds.seen_back(&seen);
             }
@@ -260,8 +289,8 @@ async fn write_batch(
 mod tests {
     use super::*;
 
-    fn key(fp: &str, machine: Option<Uuid>) -> EventKey {
-        EventKey { license_id: None, machine_id: machine, fingerprint: Some(fp.into()), result: "ok" }
+    fn key(fp: &str, machine: Option<Uuid>) -> HotEvent<'_> {
+        HotEvent { license_id: None, machine_id: machine, fingerprint: Some(fp), result: "ok" }
     }
 
     #[test]
@@ -269,23 +298,23 @@ mod tests {
         let folds = Folds::new();
         let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
         for i in 0..3 {
-            folds.add(key("a", None), 1, ip(i));
+            folds.add(&key("a", None), 1, ip(i));
         }
-        folds.add(key("a", None), 1, ip(0));
+        folds.add(&key("a", None), 1, ip(0));
         let seat = Uuid::new_v4();
         let machine = Some(seat);
-        folds.add(key("b", machine), 1, ip(9));
+        folds.add(&key("b", machine), 1, ip(9));
         // Far more distinct refusals than the shards hold: all still counted.
         let many = SHARD_KEYS * SHARDS * 5 / 4;
         for i in 0..many {
-            folds.add(key(&format!("x{i}"), None), 1, ip(1));
+            folds.add(&key(&format!("x{i}"), None), 1, ip(1));
         }
         let all = folds.take(|_| true);
         assert!(folds.take(|_| true).is_empty());
         assert_eq!(folds.take_seen(), vec![seat]);
         let total: i64 = all.iter().map(|(_, p)| p.count).sum();
         assert_eq!(total, 5 + many as i64);
-        let a = all.iter().find(|(k, _)| k == &key("a", None)).unwrap();
+        let a = all.iter().find(|(k, _)| key("a", None).equivalent(k)).unwrap();
         assert_eq!((a.1.count, a.1.ips.len(), a.1.last_ip), (4, 3, ip(0)));
         assert!(all.iter().any(|(k, p)| k.machine_id == machine && p.count == 1));
         assert!(all.len() <= SHARDS * (SHARD_KEYS + 1) + 1, "{}", all.len());

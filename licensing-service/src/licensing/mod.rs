@@ -15,7 +15,6 @@ use std::time::Duration;
 use keysat_client::{LicenseKey, PublicKey};
 use uuid::Uuid;
 
-use crate::db::events::EventKey;
 use crate::db::{self, Db, Tx};
 use crate::domain::machine_rules::MachineRules;
 use crate::domain::now_unix;
@@ -415,9 +414,6 @@ impl Licensing {
         client_ip: IpAddr,
         result: &'static str,
     ) {
-        self.events.push(HotEvent {
-            key: EventKey { license_id, machine_id, fingerprint: fingerprint.map(str::to_owned), result },
-            client_ip,
-        });
+        self.events.push(&HotEvent { license_id, machine_id, fingerprint, result }, client_ip);
     }
 }
