@@ -1,10 +1,13 @@
 //! Licenses.
 
-use sqlx::{Executor, QueryBuilder, Sqlite, SqliteConnection};
+use std::sync::LazyLock;
+
+use sqlx::{Executor, FromRow, QueryBuilder, Row as _, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
+use super::machines::FreedSeats;
 use super::policies::RulesColumns;
-use super::{Hyphenated, Tx};
+use super::{Conn, Hyphenated, Tx};
 use crate::domain::license::LicenseStatus;
 use crate::domain::machine_rules::MachineRules;
 use crate::domain::validation::LicenseSnapshot;
@@ -311,8 +314,17 @@ pub struct SeatView {
     pub rules: MachineRules,
 }
 
-/// The [`SeatView`] of each license named that exists, in one read.
-pub async fn seat_views(tx: &mut Tx, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<SeatView>, sqlx::Error> {
+/// What a group of seat takes reads, in one round trip to SQLite's worker
+/// thread (two statements, each row saying which it is): the [`SeatView`] of
+/// each license named that exists, and the freed seats these licenses once
+/// gave these fingerprints (the newest of each pair). With `begin` the
+/// statement that opens the group's transaction is sent with them.
+pub async fn seat_group(
+    conn: &mut Conn,
+    begin: bool,
+    ids: impl IntoIterator<Item = Uuid>,
+    pairs: &[(Uuid, &str)],
+) -> Result<(Vec<SeatView>, FreedSeats), sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -320,19 +332,39 @@ pub async fn seat_views(tx: &mut Tx, ids: impl IntoIterator<Item = Uuid>) -> Res
         #[sqlx(flatten)]
         rules: RulesColumns,
     }
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT 'view' AS part, {SNAPSHOT_COLUMNS}, pol.lease_seconds, pol.self_reset_limit, \
+             pol.seat_timeout_seconds, pol.one_trial_per_machine {SNAPSHOT_FROM} \
+             JOIN policies pol ON pol.id = l.policy_id WHERE l.id IN (SELECT value FROM json_each(?1)); \
+             SELECT 'freed' AS part, m.license_id AS freed_license, m.fingerprint AS freed_fingerprint, \
+             m.id AS freed_id, m.deactivated_at AS freed_at FROM json_each(?2) j \
+             JOIN machines m ON m.license_id = j.value ->> 0 AND m.fingerprint = j.value ->> 1 \
+             WHERE m.active = 0 ORDER BY m.deactivated_at"
+        )
+    });
+    static BEGIN_SQL: LazyLock<String> = LazyLock::new(|| format!("BEGIN IMMEDIATE; {}", *SQL));
     let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {SNAPSHOT_COLUMNS}, pol.lease_seconds, pol.self_reset_limit, pol.seat_timeout_seconds, \
-         pol.one_trial_per_machine {SNAPSHOT_FROM} JOIN policies pol ON pol.id = l.policy_id \
-         WHERE l.id IN (SELECT value FROM json_each(?))"
-    ))
-    .bind(serde_json::to_string(&ids).expect("ids serialise"))
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| SeatView { snap: r.seated.snap.into_snapshot(r.seated.seats), rules: r.rules.into() })
-        .collect())
+    let pairs: Vec<(String, &str)> = pairs.iter().map(|(l, fp)| (l.to_string(), *fp)).collect();
+    let rows = sqlx::query(if begin { &BEGIN_SQL } else { &SQL })
+        .bind(serde_json::to_string(&ids).expect("ids serialise"))
+        .bind(serde_json::to_string(&pairs).expect("pairs serialise"))
+        .fetch_all(&mut *conn)
+        .await?;
+    let (mut views, mut freed) = (Vec::new(), FreedSeats::new());
+    for row in &rows {
+        if row.try_get::<&str, _>("part")? == "view" {
+            let r = Row::from_row(row)?;
+            views.push(SeatView { snap: r.seated.snap.into_snapshot(r.seated.seats), rules: r.rules.into() });
+        } else {
+            // Ascending by when freed, so the newest freed row of a pair is the one left.
+            let license: Hyphenated = row.try_get("freed_license")?;
+            let id: Hyphenated = row.try_get("freed_id")?;
+            let at: Option<i64> = row.try_get("freed_at")?;
+            freed.insert((license.into(), row.try_get("freed_fingerprint")?), (id.into(), at.unwrap_or(0)));
+        }
+    }
+    Ok((views, freed))
 }
 
 impl SnapshotRow {

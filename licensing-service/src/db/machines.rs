@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::{Executor, Sqlite};
 use uuid::Uuid;
 
-use super::{Hyphenated, Tx};
+use super::{Conn, Hyphenated, Tx};
 
 /// A machine as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -55,36 +55,22 @@ pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Re
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM machines WHERE id = ?")).bind(id.to_string()).fetch_optional(e).await
 }
 
-/// The freed seats these licenses once gave these fingerprints, in one read:
-/// the newest freed row of each pair that has one, with when it was freed.
-/// Taking the seat again reuses its row, so churn adds no rows.
-pub async fn freed_seats(
-    tx: &mut Tx,
-    pairs: &[(Uuid, &str)],
-) -> Result<std::collections::HashMap<(Uuid, String), (Uuid, i64)>, sqlx::Error> {
-    let mut found = std::collections::HashMap::new();
-    if pairs.is_empty() {
-        return Ok(found);
-    }
-    let list: Vec<(String, &str)> = pairs.iter().map(|(l, fp)| (l.to_string(), *fp)).collect();
-    let rows: Vec<(Hyphenated, String, Hyphenated, Option<i64>)> = sqlx::query_as(
-        "SELECT m.license_id, m.fingerprint, m.id, m.deactivated_at FROM json_each(?) j \
-         JOIN machines m ON m.license_id = j.value ->> 0 AND m.fingerprint = j.value ->> 1 \
-         WHERE m.active = 0 ORDER BY m.deactivated_at",
-    )
-    .bind(serde_json::to_string(&list).expect("pairs serialise"))
-    .fetch_all(&mut **tx)
-    .await?;
-    // Ascending, so the newest freed row of a pair is the one left.
-    for (license, fp, id, at) in rows {
-        found.insert((license.into(), fp), (id.into(), at.unwrap_or(0)));
-    }
-    Ok(found)
-}
+/// The newest freed seat of each (license, fingerprint), with when it was
+/// freed: taking the seat again reuses its row, so churn adds no rows.
+pub type FreedSeats = std::collections::HashMap<(Uuid, String), (Uuid, i64)>;
 
-/// Inserts many new active seats, each with its lapse timeout, in one statement.
-pub async fn insert_many(tx: &mut Tx, seats: &[(Machine, i64)]) -> Result<(), sqlx::Error> {
+/// Inserts many new active seats, each with its lapse timeout, in one
+/// statement; with `commit`, the `COMMIT` of a [`super::GroupTx`] is sent
+/// with it (and alone when there is nothing to insert).
+pub async fn insert_many(tx: &mut Conn, seats: &[(Machine, i64)], commit: bool) -> Result<(), sqlx::Error> {
+    const INSERT: &str = "INSERT INTO machines (id, license_id, fingerprint, hostname, platform, active, \
+         activated_at, last_seen_at, lapse_after) \
+         SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 1, j.value ->> 5, \
+         j.value ->> 5, j.value ->> 6 FROM json_each(?) j";
     if seats.is_empty() {
+        if commit {
+            sqlx::query("COMMIT").execute(&mut *tx).await?;
+        }
         return Ok(());
     }
     let rows: Vec<serde_json::Value> = seats
@@ -93,20 +79,12 @@ pub async fn insert_many(tx: &mut Tx, seats: &[(Machine, i64)]) -> Result<(), sq
             serde_json::json!([m.id, m.license_id, m.fingerprint, m.hostname, m.platform, m.activated_at, lapse])
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO machines (id, license_id, fingerprint, hostname, platform, active, activated_at, last_seen_at, \
-         lapse_after) \
-         SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 1, j.value ->> 5, \
-         j.value ->> 5, j.value ->> 6 FROM json_each(?) j",
-    )
-    .bind(serde_json::Value::Array(rows).to_string())
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
+    let sql = if commit { format!("{INSERT}; COMMIT") } else { INSERT.to_owned() };
+    sqlx::query(&sql).bind(serde_json::Value::Array(rows).to_string()).execute(&mut *tx).await.map(|_| ())
 }
 
 /// Takes a freed seat's row again.
-pub async fn reactivate(tx: &mut Tx, m: &Machine) -> Result<(), sqlx::Error> {
+pub async fn reactivate(tx: &mut Conn, m: &Machine) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE machines SET active = 1, hostname = ?, platform = ?, activated_at = ?, last_seen_at = ?, \
          deactivated_at = NULL, deactivation_reason = NULL WHERE id = ? AND active = 0",
@@ -116,7 +94,7 @@ pub async fn reactivate(tx: &mut Tx, m: &Machine) -> Result<(), sqlx::Error> {
     .bind(m.activated_at)
     .bind(m.last_seen_at)
     .bind(m.id.to_string())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map(|_| ())
 }
@@ -152,11 +130,11 @@ pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, resolution: i64) -> 
 }
 
 /// Sets how long the seat may go unseen before it lapses (0 = never).
-pub async fn set_lapse_after(tx: &mut Tx, id: Uuid, seconds: i64) -> Result<(), sqlx::Error> {
+pub async fn set_lapse_after(tx: &mut Conn, id: Uuid, seconds: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE machines SET lapse_after = ? WHERE id = ?")
         .bind(seconds)
         .bind(id.to_string())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map(|_| ())
 }

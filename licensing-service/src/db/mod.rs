@@ -38,6 +38,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 pub use uuid::fmt::Hyphenated;
@@ -71,6 +72,76 @@ pub struct Db {
 /// A write transaction.
 pub type Tx = Transaction<'static, Sqlite>;
 
+/// A connection, inside a transaction or not: what statements that a
+/// [`Tx`] and a [`GroupTx`] both run take (a `&mut Tx` is one by deref).
+pub type Conn = sqlx::SqliteConnection;
+
+/// A write transaction on the writer's connection whose `BEGIN` and
+/// `COMMIT` are sent with the group's own statements (`BEGIN IMMEDIATE;
+/// SELECT …` and `INSERT …; COMMIT`): each statement sqlx sends is a round
+/// trip to SQLite's worker thread, and a [`Tx`] spends two on `BEGIN` and
+/// `COMMIT` alone. Whoever sends the statement that begins it calls
+/// [`GroupTx::begun`] first; one that sends `COMMIT` calls
+/// [`GroupTx::ended`] after it succeeded. A `GroupTx` dropped while its
+/// transaction may be open closes the connection (a new one replaces it), so
+/// no transaction is ever left open on the writer.
+pub struct GroupTx {
+    conn: Option<PoolConnection<Sqlite>>,
+    open: bool,
+}
+
+impl GroupTx {
+    /// The writer's connection, no transaction begun yet.
+    pub async fn acquire(db: &Db) -> Result<GroupTx, sqlx::Error> {
+        Ok(GroupTx::on(db.write.acquire().await?))
+    }
+
+    /// On a checkout of the writer's connection already held (see [`GroupTx::release`]).
+    pub fn on(conn: PoolConnection<Sqlite>) -> GroupTx {
+        GroupTx { conn: Some(conn), open: false }
+    }
+
+    pub fn conn(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("a GroupTx holds its connection until dropped or released")
+    }
+
+    /// The next statement sent begins the transaction.
+    pub fn begun(&mut self) -> &mut Conn {
+        self.open = true;
+        self.conn()
+    }
+
+    /// The statement that ended the transaction succeeded.
+    pub fn ended(&mut self) {
+        self.open = false;
+    }
+
+    /// Rolls back whatever was done (nothing, if no transaction is open).
+    pub async fn rollback(mut self) {
+        if self.open && sqlx::query("ROLLBACK").execute(self.conn()).await.is_ok() {
+            self.open = false;
+        }
+    }
+
+    /// The connection back, to begin the next group on without returning it
+    /// to the pool (which costs sqlx a round trip, a ping, before anyone may
+    /// have it again); `None` while a transaction may be open.
+    pub fn release(mut self) -> Option<PoolConnection<Sqlite>> {
+        if self.open {
+            return None;
+        }
+        self.conn.take()
+    }
+}
+
+impl Drop for GroupTx {
+    fn drop(&mut self) {
+        if let (true, Some(conn)) = (self.open, self.conn.as_mut()) {
+            conn.close_on_drop();
+        }
+    }
+}
+
 impl Db {
     /// Opens (creating if needed) `<data_dir>/keysat.db` in WAL mode and runs migrations.
     pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
@@ -86,9 +157,17 @@ impl Db {
             .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string())
             .pragma("temp_store", "memory")
             .statement_cache_capacity(256);
+        // No `test_before_acquire`: sqlx would ping the connection (a round trip
+        // to its worker thread) on every checkout, and a file cannot hang up.
+        // The page cache stays SQLite's default (2 MB): SQLite 3.46's b-tree
+        // balance parks a page at the lock-byte page's number while it swaps
+        // two, after which the commit scans the cache's whole hash table to drop
+        // pages past the end; a larger cache makes every such commit slower (a
+        // 128 MB cache cut seat groups per second by a quarter, bench/scale).
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             // The writer never checkpoints: the checkpointer does, beside it.
             .connect_with(base.clone().create_if_missing(true).pragma("wal_autocheckpoint", "0"))
@@ -99,6 +178,7 @@ impl Db {
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.clone().read_only(true))
             .await
@@ -106,6 +186,7 @@ impl Db {
         let checkpoints = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(base)
             .await
             .context("opening the checkpoint connection")?;

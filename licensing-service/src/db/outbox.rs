@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::{Executor, QueryBuilder, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-use super::Tx;
+use super::{Conn, Tx};
 pub use crate::domain::outbox::EventType;
 
 /// Writes `event` with `data` and fans it out to the endpoints that want it.
@@ -146,7 +146,7 @@ pub async fn enqueue_at(
 
 /// Whether any active endpoint subscribes to `event`: no statement when
 /// [`may_be_wanted`] already says none can.
-async fn wanted(tx: &mut Tx, event: EventType) -> Result<bool, sqlx::Error> {
+async fn wanted(tx: &mut Conn, event: EventType) -> Result<bool, sqlx::Error> {
     if !may_be_wanted(event) {
         return Ok(false);
     }
@@ -155,14 +155,14 @@ async fn wanted(tx: &mut Tx, event: EventType) -> Result<bool, sqlx::Error> {
          WHERE e.active = 1 AND EXISTS (SELECT 1 FROM json_each(e.events) j WHERE j.value IN (?1, '*')) LIMIT 1",
     )
     .bind(event.as_str())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?;
     Ok(wanted.is_some())
 }
 
 /// [`enqueue`] for many events of one type at once (a group of seat
 /// changes): no statement when no endpoint wants them, three when one does.
-pub async fn enqueue_many(tx: &mut Tx, now: i64, event: EventType, data: Vec<Value>) -> Result<(), sqlx::Error> {
+pub async fn enqueue_many(tx: &mut Conn, now: i64, event: EventType, data: Vec<Value>) -> Result<(), sqlx::Error> {
     if data.is_empty() || !wanted(tx, event).await? {
         return Ok(());
     }
@@ -176,7 +176,7 @@ pub async fn enqueue_many(tx: &mut Tx, now: i64, event: EventType, data: Vec<Val
     .bind(&rows)
     .bind(event.as_str())
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     sqlx::query(
         "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, state, attempts, next_attempt_at, created_at, \
@@ -188,7 +188,7 @@ pub async fn enqueue_many(tx: &mut Tx, now: i64, event: EventType, data: Vec<Val
     .bind(&rows)
     .bind(now)
     .bind(event.as_str())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -420,7 +420,7 @@ pub async fn prune(pool: &SqlitePool, cutoff: i64) -> Result<u64, sqlx::Error> {
 /// Withdraws the not-yet-sent `machine.deactivated` events of `machine_id`
 /// written since `since`; true when none is left, i.e. nobody was told of
 /// the seat's freeing (none was stored when no endpoint subscribed).
-pub async fn withdraw_deactivation(tx: &mut Tx, machine_id: Uuid, since: i64) -> Result<bool, sqlx::Error> {
+pub async fn withdraw_deactivation(tx: &mut Conn, machine_id: Uuid, since: i64) -> Result<bool, sqlx::Error> {
     sqlx::query(
         "DELETE FROM outbox_events WHERE type = ?1 AND created_at >= ?2 AND json_extract(data, '$.machine_id') = ?3 \
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = outbox_events.id AND d.attempts > 0)",
@@ -428,7 +428,7 @@ pub async fn withdraw_deactivation(tx: &mut Tx, machine_id: Uuid, since: i64) ->
     .bind(EventType::MachineDeactivated.as_str())
     .bind(since)
     .bind(machine_id.to_string())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     let told: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM outbox_events WHERE type = ?1 AND created_at >= ?2 \
@@ -437,7 +437,7 @@ pub async fn withdraw_deactivation(tx: &mut Tx, machine_id: Uuid, since: i64) ->
     .bind(EventType::MachineDeactivated.as_str())
     .bind(since)
     .bind(machine_id.to_string())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?;
     Ok(told.is_none())
 }

@@ -6,7 +6,7 @@ use sqlx::{Executor, Sqlite};
 use uuid::Uuid;
 
 use super::policies::RulesColumns;
-use super::{Hyphenated, Tx};
+use super::{Conn, Hyphenated, Tx};
 use crate::domain::machine_rules::MachineRules;
 
 /// The machine rules of a policy, read alone (at each seat take, so a
@@ -42,7 +42,7 @@ pub async fn trial_holder<'e, E: Executor<'e, Database = Sqlite>>(
 
 /// Remembers that this machine held a trial of the product (the first one stays).
 pub async fn record_trial(
-    tx: &mut Tx,
+    tx: &mut Conn,
     product_id: Uuid,
     prefix: &[u8],
     license_id: Uuid,
@@ -56,7 +56,7 @@ pub async fn record_trial(
     .bind(prefix)
     .bind(license_id.to_string())
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map(|_| ())
 }

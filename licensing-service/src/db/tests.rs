@@ -103,16 +103,16 @@ async fn licenses_machines_and_snapshots_read_back() {
     };
     let mut tx = db.begin().await.unwrap();
     licenses::insert(&mut tx, &l).await.unwrap();
-    machines::insert_many(&mut tx, &[(m.clone(), 0)]).await.unwrap();
+    machines::insert_many(&mut tx, &[(m.clone(), 0)], false).await.unwrap();
     let snap = licenses::snapshot(&mut tx, l.id).await.unwrap().unwrap();
     assert_eq!((snap.license_id, snap.product_id, snap.status), (l.id, l.product_id, LicenseStatus::Suspended));
     assert_eq!((snap.product_slug.as_str(), snap.entitlements.clone()), ("app", l.entitlements.clone()));
     assert_eq!(snap.seats, vec![("fp-1".to_string(), m.id)]);
     assert!(machines::deactivate(&mut tx, m.id, "test", NOW + 1).await.unwrap());
     licenses::bump_version(&mut tx, l.id).await.unwrap();
-    let freed = machines::freed_seats(&mut tx, &[(l.id, "fp-1"), (l.id, "fp-2")]).await.unwrap();
+    let pairs = [(l.id, "fp-1"), (l.id, "fp-2")];
+    let (views, freed) = licenses::seat_group(&mut tx, false, [l.id, Uuid::new_v4()], &pairs).await.unwrap();
     assert_eq!(freed.into_iter().collect::<Vec<_>>(), vec![((l.id, "fp-1".to_string()), (m.id, NOW + 1))]);
-    let views = licenses::seat_views(&mut tx, [l.id, Uuid::new_v4()]).await.unwrap();
     assert_eq!(views.len(), 1, "a license that does not exist is left out");
     let view = &views[0];
     assert_eq!((view.snap.version, view.snap.seats.len()), (snap.version + 1, 0), "bumped, and the freed seat gone");
@@ -273,7 +273,7 @@ async fn maintained_counts_equal_the_rows() {
             deactivated_at: None,
             deactivation_reason: None,
         };
-        machines::insert_many(&mut tx, &[(m.clone(), 0)]).await.unwrap();
+        machines::insert_many(&mut tx, &[(m.clone(), 0)], false).await.unwrap();
         seats.push(m);
     }
     assert!(machines::deactivate(&mut tx, seats[0].id, "test", NOW).await.unwrap());
@@ -390,4 +390,39 @@ async fn checkpoints_never_fail_a_write() {
     }
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&db.read).await.unwrap();
     assert_eq!(n, 400);
+}
+
+/// A [`GroupTx`] never leaves a transaction open on the writer: one whose
+/// statements failed is rolled back, one dropped with its transaction open
+/// closes the connection (a fresh one replaces it); neither keeps what it
+/// wrote, and the next write goes through. One that sends `COMMIT` with its
+/// last statement keeps it all.
+#[tokio::test]
+async fn a_group_transaction_is_committed_whole_or_not_at_all() {
+    let (_dir, db) = open().await;
+    sqlx::query("CREATE TABLE t (n INTEGER NOT NULL UNIQUE)").execute(&db.write).await.unwrap();
+    let count = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM t").fetch_one(&db.read).await.unwrap() };
+
+    let mut g = GroupTx::acquire(&db).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE; INSERT INTO t (n) VALUES (1)").execute(g.begun()).await.unwrap();
+    let dup = sqlx::query("INSERT INTO t (n) VALUES (2), (1); COMMIT").execute(g.conn()).await;
+    assert!(dup.is_err(), "a unique violation fails the statement, and COMMIT is not sent");
+    g.rollback().await;
+
+    let mut g = GroupTx::acquire(&db).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE; INSERT INTO t (n) VALUES (3)").execute(g.begun()).await.unwrap();
+    drop(g);
+    assert_eq!(count().await, 0);
+
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("INSERT INTO t (n) VALUES (4)").execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut g = GroupTx::acquire(&db).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE; INSERT INTO t (n) VALUES (5)").execute(g.begun()).await.unwrap();
+    sqlx::query("INSERT INTO t (n) VALUES (6); COMMIT").execute(g.conn()).await.unwrap();
+    g.ended();
+    drop(g);
+    let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n").fetch_all(&db.read).await.unwrap();
+    assert_eq!(kept, vec![4, 5, 6]);
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::db::invoices::Invoice;
 use crate::db::licenses::License;
 use crate::db::machines::Machine;
-use crate::db::{self, Tx};
+use crate::db::{self, Conn, Tx};
 use crate::domain::npub::Npub;
 use crate::domain::outbox::EventType;
 use crate::domain::time::{ts, ts_or_null};
@@ -70,7 +70,7 @@ fn with_extra(mut data: Value, extra: Value) -> Value {
 }
 
 /// `machine.activated` for each seat a group of seat changes took anew.
-pub async fn activation_events(tx: &mut Tx, now: i64, machines: &[&Machine]) -> Result<(), sqlx::Error> {
+pub async fn activation_events(tx: &mut Conn, now: i64, machines: &[&Machine]) -> Result<(), sqlx::Error> {
     let data = machines.iter().map(|m| machine_data(m, json!({}))).collect();
     db::outbox::enqueue_many(tx, now, EventType::MachineActivated, data).await
 }

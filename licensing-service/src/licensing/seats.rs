@@ -11,11 +11,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use sqlx::pool::PoolConnection;
+use sqlx::Sqlite;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::db::machines::Machine;
-use crate::db::{self, Db, Tx};
+use crate::db::{self, Conn, Db, GroupTx, Tx};
 use crate::delivery::events::{activation_events, deactivation_event};
 use crate::domain::machine_rules::MachineRules;
 use crate::domain::validation::{LicenseSnapshot, Reason, Seat};
@@ -24,6 +26,10 @@ use crate::domain::validation::{LicenseSnapshot, Reason, Seat};
 const MAX_GROUP: usize = 256;
 /// Changes waiting for the writer before callers wait to queue.
 const QUEUE: usize = 4096;
+/// Groups in a row that one checkout of the writer's connection serves while
+/// more changes wait (returning it to the pool costs sqlx a round trip to
+/// its worker thread, a ping, before anyone may have it again).
+const HOLD_GROUPS: usize = 8;
 
 /// A seat change, owned so it can be applied again alone.
 pub enum SeatOp {
@@ -81,9 +87,19 @@ impl SeatWriter {
 
 async fn run(db: Db, mut rx: mpsc::Receiver<(SeatOp, Reply)>, quiet: i64) {
     let mut group = Vec::with_capacity(MAX_GROUP);
+    // The writer's connection, kept from one group to the next only while
+    // changes already wait, and for at most `HOLD_GROUPS` groups in a row:
+    // the other writers queue for it too.
+    let mut held = None;
+    let mut served = 0;
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
         let ops: Vec<&SeatOp> = group.iter().map(|(op, _)| op).collect();
-        match apply_group(&db, &ops, quiet).await {
+        let result = apply_group(&db, &mut held, &ops, quiet).await;
+        served += 1;
+        if rx.is_empty() || served >= HOLD_GROUPS {
+            (held, served) = (None, 0);
+        }
+        match result {
             Ok(outcomes) => {
                 for ((_, reply), outcome) in group.drain(..).zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
@@ -94,7 +110,7 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(SeatOp, Reply)>, quiet: i64) {
                     tracing::warn!(error = %e, changes = group.len(), "a group of seat changes failed; applying each alone");
                 }
                 for (op, reply) in group.drain(..) {
-                    let one = apply_group(&db, &[&op], quiet).await.map(|mut o| o.remove(0));
+                    let one = apply_group(&db, &mut held, &[&op], quiet).await.map(|mut o| o.remove(0));
                     let _ = reply.send(one);
                 }
             }
@@ -102,9 +118,32 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(SeatOp, Reply)>, quiet: i64) {
     }
 }
 
-async fn apply_group(db: &Db, ops: &[&SeatOp], quiet: i64) -> Result<Vec<Outcome>, sqlx::Error> {
+/// Applies a group in one transaction: on `held`, the writer's connection
+/// if the previous group left it there, for a group of takes (and leaves it
+/// there after); a group with a free goes through a [`Tx`] of its own.
+async fn apply_group(
+    db: &Db,
+    held: &mut Option<PoolConnection<Sqlite>>,
+    ops: &[&SeatOp],
+    quiet: i64,
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    if ops.iter().all(|op| matches!(op, SeatOp::Take { .. })) {
+        let mut tx = match held.take() {
+            Some(conn) => GroupTx::on(conn),
+            None => GroupTx::acquire(db).await?,
+        };
+        let result = apply_takes(&mut tx, ops, quiet).await;
+        if result.is_err() {
+            tx.rollback().await;
+        } else {
+            *held = tx.release();
+        }
+        return result;
+    }
+    // The pool's one writer connection must be back in it for `begin`.
+    *held = None;
     let mut tx = db.begin().await?;
-    let mut group = Group::read(&mut tx, ops).await?;
+    let mut group = Group::read(&mut tx, false, ops).await?;
     let mut out = Vec::with_capacity(ops.len());
     for op in ops {
         out.push(match op {
@@ -115,7 +154,7 @@ async fn apply_group(db: &Db, ops: &[&SeatOp], quiet: i64) -> Result<Vec<Outcome
             }
             SeatOp::Free { machine_id, license_id, reason, now } => {
                 // A free reads the license back from the database: what the group holds goes first.
-                group.flush(&mut tx).await?;
+                group.flush(&mut tx, false).await?;
                 let fingerprint = group
                     .fresh
                     .get(license_id)
@@ -131,8 +170,26 @@ async fn apply_group(db: &Db, ops: &[&SeatOp], quiet: i64) -> Result<Vec<Outcome
             }
         });
     }
-    group.flush(&mut tx).await?;
+    group.flush(&mut tx, false).await?;
     tx.commit().await?;
+    Ok(out)
+}
+
+/// A group of takes only (nearly every group): `BEGIN` goes with the reads
+/// and `COMMIT` with the new seats, so the group costs two round trips to
+/// SQLite's worker thread (more only for a trial's machine check or a freed
+/// seat taken again).
+async fn apply_takes(tx: &mut GroupTx, ops: &[&SeatOp], quiet: i64) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut group = Group::read(tx.begun(), true, ops).await?;
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        if let SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now } = op {
+            let machine = NewSeat { fingerprint, prefix, hostname: hostname.as_deref(), platform: platform.as_deref() };
+            out.push(group.take(tx.conn(), *license_id, &machine, *now, quiet).await?);
+        }
+    }
+    group.flush(tx.conn(), true).await?;
+    tx.ended();
     Ok(out)
 }
 
@@ -171,7 +228,8 @@ struct Group {
 }
 
 impl Group {
-    async fn read(tx: &mut Tx, ops: &[&SeatOp]) -> Result<Group, sqlx::Error> {
+    /// Reads what the group's takes need (with `begin`, opening its transaction).
+    async fn read(conn: &mut Conn, begin: bool, ops: &[&SeatOp]) -> Result<Group, sqlx::Error> {
         let takes: Vec<(Uuid, &str)> = ops
             .iter()
             .filter_map(|op| match op {
@@ -191,11 +249,12 @@ impl Group {
             return Ok(group);
         }
         let ids: HashSet<Uuid> = takes.iter().map(|(id, _)| *id).collect();
-        for view in db::licenses::seat_views(tx, ids).await? {
+        let (views, freed) = db::licenses::seat_group(conn, begin, ids, &takes).await?;
+        for view in views {
             group.rules.insert(view.snap.policy_id, view.rules);
             group.fresh.insert(view.snap.license_id, view.snap);
         }
-        group.freed = db::machines::freed_seats(tx, &takes).await?;
+        group.freed = freed;
         Ok(group)
     }
 
@@ -204,7 +263,7 @@ impl Group {
     /// floating-seat timeout the seat carries.
     async fn take(
         &mut self,
-        tx: &mut Tx,
+        tx: &mut Conn,
         license_id: Uuid,
         seat: &NewSeat<'_>,
         now: i64,
@@ -218,7 +277,7 @@ impl Group {
         }
         let rules = self.rules.get(&fresh.policy_id).copied().unwrap_or_default();
         if fresh.is_trial {
-            let holder = db::seat_rules::trial_holder(&mut **tx, fresh.product_id, seat.prefix).await?;
+            let holder = db::seat_rules::trial_holder(&mut *tx, fresh.product_id, seat.prefix).await?;
             if rules.one_trial_per_machine && holder.is_some_and(|h| h != license_id) {
                 return Ok(Outcome::Refused(Reason::TrialAlreadyUsed, fresh.clone()));
             }
@@ -260,11 +319,12 @@ impl Group {
         Ok(Outcome::Seat(fresh.clone(), machine.id))
     }
 
-    /// Writes the new seats and events the group holds.
-    async fn flush(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
-        db::machines::insert_many(tx, &self.new_seats).await?;
+    /// Writes the events and new seats the group holds (with `commit`, and
+    /// the `COMMIT` of a [`GroupTx`] with the seats).
+    async fn flush(&mut self, tx: &mut Conn, commit: bool) -> Result<(), sqlx::Error> {
         let activated: Vec<&Machine> = self.activated.iter().collect();
         activation_events(tx, self.now, &activated).await?;
+        db::machines::insert_many(tx, &self.new_seats, commit).await?;
         self.new_seats.clear();
         self.activated.clear();
         Ok(())
