@@ -245,7 +245,8 @@ impl Group {
             activated: Vec::new(),
             now: 0,
         };
-        if takes.is_empty() {
+        // With `begin` the statement is sent whatever the group holds: it opens the transaction.
+        if takes.is_empty() && !begin {
             return Ok(group);
         }
         let ids: HashSet<Uuid> = takes.iter().map(|(id, _)| *id).collect();
