@@ -143,19 +143,26 @@ impl<K: Hash + Eq + Copy> RateLimiter<K> {
     fn check_at(&self, key: K, now: Instant) -> Result<(), u64> {
         let now = self.seconds(now);
         let mut map = self.shard(&key).lock().expect("rate limit lock");
-        if !map.contains_key(&key) {
-            if map.len() >= self.capacity {
-                self.make_room(&mut map, now);
-            } else if map.len() >= map.capacity() {
-                // No free slot (deleted entries leave markers that use slots
-                // until the table is rebuilt): the table would grow itself,
-                // past the shard's capacity if markers took the room. Rebuilt
-                // here instead, twice as large, never larger than the capacity.
-                let live = map.len();
-                rebuild(&mut map, (live * 2).clamp(16, self.capacity), std::iter::empty());
-            }
+        // An address already counted (nearly every request): one lookup.
+        if let Some(w) = map.get_mut(&key) {
+            return self.count(w, now);
+        }
+        if map.len() >= self.capacity {
+            self.make_room(&mut map, now);
+        } else if map.len() >= map.capacity() {
+            // No free slot (deleted entries leave markers that use slots
+            // until the table is rebuilt): the table would grow itself,
+            // past the shard's capacity if markers took the room. Rebuilt
+            // here instead, twice as large, never larger than the capacity.
+            let live = map.len();
+            rebuild(&mut map, (live * 2).clamp(16, self.capacity), std::iter::empty());
         }
         let w = map.entry(key).or_insert(Window { start: now, count: 0, last_seen: now });
+        self.count(w, now)
+    }
+
+    /// Counts one use in `w` at `now`.
+    fn count(&self, w: &mut Window, now: u32) -> Result<(), u64> {
         w.last_seen = now;
         if self.expired(w, now) {
             (w.start, w.count) = (now, 0);
