@@ -5,6 +5,8 @@ use serde::Serialize;
 use sqlx::{Executor, Sqlite};
 use uuid::Uuid;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::{Conn, Hyphenated, Tx};
 
 /// A machine as stored.
@@ -112,8 +114,10 @@ pub async fn deactivate(tx: &mut Tx, id: Uuid, reason: &str, now: i64) -> Result
     Ok(done.rows_affected() == 1)
 }
 
-/// Records the last-seen time of many machines, a statement per 500.
-pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, resolution: i64) -> Result<(), sqlx::Error> {
+/// Records the last-seen time of many machines, a statement per 500;
+/// answers the rows written, each with its lapse timeout.
+pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, resolution: i64) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    let mut written = Vec::new();
     for chunk in ids.chunks(500) {
         let mut q = sqlx::QueryBuilder::new("UPDATE machines SET last_seen_at = max(last_seen_at, ");
         q.push_bind(at).push(") WHERE id IN (");
@@ -124,13 +128,47 @@ pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, resolution: i64) -> 
         // A floating seat lapses on its last-seen time: always; any other
         // only once it lags by `resolution` (its row is not rewritten each second).
         q.push(") AND (lapse_after > 0 OR last_seen_at <= ").push_bind(at - resolution).push(")");
-        q.build().execute(&mut **tx).await?;
+        q.push(" RETURNING id, lapse_after");
+        let rows: Vec<(Hyphenated, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        written.extend(rows.into_iter().map(|(id, lapse)| (Uuid::from(id), lapse)));
     }
-    Ok(())
+    Ok(written)
+}
+
+/// The last-seen time and lapse timeout of many machines (those that
+/// exist), a statement per 500.
+pub async fn last_seen_many(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<(Uuid, i64, i64)>, sqlx::Error> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(500) {
+        let mut q = sqlx::QueryBuilder::new("SELECT id, last_seen_at, lapse_after FROM machines WHERE id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.to_string());
+        }
+        q.push(")");
+        let rows: Vec<(Hyphenated, i64, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        found.extend(rows.into_iter().map(|(id, seen, lapse)| (Uuid::from(id), seen, lapse)));
+    }
+    Ok(found)
+}
+
+/// Counts the changes that may give a seat another lapse timeout (so one
+/// may turn floating): whoever remembers which seats are not floating (the
+/// activity writer's [`crate::licensing::events`]) forgets it when this moves.
+static LAPSE_CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// See [`LAPSE_CHANGES`]; read before deciding, bumped before the change is made.
+pub fn lapse_changes() -> u64 {
+    LAPSE_CHANGES.load(Ordering::Acquire)
+}
+
+pub(crate) fn lapse_changing() {
+    LAPSE_CHANGES.fetch_add(1, Ordering::AcqRel);
 }
 
 /// Sets how long the seat may go unseen before it lapses (0 = never).
 pub async fn set_lapse_after(tx: &mut Conn, id: Uuid, seconds: i64) -> Result<(), sqlx::Error> {
+    lapse_changing();
     sqlx::query("UPDATE machines SET lapse_after = ? WHERE id = ?")
         .bind(seconds)
         .bind(id.to_string())
@@ -142,6 +180,7 @@ pub async fn set_lapse_after(tx: &mut Conn, id: Uuid, seconds: i64) -> Result<()
 /// A changed floating-seat timeout applies to the seats its policy's
 /// licenses hold now.
 pub async fn set_policy_lapse_after(tx: &mut Tx, policy_id: Uuid, seconds: i64) -> Result<u64, sqlx::Error> {
+    lapse_changing();
     let done = sqlx::query(
         "UPDATE machines SET lapse_after = ? WHERE active = 1 \
          AND license_id IN (SELECT id FROM licenses WHERE policy_id = ?)",

@@ -77,16 +77,31 @@ impl HotEvent<'_> {
 struct Pending {
     count: i64,
     last_ip: IpAddr,
+    /// The distinct addresses once there are two or more; while empty, the
+    /// only address is `last_ip` (most tallies: nothing allocated).
     ips: Vec<IpAddr>,
 }
 
 impl Pending {
+    fn new(count: i64, ip: IpAddr) -> Pending {
+        Pending { count, last_ip: ip, ips: Vec::new() }
+    }
+
     fn add(&mut self, count: i64, ip: IpAddr) {
         self.count += count;
-        self.last_ip = ip;
-        if self.ips.len() < MAX_IPS && !self.ips.contains(&ip) {
+        if self.ips.is_empty() {
+            if ip != self.last_ip {
+                self.ips = vec![self.last_ip, ip];
+            }
+        } else if self.ips.len() < MAX_IPS && !self.ips.contains(&ip) {
             self.ips.push(ip);
         }
+        self.last_ip = ip;
+    }
+
+    /// Distinct addresses seen (at most `MAX_IPS`).
+    fn ip_count(&self) -> i64 {
+        self.ips.len().max(1) as i64
     }
 }
 
@@ -132,7 +147,7 @@ impl Folds {
         if map.len() >= SHARD_KEYS && key.machine_id.is_none() && key.fingerprint.is_some() {
             return Self::tally(map, &HotEvent { fingerprint: None, ..*key }, count, ip);
         }
-        map.insert(key.owned(), Pending { count, last_ip: ip, ips: vec![ip] });
+        map.insert(key.owned(), Pending::new(count, ip));
     }
 
     /// A tally that could not be written, back for the next turn.
@@ -217,7 +232,54 @@ fn turn(i: usize, fold_seconds: u32) -> u64 {
     (i as u64 * u64::from(fold_seconds)) / SHARDS as u64
 }
 
+/// Seats whose last-seen time needs no write before a given second: those
+/// this writer wrote at a seat that is not floating (`lapse_after = 0`),
+/// until they lag by the resolution again. Without it every machine heard
+/// from was looked up every second, only to find nothing due. Forgotten
+/// whenever a lapse timeout may have changed
+/// ([`db::machines::lapse_changes`]), so a seat turned floating is written
+/// from the next tick on.
+#[derive(Default)]
+struct Quiet {
+    until: HashMap<Uuid, i64>,
+    changes: u64,
+}
+
+impl Quiet {
+    /// The machines of `seen` whose last-seen time may be due at `now`.
+    fn due(&mut self, mut seen: Vec<Uuid>, now: i64) -> Vec<Uuid> {
+        let changes = db::machines::lapse_changes();
+        if changes != self.changes {
+            (self.until, self.changes) = (HashMap::new(), changes);
+        }
+        self.until.retain(|_, until| *until > now);
+        seen.retain(|id| !self.until.contains_key(id));
+        seen
+    }
+
+    /// What `touch_many` wrote at `now`: a seat that is not floating needs
+    /// nothing before it lags by `resolution` again.
+    fn written(&mut self, rows: &[(Uuid, i64)], now: i64, resolution: i64) {
+        for (id, lapse_after) in rows {
+            if *lapse_after == 0 {
+                self.until.insert(*id, now + resolution);
+            }
+        }
+    }
+
+    /// What the database says of seats `touch_many` had nothing to write
+    /// for (seen recently enough): due once they lag by `resolution`.
+    fn read(&mut self, rows: &[(Uuid, i64, i64)], resolution: i64) {
+        for (id, last_seen, lapse_after) in rows {
+            if *lapse_after == 0 {
+                self.until.insert(*id, last_seen + resolution);
+            }
+        }
+    }
+}
+
 async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Receiver<bool>) {
+    let mut quiet = Quiet::default();
     let mut closing = false;
     let fold = cadence.fold_seconds.max(1);
     let mut tick: u64 = 0;
@@ -232,7 +294,7 @@ async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Re
         tick += 1;
         let now_turn = tick % u64::from(fold);
         let tallies = q.folds.take(|i| closing || turn(i, fold) == now_turn);
-        flush(&db, &q, tallies, cadence.last_seen_resolution_seconds).await;
+        flush(&db, &q, &mut quiet, tallies, cadence.last_seen_resolution_seconds).await;
         if closing {
             break;
         }
@@ -241,8 +303,9 @@ async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Re
 
 /// Writes `tallies` and the machines heard from, a transaction per batch; a
 /// batch that fails is folded back to be written next time.
-async fn flush(db: &Db, q: &EventQueue, mut pending: Vec<(EventKey, Pending)>, resolution: i64) {
-    let mut seen = q.folds.take_seen();
+async fn flush(db: &Db, q: &EventQueue, quiet: &mut Quiet, mut pending: Vec<(EventKey, Pending)>, resolution: i64) {
+    let now = now_unix();
+    let mut seen = quiet.due(q.folds.take_seen(), now);
     seen.sort_unstable();
     loop {
         let rest = pending.split_off(pending.len().min(MAX_BATCH));
@@ -252,11 +315,13 @@ async fn flush(db: &Db, q: &EventQueue, mut pending: Vec<(EventKey, Pending)>, r
         }
         let rows: Vec<(EventKey, EventTally)> = batch
             .into_iter()
-            .map(|(k, p)| (k, EventTally { count: p.count, ip_count: p.ips.len() as i64, last_ip: p.last_ip }))
+            .map(|(k, p)| (k, EventTally { count: p.count, ip_count: p.ip_count(), last_ip: p.last_ip }))
             .collect();
         let n: i64 = rows.iter().map(|(_, t)| t.count).sum();
-        match write_batch(db, &rows, &seen, resolution).await {
-            Ok(()) => {
+        match write_batch(db, now, &rows, &seen, resolution).await {
+            Ok((touched, untouched)) => {
+                quiet.written(&touched, now, resolution);
+                quiet.read(&untouched, resolution);
                 q.written.fetch_add(n as u64, Ordering::Relaxed);
             }
             Err(e) => {
@@ -271,18 +336,27 @@ async fn flush(db: &Db, q: &EventQueue, mut pending: Vec<(EventKey, Pending)>, r
     }
 }
 
-/// The tallies and the last-seen times of machines, in one transaction.
+/// Machines written, each with its lapse timeout; machines with nothing
+/// due, each with its last-seen time and lapse timeout.
+type Touched = (Vec<(Uuid, i64)>, Vec<(Uuid, i64, i64)>);
+
+/// The tallies and the last-seen times of machines, in one transaction;
+/// answers what it found of the machines (see [`Quiet`]).
 async fn write_batch(
     db: &Db,
+    now: i64,
     rows: &[(EventKey, EventTally)],
     seen: &[Uuid],
     resolution: i64,
-) -> Result<(), sqlx::Error> {
-    let now = now_unix();
+) -> Result<Touched, sqlx::Error> {
     let mut tx = db.begin().await?;
     db::events::insert_batch(&mut tx, now, rows).await?;
-    db::machines::touch_many(&mut tx, seen, now, resolution).await?;
-    tx.commit().await
+    let touched = db::machines::touch_many(&mut tx, seen, now, resolution).await?;
+    let written: HashSet<Uuid> = touched.iter().map(|(id, _)| *id).collect();
+    let rest: Vec<Uuid> = seen.iter().filter(|id| !written.contains(*id)).copied().collect();
+    let untouched = db::machines::last_seen_many(&mut tx, &rest).await?;
+    tx.commit().await?;
+    Ok((touched, untouched))
 }
 
 #[cfg(test)]
@@ -315,9 +389,47 @@ mod tests {
         let total: i64 = all.iter().map(|(_, p)| p.count).sum();
         assert_eq!(total, 5 + many as i64);
         let a = all.iter().find(|(k, _)| key("a", None).equivalent(k)).unwrap();
-        assert_eq!((a.1.count, a.1.ips.len(), a.1.last_ip), (4, 3, ip(0)));
+        assert_eq!((a.1.count, a.1.ip_count(), a.1.last_ip), (4, 3, ip(0)));
+        let b = all.iter().find(|(k, _)| k.machine_id == machine).unwrap();
+        assert_eq!((b.1.count, b.1.ip_count(), b.1.last_ip), (1, 1, ip(9)));
         assert!(all.iter().any(|(k, p)| k.machine_id == machine && p.count == 1));
         assert!(all.len() <= SHARDS * (SHARD_KEYS + 1) + 1, "{}", all.len());
+    }
+
+    /// A seat that is not floating is not looked up again until it lags by
+    /// the resolution; a floating one always is; a lapse timeout that may
+    /// have changed makes the writer forget what it knew.
+    #[test]
+    fn last_seen_writes_skip_only_seats_known_not_floating_and_not_due() {
+        let (fixed, floating, unknown) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let all = vec![fixed, floating, unknown];
+        // Another test may change a lapse timeout meanwhile (one process runs them
+        // all under `cargo test`): then the writer rightly forgets; try again.
+        for _ in 0..100 {
+            let before = db::machines::lapse_changes();
+            let mut quiet = Quiet::default();
+            assert_eq!(quiet.due(all.clone(), 100), all);
+            quiet.written(&[(fixed, 0), (floating, 30)], 100, 60);
+            // Seen at 90 by the database's account, with nothing written now.
+            quiet.read(&[(unknown, 90, 0)], 60);
+            let skipped_both = quiet.due(all.clone(), 149);
+            let skipped = quiet.due(all.clone(), 150);
+            db::machines::lapse_changing();
+            let after_change = quiet.due(all.clone(), 102);
+            quiet.written(&[(fixed, 0)], 103, 60);
+            let still_skipped = quiet.due(all.clone(), 162);
+            let due_again = quiet.due(all.clone(), 163);
+            if db::machines::lapse_changes() != before + 1 {
+                continue;
+            }
+            assert_eq!(skipped_both, vec![floating]);
+            assert_eq!(skipped, vec![floating, unknown]);
+            assert_eq!(after_change, all);
+            assert_eq!(still_skipped, vec![floating, unknown]);
+            assert_eq!(due_again, all);
+            return;
+        }
+        panic!("lapse timeouts kept changing");
     }
 
     #[test]
