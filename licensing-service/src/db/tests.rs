@@ -426,3 +426,41 @@ async fn a_group_transaction_is_committed_whole_or_not_at_all() {
     let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n").fetch_all(&db.read).await.unwrap();
     assert_eq!(kept, vec![4, 5, 6]);
 }
+
+/// The seat writer keeps the writer's connection between groups only while
+/// changes wait: after a failed group, retried change by change, it never
+/// waits for the next change holding it (every other writer would queue
+/// behind it until its acquire timed out).
+#[tokio::test]
+async fn a_failed_seat_group_leaves_the_writer_to_the_others() {
+    use crate::licensing::seats::{Outcome, SeatOp, SeatWriter};
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let l = licenses::License { status: LicenseStatus::Active, is_trial: false, ..license(&policy) };
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &l).await.unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_bad BEFORE INSERT ON machines WHEN NEW.fingerprint = 'bad' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .execute(&db.write)
+    .await
+    .unwrap();
+    let writer = SeatWriter::start(db.clone(), 0);
+    let take = |fp: &str| SeatOp::Take {
+        license_id: l.id,
+        fingerprint: fp.into(),
+        prefix: [0; 10],
+        hostname: None,
+        platform: None,
+        now: NOW,
+    };
+    // Queued together, the failing one first: the group fails, then each is
+    // applied alone and the good one, last, succeeds.
+    let (bad, good) = tokio::join!(writer.apply(take("bad")), writer.apply(take("good")));
+    assert!(bad.is_err());
+    assert!(matches!(good, Ok(Outcome::Seat(..))));
+    let next = tokio::time::timeout(Duration::from_secs(2), db.begin()).await;
+    assert!(matches!(next, Ok(Ok(_))), "the writer's connection is free for the next writer");
+}

@@ -95,10 +95,6 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(SeatOp, Reply)>, quiet: i64) {
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
         let ops: Vec<&SeatOp> = group.iter().map(|(op, _)| op).collect();
         let result = apply_group(&db, &mut held, &ops, quiet).await;
-        served += 1;
-        if rx.is_empty() || served >= HOLD_GROUPS {
-            (held, served) = (None, 0);
-        }
         match result {
             Ok(outcomes) => {
                 for ((_, reply), outcome) in group.drain(..).zip(outcomes) {
@@ -114,6 +110,11 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(SeatOp, Reply)>, quiet: i64) {
                     let _ = reply.send(one);
                 }
             }
+        }
+        // Never wait for the next change holding the connection.
+        served += 1;
+        if rx.is_empty() || served >= HOLD_GROUPS {
+            (held, served) = (None, 0);
         }
     }
 }
