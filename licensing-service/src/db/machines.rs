@@ -1,11 +1,11 @@
 //! Machines: the seats of a license. An active row holds a seat; freed seats
 //! stay as history.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::Serialize;
 use sqlx::{Executor, Sqlite};
 use uuid::Uuid;
-
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Conn, Hyphenated, Tx};
 
