@@ -114,9 +114,12 @@ pub async fn deactivate(tx: &mut Tx, id: Uuid, reason: &str, now: i64) -> Result
     Ok(done.rows_affected() == 1)
 }
 
+/// A machine's id, last-seen time and lapse timeout.
+pub type LastSeen = (Uuid, i64, i64);
+
 /// Records the last-seen time of many machines, a statement per 500;
-/// answers the rows written, each with its lapse timeout.
-pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, resolution: i64) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+/// answers the rows written, as they are now.
+pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, resolution: i64) -> Result<Vec<LastSeen>, sqlx::Error> {
     let mut written = Vec::new();
     for chunk in ids.chunks(500) {
         let mut q = sqlx::QueryBuilder::new("UPDATE machines SET last_seen_at = max(last_seen_at, ");
@@ -128,16 +131,16 @@ pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, resolution: i64) -> 
         // A floating seat lapses on its last-seen time: always; any other
         // only once it lags by `resolution` (its row is not rewritten each second).
         q.push(") AND (lapse_after > 0 OR last_seen_at <= ").push_bind(at - resolution).push(")");
-        q.push(" RETURNING id, lapse_after");
-        let rows: Vec<(Hyphenated, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
-        written.extend(rows.into_iter().map(|(id, lapse)| (Uuid::from(id), lapse)));
+        q.push(" RETURNING id, last_seen_at, lapse_after");
+        let rows: Vec<(Hyphenated, i64, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        written.extend(rows.into_iter().map(|(id, seen, lapse)| (Uuid::from(id), seen, lapse)));
     }
     Ok(written)
 }
 
 /// The last-seen time and lapse timeout of many machines (those that
 /// exist), a statement per 500.
-pub async fn last_seen_many(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<(Uuid, i64, i64)>, sqlx::Error> {
+pub async fn last_seen_many(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<LastSeen>, sqlx::Error> {
     let mut found = Vec::new();
     for chunk in ids.chunks(500) {
         let mut q = sqlx::QueryBuilder::new("SELECT id, last_seen_at, lapse_after FROM machines WHERE id IN (");

@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::config::Cadence;
 use crate::db::events::{EventKey, EventTally};
+use crate::db::machines::LastSeen;
 use crate::db::{self, Db};
 use crate::domain::now_unix;
 
@@ -233,8 +234,8 @@ fn turn(i: usize, fold_seconds: u32) -> u64 {
 }
 
 /// Seats whose last-seen time needs no write before a given second: those
-/// this writer wrote at a seat that is not floating (`lapse_after = 0`),
-/// until they lag by the resolution again. Without it every machine heard
+/// not floating (`lapse_after = 0`) whose last-seen time this writer wrote,
+/// or read once when nothing was due, until they lag by the resolution again. Without it every machine heard
 /// from was looked up every second, only to find nothing due. Forgotten
 /// whenever a lapse timeout may have changed
 /// ([`db::machines::lapse_changes`]), so a seat turned floating is written
@@ -257,19 +258,10 @@ impl Quiet {
         seen
     }
 
-    /// What `touch_many` wrote at `now`: a seat that is not floating needs
-    /// nothing before it lags by `resolution` again.
-    fn written(&mut self, rows: &[(Uuid, i64)], now: i64, resolution: i64) {
-        for (id, lapse_after) in rows {
-            if *lapse_after == 0 {
-                self.until.insert(*id, now + resolution);
-            }
-        }
-    }
-
-    /// What the database says of seats `touch_many` had nothing to write
-    /// for (seen recently enough): due once they lag by `resolution`.
-    fn read(&mut self, rows: &[(Uuid, i64, i64)], resolution: i64) {
+    /// What the writer learnt of these machines (written now, or read with
+    /// nothing due): a seat that is not floating needs nothing before it
+    /// lags by `resolution` again.
+    fn known(&mut self, rows: &[LastSeen], resolution: i64) {
         for (id, last_seen, lapse_after) in rows {
             if *lapse_after == 0 {
                 self.until.insert(*id, last_seen + resolution);
@@ -319,9 +311,8 @@ async fn flush(db: &Db, q: &EventQueue, quiet: &mut Quiet, mut pending: Vec<(Eve
             .collect();
         let n: i64 = rows.iter().map(|(_, t)| t.count).sum();
         match write_batch(db, now, &rows, &seen, resolution).await {
-            Ok((touched, untouched)) => {
-                quiet.written(&touched, now, resolution);
-                quiet.read(&untouched, resolution);
+            Ok(machines) => {
+                quiet.known(&machines, resolution);
                 q.written.fetch_add(n as u64, Ordering::Relaxed);
             }
             Err(e) => {
@@ -336,27 +327,24 @@ async fn flush(db: &Db, q: &EventQueue, quiet: &mut Quiet, mut pending: Vec<(Eve
     }
 }
 
-/// Machines written, each with its lapse timeout; machines with nothing
-/// due, each with its last-seen time and lapse timeout.
-type Touched = (Vec<(Uuid, i64)>, Vec<(Uuid, i64, i64)>);
-
 /// The tallies and the last-seen times of machines, in one transaction;
-/// answers what it found of the machines (see [`Quiet`]).
+/// answers each machine's last-seen time and lapse timeout, those written
+/// and those with nothing due alike (see [`Quiet`]).
 async fn write_batch(
     db: &Db,
     now: i64,
     rows: &[(EventKey, EventTally)],
     seen: &[Uuid],
     resolution: i64,
-) -> Result<Touched, sqlx::Error> {
+) -> Result<Vec<LastSeen>, sqlx::Error> {
     let mut tx = db.begin().await?;
     db::events::insert_batch(&mut tx, now, rows).await?;
-    let touched = db::machines::touch_many(&mut tx, seen, now, resolution).await?;
-    let written: HashSet<Uuid> = touched.iter().map(|(id, _)| *id).collect();
+    let mut machines = db::machines::touch_many(&mut tx, seen, now, resolution).await?;
+    let written: HashSet<Uuid> = machines.iter().map(|(id, ..)| *id).collect();
     let rest: Vec<Uuid> = seen.iter().filter(|id| !written.contains(*id)).copied().collect();
-    let untouched = db::machines::last_seen_many(&mut tx, &rest).await?;
+    machines.extend(db::machines::last_seen_many(&mut tx, &rest).await?);
     tx.commit().await?;
-    Ok((touched, untouched))
+    Ok(machines)
 }
 
 #[cfg(test)]
@@ -409,14 +397,13 @@ mod tests {
             let before = db::machines::lapse_changes();
             let mut quiet = Quiet::default();
             assert_eq!(quiet.due(all.clone(), 100), all);
-            quiet.written(&[(fixed, 0), (floating, 30)], 100, 60);
-            // Seen at 90 by the database's account, with nothing written now.
-            quiet.read(&[(unknown, 90, 0)], 60);
+            // Written at 100, and seen at 90 by the database's account with nothing written now.
+            quiet.known(&[(fixed, 100, 0), (floating, 100, 30), (unknown, 90, 0)], 60);
             let skipped_both = quiet.due(all.clone(), 149);
             let skipped = quiet.due(all.clone(), 150);
             db::machines::lapse_changing();
             let after_change = quiet.due(all.clone(), 102);
-            quiet.written(&[(fixed, 0)], 103, 60);
+            quiet.known(&[(fixed, 103, 0)], 60);
             let still_skipped = quiet.due(all.clone(), 162);
             let due_again = quiet.due(all.clone(), 163);
             if db::machines::lapse_changes() != before + 1 {
