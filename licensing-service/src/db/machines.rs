@@ -117,42 +117,52 @@ pub async fn deactivate(tx: &mut Tx, id: Uuid, reason: &str, now: i64) -> Result
 /// A machine's id, last-seen time and lapse timeout.
 pub type LastSeen = (Uuid, i64, i64);
 
-/// Records the last-seen time of many machines, a statement per 500;
-/// answers the rows written, as they are now.
+/// Records the last-seen time of many machines in one statement; answers
+/// the rows written, as they are now.
 pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, resolution: i64) -> Result<Vec<LastSeen>, sqlx::Error> {
-    let mut written = Vec::new();
-    for chunk in ids.chunks(500) {
-        let mut q = sqlx::QueryBuilder::new("UPDATE machines SET last_seen_at = max(last_seen_at, ");
-        q.push_bind(at).push(") WHERE id IN (");
-        let mut list = q.separated(", ");
-        for id in chunk {
-            list.push_bind(id.to_string());
-        }
-        // A floating seat lapses on its last-seen time: always; any other
-        // only once it lags by `resolution` (its row is not rewritten each second).
-        q.push(") AND (lapse_after > 0 OR last_seen_at <= ").push_bind(at - resolution).push(")");
-        q.push(" RETURNING id, last_seen_at, lapse_after");
-        let rows: Vec<(Hyphenated, i64, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
-        written.extend(rows.into_iter().map(|(id, seen, lapse)| (Uuid::from(id), seen, lapse)));
-    }
-    Ok(written)
+    // A floating seat lapses on its last-seen time: always; any other
+    // only once it lags by `resolution` (its row is not rewritten each second).
+    last_seen_rows(
+        tx,
+        "UPDATE machines SET last_seen_at = max(last_seen_at, ?2) WHERE id IN (SELECT value FROM json_each(?1)) \
+         AND (lapse_after > 0 OR last_seen_at <= ?3) RETURNING id, last_seen_at, lapse_after",
+        ids,
+        [at, at - resolution],
+    )
+    .await
 }
 
 /// The last-seen time and lapse timeout of many machines (those that
-/// exist), a statement per 500.
+/// exist), in one statement.
 pub async fn last_seen_many(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<LastSeen>, sqlx::Error> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(500) {
-        let mut q = sqlx::QueryBuilder::new("SELECT id, last_seen_at, lapse_after FROM machines WHERE id IN (");
-        let mut list = q.separated(", ");
-        for id in chunk {
-            list.push_bind(id.to_string());
-        }
-        q.push(")");
-        let rows: Vec<(Hyphenated, i64, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
-        found.extend(rows.into_iter().map(|(id, seen, lapse)| (Uuid::from(id), seen, lapse)));
+    last_seen_rows(
+        tx,
+        "SELECT id, last_seen_at, lapse_after FROM machines WHERE id IN (SELECT value FROM json_each(?1))",
+        ids,
+        [],
+    )
+    .await
+}
+
+/// Runs `sql` with the ids as a JSON array (`?1`) and `more` after them,
+/// reading each row as a [`LastSeen`].
+async fn last_seen_rows<const N: usize>(
+    tx: &mut Tx,
+    sql: &str,
+    ids: &[Uuid],
+    more: [i64; N],
+) -> Result<Vec<LastSeen>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(found)
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let mut q =
+        sqlx::query_as::<_, (Hyphenated, i64, i64)>(sql).bind(serde_json::to_string(&ids).expect("ids serialise"));
+    for v in more {
+        q = q.bind(v);
+    }
+    let rows = q.fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().map(|(id, seen, lapse)| (Uuid::from(id), seen, lapse)).collect())
 }
 
 /// Counts the changes that may give a seat another lapse timeout (so one
