@@ -55,7 +55,7 @@ pub struct NewEmail<'a> {
 
 /// Enqueues an e-mail, due now; returns its id.
 pub async fn enqueue(tx: &mut Tx, now: i64, m: NewEmail<'_>) -> Result<Uuid, sqlx::Error> {
-    let id = Uuid::new_v4();
+    let id = crate::domain::new_id();
     sqlx::query(
         "INSERT INTO email_messages (id, kind, recipient, license_id, notice, text, state, attempts, \
          next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",

@@ -160,7 +160,7 @@ pub struct NewMessage<'a> {
 
 /// Enqueues a message, due now; returns its id.
 pub async fn enqueue(tx: &mut Tx, now: i64, m: NewMessage<'_>) -> Result<Uuid, sqlx::Error> {
-    let id = Uuid::new_v4();
+    let id = crate::domain::new_id();
     sqlx::query(
         "INSERT INTO nostr_messages (id, kind, recipient, license_id, notice, text, state, attempts, \
          next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",

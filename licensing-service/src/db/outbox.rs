@@ -118,7 +118,7 @@ pub async fn enqueue_at(
     event: EventType,
     data: Value,
 ) -> Result<String, sqlx::Error> {
-    let id = format!("evt_{}", Uuid::new_v4().simple());
+    let id = format!("evt_{}", crate::domain::new_id().simple());
     if !wanted(tx, event).await? {
         return Ok(id);
     }
@@ -167,7 +167,7 @@ pub async fn enqueue_many(tx: &mut Conn, now: i64, event: EventType, data: Vec<V
         return Ok(());
     }
     let rows: Vec<(String, String)> =
-        data.iter().map(|d| (format!("evt_{}", Uuid::new_v4().simple()), d.to_string())).collect();
+        data.iter().map(|d| (format!("evt_{}", crate::domain::new_id().simple()), d.to_string())).collect();
     let rows = serde_json::to_string(&rows).expect("events serialise");
     sqlx::query(
         "INSERT INTO outbox_events (id, type, created_at, data) SELECT j.value ->> 0, ?2, ?3, j.value ->> 1 \

@@ -98,7 +98,7 @@ impl Order {
     /// Our invoice row for this order.
     pub fn invoice(&self, provider: &str, status: InvoiceStatus, redirect_url: Option<String>, now: i64) -> Invoice {
         Invoice {
-            id: Uuid::new_v4(),
+            id: crate::domain::new_id(),
             product_id: self.product.id,
             policy_id: self.policy.id,
             status,
