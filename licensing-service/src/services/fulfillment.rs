@@ -257,8 +257,13 @@ pub async fn apply_invoice_news(
         actor: actor.to_owned(),
     };
     let (signer, watch) = (s.signer.clone(), s.db.operator.clone());
-    let (outcome, changed) =
-        s.writer.run(move |tx| Box::pin(async move { news.apply(tx, &signer, &watch).await })).await?;
+    let (outcome, changed) = s
+        .writer
+        .run(move |tx| {
+            let (news, signer, watch) = (news.clone(), signer.clone(), watch.clone());
+            Box::pin(async move { news.apply(tx, &signer, &watch).await })
+        })
+        .await?;
     if let Some(snap) = changed {
         s.licensing.cache.store(snap);
     }
@@ -266,6 +271,7 @@ pub async fn apply_invoice_news(
 }
 
 /// [`apply_invoice_news`]'s input, owned by its job.
+#[derive(Clone)]
 struct News {
     invoice_id: Option<Uuid>,
     observed: Option<Observed>,

@@ -96,6 +96,9 @@ pub async fn issue(s: &Core, input: IssueInput) -> Result<LicenseView, ServiceEr
     let issued = s
         .writer
         .run(move |tx| {
+            let (of, tier, signer) = (of.clone(), tier.clone(), signer.clone());
+            let buyer_email = buyer_email.clone();
+            let (note, fingerprint) = (note.clone(), fingerprint.clone());
             Box::pin(async move {
                 let request = IssueRequest {
                     product: &of,

@@ -155,14 +155,16 @@ pub async fn issue_free<T: Serialize + DeserializeOwned + Send + Sync + 'static>
     s: &Core,
     order: Order,
     idem: Option<&IdempotencyKey>,
-    answer: impl FnOnce(&Order, &FreeIssued) -> T + Send + 'static,
+    answer: impl Fn(&Order, &FreeIssued) -> T + Send + Sync + 'static,
 ) -> Result<Reply<T>, ServiceError> {
     let (signer, idem, hold) = (s.signer.clone(), idem.cloned(), s.config.code_hold_seconds);
-    let watch = s.db.operator.clone();
+    let (watch, order, answer) = (s.db.operator.clone(), Arc::new(order), Arc::new(answer));
     let reply = s
         .writer
         .run(move |tx| {
-            Box::pin(async move { free_order(tx, &signer, &watch, &order, idem.as_ref(), hold, answer).await })
+            let (signer, watch, order, idem, answer) =
+                (signer.clone(), watch.clone(), order.clone(), idem.clone(), answer.clone());
+            Box::pin(async move { free_order(tx, &signer, &watch, &order, idem.as_ref(), hold, &*answer).await })
         })
         .await?;
     if let Some((license, redemption)) = reply.1 {

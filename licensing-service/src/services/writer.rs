@@ -3,14 +3,22 @@
 //! A caller hands [`Writer::run`] a job: a closure that does its writes on
 //! `&mut Tx` and answers `Ok` or its own error. One task takes every job
 //! queued while the previous group committed (at most [`MAX_GROUP`]) and
-//! runs them, in arrival order, in ONE transaction, each inside its own
-//! `SAVEPOINT`: a job that fails is rolled back to its savepoint alone and
-//! answered with its error at once, the others carry on. The jobs that
-//! succeeded are answered only once the group's `COMMIT` has returned; if it
-//! fails, each of them gets an error and none of their changes is kept.
+//! runs them, in arrival order, in ONE transaction. A job that fails must
+//! leave no trace while the others carry on, and most groups have none: so
+//! a group first runs its jobs straight on the transaction. When one fails,
+//! the whole group is rolled back, that job is answered with its error, and
+//! the others run again from the start, this time each inside its own
+//! `SAVEPOINT` (a further failure is rolled back to its savepoint alone and
+//! answered at once). A savepoint for every job would cost a round trip to
+//! SQLite's worker thread, and a copy of every page the job changes, each
+//! time. The jobs that succeeded are answered only once the group's
+//! `COMMIT` has returned; if it fails, each of them gets an error and none
+//! of their changes is kept.
 //!
 //! A job is the database part of a use case only: it must not wait on the
-//! network, a lock or another job (everything queued behind it waits too).
+//! network, a lock or another job (everything queued behind it waits too),
+//! and it may run twice (an `Fn`): what it does outside the transaction is
+//! left to the caller, after `run` returns.
 //! What a change publishes in memory (the validation cache, the catalogue)
 //! is published by the caller after `run` returns, i.e. after the commit.
 //! The admin request's actor (`api_keys::acting`) is carried into the job, so
@@ -74,12 +82,12 @@ impl Writer {
     /// or its value once the group is committed.
     pub async fn run<T, E, F>(&self, job: F) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t mut Tx) -> JobFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> Fn(&'t mut Tx) -> JobFuture<'t, Result<T, E>> + Send + Sync + 'static,
         T: Send + 'static,
         E: From<sqlx::Error> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Typed { job: Some(job), actor: api_keys::acting(), done: None, audits: Vec::new(), reply };
+        let job = Typed { job, actor: api_keys::acting(), done: None, audits: Vec::new(), reply };
         let closed = || E::from(sqlx::Error::PoolClosed);
         self.jobs.send(Box::new(job)).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
@@ -88,7 +96,8 @@ impl Writer {
 
 /// A job with its answer's type erased, as the writer task holds it.
 trait Job: Send {
-    /// Runs the job on the group's transaction; `true` when it succeeded.
+    /// Runs the job on the group's transaction (again when the group starts
+    /// over); `true` when it succeeded.
     fn run<'a>(&'a mut self, tx: &'a mut Tx) -> JobFuture<'a, bool>;
     /// Answers the caller: the job's own result, or `failed` when the group
     /// could not be committed.
@@ -98,7 +107,7 @@ trait Job: Send {
 }
 
 struct Typed<F, T, E> {
-    job: Option<F>,
+    job: F,
     actor: Option<String>,
     done: Option<Result<T, E>>,
     audits: Vec<Held>,
@@ -107,14 +116,14 @@ struct Typed<F, T, E> {
 
 impl<F, T, E> Job for Typed<F, T, E>
 where
-    F: for<'t> FnOnce(&'t mut Tx) -> JobFuture<'t, Result<T, E>> + Send + 'static,
+    F: for<'t> Fn(&'t mut Tx) -> JobFuture<'t, Result<T, E>> + Send + Sync + 'static,
     T: Send + 'static,
     E: From<sqlx::Error> + Send + 'static,
 {
     fn run<'a>(&'a mut self, tx: &'a mut Tx) -> JobFuture<'a, bool> {
         Box::pin(async move {
-            let Some(job) = self.job.take() else { return false };
-            let actor = self.actor.clone();
+            self.done = None;
+            let (job, actor) = (&self.job, self.actor.clone());
             let (done, audits) = HELD
                 .scope(RefCell::new(Vec::new()), async move {
                     let done = match actor {
@@ -160,49 +169,63 @@ async fn run_groups(db: Db, mut rx: mpsc::Receiver<Box<dyn Job>>) {
 }
 
 /// Runs one group in one transaction (see the module's documentation).
-async fn commit_group(db: &Db, jobs: Vec<Box<dyn Job>>) {
-    let size = jobs.len();
-    let mut tx = match db.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(jobs, &e),
+async fn commit_group(db: &Db, mut jobs: Vec<Box<dyn Job>>) {
+    let failed = match attempt(db, &mut jobs, false).await {
+        Ok(()) => return jobs.into_iter().for_each(|job| job.answer(None)),
+        Err(Stop::Job(i)) => i,
+        Err(Stop::Group(e)) => return fail_all(jobs, &e),
     };
-    let mut kept: Vec<Box<dyn Job>> = Vec::with_capacity(size);
+    // Answered with the error it met after the jobs before it: they run
+    // again in the same order, so the state it failed on is the one kept.
+    jobs.remove(failed).answer(None);
+    match attempt(db, &mut jobs, true).await {
+        Ok(()) => jobs.into_iter().for_each(|job| job.answer(None)),
+        Err(Stop::Group(e)) => fail_all(jobs, &e),
+        Err(Stop::Job(_)) => unreachable!("with savepoints a failed job is answered and left out"),
+    }
+}
+
+/// Why an attempt at a group stopped.
+enum Stop {
+    /// Job `i` failed (without savepoints); nothing was kept.
+    Job(usize),
+    /// The transaction itself failed; nothing was kept.
+    Group(sqlx::Error),
+}
+
+/// Runs `jobs` in one transaction and commits it. With `savepoints`, each
+/// runs inside its own, and one that fails is rolled back to it, answered
+/// and taken out of `jobs`; without, the first that fails stops the attempt.
+async fn attempt(db: &Db, jobs: &mut Vec<Box<dyn Job>>, savepoints: bool) -> Result<(), Stop> {
+    let mut tx = db.begin().await.map_err(Stop::Group)?;
     let mut audits = Vec::new();
-    let mut queued = jobs.into_iter();
-    while let Some(mut job) = queued.next() {
+    let mut i = 0;
+    while i < jobs.len() {
         // Savepoints nest: each job's is the innermost when it runs, so
         // rolling back to it undoes this job alone. COMMIT releases them all.
-        if let Err(e) = statement(&mut tx, "SAVEPOINT job").await {
-            kept.push(job);
-            kept.extend(queued);
-            return fail_all(kept, &e);
+        if savepoints {
+            statement(&mut tx, "SAVEPOINT job").await.map_err(Stop::Group)?;
         }
-        let ok = CatchUnwind(job.run(&mut tx)).await.unwrap_or_else(|()| {
+        let ok = CatchUnwind(jobs[i].run(&mut tx)).await.unwrap_or_else(|()| {
             tracing::error!("a write job panicked; its changes are rolled back");
             false
         });
         if ok {
-            audits.append(&mut job.take_audits());
-            kept.push(job);
-            continue;
-        }
-        let undone = statement(&mut tx, "ROLLBACK TO job").await;
-        job.answer(None);
-        if let Err(e) = undone {
-            kept.extend(queued);
-            return fail_all(kept, &e);
-        }
-    }
-    if let Err(e) = db::audit::record_all(&mut tx, &audits).await {
-        return fail_all(kept, &e);
-    }
-    match tx.commit().await {
-        Ok(()) => kept.into_iter().for_each(|job| job.answer(None)),
-        Err(e) => {
-            tracing::error!(error = %e, jobs = kept.len(), "a group of writes could not be committed");
-            fail_all(kept, &e)
+            audits.append(&mut jobs[i].take_audits());
+            i += 1;
+        } else if savepoints {
+            statement(&mut tx, "ROLLBACK TO job").await.map_err(Stop::Group)?;
+            jobs.remove(i).answer(None);
+        } else {
+            // Dropping the transaction rolls it back.
+            return Err(Stop::Job(i));
         }
     }
+    db::audit::record_all(&mut tx, &audits).await.map_err(Stop::Group)?;
+    tx.commit().await.map_err(|e| {
+        tracing::error!(error = %e, jobs = jobs.len(), "a group of writes could not be committed");
+        Stop::Group(e)
+    })
 }
 
 /// One statement on the group's transaction.
@@ -234,6 +257,9 @@ impl Future for CatchUnwind<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+
     use tokio::task::JoinHandle;
 
     use super::*;
@@ -260,6 +286,7 @@ mod tests {
         let (w, sql) = (writer.clone(), sql.to_vec());
         tokio::spawn(async move {
             w.run(move |tx| {
+                let sql = sql.clone();
                 Box::pin(async move {
                     for q in sql {
                         sqlx::query(q).execute(&mut **tx).await?;
@@ -321,6 +348,45 @@ mod tests {
         assert_eq!(values(&db).await, vec![1, 2, 5]);
         let next = send(&writer, 7, &["INSERT INTO t VALUES (7)"], false);
         assert_eq!(next.await.unwrap().unwrap(), 7, "the writer still runs after a panic");
+    }
+
+    /// Sends a job inserting `v` (then failing when `fails`) that answers how
+    /// many times it has run.
+    fn counted(writer: &Writer, v: i64, fails: bool) -> JoinHandle<Result<i64, sqlx::Error>> {
+        let (w, runs) = (writer.clone(), Arc::new(AtomicI64::new(0)));
+        tokio::spawn(async move {
+            w.run(move |tx| {
+                let runs = runs.clone();
+                Box::pin(async move {
+                    let run = runs.fetch_add(1, Ordering::Relaxed) + 1;
+                    sqlx::query("INSERT INTO t VALUES (?)").bind(v).execute(&mut **tx).await?;
+                    if fails {
+                        sqlx::query("INSERT INTO nowhere VALUES (1)").execute(&mut **tx).await?;
+                    }
+                    Ok(run)
+                })
+            })
+            .await
+        })
+    }
+
+    #[tokio::test]
+    async fn jobs_run_once_unless_one_fails_then_the_others_run_again_and_their_last_run_counts() {
+        let (_dir, db) = open().await;
+        let (writer, start) = paused(db.clone());
+        let jobs = vec![counted(&writer, 1, false), counted(&writer, 2, false)];
+        let answers = as_one_group(&writer, start, jobs).await;
+        assert_eq!(answers.iter().map(|a| *a.as_ref().unwrap()).collect::<Vec<_>>(), [1, 1]);
+
+        let (writer, start) = paused(db.clone());
+        let jobs = vec![counted(&writer, 3, false), counted(&writer, 4, true), counted(&writer, 5, false)];
+        let answers = as_one_group(&writer, start, jobs).await;
+        // The first ran, then again after the second failed; the third ran
+        // only in the second attempt. What each wrote is kept once.
+        assert_eq!(answers[0].as_ref().unwrap(), &2);
+        assert!(answers[1].as_ref().is_err_and(|e| e.to_string().contains("nowhere")), "{:?}", answers[1]);
+        assert_eq!(answers[2].as_ref().unwrap(), &1);
+        assert_eq!(values(&db).await, vec![1, 2, 3, 5]);
     }
 
     /// Sends a job writing an audit record `action` through `services::audit`,
