@@ -226,7 +226,7 @@ async fn free_order<T: Serialize + DeserializeOwned>(
             now,
         )
         .await?;
-        // An error undoes the invoice and the license (the job's savepoint).
+        // An error undoes the invoice and the license (the writer leaves nothing of a failed job).
         let use_id = claimed.map_err(ServiceError::Refused)?;
         redemption_id = Some(use_id);
         code_redeemed(tx, now, code.id, &invoice, issued.license.id, Some(use_id)).await?;
