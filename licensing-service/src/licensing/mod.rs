@@ -184,7 +184,7 @@ impl Licensing {
     }
 
     /// Key → verified claims → license snapshot (`bad_format`, `bad_signature`, `not_found`).
-    pub async fn resolve(&self, key: &str) -> Result<(Arc<VerifiedKey>, Arc<LicenseSnapshot>), Refusal> {
+    pub async fn resolve(&self, key: &str) -> Result<(VerifiedKey, Arc<LicenseSnapshot>), Refusal> {
         let key = key.trim();
         let verified = match self.cache.verified(key) {
             Some(v) => v,
