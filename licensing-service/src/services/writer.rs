@@ -17,8 +17,7 @@
 //!
 //! A job is the database part of a use case only: it must not wait on the
 //! network, a lock or another job (everything queued behind it waits too),
-//! and it may run twice (an `Fn`): what it does outside the transaction is
-//! left to the caller, after `run` returns.
+//! and it may run twice (an `Fn`), so it does nothing but its statements.
 //! What a change publishes in memory (the validation cache, the catalogue)
 //! is published by the caller after `run` returns, i.e. after the commit.
 //! The admin request's actor (`api_keys::acting`) is carried into the job, so
