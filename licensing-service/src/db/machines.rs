@@ -2,6 +2,7 @@
 //! stay as history.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
 
 use serde::Serialize;
 use sqlx::{Executor, Sqlite};
@@ -69,6 +70,7 @@ pub async fn insert_many(tx: &mut Conn, seats: &[(Machine, i64)], commit: bool) 
          activated_at, last_seen_at, lapse_after) \
          SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 1, j.value ->> 5, \
          j.value ->> 5, j.value ->> 6 FROM json_each(?) j";
+    static INSERT_COMMIT: LazyLock<String> = LazyLock::new(|| format!("{INSERT}; COMMIT"));
     if seats.is_empty() {
         if commit {
             sqlx::query("COMMIT").execute(&mut *tx).await?;
@@ -81,8 +83,8 @@ pub async fn insert_many(tx: &mut Conn, seats: &[(Machine, i64)], commit: bool) 
             serde_json::json!([m.id, m.license_id, m.fingerprint, m.hostname, m.platform, m.activated_at, lapse])
         })
         .collect();
-    let sql = if commit { format!("{INSERT}; COMMIT") } else { INSERT.to_owned() };
-    sqlx::query(&sql).bind(serde_json::Value::Array(rows).to_string()).execute(&mut *tx).await.map(|_| ())
+    let sql = if commit { INSERT_COMMIT.as_str() } else { INSERT };
+    sqlx::query(sql).bind(serde_json::Value::Array(rows).to_string()).execute(&mut *tx).await.map(|_| ())
 }
 
 /// Takes a freed seat's row again.

@@ -64,6 +64,16 @@ impl Equivalent<EventKey> for HotEvent<'_> {
 }
 
 impl HotEvent<'_> {
+    /// A stored key, borrowed.
+    fn of(key: &EventKey) -> HotEvent<'_> {
+        HotEvent {
+            license_id: key.license_id,
+            machine_id: key.machine_id,
+            fingerprint: key.fingerprint.as_deref(),
+            result: key.result,
+        }
+    }
+
     fn owned(&self) -> EventKey {
         EventKey {
             license_id: self.license_id,
@@ -153,12 +163,7 @@ impl Folds {
 
     /// A tally that could not be written, back for the next turn.
     fn fold_back(&self, key: &EventKey, count: i64, ip: IpAddr) {
-        let key = HotEvent {
-            license_id: key.license_id,
-            machine_id: key.machine_id,
-            fingerprint: key.fingerprint.as_deref(),
-            result: key.result,
-        };
+        let key = HotEvent::of(key);
         let mut shard = self.shard(&key).lock().expect("event fold lock");
         Self::tally(&mut shard.tallies, &key, count, ip);
     }
