@@ -140,10 +140,10 @@ impl Folds {
         &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
-    /// A call: its tally, and its machine heard from.
-    fn add(&self, key: &HotEvent<'_>, count: i64, ip: IpAddr) {
+    /// A call: its tally, and (when `heard`) its machine heard from.
+    fn add(&self, key: &HotEvent<'_>, count: i64, ip: IpAddr, heard: bool) {
         let mut shard = self.shard(key).lock().expect("event fold lock");
-        if let Some(m) = key.machine_id {
+        if let (Some(m), true) = (key.machine_id, heard) {
             shard.seen.insert(m);
         }
         Self::tally(&mut shard.tallies, key, count, ip);
@@ -223,12 +223,15 @@ impl EventQueue {
     }
 
     /// Never blocks on the disk: a short lock on one shard of the tallies.
-    pub fn push(&self, e: &HotEvent<'_>, client_ip: IpAddr) {
+    /// With `heard`, the machine's last-seen time is brought up to date at
+    /// the next tick (its row written or, if not due, looked up once);
+    /// without it, only the call is counted (its row is known to be fresh).
+    pub fn push(&self, e: &HotEvent<'_>, client_ip: IpAddr, heard: bool) {
         if self.closed.load(Ordering::Acquire) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.folds.add(e, 1, client_ip);
+        self.folds.add(e, 1, client_ip, heard);
     }
 }
 
@@ -365,22 +368,26 @@ mod tests {
         let folds = Folds::new();
         let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
         for i in 0..3 {
-            folds.add(&key("a", None), 1, ip(i));
+            folds.add(&key("a", None), 1, ip(i), true);
         }
-        folds.add(&key("a", None), 1, ip(0));
+        folds.add(&key("a", None), 1, ip(0), true);
         let seat = Uuid::new_v4();
         let machine = Some(seat);
-        folds.add(&key("b", machine), 1, ip(9));
+        folds.add(&key("b", machine), 1, ip(9), true);
+        // A seat just taken: counted, but its machine is not to be looked up.
+        let taken = Some(Uuid::new_v4());
+        folds.add(&key("c", taken), 1, ip(9), false);
         // Far more distinct refusals than the shards hold: all still counted.
         let many = SHARD_KEYS * SHARDS * 5 / 4;
         for i in 0..many {
-            folds.add(&key(&format!("x{i}"), None), 1, ip(1));
+            folds.add(&key(&format!("x{i}"), None), 1, ip(1), true);
         }
         let all = folds.take(|_| true);
         assert!(folds.take(|_| true).is_empty());
         assert_eq!(folds.take_seen(), vec![seat]);
         let total: i64 = all.iter().map(|(_, p)| p.count).sum();
-        assert_eq!(total, 5 + many as i64);
+        assert_eq!(total, 6 + many as i64);
+        assert!(all.iter().any(|(k, p)| k.machine_id == taken && p.count == 1));
         let a = all.iter().find(|(k, _)| key("a", None).equivalent(k)).unwrap();
         assert_eq!((a.1.count, a.1.ip_count(), a.1.last_ip), (4, 3, ip(0)));
         let b = all.iter().find(|(k, _)| k.machine_id == machine).unwrap();

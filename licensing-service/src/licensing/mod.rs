@@ -73,6 +73,10 @@ pub struct Granted {
     pub license: Arc<LicenseSnapshot>,
     pub expiry: Expiry,
     pub machine_id: Option<Uuid>,
+    /// The seat was taken by this call: its row was written with this
+    /// call's time as its last-seen time, so the activity writer need not
+    /// look it up (see [`Licensing::log`]).
+    pub seat_taken: bool,
 }
 
 pub struct Licensing {
@@ -245,7 +249,7 @@ impl Licensing {
         let now = now_unix();
         let expiry = Self::check(&verified, &license, input.product_slug, input.fingerprint, now)?;
         let Some(fp) = input.fingerprint else {
-            return Ok(Granted { license, expiry, machine_id: None });
+            return Ok(Granted { license, expiry, machine_id: None, seat_taken: false });
         };
         let machine = SeatFor { fingerprint: fp, prefix: None, hostname: input.hostname, platform: input.platform };
         self.hold_seat(license, expiry, &machine, now).await
@@ -279,7 +283,7 @@ impl Licensing {
             let now = now_unix();
             let expiry = Self::check(&verified, &license, None, Some(fingerprint), now)?;
             let machine_id = license.seat_of(fingerprint).ok_or_else(|| refuse(Reason::NotActivated, &license))?;
-            Ok(Granted { license, expiry, machine_id: Some(machine_id) })
+            Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: false })
         }
         .await;
         self.log(&result, Some(fingerprint), client_ip);
@@ -293,7 +297,7 @@ impl Licensing {
         let reason = reason.unwrap_or("deactivated by the application");
         self.count_seat_change(&license)?;
         let license = self.free_seat(machine_id, license.license_id, reason, None).await?.unwrap_or(license);
-        Ok(Granted { license, expiry: Expiry::Current, machine_id: Some(machine_id) })
+        Ok(Granted { license, expiry: Expiry::Current, machine_id: Some(machine_id), seat_taken: false })
     }
 
     /// The seat `machine` holds, or a new one if the rules allow.
@@ -305,11 +309,11 @@ impl Licensing {
         now: i64,
     ) -> Result<Granted, Refusal> {
         match license.seat_for(machine.fingerprint).map_err(|r| refuse(r, &license))? {
-            Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id) }),
+            Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: false }),
             Seat::Take => {
                 self.count_seat_change(&license)?;
                 let (license, machine_id) = self.take_seat(license.license_id, machine, now).await?;
-                Ok(Granted { license, expiry, machine_id: Some(machine_id) })
+                Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: true })
             }
         }
     }
@@ -395,14 +399,18 @@ impl Licensing {
         Ok(snap.map(|s| self.cache.store(s)))
     }
 
-    /// One event per call; a granted seat's last-seen time comes from it.
+    /// One event per call; a granted seat's last-seen time comes from it,
+    /// except a seat this call took: its row already says it was seen now,
+    /// so the activity writer has nothing to write or look up for it (in a
+    /// burst of first activations that was one lookup per new seat).
     fn log(&self, result: &Result<Granted, Refusal>, fingerprint: Option<&str>, client_ip: IpAddr) {
+        let heard = !matches!(result, Ok(Granted { seat_taken: true, .. }));
         let (license_id, machine_id, result) = match result {
             Ok(g) => (Some(g.license.license_id), g.machine_id, "ok"),
             Err(Refusal::Reason { reason, license }) => (license.as_ref().map(|l| l.license_id), None, reason.code()),
             Err(Refusal::Internal(_)) => return,
         };
-        self.log_event(license_id, machine_id, fingerprint, client_ip, result);
+        self.events.push(&HotEvent { license_id, machine_id, fingerprint, result }, client_ip, heard);
     }
 
     /// Queues one event for the validation log.
@@ -414,6 +422,6 @@ impl Licensing {
         client_ip: IpAddr,
         result: &'static str,
     ) {
-        self.events.push(&HotEvent { license_id, machine_id, fingerprint, result }, client_ip);
+        self.events.push(&HotEvent { license_id, machine_id, fingerprint, result }, client_ip, true);
     }
 }
