@@ -1,6 +1,7 @@
 //! Subscriptions, time-compressed (periods of twelve seconds) through the
 //! BTCPay simulator: a purchase starts one; the scheduler reminds the buyer
-//! by DM and the seller's systems by webhook; a renewal is bought like a
+//! by DM (and by e-mail, through a real SMTP conversation, when they bought
+//! with an address) and the seller's systems by webhook; a renewal is bought like a
 //! purchase and, once paid, moves the expiry one period on with a new key
 //! that `keysat-client` verifies, while the old key validates with the new
 //! expiry; replays extend once; late payment inside grace keeps the dates;
@@ -373,5 +374,56 @@ async fn a_free_code_renews_at_once_and_idempotency_keys_are_honoured() {
     app.post("/v1/renew", json!({"key": lifetime_key})).await.expect_error(409, "not_a_subscription");
     app.post("/v1/renew", json!({"key": "LIC1-NOPE"})).await.expect_error(422, "bad_format");
     app.post("/v1/renew", json!({"key": key, "extra": 1})).await.expect(400);
+    shop.stop().await;
+}
+
+/// A buyer who bought with an e-mail address is reminded by e-mail too
+/// (through a real SMTP conversation), in the DM's words, with the renew
+/// link the webhook names; the link opens the renew page; one mail per
+/// reminder, however many scheduler ticks pass before the period ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_renewal_reminder_is_mailed_once_with_a_renew_link_that_opens() {
+    use crate::delivery_support::smtp::SmtpSink;
+    let sink = SmtpSink::start().await;
+    let shop = shop().await;
+    let app = &shop.app;
+    let smtp = json!({"host": "127.0.0.1", "port": sink.port, "security": "none", "from": "shop@example.com"});
+    app.admin_put("/settings", json!({"operator_name": "Ada Software", "smtp": smtp})).await.expect(200);
+    let body = json!({"product": "app", "policy_slug": "monthly", "buyer_email": "ann@example.com"});
+    let checkout = app.purchase(body).await.expect(200);
+    let bought = shop.pay(&checkout).await;
+    let id = bought["license_id"].as_str().unwrap();
+
+    let due = shop.event("subscription.renewal_due", id).await;
+    let link = due["data"]["renew_url"].as_str().unwrap().to_string();
+    // The key on purchase, then the reminder.
+    let mails = sink.wait_for("ann@example.com", 2).await;
+    let reminders: Vec<_> = mails.iter().filter(|m| m.parsed().body_text(0).unwrap().contains("renew for")).collect();
+    assert_eq!(reminders.len(), 1, "one reminder among {} mails", mails.len());
+    let mail = reminders[0].parsed();
+    assert_eq!(mail.subject(), Some("Your subscription from Ada Software: time to renew"));
+    let text = mail.body_text(0).unwrap();
+    assert!(text.contains("Product app (Monthly) from Ada Software runs until"), "{text}");
+    assert!(text.contains("renew for 5,000 sats here: ") && text.contains(&link), "{text}");
+    assert!(text.contains("Nothing is charged automatically"), "{text}");
+    let page = app.get(link.strip_prefix(&app.base).unwrap()).await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(page.text.contains("id=\"renew-price\">5,000 sats<"), "{}", page.text);
+
+    // Past the period's end (into grace) the scheduler has ticked many times: still one reminder mailed
+    // before the end (the one after it, if any, says the subscription ended).
+    let end = unix(&bought["expires_at"]);
+    while crate::common::now() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let before_end: Vec<_> = sink
+        .mails_to("ann@example.com")
+        .into_iter()
+        .filter(|m| {
+            let text = m.parsed().body_text(0).unwrap().into_owned();
+            text.contains("renew for") && text.contains("runs until")
+        })
+        .collect();
+    assert_eq!(before_end.len(), 1);
     shop.stop().await;
 }
