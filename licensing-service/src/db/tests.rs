@@ -464,3 +464,36 @@ async fn a_failed_seat_group_leaves_the_writer_to_the_others() {
     let next = tokio::time::timeout(Duration::from_secs(2), db.begin()).await;
     assert!(matches!(next, Ok(Ok(_))), "the writer's connection is free for the next writer");
 }
+
+/// Two takes of one machine queued together: the first takes the seat (its
+/// row says it was seen now), the second finds it held on the group's view;
+/// one row, one seat, and each caller told which it was.
+#[tokio::test]
+async fn a_seat_taken_twice_at_once_is_taken_once_and_held_once() {
+    use crate::licensing::seats::{Outcome, SeatOp, SeatWriter};
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let l = licenses::License { status: LicenseStatus::Active, is_trial: false, ..license(&policy) };
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &l).await.unwrap();
+    tx.commit().await.unwrap();
+    let writer = SeatWriter::start(db.clone(), 0);
+    let take = || SeatOp::Take {
+        license_id: l.id,
+        fingerprint: "same".into(),
+        prefix: [0; 10],
+        hostname: None,
+        platform: None,
+        now: NOW,
+    };
+    let (a, b) = tokio::join!(writer.apply(take()), writer.apply(take()));
+    let (Ok(Outcome::Seat(_, first, true)), Ok(Outcome::Seat(snap, second, false))) = (a, b) else {
+        panic!("one take, then one held");
+    };
+    assert_eq!(first, second);
+    assert_eq!(snap.seats.len(), 1);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM machines").fetch_one(&db.read).await.unwrap();
+    assert_eq!(rows, 1);
+    let seen: i64 = sqlx::query_scalar("SELECT last_seen_at FROM machines").fetch_one(&db.read).await.unwrap();
+    assert_eq!(seen, NOW);
+}

@@ -73,9 +73,10 @@ pub struct Granted {
     pub license: Arc<LicenseSnapshot>,
     pub expiry: Expiry,
     pub machine_id: Option<Uuid>,
-    /// The seat was taken by this call: its row was written with this
-    /// call's time as its last-seen time, so the activity writer need not
-    /// look it up (see [`Licensing::log`]).
+    /// The seat was taken by this call (not found already held by the seat
+    /// writer's fresh view): its row was written with this call's time as
+    /// its last-seen time, so the activity writer need not look it up (see
+    /// [`Licensing::log`]).
     pub seat_taken: bool,
 }
 
@@ -312,20 +313,21 @@ impl Licensing {
             Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: false }),
             Seat::Take => {
                 self.count_seat_change(&license)?;
-                let (license, machine_id) = self.take_seat(license.license_id, machine, now).await?;
-                Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: true })
+                let (license, machine_id, seat_taken) = self.take_seat(license.license_id, machine, now).await?;
+                Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken })
             }
         }
     }
 
     /// Takes the seat in the writer's next group, which decides again on its
-    /// fresh view (so concurrent activations never exceed the cap).
+    /// fresh view (so concurrent activations never exceed the cap); `true`
+    /// when taken now, `false` when that view already held it.
     async fn take_seat(
         &self,
         license_id: Uuid,
         machine: &SeatFor<'_>,
         now: i64,
-    ) -> Result<(Arc<LicenseSnapshot>, Uuid), Refusal> {
+    ) -> Result<(Arc<LicenseSnapshot>, Uuid, bool), Refusal> {
         let op = SeatOp::Take {
             license_id,
             fingerprint: machine.fingerprint.to_owned(),
@@ -335,7 +337,7 @@ impl Licensing {
             now,
         };
         match self.seats.apply(op).await? {
-            Outcome::Seat(snap, machine_id) => Ok((self.cache.store(snap), machine_id)),
+            Outcome::Seat(snap, machine_id, taken) => Ok((self.cache.store(snap), machine_id, taken)),
             Outcome::Refused(reason, snap) => Err(refuse(reason, &self.cache.store(snap))),
             Outcome::NotFound | Outcome::Freed(_) => Err(Reason::NotFound.into()),
         }

@@ -52,8 +52,9 @@ pub enum SeatOp {
 
 /// What a change found, to publish to the cache once committed.
 pub enum Outcome {
-    /// The seat (taken now or already held) and the license as committed.
-    Seat(LicenseSnapshot, Uuid),
+    /// The seat and the license as committed; `true` when the seat was
+    /// taken now (its row says it was seen now), `false` when already held.
+    Seat(LicenseSnapshot, Uuid, bool),
     /// Refused on the fresh view.
     Refused(Reason, LicenseSnapshot),
     /// A take whose license is gone.
@@ -273,7 +274,7 @@ impl Group {
     ) -> Result<Outcome, sqlx::Error> {
         let Some(fresh) = self.fresh.get_mut(&license_id) else { return Ok(Outcome::NotFound) };
         match fresh.seat_for(seat.fingerprint) {
-            Ok(Seat::Held(id)) => return Ok(Outcome::Seat(fresh.clone(), id)),
+            Ok(Seat::Held(id)) => return Ok(Outcome::Seat(fresh.clone(), id, false)),
             Err(reason) => return Ok(Outcome::Refused(reason, fresh.clone())),
             Ok(Seat::Take) => {}
         }
@@ -318,7 +319,7 @@ impl Group {
         }
         self.now = self.now.max(now);
         fresh.seats.push((machine.fingerprint, machine.id));
-        Ok(Outcome::Seat(fresh.clone(), machine.id))
+        Ok(Outcome::Seat(fresh.clone(), machine.id, true))
     }
 
     /// Writes the events and new seats the group holds (with `commit`, and
