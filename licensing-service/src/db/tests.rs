@@ -433,13 +433,9 @@ async fn a_group_transaction_is_committed_whole_or_not_at_all() {
 /// behind it until its acquire timed out).
 #[tokio::test]
 async fn a_failed_seat_group_leaves_the_writer_to_the_others() {
-    use crate::licensing::seats::{Outcome, SeatOp, SeatWriter};
+    use crate::licensing::seats::{Outcome, SeatWriter};
     let (_dir, db) = open().await;
-    let (_, policy) = catalog(&db).await;
-    let l = licenses::License { status: LicenseStatus::Active, is_trial: false, ..license(&policy) };
-    let mut tx = db.begin().await.unwrap();
-    licenses::insert(&mut tx, &l).await.unwrap();
-    tx.commit().await.unwrap();
+    let l = active_license(&db).await;
     sqlx::query(
         "CREATE TRIGGER refuse_bad BEFORE INSERT ON machines WHEN NEW.fingerprint = 'bad' \
          BEGIN SELECT RAISE(ABORT, 'refused'); END",
@@ -448,14 +444,7 @@ async fn a_failed_seat_group_leaves_the_writer_to_the_others() {
     .await
     .unwrap();
     let writer = SeatWriter::start(db.clone(), 0);
-    let take = |fp: &str| SeatOp::Take {
-        license_id: l.id,
-        fingerprint: fp.into(),
-        prefix: [0; 10],
-        hostname: None,
-        platform: None,
-        now: NOW,
-    };
+    let take = |fp: &str| take_at_now(&l, fp);
     // Queued together, the failing one first: the group fails, then each is
     // applied alone and the good one, last, succeeds.
     let (bad, good) = tokio::join!(writer.apply(take("bad")), writer.apply(take("good")));
@@ -470,23 +459,11 @@ async fn a_failed_seat_group_leaves_the_writer_to_the_others() {
 /// one row, one seat, and each caller told which it was.
 #[tokio::test]
 async fn a_seat_taken_twice_at_once_is_taken_once_and_held_once() {
-    use crate::licensing::seats::{Outcome, SeatOp, SeatWriter};
+    use crate::licensing::seats::{Outcome, SeatWriter};
     let (_dir, db) = open().await;
-    let (_, policy) = catalog(&db).await;
-    let l = licenses::License { status: LicenseStatus::Active, is_trial: false, ..license(&policy) };
-    let mut tx = db.begin().await.unwrap();
-    licenses::insert(&mut tx, &l).await.unwrap();
-    tx.commit().await.unwrap();
+    let l = active_license(&db).await;
     let writer = SeatWriter::start(db.clone(), 0);
-    let take = || SeatOp::Take {
-        license_id: l.id,
-        fingerprint: "same".into(),
-        prefix: [0; 10],
-        hostname: None,
-        platform: None,
-        now: NOW,
-    };
-    let (a, b) = tokio::join!(writer.apply(take()), writer.apply(take()));
+    let (a, b) = tokio::join!(writer.apply(take_at_now(&l, "same")), writer.apply(take_at_now(&l, "same")));
     let (Ok(Outcome::Seat(_, first, true)), Ok(Outcome::Seat(snap, second, false))) = (a, b) else {
         panic!("one take, then one held");
     };
@@ -496,4 +473,26 @@ async fn a_seat_taken_twice_at_once_is_taken_once_and_held_once() {
     assert_eq!(rows, 1);
     let seen: i64 = sqlx::query_scalar("SELECT last_seen_at FROM machines").fetch_one(&db.read).await.unwrap();
     assert_eq!(seen, NOW);
+}
+
+/// An active license (not a trial) of the catalogue, inserted.
+async fn active_license(db: &Db) -> licenses::License {
+    let (_, policy) = catalog(db).await;
+    let l = licenses::License { status: LicenseStatus::Active, is_trial: false, ..license(&policy) };
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &l).await.unwrap();
+    tx.commit().await.unwrap();
+    l
+}
+
+/// A seat take of `l` by machine `fp`, at `NOW`.
+fn take_at_now(l: &licenses::License, fp: &str) -> crate::licensing::seats::SeatOp {
+    crate::licensing::seats::SeatOp::Take {
+        license_id: l.id,
+        fingerprint: fp.into(),
+        prefix: [0; 10],
+        hostname: None,
+        platform: None,
+        now: NOW,
+    }
 }
