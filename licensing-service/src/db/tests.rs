@@ -454,8 +454,8 @@ async fn a_failed_seat_group_leaves_the_writer_to_the_others() {
     assert!(matches!(next, Ok(Ok(_))), "the writer's connection is free for the next writer");
 }
 
-/// Two takes of one machine queued together: the first takes the seat (its
-/// row says it was seen now), the second finds it held on the group's view;
+/// Two takes of one machine queued together: the first takes the seat (and
+/// says how it wrote the row), the second finds it held on the group's view;
 /// one row, one seat, and each caller told which it was.
 #[tokio::test]
 async fn a_seat_taken_twice_at_once_is_taken_once_and_held_once() {
@@ -464,10 +464,12 @@ async fn a_seat_taken_twice_at_once_is_taken_once_and_held_once() {
     let l = active_license(&db).await;
     let writer = SeatWriter::start(db.clone(), 0);
     let (a, b) = tokio::join!(writer.apply(take_at_now(&l, "same")), writer.apply(take_at_now(&l, "same")));
-    let (Ok(Outcome::Seat(_, first, true)), Ok(Outcome::Seat(snap, second, false))) = (a, b) else {
+    let (Ok(Outcome::Seat(_, first, Some(taken))), Ok(Outcome::Seat(snap, second, None))) = (a, b) else {
         panic!("one take, then one held");
     };
     assert_eq!(first, second);
+    // The row as the take wrote it: seen now, never lapsing (the catalogue's policy has no timeout).
+    assert_eq!((taken.at, taken.lapse_after), (NOW, 0));
     assert_eq!(snap.seats.len(), 1);
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM machines").fetch_one(&db.read).await.unwrap();
     assert_eq!(rows, 1);

@@ -28,6 +28,7 @@ use crate::db::events::{EventKey, EventTally};
 use crate::db::machines::LastSeen;
 use crate::db::{self, Db};
 use crate::domain::now_unix;
+use crate::licensing::Taken;
 
 /// The writer's tick: machines' last-seen times are written this often.
 const TICK: Duration = Duration::from_secs(1);
@@ -116,11 +117,13 @@ impl Pending {
     }
 }
 
-/// One shard: tallies until its turn, machines heard from until the next tick.
+/// One shard: tallies until its turn, machines heard from (and seats just
+/// taken that never lapse, with their rows) until the next tick.
 #[derive(Default)]
 struct ShardState {
     tallies: HashMap<EventKey, Pending>,
     seen: HashSet<Uuid>,
+    taken: Vec<(Uuid, Taken)>,
 }
 
 type Shard = Mutex<ShardState>;
@@ -140,11 +143,17 @@ impl Folds {
         &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
-    /// A call: its tally, and (when `heard`) its machine heard from.
-    fn add(&self, key: &HotEvent<'_>, count: i64, ip: IpAddr, heard: bool) {
+    /// A call: its tally, and its machine heard from, or, for a seat the
+    /// call took, the row as written (kept only if it never lapses: a
+    /// floating seat's time is written every tick it is heard from anyway).
+    fn add(&self, key: &HotEvent<'_>, count: i64, ip: IpAddr, taken: Option<Taken>) {
         let mut shard = self.shard(key).lock().expect("event fold lock");
-        if let (Some(m), true) = (key.machine_id, heard) {
-            shard.seen.insert(m);
+        match (key.machine_id, taken) {
+            (Some(m), None) => {
+                shard.seen.insert(m);
+            }
+            (Some(m), Some(t)) if t.lapse_after == 0 => shard.taken.push((m, t)),
+            _ => {}
         }
         Self::tally(&mut shard.tallies, key, count, ip);
     }
@@ -187,14 +196,15 @@ impl Folds {
         out
     }
 
-    /// The machines heard from since the last tick.
-    fn take_seen(&self) -> Vec<Uuid> {
-        let mut out = Vec::new();
+    /// The machines heard from since the last tick, and the seats taken.
+    fn take_seen(&self) -> (Vec<Uuid>, Vec<(Uuid, Taken)>) {
+        let (mut seen, mut taken) = (Vec::new(), Vec::new());
         for shard in &self.shards {
-            let seen = std::mem::take(&mut shard.lock().expect("event fold lock").seen);
-            out.extend(seen);
+            let mut shard = shard.lock().expect("event fold lock");
+            seen.extend(std::mem::take(&mut shard.seen));
+            taken.append(&mut shard.taken);
         }
-        out
+        (seen, taken)
     }
 }
 
@@ -223,15 +233,16 @@ impl EventQueue {
     }
 
     /// Never blocks on the disk: a short lock on one shard of the tallies.
-    /// With `heard`, the machine's last-seen time is brought up to date at
-    /// the next tick (its row written or, if not due, looked up once);
-    /// without it, only the call is counted (its row is known to be fresh).
-    pub fn push(&self, e: &HotEvent<'_>, client_ip: IpAddr, heard: bool) {
+    /// The machine's last-seen time is brought up to date at the next tick
+    /// (its row written or, if not due, looked up once), unless the call
+    /// took its seat: then `taken` is the row as written, which the writer
+    /// knows from then on as if it had looked it up.
+    pub fn push(&self, e: &HotEvent<'_>, client_ip: IpAddr, taken: Option<Taken>) {
         if self.closed.load(Ordering::Acquire) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.folds.add(e, 1, client_ip, heard);
+        self.folds.add(e, 1, client_ip, taken);
     }
 }
 
@@ -276,6 +287,17 @@ impl Quiet {
             }
         }
     }
+
+    /// Seats just taken, as their takes wrote them, known as if read; a
+    /// take decided before a lapse timeout changed is not (the seat may
+    /// float now). Called after [`Quiet::due`], which forgets all on a change.
+    fn taken(&mut self, rows: &[(Uuid, Taken)], resolution: i64) {
+        for (id, t) in rows {
+            if t.lapse_after == 0 && t.changes == self.changes {
+                self.until.insert(*id, t.at + resolution);
+            }
+        }
+    }
 }
 
 async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Receiver<bool>) {
@@ -305,7 +327,9 @@ async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Re
 /// batch that fails is folded back to be written next time.
 async fn flush(db: &Db, q: &EventQueue, quiet: &mut Quiet, mut pending: Vec<(EventKey, Pending)>, resolution: i64) {
     let now = now_unix();
-    let mut seen = quiet.due(q.folds.take_seen(), now);
+    let (seen, taken) = q.folds.take_seen();
+    let mut seen = quiet.due(seen, now);
+    quiet.taken(&taken, resolution);
     seen.sort_unstable();
     loop {
         let rest = pending.split_off(pending.len().min(MAX_BATCH));
@@ -368,26 +392,32 @@ mod tests {
         let folds = Folds::new();
         let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
         for i in 0..3 {
-            folds.add(&key("a", None), 1, ip(i), true);
+            folds.add(&key("a", None), 1, ip(i), None);
         }
-        folds.add(&key("a", None), 1, ip(0), true);
+        folds.add(&key("a", None), 1, ip(0), None);
         let seat = Uuid::new_v4();
         let machine = Some(seat);
-        folds.add(&key("b", machine), 1, ip(9), true);
-        // A seat just taken: counted, but its machine is not to be looked up.
-        let taken = Some(Uuid::new_v4());
-        folds.add(&key("c", taken), 1, ip(9), false);
+        folds.add(&key("b", machine), 1, ip(9), None);
+        // Seats just taken: counted, but their machines are not to be looked
+        // up; the row of one that never lapses is handed on as written.
+        let taken = Uuid::new_v4();
+        let row = Taken { at: 5, lapse_after: 0, changes: 7 };
+        folds.add(&key("c", Some(taken)), 1, ip(9), Some(row));
+        let floating = Some(Uuid::new_v4());
+        folds.add(&key("d", floating), 1, ip(9), Some(Taken { lapse_after: 30, ..row }));
         // Far more distinct refusals than the shards hold: all still counted.
         let many = SHARD_KEYS * SHARDS * 5 / 4;
         for i in 0..many {
-            folds.add(&key(&format!("x{i}"), None), 1, ip(1), true);
+            folds.add(&key(&format!("x{i}"), None), 1, ip(1), None);
         }
         let all = folds.take(|_| true);
         assert!(folds.take(|_| true).is_empty());
-        assert_eq!(folds.take_seen(), vec![seat]);
+        assert_eq!(folds.take_seen(), (vec![seat], vec![(taken, row)]));
+        let (seen_now, taken_now) = folds.take_seen();
+        assert!(seen_now.is_empty() && taken_now.is_empty());
         let total: i64 = all.iter().map(|(_, p)| p.count).sum();
-        assert_eq!(total, 6 + many as i64);
-        assert!(all.iter().any(|(k, p)| k.machine_id == taken && p.count == 1));
+        assert_eq!(total, 7 + many as i64);
+        assert!(all.iter().any(|(k, p)| k.machine_id == Some(taken) && p.count == 1));
         let a = all.iter().find(|(k, _)| key("a", None).equivalent(k)).unwrap();
         assert_eq!((a.1.count, a.1.ip_count(), a.1.last_ip), (4, 3, ip(0)));
         let b = all.iter().find(|(k, _)| k.machine_id == machine).unwrap();
@@ -425,6 +455,34 @@ mod tests {
             assert_eq!(skipped, vec![floating, unknown]);
             assert_eq!(after_change, all);
             assert_eq!(still_skipped, vec![floating, unknown]);
+            assert_eq!(due_again, all);
+            return;
+        }
+        panic!("lapse timeouts kept changing");
+    }
+
+    /// A seat just taken is known as its take wrote it, unless it floats or
+    /// its take was decided before a lapse timeout changed.
+    #[test]
+    fn seats_just_taken_are_known_as_written_unless_a_timeout_changed_since() {
+        let (fixed, floating, stale) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let all = vec![fixed, floating, stale];
+        for _ in 0..100 {
+            let mut quiet = Quiet::default();
+            assert!(quiet.due(vec![], 100).is_empty());
+            let now = Taken { at: 100, lapse_after: 0, changes: quiet.changes };
+            let rows = [
+                (fixed, now),
+                (floating, Taken { lapse_after: 30, ..now }),
+                (stale, Taken { changes: now.changes.wrapping_sub(1), ..now }),
+            ];
+            quiet.taken(&rows, 60);
+            let skipped = quiet.due(all.clone(), 159);
+            let due_again = quiet.due(all.clone(), 160);
+            if db::machines::lapse_changes() != now.changes {
+                continue;
+            }
+            assert_eq!(skipped, vec![floating, stale]);
             assert_eq!(due_again, all);
             return;
         }

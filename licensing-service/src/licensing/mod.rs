@@ -22,6 +22,7 @@ use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, 
 use crate::ratelimit::RateLimiter;
 use cache::{LicenseCache, VerifiedKey};
 use events::{EventQueue, HotEvent};
+pub use seats::Taken;
 use seats::{Outcome, SeatOp, SeatWriter};
 
 /// Why a call was refused: a protocol reason (answered with HTTP 200), or a
@@ -73,11 +74,11 @@ pub struct Granted {
     pub license: Arc<LicenseSnapshot>,
     pub expiry: Expiry,
     pub machine_id: Option<Uuid>,
-    /// The seat was taken by this call (not found already held by the seat
-    /// writer's fresh view): its row was written with this call's time as
-    /// its last-seen time, so the activity writer need not look it up (see
+    /// The seat's row as this call wrote it, when the call took the seat
+    /// (not found already held by the seat writer's fresh view): the
+    /// activity writer knows its last-seen time without looking it up (see
     /// [`Licensing::log`]).
-    pub seat_taken: bool,
+    pub seat_taken: Option<Taken>,
 }
 
 pub struct Licensing {
@@ -250,7 +251,7 @@ impl Licensing {
         let now = now_unix();
         let expiry = Self::check(&verified, &license, input.product_slug, input.fingerprint, now)?;
         let Some(fp) = input.fingerprint else {
-            return Ok(Granted { license, expiry, machine_id: None, seat_taken: false });
+            return Ok(Granted { license, expiry, machine_id: None, seat_taken: None });
         };
         let machine = SeatFor { fingerprint: fp, prefix: None, hostname: input.hostname, platform: input.platform };
         self.hold_seat(license, expiry, &machine, now).await
@@ -284,7 +285,7 @@ impl Licensing {
             let now = now_unix();
             let expiry = Self::check(&verified, &license, None, Some(fingerprint), now)?;
             let machine_id = license.seat_of(fingerprint).ok_or_else(|| refuse(Reason::NotActivated, &license))?;
-            Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: false })
+            Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: None })
         }
         .await;
         self.log(&result, Some(fingerprint), client_ip);
@@ -298,7 +299,7 @@ impl Licensing {
         let reason = reason.unwrap_or("deactivated by the application");
         self.count_seat_change(&license)?;
         let license = self.free_seat(machine_id, license.license_id, reason, None).await?.unwrap_or(license);
-        Ok(Granted { license, expiry: Expiry::Current, machine_id: Some(machine_id), seat_taken: false })
+        Ok(Granted { license, expiry: Expiry::Current, machine_id: Some(machine_id), seat_taken: None })
     }
 
     /// The seat `machine` holds, or a new one if the rules allow.
@@ -310,7 +311,7 @@ impl Licensing {
         now: i64,
     ) -> Result<Granted, Refusal> {
         match license.seat_for(machine.fingerprint).map_err(|r| refuse(r, &license))? {
-            Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: false }),
+            Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: None }),
             Seat::Take => {
                 self.count_seat_change(&license)?;
                 let (license, machine_id, seat_taken) = self.take_seat(license.license_id, machine, now).await?;
@@ -320,14 +321,14 @@ impl Licensing {
     }
 
     /// Takes the seat in the writer's next group, which decides again on its
-    /// fresh view (so concurrent activations never exceed the cap); `true`
-    /// when taken now, `false` when that view already held it.
+    /// fresh view (so concurrent activations never exceed the cap); with the
+    /// row written when taken now, `None` when that view already held it.
     async fn take_seat(
         &self,
         license_id: Uuid,
         machine: &SeatFor<'_>,
         now: i64,
-    ) -> Result<(Arc<LicenseSnapshot>, Uuid, bool), Refusal> {
+    ) -> Result<(Arc<LicenseSnapshot>, Uuid, Option<Taken>), Refusal> {
         let op = SeatOp::Take {
             license_id,
             fingerprint: machine.fingerprint.to_owned(),
@@ -403,16 +404,17 @@ impl Licensing {
 
     /// One event per call; a granted seat's last-seen time comes from it,
     /// except a seat this call took: its row already says it was seen now,
-    /// so the activity writer has nothing to write or look up for it (in a
-    /// burst of first activations that was one lookup per new seat).
+    /// so the activity writer is handed the row instead (in a burst of first
+    /// activations it was one lookup per new seat, at the take's tick or at
+    /// the machine's next call).
     fn log(&self, result: &Result<Granted, Refusal>, fingerprint: Option<&str>, client_ip: IpAddr) {
-        let heard = !matches!(result, Ok(Granted { seat_taken: true, .. }));
+        let taken = result.as_ref().ok().and_then(|g| g.seat_taken);
         let (license_id, machine_id, result) = match result {
             Ok(g) => (Some(g.license.license_id), g.machine_id, "ok"),
             Err(Refusal::Reason { reason, license }) => (license.as_ref().map(|l| l.license_id), None, reason.code()),
             Err(Refusal::Internal(_)) => return,
         };
-        self.events.push(&HotEvent { license_id, machine_id, fingerprint, result }, client_ip, heard);
+        self.events.push(&HotEvent { license_id, machine_id, fingerprint, result }, client_ip, taken);
     }
 
     /// Queues one event for the validation log.
@@ -424,6 +426,6 @@ impl Licensing {
         client_ip: IpAddr,
         result: &'static str,
     ) {
-        self.events.push(&HotEvent { license_id, machine_id, fingerprint, result }, client_ip, true);
+        self.events.push(&HotEvent { license_id, machine_id, fingerprint, result }, client_ip, None);
     }
 }

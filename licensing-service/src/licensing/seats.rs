@@ -50,11 +50,23 @@ pub enum SeatOp {
     },
 }
 
+/// A seat's row as the take that made it wrote it: seen at `at`, lapsing
+/// after `lapse_after` seconds unseen (0: never), decided under the lapse
+/// timeouts of `changes` ([`db::machines::lapse_changes`] before the group
+/// read its rules). The activity writer takes this as known instead of
+/// looking the row up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Taken {
+    pub at: i64,
+    pub lapse_after: i64,
+    pub changes: u64,
+}
+
 /// What a change found, to publish to the cache once committed.
 pub enum Outcome {
-    /// The seat and the license as committed; `true` when the seat was
-    /// taken now (its row says it was seen now), `false` when already held.
-    Seat(LicenseSnapshot, Uuid, bool),
+    /// The seat and the license as committed, with the row written when
+    /// the seat was taken now (`None` when it was already held).
+    Seat(LicenseSnapshot, Uuid, Option<Taken>),
     /// Refused on the fresh view.
     Refused(Reason, LicenseSnapshot),
     /// A take whose license is gone.
@@ -227,6 +239,8 @@ struct Group {
     /// Seats taken anew, to tell (`machine.activated`), and when.
     activated: Vec<Machine>,
     now: i64,
+    /// The lapse timeouts' count of changes before the rules were read.
+    changes: u64,
 }
 
 impl Group {
@@ -246,6 +260,7 @@ impl Group {
             new_seats: Vec::new(),
             activated: Vec::new(),
             now: 0,
+            changes: db::machines::lapse_changes(),
         };
         // With `begin` the statement is sent whatever the group holds: it opens the transaction.
         if takes.is_empty() && !begin {
@@ -274,7 +289,7 @@ impl Group {
     ) -> Result<Outcome, sqlx::Error> {
         let Some(fresh) = self.fresh.get_mut(&license_id) else { return Ok(Outcome::NotFound) };
         match fresh.seat_for(seat.fingerprint) {
-            Ok(Seat::Held(id)) => return Ok(Outcome::Seat(fresh.clone(), id, false)),
+            Ok(Seat::Held(id)) => return Ok(Outcome::Seat(fresh.clone(), id, None)),
             Err(reason) => return Ok(Outcome::Refused(reason, fresh.clone())),
             Ok(Seat::Take) => {}
         }
@@ -319,7 +334,8 @@ impl Group {
         }
         self.now = self.now.max(now);
         fresh.seats.push((machine.fingerprint, machine.id));
-        Ok(Outcome::Seat(fresh.clone(), machine.id, true))
+        let taken = Taken { at: now, lapse_after: rules.seat_timeout_seconds, changes: self.changes };
+        Ok(Outcome::Seat(fresh.clone(), machine.id, Some(taken)))
     }
 
     /// Writes the events and new seats the group holds (with `commit`, and

@@ -166,7 +166,7 @@ mod tests {
     /// unless they apply.
     #[test]
     fn a_validate_answer_without_expiry_is_written_as_before() {
-        let g = Granted { license: snapshot(0), expiry: Expiry::Current, machine_id: None, seat_taken: false };
+        let g = Granted { license: snapshot(0), expiry: Expiry::Current, machine_id: None, seat_taken: None };
         let expected = json!({
             "ok": true, "status": "active",
             "license_id": "00000000-0000-0000-0000-000000000001",
@@ -183,7 +183,7 @@ mod tests {
             license: snapshot(1_900_000_000),
             expiry: Expiry::InGrace { grace_until: 1_900_604_800 },
             machine_id: Some(Uuid::from_u128(3)),
-            seat_taken: false,
+            seat_taken: None,
         };
         let v = written(&granted(&g));
         assert_eq!(v["expires_at"], "2030-03-17T17:46:40Z");
