@@ -306,6 +306,17 @@ pub async fn snapshot(conn: &mut SqliteConnection, license_id: Uuid) -> Result<O
     Ok(row.map(|r| r.snap.into_snapshot(r.seats)))
 }
 
+/// The snapshot of the license whose stored key is `key`, whole: found by
+/// its fixed-size hash (the unique index), then compared in full. A key
+/// found so is one this server signed and stored.
+pub async fn snapshot_by_key(conn: &mut SqliteConnection, key: &str) -> Result<Option<LicenseSnapshot>, sqlx::Error> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("SELECT {SNAPSHOT_COLUMNS} {SNAPSHOT_FROM} WHERE l.key_hash = ? AND l.license_key = ?")
+    });
+    let row: Option<SeatedRow> = sqlx::query_as(&SQL).bind(key_hash(key)).bind(key).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|r| r.snap.into_snapshot(r.seats)))
+}
+
 /// A license as a group of seat takes reads it (see
 /// [`crate::licensing::seats`]): its snapshot and its policy's machine
 /// rules as saved now, for many licenses in one statement.

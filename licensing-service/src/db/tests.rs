@@ -498,3 +498,78 @@ fn take_at_now(l: &licenses::License, fp: &str) -> crate::licensing::seats::Seat
         now: NOW,
     }
 }
+
+/// A key the caches do not hold: one stored whole is answered from its row
+/// (its signature is not checked again: the database is where this server
+/// keeps the keys it signed); a former key of the same license, signed
+/// before its terms changed, is verified and names the same license; a key
+/// signed by anyone else, or tampered with, is refused.
+#[tokio::test]
+async fn keys_missing_from_the_cache_are_found_whole_or_verified() {
+    use crate::domain::validation::Reason;
+    use crate::licensing::{events::EventQueue, Licensing, Refusal};
+    use ed25519_dalek::SigningKey;
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let ours = SigningKey::from_bytes(&[7; 32]);
+    let theirs = SigningKey::from_bytes(&[8; 32]);
+    let base = license(&policy);
+    let key = |signer: &SigningKey, license_id: Uuid, expires_at: i64| {
+        let payload = keysat_client::Payload {
+            version: 2,
+            flags: 0,
+            product_id: policy.product_id,
+            license_id,
+            issued_at: NOW as u64,
+            expires_at: expires_at as u64,
+            fingerprint_hash: [0; 32],
+            entitlements: vec![],
+        };
+        keysat_client::sign(&payload, signer).unwrap()
+    };
+    let insert = |l: licenses::License| {
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            licenses::insert(&mut tx, &l).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    let (renewed, stored_foreign) = (Uuid::new_v4(), Uuid::new_v4());
+    let current = key(&ours, renewed, NOW + 200);
+    let former = key(&ours, renewed, NOW + 100);
+    let foreign = key(&theirs, stored_foreign, NOW + 100);
+    insert(licenses::License {
+        id: renewed,
+        license_key: current.clone(),
+        status: LicenseStatus::Active,
+        ..base.clone()
+    })
+    .await;
+    // Stored whole, so trusted as the database's own (no key of someone else's signing is ever stored).
+    insert(licenses::License { id: stored_foreign, license_key: foreign.clone(), ..base.clone() }).await;
+
+    let (shutdown, rx) = tokio::sync::watch::channel(false);
+    let cadence = crate::config::Cadence { fold_seconds: 60, last_seen_resolution_seconds: 60 };
+    let (events, _writer) = EventQueue::start(db.clone(), cadence, rx);
+    let licensing = Licensing::new(db.clone(), keysat_client::PublicKey::from(ours.verifying_key()), events, 0, 100);
+    let resolved = |k: String| {
+        let licensing = &licensing;
+        async move { licensing.resolve(&k).await.map(|(v, s)| (v.license_id, s.license_id)) }
+    };
+    assert_eq!(resolved(current.clone()).await.ok(), Some((renewed, renewed)));
+    assert_eq!(resolved(former.clone()).await.ok(), Some((renewed, renewed)));
+    assert_eq!(resolved(foreign.clone()).await.ok(), Some((stored_foreign, stored_foreign)));
+    let bad_signature = |r: Result<_, Refusal>| matches!(r, Err(Refusal::Reason { reason: Reason::BadSignature, .. }));
+    // Not stored and not ours: refused, even naming a license that exists.
+    assert!(bad_signature(resolved(key(&theirs, renewed, NOW + 200)).await));
+    let mut tampered = current.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert!(matches!(
+        resolved(tampered).await,
+        Err(Refusal::Reason { reason: Reason::BadSignature | Reason::BadFormat, .. })
+    ));
+    shutdown.send(true).unwrap();
+}
