@@ -16,7 +16,9 @@
 //! an entry must come to ~100 bytes (one table keyed by the digest holding a
 //! compact snapshot inline: ids, times, a shared slug, seats as fingerprint
 //! hashes). Until then the caches keep the 115k–229k most recently used
-//! licenses and the others are read (and their keys verified) on use.
+//! licenses and the others are read on use: a key stored whole in the
+//! database in one statement with its license, without checking its
+//! signature again (see [`super::Licensing::resolve`]).
 
 use hashbrown::HashMap;
 use std::sync::{Arc, RwLock};
