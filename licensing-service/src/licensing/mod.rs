@@ -219,15 +219,16 @@ impl Licensing {
                 self.cache.remember_verified(key, claims)
             }
         };
-        let snapshot = match (read, self.cache.snapshot(&verified.license_id)) {
-            (Some(s), _) => self.cache.store(s),
-            (None, Some(s)) => s,
-            (None, None) => {
-                let mut conn = self.db.read.acquire().await?;
-                match db::licenses::snapshot(&mut conn, verified.license_id).await? {
-                    Some(s) => self.cache.store(s),
-                    None => return Err(Reason::NotFound.into()),
-                }
+        // Read with the key just now, else cached, else read by the license's id.
+        let snapshot = if let Some(s) = read {
+            self.cache.store(s)
+        } else if let Some(s) = self.cache.snapshot(&verified.license_id) {
+            s
+        } else {
+            let mut conn = self.db.read.acquire().await?;
+            match db::licenses::snapshot(&mut conn, verified.license_id).await? {
+                Some(s) => self.cache.store(s),
+                None => return Err(Reason::NotFound.into()),
             }
         };
         // A key is ours only if it names the license's own product.
