@@ -10,7 +10,7 @@ use super::policies::RulesColumns;
 use super::{Conn, Hyphenated, Tx};
 use crate::domain::license::LicenseStatus;
 use crate::domain::machine_rules::MachineRules;
-use crate::domain::validation::LicenseSnapshot;
+use crate::domain::validation::{fp_hash, key_digest, HeldSeat, KeyDigest, LicenseSnapshot, LicenseTerms};
 
 /// A license as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -51,8 +51,7 @@ const COLUMNS: &str = "rowid, id, product_id, policy_id, license_key, status, is
 /// What the key's uniqueness is checked on: the first 16 bytes of the
 /// SHA-256 of its text (unique index `licenses_key_hash`).
 pub fn key_hash(key: &str) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(key.as_bytes())[..16].to_vec()
+    key_digest(key).to_vec()
 }
 
 /// Stores a new license and answers its rowid; `None` (nothing written)
@@ -256,36 +255,36 @@ struct SnapshotRow {
     is_trial: bool,
     #[sqlx(json)]
     entitlements: Vec<String>,
+    key_hash: Option<Vec<u8>>,
 }
 
 /// A page of snapshots for warming the cache after a start: the licenses
-/// below `before_rowid` (newest first), each with its current key text.
+/// below `before_rowid` (newest first).
 pub async fn snapshots_page(
     pool: &sqlx::SqlitePool,
     before_rowid: i64,
     limit: i64,
-) -> Result<Vec<(i64, String, LicenseSnapshot)>, sqlx::Error> {
+) -> Result<Vec<(i64, LicenseSnapshot)>, sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct Row {
         rowid: i64,
-        license_key: String,
         #[sqlx(flatten)]
         seated: SeatedRow,
     }
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT l.rowid, l.license_key, {SNAPSHOT_COLUMNS} {SNAPSHOT_FROM} WHERE l.rowid < ? ORDER BY l.rowid DESC LIMIT ?"
+        "SELECT l.rowid, {SNAPSHOT_COLUMNS} {SNAPSHOT_FROM} WHERE l.rowid < ? ORDER BY l.rowid DESC LIMIT ?"
     ))
     .bind(before_rowid)
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.rowid, r.license_key, r.seated.snap.into_snapshot(r.seated.seats))).collect())
+    Ok(rows.into_iter().map(|r| (r.rowid, r.seated.snap.into_snapshot(r.seated.seats))).collect())
 }
 
 /// The columns of a snapshot, its seats as one JSON array (`[[fingerprint, machine id], …]`, in the
 /// order they were taken): one statement, so a snapshot is never torn between two reads.
 const SNAPSHOT_COLUMNS: &str = "l.id, l.policy_id, l.version, l.product_id, p.slug AS product_slug, l.status, \
-    l.issued_at, l.expires_at, l.grace_seconds, l.max_machines, l.is_trial, l.entitlements, \
+    l.issued_at, l.expires_at, l.grace_seconds, l.max_machines, l.is_trial, l.entitlements, l.key_hash, \
     (SELECT json_group_array(json_array(m.fingerprint, m.id) ORDER BY m.activated_at, m.id) FROM machines m \
      WHERE m.license_id = l.id AND m.active = 1) AS seats";
 const SNAPSHOT_FROM: &str = "FROM licenses l JOIN products p ON p.id = l.product_id";
@@ -372,7 +371,7 @@ pub async fn seat_group(
             let license: Hyphenated = row.try_get("freed_license")?;
             let id: Hyphenated = row.try_get("freed_id")?;
             let at: Option<i64> = row.try_get("freed_at")?;
-            freed.insert((license.into(), row.try_get("freed_fingerprint")?), (id.into(), at.unwrap_or(0)));
+            freed.insert((license.into(), fp_hash(row.try_get("freed_fingerprint")?)), (id.into(), at.unwrap_or(0)));
         }
     }
     Ok((views, freed))
@@ -380,20 +379,26 @@ pub async fn seat_group(
 
 impl SnapshotRow {
     fn into_snapshot(self, seats: Vec<(String, Uuid)>) -> LicenseSnapshot {
-        LicenseSnapshot {
-            license_id: self.id,
-            policy_id: self.policy_id,
-            version: self.version,
+        // Not yet backfilled (the start does it): a digest no key has.
+        let key: KeyDigest = self.key_hash.as_deref().and_then(|h| h.try_into().ok()).unwrap_or_default();
+        let terms = LicenseTerms {
             product_id: self.product_id,
             product_slug: self.product_slug,
+            policy_id: self.policy_id,
             status: self.status,
-            issued_at: self.issued_at,
-            expires_at: self.expires_at,
             grace_seconds: self.grace_seconds,
             max_machines: self.max_machines,
             is_trial: self.is_trial,
             entitlements: self.entitlements,
-            seats,
+        };
+        LicenseSnapshot {
+            license_id: self.id,
+            key,
+            version: self.version,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            terms: terms.shared(),
+            seats: seats.iter().map(|(fp, id)| HeldSeat { fp: fp_hash(fp), id: *id }).collect(),
         }
     }
 }

@@ -60,7 +60,7 @@ pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Re
 
 /// The newest freed seat of each (license, fingerprint), with when it was
 /// freed: taking the seat again reuses its row, so churn adds no rows.
-pub type FreedSeats = std::collections::HashMap<(Uuid, String), (Uuid, i64)>;
+pub type FreedSeats = std::collections::HashMap<(Uuid, crate::domain::validation::FpHash), (Uuid, i64)>;
 
 /// Inserts many new active seats, each with its lapse timeout, in one
 /// statement; with `commit`, the `COMMIT` of a [`super::GroupTx`] is sent

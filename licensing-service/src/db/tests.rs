@@ -9,6 +9,7 @@ use crate::domain::catalog::{FiatPrice, Policy, Product};
 use crate::domain::discount::{Code, Kind, Rules};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::license::LicenseStatus;
+use crate::domain::validation::{fp_hash, key_digest, HeldSeat};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -105,14 +106,18 @@ async fn licenses_machines_and_snapshots_read_back() {
     licenses::insert(&mut tx, &l).await.unwrap();
     machines::insert_many(&mut tx, &[(m.clone(), 0)], false).await.unwrap();
     let snap = licenses::snapshot(&mut tx, l.id).await.unwrap().unwrap();
-    assert_eq!((snap.license_id, snap.product_id, snap.status), (l.id, l.product_id, LicenseStatus::Suspended));
-    assert_eq!((snap.product_slug.as_str(), snap.entitlements.clone()), ("app", l.entitlements.clone()));
-    assert_eq!(snap.seats, vec![("fp-1".to_string(), m.id)]);
+    assert_eq!(
+        (snap.license_id, snap.terms.product_id, snap.terms.status),
+        (l.id, l.product_id, LicenseStatus::Suspended)
+    );
+    assert_eq!((snap.terms.product_slug.as_str(), snap.terms.entitlements.clone()), ("app", l.entitlements.clone()));
+    assert_eq!(snap.seats.as_slice(), &[HeldSeat { fp: fp_hash("fp-1"), id: m.id }]);
+    assert_eq!(snap.key, key_digest(&l.license_key));
     assert!(machines::deactivate(&mut tx, m.id, "test", NOW + 1).await.unwrap());
     licenses::bump_version(&mut tx, l.id).await.unwrap();
     let pairs = [(l.id, "fp-1"), (l.id, "fp-2")];
     let (views, freed) = licenses::seat_group(&mut tx, false, [l.id, Uuid::new_v4()], &pairs).await.unwrap();
-    assert_eq!(freed.into_iter().collect::<Vec<_>>(), vec![((l.id, "fp-1".to_string()), (m.id, NOW + 1))]);
+    assert_eq!(freed.into_iter().collect::<Vec<_>>(), vec![((l.id, fp_hash("fp-1")), (m.id, NOW + 1))]);
     assert_eq!(views.len(), 1, "a license that does not exist is left out");
     let view = &views[0];
     assert_eq!((view.snap.version, view.snap.seats.len()), (snap.version + 1, 0), "bumped, and the freed seat gone");
@@ -557,19 +562,27 @@ async fn keys_missing_from_the_cache_are_found_whole_or_verified() {
         let licensing = &licensing;
         async move { licensing.resolve(&k).await.map(|(v, s)| (v.license_id, s.license_id)) }
     };
-    assert_eq!(resolved(current.clone()).await.ok(), Some((renewed, renewed)));
-    assert_eq!(resolved(former.clone()).await.ok(), Some((renewed, renewed)));
-    assert_eq!(resolved(foreign.clone()).await.ok(), Some((stored_foreign, stored_foreign)));
     let bad_signature = |r: Result<_, Refusal>| matches!(r, Err(Refusal::Reason { reason: Reason::BadSignature, .. }));
-    // Not stored and not ours: refused, even naming a license that exists.
-    assert!(bad_signature(resolved(key(&theirs, renewed, NOW + 200)).await));
     let mut tampered = current.clone().into_bytes();
     let last = tampered.len() - 2;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    assert!(matches!(
-        resolved(tampered).await,
-        Err(Refusal::Reason { reason: Reason::BadSignature | Reason::BadFormat, .. })
-    ));
+    // First with nothing cached, then again with every license cached (the
+    // current key found by its digest in the snapshot, the former one
+    // remembered): the same answers.
+    for round in ["empty cache", "cached"] {
+        assert_eq!(resolved(current.clone()).await.ok(), Some((renewed, renewed)), "{round}");
+        assert_eq!(resolved(former.clone()).await.ok(), Some((renewed, renewed)), "{round}");
+        assert_eq!(resolved(foreign.clone()).await.ok(), Some((stored_foreign, stored_foreign)), "{round}");
+        // The current key lower-cased is still the key (base32 either case), though not as stored.
+        assert_eq!(resolved(current.to_lowercase()).await.ok(), Some((renewed, renewed)), "{round}");
+        // Not stored and not ours: refused, even naming a license that exists.
+        assert!(bad_signature(resolved(key(&theirs, renewed, NOW + 200)).await), "{round}");
+        assert!(matches!(
+            resolved(tampered.clone()).await,
+            Err(Refusal::Reason { reason: Reason::BadSignature | Reason::BadFormat, .. })
+        ));
+    }
+    assert!(licensing.cache.snapshot(&renewed).is_some());
     shutdown.send(true).unwrap();
 }

@@ -7,7 +7,7 @@ use super::catalog::Policy;
 use super::DomainError;
 
 /// Lifecycle of a license. Suspension is reversible; revocation is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LicenseStatus {
     Active,

@@ -1,49 +1,189 @@
 //! The online decision for a license key: PROTOCOL.md's reason codes, in the
 //! order they are checked, and the seat rules.
 
+use std::collections::HashSet;
+use std::hash::BuildHasher;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use uuid::Uuid;
 
 use super::license::LicenseStatus;
 
-/// Everything the hot path needs to know about one license, held in memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LicenseSnapshot {
-    pub license_id: Uuid,
-    /// The tier it was issued under (its machine rules apply).
-    pub policy_id: Uuid,
-    /// Bumped by every committed change to the license or its machines.
-    pub version: i64,
+/// What a key is known by without its text: the first 16 bytes of the
+/// SHA-256 of the text (the `key_hash` column, and the caches' key).
+///
+/// A key found by its digest is taken as this server's own without checking
+/// its signature, so a key of someone's making must never have the digest
+/// of a genuine one. Digests are only ever kept of keys whose signature
+/// verified or that our database holds, which no one else can mint, so a
+/// collision means a second preimage of one given digest: about 2^128
+/// SHA-256 computations, out of reach. The birthday bound (2^64) needs both
+/// colliding keys to be chosen freely, and one of them would have to be a
+/// key this server signed. And even a collision would only be answered with
+/// the claims of the genuine key it collides with.
+pub type KeyDigest = [u8; 16];
+
+pub fn key_digest(key: &str) -> KeyDigest {
+    use sha2::{Digest, Sha256};
+    let full = Sha256::digest(key.as_bytes());
+    let mut d = [0u8; 16];
+    d.copy_from_slice(&full[..16]);
+    d
+}
+
+/// A fingerprint as seats are compared in memory: 64 bits of a hash keyed
+/// at random for this process, instead of the text (up to 256 bytes). Two
+/// fingerprints of one license that hash alike would share a seat, one
+/// chance in 2^64 per pair; a client gains nothing by it that sending the
+/// same fingerprint from both machines would not give it.
+pub type FpHash = u64;
+
+pub fn fp_hash(fingerprint: &str) -> FpHash {
+    static KEYED: LazyLock<hashbrown::DefaultHashBuilder> = LazyLock::new(Default::default);
+    KEYED.hash_one(fingerprint)
+}
+
+/// A seat a license holds: its machine's fingerprint (hashed) and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldSeat {
+    pub fp: FpHash,
+    pub id: Uuid,
+}
+
+/// A license's active seats, in the order they were taken: one inline (most
+/// licenses), more in one block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Seats {
+    #[default]
+    None,
+    One(HeldSeat),
+    Many(Box<[HeldSeat]>),
+}
+
+impl Seats {
+    pub fn as_slice(&self) -> &[HeldSeat] {
+        match self {
+            Seats::None => &[],
+            Seats::One(s) => std::slice::from_ref(s),
+            Seats::Many(all) => all,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Seats::None)
+    }
+
+    pub fn push(&mut self, seat: HeldSeat) {
+        *self = match std::mem::take(self) {
+            Seats::None => Seats::One(seat),
+            Seats::One(first) => Seats::Many(Box::new([first, seat])),
+            Seats::Many(all) => {
+                let mut all = all.into_vec();
+                all.push(seat);
+                Seats::Many(all.into_boxed_slice())
+            }
+        };
+    }
+
+    /// The machine holding the seat of `fingerprint` (hashed by [`fp_hash`]).
+    pub fn of(&self, fp: FpHash) -> Option<Uuid> {
+        self.as_slice().iter().find(|s| s.fp == fp).map(|s| s.id)
+    }
+
+    /// The fingerprint hash of machine `id`'s seat.
+    pub fn fp_of(&self, id: Uuid) -> Option<FpHash> {
+        self.as_slice().iter().find(|s| s.id == id).map(|s| s.fp)
+    }
+}
+
+impl FromIterator<HeldSeat> for Seats {
+    fn from_iter<I: IntoIterator<Item = HeldSeat>>(iter: I) -> Seats {
+        let all: Vec<HeldSeat> = iter.into_iter().collect();
+        match all.len() {
+            0 => Seats::None,
+            1 => Seats::One(all[0]),
+            _ => Seats::Many(all.into_boxed_slice()),
+        }
+    }
+}
+
+/// The parts of a license the hot path reads that many licenses have alike
+/// (every license of a tier, until one is changed on its own): held once
+/// and shared (see [`LicenseTerms::shared`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct LicenseTerms {
     pub product_id: Uuid,
     pub product_slug: String,
+    /// The tier it was issued under (its machine rules apply).
+    pub policy_id: Uuid,
     pub status: LicenseStatus,
-    pub issued_at: i64,
-    pub expires_at: i64,
     pub grace_seconds: i64,
     pub max_machines: i64,
     pub is_trial: bool,
     pub entitlements: Vec<String>,
-    /// Active seats: (fingerprint, machine id).
-    pub seats: Vec<(String, Uuid)>,
+}
+
+/// Every [`LicenseTerms`] held, and how many were left at the last pruning.
+static TERMS: LazyLock<Mutex<(HashSet<Arc<LicenseTerms>>, usize)>> = LazyLock::new(Default::default);
+
+impl LicenseTerms {
+    /// The one shared copy of terms equal to these. Copies no license
+    /// holds any more are let go when the table has doubled since.
+    pub fn shared(self) -> Arc<LicenseTerms> {
+        let mut guard = TERMS.lock().expect("terms lock");
+        let (all, kept) = &mut *guard;
+        if let Some(t) = all.get(&self) {
+            return t.clone();
+        }
+        if all.len() >= (*kept * 2).max(1024) {
+            all.retain(|t| Arc::strong_count(t) > 1);
+            *kept = all.len();
+        }
+        let t = Arc::new(self);
+        all.insert(t.clone());
+        t
+    }
+}
+
+/// Everything the hot path needs to know about one license, held in memory
+/// (96 bytes, and its terms shared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseSnapshot {
+    pub license_id: Uuid,
+    /// The digest of the license's current key as stored.
+    pub key: KeyDigest,
+    /// Bumped by every committed change to the license or its machines.
+    pub version: i64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub terms: Arc<LicenseTerms>,
+    /// Active seats.
+    pub seats: Seats,
 }
 
 impl LicenseSnapshot {
     pub fn seat_of(&self, fingerprint: &str) -> Option<Uuid> {
-        self.seats.iter().find(|(fp, _)| fp == fingerprint).map(|(_, id)| *id)
+        self.seats.of(fp_hash(fingerprint))
     }
 
     pub fn facts(&self, bound_fingerprint_matches: Option<bool>) -> Facts<'_> {
         Facts {
-            status: self.status,
-            product_slug: &self.product_slug,
+            status: self.terms.status,
+            product_slug: &self.terms.product_slug,
             expires_at: self.expires_at,
-            grace_seconds: self.grace_seconds,
+            grace_seconds: self.terms.grace_seconds,
             bound_fingerprint_matches,
         }
     }
 
     /// The seat decision for `fingerprint`.
     pub fn seat_for(&self, fingerprint: &str) -> Result<Seat<Uuid>, Reason> {
-        seat_for(self.max_machines, self.seats.iter().map(|(fp, id)| (fp.as_str(), *id)), fingerprint)
+        let fp = fp_hash(fingerprint);
+        seat_for(self.terms.max_machines, self.seats.as_slice().iter().map(|s| (s.fp, s.id)), &fp)
     }
 }
 
@@ -185,15 +325,15 @@ pub enum Seat<Id> {
 /// Trust on first use: a one-seat license is bound to the first fingerprint
 /// (another one is `fingerprint_mismatch`); a license with more seats takes new
 /// fingerprints until `max_machines` (then `too_many_machines`; 0 = unlimited).
-pub fn seat_for<'a, Id: Copy + 'a>(
+pub fn seat_for<F: PartialEq, Id: Copy>(
     max_machines: i64,
-    active: impl ExactSizeIterator<Item = (&'a str, Id)>,
-    fingerprint: &str,
+    active: impl ExactSizeIterator<Item = (F, Id)>,
+    fingerprint: &F,
 ) -> Result<Seat<Id>, Reason> {
     let taken = active.len() as i64;
     let mut held = None;
     for (fp, id) in active {
-        if fp == fingerprint {
+        if fp == *fingerprint {
             held = Some(id);
         }
     }
@@ -238,13 +378,56 @@ mod tests {
     #[test]
     fn seats() {
         let none: Vec<(&str, u32)> = vec![];
-        assert_eq!(seat_for(1, none.iter().copied(), "a"), Ok(Seat::Take));
+        assert_eq!(seat_for(1, none.iter().copied(), &"a"), Ok(Seat::Take));
         let one = [("a", 1u32)];
-        assert_eq!(seat_for(1, one.iter().copied(), "a"), Ok(Seat::Held(1)));
-        assert_eq!(seat_for(1, one.iter().copied(), "b"), Err(Reason::FingerprintMismatch));
-        assert_eq!(seat_for(2, one.iter().copied(), "b"), Ok(Seat::Take));
+        assert_eq!(seat_for(1, one.iter().copied(), &"a"), Ok(Seat::Held(1)));
+        assert_eq!(seat_for(1, one.iter().copied(), &"b"), Err(Reason::FingerprintMismatch));
+        assert_eq!(seat_for(2, one.iter().copied(), &"b"), Ok(Seat::Take));
         let two = [("a", 1u32), ("b", 2)];
-        assert_eq!(seat_for(2, two.iter().copied(), "c"), Err(Reason::TooManyMachines));
-        assert_eq!(seat_for(0, two.iter().copied(), "c"), Ok(Seat::Take));
+        assert_eq!(seat_for(2, two.iter().copied(), &"c"), Err(Reason::TooManyMachines));
+        assert_eq!(seat_for(0, two.iter().copied(), &"c"), Ok(Seat::Take));
+    }
+
+    #[test]
+    fn seats_are_kept_in_order_inline_then_in_one_block() {
+        let seat = |n: u128| HeldSeat { fp: fp_hash(&format!("fp-{n}")), id: Uuid::from_u128(n) };
+        let mut s = Seats::default();
+        assert!(s.is_empty() && s.of(seat(1).fp).is_none());
+        for n in 1..=3 {
+            s.push(seat(n));
+            assert_eq!(s.len(), n as usize);
+        }
+        assert_eq!(s.as_slice(), &[seat(1), seat(2), seat(3)]);
+        assert_eq!(s.of(fp_hash("fp-2")), Some(Uuid::from_u128(2)));
+        assert_eq!(s.fp_of(Uuid::from_u128(3)), Some(seat(3).fp));
+        assert_eq!(s.of(fp_hash("fp-4")), None);
+        assert_eq!([seat(1)].into_iter().collect::<Seats>(), Seats::One(seat(1)));
+        assert_eq!(std::iter::empty().collect::<Seats>(), Seats::None);
+        assert_eq!(std::mem::size_of::<Seats>(), 32);
+        assert_eq!(std::mem::size_of::<LicenseSnapshot>(), 96);
+    }
+
+    #[test]
+    fn equal_terms_are_held_once() {
+        let terms = |slug: &str| LicenseTerms {
+            product_id: Uuid::nil(),
+            product_slug: slug.into(),
+            policy_id: Uuid::nil(),
+            status: LicenseStatus::Active,
+            grace_seconds: 0,
+            max_machines: 1,
+            is_trial: false,
+            entitlements: vec!["pro".into()],
+        };
+        let (a, b, c) = (terms("a").shared(), terms("a").shared(), terms("c").shared());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        // Terms no one holds are let go as the table fills: thousands of
+        // distinct terms made and dropped do not stay, those held do.
+        for n in 0..10_000 {
+            drop(terms(&format!("t{n}")).shared());
+        }
+        assert!(TERMS.lock().unwrap().0.len() < 5_000);
+        assert!(Arc::ptr_eq(&a, &terms("a").shared()));
     }
 }

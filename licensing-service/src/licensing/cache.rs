@@ -1,35 +1,33 @@
-//! In-memory state of the hot path: keys whose signature was already checked,
-//! and license snapshots, each forgetting its least recently used entries a
-//! generation at a time (never everything at once). Every committed change replaces the snapshot with a
-//! newer version, so a reader never sees state older than the last commit
-//! that finished updating the cache.
+//! In-memory state of the hot path: one table of license snapshots, each
+//! with the digest of its license's current key, so that a validation with
+//! that key is one lookup; and the digests of other keys whose signature
+//! verified (a license's former keys, still valid: PROTOCOL.md). Every
+//! committed change replaces the snapshot with a newer version, so a reader
+//! never sees state older than the last commit that finished updating the
+//! cache.
 //!
-//! What an entry costs (x86-64; `entry_sizes` below counts the bytes asked
-//! of the allocator, which rounds each block up): a verified key, 134 bytes
-//! at that test's load, about 95 in a full generation (its 16-byte digest and
-//! the 65-byte `VerifiedKey` side by side in the table, which a generation
-//! fills to 7/8); a snapshot with one seat, 288 (its id and a pointer, the
-//! snapshot, its product's slug, the seat and its fingerprint's text). So
-//! about 420 bytes a license with one seat, 100,000 licenses ≈ 42 MB, and
-//! both caches full (two generations of [`GENERATION`] each) ≈ 96 MB. A
-//! million active licenses would need about 420 MB: to fit the 150 MB goal
-//! an entry must come to ~100 bytes (one table keyed by the digest holding a
-//! compact snapshot inline: ids, times, a shared slug, seats as fingerprint
-//! hashes). Until then the caches keep the 115k–229k most recently used
-//! licenses and the others are read on use: a key stored whole in the
-//! database in one statement with its license, without checking its
-//! signature again (see [`super::Licensing::resolve`]).
+//! Sized for a million active licenses: [`CAPACITY`] snapshots, at about
+//! 105 bytes each (`entry_sizes` below: the 96-byte snapshot and a flag side
+//! by side in the table, its terms shared with the other licenses of its
+//! tier, one seat inline), so about 124 MB once full, and 10–15 MB at
+//! 100,000 licenses (the tables grow as they fill). Past it, the least
+//! recently used go first: a part that is full forgets the snapshots not
+//! read since it was last full (at least an eighth of it), never all at
+//! once. A license not cached is read on use (see
+//! [`super::Licensing::resolve`]).
 
-use hashbrown::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
 
-use sha2::{Digest, Sha256};
-
+use hashbrown::{HashSet, HashTable};
+use std::hash::BuildHasher;
 use uuid::Uuid;
 
 use crate::domain::validation::LicenseSnapshot;
+pub use crate::domain::validation::{key_digest, KeyDigest};
 
-/// What a key whose signature verified says about itself.
+/// What a key whose signature verified (or that our database holds) says
+/// about itself.
 #[derive(Debug, Clone, Copy)]
 pub struct VerifiedKey {
     pub license_id: Uuid,
@@ -38,144 +36,112 @@ pub struct VerifiedKey {
     pub bound_fingerprint: Option<[u8; 32]>,
 }
 
-/// Entries per generation of each map (so at most twice this many are
-/// kept), over all its [`SHARDS`]: each part's 7,168 are 7/8 of 8,192, the
-/// most a hash table of 8,192 slots holds, so a full generation does not
-/// double its table for the last few entries.
-pub const GENERATION: usize = 114_688;
+/// Parts of the snapshot table, each behind its own lock (the two request
+/// threads would otherwise take one lock, and bounce its cache line between
+/// them, on every validation). Not a power of two: with [`PART_CAP`] it puts
+/// the capacity just past a million.
+const PARTS: usize = 18;
+/// Snapshots per part: 7/8 of 65,536, the most a table of 65,536 slots
+/// holds, so a full part does not double its table for the last few.
+const PART_CAP: usize = 57_344;
+/// Snapshots kept at most: 1,032,192.
+pub const CAPACITY: usize = PARTS * PART_CAP;
 
-/// What the verified-key cache is keyed by: the first 16 bytes of the
-/// SHA-256 of the key's text, instead of the 242 characters themselves.
-///
-/// A hit skips the signature check, so a key of someone's making must never
-/// hit an entry of a genuine key. Entries are made only for keys whose
-/// signature verified (or read from our own database), which no one else can
-/// mint, so finding a collision means a second preimage of one given digest:
-/// about 2^128 SHA-256 computations, out of reach. The birthday bound
-/// (2^64) needs both colliding keys to be chosen freely, and one of them
-/// would have to be a key this server signed. And even a collision would only
-/// be answered with the claims of the genuine key it collides with.
-pub type KeyDigest = [u8; 16];
+/// Former keys remembered per generation (twice as many at most), over 16 parts.
+const FORMER_PARTS: usize = 16;
+const FORMER_PART_CAP: usize = 7_168;
 
-pub fn key_digest(key: &str) -> KeyDigest {
-    let full = Sha256::digest(key.as_bytes());
-    let mut d = [0u8; 16];
-    d.copy_from_slice(&full[..16]);
-    d
+/// A snapshot, and whether it was read since its part was last full.
+struct Cached {
+    snap: LicenseSnapshot,
+    used: AtomicBool,
 }
 
-/// A map that forgets the least recently used entries a generation at a
-/// time, never all at once: entries go into the current generation; when it
-/// is full it becomes the previous one (the older previous one is dropped),
-/// and an entry found only in the previous generation moves back into the
-/// current one. What was used within the last generation is always kept.
-struct Generations<K, V> {
-    current: HashMap<K, V>,
-    previous: HashMap<K, V>,
+impl Cached {
+    /// Not read yet: a license seen once is the first to go.
+    fn new(snap: LicenseSnapshot) -> Cached {
+        Cached { snap, used: AtomicBool::new(false) }
+    }
+}
+
+/// A set that forgets the least recently used digests a generation at a
+/// time, never all at once: digests go into the current generation; when
+/// it is full it becomes the previous one (the older previous one is
+/// dropped), and a digest found only in the previous generation moves back.
+struct Generations {
+    current: HashSet<KeyDigest>,
+    previous: HashSet<KeyDigest>,
     cap: usize,
 }
 
-impl<K: std::hash::Hash + Eq, V: Clone> Generations<K, V> {
+impl Generations {
     fn new(cap: usize) -> Self {
-        Generations { current: HashMap::new(), previous: HashMap::new(), cap }
+        Generations { current: HashSet::new(), previous: HashSet::new(), cap }
     }
 
-    /// The entry in the current generation, without moving anything.
-    fn get_current<Q: std::hash::Hash + Eq + ?Sized>(&self, k: &Q) -> Option<V>
-    where
-        K: std::borrow::Borrow<Q>,
-    {
-        self.current.get(k).cloned()
-    }
-
-    /// The entry wherever it is, moved into the current generation.
-    fn get_promote(&mut self, k: K) -> Option<V> {
-        if let Some(v) = self.current.get(&k) {
-            return Some(v.clone());
+    /// Whether `k` is held, moving it into the current generation.
+    fn contains_promote(&mut self, k: &KeyDigest) -> bool {
+        if self.current.contains(k) {
+            return true;
         }
-        let v = self.previous.remove(&k)?;
-        self.insert(k, v.clone());
-        Some(v)
+        if !self.previous.remove(k) {
+            return false;
+        }
+        self.insert(*k);
+        true
     }
 
-    fn peek(&self, k: &K) -> Option<&V> {
-        self.current.get(k).or_else(|| self.previous.get(k))
-    }
-
-    fn insert(&mut self, k: K, v: V) {
-        if self.current.len() >= self.cap && !self.current.contains_key(&k) {
+    fn insert(&mut self, k: KeyDigest) {
+        if self.current.len() >= self.cap && !self.current.contains(&k) {
             self.previous = std::mem::take(&mut self.current);
         }
         self.previous.remove(&k);
-        self.current.insert(k, v);
+        self.current.insert(k);
     }
 }
 
-/// Each map is split in this many independent parts, each with its own
-/// lock and generations (`GENERATION / SHARDS` entries each): the two
-/// request threads would otherwise take one lock, and bounce its cache line
-/// between them, on every validation.
-const SHARDS: usize = 16;
-
-/// One part of a map, behind its own lock.
-type Part<K, V> = RwLock<Generations<K, V>>;
-
 pub struct LicenseCache {
-    /// Held in the table itself (65 bytes, copied out on a hit): one random
-    /// memory read per lookup instead of two, and no shared counter to bump.
-    verified: Box<[Part<KeyDigest, VerifiedKey>]>,
-    snapshots: Box<[Part<Uuid, Arc<LicenseSnapshot>>]>,
+    parts: Box<[RwLock<HashTable<Cached>>]>,
+    part_cap: usize,
+    hasher: hashbrown::DefaultHashBuilder,
+    former: Box<[RwLock<Generations>]>,
 }
 
 impl Default for LicenseCache {
     fn default() -> Self {
-        LicenseCache::with_shape(GENERATION / SHARDS, SHARDS)
+        LicenseCache::with_shape(PARTS, PART_CAP, FORMER_PART_CAP)
     }
 }
 
 impl LicenseCache {
-    /// `shards` parts of `cap` entries per generation each.
-    fn with_shape(cap: usize, shards: usize) -> Self {
+    /// `parts` parts of `part_cap` snapshots each, and former keys in
+    /// generations of `former_cap` per part.
+    fn with_shape(parts: usize, part_cap: usize, former_cap: usize) -> Self {
         LicenseCache {
-            verified: (0..shards).map(|_| RwLock::new(Generations::new(cap))).collect(),
-            snapshots: (0..shards).map(|_| RwLock::new(Generations::new(cap))).collect(),
+            parts: (0..parts).map(|_| RwLock::new(HashTable::new())).collect(),
+            part_cap,
+            hasher: Default::default(),
+            former: (0..FORMER_PARTS).map(|_| RwLock::new(Generations::new(former_cap))).collect(),
         }
     }
 
-    /// The part a key's digest falls in (a digest's bytes are uniform).
-    fn verified_shard(&self, digest: &KeyDigest) -> &Part<KeyDigest, VerifiedKey> {
-        &self.verified[usize::from(digest[0]) % self.verified.len()]
+    /// The part a license falls in, by the last two bytes of its id (random
+    /// in the UUIDs we make: v4, and v7's `rand_b`), and its hash there.
+    fn part(&self, license_id: &Uuid) -> (&RwLock<HashTable<Cached>>, u64) {
+        let b = license_id.as_bytes();
+        let i = usize::from(u16::from_le_bytes([b[14], b[15]])) % self.parts.len();
+        (&self.parts[i], self.hasher.hash_one(license_id))
     }
 
-    /// The part a license falls in: by the last byte of its id, random in
-    /// the UUIDs we make (v4, and v7's `rand_b`).
-    fn snapshot_shard(&self, license_id: &Uuid) -> &Part<Uuid, Arc<LicenseSnapshot>> {
-        &self.snapshots[usize::from(license_id.as_bytes()[15]) % self.snapshots.len()]
-    }
-
-    /// Mostly a shared lock; a key found only in the older generation takes
-    /// the write lock once to move it back.
-    pub fn verified(&self, key: &str) -> Option<VerifiedKey> {
-        let digest = key_digest(key);
-        let shard = self.verified_shard(&digest);
-        if let Some(v) = shard.read().expect("cache lock").get_current(&digest) {
-            return Some(v);
+    /// The license's snapshot, under a shared lock.
+    pub fn snapshot(&self, license_id: &Uuid) -> Option<LicenseSnapshot> {
+        let (part, hash) = self.part(license_id);
+        let part = part.read().expect("cache lock");
+        let c = part.find(hash, |c| c.snap.license_id == *license_id)?;
+        if !c.used.load(Ordering::Relaxed) {
+            c.used.store(true, Ordering::Relaxed);
         }
-        shard.write().expect("cache lock").get_promote(digest)
-    }
-
-    pub fn remember_verified(&self, key: &str, v: VerifiedKey) -> VerifiedKey {
-        let digest = key_digest(key);
-        self.verified_shard(&digest).write().expect("cache lock").insert(digest, v);
-        v
-    }
-
-    pub fn snapshot(&self, license_id: &Uuid) -> Option<Arc<LicenseSnapshot>> {
-        let shard = self.snapshot_shard(license_id);
-        if let Some(s) = shard.read().expect("cache lock").get_current(license_id) {
-            return Some(s);
-        }
-        shard.write().expect("cache lock").get_promote(*license_id)
+        Some(c.snap.clone())
     }
 
     /// Stores `snap` unless a newer one is already cached; returns the one kept.
@@ -183,22 +149,76 @@ impl LicenseCache {
     /// take does not bump the version (see [`super::seats`]) and only ever
     /// adds a seat, while everything else that changes a license, a freed
     /// seat included, bumps it. So a snapshot read before a take committed
-    /// never hides the take. Its lists are cut to their length first: a seat take pushes onto an
-    /// empty list, which would keep room for four seats (160 bytes, not 40).
-    pub fn store(&self, mut snap: LicenseSnapshot) -> Arc<LicenseSnapshot> {
-        snap.seats.shrink_to_fit();
-        snap.entitlements.shrink_to_fit();
-        snap.product_slug.shrink_to_fit();
-        let mut map = self.snapshot_shard(&snap.license_id).write().expect("cache lock");
-        if let Some(existing) = map.peek(&snap.license_id) {
-            let newer = (existing.version, existing.seats.len()) > (snap.version, snap.seats.len());
-            if newer {
-                return existing.clone();
+    /// never hides the take.
+    pub fn store(&self, snap: LicenseSnapshot) -> LicenseSnapshot {
+        let (part, hash) = self.part(&snap.license_id);
+        let mut part = part.write().expect("cache lock");
+        if let Some(c) = part.find_mut(hash, |c| c.snap.license_id == snap.license_id) {
+            if (c.snap.version, c.snap.seats.len()) > (snap.version, snap.seats.len()) {
+                return c.snap.clone();
             }
+            c.snap = snap.clone();
+            return snap;
         }
-        let snap = Arc::new(snap);
-        map.insert(snap.license_id, snap.clone());
+        if part.len() >= self.part_cap {
+            self.make_room(&mut part);
+        }
+        part.insert_unique(hash, Cached::new(snap.clone()), |c| self.hasher.hash_one(c.snap.license_id));
         snap
+    }
+
+    /// Forgets the snapshots of a full part not read since it was last full
+    /// (and, if that is fewer than an eighth of it, some read since too),
+    /// into a new table of the same size: no slot is left marked deleted,
+    /// which would make the table double at the next insertions.
+    fn make_room(&self, part: &mut HashTable<Cached>) {
+        let unused = part.iter().filter(|c| !c.used.load(Ordering::Relaxed)).count();
+        let mut more = (self.part_cap / 8).max(1).saturating_sub(unused);
+        let mut kept = HashTable::with_capacity(self.part_cap);
+        for c in part.drain() {
+            if !c.used.load(Ordering::Relaxed) {
+                continue;
+            }
+            if more > 0 {
+                more -= 1;
+                continue;
+            }
+            c.used.store(false, Ordering::Relaxed);
+            kept.insert_unique(self.hasher.hash_one(c.snap.license_id), c, |c| self.hasher.hash_one(c.snap.license_id));
+        }
+        *part = kept;
+    }
+
+    /// Snapshots held.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.read().expect("cache lock").len()).sum()
+    }
+
+    /// Whether the license is held, without counting as a read.
+    #[cfg(test)]
+    fn holds(&self, license_id: &Uuid) -> bool {
+        let (part, hash) = self.part(license_id);
+        part.read().unwrap().find(hash, |c| c.snap.license_id == *license_id).is_some()
+    }
+
+    fn former_part(&self, digest: &KeyDigest) -> &RwLock<Generations> {
+        &self.former[usize::from(digest[0]) % self.former.len()]
+    }
+
+    /// Whether `digest` is of a key whose signature verified, not the
+    /// current key of its license (mostly a shared lock).
+    pub fn is_former(&self, digest: &KeyDigest) -> bool {
+        let part = self.former_part(digest);
+        if part.read().expect("cache lock").current.contains(digest) {
+            return true;
+        }
+        part.write().expect("cache lock").contains_promote(digest)
+    }
+
+    /// Remembers a key whose signature verified.
+    pub fn remember_former(&self, digest: KeyDigest) {
+        self.former_part(&digest).write().expect("cache lock").insert(digest);
     }
 }
 
@@ -206,6 +226,7 @@ impl LicenseCache {
 mod tests {
     use super::*;
     use crate::domain::license::LicenseStatus;
+    use crate::domain::validation::{fp_hash, HeldSeat, LicenseTerms, Seats};
 
     /// Counts the bytes the current thread has allocated and not freed (the
     /// unit tests' allocator; other threads' allocations do not disturb it).
@@ -242,122 +263,135 @@ mod tests {
         }
     }
 
-    fn snap(version: i64) -> LicenseSnapshot {
-        LicenseSnapshot {
-            license_id: Uuid::nil(),
-            policy_id: Uuid::nil(),
-            version,
+    fn snap_of(n: u128, version: i64) -> LicenseSnapshot {
+        let terms = LicenseTerms {
             product_id: Uuid::nil(),
             product_slug: "p".into(),
+            policy_id: Uuid::nil(),
             status: LicenseStatus::Active,
-            issued_at: 0,
-            expires_at: 0,
             grace_seconds: 0,
             max_machines: 0,
             is_trial: false,
             entitlements: vec![],
-            seats: vec![],
+        };
+        LicenseSnapshot {
+            license_id: Uuid::from_u128(n),
+            key: [0; 16],
+            version,
+            issued_at: 0,
+            expires_at: 0,
+            terms: terms.shared(),
+            seats: Seats::None,
         }
+    }
+
+    fn seat(n: u128) -> HeldSeat {
+        HeldSeat { fp: fp_hash(&format!("fp-{n}")), id: Uuid::from_u128(n) }
     }
 
     #[test]
     fn older_versions_never_replace_newer() {
         let c = LicenseCache::default();
-        c.store(snap(2));
-        assert_eq!(c.store(snap(1)).version, 2);
-        assert_eq!(c.store(snap(3)).version, 3);
+        c.store(snap_of(0, 2));
+        assert_eq!(c.store(snap_of(0, 1)).version, 2);
+        assert_eq!(c.store(snap_of(0, 3)).version, 3);
         assert_eq!(c.snapshot(&Uuid::nil()).unwrap().version, 3);
     }
 
     #[test]
     fn at_one_version_the_snapshot_with_more_seats_is_newer() {
         let c = LicenseCache::default();
-        let seat = |n: u128| (format!("fp-{n}"), Uuid::from_u128(n));
-        c.store(LicenseSnapshot { seats: vec![seat(1), seat(2)], ..snap(4) });
+        let with = |seats: &[u128], version| LicenseSnapshot {
+            seats: seats.iter().map(|n| seat(*n)).collect(),
+            ..snap_of(0, version)
+        };
+        c.store(with(&[1, 2], 4));
         // Read before the second take committed: kept out.
-        assert_eq!(c.store(LicenseSnapshot { seats: vec![seat(1)], ..snap(4) }).seats.len(), 2);
+        assert_eq!(c.store(with(&[1], 4)).seats.len(), 2);
         assert_eq!(c.snapshot(&Uuid::nil()).unwrap().seats.len(), 2);
         // A free bumps the version: fewer seats, and newer.
-        assert_eq!(c.store(LicenseSnapshot { seats: vec![seat(2)], ..snap(5) }).seats.len(), 1);
-        assert_eq!(c.store(LicenseSnapshot { seats: vec![seat(1), seat(2)], ..snap(4) }).version, 5);
+        assert_eq!(c.store(with(&[2], 5)).seats.len(), 1);
+        assert_eq!(c.store(with(&[1, 2], 4)).version, 5);
     }
 
     #[test]
-    fn recently_used_entries_survive_a_full_cache() {
-        let c = LicenseCache::with_shape(4, 1);
-        let id = |n: u128| Uuid::from_u128(n);
-        let snap_of = |n: u128| LicenseSnapshot { license_id: id(n), ..snap(1) };
+    fn a_full_part_forgets_what_was_not_read_since_it_was_last_full() {
+        let c = LicenseCache::with_shape(1, 8, 4);
+        let id = Uuid::from_u128;
+        for n in 0..8 {
+            c.store(snap_of(n, 1));
+        }
         for n in 0..4 {
-            c.store(snap_of(n));
+            assert!(c.snapshot(&id(n)).is_some());
         }
-        // 0 is used again; then enough new entries fill two generations.
-        for n in 4..8 {
-            assert!(c.snapshot(&id(0)).is_some());
-            c.store(snap_of(n));
+        // Full: the four never read go, the four read stay.
+        c.store(snap_of(8, 1));
+        assert_eq!(c.len(), 5);
+        assert!((0..4).chain([8]).all(|n| c.holds(&id(n))));
+        // The next time it is full, only what was read since stays.
+        for n in 9..12 {
+            c.store(snap_of(n, 1));
         }
-        assert!(c.snapshot(&id(0)).is_some(), "a recently used entry is kept");
-        assert!(c.snapshot(&id(7)).is_some());
-        for n in 8..16 {
-            c.store(snap_of(n));
+        for n in [2, 9] {
+            assert!(c.snapshot(&id(n)).is_some());
         }
-        assert!(c.snapshot(&id(1)).is_none(), "an unused old entry is forgotten");
-        let kept = (0..16).filter(|n| c.snapshot(&id(*n)).is_some()).count();
-        assert!((4..=8).contains(&kept), "{kept}");
-    }
-
-    /// A key of the length and alphabet of a real one, distinct per `n`.
-    fn key(n: u32) -> String {
-        format!("LIC1-{n:0>130}-{:A>103}", n)
-    }
-
-    fn verified_key(n: u32) -> VerifiedKey {
-        VerifiedKey { license_id: Uuid::from_u128(n.into()), product_id: Uuid::nil(), bound_fingerprint: None }
+        c.store(snap_of(12, 1));
+        let kept: Vec<u128> = (0..16).filter(|n| c.holds(&id(*n))).collect();
+        assert_eq!(kept, vec![2, 9, 12]);
+        // Everything read since: an eighth goes all the same, and the table
+        // never grows past its size however long this goes on.
+        for n in 13..18 {
+            c.store(snap_of(n, 1));
+        }
+        let capacity = c.parts[0].read().unwrap().capacity();
+        for round in 0..100u128 {
+            for n in 0..64 {
+                let _ = c.snapshot(&id(n));
+            }
+            c.store(snap_of(100 + round, 1));
+            assert!(c.len() <= 8);
+        }
+        assert_eq!(c.parts[0].read().unwrap().capacity(), capacity);
+        assert!(c.holds(&id(199)), "the newest is kept");
     }
 
     #[test]
-    fn verified_keys_are_found_by_their_digest_only() {
-        let c = LicenseCache::with_shape(4, 1);
-        c.remember_verified(&key(1), verified_key(1));
-        assert_eq!(c.verified(&key(1)).unwrap().license_id, Uuid::from_u128(1));
-        assert!(c.verified(&key(2)).is_none());
+    fn former_keys_are_remembered_by_their_digest_only() {
+        let c = LicenseCache::with_shape(1, 8, 4);
+        let key = |n: u32| format!("LIC1-{n:0>130}-{:A>103}", n);
+        c.remember_former(key_digest(&key(1)));
+        assert!(c.is_former(&key_digest(&key(1))));
+        assert!(!c.is_former(&key_digest(&key(2))));
         // One character changed anywhere is another digest.
         let mut other = key(1).into_bytes();
         other[200] = b'B';
-        assert!(c.verified(std::str::from_utf8(&other).unwrap()).is_none());
-        assert_eq!(key_digest(&key(1)), key_digest(&key(1)));
+        assert!(!c.is_former(&key_digest(std::str::from_utf8(&other).unwrap())));
         assert_eq!(&key_digest("KEY-1")[..], &crate::db::licenses::key_hash("KEY-1")[..]);
-        // Generations work as before: the oldest unused entries go first.
-        for n in 2..12 {
-            c.remember_verified(&key(n), verified_key(n));
+        // The oldest unused go first (each of the 16 parts holds 4 a generation).
+        for n in 2..400 {
+            c.remember_former(key_digest(&key(n)));
         }
-        assert!(c.verified(&key(1)).is_none());
-        assert!(c.verified(&key(11)).is_some());
+        assert!(!c.is_former(&key_digest(&key(1))));
+        assert!(c.is_former(&key_digest(&key(399))));
     }
 
-    /// What an entry costs in bytes asked of the allocator (malloc rounds
-    /// each block up and adds 8 bytes: see the module's note).
+    /// What a license costs once a part is full, in bytes asked of the
+    /// allocator: its table (every slot a 96-byte snapshot, a flag and a
+    /// control byte) over the snapshots it holds; the terms are shared and
+    /// one seat is inline, so nothing else is allocated per license.
     #[test]
     fn entry_sizes() {
-        const N: u32 = 20_000;
-        let keys: Vec<String> = (0..N).map(key).collect();
-        let fingerprints: Vec<String> = (0..N).map(|n| format!("scale-machine-{n}")).collect();
-        let c = LicenseCache::default();
+        let c = LicenseCache::with_shape(1, PART_CAP, FORMER_PART_CAP);
+        c.store(snap_of(0, 1));
         let before = counting::live();
-        for (n, k) in keys.iter().enumerate() {
-            c.remember_verified(k, verified_key(n as u32));
+        for n in 0..PART_CAP as u128 {
+            c.store(LicenseSnapshot { seats: Seats::One(seat(n)), ..snap_of(n, 1) });
         }
-        let verified = (counting::live() - before) / N as isize;
-        let before = counting::live();
-        for (n, fp) in fingerprints.iter().enumerate() {
-            let id = Uuid::from_u128(n as u128);
-            // As a seat take makes it: one seat pushed onto the snapshot read without.
-            let mut s = LicenseSnapshot { license_id: id, product_slug: "scale".into(), ..snap(1) };
-            s.seats.push((fp.clone(), id));
-            c.store(s);
-        }
-        let snapshot = (counting::live() - before) / N as isize;
-        eprintln!("bytes per entry: verified key {verified}, snapshot with one seat {snapshot}");
-        assert!(verified <= 140, "a verified key costs {verified} bytes");
-        assert!(snapshot <= 330, "a snapshot costs {snapshot} bytes");
+        let per_license = (counting::live() - before) / PART_CAP as isize;
+        eprintln!("bytes per cached license: {per_license}");
+        assert_eq!(c.len(), PART_CAP);
+        assert!(per_license <= 125, "a cached license costs {per_license} bytes");
+        // A million fit.
+        const { assert!(CAPACITY >= 1_000_000) };
     }
 }

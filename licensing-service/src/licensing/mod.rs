@@ -9,7 +9,7 @@ pub mod seats;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::Duration;
 
 use keysat_client::{LicenseKey, PublicKey};
@@ -29,7 +29,7 @@ use seats::{Outcome, SeatOp, SeatWriter};
 /// failure of ours.
 #[derive(Debug)]
 pub enum Refusal {
-    Reason { reason: Reason, license: Option<Arc<LicenseSnapshot>> },
+    Reason { reason: Reason, license: Option<LicenseSnapshot> },
     Internal(sqlx::Error),
 }
 
@@ -45,7 +45,7 @@ impl From<Reason> for Refusal {
     }
 }
 
-fn refuse(reason: Reason, license: &Arc<LicenseSnapshot>) -> Refusal {
+fn refuse(reason: Reason, license: &LicenseSnapshot) -> Refusal {
     Refusal::Reason { reason, license: Some(license.clone()) }
 }
 
@@ -71,7 +71,7 @@ pub struct SeatFor<'a> {
 
 /// A successful validation or activation.
 pub struct Granted {
-    pub license: Arc<LicenseSnapshot>,
+    pub license: LicenseSnapshot,
     pub expiry: Expiry,
     pub machine_id: Option<Uuid>,
     /// The seat's row as this call wrote it, when the call took the seat
@@ -95,6 +95,65 @@ pub struct Licensing {
     /// The machine rules of policies, by policy id: read once, replaced when
     /// the operator saves the policy.
     rules: RwLock<HashMap<Uuid, MachineRules>>,
+}
+
+/// A key's claims, read from its text without checking its signature: for a
+/// key already known to be ours by its digest. `None` when the text is not
+/// a key this reads (the full parse then says why).
+fn claims_of(key: &str) -> Option<VerifiedKey> {
+    let rest = key.get(..5).filter(|p| p.eq_ignore_ascii_case("LIC1-")).map(|_| &key[5..])?;
+    let payload = rest.split('-').next()?;
+    // Version, flags, product id, license id, issued at, (v2: expires at), fingerprint hash.
+    let mut b = [0u8; 82];
+    let n = base32_prefix(payload.as_bytes(), &mut b)?;
+    let hash_at = match b[0] {
+        1 => 42,
+        2 => 50,
+        _ => return None,
+    };
+    if n < hash_at + 32 {
+        return None;
+    }
+    let bound = b[1] & keysat_client::FLAG_FINGERPRINT_BOUND != 0;
+    let uuid_at = |i: usize| Uuid::from_bytes(b[i..i + 16].try_into().expect("16 bytes"));
+    Some(VerifiedKey {
+        license_id: uuid_at(18),
+        product_id: uuid_at(2),
+        bound_fingerprint: bound.then(|| b[hash_at..hash_at + 32].try_into().expect("32 bytes")),
+    })
+}
+
+/// Decodes RFC 4648 base32 (either case) until `out` is full or the text
+/// ends; how many bytes were written, `None` at a character outside it.
+fn base32_prefix(text: &[u8], out: &mut [u8]) -> Option<usize> {
+    let (mut acc, mut bits, mut n) = (0u32, 0u32, 0usize);
+    for &c in text {
+        if n == out.len() {
+            break;
+        }
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        acc = (acc << 5 | u32::from(v)) & 0xfff;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out[n] = (acc >> bits) as u8;
+            n += 1;
+        }
+    }
+    Some(n)
+}
+
+/// A key is ours only if it names its license's own product.
+fn ours(claims: VerifiedKey, snapshot: LicenseSnapshot) -> Result<(VerifiedKey, LicenseSnapshot), Refusal> {
+    if snapshot.terms.product_id != claims.product_id {
+        return Err(Reason::NotFound.into());
+    }
+    Ok((claims, snapshot))
 }
 
 /// The first 10 bytes of SHA-256 of a fingerprint: what an air-gapped
@@ -128,27 +187,22 @@ impl Licensing {
         }
     }
 
-    /// Fills the caches from the database after a start, newest licenses
-    /// first, up to one cache generation, so that the first minute after a
-    /// restart answers from memory instead of reading (and verifying) each
-    /// license on first sight. The keys come from our own database, so their
-    /// signatures are not checked again (one that does not parse is
-    /// skipped); a newer snapshot cached meanwhile is never replaced.
+    /// Fills the cache from the database after a start, newest licenses
+    /// first, up to its capacity, so that the first minute after a restart
+    /// answers from memory instead of reading each license on first sight.
+    /// Each snapshot holds the digest of its license's key as stored, so
+    /// those keys are taken as ours without checking their signatures (see
+    /// [`Licensing::resolve`]); a newer snapshot cached meanwhile is never
+    /// replaced.
     pub async fn warm(&self) -> Result<usize, sqlx::Error> {
         const PAGE: i64 = 1000;
         let mut before = i64::MAX;
         let mut warmed = 0;
-        while warmed < cache::GENERATION {
+        while warmed < cache::CAPACITY {
             let page = db::licenses::snapshots_page(&self.db.read, before, PAGE).await?;
             let Some((last, ..)) = page.last() else { break };
             before = *last;
-            for (_, key, snap) in page {
-                if let Ok(parsed) = LicenseKey::parse(&key) {
-                    let p = parsed.payload();
-                    let bound_fingerprint = p.is_fingerprint_bound().then_some(p.fingerprint_hash);
-                    let v = VerifiedKey { license_id: p.license_id, product_id: p.product_id, bound_fingerprint };
-                    self.cache.remember_verified(key.trim(), v);
-                }
+            for (_, snap) in page {
                 self.cache.store(snap);
                 warmed += 1;
             }
@@ -185,63 +239,70 @@ impl Licensing {
 
     /// A script looping activate/deactivate on one key is slowed down; a
     /// seat already held never counts (the hot path never gets here).
-    fn count_seat_change(&self, license: &Arc<LicenseSnapshot>) -> Result<(), Refusal> {
+    fn count_seat_change(&self, license: &LicenseSnapshot) -> Result<(), Refusal> {
         self.seat_changes.check_key(license.license_id).map_err(|_| refuse(Reason::RateLimited, license))
     }
 
     /// Key → verified claims → license snapshot (`bad_format`, `bad_signature`, `not_found`).
     ///
-    /// A key not in the cache is looked up whole in the database first, with
-    /// its license in the same statement: a key stored there is one this
-    /// server signed (as [`Licensing::warm`] relies on too), so its
-    /// signature is not checked again. Past the caches' size (a million
-    /// licenses validated at random), that check was most of what a miss
-    /// cost. Any other key — a former key of a license whose terms changed
-    /// since, or one of someone's making — has its signature checked.
-    pub async fn resolve(&self, key: &str) -> Result<(VerifiedKey, Arc<LicenseSnapshot>), Refusal> {
+    /// Nearly always one lookup: the license the key names, whose snapshot
+    /// holds the digest of its current key as stored. A key with that
+    /// digest is one this server signed (the database is what we trust, as
+    /// [`Licensing::warm`] does), so its signature is not checked again and
+    /// its claims are read from its text. So are those of a key remembered
+    /// as verified (a former key of a license whose terms changed since).
+    ///
+    /// Any other key is looked up whole in the database, with its license
+    /// in the same statement; one found there is ours. Only a key found
+    /// nowhere — a former key not remembered, or one of someone's making —
+    /// has its signature checked (then it is remembered).
+    pub async fn resolve(&self, key: &str) -> Result<(VerifiedKey, LicenseSnapshot), Refusal> {
         let key = key.trim();
-        let mut read = None;
-        let verified = match self.cache.verified(key) {
-            Some(v) => v,
-            None => {
-                let parsed = LicenseKey::parse(key).map_err(|_| Reason::BadFormat)?;
-                let p = parsed.payload();
-                let claims = VerifiedKey {
-                    license_id: p.license_id,
-                    product_id: p.product_id,
-                    bound_fingerprint: p.is_fingerprint_bound().then_some(p.fingerprint_hash),
-                };
-                let mut conn = self.db.read.acquire().await?;
-                match db::licenses::snapshot_by_key(&mut conn, key).await? {
-                    Some(s) if s.license_id == claims.license_id => read = Some(s),
-                    _ => parsed.verify(&self.public_key).map_err(|_| Reason::BadSignature)?,
+        let digest = cache::key_digest(key);
+        if let Some(claims) = claims_of(key) {
+            if let Some(snap) = self.cache.snapshot(&claims.license_id) {
+                if snap.key == digest || self.cache.is_former(&digest) {
+                    return ours(claims, snap);
                 }
-                self.cache.remember_verified(key, claims)
             }
+        }
+        let parsed = LicenseKey::parse(key).map_err(|_| Reason::BadFormat)?;
+        let p = parsed.payload();
+        let claims = VerifiedKey {
+            license_id: p.license_id,
+            product_id: p.product_id,
+            bound_fingerprint: p.is_fingerprint_bound().then_some(p.fingerprint_hash),
         };
+        let mut read = None;
+        if !self.cache.is_former(&digest) {
+            let mut conn = self.db.read.acquire().await?;
+            match db::licenses::snapshot_by_key(&mut conn, key).await? {
+                Some(s) if s.license_id == claims.license_id => read = Some(s),
+                _ => {
+                    parsed.verify(&self.public_key).map_err(|_| Reason::BadSignature)?;
+                    self.cache.remember_former(digest);
+                }
+            }
+        }
         // Read with the key just now, else cached, else read by the license's id.
         let snapshot = if let Some(s) = read {
             self.cache.store(s)
-        } else if let Some(s) = self.cache.snapshot(&verified.license_id) {
+        } else if let Some(s) = self.cache.snapshot(&claims.license_id) {
             s
         } else {
             let mut conn = self.db.read.acquire().await?;
-            match db::licenses::snapshot(&mut conn, verified.license_id).await? {
+            match db::licenses::snapshot(&mut conn, claims.license_id).await? {
                 Some(s) => self.cache.store(s),
                 None => return Err(Reason::NotFound.into()),
             }
         };
-        // A key is ours only if it names the license's own product.
-        if snapshot.product_id != verified.product_id {
-            return Err(Reason::NotFound.into());
-        }
-        Ok((verified, snapshot))
+        ours(claims, snapshot)
     }
 
     /// Status, product, expiry and the key's own fingerprint binding.
     fn check(
         verified: &VerifiedKey,
-        license: &Arc<LicenseSnapshot>,
+        license: &LicenseSnapshot,
         product_slug: Option<&str>,
         fingerprint: Option<&str>,
         now: i64,
@@ -318,7 +379,7 @@ impl Licensing {
     /// The seat `machine` holds, or a new one if the rules allow.
     async fn hold_seat(
         &self,
-        license: Arc<LicenseSnapshot>,
+        license: LicenseSnapshot,
         expiry: Expiry,
         machine: &SeatFor<'_>,
         now: i64,
@@ -341,7 +402,7 @@ impl Licensing {
         license_id: Uuid,
         machine: &SeatFor<'_>,
         now: i64,
-    ) -> Result<(Arc<LicenseSnapshot>, Uuid, Option<Taken>), Refusal> {
+    ) -> Result<(LicenseSnapshot, Uuid, Option<Taken>), Refusal> {
         let op = SeatOp::Take {
             license_id,
             fingerprint: machine.fingerprint.to_owned(),
@@ -366,7 +427,7 @@ impl Licensing {
         license_id: Uuid,
         reason: &str,
         audit: Option<db::audit::NewAudit<'_>>,
-    ) -> Result<Option<Arc<LicenseSnapshot>>, sqlx::Error> {
+    ) -> Result<Option<LicenseSnapshot>, sqlx::Error> {
         let now = now_unix();
         let snap = match audit {
             None => {
@@ -405,11 +466,7 @@ impl Licensing {
     /// Bumps the license version, reads its snapshot inside the transaction,
     /// commits, and publishes the snapshot to the cache. Every change to a
     /// license or its machines ends here.
-    pub async fn commit_change(
-        &self,
-        mut tx: Tx,
-        license_id: Uuid,
-    ) -> Result<Option<Arc<LicenseSnapshot>>, sqlx::Error> {
+    pub async fn commit_change(&self, mut tx: Tx, license_id: Uuid) -> Result<Option<LicenseSnapshot>, sqlx::Error> {
         let snap = seats::bumped(&mut tx, license_id).await?;
         tx.commit().await?;
         Ok(snap.map(|s| self.cache.store(s)))
@@ -440,5 +497,53 @@ impl Licensing {
         result: &'static str,
     ) {
         self.events.push(&HotEvent { license_id, machine_id, fingerprint, result }, client_ip, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    /// What [`claims_of`] reads from a key's text is what the full parse
+    /// reads, for both payload versions, bound or not, in either case.
+    #[test]
+    fn claims_read_from_the_text_are_the_parsed_ones() {
+        let signer = SigningKey::from_bytes(&[7; 32]);
+        for (version, flags) in [(1u8, 0u8), (1, 1), (2, 0), (2, 1), (2, 3)] {
+            let payload = keysat_client::Payload {
+                version,
+                flags,
+                product_id: Uuid::new_v4(),
+                license_id: Uuid::new_v4(),
+                issued_at: 1_700_000_000,
+                expires_at: if version == 2 { 1_800_000_000 } else { 0 },
+                fingerprint_hash: [9; 32],
+                entitlements: if version == 2 { vec!["pro".into()] } else { vec![] },
+            };
+            let key = if version == 2 {
+                keysat_client::sign(&payload, &signer).unwrap().to_string()
+            } else {
+                // Version 1 is only read now: its 74 bytes, signed as such.
+                let mut b = vec![1, flags];
+                b.extend_from_slice(payload.product_id.as_bytes());
+                b.extend_from_slice(payload.license_id.as_bytes());
+                b.extend_from_slice(&payload.issued_at.to_be_bytes());
+                b.extend_from_slice(&payload.fingerprint_hash);
+                let sig = ed25519_dalek::Signer::sign(&signer, &b).to_bytes();
+                let b32 = data_encoding::BASE32_NOPAD;
+                format!("LIC1-{}-{}", b32.encode(&b), b32.encode(&sig))
+            };
+            for text in [key.clone(), key.to_lowercase()] {
+                let parsed = LicenseKey::parse(&text).unwrap();
+                let p = parsed.payload();
+                let c = claims_of(&text).unwrap();
+                assert_eq!((c.license_id, c.product_id), (p.license_id, p.product_id), "{version} {flags}");
+                assert_eq!(c.bound_fingerprint, p.is_fingerprint_bound().then_some(p.fingerprint_hash));
+            }
+        }
+        for junk in ["", "LIC1-", "LIC2-AAAA-AAAA", "LIC1-AA!A-AAAA", "LIC1-AAAAAAAA-AAAA", "KEY-1"] {
+            assert!(claims_of(junk).is_none(), "{junk}");
+        }
     }
 }

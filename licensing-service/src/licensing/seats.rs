@@ -16,11 +16,11 @@ use sqlx::Sqlite;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::db::machines::Machine;
+use crate::db::machines::{FreedSeats, Machine};
 use crate::db::{self, Conn, Db, GroupTx, Tx};
 use crate::delivery::events::{activation_events, deactivation_event};
 use crate::domain::machine_rules::MachineRules;
-use crate::domain::validation::{LicenseSnapshot, Reason, Seat};
+use crate::domain::validation::{fp_hash, HeldSeat, LicenseSnapshot, Reason, Seat};
 
 /// Most changes in one transaction.
 const MAX_GROUP: usize = 256;
@@ -169,10 +169,7 @@ async fn apply_group(
             SeatOp::Free { machine_id, license_id, reason, now } => {
                 // A free reads the license back from the database: what the group holds goes first.
                 group.flush(&mut tx, false).await?;
-                let fingerprint = group
-                    .fresh
-                    .get(license_id)
-                    .and_then(|l| l.seats.iter().find(|(_, id)| id == machine_id).map(|(fp, _)| fp.clone()));
+                let fingerprint = group.fresh.get(license_id).and_then(|l| l.seats.fp_of(*machine_id));
                 let snap = free(&mut tx, *machine_id, *license_id, reason, None, *now, quiet).await?;
                 if let Some(snap) = &snap {
                     group.fresh.insert(*license_id, snap.clone());
@@ -233,7 +230,7 @@ struct Group {
     fresh: HashMap<Uuid, LicenseSnapshot>,
     rules: HashMap<Uuid, MachineRules>,
     /// The newest freed seat of each (license, fingerprint) taken in the group.
-    freed: HashMap<(Uuid, String), (Uuid, i64)>,
+    freed: FreedSeats,
     /// New seats not yet written, each with its lapse timeout.
     new_seats: Vec<(Machine, i64)>,
     /// Seats taken anew, to tell (`machine.activated`), and when.
@@ -256,7 +253,7 @@ impl Group {
         let mut group = Group {
             fresh: HashMap::new(),
             rules: HashMap::new(),
-            freed: HashMap::new(),
+            freed: FreedSeats::new(),
             new_seats: Vec::new(),
             activated: Vec::new(),
             now: 0,
@@ -269,7 +266,7 @@ impl Group {
         let ids: HashSet<Uuid> = takes.iter().map(|(id, _)| *id).collect();
         let (views, freed) = db::licenses::seat_group(conn, begin, ids, &takes).await?;
         for view in views {
-            group.rules.insert(view.snap.policy_id, view.rules);
+            group.rules.insert(view.snap.terms.policy_id, view.rules);
             group.fresh.insert(view.snap.license_id, view.snap);
         }
         group.freed = freed;
@@ -293,15 +290,16 @@ impl Group {
             Err(reason) => return Ok(Outcome::Refused(reason, fresh.clone())),
             Ok(Seat::Take) => {}
         }
-        let rules = self.rules.get(&fresh.policy_id).copied().unwrap_or_default();
-        if fresh.is_trial {
-            let holder = db::seat_rules::trial_holder(&mut *tx, fresh.product_id, seat.prefix).await?;
+        let rules = self.rules.get(&fresh.terms.policy_id).copied().unwrap_or_default();
+        if fresh.terms.is_trial {
+            let holder = db::seat_rules::trial_holder(&mut *tx, fresh.terms.product_id, seat.prefix).await?;
             if rules.one_trial_per_machine && holder.is_some_and(|h| h != license_id) {
                 return Ok(Outcome::Refused(Reason::TrialAlreadyUsed, fresh.clone()));
             }
-            db::seat_rules::record_trial(tx, fresh.product_id, seat.prefix, license_id, now).await?;
+            db::seat_rules::record_trial(tx, fresh.terms.product_id, seat.prefix, license_id, now).await?;
         }
-        let freed = self.freed.remove(&(license_id, seat.fingerprint.to_owned()));
+        let fp = fp_hash(seat.fingerprint);
+        let freed = self.freed.remove(&(license_id, fp));
         let machine = db::machines::Machine {
             id: freed.map_or_else(Uuid::now_v7, |(id, _)| id),
             license_id,
@@ -333,7 +331,7 @@ impl Group {
             self.activated.push(machine.clone());
         }
         self.now = self.now.max(now);
-        fresh.seats.push((machine.fingerprint, machine.id));
+        fresh.seats.push(HeldSeat { fp, id: machine.id });
         let taken = Taken { at: now, lapse_after: rules.seat_timeout_seconds, changes: self.changes };
         Ok(Outcome::Seat(fresh.clone(), machine.id, Some(taken)))
     }

@@ -5,7 +5,6 @@
 //! (`domain::machine_rules`) set the limits.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use keysat_client::{sign_activation, ActivationChallenge, ActivationGrant, Lease, SignedLease};
 use serde_json::json;
@@ -43,7 +42,7 @@ fn internal(e: keysat_client::Error) -> Refusal {
 /// The window a lease or grant issued now may cover, or `expired` when the
 /// license has nothing left.
 async fn window(s: &Core, g: &Granted, now: i64) -> Result<(MachineRules, i64), Refusal> {
-    let rules = s.licensing.rules_of(g.license.policy_id).await?;
+    let rules = s.licensing.rules_of(g.license.terms.policy_id).await?;
     let end = lease_end(now, rules.lease_seconds, usable_until(g))
         .ok_or(Refusal::Reason { reason: Reason::Expired, license: Some(g.license.clone()) })?;
     Ok((rules, end))
@@ -65,12 +64,12 @@ pub async fn lease(
     let (_, end) = window(s, &granted, now).await?;
     let l = &granted.license;
     let lease = Lease {
-        product_id: l.product_id,
+        product_id: l.terms.product_id,
         license_id: l.license_id,
         issued_at: unix(now),
         expires_at: unix(end),
         fingerprint_hash: keysat_client::fingerprint_hash(fingerprint),
-        entitlements: l.entitlements.clone(),
+        entitlements: l.terms.entitlements.clone(),
     };
     let code = SignedLease::sign(&lease, &s.signer).map_err(internal)?.to_lease_string();
     Ok(Leased { granted, code, expires_at: end })
@@ -102,7 +101,7 @@ pub async fn activate_offline(
     let grant = ActivationGrant {
         issued_at: unix(now),
         expires_at: unix(end),
-        entitlements: granted.license.entitlements.clone(),
+        entitlements: granted.license.terms.entitlements.clone(),
     };
     let code = sign_activation(challenge, &grant, &s.signer).map_err(internal)?;
     let machine_id = granted.machine_id.unwrap_or_default();
@@ -125,7 +124,7 @@ pub async fn activate_offline(
 
 /// A license's machines as its holder sees them, and what they may still free.
 pub struct SeatList {
-    pub license: Arc<LicenseSnapshot>,
+    pub license: LicenseSnapshot,
     pub machines: Vec<Machine>,
     pub rules: MachineRules,
     /// Self-service frees left in the current 30 days.
@@ -138,7 +137,7 @@ pub struct SeatList {
 /// `POST /v1/machines/list` and the `/seats` page: the key's active machines.
 pub async fn list(s: &Core, key: &str) -> Result<SeatList, Refusal> {
     let (_, license) = s.licensing.resolve(key).await?;
-    let rules = s.licensing.rules_of(license.policy_id).await?;
+    let rules = s.licensing.rules_of(license.terms.policy_id).await?;
     let now = now_unix();
     let machines: Vec<Machine> =
         db::machines::for_license(&s.db.read, license.license_id).await?.into_iter().filter(|m| m.active).collect();
@@ -158,14 +157,14 @@ pub enum FreeTarget {
 /// What a buyer's free did.
 pub enum BuyerFree {
     Freed {
-        license: Arc<LicenseSnapshot>,
+        license: LicenseSnapshot,
         machines: Vec<Uuid>,
         resets_left: i64,
     },
     /// Past `self_reset_limit`: nothing changed; the next free is possible
     /// at `next_reset_at` (`None` when the tier allows none).
     LimitReached {
-        license: Arc<LicenseSnapshot>,
+        license: LicenseSnapshot,
         next_reset_at: Option<i64>,
     },
 }
@@ -178,7 +177,7 @@ pub enum BuyerFree {
 /// up. The operator's frees (admin API) are never limited.
 pub async fn free_by_buyer(s: &Core, key: &str, target: FreeTarget) -> Result<BuyerFree, Refusal> {
     let (_, license) = s.licensing.resolve(key).await?;
-    let rules = s.licensing.rules_of(license.policy_id).await?;
+    let rules = s.licensing.rules_of(license.terms.policy_id).await?;
     let id = license.license_id;
     let now = now_unix();
     let mut tx = s.db.begin().await?;

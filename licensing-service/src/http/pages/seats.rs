@@ -144,7 +144,7 @@ fn render(
     let page = SeatsPage {
         chrome: Chrome::new(s),
         can_free: list.is_some_and(|l| l.resets_left > 0),
-        seats: list.map(|l| super::seats(l.license.max_machines)).unwrap_or_default(),
+        seats: list.map(|l| super::seats(l.license.terms.max_machines)).unwrap_or_default(),
         key,
         error: error.as_ref().map(super::errors::for_form),
         notice,

@@ -77,12 +77,12 @@ pub fn seat_answer(result: &Result<Granted, Refusal>) -> Answer<'static> {
             ok: true,
             machine_id: g.machine_id,
             active_count: Some(g.license.seats.len() as u64),
-            max_machines: Some(seats(g.license.max_machines)),
+            max_machines: Some(seats(g.license.terms.max_machines)),
             ..Answer::default()
         },
         Err(Refusal::Reason { reason, license }) => Answer {
             active_count: Some(license.as_ref().map_or(0, |l| l.seats.len() as u64)),
-            max_machines: Some(license.as_ref().map_or(0, |l| seats(l.max_machines))),
+            max_machines: Some(license.as_ref().map_or(0, |l| seats(l.terms.max_machines))),
             ..refusal(*reason)
         },
         Err(Refusal::Internal(_)) => Answer::default(),
@@ -126,7 +126,7 @@ pub struct Lapse {
 
 async fn lapse(s: &AppState, result: &Result<Granted, Refusal>) -> Result<Lapse, ApiError> {
     let Ok(g) = result else { return Ok(Lapse { seat_lapses_at: None }) };
-    let timeout = s.licensing.rules_of(g.license.policy_id).await?.seat_timeout_seconds;
+    let timeout = s.licensing.rules_of(g.license.terms.policy_id).await?.seat_timeout_seconds;
     let at = (timeout > 0 && g.machine_id.is_some()).then(|| Timestamp(crate::domain::now_unix() + timeout));
     Ok(Lapse { seat_lapses_at: at })
 }
@@ -258,7 +258,7 @@ async fn self_service_reply(
             let answer = Answer {
                 ok: true,
                 active_count: Some(license.seats.len() as u64),
-                max_machines: Some(seats(license.max_machines)),
+                max_machines: Some(seats(license.terms.max_machines)),
                 ..Answer::default()
             };
             (answer, extra)

@@ -124,9 +124,9 @@ impl<'a> From<&'a SeatList> for ListAnswer<'a> {
         ListAnswer {
             ok: true,
             license_id: l.license.license_id,
-            status: l.license.status.as_str(),
+            status: l.license.terms.status.as_str(),
             active_count: l.machines.len() as u64,
-            max_machines: seats(l.license.max_machines),
+            max_machines: seats(l.license.terms.max_machines),
             machines: l.machines.iter().map(|m| MachineItem::new(m, timeout)).collect(),
             self_reset_limit: l.rules.self_reset_limit,
             resets_left: l.resets_left,

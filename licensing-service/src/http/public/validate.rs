@@ -73,17 +73,17 @@ fn granted(g: &Granted) -> Answer<'_> {
         ok: true,
         status: Some(Cow::Borrowed("active")),
         license_id: Some(l.license_id),
-        product_id: Some(l.product_id),
-        product_slug: Some(Cow::Borrowed(&l.product_slug)),
+        product_id: Some(l.terms.product_id),
+        product_slug: Some(Cow::Borrowed(&l.terms.product_slug)),
         issued_at: Some(unix(l.issued_at)),
         // With issued_at set, a perpetual license's expiry is written as null.
         expires_at: unix_or_never(l.expires_at),
         grace_until,
         in_grace_period: Some(grace_until.is_some()),
-        is_trial: Some(l.is_trial),
-        entitlements: Some(Cow::Borrowed(&l.entitlements)),
+        is_trial: Some(l.terms.is_trial),
+        entitlements: Some(Cow::Borrowed(&l.terms.entitlements)),
         machine_id: g.machine_id,
-        max_machines: Some(seats(l.max_machines)),
+        max_machines: Some(seats(l.terms.max_machines)),
         ..Answer::default()
     }
 }
@@ -129,31 +129,33 @@ pub async fn validate(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use serde_json::{json, Value};
     use uuid::Uuid;
 
     use super::*;
     use crate::domain::license::LicenseStatus;
-    use crate::domain::validation::LicenseSnapshot;
+    use crate::domain::validation::{LicenseSnapshot, LicenseTerms, Seats};
 
-    fn snapshot(expires_at: i64) -> Arc<LicenseSnapshot> {
-        Arc::new(LicenseSnapshot {
-            license_id: Uuid::from_u128(1),
-            policy_id: Uuid::from_u128(9),
-            version: 1,
+    fn snapshot(expires_at: i64) -> LicenseSnapshot {
+        let terms = LicenseTerms {
             product_id: Uuid::from_u128(2),
             product_slug: "demo-app".into(),
+            policy_id: Uuid::from_u128(9),
             status: LicenseStatus::Active,
-            issued_at: 1_700_000_000,
-            expires_at,
             grace_seconds: 604_800,
             max_machines: 3,
             is_trial: false,
             entitlements: vec!["pro".into()],
-            seats: vec![],
-        })
+        };
+        LicenseSnapshot {
+            license_id: Uuid::from_u128(1),
+            key: [0; 16],
+            version: 1,
+            issued_at: 1_700_000_000,
+            expires_at,
+            terms: terms.shared(),
+            seats: Seats::None,
+        }
     }
 
     fn written(answer: &Answer<'_>) -> Value {
