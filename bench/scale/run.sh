@@ -108,6 +108,21 @@ total() { awk '/requests in/ {print $1}' <<<"$1"; }
 # A measured run's failed answers: printed on its line, and counted (in a
 # file: each call runs in a subshell) so the bench fails at the end if any.
 non2xx() { awk '/Non-2xx/ {print $5}' <<<"$1" | tee -a "$data/non2xx"; }
+# What the timed runs do not read: the answers. Keys picked at random, each
+# with the fingerprint the runs send for it, must be ok and name a seat, and
+# no seat is taken for them (after the walk every key holds its own).
+answers() {
+  local good=0 i k body before
+  before=$(stat_of active_machines)
+  for _ in $(seq 20); do
+    i=$(( (RANDOM * 32768 + RANDOM) % n + 1 ))
+    k=$(sed -n "${i}p" "$SCALE_KEYS")
+    body=$(curl -fsS -H 'Content-Type: application/json' \
+      -d "{\"key\":\"$k\",\"fingerprint\":\"scale-machine-$i\",\"product_slug\":\"scale\"}" "$base/v1/validate")
+    if grep -q '"ok":true' <<<"$body" && grep -q '"machine_id"' <<<"$body"; then good=$(( good + 1 )); fi
+  done
+  echo "$good of 20 ok with a seat (active machines $before, then $(stat_of active_machines))"
+}
 healthz() { wrk -t$threads -c$conns -d${hsecs}s --latency "$base/healthz"; }
 
 spawn; wait_up
@@ -173,6 +188,7 @@ line "validation events dropped (warm)" "$(( d2 - d1 )) (cold walk: $(( d1 - d0 
 line "bytes kept per warm validation" "$(( (k3 - k2) / $(total "$wout") ))"
 line "RSS after validating" "$(rss)"
 line "  of which" "$(awk '/RssAnon|RssFile|RssShmem/ {printf "%s %.1f MB ", $1, $2/1024}' "/proc/$pid/status")"
+line "answers (sampled after warm)" "$(answers)"
 
 # The buyer pages (a browser asks for HTML), against healthz in the same stretch.
 hout=$(healthz); h3=$(rps "$hout")
@@ -195,6 +211,7 @@ rout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d10s --latency -s "$here/keys.lu
 rr=$(rps "$rout")
 line "warm validate, next 10 s" "$rr req/s = $(ratio "$rr" "$h2") x healthz, p99 $(p99 "$rout")"
 line "RSS after restart runs" "$(rss)"
+line "answers (sampled after restart)" "$(answers)"
 
 # Fulfillment of paid invoices: demo mode (the simulated provider), N_PAY
 # pending invoices opened (not timed), then all paid at once.
