@@ -12,7 +12,10 @@ pub struct EventKey {
     pub license_id: Option<Uuid>,
     /// The seat the request used, when it holds one.
     pub machine_id: Option<Uuid>,
-    pub fingerprint: Option<String>,
+    /// The caller's fingerprint when no seat names it: a call that holds a
+    /// seat is written with its machine's fingerprint, read when written (so
+    /// a tally in memory costs no copy of it).
+    pub fingerprint: Option<Box<str>>,
     pub result: &'static str,
 }
 
@@ -32,7 +35,11 @@ pub async fn insert_batch(tx: &mut Tx, at: i64, events: &[(EventKey, EventTally)
         q.push_values(chunk, |mut b, (k, t)| {
             b.push_bind(at)
                 .push_bind(k.license_id.map(|u| u.to_string()))
-                .push_bind(k.fingerprint.clone())
+                .push("COALESCE(")
+                .push_bind_unseparated(k.fingerprint.as_deref().map(str::to_owned))
+                .push_unseparated(", (SELECT fingerprint FROM machines WHERE id = ")
+                .push_bind_unseparated(k.machine_id.map(|u| u.to_string()))
+                .push_unseparated("))")
                 .push_bind(t.last_ip.to_string())
                 .push_bind(k.result)
                 .push_bind(t.count)

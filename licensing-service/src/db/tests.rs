@@ -295,7 +295,7 @@ async fn maintained_counts_equal_the_rows() {
     let rows: Vec<_> = (0..5)
         .map(|i| {
             let key = events::EventKey { license_id: None, machine_id: None, fingerprint: None, result: "ok" };
-            let key = events::EventKey { fingerprint: Some(format!("fp-{i}")), ..key };
+            let key = events::EventKey { fingerprint: Some(format!("fp-{i}").into()), ..key };
             (key, events::EventTally { count: 1, ip_count: 1, last_ip: ip })
         })
         .collect();
@@ -502,6 +502,50 @@ fn take_at_now(l: &licenses::License, fp: &str) -> crate::licensing::seats::Seat
         platform: None,
         now: NOW,
     }
+}
+
+/// A call that holds a seat is tallied without its fingerprint and written
+/// with its machine's; a refusal without a seat keeps the one it sent.
+#[tokio::test]
+async fn a_seat_holders_calls_are_logged_with_its_machines_fingerprint() {
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let l = license(&policy);
+    let m = machines::Machine {
+        id: Uuid::new_v4(),
+        license_id: l.id,
+        fingerprint: "fp-seat".into(),
+        hostname: None,
+        platform: None,
+        active: true,
+        activated_at: NOW,
+        last_seen_at: NOW,
+        deactivated_at: None,
+        deactivation_reason: None,
+    };
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &l).await.unwrap();
+    machines::insert_many(&mut tx, &[(m.clone(), 0)], false).await.unwrap();
+    let ip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let tally = events::EventTally { count: 2, ip_count: 1, last_ip: ip };
+    let held = events::EventKey { license_id: Some(l.id), machine_id: Some(m.id), fingerprint: None, result: "ok" };
+    let refused = events::EventKey {
+        machine_id: None,
+        fingerprint: Some("fp-other".into()),
+        result: "too_many_machines",
+        ..held.clone()
+    };
+    events::insert_batch(&mut tx, NOW, &[(held, tally.clone()), (refused, tally)]).await.unwrap();
+    tx.commit().await.unwrap();
+    let rows: Vec<(Option<String>, String, i64)> =
+        sqlx::query_as("SELECT fingerprint, result, count FROM validation_events ORDER BY id")
+            .fetch_all(&db.read)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![(Some("fp-seat".into()), "ok".into(), 2), (Some("fp-other".into()), "too_many_machines".into(), 2)]
+    );
 }
 
 /// A key the caches do not hold: one stored whole is answered from its row
