@@ -90,18 +90,7 @@ async fn licenses_machines_and_snapshots_read_back() {
     let (_dir, db) = open().await;
     let (_, policy) = catalog(&db).await;
     let l = license(&policy);
-    let m = machines::Machine {
-        id: Uuid::new_v4(),
-        license_id: l.id,
-        fingerprint: "fp-1".into(),
-        hostname: Some("host".into()),
-        platform: None,
-        active: true,
-        activated_at: NOW,
-        last_seen_at: NOW,
-        deactivated_at: None,
-        deactivation_reason: None,
-    };
+    let m = machines::Machine { hostname: Some("host".into()), ..seat(&l, "fp-1") };
     let mut tx = db.begin().await.unwrap();
     licenses::insert(&mut tx, &l).await.unwrap();
     machines::insert_many(&mut tx, &[(m.clone(), 0)], false).await.unwrap();
@@ -134,6 +123,22 @@ async fn licenses_machines_and_snapshots_read_back() {
     assert_eq!(seat.deactivation_reason.as_deref(), Some("test"));
     assert_eq!(stored_id(&db, "licenses", l.id).await.0, "text");
     assert_eq!(stored_id(&db, "machines", m.id).await.0, "text");
+}
+
+/// An active seat of `l`, taken at `NOW`.
+fn seat(l: &licenses::License, fingerprint: &str) -> machines::Machine {
+    machines::Machine {
+        id: Uuid::new_v4(),
+        license_id: l.id,
+        fingerprint: fingerprint.into(),
+        hostname: None,
+        platform: None,
+        active: true,
+        activated_at: NOW,
+        last_seen_at: NOW,
+        deactivated_at: None,
+        deactivation_reason: None,
+    }
 }
 
 fn code(product_id: Uuid) -> codes::DiscountCode {
@@ -266,18 +271,7 @@ async fn maintained_counts_equal_the_rows() {
     for i in 0..3 {
         let l = licenses::License { license_key: format!("KEY-{i}"), ..license(&policy) };
         licenses::insert(&mut tx, &l).await.unwrap();
-        let m = machines::Machine {
-            id: Uuid::new_v4(),
-            license_id: l.id,
-            fingerprint: format!("fp-{i}"),
-            hostname: None,
-            platform: None,
-            active: true,
-            activated_at: NOW,
-            last_seen_at: NOW,
-            deactivated_at: None,
-            deactivation_reason: None,
-        };
+        let m = seat(&l, &format!("fp-{i}"));
         machines::insert_many(&mut tx, &[(m.clone(), 0)], false).await.unwrap();
         seats.push(m);
     }
@@ -511,18 +505,7 @@ async fn a_seat_holders_calls_are_logged_with_its_machines_fingerprint() {
     let (_dir, db) = open().await;
     let (_, policy) = catalog(&db).await;
     let l = license(&policy);
-    let m = machines::Machine {
-        id: Uuid::new_v4(),
-        license_id: l.id,
-        fingerprint: "fp-seat".into(),
-        hostname: None,
-        platform: None,
-        active: true,
-        activated_at: NOW,
-        last_seen_at: NOW,
-        deactivated_at: None,
-        deactivation_reason: None,
-    };
+    let m = seat(&l, "fp-seat");
     let mut tx = db.begin().await.unwrap();
     licenses::insert(&mut tx, &l).await.unwrap();
     machines::insert_many(&mut tx, &[(m.clone(), 0)], false).await.unwrap();
