@@ -6,11 +6,12 @@
 //! never sees state older than the last commit that finished updating the
 //! cache.
 //!
-//! Sized for a million active licenses: [`CAPACITY`] snapshots, at about
-//! 105 bytes each (`entry_sizes` below: the 96-byte snapshot and a flag side
-//! by side in the table, its terms shared with the other licenses of its
-//! tier, one seat inline), so about 124 MB once full, and 10–15 MB at
-//! 100,000 licenses (the tables grow as they fill). Past it, the least
+//! Sized for a million active licenses: [`CAPACITY`] snapshots, each a
+//! 105-byte slot in its part's table (the 96-byte snapshot, a flag and a
+//! control byte; its terms shared with the other licenses of its tier, one
+//! seat inline), 119 bytes a license once a part is full (`entry_sizes`
+//! below), so 123 MB for the whole capacity, and about 15 MB at 100,000
+//! licenses (the tables grow as they fill). Past it, the least
 //! recently used go first: a part that is full forgets the snapshots not
 //! read since it was last full (at least an eighth of it), never all at
 //! once. A license not cached is read on use (see
