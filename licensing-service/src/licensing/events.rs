@@ -2,9 +2,7 @@
 //! heartbeat is folded in memory at once into a tally per (license, machine,
 //! fingerprint, result), and one task writes them: each shard's tallies once
 //! per fold interval (`KEYSAT_ACTIVITY_FOLD_SECONDS`, the shards' turns
-//! spread over it so no second writes them all; a shard that holds
-//! [`WRITE_EARLY`] tallies is written at the next second, so memory stays
-//! bounded when a million machines call within one interval), and every second the
+//! spread over it so no second writes them all), and every second the
 //! last-seen times of the machines heard from — a floating seat's at once
 //! (it lapses on it), any other seat's only when it is older than
 //! `KEYSAT_LAST_SEEN_RESOLUTION_SECONDS` (so a busy machine's row is not
@@ -41,12 +39,6 @@ const SHARDS: usize = 32;
 const SHARD_KEYS: usize = 16_384;
 /// Distinct client addresses told apart per tally (`ip_count` saturates here).
 const MAX_IPS: usize = 64;
-/// Tallies a shard holds before it is written at the next tick, its turn
-/// or not: so many distinct machines call within one fold interval (a
-/// million, say) that waiting for the turn would hold them all in memory.
-/// Below 14,336 (7/8 of 16,384), what a table of 16,384 slots holds, with
-/// room for a second's new tallies: all shards together stay under ~60 MB.
-const WRITE_EARLY: usize = 12_288;
 /// Most rows written per transaction.
 const MAX_BATCH: usize = 16_384;
 
@@ -194,13 +186,13 @@ impl Folds {
         }
     }
 
-    /// The tallies of the shards `due` picks (by index and tallies held), leaving them empty.
-    fn take(&self, due: impl Fn(usize, usize) -> bool) -> Vec<(EventKey, Pending)> {
+    /// The tallies of the shards `due` picks, leaving them empty.
+    fn take(&self, due: impl Fn(usize) -> bool) -> Vec<(EventKey, Pending)> {
         let mut out = Vec::new();
         for (i, shard) in self.shards.iter().enumerate() {
-            let mut shard = shard.lock().expect("event fold lock");
-            if due(i, shard.tallies.len()) {
-                out.extend(std::mem::take(&mut shard.tallies));
+            if due(i) {
+                let map = std::mem::take(&mut shard.lock().expect("event fold lock").tallies);
+                out.extend(map);
             }
         }
         out
@@ -260,12 +252,6 @@ impl EventQueue {
 /// shards' turns spread evenly over the interval.
 fn turn(i: usize, fold_seconds: u32) -> u64 {
     (i as u64 * u64::from(fold_seconds)) / SHARDS as u64
-}
-
-/// Whether shard `i`, holding `held` tallies, is written at `tick`: at its
-/// turn, or when it holds too many to wait for it.
-fn due(i: usize, held: usize, tick: u64, fold_seconds: u32) -> bool {
-    turn(i, fold_seconds) == tick % u64::from(fold_seconds) || held >= WRITE_EARLY
 }
 
 /// Seats whose last-seen time needs no write before a given second: those
@@ -330,7 +316,8 @@ async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Re
             }
         }
         tick += 1;
-        let tallies = q.folds.take(|i, held| closing || due(i, held, tick, fold));
+        let now_turn = tick % u64::from(fold);
+        let tallies = q.folds.take(|i| closing || turn(i, fold) == now_turn);
         flush(&db, &q, &mut quiet, tallies, cadence.last_seen_resolution_seconds).await;
         if closing {
             break;
@@ -425,8 +412,8 @@ mod tests {
         for i in 0..many {
             folds.add(&key(&format!("x{i}"), None), 1, ip(1), None);
         }
-        let all = folds.take(|_, _| true);
-        assert!(folds.take(|_, _| true).is_empty());
+        let all = folds.take(|_| true);
+        assert!(folds.take(|_| true).is_empty());
         assert_eq!(folds.take_seen(), (vec![seat], vec![(taken, row)]));
         let (seen_now, taken_now) = folds.take_seen();
         assert!(seen_now.is_empty() && taken_now.is_empty());
@@ -505,17 +492,6 @@ mod tests {
             return;
         }
         panic!("lapse timeouts kept changing");
-    }
-
-    #[test]
-    fn a_shard_holding_too_many_tallies_is_written_before_its_turn() {
-        let fold = 60;
-        let (mine, other) = (turn(5, fold), turn(5, fold) + 1);
-        assert!(due(5, 0, mine, fold) && due(5, 0, mine + 60, fold));
-        assert!(!due(5, WRITE_EARLY - 1, other, fold));
-        assert!(due(5, WRITE_EARLY, other, fold));
-        // Under the bound, the tables of all shards stay at 16,384 slots.
-        const { assert!(WRITE_EARLY < 16_384 * 7 / 8) };
     }
 
     #[test]
