@@ -102,19 +102,22 @@ pub struct Licensing {
 /// a key this reads (the full parse then says why).
 fn claims_of(key: &str) -> Option<VerifiedKey> {
     let rest = key.get(..5).filter(|p| p.eq_ignore_ascii_case("LIC1-")).map(|_| &key[5..])?;
-    let payload = rest.split('-').next()?;
-    // Version, flags, product id, license id, issued at, (v2: expires at), fingerprint hash.
+    let payload = rest.split('-').next()?.as_bytes();
+    // Version, flags, product id, license id, issued at, (v2: expires at), fingerprint hash:
+    // the first 34 bytes (55 characters), and the hash only for a bound key.
     let mut b = [0u8; 82];
-    let n = base32_prefix(payload.as_bytes(), &mut b)?;
+    if base32_prefix(payload, &mut b[..34])? < 34 {
+        return None;
+    }
     let hash_at = match b[0] {
         1 => 42,
         2 => 50,
         _ => return None,
     };
-    if n < hash_at + 32 {
+    let bound = b[1] & keysat_client::FLAG_FINGERPRINT_BOUND != 0;
+    if bound && base32_prefix(payload, &mut b[..hash_at + 32])? < hash_at + 32 {
         return None;
     }
-    let bound = b[1] & keysat_client::FLAG_FINGERPRINT_BOUND != 0;
     let uuid_at = |i: usize| Uuid::from_bytes(b[i..i + 16].try_into().expect("16 bytes"));
     Some(VerifiedKey {
         license_id: uuid_at(18),
