@@ -19,8 +19,8 @@ use super::license::LicenseStatus;
 /// collision means a second preimage of one given digest: about 2^128
 /// SHA-256 computations, out of reach. The birthday bound (2^64) needs both
 /// colliding keys to be chosen freely, and one of them would have to be a
-/// key this server signed. And even a collision would only be answered with
-/// the claims of the genuine key it collides with.
+/// key this server signed. (A collision would matter: the hot path reads a
+/// known key's claims, its fingerprint binding included, from its text.)
 pub type KeyDigest = [u8; 16];
 
 pub fn key_digest(key: &str) -> KeyDigest {
