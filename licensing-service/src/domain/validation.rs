@@ -180,9 +180,8 @@ impl LicenseSnapshot {
         }
     }
 
-    /// The seat decision for `fingerprint`.
-    pub fn seat_for(&self, fingerprint: &str) -> Result<Seat<Uuid>, Reason> {
-        let fp = fp_hash(fingerprint);
+    /// The seat decision for the fingerprint hashed as `fp` ([`fp_hash`]).
+    pub fn seat_for(&self, fp: FpHash) -> Result<Seat<Uuid>, Reason> {
         seat_for(self.terms.max_machines, self.seats.as_slice().iter().map(|s| (s.fp, s.id)), &fp)
     }
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::db::{self, Db, Tx};
 use crate::domain::machine_rules::MachineRules;
 use crate::domain::now_unix;
-use crate::domain::validation::{check_license, Expiry, LicenseSnapshot, Reason, Seat};
+use crate::domain::validation::{check_license, fp_hash, Expiry, LicenseSnapshot, Reason, Seat};
 use crate::ratelimit::RateLimiter;
 use cache::{LicenseCache, VerifiedKey};
 use events::{EventQueue, HotEvent};
@@ -262,9 +262,11 @@ impl Licensing {
     pub async fn resolve(&self, key: &str) -> Result<(VerifiedKey, LicenseSnapshot), Refusal> {
         let key = key.trim();
         let digest = cache::key_digest(key);
+        // Asked at most once: `None` until it is.
+        let mut former = None;
         if let Some(claims) = claims_of(key) {
             if let Some(snap) = self.cache.snapshot(&claims.license_id) {
-                if snap.key == digest || self.cache.is_former(&digest) {
+                if snap.key == digest || *former.insert(self.cache.is_former(&digest)) {
                     return ours(claims, snap);
                 }
             }
@@ -277,7 +279,7 @@ impl Licensing {
             bound_fingerprint: p.is_fingerprint_bound().then_some(p.fingerprint_hash),
         };
         let mut read = None;
-        if !self.cache.is_former(&digest) {
+        if !former.unwrap_or_else(|| self.cache.is_former(&digest)) {
             let mut conn = self.db.read.acquire().await?;
             match db::licenses::snapshot_by_key(&mut conn, key).await? {
                 Some(s) if s.license_id == claims.license_id => read = Some(s),
@@ -387,7 +389,7 @@ impl Licensing {
         machine: &SeatFor<'_>,
         now: i64,
     ) -> Result<Granted, Refusal> {
-        match license.seat_for(machine.fingerprint).map_err(|r| refuse(r, &license))? {
+        match license.seat_for(fp_hash(machine.fingerprint)).map_err(|r| refuse(r, &license))? {
             Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: None }),
             Seat::Take => {
                 self.count_seat_change(&license)?;

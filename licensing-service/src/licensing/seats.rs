@@ -285,7 +285,8 @@ impl Group {
         quiet_seconds: i64,
     ) -> Result<Outcome, sqlx::Error> {
         let Some(fresh) = self.fresh.get_mut(&license_id) else { return Ok(Outcome::NotFound) };
-        match fresh.seat_for(seat.fingerprint) {
+        let fp = fp_hash(seat.fingerprint);
+        match fresh.seat_for(fp) {
             Ok(Seat::Held(id)) => return Ok(Outcome::Seat(fresh.clone(), id, None)),
             Err(reason) => return Ok(Outcome::Refused(reason, fresh.clone())),
             Ok(Seat::Take) => {}
@@ -298,7 +299,6 @@ impl Group {
             }
             db::seat_rules::record_trial(tx, fresh.terms.product_id, seat.prefix, license_id, now).await?;
         }
-        let fp = fp_hash(seat.fingerprint);
         let freed = self.freed.remove(&(license_id, fp));
         let machine = db::machines::Machine {
             id: freed.map_or_else(Uuid::now_v7, |(id, _)| id),
