@@ -9,7 +9,7 @@ use crate::domain::catalog::{FiatPrice, Policy, Product};
 use crate::domain::discount::{Code, Kind, Rules};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::license::LicenseStatus;
-use crate::domain::validation::{fp_hash, key_digest, HeldSeat};
+use crate::domain::validation::{fp_hash, key_digest, HeldSeat, LicenseSnapshot};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -479,11 +479,7 @@ async fn a_seat_taken_twice_at_once_is_taken_once_and_held_once() {
 /// An active license (not a trial) of the catalogue, inserted.
 async fn active_license(db: &Db) -> licenses::License {
     let (_, policy) = catalog(db).await;
-    let l = licenses::License { status: LicenseStatus::Active, is_trial: false, ..license(&policy) };
-    let mut tx = db.begin().await.unwrap();
-    licenses::insert(&mut tx, &l).await.unwrap();
-    tx.commit().await.unwrap();
-    l
+    new_license(db, &policy, false).await
 }
 
 /// A seat take of `l` by machine `fp`, at `NOW`.
@@ -495,7 +491,153 @@ fn take_at_now(l: &licenses::License, fp: &str) -> crate::licensing::seats::Seat
         hostname: None,
         platform: None,
         now: NOW,
+        seen: None,
     }
+}
+
+/// A take of `l` by machine `fp` at `NOW`, decided on the snapshot `seen`
+/// (what the hot path sends: the writer first tries it without a read).
+fn take_seen(l: &licenses::License, fp: &str, seen: &LicenseSnapshot) -> crate::licensing::seats::SeatOp {
+    match take_at_now(l, fp) {
+        crate::licensing::seats::SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now, .. } => {
+            let seen = Some(seen.clone());
+            crate::licensing::seats::SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now, seen }
+        }
+        other => other,
+    }
+}
+
+/// `l`'s snapshot as stored, with a grace the database does not hold: an
+/// answer carrying that grace was made from the caller's snapshot (a take
+/// written without a read), one with the stored grace from a fresh read.
+async fn marked_snapshot(db: &Db, l: &licenses::License) -> LicenseSnapshot {
+    let mut conn = db.read.acquire().await.unwrap();
+    let mut snap = licenses::snapshot(&mut conn, l.id).await.unwrap().unwrap();
+    let t = &snap.terms;
+    let terms = crate::domain::validation::LicenseTerms {
+        product_id: t.product_id,
+        product_slug: t.product_slug.clone(),
+        policy_id: t.policy_id,
+        status: t.status,
+        grace_seconds: MARK,
+        max_machines: t.max_machines,
+        is_trial: t.is_trial,
+        entitlements: t.entitlements.clone(),
+    };
+    snap.terms = terms.shared();
+    snap
+}
+const MARK: i64 = 424_242;
+
+/// A license of `policy` (a trial or not), active, inserted under its own key.
+async fn new_license(db: &Db, policy: &Policy, is_trial: bool) -> licenses::License {
+    let id = Uuid::new_v4();
+    let key = format!("KEY-{id}");
+    let l = licenses::License { id, license_key: key, status: LicenseStatus::Active, is_trial, ..license(policy) };
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &l).await.unwrap();
+    tx.commit().await.unwrap();
+    l
+}
+
+async fn active_seats(db: &Db, l: &licenses::License) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM machines WHERE license_id = ? AND active = 1")
+        .bind(l.id.to_string())
+        .fetch_one(&db.read)
+        .await
+        .unwrap()
+}
+
+/// Takes decided on a snapshot are written without a read while the
+/// database agrees, and go the long way where it does not: a cap reached by
+/// seats the snapshot does not show, a freed seat of the same machine
+/// (taken again, not added), a license changed since (its version).
+#[tokio::test]
+async fn takes_are_written_without_a_read_only_where_the_database_agrees() {
+    use crate::domain::validation::Reason;
+    use crate::licensing::seats::{Outcome, SeatOp, SeatWriter};
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let writer = SeatWriter::start(db.clone(), 0);
+
+    // Agreed: written from the snapshot, with the seats as stored after it.
+    let l = new_license(&db, &policy, false).await;
+    let seen = marked_snapshot(&db, &l).await;
+    let Ok(Outcome::Seat(snap, id, Some(taken))) = writer.apply(take_seen(&l, "a", &seen)).await else {
+        panic!("taken");
+    };
+    assert_eq!(snap.terms.grace_seconds, MARK, "written without a read");
+    assert_eq!((snap.seats.len(), snap.seat_of("a")), (1, Some(id)));
+    assert_eq!((taken.at, taken.lapse_after), (NOW, 0));
+
+    // The cap (2) reached by a seat the snapshot does not show: refused on a fresh read.
+    let Ok(Outcome::Seat(..)) = writer.apply(take_at_now(&l, "b")).await else { panic!("second seat") };
+    let Ok(Outcome::Refused(Reason::TooManyMachines, snap)) = writer.apply(take_seen(&l, "c", &seen)).await else {
+        panic!("the cap holds");
+    };
+    assert_eq!((snap.terms.grace_seconds, snap.seats.len()), (l.grace_seconds, 2));
+    assert_eq!(active_seats(&db, &l).await, 2);
+
+    // A freed seat of the same machine: its row is taken again.
+    let Ok(Outcome::Freed(Some(after))) =
+        writer.apply(SeatOp::Free { machine_id: id, license_id: l.id, reason: "test".into(), now: NOW }).await
+    else {
+        panic!("freed");
+    };
+    let seen = LicenseSnapshot { terms: seen.terms.clone(), ..after };
+    let Ok(Outcome::Seat(snap, again, Some(_))) = writer.apply(take_seen(&l, "a", &seen)).await else {
+        panic!("taken again");
+    };
+    assert_eq!((again, snap.terms.grace_seconds), (id, l.grace_seconds));
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM machines").fetch_one(&db.read).await.unwrap();
+    assert_eq!(rows, 2, "no row added");
+
+    // Changed since the snapshot (a version later): the long way.
+    let l = new_license(&db, &policy, false).await;
+    let seen = marked_snapshot(&db, &l).await;
+    sqlx::query("UPDATE licenses SET version = version + 1 WHERE id = ?")
+        .bind(l.id.to_string())
+        .execute(&db.write)
+        .await
+        .unwrap();
+    let Ok(Outcome::Seat(snap, ..)) = writer.apply(take_seen(&l, "a", &seen)).await else { panic!("taken") };
+    assert_eq!((snap.version, snap.terms.grace_seconds), (seen.version + 1, l.grace_seconds));
+}
+
+/// A group tries one take per license without a read: of five takes of one
+/// license queued at once, the first, and the rest the long way, on a view
+/// that holds it (two seats, the cap). A trial always goes the long way,
+/// which remembers its machine (one trial per machine).
+#[tokio::test]
+async fn a_group_takes_one_seat_per_license_without_a_read_and_no_trial() {
+    use crate::domain::validation::Reason;
+    use crate::licensing::seats::{Outcome, SeatWriter};
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let writer = SeatWriter::start(db.clone(), 0);
+    let l = new_license(&db, &policy, false).await;
+    let seen = marked_snapshot(&db, &l).await;
+    let fps = ["p", "q", "r", "s", "t"];
+    let answers = futures::future::join_all(fps.iter().map(|fp| writer.apply(take_seen(&l, fp, &seen)))).await;
+    let marks: Vec<Option<bool>> = answers
+        .iter()
+        .map(|a| match a {
+            Ok(Outcome::Seat(snap, ..)) => Some(snap.terms.grace_seconds == MARK),
+            Ok(Outcome::Refused(Reason::TooManyMachines, _)) => None,
+            _ => panic!("a seat or the cap"),
+        })
+        .collect();
+    assert_eq!(marks, vec![Some(true), Some(false), None, None, None]);
+    assert_eq!(active_seats(&db, &l).await, 2);
+
+    let t = new_license(&db, &policy, true).await;
+    let seen = marked_snapshot(&db, &t).await;
+    let Ok(Outcome::Seat(snap, ..)) = writer.apply(take_seen(&t, "trial-machine", &seen)).await else {
+        panic!("trial seat");
+    };
+    assert_eq!(snap.terms.grace_seconds, t.grace_seconds);
+    let trials: i64 = sqlx::query_scalar("SELECT count(*) FROM trial_machines").fetch_one(&db.read).await.unwrap();
+    assert_eq!(trials, 1);
 }
 
 /// A call that holds a seat is tallied without its fingerprint and written

@@ -393,7 +393,7 @@ impl Licensing {
             Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: None }),
             Seat::Take => {
                 self.count_seat_change(&license)?;
-                let (license, machine_id, seat_taken) = self.take_seat(license.license_id, machine, now).await?;
+                let (license, machine_id, seat_taken) = self.take_seat(license, machine, now).await?;
                 Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken })
             }
         }
@@ -404,17 +404,18 @@ impl Licensing {
     /// row written when taken now, `None` when that view already held it.
     async fn take_seat(
         &self,
-        license_id: Uuid,
+        license: LicenseSnapshot,
         machine: &SeatFor<'_>,
         now: i64,
     ) -> Result<(LicenseSnapshot, Uuid, Option<Taken>), Refusal> {
         let op = SeatOp::Take {
-            license_id,
+            license_id: license.license_id,
             fingerprint: machine.fingerprint.to_owned(),
             prefix: machine.prefix.unwrap_or_else(|| fingerprint_prefix(machine.fingerprint)),
             hostname: machine.hostname.map(str::to_owned),
             platform: machine.platform.map(str::to_owned),
             now,
+            seen: Some(license),
         };
         match self.seats.apply(op).await? {
             Outcome::Seat(snap, machine_id, taken) => Ok((self.cache.store(snap), machine_id, taken)),

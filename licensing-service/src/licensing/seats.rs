@@ -7,7 +7,10 @@
 //! shared (see [`Group`]): each statement crosses to SQLite's worker thread
 //! and back, so statements per group, not per change, set the pace. If the
 //! group's transaction fails, each change is retried alone, so one failure
-//! never fails the others.
+//! never fails the others. Before that, each license's first take whose
+//! caller decided on a snapshot is tried without reading anything, in one
+//! statement that writes it only where the database agrees with the
+//! decision ([`db::machines::take_unread`]); the rest go the long way.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,6 +23,7 @@ use crate::db::machines::{FreedSeats, Machine};
 use crate::db::{self, Conn, Db, GroupTx, Tx};
 use crate::delivery::events::{activation_events, deactivation_event};
 use crate::domain::machine_rules::MachineRules;
+use crate::domain::outbox::EventType;
 use crate::domain::validation::{fp_hash, HeldSeat, LicenseSnapshot, Reason, Seat};
 
 /// Most changes in one transaction.
@@ -41,6 +45,9 @@ pub enum SeatOp {
         hostname: Option<String>,
         platform: Option<String>,
         now: i64,
+        /// The license as the caller decided on it: with it, the take is
+        /// first tried without reading anything (see [`take_unread`]).
+        seen: Option<LicenseSnapshot>,
     },
     Free {
         machine_id: Uuid,
@@ -106,23 +113,29 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(SeatOp, Reply)>, quiet: i64) {
     let mut held = None;
     let mut served = 0;
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let ops: Vec<&SeatOp> = group.iter().map(|(op, _)| op).collect();
-        let result = apply_group(&db, &mut held, &ops, quiet).await;
-        match result {
-            Ok(outcomes) => {
-                for ((_, reply), outcome) in group.drain(..).zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
+        // First the takes that need nothing read, then the rest the long way.
+        let mut done = take_unread(&db, &mut held, &group).await;
+        let rest: Vec<usize> = (0..group.len()).filter(|i| done[*i].is_none()).collect();
+        if !rest.is_empty() {
+            let ops: Vec<&SeatOp> = rest.iter().map(|i| &group[*i].0).collect();
+            match apply_group(&db, &mut held, &ops, quiet).await {
+                Ok(outcomes) => {
+                    for (i, outcome) in rest.iter().zip(outcomes) {
+                        done[*i] = Some(Ok(outcome));
+                    }
+                }
+                Err(e) => {
+                    if rest.len() > 1 {
+                        tracing::warn!(error = %e, changes = rest.len(), "a group of seat changes failed; applying each alone");
+                    }
+                    for (i, op) in rest.iter().zip(ops) {
+                        done[*i] = Some(apply_group(&db, &mut held, &[op], quiet).await.map(|mut o| o.remove(0)));
+                    }
                 }
             }
-            Err(e) => {
-                if group.len() > 1 {
-                    tracing::warn!(error = %e, changes = group.len(), "a group of seat changes failed; applying each alone");
-                }
-                for (op, reply) in group.drain(..) {
-                    let one = apply_group(&db, &mut held, &[&op], quiet).await.map(|mut o| o.remove(0));
-                    let _ = reply.send(one);
-                }
-            }
+        }
+        for ((_, reply), outcome) in group.drain(..).zip(done) {
+            let _ = reply.send(outcome.expect("every change of the group is answered"));
         }
         // Never wait for the next change holding the connection.
         served += 1;
@@ -130,6 +143,80 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(SeatOp, Reply)>, quiet: i64) {
             (held, served) = (None, 0);
         }
     }
+}
+
+/// The first try of a group (when it holds no free, and no endpoint may
+/// want `machine.activated`): each license's first take whose caller
+/// decided on a snapshot, written in one statement without reading the
+/// license ([`db::machines::take_unread`], where the database checks that
+/// the decision still holds). Answers the takes written; `None` for the
+/// rest (and for all of them if the statement failed), which go the long way.
+async fn take_unread(
+    db: &Db,
+    held: &mut Option<PoolConnection<Sqlite>>,
+    group: &[(SeatOp, Reply)],
+) -> Vec<Option<Result<Outcome, sqlx::Error>>> {
+    let mut done: Vec<Option<Result<Outcome, sqlx::Error>>> = group.iter().map(|_| None).collect();
+    if group.iter().any(|(op, _)| matches!(op, SeatOp::Free { .. }))
+        || db::outbox::may_be_wanted(EventType::MachineActivated)
+    {
+        return done;
+    }
+    let mut licenses = HashSet::new();
+    let (mut tried, mut takes) = (Vec::new(), Vec::new());
+    for (i, (op, _)) in group.iter().enumerate() {
+        // Only a license's first take in the group, so no take passes one queued before it.
+        let SeatOp::Take { license_id, fingerprint, hostname, platform, now, seen, .. } = op else { continue };
+        if !licenses.insert(*license_id) {
+            continue;
+        }
+        let Some(seen) = seen.as_ref().filter(|seen| !seen.terms.is_trial) else { continue };
+        tried.push(i);
+        takes.push(db::machines::Unread {
+            id: Uuid::now_v7(),
+            license_id: *license_id,
+            version: seen.version,
+            fingerprint,
+            hostname: hostname.as_deref(),
+            platform: platform.as_deref(),
+            now: *now,
+        });
+    }
+    if tried.is_empty() {
+        return done;
+    }
+    let changes = db::machines::lapse_changes();
+    let mut tx = match held.take() {
+        Some(conn) => GroupTx::on(conn),
+        None => match GroupTx::acquire(db).await {
+            Ok(tx) => tx,
+            Err(_) => return done,
+        },
+    };
+    let written = match db::machines::take_unread(tx.begun(), &takes).await {
+        Ok(written) => {
+            tx.ended();
+            *held = tx.release();
+            written
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "seat takes without a read failed; taking them the long way");
+            tx.rollback().await;
+            return done;
+        }
+    };
+    let by_id: HashMap<Uuid, (i64, Vec<(String, Uuid)>)> =
+        written.into_iter().map(|(id, lapse_after, seats)| (id, (lapse_after, seats))).collect();
+    for (i, take) in tried.into_iter().zip(takes) {
+        let (SeatOp::Take { seen: Some(seen), .. }, _) = &group[i] else { continue };
+        if let Some((lapse_after, seats)) = by_id.get(&take.id) {
+            let mut snap = seen.clone();
+            snap.seats = seats.iter().map(|(fp, id)| HeldSeat { fp: fp_hash(fp), id: *id }).collect();
+            let taken = Taken { at: take.now, lapse_after: *lapse_after, changes };
+            done[i] = Some(Ok(Outcome::Seat(snap, take.id, Some(taken))));
+        }
+    }
+    done
 }
 
 /// Applies a group in one transaction: on `held`, the writer's connection
@@ -161,7 +248,7 @@ async fn apply_group(
     let mut out = Vec::with_capacity(ops.len());
     for op in ops {
         out.push(match op {
-            SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now } => {
+            SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now, .. } => {
                 let machine =
                     NewSeat { fingerprint, prefix, hostname: hostname.as_deref(), platform: platform.as_deref() };
                 group.take(&mut tx, *license_id, &machine, *now, quiet).await?
@@ -194,7 +281,7 @@ async fn apply_takes(tx: &mut GroupTx, ops: &[&SeatOp], quiet: i64) -> Result<Ve
     let mut group = Group::read(tx.begun(), true, ops).await?;
     let mut out = Vec::with_capacity(ops.len());
     for op in ops {
-        if let SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now } = op {
+        if let SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now, .. } = op {
             let machine = NewSeat { fingerprint, prefix, hostname: hostname.as_deref(), platform: platform.as_deref() };
             out.push(group.take(tx.conn(), *license_id, &machine, *now, quiet).await?);
         }
