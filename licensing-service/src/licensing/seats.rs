@@ -173,7 +173,7 @@ async fn take_unread(
         let Some(seen) = seen.as_ref().filter(|seen| !seen.terms.is_trial) else { continue };
         tried.push(i);
         takes.push(db::machines::Unread {
-            id: Uuid::now_v7(),
+            id: crate::domain::new_id(),
             license_id: *license_id,
             version: seen.version,
             fingerprint,
@@ -309,7 +309,7 @@ struct NewSeat<'a> {
 /// A take does not bump the license's version: a take only ever adds a seat,
 /// so between two versions the snapshot with more seats is the newer (the
 /// cache's rule, [`super::cache::LicenseCache::store`]); a free, which
-/// removes one, bumps it. A new seat's id is a UUIDv7, so the rows and their
+/// removes one, bumps it. A new seat's id is time-ordered ([`crate::domain::new_id`]), so the rows and their
 /// id index grow at one end instead of at a random page each (what a take
 /// writes to the WAL is what the writer's pace is made of).
 struct Group {
@@ -388,7 +388,7 @@ impl Group {
         }
         let freed = self.freed.remove(&(license_id, fp));
         let machine = db::machines::Machine {
-            id: freed.map_or_else(Uuid::now_v7, |(id, _)| id),
+            id: freed.map_or_else(crate::domain::new_id, |(id, _)| id),
             license_id,
             fingerprint: seat.fingerprint.to_string(),
             hostname: seat.hostname.map(str::to_owned),
