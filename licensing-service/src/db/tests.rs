@@ -498,13 +498,11 @@ fn take_at_now(l: &licenses::License, fp: &str) -> crate::licensing::seats::Seat
 /// A take of `l` by machine `fp` at `NOW`, decided on the snapshot `seen`
 /// (what the hot path sends: the writer first tries it without a read).
 fn take_seen(l: &licenses::License, fp: &str, seen: &LicenseSnapshot) -> crate::licensing::seats::SeatOp {
-    match take_at_now(l, fp) {
-        crate::licensing::seats::SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now, .. } => {
-            let seen = Some(seen.clone());
-            crate::licensing::seats::SeatOp::Take { license_id, fingerprint, prefix, hostname, platform, now, seen }
-        }
-        other => other,
+    let mut op = take_at_now(l, fp);
+    if let crate::licensing::seats::SeatOp::Take { seen: decided_on, .. } = &mut op {
+        *decided_on = Some(seen.clone());
     }
+    op
 }
 
 /// `l`'s snapshot as stored, with a grace the database does not hold: an
