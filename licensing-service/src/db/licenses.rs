@@ -10,7 +10,7 @@ use super::policies::RulesColumns;
 use super::{Conn, Hyphenated, Tx};
 use crate::domain::license::LicenseStatus;
 use crate::domain::machine_rules::MachineRules;
-use crate::domain::validation::{fp_hash, key_digest, HeldSeat, KeyDigest, LicenseSnapshot, LicenseTerms};
+use crate::domain::validation::{fp_hash, key_digest, KeyDigest, LicenseSnapshot, LicenseTerms, Seats};
 
 /// A license as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -283,10 +283,12 @@ pub async fn snapshots_page(
 
 /// The columns of a snapshot, its seats as one JSON array (`[[fingerprint, machine id], …]`, in the
 /// order they were taken): one statement, so a snapshot is never torn between two reads.
-const SNAPSHOT_COLUMNS: &str = "l.id, l.policy_id, l.version, l.product_id, p.slug AS product_slug, l.status, \
-    l.issued_at, l.expires_at, l.grace_seconds, l.max_machines, l.is_trial, l.entitlements, l.key_hash, \
-    (SELECT json_group_array(json_array(m.fingerprint, m.id) ORDER BY m.activated_at, m.id) FROM machines m \
-     WHERE m.license_id = l.id AND m.active = 1) AS seats";
+const SNAPSHOT_COLUMNS: &str = concat!(
+    "l.id, l.policy_id, l.version, l.product_id, p.slug AS product_slug, l.status, \
+     l.issued_at, l.expires_at, l.grace_seconds, l.max_machines, l.is_trial, l.entitlements, l.key_hash, ",
+    held_seats_json!("l.id"),
+    " AS seats"
+);
 const SNAPSHOT_FROM: &str = "FROM licenses l JOIN products p ON p.id = l.product_id";
 
 #[derive(sqlx::FromRow)]
@@ -398,7 +400,7 @@ impl SnapshotRow {
             issued_at: self.issued_at,
             expires_at: self.expires_at,
             terms: terms.shared(),
-            seats: seats.iter().map(|(fp, id)| HeldSeat { fp: fp_hash(fp), id: *id }).collect(),
+            seats: Seats::of_rows(&seats),
         }
     }
 }

@@ -9,6 +9,7 @@ use sqlx::{Executor, Sqlite};
 use uuid::Uuid;
 
 use super::{Conn, Hyphenated, Tx};
+use crate::domain::validation::Seats;
 
 /// A machine as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -102,9 +103,8 @@ pub struct Unread<'a> {
 }
 
 /// What [`take_unread`] wrote for one take: the row's id, its lapse timeout,
-/// and the license's seats right after it (`[fingerprint, machine id]`, in
-/// the order they were taken).
-pub type UnreadSeat = (Uuid, i64, Vec<(String, Uuid)>);
+/// and the license's seats right after it.
+pub type UnreadSeat = (Uuid, i64, Seats);
 
 /// Takes these seats, at most one per license, in one transaction begun
 /// and committed with the statement (one round trip to SQLite's worker
@@ -118,7 +118,8 @@ pub type UnreadSeat = (Uuid, i64, Vec<(String, Uuid)>);
 /// is not in the answer: the caller takes it the long way, on a fresh read.
 /// With one take per license, each count is the one its insert follows.
 pub async fn take_unread(conn: &mut Conn, takes: &[Unread<'_>]) -> Result<Vec<UnreadSeat>, sqlx::Error> {
-    const SQL: &str = "BEGIN IMMEDIATE; \
+    const SQL: &str = concat!(
+        "BEGIN IMMEDIATE; \
          INSERT OR IGNORE INTO machines (id, license_id, fingerprint, hostname, platform, active, activated_at, \
          last_seen_at, lapse_after) \
          SELECT j.value ->> 0, l.id, j.value ->> 2, j.value ->> 3, j.value ->> 4, 1, j.value ->> 5, j.value ->> 5, \
@@ -129,10 +130,10 @@ pub async fn take_unread(conn: &mut Conn, takes: &[Unread<'_>]) -> Result<Vec<Un
               < l.max_machines) \
          AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.license_id = l.id AND m.fingerprint = j.value ->> 2 \
               AND m.active = 0) \
-         RETURNING id, lapse_after, (SELECT json_group_array(json_array(m.fingerprint, m.id) \
-              ORDER BY m.activated_at, m.id) FROM machines m WHERE m.license_id = machines.license_id \
-              AND m.active = 1) AS seats; \
-         COMMIT";
+         RETURNING id, lapse_after, ",
+        held_seats_json!("machines.license_id"),
+        " AS seats; COMMIT"
+    );
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(try_from = "Hyphenated")]
@@ -147,7 +148,7 @@ pub async fn take_unread(conn: &mut Conn, takes: &[Unread<'_>]) -> Result<Vec<Un
         .collect();
     let written: Vec<Row> =
         sqlx::query_as(SQL).bind(serde_json::Value::Array(rows).to_string()).fetch_all(&mut *conn).await?;
-    Ok(written.into_iter().map(|r| (r.id, r.lapse_after, r.seats)).collect())
+    Ok(written.into_iter().map(|r| (r.id, r.lapse_after, Seats::of_rows(&r.seats))).collect())
 }
 
 /// Takes a freed seat's row again.

@@ -61,6 +61,12 @@ pub enum Seats {
 }
 
 impl Seats {
+    /// Seats as the database answers them (`[fingerprint, machine id]`, in
+    /// the order they were taken), each fingerprint hashed.
+    pub fn of_rows(rows: &[(String, Uuid)]) -> Seats {
+        rows.iter().map(|(fp, id)| HeldSeat { fp: fp_hash(fp), id: *id }).collect()
+    }
+
     pub fn as_slice(&self) -> &[HeldSeat] {
         match self {
             Seats::None => &[],

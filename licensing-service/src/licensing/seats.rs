@@ -24,7 +24,7 @@ use crate::db::{self, Conn, Db, GroupTx, Tx};
 use crate::delivery::events::{activation_events, deactivation_event};
 use crate::domain::machine_rules::MachineRules;
 use crate::domain::outbox::EventType;
-use crate::domain::validation::{fp_hash, HeldSeat, LicenseSnapshot, Reason, Seat};
+use crate::domain::validation::{fp_hash, HeldSeat, LicenseSnapshot, Reason, Seat, Seats};
 
 /// Most changes in one transaction.
 const MAX_GROUP: usize = 256;
@@ -205,14 +205,13 @@ async fn take_unread(
             return done;
         }
     };
-    let by_id: HashMap<Uuid, (i64, Vec<(String, Uuid)>)> =
+    let mut by_id: HashMap<Uuid, (i64, Seats)> =
         written.into_iter().map(|(id, lapse_after, seats)| (id, (lapse_after, seats))).collect();
     for (i, take) in tried.into_iter().zip(takes) {
         let (SeatOp::Take { seen: Some(seen), .. }, _) = &group[i] else { continue };
-        if let Some((lapse_after, seats)) = by_id.get(&take.id) {
-            let mut snap = seen.clone();
-            snap.seats = seats.iter().map(|(fp, id)| HeldSeat { fp: fp_hash(fp), id: *id }).collect();
-            let taken = Taken { at: take.now, lapse_after: *lapse_after, changes };
+        if let Some((lapse_after, seats)) = by_id.remove(&take.id) {
+            let snap = LicenseSnapshot { seats, ..seen.clone() };
+            let taken = Taken { at: take.now, lapse_after, changes };
             done[i] = Some(Ok(Outcome::Seat(snap, take.id, Some(taken))));
         }
     }
