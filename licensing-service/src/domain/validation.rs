@@ -51,13 +51,14 @@ pub struct HeldSeat {
 }
 
 /// A license's active seats, in the order they were taken: one inline (most
-/// licenses), more in one block.
+/// licenses), more in one shared block (the hot path copies a license's
+/// snapshot on every call: a count, not the seats, is what that copies).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Seats {
     #[default]
     None,
     One(HeldSeat),
-    Many(Box<[HeldSeat]>),
+    Many(Arc<[HeldSeat]>),
 }
 
 impl Seats {
@@ -86,12 +87,8 @@ impl Seats {
     pub fn push(&mut self, seat: HeldSeat) {
         *self = match std::mem::take(self) {
             Seats::None => Seats::One(seat),
-            Seats::One(first) => Seats::Many(Box::new([first, seat])),
-            Seats::Many(all) => {
-                let mut all = all.into_vec();
-                all.push(seat);
-                Seats::Many(all.into_boxed_slice())
-            }
+            Seats::One(first) => Seats::Many(Arc::new([first, seat])),
+            Seats::Many(all) => Seats::Many(all.iter().copied().chain([seat]).collect()),
         };
     }
 
@@ -112,7 +109,7 @@ impl FromIterator<HeldSeat> for Seats {
         match all.len() {
             0 => Seats::None,
             1 => Seats::One(all[0]),
-            _ => Seats::Many(all.into_boxed_slice()),
+            _ => Seats::Many(all.into()),
         }
     }
 }
@@ -408,6 +405,12 @@ mod tests {
         assert_eq!(s.of(fp_hash("fp-4")), None);
         assert_eq!([seat(1)].into_iter().collect::<Seats>(), Seats::One(seat(1)));
         assert_eq!(std::iter::empty().collect::<Seats>(), Seats::None);
+        // A copy shares the block; a push makes a new one and leaves the copy as it was.
+        let copy = s.clone();
+        let (Seats::Many(a), Seats::Many(b)) = (&s, &copy) else { panic!("three seats are one block") };
+        assert!(Arc::ptr_eq(a, b));
+        s.push(seat(4));
+        assert_eq!((s.len(), copy.len()), (4, 3));
         assert_eq!(std::mem::size_of::<Seats>(), 32);
         assert_eq!(std::mem::size_of::<LicenseSnapshot>(), 96);
     }
