@@ -9,7 +9,6 @@ use sqlx::{Executor, Sqlite};
 use uuid::Uuid;
 
 use super::{Conn, Hyphenated, Tx};
-use crate::domain::validation::Seats;
 
 /// A machine as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -96,59 +95,53 @@ pub struct Unread<'a> {
     pub license_id: Uuid,
     /// The license's version the caller decided on.
     pub version: i64,
+    /// The active seats the caller saw (its snapshot's).
+    pub held: usize,
     pub fingerprint: &'a str,
     pub hostname: Option<&'a str>,
     pub platform: Option<&'a str>,
     pub now: i64,
 }
 
-/// What [`take_unread`] wrote for one take: the row's id, its lapse timeout,
-/// and the license's seats right after it.
-pub type UnreadSeat = (Uuid, i64, Seats);
+/// What [`take_unread`] wrote for one take: the row's id and its lapse timeout.
+pub type UnreadSeat = (Uuid, i64);
 
 /// Takes these seats, at most one per license, in one transaction begun
 /// and committed with the statement (one round trip to SQLite's worker
 /// thread, nothing read before). A take is written only where the database
 /// agrees with what its caller decided on: the license is still at
 /// `version` (anything that changes a license but a take bumps it) and not
-/// a trial (one trial per machine is checked the long way), it has a seat
-/// left (its active seats counted in the statement), the machine holds no
-/// seat of it (the unique index), and the license holds no freed seat of
-/// this fingerprint (which is taken again, not added). What is not written
-/// is not in the answer: the caller takes it the long way, on a fresh read.
-/// With one take per license, each count is the one its insert follows.
+/// a trial (one trial per machine is checked the long way), it holds
+/// exactly the `held` active seats its caller saw (counted in the
+/// statement) and has a seat left, the machine holds no seat of it (the
+/// unique index), and the license holds no freed seat of this fingerprint
+/// (which is taken again, not added). Since at one version seats are only
+/// ever added, the same count is the same seats: the license's seats after
+/// the take are the caller's and this one, so none is read back. What is
+/// not written is not in the answer: the caller takes it the long way, on a
+/// fresh read. With one take per license, each count is the one its insert follows.
 pub async fn take_unread(conn: &mut Conn, takes: &[Unread<'_>]) -> Result<Vec<UnreadSeat>, sqlx::Error> {
-    const SQL: &str = concat!(
-        "BEGIN IMMEDIATE; \
+    const SQL: &str = "BEGIN IMMEDIATE; \
          INSERT OR IGNORE INTO machines (id, license_id, fingerprint, hostname, platform, active, activated_at, \
          last_seen_at, lapse_after) \
          SELECT j.value ->> 0, l.id, j.value ->> 2, j.value ->> 3, j.value ->> 4, 1, j.value ->> 5, j.value ->> 5, \
          pol.seat_timeout_seconds FROM json_each(?1) j \
          JOIN licenses l ON l.id = j.value ->> 1 JOIN policies pol ON pol.id = l.policy_id \
          WHERE l.version = j.value ->> 6 AND l.is_trial = 0 \
-         AND (l.max_machines <= 0 OR (SELECT count(*) FROM machines m WHERE m.license_id = l.id AND m.active = 1) \
-              < l.max_machines) \
+         AND (l.max_machines <= 0 OR j.value ->> 7 < l.max_machines) \
+         AND (SELECT count(*) FROM machines m WHERE m.license_id = l.id AND m.active = 1) = j.value ->> 7 \
          AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.license_id = l.id AND m.fingerprint = j.value ->> 2 \
               AND m.active = 0) \
-         RETURNING id, lapse_after, ",
-        held_seats_json!("machines.license_id"),
-        " AS seats; COMMIT"
-    );
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(try_from = "Hyphenated")]
-        id: Uuid,
-        lapse_after: i64,
-        #[sqlx(json)]
-        seats: Vec<(String, Uuid)>,
-    }
+         RETURNING id, lapse_after; COMMIT";
     let rows: Vec<serde_json::Value> = takes
         .iter()
-        .map(|t| serde_json::json!([t.id, t.license_id, t.fingerprint, t.hostname, t.platform, t.now, t.version]))
+        .map(|t| {
+            serde_json::json!([t.id, t.license_id, t.fingerprint, t.hostname, t.platform, t.now, t.version, t.held])
+        })
         .collect();
-    let written: Vec<Row> =
+    let written: Vec<(Hyphenated, i64)> =
         sqlx::query_as(SQL).bind(serde_json::Value::Array(rows).to_string()).fetch_all(&mut *conn).await?;
-    Ok(written.into_iter().map(|r| (r.id, r.lapse_after, Seats::of_rows(&r.seats))).collect())
+    Ok(written.into_iter().map(|(id, lapse_after)| (id.into_uuid(), lapse_after)).collect())
 }
 
 /// Takes a freed seat's row again.

@@ -4,21 +4,6 @@
 //! process and never meet `SQLITE_BUSY`; reads use a separate pool and, in
 //! WAL mode, never wait for the writer.
 
-/// The held seats of the license whose id is the SQL expression `$license`,
-/// as one JSON array (`[[fingerprint, machine id], …]`, in the order they
-/// were taken): what a snapshot's `seats` column holds wherever it is read
-/// ([`Seats::of_rows`](crate::domain::validation::Seats::of_rows) hashes it).
-macro_rules! held_seats_json {
-    ($license:literal) => {
-        concat!(
-            "(SELECT json_group_array(json_array(m.fingerprint, m.id) ORDER BY m.activated_at, m.id) \
-             FROM machines m WHERE m.license_id = ",
-            $license,
-            " AND m.active = 1)"
-        )
-    };
-}
-
 pub mod api_keys;
 pub mod audit;
 pub mod codes;

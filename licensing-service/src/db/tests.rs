@@ -602,6 +602,38 @@ async fn takes_are_written_without_a_read_only_where_the_database_agrees() {
     assert_eq!((snap.version, snap.terms.grace_seconds), (seen.version + 1, l.grace_seconds));
 }
 
+/// A take written without a read answers the seats its caller saw and the
+/// new one, in the order taken, without reading them back; a seat taken
+/// since the snapshot, even with the cap not reached, sends it the long way
+/// (the count in the statement differs), whose answer holds both.
+#[tokio::test]
+async fn a_take_without_a_read_adds_its_seat_to_those_seen_and_only_to_those() {
+    use crate::licensing::seats::{Outcome, SeatWriter};
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let writer = SeatWriter::start(db.clone(), 0);
+    let l = new_license(&db, &policy, false).await;
+    let seen = marked_snapshot(&db, &l).await;
+    let Ok(Outcome::Seat(first, a, _)) = writer.apply(take_seen(&l, "a", &seen)).await else { panic!("a") };
+    let Ok(Outcome::Seat(both, b, _)) = writer.apply(take_seen(&l, "b", &first)).await else { panic!("b") };
+    assert_eq!(both.terms.grace_seconds, MARK, "written without a read");
+    assert_eq!(both.seats.as_slice().iter().map(|s| s.id).collect::<Vec<_>>(), [a, b]);
+    assert_eq!(
+        both.seats,
+        licenses::snapshot(&mut db.read.acquire().await.unwrap(), l.id).await.unwrap().unwrap().seats
+    );
+
+    // Seen with no seat, one taken since (the cap of 2 not reached): the long way.
+    let l = new_license(&db, &policy, false).await;
+    let seen = marked_snapshot(&db, &l).await;
+    let Ok(Outcome::Seat(..)) = writer.apply(take_at_now(&l, "p")).await else { panic!("p") };
+    let Ok(Outcome::Seat(snap, q, _)) = writer.apply(take_seen(&l, "q", &seen)).await else { panic!("q") };
+    assert_eq!(snap.terms.grace_seconds, l.grace_seconds, "read first");
+    assert_eq!((snap.seats.len(), snap.seat_of("q")), (2, Some(q)));
+    assert!(snap.seat_of("p").is_some());
+    assert_eq!(active_seats(&db, &l).await, 2);
+}
+
 /// A group tries one take per license without a read: of five takes of one
 /// license queued at once, the first, and the rest the long way, on a view
 /// that holds it (two seats, the cap). A trial always goes the long way,

@@ -24,7 +24,7 @@ use crate::db::{self, Conn, Db, GroupTx, Tx};
 use crate::delivery::events::{activation_events, deactivation_event};
 use crate::domain::machine_rules::MachineRules;
 use crate::domain::outbox::EventType;
-use crate::domain::validation::{fp_hash, HeldSeat, LicenseSnapshot, Reason, Seat, Seats};
+use crate::domain::validation::{fp_hash, HeldSeat, LicenseSnapshot, Reason, Seat};
 
 /// Most changes in one transaction.
 const MAX_GROUP: usize = 256;
@@ -176,6 +176,7 @@ async fn take_unread(
             id: crate::domain::new_id(),
             license_id: *license_id,
             version: seen.version,
+            held: seen.seats.len(),
             fingerprint,
             hostname: hostname.as_deref(),
             platform: platform.as_deref(),
@@ -205,12 +206,12 @@ async fn take_unread(
             return done;
         }
     };
-    let mut by_id: HashMap<Uuid, (i64, Seats)> =
-        written.into_iter().map(|(id, lapse_after, seats)| (id, (lapse_after, seats))).collect();
+    let mut by_id: HashMap<Uuid, i64> = written.into_iter().collect();
     for (i, take) in tried.into_iter().zip(takes) {
         let (SeatOp::Take { seen: Some(seen), .. }, _) = &group[i] else { continue };
-        if let Some((lapse_after, seats)) = by_id.remove(&take.id) {
-            let snap = LicenseSnapshot { seats, ..seen.clone() };
+        if let Some(lapse_after) = by_id.remove(&take.id) {
+            let mut snap = seen.clone();
+            snap.seats.push(HeldSeat { fp: fp_hash(take.fingerprint), id: take.id });
             let taken = Taken { at: take.now, lapse_after, changes };
             done[i] = Some(Ok(Outcome::Seat(snap, take.id, Some(taken))));
         }
