@@ -70,6 +70,17 @@ async fn stored_id(db: &Db, table: &str, id: Uuid) -> (String, String) {
         .unwrap()
 }
 
+/// SQLite as built for Keysat keeps no memory statistics (see
+/// `.cargo/config.toml`): with them, its every allocation took one
+/// process-wide mutex, on which sqlx's worker thread and the tasks reading
+/// its rows met.
+#[tokio::test]
+async fn sqlite_is_built_without_memory_statistics() {
+    let (_dir, db) = open().await;
+    let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options").fetch_all(&db.read).await.unwrap();
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+}
+
 #[tokio::test]
 async fn products_and_policies_read_back() {
     let (_dir, db) = open().await;
@@ -123,6 +134,44 @@ async fn licenses_machines_and_snapshots_read_back() {
     assert_eq!(seat.deactivation_reason.as_deref(), Some("test"));
     assert_eq!(stored_id(&db, "licenses", l.id).await.0, "text");
     assert_eq!(stored_id(&db, "machines", m.id).await.0, "text");
+}
+
+/// Last-seen times written in one statement: a floating seat's always, any
+/// other's only once it lags by the resolution; the answer is every seat
+/// that never lapses among those asked for, written now or not, with the
+/// time it now has (floating seats and unknown machines left out).
+#[tokio::test]
+async fn last_seen_times_are_written_when_due_and_steady_seats_answered() {
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let l = license(&policy);
+    let (lagging, recent, floating) = (seat(&l, "fp-1"), seat(&l, "fp-2"), seat(&l, "fp-3"));
+    let recent = machines::Machine { last_seen_at: NOW + 50, ..recent };
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &l).await.unwrap();
+    machines::insert_many(&mut tx, &[(lagging.clone(), 0), (recent.clone(), 0), (floating.clone(), 30)], false)
+        .await
+        .unwrap();
+    // insert_many writes last_seen_at = activated_at; set the recent one's own.
+    sqlx::query("UPDATE machines SET last_seen_at = ? WHERE id = ?")
+        .bind(NOW + 50)
+        .bind(recent.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let asked = [lagging.id, recent.id, floating.id, Uuid::new_v4()];
+    let mut steady = machines::touch_many(&mut tx, &asked, NOW + 100, 60).await.unwrap();
+    steady.sort();
+    let mut expected = vec![(lagging.id, NOW + 100), (recent.id, NOW + 50)];
+    expected.sort();
+    assert_eq!(steady, expected);
+    let seen =
+        |id: Uuid| sqlx::query_scalar::<_, i64>("SELECT last_seen_at FROM machines WHERE id = ?").bind(id.to_string());
+    assert_eq!(seen(floating.id).fetch_one(&mut *tx).await.unwrap(), NOW + 100, "a floating seat always");
+    // A time never goes back.
+    assert_eq!(machines::touch_many(&mut tx, &[lagging.id], NOW, 0).await.unwrap(), vec![(lagging.id, NOW + 100)]);
+    assert!(machines::touch_many(&mut tx, &[], NOW, 60).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
 }
 
 /// An active seat of `l`, taken at `NOW`.

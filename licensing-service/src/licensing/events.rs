@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::config::Cadence;
 use crate::db::events::{EventKey, EventTally};
-use crate::db::machines::LastSeen;
+use crate::db::machines::Steady;
 use crate::db::{self, Db};
 use crate::domain::now_unix;
 use crate::licensing::Taken;
@@ -279,14 +279,12 @@ impl Quiet {
         seen
     }
 
-    /// What the writer learnt of these machines (written now, or read with
-    /// nothing due): a seat that is not floating needs nothing before it
-    /// lags by `resolution` again.
-    fn known(&mut self, rows: &[LastSeen], resolution: i64) {
-        for (id, last_seen, lapse_after) in rows {
-            if *lapse_after == 0 {
-                self.until.insert(*id, last_seen + resolution);
-            }
+    /// What the writer learnt of these machines' seats that are not
+    /// floating (written now, or read with nothing due): they need nothing
+    /// before they lag by `resolution` again.
+    fn known(&mut self, rows: &[Steady], resolution: i64) {
+        for (id, last_seen) in rows {
+            self.until.insert(*id, last_seen + resolution);
         }
     }
 
@@ -367,23 +365,20 @@ async fn flush(db: &Db, q: &EventQueue, quiet: &mut Quiet, mut pending: Vec<(Eve
 }
 
 /// The tallies and the last-seen times of machines, in one transaction;
-/// answers each machine's last-seen time and lapse timeout, those written
-/// and those with nothing due alike (see [`Quiet`]).
+/// answers the last-seen time of each machine whose seat never lapses,
+/// those written and those with nothing due alike (see [`Quiet`]).
 async fn write_batch(
     db: &Db,
     now: i64,
     rows: &[(EventKey, EventTally)],
     seen: &[Uuid],
     resolution: i64,
-) -> Result<Vec<LastSeen>, sqlx::Error> {
+) -> Result<Vec<Steady>, sqlx::Error> {
     let mut tx = db.begin().await?;
     db::events::insert_batch(&mut tx, now, rows).await?;
-    let mut machines = db::machines::touch_many(&mut tx, seen, now, resolution).await?;
-    let written: HashSet<Uuid> = machines.iter().map(|(id, ..)| *id).collect();
-    let rest: Vec<Uuid> = seen.iter().filter(|id| !written.contains(*id)).copied().collect();
-    machines.extend(db::machines::last_seen_many(&mut tx, &rest).await?);
+    let steady = db::machines::touch_many(&mut tx, seen, now, resolution).await?;
     tx.commit().await?;
-    Ok(machines)
+    Ok(steady)
 }
 
 #[cfg(test)]
@@ -449,13 +444,14 @@ mod tests {
             let before = db::machines::lapse_changes();
             let mut quiet = Quiet::default();
             assert_eq!(quiet.due(all.clone(), 100), all);
-            // Written at 100, and seen at 90 by the database's account with nothing written now.
-            quiet.known(&[(fixed, 100, 0), (floating, 100, 30), (unknown, 90, 0)], 60);
+            // Written at 100, and seen at 90 by the database's account with nothing
+            // written now; the floating seat is not among the database's answers.
+            quiet.known(&[(fixed, 100), (unknown, 90)], 60);
             let skipped_both = quiet.due(all.clone(), 149);
             let skipped = quiet.due(all.clone(), 150);
             db::machines::lapse_changing();
             let after_change = quiet.due(all.clone(), 102);
-            quiet.known(&[(fixed, 103, 0)], 60);
+            quiet.known(&[(fixed, 103)], 60);
             let still_skipped = quiet.due(all.clone(), 162);
             let due_again = quiet.due(all.clone(), 163);
             if db::machines::lapse_changes() != before + 1 {
