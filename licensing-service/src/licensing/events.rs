@@ -203,7 +203,9 @@ impl Folds {
         let (mut seen, mut taken) = (Vec::new(), Vec::new());
         for shard in &self.shards {
             let mut shard = shard.lock().expect("event fold lock");
-            seen.extend(std::mem::take(&mut shard.seen));
+            // Drained, not taken: the set keeps its table, so it is not grown
+            // again from nothing every second under the requests' lock.
+            seen.extend(shard.seen.drain());
             taken.append(&mut shard.taken);
         }
         (seen, taken)
