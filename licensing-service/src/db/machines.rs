@@ -181,21 +181,21 @@ pub type Steady = (Uuid, i64);
 /// never lapse with their last-seen times: one value, a JSON array read
 /// once, not a row each (at a first sight of 100,000 machines, each row
 /// streamed from sqlx's worker thread was a wake-up of the reading task).
-pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, resolution: i64) -> Result<Vec<Steady>, sqlx::Error> {
+pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, lag: i64) -> Result<Vec<Steady>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     let ids = serde_json::to_string(&ids).expect("ids serialise");
     // A floating seat lapses on its last-seen time: always; any other
-    // only once it lags by `resolution` (its row is not rewritten each second).
+    // only once it lags by `lag` (its row is not rewritten each second).
     sqlx::query(
         "UPDATE machines SET last_seen_at = max(last_seen_at, ?2) WHERE id IN (SELECT value FROM json_each(?1)) \
          AND (lapse_after > 0 OR last_seen_at <= ?3)",
     )
     .bind(&ids)
     .bind(at)
-    .bind(at - resolution)
+    .bind(at - lag)
     .execute(&mut **tx)
     .await?;
     let steady: String = sqlx::query_scalar(
