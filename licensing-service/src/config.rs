@@ -61,8 +61,9 @@ pub struct ServeArgs {
     /// callers per interval, not by requests.
     #[arg(long, env = "KEYSAT_ACTIVITY_FOLD_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub activity_fold_seconds: u32,
-    /// Seconds a seat's last-seen time may lag before it is written again
-    /// (floating seats, which lapse on it, are written every second).
+    /// Seconds a seat's last-seen time may lag at most (written once it lags
+    /// by three quarters of this, with the others due, every quarter);
+    /// floating seats, which lapse on it, are written every second.
     #[arg(long, env = "KEYSAT_LAST_SEEN_RESOLUTION_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub last_seen_resolution_seconds: u32,
     /// Address Keysat calls BTCPay Server's API at, when it differs from the
