@@ -6,7 +6,8 @@
 //! last-seen times of the machines heard from — a floating seat's at once
 //! (it lapses on it), any other seat's never lagging by more than
 //! `KEYSAT_LAST_SEEN_RESOLUTION_SECONDS` (so a busy machine's row is not
-//! rewritten each second; those due are written together, see [`Quiet`]). The rows written are bounded by the distinct
+//! rewritten each second; those due are written together, see [`Quiet`]).
+//! The rows written are bounded by the distinct
 //! machines (and refusals) seen per interval, not by the requests, a request
 //! never waits on the disk, and nothing is dropped: a burst only makes the
 //! tallies count higher. What could not be written is folded back and
