@@ -176,33 +176,33 @@ pub async fn deactivate(tx: &mut Tx, id: Uuid, reason: &str, now: i64) -> Result
 /// A seat that never lapses (`lapse_after = 0`): its machine and last-seen time.
 pub type Steady = (Uuid, i64);
 
-/// Records the last-seen time of many machines in one statement, then
-/// answers, of all of them (written now or not due), those whose seats
-/// never lapse with their last-seen times: one value, a JSON array read
-/// once, not a row each (at a first sight of 100,000 machines, each row
-/// streamed from sqlx's worker thread was a wake-up of the reading task).
-pub async fn touch_many(tx: &mut Tx, ids: &[Uuid], at: i64, lag: i64) -> Result<Vec<Steady>, sqlx::Error> {
-    if ids.is_empty() {
+/// Records the last-seen times of many machines, each heard from at its
+/// own second, in one `UPDATE`, then answers, of all of them (written now or
+/// not due), those whose seats never lapse with their last-seen times: one
+/// value, a JSON array read once, not a row each (at a first sight of
+/// 100,000 machines, each row streamed from sqlx's worker thread was a
+/// wake-up of the reading task). Each machine once in `seen`.
+pub async fn touch_many(tx: &mut Tx, seen: &[(Uuid, i64)], lag: i64) -> Result<Vec<Steady>, sqlx::Error> {
+    if seen.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-    let ids = serde_json::to_string(&ids).expect("ids serialise");
+    let seen = serde_json::to_string(seen).expect("last-seen times serialise");
     // A floating seat lapses on its last-seen time: always; any other
     // only once it lags by `lag` (its row is not rewritten each second).
     sqlx::query(
-        "UPDATE machines SET last_seen_at = max(last_seen_at, ?2) WHERE id IN (SELECT value FROM json_each(?1)) \
-         AND (lapse_after > 0 OR last_seen_at <= ?3)",
+        "UPDATE machines SET last_seen_at = max(last_seen_at, j.value ->> 1) FROM json_each(?1) j \
+         WHERE machines.id = j.value ->> 0 \
+         AND (machines.lapse_after > 0 OR machines.last_seen_at <= (j.value ->> 1) - ?2)",
     )
-    .bind(&ids)
-    .bind(at)
-    .bind(at - lag)
+    .bind(&seen)
+    .bind(lag)
     .execute(&mut **tx)
     .await?;
     let steady: String = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(id, last_seen_at)) FROM machines \
-         WHERE id IN (SELECT value FROM json_each(?1)) AND lapse_after = 0",
+        "SELECT json_group_array(json_array(m.id, m.last_seen_at)) FROM json_each(?1) j \
+         JOIN machines m ON m.id = j.value ->> 0 WHERE m.lapse_after = 0",
     )
-    .bind(&ids)
+    .bind(&seen)
     .fetch_one(&mut **tx)
     .await?;
     serde_json::from_str(&steady).map_err(|e| sqlx::Error::Decode(Box::new(e)))

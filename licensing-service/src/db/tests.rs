@@ -146,7 +146,6 @@ async fn last_seen_times_are_written_when_due_and_steady_seats_answered() {
     let (_, policy) = catalog(&db).await;
     let l = license(&policy);
     let (lagging, recent, floating) = (seat(&l, "fp-1"), seat(&l, "fp-2"), seat(&l, "fp-3"));
-    let recent = machines::Machine { last_seen_at: NOW + 50, ..recent };
     let mut tx = db.begin().await.unwrap();
     licenses::insert(&mut tx, &l).await.unwrap();
     machines::insert_many(&mut tx, &[(lagging.clone(), 0), (recent.clone(), 0), (floating.clone(), 30)], false)
@@ -159,8 +158,8 @@ async fn last_seen_times_are_written_when_due_and_steady_seats_answered() {
         .execute(&mut *tx)
         .await
         .unwrap();
-    let asked = [lagging.id, recent.id, floating.id, Uuid::new_v4()];
-    let mut steady = machines::touch_many(&mut tx, &asked, NOW + 100, 60).await.unwrap();
+    let asked = [lagging.id, recent.id, floating.id, Uuid::new_v4()].map(|id| (id, NOW + 100));
+    let mut steady = machines::touch_many(&mut tx, &asked, 60).await.unwrap();
     steady.sort();
     let mut expected = vec![(lagging.id, NOW + 100), (recent.id, NOW + 50)];
     expected.sort();
@@ -169,8 +168,14 @@ async fn last_seen_times_are_written_when_due_and_steady_seats_answered() {
         |id: Uuid| sqlx::query_scalar::<_, i64>("SELECT last_seen_at FROM machines WHERE id = ?").bind(id.to_string());
     assert_eq!(seen(floating.id).fetch_one(&mut *tx).await.unwrap(), NOW + 100, "a floating seat always");
     // A time never goes back.
-    assert_eq!(machines::touch_many(&mut tx, &[lagging.id], NOW, 0).await.unwrap(), vec![(lagging.id, NOW + 100)]);
-    assert!(machines::touch_many(&mut tx, &[], NOW, 60).await.unwrap().is_empty());
+    assert_eq!(machines::touch_many(&mut tx, &[(lagging.id, NOW)], 0).await.unwrap(), vec![(lagging.id, NOW + 100)]);
+    // Each at its own second: one written at NOW + 170; one heard at NOW + 105, not due.
+    let mut own = machines::touch_many(&mut tx, &[(lagging.id, NOW + 170), (recent.id, NOW + 105)], 60).await.unwrap();
+    own.sort();
+    let mut expected = vec![(lagging.id, NOW + 170), (recent.id, NOW + 50)];
+    expected.sort();
+    assert_eq!(own, expected);
+    assert!(machines::touch_many(&mut tx, &[], 60).await.unwrap().is_empty());
     tx.commit().await.unwrap();
 }
 

@@ -318,15 +318,9 @@ impl Quiet {
         seen
     }
 
-    /// The seats held back, grouped by the second each was last heard from.
-    fn release(&mut self) -> Vec<(i64, Vec<Uuid>)> {
-        let mut by_second: HashMap<i64, Vec<Uuid>> = HashMap::new();
-        for (id, at) in self.held.drain() {
-            by_second.entry(at).or_default().push(id);
-        }
-        let mut out: Vec<(i64, Vec<Uuid>)> = by_second.into_iter().collect();
-        out.sort_unstable_by_key(|(at, _)| *at);
-        out
+    /// The seats held back, each with the second it was last heard from.
+    fn release(&mut self) -> impl Iterator<Item = (Uuid, i64)> + '_ {
+        self.held.drain()
     }
 
     /// What the writer learnt of these machines' seats that are not
@@ -354,7 +348,9 @@ async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Re
     let mut quiet = Quiet::default();
     let mut closing = false;
     let fold = cadence.fold_seconds.max(1);
-    let hold = hold_seconds(cadence.last_seen_resolution_seconds).max(1) as u64;
+    let hold = hold_seconds(cadence.last_seen_resolution_seconds);
+    let lag = cadence.last_seen_resolution_seconds - hold;
+    let hold = hold.max(1) as u64;
     let mut tick: u64 = 0;
     loop {
         tokio::select! {
@@ -368,7 +364,7 @@ async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Re
         let now_turn = tick % u64::from(fold);
         let tallies = q.folds.take(|i| closing || turn(i, fold) == now_turn);
         let release = closing || tick.is_multiple_of(hold);
-        flush(&db, &q, &mut quiet, tallies, cadence.last_seen_resolution_seconds, release).await;
+        flush(&db, &q, &mut quiet, tallies, lag, release).await;
         if closing {
             break;
         }
@@ -376,31 +372,27 @@ async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Re
 }
 
 /// Writes `tallies` and the machines heard from (with those held back, when
-/// `release`), a transaction per batch; a batch that fails is folded back
+/// `release`; a steady seat's row is due once it lags by `lag`), a
+/// transaction per batch; a batch that fails is folded back
 /// to be written next time.
 async fn flush(
     db: &Db,
     q: &EventQueue,
     quiet: &mut Quiet,
     mut pending: Vec<(EventKey, Pending)>,
-    resolution: i64,
+    lag: i64,
     release: bool,
 ) {
     let now = now_unix();
-    let lag = resolution - hold_seconds(resolution);
     let (seen, taken) = q.folds.take_seen();
-    let mut seen = quiet.due(seen, now, lag);
+    let seen = quiet.due(seen, now, lag);
     quiet.taken(&taken, lag);
-    seen.sort_unstable();
-    // Each second's machines in their rows' order (a new seat's id is time-ordered).
-    let mut seen = vec![(now, seen)];
+    let mut seen: Vec<(Uuid, i64)> = seen.into_iter().map(|id| (id, now)).collect();
     if release {
-        seen.extend(quiet.release().into_iter().map(|(at, mut ids)| {
-            ids.sort_unstable();
-            (at, ids)
-        }));
+        seen.extend(quiet.release());
     }
-    seen.retain(|(_, ids)| !ids.is_empty());
+    // In their rows' order (a new seat's id is time-ordered).
+    seen.sort_unstable();
     // In the order of the log's index (by license; a UUID's order is its
     // text's): a batch then reaches each leaf it writes once, in turn, not
     // at random through a page cache smaller than the leaves it touches
@@ -427,7 +419,7 @@ async fn flush(
                 for (k, t) in rows {
                     q.folds.fold_back(&k, t.count, t.last_ip);
                 }
-                let ids: Vec<Uuid> = seen.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+                let ids: Vec<Uuid> = seen.iter().map(|(id, _)| *id).collect();
                 q.folds.seen_back(&ids);
             }
         }
@@ -435,23 +427,20 @@ async fn flush(
     }
 }
 
-/// The tallies and the last-seen times of machines (each group with the
-/// second its machines were heard from), in one transaction; answers the
-/// last-seen time of each machine whose seat never lapses, those written
-/// and those with nothing due alike (see [`Quiet`]).
+/// The tallies and the last-seen times of machines (each with the second
+/// it was heard from), in one transaction; answers the last-seen time of
+/// each machine whose seat never lapses, those written and those with
+/// nothing due alike (see [`Quiet`]).
 async fn write_batch(
     db: &Db,
     rows: &[(EventKey, EventTally)],
     now: i64,
-    seen: &[(i64, Vec<Uuid>)],
+    seen: &[(Uuid, i64)],
     lag: i64,
 ) -> Result<Vec<Steady>, sqlx::Error> {
     let mut tx = db.begin().await?;
     db::events::insert_batch(&mut tx, now, rows).await?;
-    let mut steady = Vec::new();
-    for (at, ids) in seen {
-        steady.extend(db::machines::touch_many(&mut tx, ids, *at, lag).await?);
-    }
+    let steady = db::machines::touch_many(&mut tx, seen, lag).await?;
     tx.commit().await?;
     Ok(steady)
 }
@@ -527,26 +516,26 @@ mod tests {
             let skipped_both = quiet.due(all.clone(), 149, 60);
             let unknown_held = quiet.due(all.clone(), 150, 60);
             let heard_again = quiet.due(all.clone(), 152, 60);
-            let released = quiet.release();
+            let released: Vec<_> = quiet.release().collect();
             quiet.known(&[(unknown, 152)], 60);
             let quiet_again = quiet.due(all.clone(), 211, 60);
             let both_held = quiet.due(all.clone(), 212, 60);
             db::machines::lapse_changing();
             let after_change = quiet.due(vec![floating], 213, 60);
-            let nothing_held = quiet.release();
+            let nothing_held = quiet.release().count();
             if db::machines::lapse_changes() != before + 1 {
                 continue;
             }
             assert_eq!(skipped_both, vec![floating]);
             assert_eq!(unknown_held, vec![floating]);
             assert_eq!(heard_again, vec![floating]);
-            assert_eq!(released, vec![(152, vec![unknown])], "held with the last second heard from");
+            assert_eq!(released, vec![(unknown, 152)], "held with the last second heard from");
             assert_eq!(quiet_again, vec![floating]);
             assert_eq!(both_held, vec![floating]);
             let mut after_change = after_change;
             after_change.sort();
             assert_eq!(after_change, all, "what was held goes at once");
-            assert!(nothing_held.is_empty());
+            assert_eq!(nothing_held, 0);
             // A seat not heard from for a whole lag past its due second is forgotten.
             quiet.known(&[(fixed, 300)], 60);
             assert_eq!(quiet.due(vec![], 420, 60), Vec::<Uuid>::new());
@@ -579,7 +568,7 @@ mod tests {
             }
             assert_eq!(skipped, vec![floating, stale]);
             assert_eq!(due_again, vec![floating, stale]);
-            assert_eq!(quiet.release(), vec![(160, vec![fixed])]);
+            assert_eq!(quiet.release().collect::<Vec<_>>(), vec![(fixed, 160)]);
             return;
         }
         panic!("lapse timeouts kept changing");
