@@ -13,7 +13,8 @@
 --         the requests are built once in init(), so the client spends
 --         per request what it spends on /healthz (a table lookup);
 --   bare: a random key without a fingerprint.
--- done() prints "walked <n>": the walk positions every thread got past.
+-- done() prints "walked <n>": the walk positions every thread got past, and
+-- "positions <p0>,<p1>,…": where each thread got to.
 --
 -- wrk runs each thread's init() in turn, starting a thread as soon as its own
 -- init() is done, and starts its clock after the last: a thread would send
@@ -55,7 +56,11 @@ function init(args)
   n = #keys
   mode = os.getenv("SCALE_MODE")
   nthreads = tonumber(os.getenv("SCALE_THREADS"))
-  pos = tonumber(os.getenv("SCALE_START") or "0")
+  -- SCALE_START: one position for every thread, or one per thread ("p0,p1,…",
+  -- as done() prints them) to go on where each thread of a run got to.
+  local starts = {}
+  for p in string.gmatch(os.getenv("SCALE_START") or "0", "[^,]+") do starts[#starts + 1] = tonumber(p) end
+  pos = starts[tid + 1] or starts[1]
   wrap = os.getenv("SCALE_WRAP") ~= nil
   counter = tid * 16777216
   prebuilt = 0
@@ -143,4 +148,7 @@ function done(summary, latency, requests)
     if p and (least == nil or p < least) then least = p end
   end
   io.write(string.format("walked %d\n", least or 0))
+  local each = {}
+  for _, t in ipairs(threads) do each[#each + 1] = tostring(t:get("pos") or 0) end
+  io.write("positions " .. table.concat(each, ",") .. "\n")
 end

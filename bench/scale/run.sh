@@ -18,8 +18,13 @@
 #   its license issued with audit and events, answered once committed) that
 #   BTCPay's and Stripe's webhooks and reconciliation take after talking to
 #   their provider; printed as licenses/s.
-# Usage: bench/scale/run.sh [N]   (or make bench-scale N=…); SCALE_SECONDS (30)
-# sets the warm run, SCALE_COLD_SECONDS (15) the measured part of the cold walk,
+# Every ratio to healthz is taken from alternated runs: SCALE_ROUNDS (3)
+# rounds of healthz (SCALE_HEALTHZ_SECONDS, 5) then the measured load, each
+# round's ratio printed and their median the figure, because this machine's
+# speed drifts by a third within minutes (healthz 65-100k req/s) and one
+# healthz run beside one long run compared two different machines.
+# Usage: bench/scale/run.sh [N]   (or make bench-scale N=…); SCALE_SECONDS (10)
+# sets each warm round, SCALE_COLD_SECONDS (5) each round of the measured cold walk,
 # SCALE_BIN a daemon already built (compare two builds without rebuilding),
 # SCALE_ISSUE_CONNECTIONS (64) the issuing and paying connections, N_PAY (5000)
 # the invoices paid.
@@ -27,9 +32,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 n=${1:-${N:-100000}}
-wsecs=${SCALE_SECONDS:-30}
-csecs=${SCALE_COLD_SECONDS:-15}
-hsecs=${SCALE_HEALTHZ_SECONDS:-10}
+wsecs=${SCALE_SECONDS:-10}
+csecs=${SCALE_COLD_SECONDS:-5}
+hsecs=${SCALE_HEALTHZ_SECONDS:-5}
+rounds=${SCALE_ROUNDS:-3}
 conns=32
 threads=2
 iconns=${SCALE_ISSUE_CONNECTIONS:-64}
@@ -102,6 +108,11 @@ exact() {
   [ "$(wc -l <"$out")" -eq "$count" ] || [ "$mode" = pay ] || { echo "bench-scale: $mode gave $(wc -l <"$out") of $count" >&2; exit 1; }
 }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.3f}' if b else 'nan')" "$1" "$2"; }
+median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(a) for a in sys.argv[1:]):.3f}')" "$@"; }
+# The slowest of some wrk latencies ("3.41ms", "1.02s", "950.00us").
+slowest() { python3 -c "
+import sys; u={'us':1e-3,'ms':1,'s':1e3}
+ms=[float(a.rstrip('usm'))*u[a[len(a.rstrip('usm')):]] for a in sys.argv[1:]]; print(f'{max(ms):.2f}ms')" "$@"; }
 rps() { awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$1"; }
 p99() { awk '$1=="99%" {print $2}' <<<"$1"; }
 total() { awk '/requests in/ {print $1}' <<<"$1"; }
@@ -151,23 +162,32 @@ first=$(head -1 "$SCALE_KEYS")
 until curl -fsS -H 'Content-Type: application/json' -d "{\"key\":\"$first\",\"product_slug\":\"scale\"}" "$base/v1/validate" 2>/dev/null | grep -q '"ok":true'; do sleep 0.01; done
 line "restart to first validation" "$(ms_since "$t0") ms"
 
-hout=$(healthz); h1=$(rps "$hout")
-line "healthz (before cold)" "$h1 req/s, p99 $(p99 "$hout")"
-d0=$(stat_of validation_events_dropped); k0=$(kept)
-# The measured walk's requests are built before it starts, as the warm run's
-# are (as many as a walk of 20,000/s sends; any past those are built as sent).
+# The measured walk, in rounds alternated with healthz; each thread of a
+# round goes on from where it got to in the last, less the requests a stopped
+# wrk may have left unanswered (one a connection: those few, at most 0.2 % of
+# a round's, are found held the second time).
+# Its requests are built before each round starts, as the warm run's are (as
+# many as a walk of 20,000/s sends; any past those are built as sent).
 prebuild=$(( csecs * 20000 / threads ))
-cout=$(SCALE_MODE=walk SCALE_WRAP=1 SCALE_PREBUILD=$prebuild wrk -t$threads -c$conns -d${csecs}s --latency -s "$here/keys.lua" "$base")
-cr=$(rps "$cout"); walked=$(awk '/^walked/ {print $2}' <<<"$cout")
-line "cold validate (seat taken)" "$cr req/s = $(ratio "$cr" "$h1") x healthz, p99 $(p99 "$cout"), non-2xx $(non2xx "$cout")"
+d0=$(stat_of validation_events_dropped); k0=$(kept)
+walked=0; positions=0; cratios=(); crates=(); cp99s=(); csent=0
+for r in $(seq "$rounds"); do
+  hout=$(healthz); h=$(rps "$hout")
+  start=$(tr , '\n' <<<"$positions" | awk -v back=$(( conns / threads )) '{printf "%s%d", (NR > 1 ? "," : ""), ($1 > back ? $1 - back : 0)}')
+  cout=$(SCALE_MODE=walk SCALE_WRAP=1 SCALE_START=$start SCALE_PREBUILD=$prebuild wrk -t$threads -c$conns -d${csecs}s --latency -s "$here/keys.lua" "$base")
+  cr=$(rps "$cout"); walked=$(awk '/^walked/ {print $2}' <<<"$cout"); positions=$(awk '/^positions/ {print $2}' <<<"$cout")
+  cratios+=("$(ratio "$cr" "$h")"); crates+=("$cr"); cp99s+=("$(p99 "$cout")"); csent=$(( csent + $(total "$cout") ))
+  line "  cold round $r" "healthz $h req/s, then cold $cr req/s = ${cratios[-1]} x, p99 ${cp99s[-1]}, non-2xx $(non2xx "$cout")"
+done
+line "cold validate (seat taken)" "$(median "${cratios[@]}") x healthz (median of $rounds alternated rounds), $(median "${crates[@]}" | cut -d. -f1) req/s, p99 at most $(slowest "${cp99s[@]}")"
 sleep 1
 k1=$(kept)
-line "bytes kept per cold validation" "$(( (k1 - k0) / $(total "$cout") ))"
+line "bytes kept per cold validation" "$(( (k1 - k0) / csent ))"
 # The rest of the walk, unmeasured, so that every key holds its seat: again
 # from where the last run got to until none is left (at a million keys the
 # walk slows down as it goes, so one run sized by the measured rate falls short).
 while [ $(( n - walked * threads )) -gt 0 ]; do
-  secs=$(python3 -c "print(int($(( n - walked * threads )) / max(float($cr), 100.0) * 1.3) + 3)")
+  secs=$(python3 -c "print(int($(( n - walked * threads )) / max(float($(median "${crates[@]}")), 100.0) * 1.3) + 3)")
   wout=$(SCALE_MODE=walk SCALE_START=$walked wrk -t$threads -c$conns -d${secs}s -s "$here/keys.lua" "$base")
   now=$(awk '/^walked/ {print $2}' <<<"$wout")
   [ "${now:-0}" -gt "$walked" ] || { echo "bench-scale: the walk stopped at $walked:" >&2; echo "$wout" >&2; exit 1; }
@@ -179,40 +199,41 @@ SCALE_MODE=walk SCALE_START=$(( walked > conns ? walked - conns : 0 )) wrk -t$th
 line "active machines after the walk" "$(stat_of active_machines) (every one of the $n keys holds one or more)"
 line "RSS after the cold walk" "$(rss) ($(awk '/RssAnon|RssFile/ {printf "%s %.1f MB ", $1, $2/1024}' "/proc/$pid/status"))"
 
-hout=$(healthz); h2=$(rps "$hout")
-line "healthz (before warm)" "$h2 req/s, p99 $(p99 "$hout")"
 d1=$(stat_of validation_events_dropped); sleep 1; k2=$(kept)
-wout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d${wsecs}s --latency -s "$here/keys.lua" "$base")
-wr=$(rps "$wout")
-line "warm validate (random key)" "$wr req/s = $(ratio "$wr" "$h2") x healthz, p99 $(p99 "$wout"), non-2xx $(non2xx "$wout")"
+wratios=(); wrates=(); wp99s=(); wsent=0
+for r in $(seq "$rounds"); do
+  hout=$(healthz); h=$(rps "$hout")
+  wout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d${wsecs}s --latency -s "$here/keys.lua" "$base")
+  wr=$(rps "$wout")
+  wratios+=("$(ratio "$wr" "$h")"); wrates+=("$wr"); wp99s+=("$(p99 "$wout")"); wsent=$(( wsent + $(total "$wout") ))
+  line "  warm round $r" "healthz $h req/s, then warm $wr req/s = ${wratios[-1]} x, p99 ${wp99s[-1]}, non-2xx $(non2xx "$wout")"
+done
+line "warm validate (random key)" "$(median "${wratios[@]}") x healthz (median of $rounds alternated rounds), $(median "${wrates[@]}" | cut -d. -f1) req/s, p99 at most $(slowest "${wp99s[@]}")"
 sleep 1.5
 d2=$(stat_of validation_events_dropped); k3=$(kept)
 line "validation events dropped (warm)" "$(( d2 - d1 )) (cold walk: $(( d1 - d0 )))"
-line "bytes kept per warm validation" "$(( (k3 - k2) / $(total "$wout") ))"
+line "bytes kept per warm validation" "$(( (k3 - k2) / wsent ))"
 line "RSS after validating" "$(rss)"
 line "  of which" "$(awk '/RssAnon|RssFile|RssShmem/ {printf "%s %.1f MB ", $1, $2/1024}' "/proc/$pid/status")"
 line "answers (sampled after warm)" "$(answers)"
 
-# The buyer pages (a browser asks for HTML), against healthz in the same stretch.
-hout=$(healthz); h3=$(rps "$hout")
-line "healthz (before pages)" "$h3 req/s, p99 $(p99 "$hout")"
-bout=$(wrk -t$threads -c$conns -d${hsecs}s --latency -H 'Accept: text/html' "$base/buy/scale")
-br=$(rps "$bout")
-line "buy page (/buy/scale)" "$br req/s = $(ratio "$br" "$h3") x healthz, p99 $(p99 "$bout"), non-2xx $(non2xx "$bout")"
-sout=$(wrk -t$threads -c$conns -d${hsecs}s --latency -H 'Accept: text/html' "$base/")
-sr=$(rps "$sout")
-line "storefront (/)" "$sr req/s = $(ratio "$sr" "$h3") x healthz, p99 $(p99 "$sout"), non-2xx $(non2xx "$sout")"
+# The buyer pages (a browser asks for HTML), each right after healthz.
+for page in "buy page (/buy/scale)|/buy/scale" "storefront (/)|/"; do
+  hout=$(healthz); h=$(rps "$hout")
+  pout=$(wrk -t$threads -c$conns -d${hsecs}s --latency -H 'Accept: text/html' "$base${page#*|}")
+  pr=$(rps "$pout")
+  line "${page%%|*}" "$pr req/s = $(ratio "$pr" "$h") x healthz ($h req/s just before), p99 $(p99 "$pout"), non-2xx $(non2xx "$pout")"
+done
 
 stop
 t0=$(date +%s.%N); spawn; wait_up
 until curl -fsS -H 'Content-Type: application/json' -d "{\"key\":\"$first\",\"product_slug\":\"scale\"}" "$base/v1/validate" 2>/dev/null | grep -q '"ok":true'; do sleep 0.01; done
 line "restart to first validation (2)" "$(ms_since "$t0") ms"
-rout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d10s --latency -s "$here/keys.lua" "$base")
-rr=$(rps "$rout")
-line "warm validate, first 10 s after restart" "$rr req/s = $(ratio "$rr" "$h2") x healthz, p99 $(p99 "$rout")"
-rout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d10s --latency -s "$here/keys.lua" "$base")
-rr=$(rps "$rout")
-line "warm validate, next 10 s" "$rr req/s = $(ratio "$rr" "$h2") x healthz, p99 $(p99 "$rout")"
+for r in first next; do
+  rout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d${wsecs}s --latency -s "$here/keys.lua" "$base")
+  rr=$(rps "$rout"); hout=$(healthz); h=$(rps "$hout")
+  line "warm validate, $r ${wsecs} s after restart" "$rr req/s = $(ratio "$rr" "$h") x healthz (run right after), p99 $(p99 "$rout")"
+done
 line "RSS after restart runs" "$(rss)"
 line "answers (sampled after restart)" "$(answers)"
 
