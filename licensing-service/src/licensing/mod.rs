@@ -271,6 +271,20 @@ impl Licensing {
                 }
             }
         }
+        // Boxed: what follows awaits the database, and its state kept inline
+        // would make the future of every validation (most answered from the
+        // cache above) several times larger, copied as it is moved.
+        Box::pin(self.resolve_read(key, digest, former)).await
+    }
+
+    /// [`Self::resolve`] past the cache: the key looked up whole in the
+    /// database, or its signature checked.
+    async fn resolve_read(
+        &self,
+        key: &str,
+        digest: [u8; 16],
+        former: Option<bool>,
+    ) -> Result<(VerifiedKey, LicenseSnapshot), Refusal> {
         let parsed = LicenseKey::parse(key).map_err(|_| Reason::BadFormat)?;
         let p = parsed.payload();
         let claims = VerifiedKey {
@@ -393,7 +407,8 @@ impl Licensing {
             Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: None }),
             Seat::Take => {
                 self.count_seat_change(&license)?;
-                let (license, machine_id, seat_taken) = self.take_seat(license, machine, now).await?;
+                // Boxed, as the database part of `resolve` is: a take is rare.
+                let (license, machine_id, seat_taken) = Box::pin(self.take_seat(license, machine, now)).await?;
                 Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken })
             }
         }
