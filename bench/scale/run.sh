@@ -18,7 +18,7 @@
 #   its license issued with audit and events, answered once committed) that
 #   BTCPay's and Stripe's webhooks and reconciliation take after talking to
 #   their provider; printed as licenses/s.
-# Every ratio to healthz is taken from alternated runs: SCALE_ROUNDS (3)
+# Every ratio to healthz is taken from alternated runs: SCALE_ROUNDS (5)
 # rounds of healthz (SCALE_HEALTHZ_SECONDS, 5) then the measured load, each
 # round's ratio printed and their median the figure, because this machine's
 # speed drifts by a third within minutes (healthz 65-100k req/s) and one
@@ -35,7 +35,7 @@ n=${1:-${N:-100000}}
 wsecs=${SCALE_SECONDS:-10}
 csecs=${SCALE_COLD_SECONDS:-5}
 hsecs=${SCALE_HEALTHZ_SECONDS:-5}
-rounds=${SCALE_ROUNDS:-3}
+rounds=${SCALE_ROUNDS:-5}
 conns=32
 threads=2
 iconns=${SCALE_ISSUE_CONNECTIONS:-64}
