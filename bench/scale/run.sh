@@ -137,6 +137,21 @@ answers() {
   echo "$good of 20 ok with a seat (active machines $before, then $(stat_of active_machines))"
 }
 healthz() { wrk -t$threads -c$conns -d${hsecs}s --latency "$base/healthz"; }
+# alternated KIND LABEL RUN: $rounds rounds of healthz then RUN (a function
+# writing wrk's output to $data/round.out, called in this shell so that it may
+# keep state from one round to the next), a line per round and LABEL's line
+# with the median ratio; leaves the requests sent in $sent, the rates in $rates.
+alternated() {
+  local kind=$1 label=$2 run=$3 r h out rate ratios=() p99s=()
+  rates=(); sent=0
+  for r in $(seq "$rounds"); do
+    h=$(rps "$(healthz)")
+    "$run"; out=$(<"$data/round.out"); rate=$(rps "$out")
+    ratios+=("$(ratio "$rate" "$h")"); rates+=("$rate"); p99s+=("$(p99 "$out")"); sent=$(( sent + $(total "$out") ))
+    line "  $kind round $r" "healthz $h req/s, then $kind $rate req/s = ${ratios[-1]} x, p99 ${p99s[-1]}, non-2xx $(non2xx "$out")"
+  done
+  line "$label" "$(median "${ratios[@]}") x healthz (median of $rounds alternated rounds), $(median "${rates[@]}" | cut -d. -f1) req/s, p99 at most $(slowest "${p99s[@]}")"
+}
 
 spawn; wait_up
 admin -X POST "$base/v1/admin/products" -d '{"slug":"scale","name":"Scale","price_sats":1000}' >/dev/null
@@ -172,24 +187,24 @@ line "restart to first validation" "$(ms_since "$t0") ms"
 # many as a walk of 20,000/s sends; any past those are built as sent).
 prebuild=$(( csecs * 20000 / threads ))
 d0=$(stat_of validation_events_dropped); k0=$(kept)
-walked=0; positions=0; cratios=(); crates=(); cp99s=(); csent=0
-for r in $(seq "$rounds"); do
-  hout=$(healthz); h=$(rps "$hout")
+walked=0; positions=0
+cold_round() {
+  local start
   start=$(tr , '\n' <<<"$positions" | awk -v back=$(( conns / threads )) '{printf "%s%d", (NR > 1 ? "," : ""), ($1 > back ? $1 - back : 0)}')
-  cout=$(SCALE_MODE=walk SCALE_WRAP=1 SCALE_START=$start SCALE_PREBUILD=$prebuild wrk -t$threads -c$conns -d${csecs}s --latency -s "$here/keys.lua" "$base")
-  cr=$(rps "$cout"); walked=$(awk '/^walked/ {print $2}' <<<"$cout"); positions=$(awk '/^positions/ {print $2}' <<<"$cout")
-  cratios+=("$(ratio "$cr" "$h")"); crates+=("$cr"); cp99s+=("$(p99 "$cout")"); csent=$(( csent + $(total "$cout") ))
-  line "  cold round $r" "healthz $h req/s, then cold $cr req/s = ${cratios[-1]} x, p99 ${cp99s[-1]}, non-2xx $(non2xx "$cout")"
-done
-line "cold validate (seat taken)" "$(median "${cratios[@]}") x healthz (median of $rounds alternated rounds), $(median "${crates[@]}" | cut -d. -f1) req/s, p99 at most $(slowest "${cp99s[@]}")"
+  SCALE_MODE=walk SCALE_WRAP=1 SCALE_START=$start SCALE_PREBUILD=$prebuild \
+    wrk -t$threads -c$conns -d${csecs}s --latency -s "$here/keys.lua" "$base" >"$data/round.out"
+  walked=$(awk '/^walked/ {print $2}' "$data/round.out"); positions=$(awk '/^positions/ {print $2}' "$data/round.out")
+}
+alternated cold "cold validate (seat taken)" cold_round
+walk_rate=$(median "${rates[@]}")
 sleep 1
 k1=$(kept)
-line "bytes kept per cold validation" "$(( (k1 - k0) / csent ))"
+line "bytes kept per cold validation" "$(( (k1 - k0) / sent ))"
 # The rest of the walk, unmeasured, so that every key holds its seat: again
 # from where the last run got to until none is left (at a million keys the
 # walk slows down as it goes, so one run sized by the measured rate falls short).
 while [ $(( n - walked * threads )) -gt 0 ]; do
-  secs=$(python3 -c "print(int($(( n - walked * threads )) / max(float($(median "${crates[@]}")), 100.0) * 1.3) + 3)")
+  secs=$(python3 -c "print(int($(( n - walked * threads )) / max(float($walk_rate), 100.0) * 1.3) + 3)")
   wout=$(SCALE_MODE=walk SCALE_START=$walked wrk -t$threads -c$conns -d${secs}s -s "$here/keys.lua" "$base")
   now=$(awk '/^walked/ {print $2}' <<<"$wout")
   [ "${now:-0}" -gt "$walked" ] || { echo "bench-scale: the walk stopped at $walked:" >&2; echo "$wout" >&2; exit 1; }
@@ -202,19 +217,12 @@ line "active machines after the walk" "$(stat_of active_machines) (every one of 
 line "RSS after the cold walk" "$(rss) ($(awk '/RssAnon|RssFile/ {printf "%s %.1f MB ", $1, $2/1024}' "/proc/$pid/status"))"
 
 d1=$(stat_of validation_events_dropped); sleep 1; k2=$(kept)
-wratios=(); wrates=(); wp99s=(); wsent=0
-for r in $(seq "$rounds"); do
-  hout=$(healthz); h=$(rps "$hout")
-  wout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d${wsecs}s --latency -s "$here/keys.lua" "$base")
-  wr=$(rps "$wout")
-  wratios+=("$(ratio "$wr" "$h")"); wrates+=("$wr"); wp99s+=("$(p99 "$wout")"); wsent=$(( wsent + $(total "$wout") ))
-  line "  warm round $r" "healthz $h req/s, then warm $wr req/s = ${wratios[-1]} x, p99 ${wp99s[-1]}, non-2xx $(non2xx "$wout")"
-done
-line "warm validate (random key)" "$(median "${wratios[@]}") x healthz (median of $rounds alternated rounds), $(median "${wrates[@]}" | cut -d. -f1) req/s, p99 at most $(slowest "${wp99s[@]}")"
+warm_round() { SCALE_MODE=warm wrk -t$threads -c$conns -d${wsecs}s --latency -s "$here/keys.lua" "$base" >"$data/round.out"; }
+alternated warm "warm validate (random key)" warm_round
 sleep 1.5
 d2=$(stat_of validation_events_dropped); k3=$(kept)
 line "validation events dropped (warm)" "$(( d2 - d1 )) (cold walk: $(( d1 - d0 )))"
-line "bytes kept per warm validation" "$(( (k3 - k2) / wsent ))"
+line "bytes kept per warm validation" "$(( (k3 - k2) / sent ))"
 line "RSS after validating" "$(rss)"
 line "  of which" "$(awk '/RssAnon|RssFile|RssShmem/ {printf "%s %.1f MB ", $1, $2/1024}' "/proc/$pid/status")"
 line "answers (sampled after warm)" "$(answers)"
