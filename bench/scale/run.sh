@@ -22,7 +22,10 @@
 # rounds of healthz (SCALE_HEALTHZ_SECONDS, 5) then the measured load, each
 # round's ratio printed and their median the figure, because this machine's
 # speed drifts by a third within minutes (healthz 65-100k req/s) and one
-# healthz run beside one long run compared two different machines.
+# healthz run beside one long run compared two different machines. Each
+# round also prints the daemon's CPU time a request of both runs, and the
+# figure's line their median ratio (what a change to the hot path moves
+# first, since the host moves it less than the rates).
 # Usage: bench/scale/run.sh [N]   (or make bench-scale N=…); SCALE_SECONDS (10)
 # sets each warm round, SCALE_COLD_SECONDS (3) each round of the measured cold walk
 # (five rounds of 3 s walk as far as the one 15 s run before them did: past
@@ -137,20 +140,29 @@ answers() {
   echo "$good of 20 ok with a seat (active machines $before, then $(stat_of active_machines))"
 }
 healthz() { wrk -t$threads -c$conns -d${hsecs}s --latency "$base/healthz"; }
+# The daemon's CPU time so far, in clock ticks (user + system, /proc/PID/stat).
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# micros TICKS REQUESTS: the daemon's CPU time a request, in microseconds.
+micros() { python3 -c "import os,sys; print(f'{int(sys.argv[1]) * 1e6 / os.sysconf(\"SC_CLK_TCK\") / max(int(sys.argv[2]), 1):.1f}')" "$1" "$2"; }
 # alternated KIND LABEL RUN: $rounds rounds of healthz then RUN (a function
 # writing wrk's output to $data/round.out, called in this shell so that it may
 # keep state from one round to the next), a line per round and LABEL's line
 # with the median ratio; leaves the requests sent in $sent, the rates in $rates.
+# Each round also gives the daemon's CPU time a request of both runs: on this
+# shared machine a rate moves with the host (healthz alone swings by a third
+# from one run to the next), while the daemon's own cost a request moves less,
+# so a change to the hot path shows in it first.
 alternated() {
-  local kind=$1 label=$2 run=$3 r h out rate ratios=() p99s=()
+  local kind=$1 label=$2 run=$3 r h hout out rate t0 t1 t2 hc c ratios=() p99s=() costs=()
   rates=(); sent=0
   for r in $(seq "$rounds"); do
-    h=$(rps "$(healthz)")
-    "$run"; out=$(<"$data/round.out"); rate=$(rps "$out")
+    t0=$(ticks); hout=$(healthz); t1=$(ticks); h=$(rps "$hout"); hc=$(micros $(( t1 - t0 )) "$(total "$hout")")
+    "$run"; t2=$(ticks); out=$(<"$data/round.out"); rate=$(rps "$out"); c=$(micros $(( t2 - t1 )) "$(total "$out")")
     ratios+=("$(ratio "$rate" "$h")"); rates+=("$rate"); p99s+=("$(p99 "$out")"); sent=$(( sent + $(total "$out") ))
-    line "  $kind round $r" "healthz $h req/s, then $kind $rate req/s = ${ratios[-1]} x, p99 ${p99s[-1]}, non-2xx $(non2xx "$out")"
+    costs+=("$(ratio "$c" "$hc")")
+    line "  $kind round $r" "healthz $h req/s ($hc us CPU each), then $kind $rate req/s ($c us) = ${ratios[-1]} x, p99 ${p99s[-1]}, non-2xx $(non2xx "$out")"
   done
-  line "$label" "$(median "${ratios[@]}") x healthz (median of $rounds alternated rounds), $(median "${rates[@]}" | cut -d. -f1) req/s, p99 at most $(slowest "${p99s[@]}")"
+  line "$label" "$(median "${ratios[@]}") x healthz (median of $rounds alternated rounds), $(median "${rates[@]}" | cut -d. -f1) req/s, p99 at most $(slowest "${p99s[@]}"); daemon CPU a request $(median "${costs[@]}") x healthz's"
 }
 
 spawn; wait_up
