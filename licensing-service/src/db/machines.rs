@@ -35,11 +35,12 @@ pub async fn for_license<'e, E: Executor<'e, Database = Sqlite>>(
     e: E,
     license_id: Uuid,
 ) -> Result<Vec<Machine>, sqlx::Error> {
-    // One branch per partial index (held seats, freed ones).
+    // One branch per partial index (held seats, freed ones); the row number
+    // orders machines of one second (ids made in one millisecond are not ordered).
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machines WHERE license_id = ?1 AND active = 1 \
-         UNION ALL SELECT {COLUMNS} FROM machines WHERE license_id = ?1 AND active = 0 \
-         ORDER BY active DESC, activated_at DESC, id"
+        "SELECT {COLUMNS}, rowid AS n FROM machines WHERE license_id = ?1 AND active = 1 \
+         UNION ALL SELECT {COLUMNS}, rowid AS n FROM machines WHERE license_id = ?1 AND active = 0 \
+         ORDER BY active DESC, activated_at DESC, n DESC"
     ))
     .bind(license_id.to_string())
     .fetch_all(e)

@@ -724,6 +724,27 @@ async fn a_group_takes_one_seat_per_license_without_a_read_and_no_trial() {
     assert_eq!(trials, 1);
 }
 
+/// Seats taken in one second are read back in the order taken (the
+/// snapshot's) and listed newest first, whatever their ids (made in one
+/// millisecond, they are not ordered): here the ids are out of order.
+#[tokio::test]
+async fn seats_of_one_second_keep_the_order_they_were_taken_in() {
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let l = licenses::License { max_machines: 0, ..license(&policy) };
+    let ids = [Uuid::from_u128(2), Uuid::from_u128(3), Uuid::from_u128(1)];
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &l).await.unwrap();
+    for (id, fp) in ids.iter().zip(["a", "b", "c"]) {
+        machines::insert_many(&mut tx, &[(machines::Machine { id: *id, ..seat(&l, fp) }, 0)], false).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let snap = licenses::snapshot(&mut db.read.acquire().await.unwrap(), l.id).await.unwrap().unwrap();
+    assert_eq!(snap.seats.as_slice().iter().map(|s| s.id).collect::<Vec<_>>(), ids);
+    let listed = machines::for_license(&db.read, l.id).await.unwrap();
+    assert_eq!(listed.iter().map(|m| m.id).rev().collect::<Vec<_>>(), ids);
+}
+
 /// A call that holds a seat is tallied without its fingerprint and written
 /// with its machine's; a refusal without a seat keeps the one it sent.
 #[tokio::test]

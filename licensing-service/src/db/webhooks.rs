@@ -69,9 +69,9 @@ pub async fn by_id<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid) -> Re
         .await
 }
 
-/// Every endpoint, oldest first.
+/// Every endpoint, oldest first (by row within a second: ids made in one millisecond are not ordered).
 pub async fn list(pool: &SqlitePool) -> Result<Vec<Endpoint>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhook_endpoints ORDER BY created_at, id")).fetch_all(pool).await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhook_endpoints ORDER BY created_at, rowid")).fetch_all(pool).await
 }
 
 /// Counts of an endpoint's deliveries by state: (pending, delivered, dead).
