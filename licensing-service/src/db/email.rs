@@ -96,11 +96,11 @@ pub struct Email {
 const COLUMNS: &str = "id, kind, recipient, license_id, notice, text, state, attempts, next_attempt_at, last_error, \
     server_reply, created_at, updated_at, delivered_at";
 
-/// Pending e-mails whose time has come, oldest first.
+/// Pending e-mails whose time has come, oldest first (in the order queued within a second).
 pub async fn due(pool: &SqlitePool, now: i64, limit: i64) -> Result<Vec<Email>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM email_messages WHERE state = 'pending' AND next_attempt_at <= ? \
-         ORDER BY next_attempt_at, created_at LIMIT ?"
+         ORDER BY next_attempt_at, created_at, rowid LIMIT ?"
     ))
     .bind(now)
     .bind(limit)

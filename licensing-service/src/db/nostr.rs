@@ -203,11 +203,11 @@ pub struct Message {
 const COLUMNS: &str = "id, kind, recipient, license_id, notice, text, state, attempts, next_attempt_at, last_error, \
     event_id, event_json, acked_by, created_at, updated_at, delivered_at";
 
-/// Pending messages whose time has come, oldest first.
+/// Pending messages whose time has come, oldest first (in the order queued within a second).
 pub async fn due(pool: &SqlitePool, now: i64, limit: i64) -> Result<Vec<Message>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM nostr_messages WHERE state = 'pending' AND next_attempt_at <= ? \
-         ORDER BY next_attempt_at, created_at LIMIT ?"
+         ORDER BY next_attempt_at, created_at, rowid LIMIT ?"
     ))
     .bind(now)
     .bind(limit)

@@ -221,13 +221,13 @@ pub struct Due {
 const DUE_COLUMNS: &str = "d.id, d.attempts, d.state, d.endpoint_id, e.url, e.secret, o.id AS event_id, \
     o.type AS event_type, o.created_at AS event_created_at, o.data";
 
-/// Pending deliveries whose time has come, to active endpoints, oldest first.
+/// Pending deliveries whose time has come, to active endpoints, oldest first (in the order queued within a second).
 pub async fn due(pool: &SqlitePool, now: i64, limit: i64) -> Result<Vec<Due>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {DUE_COLUMNS} FROM webhook_deliveries d \
          JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN outbox_events o ON o.id = d.event_id \
          WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND e.active = 1 \
-         ORDER BY d.next_attempt_at, d.created_at LIMIT ?"
+         ORDER BY d.next_attempt_at, d.created_at, d.rowid LIMIT ?"
     ))
     .bind(now)
     .bind(limit)

@@ -745,6 +745,24 @@ async fn seats_of_one_second_keep_the_order_they_were_taken_in() {
     assert_eq!(listed.iter().map(|m| m.id).rev().collect::<Vec<_>>(), ids);
 }
 
+/// E-mails queued in one second are sent in the order queued, whatever
+/// their ids (made in one millisecond, they are not ordered).
+#[tokio::test]
+async fn mail_queued_in_one_second_is_due_in_the_order_queued() {
+    let (_dir, db) = open().await;
+    let mut tx = db.begin().await.unwrap();
+    let mut queued = Vec::new();
+    for n in 0..40 {
+        let to = format!("buyer{n}@example.com");
+        let m =
+            email::NewEmail { kind: email::EmailKind::License, to: &to, license_id: None, notice: None, text: None };
+        queued.push(email::enqueue(&mut tx, NOW, m).await.unwrap().to_string());
+    }
+    tx.commit().await.unwrap();
+    let due: Vec<String> = email::due(&db.read, NOW, 100).await.unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(due, queued);
+}
+
 /// A call that holds a seat is tallied without its fingerprint and written
 /// with its machine's; a refusal without a seat keeps the one it sent.
 #[tokio::test]
