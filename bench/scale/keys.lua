@@ -1,6 +1,9 @@
 -- wrk script of bench/scale: POST /v1/validate with keys from $SCALE_KEYS,
 -- each request from another client address (X-Forwarded-For through a
--- trusted proxy). SCALE_MODE:
+-- trusted proxy). Key i's machine sends line i of $SCALE_FPS as its
+-- fingerprint: the lower-case hex SHA-256 of a machine identity, as the
+-- client libraries send one (docs/PROTOCOL.md §3), so the seats' fingerprint
+-- index is written at random places, as a real deployment's is. SCALE_MODE:
 --   walk: each thread walks its share of a fixed permutation of the keys from
 --         $SCALE_START on (first sight of every key + machine: a seat is taken);
 --         past the last key it starts again with new machines when SCALE_WRAP
@@ -55,6 +58,11 @@ function init(args)
   for line in io.lines(os.getenv("SCALE_KEYS")) do keys[#keys + 1] = line end
   n = #keys
   mode = os.getenv("SCALE_MODE")
+  fps = {}
+  if mode ~= "bare" then
+    for line in io.lines(os.getenv("SCALE_FPS")) do fps[#fps + 1] = line end
+    assert(#fps >= n, "SCALE_FPS has fewer lines than SCALE_KEYS")
+  end
   nthreads = tonumber(os.getenv("SCALE_THREADS"))
   -- SCALE_START: one position for every thread, or one per thread ("p0,p1,…",
   -- as done() prints them) to go on where each thread of a run got to.
@@ -81,7 +89,7 @@ function init(args)
     built = {}
     for i = 1, n do
       local ip = string.format("10.%d.%d.%d", math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256)
-      local body = string.format('{"key":"%s","fingerprint":"scale-machine-%d","product_slug":"scale"}', keys[i], i)
+      local body = string.format('{"key":"%s","fingerprint":"%s","product_slug":"scale"}', keys[i], fps[i])
       built[i] = wrk.format("POST", "/v1/validate", {
         ["Content-Type"] = "application/json",
         ["X-Forwarded-For"] = ip,
@@ -104,7 +112,7 @@ function walk_request(w)
   local i = perm(w % n)
   local machine = ""
   if w >= n then machine = "-" .. math.floor(w / n) end
-  local body = string.format('{"key":"%s","fingerprint":"scale-machine-%d%s","product_slug":"scale"}', keys[i], i, machine)
+  local body = string.format('{"key":"%s","fingerprint":"%s%s","product_slug":"scale"}', keys[i], fps[i], machine)
   return wrk.format("POST", "/v1/validate", {
     ["Content-Type"] = "application/json",
     ["X-Forwarded-For"] = ip,
