@@ -105,25 +105,6 @@ pub async fn licenses(
 mod tests {
     use super::*;
 
-    /// A fingerprint is sought in the index of its last 8 characters (a take
-    /// writes no entry of the whole fingerprint), and found whole.
-    #[tokio::test]
-    async fn a_fingerprint_is_sought_by_its_tail() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::Db::open(dir.path()).await.unwrap();
-        let branch = "SELECT m.rowid FROM machines m WHERE substr(m.fingerprint, -8) = substr(?1, -8) \
-                      AND m.fingerprint = ?1";
-        let plan: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {branch}")).bind("x").fetch_all(&db.read).await.unwrap();
-        assert!(plan.iter().any(|r| r.3.contains("USING INDEX machines_fingerprint_tail")), "{plan:?}");
-        let indexes: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'machines'")
-                .fetch_all(&db.read)
-                .await
-                .unwrap();
-        assert!(!indexes.iter().any(|i| i == "machines_fingerprint"), "{indexes:?}");
-    }
-
     #[test]
     fn only_key_shaped_terms_are_key_fragments() {
         assert_eq!(key_fragment("abcdef234567").as_deref(), Some("ABCDEF234567"));
