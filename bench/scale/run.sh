@@ -165,15 +165,6 @@ alternated() {
   line "$label" "$(median "${ratios[@]}") x healthz (median of $rounds alternated rounds), $(median "${rates[@]}" | cut -d. -f1) req/s, p99 at most $(slowest "${p99s[@]}"); daemon CPU a request $(median "${costs[@]}") x healthz's"
 }
 
-spawn; wait_up
-admin -X POST "$base/v1/admin/products" -d '{"slug":"scale","name":"Scale","price_sats":1000}' >/dev/null
-admin -X POST "$base/v1/admin/products/scale/policies" \
-  -d '{"slug":"default","name":"Default","max_machines":0,"duration_seconds":31536000}' >/dev/null
-echo "bench-scale: N=$n, $(nproc) cores, wrk $threads threads x $conns connections"
-line "RSS idle" "$(rss)"
-bytes0=$(kept)
-
-secs=$(exact issue "$n" "$SCALE_KEYS")
 # Key i's machine: the hex SHA-256 of "scale-machine-i", as a client library
 # sends a fingerprint (docs/PROTOCOL.md §3): random, so a seat's index entry
 # lands at a random place, as in a real deployment (the plain names sorted
@@ -183,6 +174,16 @@ python3 -c "
 import hashlib, sys
 with open(sys.argv[2], 'w') as f:
     for i in range(1, int(sys.argv[1]) + 1): f.write(hashlib.sha256(b'scale-machine-%d' % i).hexdigest() + '\n')" "$n" "$SCALE_FPS"
+
+spawn; wait_up
+admin -X POST "$base/v1/admin/products" -d '{"slug":"scale","name":"Scale","price_sats":1000}' >/dev/null
+admin -X POST "$base/v1/admin/products/scale/policies" \
+  -d '{"slug":"default","name":"Default","max_machines":0,"duration_seconds":31536000}' >/dev/null
+echo "bench-scale: N=$n, $(nproc) cores, wrk $threads threads x $conns connections"
+line "RSS idle" "$(rss)"
+bytes0=$(kept)
+
+secs=$(exact issue "$n" "$SCALE_KEYS")
 line "issuance (admin API, wrk $threads x $iconns)" "$(awk -v n="$n" '{printf "%.0f licenses/s (issued %d in %.1f s)", n/$1, n, $1}' <<<"$secs")"
 line "RSS after issuing" "$(rss)"
 sleep 2.5
