@@ -285,10 +285,14 @@ pub async fn snapshots_page(
 /// order they were taken: by time, then by row, since ids made in one millisecond are not ordered;
 /// [`Seats::of_rows`] hashes it): one statement, so a snapshot is never torn
 /// between two reads.
-const SNAPSHOT_COLUMNS: &str = "l.id, l.policy_id, l.version, l.product_id, p.slug AS product_slug, l.status, \
+const SNAPSHOT_COLUMNS: &str = concat!(
+    "l.id, l.policy_id, l.version, l.product_id, p.slug AS product_slug, l.status, \
      l.issued_at, l.expires_at, l.grace_seconds, l.max_machines, l.is_trial, l.entitlements, l.key_hash, \
      (SELECT json_group_array(json_array(m.fingerprint, m.id) ORDER BY m.activated_at, m.rowid) \
-     FROM machines m WHERE m.license_id = l.id AND m.active = 1) AS seats";
+     FROM machines m WHERE ",
+    super::machines::held_seats_of!("m", "l.id"),
+    ") AS seats"
+);
 const SNAPSHOT_FROM: &str = "FROM licenses l JOIN products p ON p.id = l.product_id";
 
 #[derive(sqlx::FromRow)]

@@ -27,6 +27,30 @@ pub struct Machine {
     pub deactivation_reason: Option<String>,
 }
 
+/// The terms that find a license's held seats through `machines_seat`, which
+/// holds only the last 8 characters of each seat's license id and
+/// fingerprint (migration `20261208100000_compact_seat_index`): the id's tail
+/// to seek, then the whole id. `$m` names the machines table in the query,
+/// `$license` is the license id's expression; a string literal, for `concat!`.
+macro_rules! held_seats_of {
+    ($m:literal, $license:literal) => {
+        concat!(
+            "substr(",
+            $m,
+            ".license_id, -8) = substr(",
+            $license,
+            ", -8) AND ",
+            $m,
+            ".license_id = ",
+            $license,
+            " AND ",
+            $m,
+            ".active = 1"
+        )
+    };
+}
+pub(crate) use held_seats_of;
+
 const COLUMNS: &str = "id, license_id, fingerprint, hostname, platform, active, activated_at, last_seen_at, \
     deactivated_at, deactivation_reason";
 
@@ -38,9 +62,10 @@ pub async fn for_license<'e, E: Executor<'e, Database = Sqlite>>(
     // One branch per partial index (held seats, freed ones); the row number
     // orders machines of one second (ids made in one millisecond are not ordered).
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, rowid AS n FROM machines WHERE license_id = ?1 AND active = 1 \
-         UNION ALL SELECT {COLUMNS}, rowid AS n FROM machines WHERE license_id = ?1 AND active = 0 \
-         ORDER BY active DESC, activated_at DESC, n DESC"
+        "SELECT {COLUMNS}, rowid AS n FROM machines WHERE {} UNION ALL \
+         SELECT {COLUMNS}, rowid AS n FROM machines WHERE license_id = ?1 AND active = 0 \
+         ORDER BY active DESC, activated_at DESC, n DESC",
+        held_seats_of!("machines", "?1")
     ))
     .bind(license_id.to_string())
     .fetch_all(e)
@@ -114,15 +139,17 @@ pub type UnreadSeat = (Uuid, i64);
 /// `version` (anything that changes a license but a take bumps it) and not
 /// a trial (one trial per machine is checked the long way), it holds
 /// exactly the `held` active seats its caller saw (counted in the
-/// statement) and has a seat left, the machine holds no seat of it (the
-/// unique index), and the license holds no freed seat of this fingerprint
+/// statement) and has a seat left (so the machine holds none of them: its
+/// caller saw none; the triggers of `machines_seat` would refuse it too,
+/// failing the group), and the license holds no freed seat of this fingerprint
 /// (which is taken again, not added). Since at one version seats are only
 /// ever added, the same count is the same seats: the license's seats after
 /// the take are the caller's and this one, so none is read back. What is
 /// not written is not in the answer: the caller takes it the long way, on a
 /// fresh read. With one take per license, each count is the one its insert follows.
 pub async fn take_unread(conn: &mut Conn, takes: &[Unread<'_>]) -> Result<Vec<UnreadSeat>, sqlx::Error> {
-    const SQL: &str = "BEGIN IMMEDIATE; \
+    const SQL: &str = concat!(
+        "BEGIN IMMEDIATE; \
          INSERT OR IGNORE INTO machines (id, license_id, fingerprint, hostname, platform, active, activated_at, \
          last_seen_at, lapse_after) \
          SELECT j.value ->> 0, l.id, j.value ->> 2, j.value ->> 3, j.value ->> 4, 1, j.value ->> 5, j.value ->> 5, \
@@ -130,10 +157,13 @@ pub async fn take_unread(conn: &mut Conn, takes: &[Unread<'_>]) -> Result<Vec<Un
          JOIN licenses l ON l.id = j.value ->> 1 JOIN policies pol ON pol.id = l.policy_id \
          WHERE l.version = j.value ->> 6 AND l.is_trial = 0 \
          AND (l.max_machines <= 0 OR j.value ->> 7 < l.max_machines) \
-         AND (SELECT count(*) FROM machines m WHERE m.license_id = l.id AND m.active = 1) = j.value ->> 7 \
+         AND (SELECT count(*) FROM machines m WHERE ",
+        held_seats_of!("m", "l.id"),
+        ") = j.value ->> 7 \
          AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.license_id = l.id AND m.fingerprint = j.value ->> 2 \
               AND m.active = 0) \
-         RETURNING id, lapse_after; COMMIT";
+         RETURNING id, lapse_after; COMMIT"
+    );
     let rows: Vec<serde_json::Value> = takes
         .iter()
         .map(|t| {
@@ -335,11 +365,12 @@ mod tests {
             }
         };
         let list = plan(format!(
-            "SELECT {COLUMNS} FROM machines WHERE license_id = 'l' AND active = 1 UNION ALL \
-             SELECT {COLUMNS} FROM machines WHERE license_id = 'l' AND active = 0 ORDER BY active DESC"
+            "SELECT {COLUMNS} FROM machines WHERE {} UNION ALL \
+             SELECT {COLUMNS} FROM machines WHERE license_id = 'l' AND active = 0 ORDER BY active DESC",
+            held_seats_of!("machines", "'l'")
         ))
         .await;
-        assert!(list.iter().any(|d| d.contains("USING INDEX machines_one_active_seat")), "{list:?}");
+        assert!(list.iter().any(|d| d.contains("USING INDEX machines_seat")), "{list:?}");
         assert!(list.iter().any(|d| d.contains("USING INDEX machines_freed_seat")), "{list:?}");
         let freed = plan(
             "SELECT m.id FROM json_each('[]') j JOIN machines m ON m.license_id = j.value ->> 0 \
@@ -359,6 +390,7 @@ mod tests {
                 .fetch_all(&db.read)
                 .await
                 .unwrap();
-        assert!(!indexes.iter().any(|n| n == "machines_license" || n == "machines_fingerprint"), "{indexes:?}");
+        let gone = ["machines_license", "machines_fingerprint", "machines_one_active_seat"];
+        assert!(!indexes.iter().any(|n| gone.contains(&n.as_str())), "{indexes:?}");
     }
 }

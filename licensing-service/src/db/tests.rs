@@ -361,6 +361,59 @@ async fn maintained_counts_equal_the_rows() {
     assert_eq!(events::table_counts(&db.read).await.unwrap(), counted);
 }
 
+/// One active seat per fingerprint per license is the database's rule, not
+/// only the callers': the seat index holds only the ids' and fingerprints'
+/// last 8 characters, so triggers compare the whole values. Seats that share
+/// those tails but differ (another license, another fingerprint) are not
+/// refused; a second active seat of the same machine is, inserted or
+/// reactivated; a freed one is history and refuses nothing.
+#[tokio::test]
+async fn one_active_seat_per_fingerprint_per_license_is_kept_by_the_database() {
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let fp = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let twin_fp = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffff89abcdef";
+    let a =
+        licenses::License { id: Uuid::parse_str("0191e8a0-0000-7000-8000-0000deadbeef").unwrap(), ..license(&policy) };
+    let b = licenses::License {
+        id: Uuid::parse_str("0191e8a0-1111-7000-8000-1111deadbeef").unwrap(),
+        license_key: "KEY-2".into(),
+        ..license(&policy)
+    };
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &a).await.unwrap();
+    licenses::insert(&mut tx, &b).await.unwrap();
+    let held = seat(&a, fp);
+    let others = [seat(&a, twin_fp), seat(&b, fp)];
+    machines::insert_many(&mut tx, &[(held.clone(), 0), (others[0].clone(), 0), (others[1].clone(), 0)], false)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = db.begin().await.unwrap();
+    let again = machines::insert_many(&mut tx, &[(seat(&a, fp), 0)], false).await.unwrap_err();
+    assert!(again.to_string().contains("one active seat"), "{again}");
+    drop(tx);
+
+    let mut tx = db.begin().await.unwrap();
+    assert!(machines::deactivate(&mut tx, held.id, "test", NOW).await.unwrap());
+    let retaken = seat(&a, fp);
+    machines::insert_many(&mut tx, &[(retaken.clone(), 0)], false).await.unwrap();
+    let both = machines::reactivate(&mut tx, &held).await.unwrap_err();
+    assert!(both.to_string().contains("one active seat"), "{both}");
+    drop(tx);
+
+    let mut tx = db.begin().await.unwrap();
+    assert!(machines::deactivate(&mut tx, held.id, "test", NOW).await.unwrap());
+    machines::reactivate(&mut tx, &held).await.unwrap();
+    tx.commit().await.unwrap();
+    let seats: Vec<_> = machines::for_license(&db.read, a.id).await.unwrap();
+    let mut held_fps: Vec<_> = seats.iter().filter(|m| m.active).map(|m| m.fingerprint.as_str()).collect();
+    held_fps.sort();
+    assert_eq!(held_fps, [fp, twin_fp]);
+    assert_eq!(active_seats(&db, &b).await, 1);
+}
+
 /// Licenses written before `key_hash` existed get it when the database is
 /// opened; the key's uniqueness and the search by key go through it.
 #[tokio::test]
