@@ -61,6 +61,7 @@ impl Jobs {
         );
         jobs.every(Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await });
         jobs.every(Duration::from_secs(1), &state, |s| async move { free_lapsed_seats(&s).await });
+        jobs.every(Duration::from_secs(1), &state, |s| async move { fold_fingerprint_tails(&s).await });
         // The daily backup, when due (checked each minute; survives restarts).
         jobs.every(Duration::from_secs(60), &state, |s| async move { crate::services::backups::tick(&s).await });
         jobs.every(Duration::from_secs(1), &state, |s| async move { step_subscriptions(&s).await });
@@ -109,6 +110,13 @@ impl Jobs {
             tracing::warn!("scheduled jobs still running at shutdown; cancelling them");
             self.tasks.shutdown().await;
         }
+    }
+}
+
+/// Files the machines added since the last second for the search by fingerprint.
+pub async fn fold_fingerprint_tails(s: &Core) {
+    if let Err(e) = db::machines::fold_tails(&s.db).await {
+        tracing::warn!(error = %e, "filing machines' fingerprints failed; retrying");
     }
 }
 

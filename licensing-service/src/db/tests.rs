@@ -414,6 +414,59 @@ async fn one_active_seat_per_fingerprint_per_license_is_kept_by_the_database() {
     assert_eq!(active_seats(&db, &b).await, 1);
 }
 
+/// The search finds a machine by its whole fingerprint from the moment it is
+/// added: queued, then filed by `fold_tails` (in batches, which empty the
+/// queue); a deleted machine is found no more, whether filed or still
+/// queued, and a fingerprint that shares only the last 8 characters is not
+/// taken for it.
+#[tokio::test]
+async fn machines_are_found_by_fingerprint_queued_and_filed() {
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let fp = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let twin_fp = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffff89abcdef";
+    let (a, b) = (license(&policy), licenses::License { license_key: "KEY-2".into(), ..license(&policy) });
+    let (held, twin) = (seat(&a, fp), seat(&b, twin_fp));
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &a).await.unwrap();
+    licenses::insert(&mut tx, &b).await.unwrap();
+    machines::insert_many(&mut tx, &[(held.clone(), 0), (twin.clone(), 0)], false).await.unwrap();
+    tx.commit().await.unwrap();
+    let found = |term: &'static str| {
+        let read = db.read.clone();
+        async move {
+            let found = super::search::licenses(&read, term, None, 10).await.unwrap();
+            found.into_iter().map(|l| l.id).collect::<Vec<_>>()
+        }
+    };
+    let queued = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM machine_tails_new").fetch_one(&db.read).await.unwrap()
+    };
+    assert_eq!((found(fp).await, queued().await), (vec![a.id], 2), "found while queued");
+    assert_eq!(machines::fold_tails(&db).await.unwrap(), 2);
+    assert_eq!(machines::fold_tails(&db).await.unwrap(), 0, "nothing left to file");
+    assert_eq!((found(fp).await, found(twin_fp).await, queued().await), (vec![a.id], vec![b.id], 0), "found filed");
+
+    // Deleted: filed, and queued (a third machine, gone before its fold).
+    let gone = seat(&b, "queued-then-gone");
+    let mut tx = db.begin().await.unwrap();
+    machines::insert_many(&mut tx, &[(gone.clone(), 0)], false).await.unwrap();
+    sqlx::query("DELETE FROM machines WHERE id IN (?, ?)")
+        .bind(held.id.to_string())
+        .bind(gone.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(machines::fold_tails(&db).await.unwrap(), 1);
+    let filed: Vec<String> =
+        sqlx::query_scalar("SELECT machine_id FROM machine_tails").fetch_all(&db.read).await.unwrap();
+    assert_eq!(filed, [twin.id.to_string()]);
+    assert!(found(fp).await.is_empty());
+    assert!(found("queued-then-gone").await.is_empty());
+    assert_eq!(found(twin_fp).await, [b.id]);
+}
+
 /// Licenses written before `key_hash` existed get it when the database is
 /// opened; the key's uniqueness and the search by key go through it.
 #[tokio::test]
