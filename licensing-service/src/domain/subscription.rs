@@ -135,7 +135,7 @@ impl Period {
 /// current one (renewing early loses nothing; paying late inside the grace
 /// period keeps the dates), or now when the subscription had lapsed.
 pub fn renewal_start(current_end: i64, grace_seconds: i64, now: i64) -> i64 {
-    if current_end == 0 || now > current_end.saturating_add(grace_seconds) {
+    if current_end == 0 || now >= current_end.saturating_add(grace_seconds) {
         now
     } else {
         current_end
@@ -176,8 +176,10 @@ mod tests {
     fn renewals_start_at_the_period_end_unless_lapsed() {
         assert_eq!(renewal_start(100, 20, 50), 100, "early");
         assert_eq!(renewal_start(100, 20, 110), 100, "late, inside grace");
-        assert_eq!(renewal_start(100, 20, 120), 100, "the last second of grace");
-        assert_eq!(renewal_start(100, 20, 121), 121, "lapsed");
+        assert_eq!(renewal_start(100, 20, 119), 100, "the last second of grace");
+        // Lapsed from the second validation answers `expired` and the subscription steps to lapsed.
+        assert_eq!(renewal_start(100, 20, 120), 120, "lapsed");
+        assert_eq!(renewal_start(100, 0, 100), 100, "no grace: lapsed at the end");
         assert_eq!(renewal_start(0, 0, 7), 7, "perpetual");
     }
 
