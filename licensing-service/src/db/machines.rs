@@ -345,8 +345,8 @@ pub async fn fold_tails(db: &super::Db) -> Result<u64, sqlx::Error> {
             .await?;
     let Some(upto) = upto else { return Ok(0) };
     sqlx::query(
-        "INSERT OR IGNORE INTO machine_tails (tail, machine_id) \
-         SELECT substr(m.fingerprint, -8), m.id FROM machine_tails_new n JOIN machines m ON m.id = n.machine_id \
+        "INSERT OR IGNORE INTO machine_tails (tail, machine) \
+         SELECT substr(m.fingerprint, -8), m.rowid FROM machine_tails_new n JOIN machines m ON m.rowid = n.machine \
          WHERE n.rowid <= ? ORDER BY 1, 2",
     )
     .bind(upto)
@@ -420,7 +420,7 @@ mod tests {
         .await;
         assert!(freed.iter().any(|d| d.contains("machines_freed_seat (license_id=? AND fingerprint=?)")), "{freed:?}");
         let tail = plan(
-            "SELECT m.rowid FROM machine_tails t JOIN machines m ON m.id = t.machine_id \
+            "SELECT m.rowid FROM machine_tails t JOIN machines m ON m.rowid = t.machine \
              WHERE t.tail = substr('x', -8) AND m.fingerprint = 'x'"
                 .into(),
         )

@@ -75,10 +75,10 @@ pub async fn licenses(
     q.push_bind(term.to_string());
     // Machines filed by their fingerprints' last 8 characters, then compared whole,
     // and those still queued to be filed (db::machines::fold_tails).
-    q.push(" UNION SELECT l.rowid FROM machine_tails t JOIN machines m ON m.id = t.machine_id ");
+    q.push(" UNION SELECT l.rowid FROM machine_tails t JOIN machines m ON m.rowid = t.machine ");
     q.push("JOIN licenses l ON l.id = m.license_id WHERE t.tail = substr(").push_bind(term.to_string());
     q.push(", -8) AND m.fingerprint = ").push_bind(term.to_string());
-    q.push(" UNION SELECT l.rowid FROM machine_tails_new n JOIN machines m ON m.id = n.machine_id ");
+    q.push(" UNION SELECT l.rowid FROM machine_tails_new n JOIN machines m ON m.rowid = n.machine ");
     q.push("JOIN licenses l ON l.id = m.license_id WHERE m.fingerprint = ").push_bind(term.to_string());
     q.push(" UNION SELECT l.rowid FROM machines m JOIN licenses l ON l.id = m.license_id WHERE m.hostname = ");
     q.push_bind(term.to_string()).push(" COLLATE NOCASE");

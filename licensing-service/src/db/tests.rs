@@ -460,11 +460,31 @@ async fn machines_are_found_by_fingerprint_queued_and_filed() {
     tx.commit().await.unwrap();
     assert_eq!(machines::fold_tails(&db).await.unwrap(), 1);
     let filed: Vec<String> =
-        sqlx::query_scalar("SELECT machine_id FROM machine_tails").fetch_all(&db.read).await.unwrap();
-    assert_eq!(filed, [twin.id.to_string()]);
+        sqlx::query_scalar("SELECT m.id FROM machine_tails t JOIN machines m ON m.rowid = t.machine")
+            .fetch_all(&db.read)
+            .await
+            .unwrap();
+    assert_eq!((filed, queued().await), (vec![twin.id.to_string()], 0));
+    let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM machine_tails").fetch_one(&db.read).await.unwrap();
+    assert_eq!(entries, 1, "a deleted machine's entry goes with it");
     assert!(found(fp).await.is_empty());
     assert!(found("queued-then-gone").await.is_empty());
     assert_eq!(found(twin_fp).await, [b.id]);
+
+    // A new machine given a deleted one's rowid (the highest) is filed as itself.
+    let reborn = seat(&a, "reborn");
+    let mut tx = db.begin().await.unwrap();
+    machines::insert_many(&mut tx, &[(reborn.clone(), 0)], false).await.unwrap();
+    tx.commit().await.unwrap();
+    let rowid: i64 = sqlx::query_scalar("SELECT rowid FROM machines WHERE id = ?")
+        .bind(reborn.id.to_string())
+        .fetch_one(&db.read)
+        .await
+        .unwrap();
+    assert_eq!(rowid, 3, "the deleted machine's rowid");
+    assert_eq!(machines::fold_tails(&db).await.unwrap(), 1);
+    assert_eq!(found("reborn").await, [a.id]);
+    assert!(found("queued-then-gone").await.is_empty());
 }
 
 /// Licenses written before `key_hash` existed get it when the database is
