@@ -361,6 +361,11 @@ async fn maintained_counts_equal_the_rows() {
     assert_eq!(events::table_counts(&db.read).await.unwrap(), counted);
 }
 
+/// A fingerprint as client libraries send it, and another sharing its last 8
+/// characters (what the seat index and `machine_tails` hold of it).
+const FP: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const TWIN_FP: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffff89abcdef";
+
 /// One active seat per fingerprint per license is the database's rule, not
 /// only the callers': the seat index holds only the ids' and fingerprints'
 /// last 8 characters, so triggers compare the whole values. Seats that share
@@ -371,8 +376,7 @@ async fn maintained_counts_equal_the_rows() {
 async fn one_active_seat_per_fingerprint_per_license_is_kept_by_the_database() {
     let (_dir, db) = open().await;
     let (_, policy) = catalog(&db).await;
-    let fp = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    let twin_fp = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffff89abcdef";
+    let (fp, twin_fp) = (FP, TWIN_FP);
     let a =
         licenses::License { id: Uuid::parse_str("0191e8a0-0000-7000-8000-0000deadbeef").unwrap(), ..license(&policy) };
     let b = licenses::License {
@@ -423,8 +427,7 @@ async fn one_active_seat_per_fingerprint_per_license_is_kept_by_the_database() {
 async fn machines_are_found_by_fingerprint_queued_and_filed() {
     let (_dir, db) = open().await;
     let (_, policy) = catalog(&db).await;
-    let fp = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    let twin_fp = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffff89abcdef";
+    let (fp, twin_fp) = (FP, TWIN_FP);
     let (a, b) = (license(&policy), licenses::License { license_key: "KEY-2".into(), ..license(&policy) });
     let (held, twin) = (seat(&a, fp), seat(&b, twin_fp));
     let mut tx = db.begin().await.unwrap();
