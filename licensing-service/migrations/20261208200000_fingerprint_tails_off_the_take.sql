@@ -4,7 +4,7 @@
 -- serves only the operator's search for a fingerprint (db::search). Its
 -- entries now live in `machine_tails`, filed in sorted batches about once a
 -- second (db::machines::fold_tails, a scheduled job), where a batch writes
--- each page it touches once; a take only appends its machine's id to the
+-- each page it touches once; a take only appends its machine's rowid to the
 -- queue `machine_tails_new`, which the search also reads (so a machine is
 -- found from the moment it is added). Measured (bench/scale's cold walk,
 -- three alternated pairs, before the queue): the writer's CPU a seat taken
