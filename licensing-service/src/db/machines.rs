@@ -31,8 +31,9 @@ pub struct Machine {
 /// holds only the last 8 characters of each seat's license id and
 /// fingerprint (migration `20261208100000_compact_seat_index`): the id's tail
 /// to seek, then the whole id (under a unary `+`, which keeps it out of the
-/// seek: SQLite 3.40, Debian 12's, would otherwise scan the index). `$m` names the machines table in the query,
-/// `$license` is the license id's expression; a string literal, for `concat!`.
+/// seek: SQLite 3.40, Debian 12's, would otherwise scan the index). `$m`
+/// names the machines table in the query, `$license` is the license id's
+/// expression; string literals, for `concat!`.
 macro_rules! held_seats_of {
     ($m:literal, $license:literal) => {
         concat!(

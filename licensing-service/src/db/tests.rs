@@ -376,7 +376,6 @@ const TWIN_FP: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffff8
 async fn one_active_seat_per_fingerprint_per_license_is_kept_by_the_database() {
     let (_dir, db) = open().await;
     let (_, policy) = catalog(&db).await;
-    let (fp, twin_fp) = (FP, TWIN_FP);
     let a =
         licenses::License { id: Uuid::parse_str("0191e8a0-0000-7000-8000-0000deadbeef").unwrap(), ..license(&policy) };
     let b = licenses::License {
@@ -387,21 +386,21 @@ async fn one_active_seat_per_fingerprint_per_license_is_kept_by_the_database() {
     let mut tx = db.begin().await.unwrap();
     licenses::insert(&mut tx, &a).await.unwrap();
     licenses::insert(&mut tx, &b).await.unwrap();
-    let held = seat(&a, fp);
-    let others = [seat(&a, twin_fp), seat(&b, fp)];
+    let held = seat(&a, FP);
+    let others = [seat(&a, TWIN_FP), seat(&b, FP)];
     machines::insert_many(&mut tx, &[(held.clone(), 0), (others[0].clone(), 0), (others[1].clone(), 0)], false)
         .await
         .unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = db.begin().await.unwrap();
-    let again = machines::insert_many(&mut tx, &[(seat(&a, fp), 0)], false).await.unwrap_err();
+    let again = machines::insert_many(&mut tx, &[(seat(&a, FP), 0)], false).await.unwrap_err();
     assert!(again.to_string().contains("one active seat"), "{again}");
     drop(tx);
 
     let mut tx = db.begin().await.unwrap();
     assert!(machines::deactivate(&mut tx, held.id, "test", NOW).await.unwrap());
-    let retaken = seat(&a, fp);
+    let retaken = seat(&a, FP);
     machines::insert_many(&mut tx, &[(retaken.clone(), 0)], false).await.unwrap();
     let both = machines::reactivate(&mut tx, &held).await.unwrap_err();
     assert!(both.to_string().contains("one active seat"), "{both}");
@@ -414,7 +413,7 @@ async fn one_active_seat_per_fingerprint_per_license_is_kept_by_the_database() {
     let seats: Vec<_> = machines::for_license(&db.read, a.id).await.unwrap();
     let mut held_fps: Vec<_> = seats.iter().filter(|m| m.active).map(|m| m.fingerprint.as_str()).collect();
     held_fps.sort();
-    assert_eq!(held_fps, [fp, twin_fp]);
+    assert_eq!(held_fps, [FP, TWIN_FP]);
     assert_eq!(active_seats(&db, &b).await, 1);
 }
 
@@ -427,9 +426,8 @@ async fn one_active_seat_per_fingerprint_per_license_is_kept_by_the_database() {
 async fn machines_are_found_by_fingerprint_queued_and_filed() {
     let (_dir, db) = open().await;
     let (_, policy) = catalog(&db).await;
-    let (fp, twin_fp) = (FP, TWIN_FP);
     let (a, b) = (license(&policy), licenses::License { license_key: "KEY-2".into(), ..license(&policy) });
-    let (held, twin) = (seat(&a, fp), seat(&b, twin_fp));
+    let (held, twin) = (seat(&a, FP), seat(&b, TWIN_FP));
     let mut tx = db.begin().await.unwrap();
     licenses::insert(&mut tx, &a).await.unwrap();
     licenses::insert(&mut tx, &b).await.unwrap();
@@ -445,10 +443,10 @@ async fn machines_are_found_by_fingerprint_queued_and_filed() {
     let queued = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM machine_tails_new").fetch_one(&db.read).await.unwrap()
     };
-    assert_eq!((found(fp).await, queued().await), (vec![a.id], 2), "found while queued");
+    assert_eq!((found(FP).await, queued().await), (vec![a.id], 2), "found while queued");
     assert_eq!(machines::fold_tails(&db).await.unwrap(), 2);
     assert_eq!(machines::fold_tails(&db).await.unwrap(), 0, "nothing left to file");
-    assert_eq!((found(fp).await, found(twin_fp).await, queued().await), (vec![a.id], vec![b.id], 0), "found filed");
+    assert_eq!((found(FP).await, found(TWIN_FP).await, queued().await), (vec![a.id], vec![b.id], 0), "found filed");
 
     // Deleted: filed, and queued (a third machine, gone before its fold).
     let gone = seat(&b, "queued-then-gone");
@@ -470,9 +468,9 @@ async fn machines_are_found_by_fingerprint_queued_and_filed() {
     assert_eq!((filed, queued().await), (vec![twin.id.to_string()], 0));
     let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM machine_tails").fetch_one(&db.read).await.unwrap();
     assert_eq!(entries, 1, "a deleted machine's entry goes with it");
-    assert!(found(fp).await.is_empty());
+    assert!(found(FP).await.is_empty());
     assert!(found("queued-then-gone").await.is_empty());
-    assert_eq!(found(twin_fp).await, [b.id]);
+    assert_eq!(found(TWIN_FP).await, [b.id]);
 
     // A new machine given a deleted one's rowid (the highest) is filed as itself.
     let reborn = seat(&a, "reborn");
