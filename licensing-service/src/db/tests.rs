@@ -634,6 +634,34 @@ async fn a_failed_seat_group_leaves_the_writer_to_the_others() {
     assert!(matches!(next, Ok(Ok(_))), "the writer's connection is free for the next writer");
 }
 
+/// A statement of takes without a read that fails (a trigger refuses one
+/// of them) writes none of them and, being its own transaction, leaves none
+/// open: the other take goes the long way, on a fresh read, and is taken.
+#[tokio::test]
+async fn a_failed_statement_of_takes_without_a_read_writes_nothing_and_leaves_no_transaction() {
+    use crate::licensing::seats::{Outcome, SeatWriter};
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    sqlx::query(
+        "CREATE TRIGGER refuse_bad BEFORE INSERT ON machines WHEN NEW.fingerprint = 'bad' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .execute(&db.write)
+    .await
+    .unwrap();
+    let writer = SeatWriter::start(db.clone(), 0);
+    let (a, b) = (new_license(&db, &policy, false).await, new_license(&db, &policy, false).await);
+    let (seen_a, seen_b) = (marked_snapshot(&db, &a).await, marked_snapshot(&db, &b).await);
+    let (bad, good) =
+        tokio::join!(writer.apply(take_seen(&a, "bad", &seen_a)), writer.apply(take_seen(&b, "good", &seen_b)));
+    assert!(bad.is_err());
+    let Ok(Outcome::Seat(snap, id, Some(_))) = good else { panic!("taken the long way") };
+    assert_eq!((snap.terms.grace_seconds, snap.seat_of("good")), (b.grace_seconds, Some(id)), "on a fresh read");
+    assert_eq!((active_seats(&db, &a).await, active_seats(&db, &b).await), (0, 1));
+    let next = tokio::time::timeout(Duration::from_secs(2), db.begin()).await;
+    assert!(matches!(next, Ok(Ok(_))), "no transaction left open on the writer");
+}
+
 /// Two takes of one machine queued together: the first takes the seat (and
 /// says how it wrote the row), the second finds it held on the group's view;
 /// one row, one seat, and each caller told which it was.
@@ -849,6 +877,47 @@ async fn a_group_takes_one_seat_per_license_without_a_read_and_no_trial() {
     assert_eq!(snap.terms.grace_seconds, t.grace_seconds);
     let trials: i64 = sqlx::query_scalar("SELECT count(*) FROM trial_machines").fetch_one(&db.read).await.unwrap();
     assert_eq!(trials, 1);
+}
+
+/// Takes of several licenses share one statement, its rows bound in a
+/// power-of-two count (three takes, four rows): each license gets the seat
+/// its caller described, written without a read, and the padding writes nothing.
+#[tokio::test]
+async fn takes_of_several_licenses_share_one_statement_whose_padding_writes_nothing() {
+    use crate::licensing::seats::{Outcome, SeatOp, SeatWriter};
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let writer = SeatWriter::start(db.clone(), 0);
+    let (mut licenses, mut ops) = (Vec::new(), Vec::new());
+    for i in 0..3 {
+        let l = new_license(&db, &policy, false).await;
+        let mut op = take_seen(&l, &format!("fp-{i}"), &marked_snapshot(&db, &l).await);
+        if let SeatOp::Take { hostname, platform, .. } = &mut op {
+            (*hostname, *platform) = (Some(format!("host-{i}")), (i == 1).then(|| "linux".to_owned()));
+        }
+        licenses.push(l);
+        ops.push(op);
+    }
+    let answers = futures::future::join_all(ops.into_iter().map(|op| writer.apply(op))).await;
+    for (i, (l, answer)) in licenses.iter().zip(answers).enumerate() {
+        let Ok(Outcome::Seat(snap, id, Some(_))) = answer else { panic!("taken") };
+        assert_eq!((snap.license_id, snap.terms.grace_seconds, snap.seats.len()), (l.id, MARK, 1));
+        assert_eq!(snap.seat_of(&format!("fp-{i}")), Some(id));
+    }
+    let stored: Vec<machines::Machine> =
+        sqlx::query_as(&format!("SELECT {} FROM machines", machines::COLUMNS)).fetch_all(&db.read).await.unwrap();
+    let mut rows: Vec<_> = stored
+        .into_iter()
+        .map(|m| (m.license_id, m.fingerprint, m.hostname, m.platform, m.activated_at, m.last_seen_at))
+        .collect();
+    rows.sort_by(|a, b| a.1.cmp(&b.1));
+    let expected: Vec<_> = (0..3)
+        .map(|i| {
+            let platform = (i == 1).then(|| "linux".to_owned());
+            (licenses[i].id, format!("fp-{i}"), Some(format!("host-{i}")), platform, NOW, NOW)
+        })
+        .collect();
+    assert_eq!(rows, expected);
 }
 
 /// Seats taken in one second are read back in the order taken (the

@@ -187,22 +187,21 @@ async fn take_unread(
         return done;
     }
     let changes = db::machines::lapse_changes();
-    let mut tx = match held.take() {
-        Some(conn) => GroupTx::on(conn),
-        None => match GroupTx::acquire(db).await {
-            Ok(tx) => tx,
+    // One statement, its own transaction: failed, it leaves none open, so
+    // the connection stays held for the long way either way.
+    let mut conn = match held.take() {
+        Some(conn) => conn,
+        None => match db.write.acquire().await {
+            Ok(conn) => conn,
             Err(_) => return done,
         },
     };
-    let written = match db::machines::take_unread(tx.begun(), &takes).await {
-        Ok(written) => {
-            tx.ended();
-            *held = tx.release();
-            written
-        }
+    let written = db::machines::take_unread(&mut conn, &takes).await;
+    *held = Some(conn);
+    let written = match written {
+        Ok(written) => written,
         Err(e) => {
             tracing::debug!(error = %e, "seat takes without a read failed; taking them the long way");
-            tx.rollback().await;
             return done;
         }
     };
