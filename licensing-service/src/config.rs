@@ -127,7 +127,8 @@ pub struct ServeArgs {
     /// Seconds never-paid invoices, spent idempotency answers and released code holds are kept.
     #[arg(long, env = "KEYSAT_UNPAID_RETENTION_SECONDS", default_value_t = 7 * 86_400)]
     pub unpaid_retention_seconds: u64,
-    /// Seconds freed seats, delivered webhook events and their attempts are kept.
+    /// Seconds freed seats, delivered webhook events and their attempts are kept
+    /// (freed seats at least as long as the validation log, which names them).
     #[arg(long, env = "KEYSAT_HISTORY_RETENTION_SECONDS", default_value_t = 30 * 86_400)]
     pub history_retention_seconds: u64,
     /// Seconds a freed seat waits before it is told; taken again within them, nothing is.

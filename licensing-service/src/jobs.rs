@@ -168,6 +168,7 @@ pub async fn prune_history(s: &Core) {
         idempotency: now - crate::domain::IDEMPOTENCY_WINDOW_SECONDS.min(r.unpaid_seconds),
         unpaid: now - r.unpaid_seconds,
         history,
+        freed_seats: now - r.history_seconds.max(i64::from(s.config.validation_log_days) * 86_400),
         now,
     };
     match db::prune::run(&s.db.write, cutoffs).await {

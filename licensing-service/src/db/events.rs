@@ -13,8 +13,8 @@ pub struct EventKey {
     /// The seat the request used, when it holds one.
     pub machine_id: Option<Uuid>,
     /// The caller's fingerprint when no seat names it: a call that holds a
-    /// seat is written with its machine's fingerprint, read when written (so
-    /// a tally in memory costs no copy of it).
+    /// seat is written with its machine's id, whose fingerprint the log's
+    /// reader finds (so neither a tally in memory nor the writer copies it).
     pub fingerprint: Option<Box<str>>,
     pub result: &'static str,
 }
@@ -30,16 +30,13 @@ pub struct EventTally {
 pub async fn insert_batch(tx: &mut Tx, at: i64, events: &[(EventKey, EventTally)]) -> Result<(), sqlx::Error> {
     for chunk in events.chunks(100) {
         let mut q = sqlx::QueryBuilder::new(
-            "INSERT INTO validation_events (at, license_id, fingerprint, client_ip, result, count, ip_count) ",
+            "INSERT INTO validation_events (at, license_id, machine_id, fingerprint, client_ip, result, count, ip_count) ",
         );
         q.push_values(chunk, |mut b, (k, t)| {
             b.push_bind(at)
                 .push_bind(k.license_id.map(|u| u.to_string()))
-                .push("COALESCE(")
-                .push_bind_unseparated(k.fingerprint.as_deref().map(str::to_owned))
-                .push_unseparated(", (SELECT fingerprint FROM machines WHERE id = ")
-                .push_bind_unseparated(k.machine_id.map(|u| u.to_string()))
-                .push_unseparated("))")
+                .push_bind(k.machine_id.map(|u| u.to_string()))
+                .push_bind(k.fingerprint.as_deref().map(str::to_owned))
                 .push_bind(t.last_ip.to_string())
                 .push_bind(k.result)
                 .push_bind(t.count)
@@ -87,9 +84,11 @@ pub async fn for_license(
     license_id: Uuid,
     limit: i64,
 ) -> Result<Vec<LoggedEvent>, sqlx::Error> {
+    // A seat's calls name its machine (see `EventKey`), whose row stays while they do.
     sqlx::query_as(
-        "SELECT at, fingerprint, client_ip, result, count, ip_count FROM validation_events \
-         WHERE license_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+        "SELECT e.at, coalesce(e.fingerprint, m.fingerprint) AS fingerprint, e.client_ip, e.result, e.count, \
+         e.ip_count FROM validation_events e LEFT JOIN machines m ON m.id = e.machine_id \
+         WHERE e.license_id = ? ORDER BY e.at DESC, e.id DESC LIMIT ?",
     )
     .bind(license_id.to_string())
     .bind(limit)

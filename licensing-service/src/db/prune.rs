@@ -35,8 +35,11 @@ pub struct Cutoffs {
     pub idempotency: i64,
     /// Never-paid invoices, released code holds, provider delivery records.
     pub unpaid: i64,
-    /// Freed seats and webhook attempt logs.
+    /// Webhook attempt logs.
     pub history: i64,
+    /// Freed seats: kept past `history` while the validation log, which
+    /// names a seat's calls by its machine, may still hold them.
+    pub freed_seats: i64,
     pub now: i64,
 }
 
@@ -62,7 +65,8 @@ pub async fn run(pool: &SqlitePool, c: Cutoffs) -> Result<Pruned, sqlx::Error> {
         // Replays of deliveries this old change nothing: their invoices are
         // settled (final) or gone.
         provider_events: delete(pool, "DELETE FROM provider_events WHERE received_at < ?", c.unpaid).await?,
-        freed_machines: delete(pool, "DELETE FROM machines WHERE active = 0 AND deactivated_at < ?", c.history).await?,
+        freed_machines: delete(pool, "DELETE FROM machines WHERE active = 0 AND deactivated_at < ?", c.freed_seats)
+            .await?,
         webhook_attempts: delete(pool, "DELETE FROM webhook_attempts WHERE at < ?", c.history).await?,
         connect_states: delete(pool, "DELETE FROM connect_states WHERE expires_at < ?", c.now).await?,
     })
