@@ -616,13 +616,7 @@ async fn a_failed_seat_group_leaves_the_writer_to_the_others() {
     use crate::licensing::seats::{Outcome, SeatWriter};
     let (_dir, db) = open().await;
     let l = active_license(&db).await;
-    sqlx::query(
-        "CREATE TRIGGER refuse_bad BEFORE INSERT ON machines WHEN NEW.fingerprint = 'bad' \
-         BEGIN SELECT RAISE(ABORT, 'refused'); END",
-    )
-    .execute(&db.write)
-    .await
-    .unwrap();
+    refuse_machine_bad(&db).await;
     let writer = SeatWriter::start(db.clone(), 0);
     let take = |fp: &str| take_at_now(&l, fp);
     // Queued together, the failing one first: the group fails, then each is
@@ -642,13 +636,7 @@ async fn a_failed_statement_of_takes_without_a_read_writes_nothing_and_leaves_no
     use crate::licensing::seats::{Outcome, SeatWriter};
     let (_dir, db) = open().await;
     let (_, policy) = catalog(&db).await;
-    sqlx::query(
-        "CREATE TRIGGER refuse_bad BEFORE INSERT ON machines WHEN NEW.fingerprint = 'bad' \
-         BEGIN SELECT RAISE(ABORT, 'refused'); END",
-    )
-    .execute(&db.write)
-    .await
-    .unwrap();
+    refuse_machine_bad(&db).await;
     let writer = SeatWriter::start(db.clone(), 0);
     let (a, b) = (new_license(&db, &policy, false).await, new_license(&db, &policy, false).await);
     let (seen_a, seen_b) = (marked_snapshot(&db, &a).await, marked_snapshot(&db, &b).await);
@@ -683,6 +671,17 @@ async fn a_seat_taken_twice_at_once_is_taken_once_and_held_once() {
     assert_eq!(rows, 1);
     let seen: i64 = sqlx::query_scalar("SELECT last_seen_at FROM machines").fetch_one(&db.read).await.unwrap();
     assert_eq!(seen, NOW);
+}
+
+/// Makes the database refuse (`RAISE(ABORT)`) any new machine whose fingerprint is `bad`.
+async fn refuse_machine_bad(db: &Db) {
+    sqlx::query(
+        "CREATE TRIGGER refuse_bad BEFORE INSERT ON machines WHEN NEW.fingerprint = 'bad' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .execute(&db.write)
+    .await
+    .unwrap();
 }
 
 /// An active license (not a trial) of the catalogue, inserted.
