@@ -78,22 +78,19 @@ pub async fn prune(pool: &sqlx::SqlitePool, before: i64, keep_rows: i64) -> Resu
     Ok(by_count + by_age)
 }
 
+/// A license's newest events; a seat's calls name its machine (see
+/// [`EventKey`]), whose row stays while they do.
+const FOR_LICENSE: &str = "SELECT e.at, coalesce(e.fingerprint, m.fingerprint) AS fingerprint, e.client_ip, \
+     e.result, e.count, e.ip_count FROM validation_events e LEFT JOIN machines m ON m.id = e.machine_id \
+     WHERE e.license_id = ? ORDER BY e.at DESC, e.id DESC LIMIT ?";
+
 /// Events of one license, newest first.
 pub async fn for_license(
     pool: &sqlx::SqlitePool,
     license_id: Uuid,
     limit: i64,
 ) -> Result<Vec<LoggedEvent>, sqlx::Error> {
-    // A seat's calls name its machine (see `EventKey`), whose row stays while they do.
-    sqlx::query_as(
-        "SELECT e.at, coalesce(e.fingerprint, m.fingerprint) AS fingerprint, e.client_ip, e.result, e.count, \
-         e.ip_count FROM validation_events e LEFT JOIN machines m ON m.id = e.machine_id \
-         WHERE e.license_id = ? ORDER BY e.at DESC, e.id DESC LIMIT ?",
-    )
-    .bind(license_id.to_string())
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+    sqlx::query_as(FOR_LICENSE).bind(license_id.to_string()).bind(limit).fetch_all(pool).await
 }
 
 /// (licenses, active machines, validation log rows), without counting rows:
@@ -108,4 +105,24 @@ pub async fn table_counts(pool: &sqlx::SqlitePool) -> Result<(i64, i64, i64), sq
     )
     .fetch_one(pool)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    /// The log's reader seeks the license's rows in their index, in order,
+    /// and each row's machine by its id: it reads 50 rows, not the log.
+    #[tokio::test]
+    async fn a_licenses_events_are_read_through_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(dir.path()).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", super::FOR_LICENSE)).fetch_all(&db.read).await.unwrap();
+        let text: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+        assert!(
+            text.iter().any(|d| d.starts_with("SEARCH e USING INDEX validation_events_license (license_id=?)")),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|d| d.contains("SEARCH m USING INDEX sqlite_autoindex_machines_1 (id=?)")), "{text:?}");
+        assert!(!text.iter().any(|d| d.starts_with("SCAN") || d.contains("TEMP B-TREE")), "{text:?}");
+    }
 }
