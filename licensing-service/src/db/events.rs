@@ -115,9 +115,7 @@ mod tests {
     async fn a_licenses_events_are_read_through_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::db::Db::open(dir.path()).await.unwrap();
-        let plan: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", super::FOR_LICENSE)).fetch_all(&db.read).await.unwrap();
-        let text: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+        let text = crate::db::query_plan(&db.read, super::FOR_LICENSE).await;
         assert!(
             text.iter().any(|d| d.starts_with("SEARCH e USING INDEX validation_events_license (license_id=?)")),
             "{text:?}"

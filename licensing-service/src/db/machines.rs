@@ -401,19 +401,13 @@ mod tests {
     async fn the_lapse_scan_seeks_in_its_index() {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::db::Db::open(dir.path()).await.unwrap();
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
-            "EXPLAIN QUERY PLAN SELECT id, license_id, ? - last_seen_at FROM machines WHERE {LAPSED} \
+        let sql = format!(
+            "SELECT id, license_id, ? - last_seen_at FROM machines WHERE {LAPSED} \
              ORDER BY last_seen_at + lapse_after LIMIT ?"
-        ))
-        .bind(0)
-        .bind(0)
-        .bind(1)
-        .fetch_all(&db.read)
-        .await
-        .unwrap();
-        let text: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+        );
+        let text = crate::db::query_plan(&db.read, &sql).await;
         assert!(text.iter().any(|d| d.contains("USING INDEX machines_lapse")), "{text:?}");
-        assert!(!text.iter().any(|d| d.contains("TEMP B-TREE") || d == &"SCAN machines"), "{text:?}");
+        assert!(!text.iter().any(|d| d.contains("TEMP B-TREE") || d.as_str() == "SCAN machines"), "{text:?}");
         assert!(lapsed(&db.read, 0, 10).await.unwrap().is_empty());
     }
 
@@ -425,12 +419,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::db::Db::open(dir.path()).await.unwrap();
         for rows in [1, 16] {
-            let plan: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", take_unread_sql(rows)))
-                    .fetch_all(&db.read)
-                    .await
-                    .unwrap();
-            let text: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+            let text = crate::db::query_plan(&db.read, take_unread_sql(rows)).await;
             for seek in [
                 "SEARCH l USING INDEX sqlite_autoindex_licenses_1 (id=?)",
                 "SEARCH pol USING INDEX sqlite_autoindex_policies_1 (id=?)",
@@ -454,11 +443,7 @@ mod tests {
         let db = crate::db::Db::open(dir.path()).await.unwrap();
         let plan = |sql: String| {
             let read = db.read.clone();
-            async move {
-                let rows: Vec<(i64, i64, i64, String)> =
-                    sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(&read).await.unwrap();
-                rows.into_iter().map(|r| r.3).collect::<Vec<_>>()
-            }
+            async move { crate::db::query_plan(&read, &sql).await }
         };
         let list = plan(format!(
             "SELECT {COLUMNS} FROM machines WHERE {} UNION ALL \

@@ -255,6 +255,15 @@ async fn checkpointer(pool: SqlitePool, write: SqlitePool, restart_frames: i64, 
     }
 }
 
+/// What SQLite plans for `sql` (its parameters unbound), one line a step:
+/// for the tests that hold a statement to its indexes.
+#[cfg(test)]
+pub async fn query_plan(pool: &SqlitePool, sql: &str) -> Vec<String> {
+    let rows: Vec<(i64, i64, i64, String)> =
+        sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(pool).await.expect("a plan");
+    rows.into_iter().map(|r| r.3).collect()
+}
+
 /// Parses a UUID column; the database only ever holds ones we wrote.
 pub fn uuid_col(s: &str) -> Result<Uuid, sqlx::Error> {
     Uuid::parse_str(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
