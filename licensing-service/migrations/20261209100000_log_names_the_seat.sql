@@ -4,6 +4,6 @@
 -- past the writer's cache), two thirds of a row's cost in a first-sight walk
 -- (10.4 µs a row against 3.5, SQLite 3.46, 16,000 rows). The log's reader
 -- (`db::events::for_license`, 50 rows) finds the fingerprint instead, and a
--- freed seat stays while the log may name it (`jobs::prune`). Rows written
+-- freed seat stays while the log may name it (`jobs::prune_history`). Rows written
 -- before keep their fingerprint.
 ALTER TABLE validation_events ADD COLUMN machine_id TEXT;

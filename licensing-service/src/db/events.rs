@@ -113,8 +113,7 @@ mod tests {
     /// and each row's machine by its id: it reads 50 rows, not the log.
     #[tokio::test]
     async fn a_licenses_events_are_read_through_indexes() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::Db::open(dir.path()).await.unwrap();
+        let (_dir, db) = crate::db::tests::open().await;
         let text = crate::db::query_plan(&db.read, super::FOR_LICENSE).await;
         assert!(
             text.iter().any(|d| d.starts_with("SEARCH e USING INDEX validation_events_license (license_id=?)")),

@@ -168,8 +168,8 @@ pub async fn take_unread(conn: &mut Conn, takes: &[Unread<'_>]) -> Result<Vec<Un
             q = q.bind(None::<&str>).bind(None::<&str>).bind(None::<&str>).bind(None::<&str>);
             q = q.bind(None::<&str>).bind(None::<i64>).bind(None::<i64>).bind(None::<i64>);
         }
-        let rows = q.fetch_all(&mut *conn).await?;
-        written.extend(rows.into_iter().map(|(id, lapse_after)| (id.into_uuid(), lapse_after)));
+        let taken = q.fetch_all(&mut *conn).await?;
+        written.extend(taken.into_iter().map(|(id, lapse_after)| (id.into_uuid(), lapse_after)));
     }
     Ok(written)
 }
@@ -399,8 +399,7 @@ mod tests {
     /// is a seek in its partial index, never a walk over the machines.
     #[tokio::test]
     async fn the_lapse_scan_seeks_in_its_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::Db::open(dir.path()).await.unwrap();
+        let (_dir, db) = crate::db::tests::open().await;
         let sql = format!(
             "SELECT id, license_id, ? - last_seen_at FROM machines WHERE {LAPSED} \
              ORDER BY last_seen_at + lapse_after LIMIT ?"
@@ -416,8 +415,7 @@ mod tests {
     /// in it grows with the licenses or the machines.
     #[tokio::test]
     async fn a_take_without_a_read_seeks_every_row_it_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::Db::open(dir.path()).await.unwrap();
+        let (_dir, db) = crate::db::tests::open().await;
         for rows in [1, 16] {
             let text = crate::db::query_plan(&db.read, take_unread_sql(rows)).await;
             for seek in [
@@ -439,31 +437,30 @@ mod tests {
     /// index a fifth the size of one over whole fingerprints, which is gone.
     #[tokio::test]
     async fn machines_by_license_seek_in_the_partial_indexes() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::Db::open(dir.path()).await.unwrap();
-        let plan = |sql: String| {
-            let read = db.read.clone();
-            async move { crate::db::query_plan(&read, &sql).await }
-        };
-        let list = plan(format!(
-            "SELECT {COLUMNS} FROM machines WHERE {} UNION ALL \
+        let (_dir, db) = crate::db::tests::open().await;
+        let plan = crate::db::query_plan;
+        let list = plan(
+            &db.read,
+            &format!(
+                "SELECT {COLUMNS} FROM machines WHERE {} UNION ALL \
              SELECT {COLUMNS} FROM machines WHERE license_id = 'l' AND active = 0 ORDER BY active DESC",
-            held_seats_of!("machines", "'l'")
-        ))
+                held_seats_of!("machines", "'l'")
+            ),
+        )
         .await;
         assert!(list.iter().any(|d| d.contains("SEARCH machines USING INDEX machines_seat")), "{list:?}");
         assert!(list.iter().any(|d| d.contains("USING INDEX machines_freed_seat")), "{list:?}");
         let freed = plan(
+            &db.read,
             "SELECT m.id FROM json_each('[]') j JOIN machines m ON m.license_id = j.value ->> 0 \
-             AND m.fingerprint = j.value ->> 1 WHERE m.active = 0"
-                .into(),
+             AND m.fingerprint = j.value ->> 1 WHERE m.active = 0",
         )
         .await;
         assert!(freed.iter().any(|d| d.contains("machines_freed_seat (license_id=? AND fingerprint=?)")), "{freed:?}");
         let tail = plan(
+            &db.read,
             "SELECT m.rowid FROM machine_tails t JOIN machines m ON m.rowid = t.machine \
-             WHERE t.tail = substr('x', -8) AND m.fingerprint = 'x'"
-                .into(),
+             WHERE t.tail = substr('x', -8) AND m.fingerprint = 'x'",
         )
         .await;
         assert!(tail.iter().any(|d| d.contains("SEARCH t USING PRIMARY KEY (tail=?)")), "{tail:?}");
