@@ -109,6 +109,8 @@ fn print_routes() {
 async fn main() -> ExitCode {
     no_huge_pages();
     keysat::telemetry::init();
+    // Before anything opens SQLite (its configuration is fixed from then on).
+    keysat::db::pcache::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).await,

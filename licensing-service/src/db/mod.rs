@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod nostr;
 pub mod outbox;
 pub mod payments;
+pub mod pcache;
 pub mod policies;
 pub mod products;
 pub mod prune;
@@ -148,6 +149,7 @@ impl Db {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("KEYSAT_DATA_DIR: cannot create {}", data_dir.display()))?;
         let path = data_dir.join("keysat.db");
+        pcache::install();
         let base = SqliteConnectOptions::from_str("sqlite:")?
             .filename(&path)
             .journal_mode(SqliteJournalMode::Wal)
@@ -159,11 +161,12 @@ impl Db {
             .statement_cache_capacity(256);
         // No `test_before_acquire`: sqlx would ping the connection (a round trip
         // to its worker thread) on every checkout, and a file cannot hang up.
-        // The page cache stays SQLite's default (2 MB): SQLite 3.46's b-tree
-        // balance parks a page at the lock-byte page's number while it swaps
-        // two, after which the commit scans the cache's whole hash table to drop
-        // pages past the end; a larger cache makes every such commit slower (a
-        // 128 MB cache cut seat groups per second by a quarter, bench/scale).
+        // The page cache stays SQLite's default (2 MB). A larger one made
+        // every commit that split an index slower (see `pcache`, which now
+        // removes that cost), and with that gone, 16 or 64 MB for the writer
+        // still measured the same per seat taken (bench/scale's walk): its
+        // misses are served from the operating system's cache, and a larger
+        // cache would count in the daemon's RSS.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
