@@ -5,15 +5,14 @@
 //! `lease` (`POST /v1/machines/lease`), the self-service frees' counts.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use keysat_client::{Answer, AnswerRequest, Endpoint, Nonce};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::signed;
-use super::validate::{refusal, seats};
+use super::validate::{answer_json, refusal, seats};
 use crate::domain::time::Timestamp;
 use crate::domain::validation::Reason;
 use crate::http::client_ip::ClientIp;
@@ -160,7 +159,7 @@ async fn seat_reply(s: &AppState, sig: &Signing<'_>, result: Result<Granted, Ref
     let extra = lapse(s, &result).await?;
     let mut answer = seat_answer(&result);
     sig.sign(s, &mut answer)?;
-    Ok(Json(Extended { answer, extra }).into_response())
+    Ok(answer_json(&Extended { answer, extra }))
 }
 
 pub async fn activate(
@@ -213,7 +212,7 @@ pub async fn deactivate(
             let result = s.licensing.deactivate(&b.key, fp, reason).await;
             let mut answer = seat_answer(&internal(result)?);
             sig.sign(&s, &mut answer)?;
-            return Ok(Json(answer).into_response());
+            return Ok(answer_json(&answer));
         }
         (None, Some(id), false) => FreeTarget::Machine(
             Uuid::parse_str(id.trim())
@@ -271,7 +270,7 @@ async fn self_service_reply(
         }
     };
     sig.sign(s, &mut answer)?;
-    Ok(Json(Extended { answer, extra }).into_response())
+    Ok(answer_json(&Extended { answer, extra }))
 }
 
 /// Why a self-service free was refused, and when the next one is possible.
@@ -322,5 +321,5 @@ pub async fn lease(
         lease: code.map(|(c, _)| c),
         seat_lapses_at: lapse.seat_lapses_at,
     };
-    Ok(Json(Extended { answer, extra }).into_response())
+    Ok(answer_json(&Extended { answer, extra }))
 }

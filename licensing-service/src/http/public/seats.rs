@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::machines::{required, seat_answer, text_field, Extended};
-use super::validate::{refusal, refusal_response, seats};
+use super::validate::{answer_json, refusal, refusal_response, seats};
 use crate::db::machines::Machine;
 use crate::domain::time::Timestamp;
 use crate::domain::validation::Reason;
@@ -66,7 +66,7 @@ pub async fn offline_activate(
         response_expires_at: code.as_ref().map(|(_, at)| Timestamp(*at)),
         response: code.map(|(c, _)| c),
     };
-    Ok(Json(Extended { answer: seat_answer(&result), extra }).into_response())
+    Ok(answer_json(&Extended { answer: seat_answer(&result), extra }))
 }
 
 #[derive(Deserialize, JsonSchema)]
