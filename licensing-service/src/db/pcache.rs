@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 
 use libsqlite3_sys as ffi;
 
-/// SQLite's `PENDING_BYTE` (its default; only a test build moves it).
+/// SQLite's `PENDING_BYTE`: its default, moved only through `sqlite3_test_control`, which nothing here calls.
 const PENDING_BYTE: c_uint = 0x4000_0000;
 
 /// `pcache1`'s methods, as SQLite answered before ours were installed.
