@@ -266,4 +266,20 @@ mod tests {
         insert(&db, 3000, 200, true).await;
         check(&db, 3100, 1000 + 3000 * 200).await;
     }
+
+    /// A database that shrinks (`VACUUM` after a delete) has the pages past
+    /// its new end dropped from the cache, so what grows it again is fresh.
+    #[tokio::test]
+    async fn a_database_that_shrinks_drops_its_tail_from_the_cache() {
+        let (_dir, db) = crate::db::tests::open().await;
+        table(&db).await;
+        insert(&db, 3000, 300, true).await;
+        sqlx::query("DELETE FROM t").execute(&db.write).await.unwrap();
+        let (passed, _) = truncations();
+        sqlx::query("VACUUM").execute(&db.write).await.unwrap();
+        assert!(truncations().0 > passed, "the shrink's truncation reached pcache1");
+        check(&db, 0, 0).await;
+        insert(&db, 2000, 100, true).await;
+        check(&db, 2000, 2000 * 100).await;
+    }
 }
