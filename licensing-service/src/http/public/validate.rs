@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use bytes::{BufMut, Bytes, BytesMut};
 use keysat_client::{Answer, AnswerRequest, Endpoint};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -61,13 +61,22 @@ pub fn refusal_response(reason: Reason, retry_after: Option<u64>) -> Response {
 /// copying what it had written).
 const ANSWER_BYTES: usize = 640;
 
-/// An answer as `application/json`, written into one buffer of its size.
+/// An answer as `application/json`, written into one buffer of its size
+/// (through the writer axum's `Json` uses, so each answer type's
+/// serialisation is in the binary once).
 pub fn answer_json(answer: &impl serde::Serialize) -> Response {
-    let mut body = Vec::with_capacity(ANSWER_BYTES);
-    match serde_json::to_writer(&mut body, answer) {
-        Ok(()) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
-        // Not reached (an answer has no map with other than text keys); axum's 500 if it were.
-        Err(_) => Json(answer).into_response(),
+    let mut body = BytesMut::with_capacity(ANSWER_BYTES).writer();
+    let written = serde_json::to_writer(&mut body, answer).is_ok();
+    json_response(written.then(|| body.into_inner().freeze()))
+}
+
+/// What [`answer_json`] wrote, else (not reached: an answer has no map with
+/// other than text keys) the internal error's envelope. Not generic, so each
+/// answer type adds only its serialisation to the binary.
+fn json_response(body: Option<Bytes>) -> Response {
+    match body {
+        Some(body) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
+        None => ApiError::internal().into_response(),
     }
 }
 
