@@ -111,6 +111,7 @@ async fn main() -> ExitCode {
     keysat::telemetry::init();
     // Before anything opens SQLite (its configuration is fixed from then on).
     keysat::db::pcache::install();
+    keysat::db::walfile::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).await,

@@ -32,6 +32,7 @@ pub mod stripe;
 pub mod subscriptions;
 #[cfg(test)]
 mod tests;
+pub mod walfile;
 pub mod webhooks;
 
 use std::path::Path;
@@ -150,6 +151,7 @@ impl Db {
             .with_context(|| format!("KEYSAT_DATA_DIR: cannot create {}", data_dir.display()))?;
         let path = data_dir.join("keysat.db");
         pcache::install();
+        walfile::install();
         let base = SqliteConnectOptions::from_str("sqlite:")?
             .filename(&path)
             .journal_mode(SqliteJournalMode::Wal)
