@@ -56,7 +56,16 @@ struct Cache {
 }
 
 fn inner() -> &'static ffi::sqlite3_pcache_methods2 {
-    &INNER.get().expect("the page cache layer is installed with pcache1's methods").0
+    // SAFETY: SQLite calls our methods only once `install` set them, after `INNER`.
+    unsafe { &INNER.get().unwrap_unchecked().0 }
+}
+
+/// One of `pcache1`'s methods that `install` found present (so it took its
+/// place), called inside an `unsafe` block whose safety this is part of.
+macro_rules! method {
+    ($name:ident) => {
+        inner().$name.unwrap_unchecked()
+    };
 }
 
 /// # Safety
@@ -80,7 +89,7 @@ unsafe extern "C" fn x_shutdown(_: *mut c_void) {
 }
 
 unsafe extern "C" fn x_create(sz_page: c_int, sz_extra: c_int, purgeable: c_int) -> *mut ffi::sqlite3_pcache {
-    let made = unsafe { inner().xCreate.expect("pcache1 xCreate")(sz_page, sz_extra, purgeable) };
+    let made = unsafe { method!(xCreate)(sz_page, sz_extra, purgeable) };
     if made.is_null() {
         return ptr::null_mut();
     }
@@ -89,16 +98,16 @@ unsafe extern "C" fn x_create(sz_page: c_int, sz_extra: c_int, purgeable: c_int)
 }
 
 unsafe extern "C" fn x_cachesize(p: *mut ffi::sqlite3_pcache, n: c_int) {
-    unsafe { inner().xCachesize.expect("pcache1 xCachesize")(cache(p).inner, n) }
+    unsafe { method!(xCachesize)(cache(p).inner, n) }
 }
 
 unsafe extern "C" fn x_pagecount(p: *mut ffi::sqlite3_pcache) -> c_int {
-    unsafe { inner().xPagecount.expect("pcache1 xPagecount")(cache(p).inner) }
+    unsafe { method!(xPagecount)(cache(p).inner) }
 }
 
 unsafe extern "C" fn x_fetch(p: *mut ffi::sqlite3_pcache, key: c_uint, create: c_int) -> *mut ffi::sqlite3_pcache_page {
     let c = unsafe { cache(p) };
-    let page = unsafe { inner().xFetch.expect("pcache1 xFetch")(c.inner, key, create) };
+    let page = unsafe { method!(xFetch)(c.inner, key, create) };
     // Only a fetch that may create can add a page (counting one it found is harmless).
     if create != 0 && !page.is_null() && key > c.max_key {
         c.max_key = key;
@@ -107,7 +116,7 @@ unsafe extern "C" fn x_fetch(p: *mut ffi::sqlite3_pcache, key: c_uint, create: c
 }
 
 unsafe extern "C" fn x_unpin(p: *mut ffi::sqlite3_pcache, page: *mut ffi::sqlite3_pcache_page, discard: c_int) {
-    unsafe { inner().xUnpin.expect("pcache1 xUnpin")(cache(p).inner, page, discard) }
+    unsafe { method!(xUnpin)(cache(p).inner, page, discard) }
 }
 
 unsafe extern "C" fn x_rekey(
@@ -117,7 +126,7 @@ unsafe extern "C" fn x_rekey(
     new: c_uint,
 ) {
     let c = unsafe { cache(p) };
-    unsafe { inner().xRekey.expect("pcache1 xRekey")(c.inner, page, old, new) };
+    unsafe { method!(xRekey)(c.inner, page, old, new) };
     if new == c.parked {
         c.was_parked = true;
     } else if new > c.max_key {
@@ -129,7 +138,7 @@ unsafe extern "C" fn x_truncate(p: *mut ffi::sqlite3_pcache, limit: c_uint) {
     let c = unsafe { cache(p) };
     if limit <= c.max_key {
         PASSED.fetch_add(1, Ordering::Relaxed);
-        unsafe { inner().xTruncate.expect("pcache1 xTruncate")(c.inner, limit) };
+        unsafe { method!(xTruncate)(c.inner, limit) };
         c.max_key = limit.saturating_sub(1);
     } else if c.was_parked {
         WALKS_SAVED.fetch_add(1, Ordering::Relaxed);
@@ -139,7 +148,7 @@ unsafe extern "C" fn x_truncate(p: *mut ffi::sqlite3_pcache, limit: c_uint) {
 
 unsafe extern "C" fn x_destroy(p: *mut ffi::sqlite3_pcache) {
     let c = unsafe { Box::from_raw(p.cast::<Cache>()) };
-    unsafe { inner().xDestroy.expect("pcache1 xDestroy")(c.inner) }
+    unsafe { method!(xDestroy)(c.inner) }
 }
 
 unsafe extern "C" fn x_shrink(p: *mut ffi::sqlite3_pcache) {
@@ -159,8 +168,20 @@ pub fn install() -> bool {
         // `main`, or `Db::open` in a test process); SQLite copies the struct.
         let got = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_GETPCACHE2, methods.as_mut_ptr()) };
         let methods = unsafe { methods.assume_init() };
+        // Every method the layer calls unchecked (`method!`) is there.
+        let m = &methods;
+        let present = [
+            m.xCreate.is_some(),
+            m.xCachesize.is_some(),
+            m.xPagecount.is_some(),
+            m.xFetch.is_some(),
+            m.xUnpin.is_some(),
+            m.xRekey.is_some(),
+            m.xTruncate.is_some(),
+            m.xDestroy.is_some(),
+        ];
         let ok = got == ffi::SQLITE_OK
-            && methods.xCreate.is_some()
+            && present.iter().all(|p| *p)
             && INNER.set(Inner(methods)).is_ok()
             && unsafe {
                 ffi::sqlite3_config(ffi::SQLITE_CONFIG_PCACHE2, &ours() as *const ffi::sqlite3_pcache_methods2)
