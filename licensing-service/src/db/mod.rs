@@ -150,8 +150,10 @@ impl Db {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("KEYSAT_DATA_DIR: cannot create {}", data_dir.display()))?;
         let path = data_dir.join("keysat.db");
-        pcache::install();
-        walfile::install();
+        // Both are in place from `main` on (here again for test processes).
+        if !(pcache::install() & walfile::install()) {
+            tracing::warn!("SQLite's page cache layer or WAL writer could not be installed; SQLite runs without");
+        }
         let base = SqliteConnectOptions::from_str("sqlite:")?
             .filename(&path)
             .journal_mode(SqliteJournalMode::Wal)

@@ -159,7 +159,8 @@ unsafe extern "C" fn x_shrink(p: *mut ffi::sqlite3_pcache) {
 
 /// Puts the layer in front of `pcache1`, once per process and before SQLite
 /// starts (its configuration is fixed from the first connection on); true
-/// when it is in place. Later calls answer what the first did.
+/// when it is in place (false when SQLite had started: `pcache1` then runs
+/// alone, which `Db::open` warns of). Later calls answer what the first did.
 pub fn install() -> bool {
     static INSTALLED: OnceLock<bool> = OnceLock::new();
     *INSTALLED.get_or_init(|| {
@@ -186,9 +187,6 @@ pub fn install() -> bool {
             && unsafe {
                 ffi::sqlite3_config(ffi::SQLITE_CONFIG_PCACHE2, &ours() as *const ffi::sqlite3_pcache_methods2)
             } == ffi::SQLITE_OK;
-        if !ok {
-            tracing::warn!("SQLite had started before its page cache layer could be installed; pcache1 runs alone");
-        }
         ok
     })
 }

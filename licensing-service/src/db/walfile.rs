@@ -232,7 +232,8 @@ macro_rules! property {
 property!(x_sector_size, xSectorSize, 4096);
 property!(x_device_characteristics, xDeviceCharacteristics, 0);
 
-/// Makes this VFS SQLite's default, once per process; true when it is.
+/// Makes this VFS SQLite's default, once per process; true when it is (else
+/// frames are written as two writes each, which `Db::open` warns of).
 /// Connections opened before keep the VFS they opened with.
 pub fn install() -> bool {
     static INSTALLED: OnceLock<bool> = OnceLock::new();
@@ -251,11 +252,7 @@ pub fn install() -> bool {
         vfs.zName = c"keysat-unix".as_ptr();
         vfs.xOpen = Some(x_open);
         // SAFETY: SQLite links the object into its list, so it is never freed.
-        let ok = unsafe { ffi::sqlite3_vfs_register(Box::leak(Box::new(vfs)), 1) } == ffi::SQLITE_OK;
-        if !ok {
-            tracing::warn!("SQLite refused the WAL writer's VFS; frames are written as two writes each");
-        }
-        ok
+        (unsafe { ffi::sqlite3_vfs_register(Box::leak(Box::new(vfs)), 1) }) == ffi::SQLITE_OK
     })
 }
 
