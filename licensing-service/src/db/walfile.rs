@@ -10,15 +10,20 @@
 //! frames a seat).
 //!
 //! This VFS is the platform's default one (`unix`) with one change: a WAL
-//! file's 24-byte write is held back until the next call on that file. If
-//! that call is the write that continues it (the frame's page), both go to
-//! the file as one write; any other call (a read, a write elsewhere, a sync,
-//! its size, a lock, closing it) first writes what is held. A commit's frames
-//! are made visible to other connections only after all its writes returned
-//! (through the WAL index, which lives beside the database file, not in the
-//! WAL), and each header's page follows it within the same commit, so no one
-//! reads a frame whose header is still held. Every other file is the default
-//! VFS's own, untouched.
+//! file's 24-byte write that continues a run of writes (a new frame's
+//! header, right after the WAL's header or the frame before) is held back
+//! until the next call on that file. If that call is the write that
+//! continues it (the frame's page), both go to the file as one write; any
+//! other call (a read, a write elsewhere, a sync, its size, a lock, closing
+//! it) first writes what is held. So nothing is held when a commit returns:
+//! each new frame's page follows its header within the commit, and the one
+//! place SQLite writes a header alone, rewriting the checksums of frames a
+//! large transaction wrote twice (`walRewriteChecksums`, the commit's last
+//! write), comes after a read, so it is written at once (a crash right after
+//! such a commit would otherwise have lost it: a test holds that it does
+//! not). Readers take a frame's page, never its header, and only once the
+//! commit is in the WAL index. Every other file is the default VFS's own,
+//! untouched.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
@@ -47,6 +52,8 @@ struct WalFile {
     real: *mut ffi::sqlite3_file,
     /// Where the held header goes; negative when none is held.
     held_at: i64,
+    /// Where the last call, a write, ended; negative after any other call.
+    next_at: i64,
     held: [u8; HEADER],
     /// A header and its page, joined.
     joined: Vec<u8>,
@@ -101,13 +108,21 @@ impl WalFile {
         }
     }
 
-    /// Writes what is held, if anything.
+    /// Writes what is held, if anything; the next write is not taken to continue a run.
     fn flush(&mut self) -> c_int {
+        self.next_at = -1;
         if self.held_at < 0 {
             return ffi::SQLITE_OK;
         }
         let at = std::mem::replace(&mut self.held_at, -1);
         self.write(self.held.as_ptr().cast(), HEADER, at)
+    }
+
+    /// Writes `amount` bytes at `at`, remembering where a run of writes got to.
+    fn write_on(&mut self, data: *const c_void, amount: usize, at: i64) -> c_int {
+        let rc = self.write(data, amount, at);
+        self.next_at = if rc == ffi::SQLITE_OK { at + amount as i64 } else { -1 };
+        rc
     }
 }
 
@@ -138,6 +153,7 @@ unsafe extern "C" fn x_open(
         base: ffi::sqlite3_file { pMethods: &METHODS },
         real: inner,
         held_at: -1,
+        next_at: -1,
         held: [0; HEADER],
         joined: Vec::new(),
     };
@@ -174,20 +190,25 @@ unsafe extern "C" fn x_write(f: *mut ffi::sqlite3_file, data: *const c_void, amo
             w.joined.extend_from_slice(&w.held);
             w.joined.extend_from_slice(page);
             JOINED.fetch_add(1, Ordering::Relaxed);
-            return w.write(w.joined.as_ptr().cast(), w.joined.len(), start);
+            let (data, len) = (w.joined.as_ptr().cast(), w.joined.len());
+            return w.write_on(data, len, start);
         }
         let rc = w.flush();
         if rc != ffi::SQLITE_OK {
             return rc;
         }
     }
-    if len == HEADER {
+    // Only a header that continues a run of writes, as a new frame's does (the
+    // WAL's header or the frame before it just written). One written after a
+    // read (SQLite rewriting the checksums of a commit's frames, ending with a
+    // header alone) goes at once: nothing may be held when a commit returns.
+    if len == HEADER && at == w.next_at {
         // SAFETY: SQLite's buffer holds the header's 24 bytes.
         w.held.copy_from_slice(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), HEADER) });
         w.held_at = at;
         return ffi::SQLITE_OK;
     }
-    w.write(data, len, at)
+    w.write_on(data, len, at)
 }
 
 /// The rest: what is held is written first, then the default VFS answers.
@@ -328,34 +349,45 @@ mod tests {
         }
     }
 
-    /// A held header reaches the file before anything that could miss it:
-    /// a read of it, a write elsewhere, the file's size, closing; and a
-    /// header followed by its page is written as one.
+    /// A header that continues a run of writes (a new frame's) is held until
+    /// its page comes, and the two go as one write; it reaches the file first
+    /// if anything else comes instead (here a read, a size, closing). A header
+    /// written after a read (a checksum rewritten at a commit's end) is never held.
     #[test]
     fn a_held_header_is_written_before_anything_that_could_miss_it() {
         let mut f = Opened::new();
-        let header = [7u8; HEADER];
-        f.write(&header, 0);
-        assert_eq!(f.read(HEADER, 0), header, "read back before its page came");
-        f.write(&[1; HEADER], 100);
-        f.write(&[2; HEADER], 200);
-        assert_eq!(f.size(), 224, "a write elsewhere wrote the first; the size the second");
+        let on_disk = |path: &std::path::Path, at: usize, len: usize| {
+            std::fs::read(path).unwrap().get(at..at + len).map(<[u8]>::to_vec)
+        };
+        f.write(&[1; 32], 0);
+        f.write(&[2; HEADER], 32);
+        assert_eq!(on_disk(&f.path, 32, HEADER), None, "held after the WAL's header");
+        assert_eq!(f.read(HEADER, 32), [2; HEADER], "read back before its page came");
+        f.write(&[3; HEADER], 100);
+        assert_eq!(on_disk(&f.path, 100, HEADER), Some(vec![3; HEADER]), "after a read: written at once");
+        f.write(&[4; 4096], 124);
         let before = joined();
-        f.write(&[3; HEADER], 300);
-        f.write(&[4; 4096], 324);
+        f.write(&[5; HEADER], 4220);
+        f.write(&[6; 4096], 4244);
         assert!(joined() > before, "a header and its page go as one write");
-        f.write(&[5; HEADER], 5000);
+        assert_eq!(on_disk(&f.path, 4220, HEADER + 4096), Some([[5; HEADER].as_slice(), &[6; 4096]].concat()));
+        f.write(&[7; HEADER], 8340);
+        assert_eq!(f.size(), 8364, "its size counts the held header");
+        assert_eq!(f.read(HEADER + 4096, 4220)[..HEADER], [5; HEADER]);
+        f.write(&[8; HEADER], 4220);
+        assert_eq!(on_disk(&f.path, 4220, HEADER), Some(vec![8; HEADER]), "a rewritten checksum: at once");
+        f.write(&[9; 4096], 8364);
+        f.write(&[10; HEADER], 12460);
         let bytes = f.close();
-        assert_eq!(bytes.len(), 5024, "closing wrote the last header");
-        assert_eq!(&bytes[..24], &header);
-        assert!(bytes[100..124].iter().all(|b| *b == 1) && bytes[200..224].iter().all(|b| *b == 2));
-        assert!(bytes[300..324].iter().all(|b| *b == 3) && bytes[324..4420].iter().all(|b| *b == 4));
-        assert!(bytes[5000..].iter().all(|b| *b == 5));
+        assert_eq!(bytes.len(), 12484, "closing wrote the last header");
+        assert!(bytes[..32].iter().all(|b| *b == 1) && bytes[32..56].iter().all(|b| *b == 2));
+        assert!(bytes[8340..8364].iter().all(|b| *b == 7) && bytes[12460..].iter().all(|b| *b == 10));
     }
 
     /// The WAL on disk holds every committed frame whole: a copy of the
     /// database and its WAL taken while the writer is still open (as a crash
-    /// would leave them, nothing checkpointed) recovers every commit.
+    /// would leave them, nothing checkpointed) recovers every commit, one
+    /// whose checksums were rewritten at its end included.
     #[tokio::test]
     async fn a_crash_copy_of_the_wal_recovers_every_commit() {
         assert!(install());
@@ -386,6 +418,17 @@ mod tests {
             tx.commit().await.unwrap();
         }
         assert!(joined() >= before + 100, "every commit's frames went as one write each");
+        // A transaction larger than the page cache writes frames before its
+        // commit and writes some of them again in place; its commit then
+        // rewrites their headers' checksums, ending with a header alone.
+        sqlx::query("PRAGMA cache_size = 10").execute(&mut conn).await.unwrap();
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \
+             INSERT INTO t (k, v) SELECT randomblob(16), printf('100-%.*c', 30, 'x') FROM n",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
         let copy = tempfile::tempdir().unwrap();
         for name in ["keysat.db", "keysat.db-wal"] {
             std::fs::copy(dir.path().join(name), copy.path().join(name)).unwrap();
@@ -397,7 +440,7 @@ mod tests {
         assert_eq!(ok, "ok");
         let (rows, last): (i64, i64) =
             sqlx::query_as("SELECT count(*), max(CAST(v AS INTEGER)) FROM t").fetch_one(&mut recovered).await.unwrap();
-        assert_eq!((rows, last), (100 * 40, 99), "every commit recovered from the WAL");
+        assert_eq!((rows, last), (100 * 40 + 3000, 100), "every commit recovered from the WAL");
         conn.close().await.unwrap();
     }
 }
