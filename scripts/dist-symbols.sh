@@ -7,12 +7,12 @@
 # instantiations (drop glue alone is 0.3 MB of names); the frames worth
 # reading are Keysat's. Kept (about 0.2 MB):
 #   - every function of the keysat and keysat_client crates (`keysat::…`),
-#     and their trait impls (`<keysat::X as axum::…>::…`);
+#     and their trait impls (`<keysat::X as axum::…>::…`), except SQLite's
+#     callbacks into Keysat (the page cache layer's and the WAL writer's
+#     `x_…` functions, db/pcache.rs and db/walfile.rs): they cannot panic
+#     and sit between SQLite's frames, which are unnamed anyway;
 #   - axum's handler glue (`<F as axum::handler::Handler<…>>::call`), into
 #     which a route handler's body is often inlined;
-#     except SQLite's callbacks into Keysat (the page cache layer's and the
-#     WAL writer's `x_…` functions, db/pcache.rs and db/walfile.rs): they
-#     cannot panic and sit between SQLite's frames, which are unnamed anyway;
 #   - the panic machinery (`core::panicking::…`, `…::unwrap_failed`, …, and
 #     `std::io::stdio::_print`, which panics when stdout fails) and
 #     the short-backtrace markers std trims a backtrace at.
