@@ -139,19 +139,9 @@ impl Folds {
         Folds { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), hasher: Default::default() }
     }
 
-    /// The shard of a key: by its license's place in the log's index
-    /// (`validation_events_license`, in the order of the ids' text, which is
-    /// their bytes'), so that a shard's turn writes one stretch of the index,
-    /// each of its leaves once, not a leaf at random for nearly every row
-    /// (warm validation at 100,000 licenses: the writer's write calls a
-    /// request 0.027-0.041 against 0.042-0.046). A key with no license, by
-    /// its hash (`HotEvent` and `EventKey` hash alike).
+    /// The shard of a key (`HotEvent` and `EventKey` hash alike).
     fn shard(&self, key: &HotEvent<'_>) -> &Shard {
-        let i = match key.license_id {
-            Some(id) => usize::from(id.as_bytes()[0]) * SHARDS / 256,
-            None => self.hasher.hash_one(key) as usize % SHARDS,
-        };
-        &self.shards[i]
+        &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
     /// A call: its tally, and its machine heard from, or, for a seat the
@@ -611,32 +601,6 @@ mod tests {
             .unwrap();
         assert_eq!(licenses.len(), 200);
         assert!(licenses.windows(2).all(|w| w[0] < w[1]), "written by license");
-    }
-
-    /// A shard's turn writes one stretch of the log's license index: the
-    /// tallies of one shard are of licenses whose ids lie side by side.
-    #[test]
-    fn a_turn_holds_the_licenses_of_one_stretch_of_the_log_index() {
-        let folds = Folds::new();
-        let ip = IpAddr::from([10, 0, 0, 1]);
-        let licenses: Vec<Uuid> = (0..2000).map(|_| Uuid::new_v4()).collect();
-        for id in &licenses {
-            let e =
-                HotEvent { license_id: Some(*id), machine_id: Some(Uuid::new_v4()), fingerprint: None, result: "ok" };
-            folds.add(&e, 1, ip, None);
-        }
-        let mut seen = 0;
-        for i in 0..SHARDS {
-            let turn = folds.take(|s| s == i);
-            let ids: Vec<String> = turn.iter().map(|(k, _)| k.license_id.unwrap().to_string()).collect();
-            let (low, high) = (i * 256 / SHARDS, (i + 1) * 256 / SHARDS);
-            assert!(
-                ids.iter().all(|t| (low..high).contains(&usize::from_str_radix(&t[..2], 16).unwrap())),
-                "shard {i} holds ids from {low:02x} to {high:02x} only: {ids:?}"
-            );
-            seen += ids.len();
-        }
-        assert_eq!(seen, licenses.len(), "every tally is in one shard");
     }
 
     #[test]
