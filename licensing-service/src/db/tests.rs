@@ -2,6 +2,7 @@
 //! statuses, JSON lists, and the columns read as one field or grouped into one.
 
 use serde_json::json;
+use sqlx::{ConnectOptions, Connection};
 use uuid::Uuid;
 
 use super::*;
@@ -80,6 +81,33 @@ async fn sqlite_is_built_without_memory_statistics() {
     let (_dir, db) = open().await;
     let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options").fetch_all(&db.read).await.unwrap();
     assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+}
+
+/// A database Keysat creates has its pages of `PAGE_SIZE`; one made before
+/// with SQLite's default keeps its own, and opens and writes as before.
+#[tokio::test]
+async fn a_new_database_has_small_pages_and_an_old_one_keeps_its_own() {
+    let (_dir, db) = open().await;
+    let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&db.read).await.unwrap();
+    assert_eq!(size, i64::from(super::PAGE_SIZE));
+    assert_ne!(super::PAGE_SIZE, 4096, "the default, which needs no setting");
+
+    let old = tempfile::tempdir().unwrap();
+    let made = SqliteConnectOptions::new()
+        .filename(old.path().join("keysat.db"))
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+    let mut conn = made.connect().await.unwrap();
+    sqlx::query("CREATE TABLE before_keysat (x INTEGER)").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    let db = Db::open(old.path()).await.unwrap();
+    let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&db.read).await.unwrap();
+    assert_eq!(size, 4096);
+    let (product, _) = catalog(&db).await;
+    assert_eq!(products::by_id(&db.read, product.id).await.unwrap(), Some(product));
+    let ok: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&db.read).await.unwrap();
+    assert_eq!(ok, "ok");
+    db.close().await;
 }
 
 #[tokio::test]

@@ -396,6 +396,7 @@ mod tests {
             SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(true)
+                .page_size(crate::db::PAGE_SIZE)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .pragma("wal_autocheckpoint", "0")
@@ -434,7 +435,7 @@ mod tests {
             std::fs::copy(dir.path().join(name), copy.path().join(name)).unwrap();
         }
         let wal = std::fs::metadata(copy.path().join("keysat.db-wal")).unwrap().len();
-        assert_eq!((wal - 32) % (24 + 4096), 0, "whole frames after the WAL's header");
+        assert_eq!((wal - 32) % (24 + u64::from(crate::db::PAGE_SIZE)), 0, "whole frames after the WAL's header");
         let mut recovered = opts(&copy.path().join("keysat.db")).connect().await.unwrap();
         let ok: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut recovered).await.unwrap();
         assert_eq!(ok, "ok");
