@@ -517,6 +517,63 @@ async fn machines_are_found_by_fingerprint_queued_and_filed() {
     assert!(found("queued-then-gone").await.is_empty());
 }
 
+/// A fold larger than one transaction's share files every machine under its
+/// own tail, in sorted stretches, and empties the queue.
+#[tokio::test]
+async fn a_fold_of_many_chunks_files_every_machine() {
+    let (_dir, db) = open().await;
+    let (_, policy) = catalog(&db).await;
+    let a = license(&policy);
+    let mut tx = db.begin().await.unwrap();
+    licenses::insert(&mut tx, &a).await.unwrap();
+    tx.commit().await.unwrap();
+    let n = machines::TAIL_CHUNK * 2 + 5_000;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
+         INSERT INTO machines (id, license_id, fingerprint, active, activated_at, last_seen_at) \
+         SELECT printf('m-%d', i), ?, lower(hex(randomblob(32))), 1, 0, 0 FROM n",
+    )
+    .bind(n as i64)
+    .bind(a.id.to_string())
+    .execute(&db.write)
+    .await
+    .unwrap();
+    assert_eq!(machines::fold_tails(&db).await.unwrap(), n as u64);
+    let (filed, right, queued): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM machine_tails), \
+                (SELECT count(*) FROM machine_tails t JOIN machines m ON m.rowid = t.machine \
+                 AND substr(m.fingerprint, -8) = t.tail), \
+                (SELECT count(*) FROM machine_tails_new)",
+    )
+    .fetch_one(&db.read)
+    .await
+    .unwrap();
+    assert_eq!((filed, right, queued), (n as i64, n as i64, 0));
+    let ok: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&db.read).await.unwrap();
+    assert_eq!(ok, "ok");
+}
+
+/// A fold is due when a full one is queued, or when anything is and the
+/// last one ran long enough ago; never with nothing queued.
+#[tokio::test]
+async fn a_fold_is_due_when_full_or_when_the_last_is_old_enough() {
+    let (_dir, db) = open().await;
+    let every = machines::TAIL_FOLD_EVERY_SECONDS;
+    assert!(!machines::fold_tails_due(&db, 0, NOW).await.unwrap(), "nothing queued");
+    sqlx::query("INSERT INTO machine_tails_new (machine) VALUES (1)").execute(&db.write).await.unwrap();
+    assert!(!machines::fold_tails_due(&db, NOW - every + 1, NOW).await.unwrap(), "one queued, folded just now");
+    assert!(machines::fold_tails_due(&db, NOW - every, NOW).await.unwrap(), "one queued, folded long enough ago");
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
+         INSERT INTO machine_tails_new (machine) SELECT i FROM n",
+    )
+    .bind(machines::TAIL_FOLD)
+    .execute(&db.write)
+    .await
+    .unwrap();
+    assert!(machines::fold_tails_due(&db, NOW, NOW).await.unwrap(), "a full fold queued");
+}
+
 /// Licenses written before `key_hash` existed get it when the database is
 /// opened; the key's uniqueness and the search by key go through it.
 #[tokio::test]
