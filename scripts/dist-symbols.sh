@@ -10,7 +10,10 @@
 #     and their trait impls (`<keysat::X as axum::…>::…`), except SQLite's
 #     callbacks into Keysat (the page cache layer's and the WAL writer's
 #     `x_…` functions, db/pcache.rs and db/walfile.rs): they cannot panic
-#     and sit between SQLite's frames, which are unnamed anyway;
+#     and sit between SQLite's frames, which are unnamed anyway; and except
+#     what `#[derive(Serialize, Deserialize)]` generates (in the anonymous
+#     `_` module serde_derive wraps it in): it answers errors, never panics,
+#     and its long names cost about 9 KB (hand-written impls are kept);
 #   - axum's handler glue (`<F as axum::handler::Handler<…>>::call`), into
 #     which a route handler's body is often inlined;
 #   - the panic machinery (`core::panicking::…`, `…::unwrap_failed`, …, and
@@ -28,7 +31,7 @@ keep=$(mktemp)
 trap 'rm -f "$keep"' EXIT
 nm --defined-only "$bin" | awk '{ print $3 }' \
   | grep -E '^_ZN(6keysat|13keysat_client)|^_ZN[0-9]+_\$LT\$(keysat|F\$u20\$as\$u20\$axum\.\.handler\.\.Handler)|panic|begin_unwind|unwrap_failed|expect_failed|short_backtrace|stdio6__print' \
-  | grep -vE '^_ZN6keysat2db(6pcache|7walfile)[0-9]+x_' \
+  | grep -vE '^_ZN6keysat2db(6pcache|7walfile)[0-9]+x_|(1_[0-9]+_|\.\._\.\.)\$LT\$impl\$u20\$serde_core\.\.' \
   | sort -u >"$keep" || true
 if [ "$(grep -c '^_ZN6keysat' "$keep")" -lt 100 ]; then
   echo "dist-symbols: $bin does not look like keysat with its symbols (already stripped?)" >&2

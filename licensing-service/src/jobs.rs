@@ -120,17 +120,14 @@ impl Jobs {
 }
 
 /// Files the machines added since the last fold for the search by
-/// fingerprint, when a fold is due (`db::machines::fold_tails_due`; the
+/// fingerprint, when a fold is due (see `db::machines::fold_tails`; the
 /// search reads those not filed yet too). `last` is when the last one ran.
 pub async fn fold_fingerprint_tails(s: &Core, last: &AtomicI64) {
     let now = now_unix();
-    match db::machines::fold_tails_due(&s.db, last.load(Ordering::Relaxed), now).await {
-        Ok(false) => return,
-        Ok(true) => last.store(now, Ordering::Relaxed),
-        Err(e) => return tracing::warn!(error = %e, "reading the machines to file failed; retrying"),
-    }
-    if let Err(e) = db::machines::fold_tails(&s.db).await {
-        tracing::warn!(error = %e, "filing machines' fingerprints failed; retrying");
+    match db::machines::fold_tails(&s.db, last.load(Ordering::Relaxed), now).await {
+        Ok(0) => {}
+        Ok(_) => last.store(now, Ordering::Relaxed),
+        Err(e) => tracing::warn!(error = %e, "filing machines' fingerprints failed; retrying"),
     }
 }
 

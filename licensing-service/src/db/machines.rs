@@ -366,90 +366,51 @@ pub const TAIL_FOLD_EVERY_SECONDS: i64 = 10;
 /// each machine's tail) is read beside the writer, sorted, and written in
 /// transactions of [`TAIL_CHUNK`] entries in that order: each writes only
 /// the pages of its own stretch of tails, once, and none holds the writer
-/// long. Answers how many it took off the queue (machines deleted meanwhile
-/// are dropped: one gone before the read is not filed, one gone after has
-/// its entry taken out again). Nothing queued costs one read.
+/// long. Answers how many it took off the queue (a machine deleted before the
+/// read is dropped): 0 when nothing is, or no fold is due. Nothing queued
+/// costs one read.
 ///
 /// Every page of `machine_tails` that a fold's entries fall in is written,
-/// however few they are, so the folds come at most every
-/// [`TAIL_FOLD_EVERY_SECONDS`] unless a full one is queued
-/// ([`fold_tails_due`]): folded each second, a walk taking 25,000 seats a
+/// however few they are, so a fold is due only when a full one is queued
+/// or [`TAIL_FOLD_EVERY_SECONDS`] after the last (at `last`): folded each second, a walk taking 25,000 seats a
 /// second rewrote the whole index each second, a cost that grew with it
 /// (bench/scale's cold rounds 3-5 at 100,000 licenses: 20,500 seats a
 /// second against 23,300 with no fold at all). Folded this way, the
 /// writer's CPU a seat in the walk's fifth round is 24 µs against 27-32.
-pub async fn fold_tails(db: &super::Db) -> Result<u64, sqlx::Error> {
-    let upto: Option<i64> =
-        sqlx::query_scalar("SELECT max(rowid) FROM (SELECT rowid FROM machine_tails_new ORDER BY rowid LIMIT ?)")
+pub async fn fold_tails(db: &super::Db, last: i64, now: i64) -> Result<u64, sqlx::Error> {
+    let (upto, queued): (Option<i64>, i64) =
+        sqlx::query_as("SELECT max(rowid), count(*) FROM (SELECT rowid FROM machine_tails_new ORDER BY rowid LIMIT ?)")
             .bind(TAIL_FOLD)
             .fetch_one(&db.read)
             .await?;
-    let Some(upto) = upto else { return Ok(0) };
+    let Some(upto) = upto.filter(|_| queued >= TAIL_FOLD || now - last >= TAIL_FOLD_EVERY_SECONDS) else {
+        return Ok(0);
+    };
     // Each machine's tail, in the queue's order, which is the machines' (each
-    // read in turn, not at random), sorted and sent as one value (not a row
-    // each, every one of which crosses from SQLite's thread on its own).
-    let sorted: Option<String> = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(tail, machine) ORDER BY tail, machine) FROM \
+    // read in turn, not at random), sorted and sent as one JSONB value (not a
+    // row each, every one of which crosses from SQLite's thread on its own).
+    let sorted: Vec<u8> = sqlx::query_scalar(
+        "SELECT jsonb_group_array(json_array(tail, machine) ORDER BY tail, machine) FROM \
          (SELECT substr(m.fingerprint, -8) AS tail, n.machine AS machine FROM machine_tails_new n \
           JOIN machines m ON m.rowid = n.machine WHERE n.rowid <= ?)",
     )
     .bind(upto)
     .fetch_one(&db.read)
     .await?;
-    let entries: Vec<(String, i64)> = match sorted {
-        Some(sorted) => serde_json::from_str(&sorted).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        None => Vec::new(),
-    };
-    let json = |entries: &[(String, i64)]| serde_json::to_string(entries).expect("tails and rowids serialize");
     const FILE: &str = "INSERT OR IGNORE INTO machine_tails (tail, machine) \
-                        SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?) j";
-    for chunk in entries.chunks(TAIL_CHUNK) {
-        sqlx::query(FILE).bind(json(chunk)).execute(&db.write).await?;
+                        SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?1) j WHERE j.key >= ?2 AND j.key < ?3";
+    // As many as were queued, less those whose machine was gone.
+    for start in (0..queued).step_by(TAIL_CHUNK) {
+        let end = start + TAIL_CHUNK as i64;
+        sqlx::query(FILE).bind(sorted.as_slice()).bind(start).bind(end).execute(&db.write).await?;
     }
-    // A machine deleted between the read and its entry's write: the trigger
-    // that takes a deleted machine's entry out ran before there was one.
-    // (One deleted after the write took its entry with it.)
-    let gone: Vec<i64> = sqlx::query_scalar(
-        "SELECT n.machine FROM machine_tails_new n WHERE n.rowid <= ? \
-         AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.rowid = n.machine)",
-    )
-    .bind(upto)
-    .fetch_all(&db.read)
-    .await?;
-    let mut tx = db.begin().await?;
-    if !gone.is_empty() {
-        let gone: std::collections::HashSet<i64> = gone.into_iter().collect();
-        let stale: Vec<(String, i64)> = entries.into_iter().filter(|(_, machine)| gone.contains(machine)).collect();
-        sqlx::query(
-            "DELETE FROM machine_tails WHERE (tail, machine) IN \
-             (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?) j)",
-        )
-        .bind(json(&stale))
-        .execute(&mut *tx)
-        .await?;
-    }
-    let folded = sqlx::query("DELETE FROM machine_tails_new WHERE rowid <= ?")
-        .bind(upto)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    tx.commit().await?;
-    Ok(folded)
-}
-
-/// Whether a fold is due: a full one queued, or any queued and the last
-/// fold ([`fold_tails`] at `last`) [`TAIL_FOLD_EVERY_SECONDS`] ago. The
-/// queue's rowids run on from one fold to the next, so its two ends measure
-/// it (each end one seek: `min` and `max` asked together would scan).
-pub async fn fold_tails_due(db: &super::Db, last: i64, now: i64) -> Result<bool, sqlx::Error> {
-    let (first, end): (Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT (SELECT min(rowid) FROM machine_tails_new), (SELECT max(rowid) FROM machine_tails_new)")
-            .fetch_one(&db.read)
-            .await?;
-    Ok(match (first, end) {
-        (Some(first), Some(end)) => end - first + 1 >= TAIL_FOLD || now - last >= TAIL_FOLD_EVERY_SECONDS,
-        _ => false,
-    })
+    // A machine deleted in the moment between the read and its entry's write
+    // (only the prune deletes machines: freed ones, deactivated longer ago
+    // than the history is kept) leaves an entry naming its rowid; the search
+    // compares the whole fingerprint of the machine there, so nothing is
+    // found by it.
+    let folded = sqlx::query("DELETE FROM machine_tails_new WHERE rowid <= ?").bind(upto).execute(&db.write).await?;
+    Ok(folded.rows_affected())
 }
 
 #[cfg(test)]
