@@ -7,8 +7,6 @@
 //! previous one of its job (a slow run delays the next instead).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -63,11 +61,7 @@ impl Jobs {
         );
         jobs.every(Duration::from_secs(1), &state, |s| async move { scan_expiries(&s).await });
         jobs.every(Duration::from_secs(1), &state, |s| async move { free_lapsed_seats(&s).await });
-        let last_fold = Arc::new(AtomicI64::new(0));
-        jobs.every(Duration::from_secs(1), &state, move |s| {
-            let last_fold = last_fold.clone();
-            async move { fold_fingerprint_tails(&s, &last_fold).await }
-        });
+        jobs.every(Duration::from_secs(1), &state, |s| async move { fold_fingerprint_tails(&s).await });
         // The daily backup, when due (checked each minute; survives restarts).
         jobs.every(Duration::from_secs(60), &state, |s| async move { crate::services::backups::tick(&s).await });
         jobs.every(Duration::from_secs(1), &state, |s| async move { step_subscriptions(&s).await });
@@ -119,15 +113,10 @@ impl Jobs {
     }
 }
 
-/// Files the machines added since the last fold for the search by
-/// fingerprint, when a fold is due (see `db::machines::fold_tails`; the
-/// search reads those not filed yet too). `last` is when the last one ran.
-pub async fn fold_fingerprint_tails(s: &Core, last: &AtomicI64) {
-    let now = now_unix();
-    match db::machines::fold_tails(&s.db, last.load(Ordering::Relaxed), now).await {
-        Ok(0) => {}
-        Ok(_) => last.store(now, Ordering::Relaxed),
-        Err(e) => tracing::warn!(error = %e, "filing machines' fingerprints failed; retrying"),
+/// Files the machines added since the last second for the search by fingerprint.
+pub async fn fold_fingerprint_tails(s: &Core) {
+    if let Err(e) = db::machines::fold_tails(&s.db).await {
+        tracing::warn!(error = %e, "filing machines' fingerprints failed; retrying");
     }
 }
 

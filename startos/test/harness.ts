@@ -105,7 +105,11 @@ export async function startDaemon(
   const adminKey =
     opts.adminKey ??
     `ksa_test_${Math.random().toString(36).slice(2)}_0123456789`
-  const [pub, adm] = [await freePort(), await freePort()]
+  // Two ports the system had free; the second pick can be the first again
+  // (its socket is closed by then), and the daemon refuses one listener twice.
+  const pub = await freePort()
+  let adm = await freePort()
+  while (adm === pub) adm = await freePort()
   const env = {
     ...keysatEnv({
       adminKey,

@@ -351,66 +351,44 @@ pub async fn lapse_after<'e, E: Executor<'e, Database = Sqlite>>(e: E, id: Uuid)
     Ok(v.unwrap_or(0))
 }
 
-/// Most queued machines one fold takes (read, sorted and written: a few MB).
-pub(crate) const TAIL_FOLD: i64 = 100_000;
-/// Entries written per transaction of a fold.
-pub(crate) const TAIL_CHUNK: usize = 20_000;
-/// Longest a machine stays queued while fewer than [`TAIL_FOLD`] are.
-pub const TAIL_FOLD_EVERY_SECONDS: i64 = 10;
+/// Most queued machines one fold files.
+const TAIL_FOLD: i64 = 20_000;
 
 /// Files the machines queued since the last fold (`machine_tails_new`, which
 /// every insert into `machines` appends to) under their fingerprints' last 8
-/// characters in `machine_tails` (migration
-/// `20261208200000_fingerprint_tails_off_the_take`), where takes would each
-/// have written a page at random. The queue (at most [`TAIL_FOLD`], with
-/// each machine's tail) is read beside the writer, sorted, and written in
-/// transactions of [`TAIL_CHUNK`] entries in that order: each writes only
-/// the pages of its own stretch of tails, once, and none holds the writer
-/// long. Answers how many it took off the queue (a machine deleted before the
-/// read is dropped): 0 when nothing is, or no fold is due. Nothing queued
-/// costs one read.
-///
-/// Every page of `machine_tails` that a fold's entries fall in is written,
-/// however few they are, so a fold is due only when a full one is queued
-/// or [`TAIL_FOLD_EVERY_SECONDS`] after the last (at `last`): folded each second, a walk taking 25,000 seats a
-/// second rewrote the whole index each second, a cost that grew with it
-/// (bench/scale's cold rounds 3-5 at 100,000 licenses: 20,500 seats a
-/// second against 23,300 with no fold at all). Folded this way, the
-/// writer's CPU a seat in the walk's fifth round is 24 µs against 27-32.
-pub async fn fold_tails(db: &super::Db, last: i64, now: i64) -> Result<u64, sqlx::Error> {
-    let (upto, queued): (Option<i64>, i64) =
-        sqlx::query_as("SELECT max(rowid), count(*) FROM (SELECT rowid FROM machine_tails_new ORDER BY rowid LIMIT ?)")
-            .bind(TAIL_FOLD)
-            .fetch_one(&db.read)
-            .await?;
-    let Some(upto) = upto.filter(|_| queued >= TAIL_FOLD || now - last >= TAIL_FOLD_EVERY_SECONDS) else {
+/// characters in `machine_tails`, in sorted order and one transaction, so a
+/// batch writes each page of it once where takes would each have written one
+/// at random (migration `20261208200000_fingerprint_tails_off_the_take`).
+/// Answers how many it took off the queue (at most [`TAIL_FOLD`]; machines
+/// deleted meanwhile are dropped). Nothing queued costs one read.
+pub async fn fold_tails(db: &super::Db) -> Result<u64, sqlx::Error> {
+    let queued: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM machine_tails_new)").fetch_one(&db.read).await?;
+    if !queued {
         return Ok(0);
-    };
-    // Each machine's tail, in the queue's order, which is the machines' (each
-    // read in turn, not at random), sorted and sent as one JSONB value (not a
-    // row each, every one of which crosses from SQLite's thread on its own).
-    let sorted: Vec<u8> = sqlx::query_scalar(
-        "SELECT jsonb_group_array(json_array(tail, machine) ORDER BY tail, machine) FROM \
-         (SELECT substr(m.fingerprint, -8) AS tail, n.machine AS machine FROM machine_tails_new n \
-          JOIN machines m ON m.rowid = n.machine WHERE n.rowid <= ?)",
+    }
+    let mut tx = db.begin().await?;
+    let upto: Option<i64> =
+        sqlx::query_scalar("SELECT max(rowid) FROM (SELECT rowid FROM machine_tails_new ORDER BY rowid LIMIT ?)")
+            .bind(TAIL_FOLD)
+            .fetch_one(&mut *tx)
+            .await?;
+    let Some(upto) = upto else { return Ok(0) };
+    sqlx::query(
+        "INSERT OR IGNORE INTO machine_tails (tail, machine) \
+         SELECT substr(m.fingerprint, -8), m.rowid FROM machine_tails_new n JOIN machines m ON m.rowid = n.machine \
+         WHERE n.rowid <= ? ORDER BY 1, 2",
     )
     .bind(upto)
-    .fetch_one(&db.read)
+    .execute(&mut *tx)
     .await?;
-    const FILE: &str = "INSERT OR IGNORE INTO machine_tails (tail, machine) \
-                        SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?1) j WHERE j.key >= ?2 AND j.key < ?3";
-    // As many as were queued, less those whose machine was gone.
-    for start in (0..queued).step_by(TAIL_CHUNK) {
-        let end = start + TAIL_CHUNK as i64;
-        sqlx::query(FILE).bind(sorted.as_slice()).bind(start).bind(end).execute(&db.write).await?;
-    }
-    // A machine deleted in the moment between the read and its entry's write
-    // (only the prune deletes machines: freed ones, deactivated longer ago
-    // than the history is kept) leaves an entry naming its rowid; the search
-    // compares the whole fingerprint of the machine there, so nothing is
-    // found by it.
-    let folded = sqlx::query("DELETE FROM machine_tails_new WHERE rowid <= ?").bind(upto).execute(&db.write).await?;
-    Ok(folded.rows_affected())
+    let folded = sqlx::query("DELETE FROM machine_tails_new WHERE rowid <= ?")
+        .bind(upto)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(folded)
 }
 
 #[cfg(test)]

@@ -473,8 +473,8 @@ async fn machines_are_found_by_fingerprint_queued_and_filed() {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM machine_tails_new").fetch_one(&db.read).await.unwrap()
     };
     assert_eq!((found(FP).await, queued().await), (vec![a.id], 2), "found while queued");
-    assert_eq!(machines::fold_tails(&db, 0, NOW).await.unwrap(), 2);
-    assert_eq!(machines::fold_tails(&db, 0, NOW).await.unwrap(), 0, "nothing left to file");
+    assert_eq!(machines::fold_tails(&db).await.unwrap(), 2);
+    assert_eq!(machines::fold_tails(&db).await.unwrap(), 0, "nothing left to file");
     assert_eq!((found(FP).await, found(TWIN_FP).await, queued().await), (vec![a.id], vec![b.id], 0), "found filed");
 
     // Deleted: filed, and queued (a third machine, gone before its fold).
@@ -488,7 +488,7 @@ async fn machines_are_found_by_fingerprint_queued_and_filed() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(machines::fold_tails(&db, 0, NOW).await.unwrap(), 1);
+    assert_eq!(machines::fold_tails(&db).await.unwrap(), 1);
     let filed: Vec<String> =
         sqlx::query_scalar("SELECT m.id FROM machine_tails t JOIN machines m ON m.rowid = t.machine")
             .fetch_all(&db.read)
@@ -512,77 +512,9 @@ async fn machines_are_found_by_fingerprint_queued_and_filed() {
         .await
         .unwrap();
     assert_eq!(rowid, 3, "the deleted machine's rowid");
-    assert_eq!(machines::fold_tails(&db, 0, NOW).await.unwrap(), 1);
+    assert_eq!(machines::fold_tails(&db).await.unwrap(), 1);
     assert_eq!(found("reborn").await, [a.id]);
     assert!(found("queued-then-gone").await.is_empty());
-}
-
-/// A fold larger than one transaction's share files every machine under its
-/// own tail, in sorted stretches, and empties the queue.
-#[tokio::test]
-async fn a_fold_of_many_chunks_files_every_machine() {
-    let (_dir, db) = open().await;
-    let (_, policy) = catalog(&db).await;
-    let a = license(&policy);
-    let mut tx = db.begin().await.unwrap();
-    licenses::insert(&mut tx, &a).await.unwrap();
-    tx.commit().await.unwrap();
-    let n = machines::TAIL_CHUNK * 2 + 5_000;
-    sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
-         INSERT INTO machines (id, license_id, fingerprint, active, activated_at, last_seen_at) \
-         SELECT printf('m-%d', i), ?, lower(hex(randomblob(32))), 1, 0, 0 FROM n",
-    )
-    .bind(n as i64)
-    .bind(a.id.to_string())
-    .execute(&db.write)
-    .await
-    .unwrap();
-    assert_eq!(machines::fold_tails(&db, 0, NOW).await.unwrap(), n as u64);
-    let (filed, right, queued): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM machine_tails), \
-                (SELECT count(*) FROM machine_tails t JOIN machines m ON m.rowid = t.machine \
-                 AND substr(m.fingerprint, -8) = t.tail), \
-                (SELECT count(*) FROM machine_tails_new)",
-    )
-    .fetch_one(&db.read)
-    .await
-    .unwrap();
-    assert_eq!((filed, right, queued), (n as i64, n as i64, 0));
-    let ok: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&db.read).await.unwrap();
-    assert_eq!(ok, "ok");
-}
-
-/// A fold is due when a full one is queued, or when anything is and the
-/// last one ran long enough ago; not before.
-#[tokio::test]
-async fn a_fold_is_due_when_full_or_when_the_last_is_old_enough() {
-    let (_dir, db) = open().await;
-    let every = machines::TAIL_FOLD_EVERY_SECONDS;
-    // Queued machines whose rows are gone: each fold takes them off the queue.
-    let queue = |n: i64| {
-        let write = db.write.clone();
-        async move {
-            sqlx::query(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
-                 INSERT INTO machine_tails_new (machine) SELECT 1000000 + i FROM n",
-            )
-            .bind(n)
-            .execute(&write)
-            .await
-            .unwrap();
-        }
-    };
-    queue(1).await;
-    assert_eq!(machines::fold_tails(&db, NOW - every + 1, NOW).await.unwrap(), 0, "folded just now");
-    assert_eq!(machines::fold_tails(&db, NOW - every, NOW).await.unwrap(), 1, "folded long enough ago");
-    assert_eq!(machines::fold_tails(&db, 0, NOW).await.unwrap(), 0, "nothing queued");
-    queue(machines::TAIL_FOLD - 1).await;
-    assert_eq!(machines::fold_tails(&db, NOW, NOW).await.unwrap(), 0, "one short of a full fold");
-    queue(2).await;
-    let full = machines::TAIL_FOLD as u64;
-    assert_eq!(machines::fold_tails(&db, NOW, NOW).await.unwrap(), full, "a full fold, and no more");
-    assert_eq!(machines::fold_tails(&db, 0, NOW).await.unwrap(), 1, "the rest");
 }
 
 /// Licenses written before `key_hash` existed get it when the database is
