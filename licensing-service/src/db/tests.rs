@@ -89,8 +89,8 @@ async fn sqlite_is_built_without_memory_statistics() {
 async fn a_new_database_has_small_pages_and_an_old_one_keeps_its_own() {
     let (_dir, db) = open().await;
     let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&db.read).await.unwrap();
-    assert_eq!(size, i64::from(super::PAGE_SIZE));
-    assert_ne!(super::PAGE_SIZE, 4096, "the default, which needs no setting");
+    assert_eq!(size, i64::from(PAGE_SIZE));
+    assert_ne!(PAGE_SIZE, 4096, "the default, which needs no setting");
 
     let old = tempfile::tempdir().unwrap();
     let made = SqliteConnectOptions::new()
