@@ -50,10 +50,11 @@ use uuid::Uuid;
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Largest the WAL file is left at when it starts over: above the most it
-/// holds by then ([`WAL_RESTART_BYTES`] of pages, and 24 bytes a frame), so
-/// it is not cut back only for the next writes to grow it again. (The
-/// 30-second `TRUNCATE` checkpoint, `jobs`, empties it whenever it can.)
-pub const WAL_SIZE_LIMIT_BYTES: i64 = 136 * 1024 * 1024;
+/// holds by then ([`WAL_RESTART_BYTES`] of pages and a 24-byte header a
+/// frame, under a sixteenth more even at 512-byte pages), so it is not cut
+/// back only for the next writes to grow it again (136 MiB). (The 30-second
+/// `TRUNCATE` checkpoint, `jobs`, empties it whenever it can.)
+pub const WAL_SIZE_LIMIT_BYTES: i64 = WAL_RESTART_BYTES + WAL_RESTART_BYTES / 16;
 
 /// Bytes of pages in the WAL past which the checkpointer makes the writer
 /// wait for a full checkpoint, so that the WAL starts over (65,536 frames of
@@ -223,7 +224,7 @@ impl Db {
             .context("opening the checkpoint connection")?;
         // The database's own page size: one made before [`PAGE_SIZE`] keeps 4 KiB.
         let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&write).await?;
-        let restart_frames = WAL_RESTART_BYTES / page_size.max(512);
+        let restart_frames = WAL_RESTART_BYTES / page_size;
         tokio::spawn(checkpointer(checkpoints.clone(), write.clone(), restart_frames, CHECKPOINT_EVERY));
         let subscriptions = std::sync::Arc::new(outbox::Subscriptions::load(&read).await?);
         let operator = std::sync::Arc::new(nostr::OperatorWatch::load(&read).await?);
