@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use keysat_client::{Answer, AnswerRequest, Endpoint};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use crate::domain::time::{unix, unix_or_never};
 use crate::domain::validation::{Expiry, Reason};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, RawBody};
+use crate::http::extract::{parse_json, OptText, RawBody};
 use crate::http::state::AppState;
 use crate::licensing::{Granted, Refusal, ValidateInput};
 
@@ -25,15 +25,20 @@ pub struct ValidateBody<'a> {
     #[serde(borrow)]
     key: Cow<'a, str>,
     #[serde(borrow)]
-    product_slug: Option<Cow<'a, str>>,
+    #[schemars(with = "Option<String>")]
+    product_slug: OptText<'a>,
     #[serde(borrow)]
-    fingerprint: Option<Cow<'a, str>>,
+    #[schemars(with = "Option<String>")]
+    fingerprint: OptText<'a>,
     #[serde(borrow)]
-    hostname: Option<Cow<'a, str>>,
+    #[schemars(with = "Option<String>")]
+    hostname: OptText<'a>,
     #[serde(borrow)]
-    platform: Option<Cow<'a, str>>,
+    #[schemars(with = "Option<String>")]
+    platform: OptText<'a>,
     #[serde(borrow)]
-    nonce: Option<Cow<'a, str>>,
+    #[schemars(with = "Option<String>")]
+    nonce: OptText<'a>,
 }
 
 /// `{"ok": false, "reason", "message"}`: a refusal of validate, or of a
@@ -56,18 +61,32 @@ pub fn refusal_response(reason: Reason, retry_after: Option<u64>) -> Response {
     }
 }
 
-/// Bytes set aside for an answer: a granted one with a seat is about 420
-/// (axum's `Json` starts at 128 bytes and grew twice for it, each time
-/// copying what it had written).
+/// Bytes set aside for an answer: a granted one with a seat is about 360.
 const ANSWER_BYTES: usize = 640;
+/// A buffer grown past this (an answer with a long list of entitlements) is
+/// not kept for the next answer.
+const ANSWER_BUFFER_KEPT: usize = 16 * 1024;
 
-/// An answer as `application/json`, written into one buffer of its size
-/// (through the writer axum's `Json` uses, so each answer type's
-/// serialisation is in the binary once).
+thread_local! {
+    /// Each thread's buffer that answers are written into.
+    static ANSWER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(ANSWER_BYTES));
+}
+
+/// An answer as `application/json`, written into the thread's buffer (through
+/// the writer axum's `Json` uses, so each answer type's serialisation is in
+/// the binary once) and copied out at its size: one allocation, where a
+/// buffer of its own frozen into `Bytes` took two (the buffer and, its
+/// length short of its capacity, the header `Bytes` shares it through).
 pub fn answer_json(answer: &impl serde::Serialize) -> Response {
-    let mut body = BytesMut::with_capacity(ANSWER_BYTES).writer();
-    let written = serde_json::to_writer(&mut body, answer).is_ok();
-    json_response(written.then(|| body.into_inner().freeze()))
+    let body = ANSWER.with_borrow_mut(|buf| {
+        buf.clear();
+        let written = serde_json::to_writer(&mut *buf, answer).is_ok().then(|| Bytes::copy_from_slice(buf));
+        if buf.capacity() > ANSWER_BUFFER_KEPT {
+            *buf = Vec::with_capacity(ANSWER_BYTES);
+        }
+        written
+    });
+    json_response(body)
 }
 
 /// What [`answer_json`] wrote, else (not reached: an answer has no map with
@@ -217,6 +236,32 @@ mod tests {
         assert_eq!(v["in_grace_period"], true);
         assert_eq!(v["machine_id"], "00000000-0000-0000-0000-000000000003");
         assert_eq!(v.as_object().unwrap().len(), 13);
+    }
+
+    /// Every text field is borrowed from the body unless its JSON has an
+    /// escape; an absent or null one is `None`.
+    #[test]
+    fn a_validate_body_borrows_its_text_fields() {
+        let body = br#"{"key":"LIC1-k","product_slug":"app","fingerprint":"f\u0031","hostname":null}"#;
+        let b: ValidateBody = parse_json(body).unwrap();
+        assert!(matches!(b.key, Cow::Borrowed("LIC1-k")));
+        assert!(matches!(b.product_slug.0, Some(Cow::Borrowed("app"))));
+        assert!(matches!(&b.fingerprint.0, Some(Cow::Owned(f)) if f == "f1"));
+        assert!(b.hostname.0.is_none() && b.platform.0.is_none() && b.nonce.0.is_none());
+        let Err(wrong) = parse_json::<ValidateBody>(br#"{"key":"k","fingerprint":7}"#) else {
+            panic!("a number is not a fingerprint")
+        };
+        assert_eq!(wrong.into_response().status(), StatusCode::BAD_REQUEST);
+    }
+
+    /// An answer is the same whichever buffer wrote it, one after another on a thread.
+    #[tokio::test]
+    async fn answers_written_in_turn_are_each_whole() {
+        let long = Answer { entitlements: Some(Cow::Owned(vec!["e".repeat(40_000)])), ..refusal(Reason::Revoked) };
+        for answer in [refusal(Reason::Revoked), long, refusal(Reason::NotFound)] {
+            let body = axum::body::to_bytes(answer_json(&answer).into_body(), usize::MAX).await.unwrap();
+            assert_eq!(body, serde_json::to_vec(&answer).unwrap());
+        }
     }
 
     #[test]
