@@ -95,11 +95,15 @@ struct Pending {
     /// a thin pointer keeps every tally 16 bytes smaller than a `Vec` would.
     #[allow(clippy::box_collection)]
     ips: Option<Box<Vec<IpAddr>>>,
+    /// Its machine was heard from since the writer's last tick (a seat's
+    /// tally: its key names the machine). Marked here, in the entry the call
+    /// finds anyway, the machines heard from cost a request no second table.
+    heard: bool,
 }
 
 impl Pending {
-    fn new(count: i64, ip: IpAddr) -> Pending {
-        Pending { count, last_ip: ip, ips: None }
+    fn new(count: i64, ip: IpAddr, heard: bool) -> Pending {
+        Pending { count, last_ip: ip, ips: None, heard }
     }
 
     fn add(&mut self, count: i64, ip: IpAddr) {
@@ -118,8 +122,10 @@ impl Pending {
     }
 }
 
-/// One shard: tallies until its turn, machines heard from (and seats just
-/// taken that never lapse, with their rows) until the next tick.
+/// One shard: tallies until its turn (each marking whether its machine was
+/// heard from since the last tick), machines heard from whose tallies went
+/// before the tick or whose last-seen time could not be written, and seats
+/// just taken that never lapse, with their rows, until the next tick.
 #[derive(Default)]
 struct ShardState {
     tallies: HashMap<EventKey, Pending>,
@@ -160,33 +166,39 @@ impl Folds {
         // A seat names its fingerprint: the tally keeps no copy (see `EventKey`).
         let key = &HotEvent { fingerprint: key.fingerprint.filter(|_| key.machine_id.is_none()), ..*key };
         let mut shard = self.shard(key).lock().expect("event fold lock");
-        match (key.machine_id, taken) {
-            (Some(m), None) => {
-                shard.seen.insert(m);
+        let heard = match (key.machine_id, taken) {
+            (Some(_), None) => true,
+            (Some(m), Some(t)) if t.lapse_after == 0 => {
+                shard.taken.push((m, t));
+                false
             }
-            (Some(m), Some(t)) if t.lapse_after == 0 => shard.taken.push((m, t)),
-            _ => {}
-        }
-        Self::tally(&mut shard.tallies, key, count, ip);
+            _ => false,
+        };
+        Self::tally(&mut shard.tallies, key, count, ip, heard);
     }
 
-    fn tally(map: &mut HashMap<EventKey, Pending>, key: &HotEvent<'_>, count: i64, ip: IpAddr) {
+    /// Counts `count` calls under `key`, marking its machine `heard` (a
+    /// seat's key names its machine, and a seat is always tallied: only
+    /// refusals' fingerprints are ever left out).
+    fn tally(map: &mut HashMap<EventKey, Pending>, key: &HotEvent<'_>, count: i64, ip: IpAddr, heard: bool) {
         if let Some(p) = map.get_mut(key) {
+            p.heard |= heard;
             return p.add(count, ip);
         }
         // A full shard keeps refusals' counts without their fingerprints; seats
         // and licenses are bounded by the database's own rows.
         if map.len() >= SHARD_KEYS && key.machine_id.is_none() && key.fingerprint.is_some() {
-            return Self::tally(map, &HotEvent { fingerprint: None, ..*key }, count, ip);
+            return Self::tally(map, &HotEvent { fingerprint: None, ..*key }, count, ip, heard);
         }
-        map.insert(key.owned(), Pending::new(count, ip));
+        map.insert(key.owned(), Pending::new(count, ip, heard));
     }
 
-    /// A tally that could not be written, back for the next turn.
+    /// A tally that could not be written, back for the next turn (its
+    /// machine, if heard from, goes back through [`Self::seen_back`]).
     fn fold_back(&self, key: &EventKey, count: i64, ip: IpAddr) {
         let key = HotEvent::of(key);
         let mut shard = self.shard(&key).lock().expect("event fold lock");
-        Self::tally(&mut shard.tallies, &key, count, ip);
+        Self::tally(&mut shard.tallies, &key, count, ip, false);
     }
 
     /// Machines whose last-seen time could not be written, back for the next tick.
@@ -196,27 +208,40 @@ impl Folds {
         }
     }
 
-    /// The tallies of the shards `due` picks, leaving them empty.
+    /// The tallies of the shards `due` picks, leaving them empty; the
+    /// machines they mark heard from stay in their shards' `seen` for the tick.
     fn take(&self, due: impl Fn(usize) -> bool) -> Vec<(EventKey, Pending)> {
         let mut out = Vec::new();
         for (i, shard) in self.shards.iter().enumerate() {
             if due(i) {
-                let map = std::mem::take(&mut shard.lock().expect("event fold lock").tallies);
+                let mut shard = shard.lock().expect("event fold lock");
+                let map = std::mem::take(&mut shard.tallies);
+                let heard = map.iter().filter(|(_, p)| p.heard).filter_map(|(k, _)| k.machine_id);
+                shard.seen.extend(heard);
                 out.extend(map);
             }
         }
         out
     }
 
-    /// The machines heard from since the last tick, and the seats taken.
+    /// The machines heard from since the last tick (each once), and the
+    /// seats taken.
     fn take_seen(&self) -> (Vec<Uuid>, Vec<(Uuid, Taken)>) {
         let (mut seen, mut taken) = (Vec::new(), Vec::new());
         for shard in &self.shards {
             let mut shard = shard.lock().expect("event fold lock");
-            // Drained, not taken: the set keeps its table, so it is not grown
-            // again from nothing every second under the requests' lock.
-            seen.extend(shard.seen.drain());
-            taken.append(&mut shard.taken);
+            let ShardState { tallies, seen: carried, taken: took } = &mut *shard;
+            for (k, p) in tallies.iter_mut() {
+                if std::mem::take(&mut p.heard) {
+                    // A machine is in one tally (its license's shard, result
+                    // "ok"), so only a carried one can be named twice.
+                    if let Some(m) = k.machine_id.filter(|m| carried.is_empty() || !carried.contains(m)) {
+                        seen.push(m);
+                    }
+                }
+            }
+            seen.extend(carried.drain());
+            taken.append(took);
         }
         (seen, taken)
     }
@@ -475,6 +500,36 @@ mod tests {
 
     fn key(fp: &str, machine: Option<Uuid>) -> HotEvent<'_> {
         HotEvent { license_id: None, machine_id: machine, fingerprint: Some(fp), result: "ok" }
+    }
+
+    /// A machine heard from is named once at the next tick, and again only
+    /// once heard from again: whether its tally stays, went at its shard's
+    /// turn before the tick, or both (heard from again after the turn).
+    #[test]
+    fn a_machine_heard_from_is_named_once_a_tick() {
+        let folds = Folds::new();
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let seat = |m: Uuid| HotEvent { license_id: Some(m), machine_id: Some(m), fingerprint: None, result: "ok" };
+        for _ in 0..3 {
+            folds.add(&seat(a), 1, ip, None);
+        }
+        folds.add(&seat(b), 1, ip, None);
+        let sorted = |mut v: Vec<Uuid>| {
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(folds.take_seen().0), sorted(vec![a, b]));
+        assert!(folds.take_seen().0.is_empty(), "named again without being heard from");
+        folds.add(&seat(a), 1, ip, None);
+        assert_eq!(folds.take_seen().0, vec![a]);
+        // Heard, its tally taken at its turn, heard again before the tick.
+        folds.add(&seat(b), 1, ip, None);
+        let tallies = folds.take(|_| true);
+        assert_eq!(tallies.iter().map(|(_, p)| p.count).sum::<i64>(), 6);
+        folds.add(&seat(b), 1, ip, None);
+        assert_eq!(folds.take_seen().0, vec![b]);
+        assert!(folds.take_seen().0.is_empty());
     }
 
     #[test]
