@@ -327,11 +327,20 @@ fn hold_seconds(resolution: i64) -> i64 {
 /// from the next tick on.
 #[derive(Default)]
 struct Quiet {
-    until: HashMap<Uuid, i64>,
+    /// The second each seat is next due, in 4 bytes (Unix seconds fit a u32
+    /// until 2106): 20 bytes an entry instead of 24, one entry a seat heard
+    /// from, so the table of half a million seats (2^20 slots) is 22 MB, not 26.
+    until: HashMap<Uuid, u32>,
     /// Seats known not to float, heard from since they came due: the last
     /// second each was heard from.
     held: HashMap<Uuid, i64>,
     changes: u64,
+}
+
+/// A Unix second as [`Quiet`] keeps it (saturating: never before 1970, and
+/// past 2106 it would only mean a seat's last-seen time is not rewritten).
+fn second(t: i64) -> u32 {
+    u32::try_from(t.max(0)).unwrap_or(u32::MAX)
 }
 
 impl Quiet {
@@ -347,14 +356,14 @@ impl Quiet {
         }
         // Kept past its second while the seat may still be heard from and held;
         // one not heard from for a whole lag more is forgotten (looked up again).
-        self.until.retain(|_, until| *until + lag > now);
+        self.until.retain(|_, until| i64::from(*until) + lag > now);
         seen.retain(|id| {
             if let Some(at) = self.held.get_mut(id) {
                 *at = now;
                 return false;
             }
             match self.until.get(id) {
-                Some(until) if *until > now => false,
+                Some(until) if i64::from(*until) > now => false,
                 Some(_) => {
                     self.until.remove(id);
                     self.held.insert(*id, now);
@@ -376,7 +385,7 @@ impl Quiet {
     /// before they lag by `lag` again.
     fn known(&mut self, rows: &[Steady], lag: i64) {
         for (id, last_seen) in rows {
-            self.until.insert(*id, last_seen + lag);
+            self.until.insert(*id, second(last_seen + lag));
         }
     }
 
@@ -386,7 +395,7 @@ impl Quiet {
     fn taken(&mut self, rows: &[(Uuid, Taken)], lag: i64) {
         for (id, t) in rows {
             if t.lapse_after == 0 && t.changes == self.changes {
-                self.until.insert(*id, t.at + lag);
+                self.until.insert(*id, second(t.at + lag));
             }
         }
     }
