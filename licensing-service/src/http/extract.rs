@@ -81,13 +81,12 @@ async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
     if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
         return Err(too_large());
     }
-    let mut first = Bytes::new();
-    let mut joined: Option<BytesMut> = None;
+    let (mut first, mut joined, mut total) = (Bytes::new(), None::<BytesMut>, 0);
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
         let frame = frame
             .map_err(|e| ApiError::bad_request("invalid_request", format!("Failed to buffer the request body: {e}")))?;
         let Ok(data) = frame.into_data() else { continue };
-        let total = first.len() + joined.as_ref().map_or(0, BytesMut::len) + data.len();
+        total += data.len();
         if total > MAX_BODY_BYTES {
             return Err(too_large());
         }
