@@ -150,7 +150,8 @@ proptest! {
         other_bytes[0] ^= 1;
         let other_nonce = Nonce::from_bytes(&other_bytes).unwrap();
         prop_assert_eq!(code(verify_answer(&answer, &request, &other_nonce, &signature, &pk)), "bad_signature");
-        let elsewhere = AnswerRequest { fingerprint: Some("elsewhere"), ..request };
+        let other_machine = format!("{}-elsewhere", fingerprint.as_deref().unwrap_or_default());
+        let elsewhere = AnswerRequest { fingerprint: Some(&other_machine), ..request };
         prop_assert_eq!(code(verify_answer(&answer, &elsewhere, &nonce, &signature, &pk)), "bad_signature");
         let heartbeat = AnswerRequest { endpoint: Endpoint::Heartbeat, ..request };
         prop_assert_eq!(code(verify_answer(&answer, &heartbeat, &nonce, &signature, &pk)), "bad_signature");
@@ -181,7 +182,10 @@ proptest! {
         ] {
             prop_assert_eq!(code(verify_activation(&response, &other, &pk, &fingerprint, issued_at)), "bad_signature");
         }
-        prop_assert_eq!(code(verify_activation(&response, &challenge, &pk, "x", issued_at)), "fingerprint_mismatch");
+        // Another machine's fingerprint: built from this one so it always differs (a fixed "x"
+        // failed on CI the day proptest generated "x").
+        let elsewhere = format!("{fingerprint}-elsewhere");
+        prop_assert_eq!(code(verify_activation(&response, &challenge, &pk, &elsewhere, issued_at)), "fingerprint_mismatch");
     }
 }
 
