@@ -134,15 +134,22 @@ impl LicenseCache {
         (&self.parts[i], self.hasher.hash_one(license_id))
     }
 
-    /// The license's snapshot, under a shared lock.
+    /// A copy of the license's snapshot.
     pub fn snapshot(&self, license_id: &Uuid) -> Option<LicenseSnapshot> {
+        self.read(license_id, LicenseSnapshot::clone)
+    }
+
+    /// `f` over the license's snapshot where it lies, under its part's
+    /// shared lock: nothing copied, no reference count touched (the terms a
+    /// tier's licenses share would bounce between the cores on every call).
+    pub fn read<R>(&self, license_id: &Uuid, f: impl FnOnce(&LicenseSnapshot) -> R) -> Option<R> {
         let (part, hash) = self.part(license_id);
         let part = part.read().expect("cache lock");
         let c = part.find(hash, |c| c.snap.license_id == *license_id)?;
         if !c.used.load(Ordering::Relaxed) {
             c.used.store(true, Ordering::Relaxed);
         }
-        Some(c.snap.clone())
+        Some(f(&c.snap))
     }
 
     /// Stores `snap` unless a newer one is already cached; returns the one kept.

@@ -81,6 +81,29 @@ pub struct Granted {
     pub seat_taken: Option<Taken>,
 }
 
+impl Granted {
+    pub fn borrowed(&self) -> GrantedRef<'_> {
+        GrantedRef { license: &self.license, expiry: self.expiry, machine_id: self.machine_id }
+    }
+}
+
+/// A successful validation, borrowing its license's snapshot (where the
+/// cache holds it, in [`Licensing::validate_cached`]).
+#[derive(Clone, Copy)]
+pub struct GrantedRef<'a> {
+    pub license: &'a LicenseSnapshot,
+    pub expiry: Expiry,
+    pub machine_id: Option<Uuid>,
+}
+
+/// What a validation decides on its license's snapshot.
+enum Decision<'i> {
+    /// Granted: without a fingerprint, or with the seat the machine holds.
+    Granted(Expiry, Option<Uuid>),
+    /// Good, and this fingerprint holds no seat yet: one is to be taken.
+    Take(Expiry, &'i str),
+}
+
 pub struct Licensing {
     db: Db,
     pub cache: LicenseCache,
@@ -152,8 +175,12 @@ fn base32_prefix(text: &[u8], out: &mut [u8]) -> Option<usize> {
 }
 
 /// A key is ours only if it names its license's own product.
+fn names_its_product(claims: &VerifiedKey, snapshot: &LicenseSnapshot) -> bool {
+    snapshot.terms.product_id == claims.product_id
+}
+
 fn ours(claims: VerifiedKey, snapshot: LicenseSnapshot) -> Result<(VerifiedKey, LicenseSnapshot), Refusal> {
-    if snapshot.terms.product_id != claims.product_id {
+    if !names_its_product(&claims, &snapshot) {
         return Err(Reason::NotFound.into());
     }
     Ok((claims, snapshot))
@@ -326,10 +353,36 @@ impl Licensing {
         fingerprint: Option<&str>,
         now: i64,
     ) -> Result<Expiry, Refusal> {
+        Self::expiry(verified, license, product_slug, fingerprint, now).map_err(|r| refuse(r, license))
+    }
+
+    /// [`Self::check`]'s decision.
+    fn expiry(
+        verified: &VerifiedKey,
+        license: &LicenseSnapshot,
+        product_slug: Option<&str>,
+        fingerprint: Option<&str>,
+        now: i64,
+    ) -> Result<Expiry, Reason> {
         let bound_matches = verified
             .bound_fingerprint
             .map(|hash| fingerprint.is_some_and(|fp| keysat_client::fingerprint_hash(fp) == hash));
-        check_license(&license.facts(bound_matches), product_slug, now).map_err(|r| refuse(r, license))
+        check_license(&license.facts(bound_matches), product_slug, now)
+    }
+
+    /// A validation's decision on its license's snapshot.
+    fn decide<'i>(
+        verified: &VerifiedKey,
+        license: &LicenseSnapshot,
+        input: &ValidateInput<'i>,
+        now: i64,
+    ) -> Result<Decision<'i>, Reason> {
+        let expiry = Self::expiry(verified, license, input.product_slug, input.fingerprint, now)?;
+        let Some(fp) = input.fingerprint else { return Ok(Decision::Granted(expiry, None)) };
+        Ok(match license.seat_for(fp_hash(fp))? {
+            Seat::Held(machine_id) => Decision::Granted(expiry, Some(machine_id)),
+            Seat::Take => Decision::Take(expiry, fp),
+        })
     }
 
     /// `/v1/validate`: with a fingerprint it also holds (or takes) a seat.
@@ -339,15 +392,53 @@ impl Licensing {
         result
     }
 
+    /// `/v1/validate` decided on the license's snapshot where the cache
+    /// holds it ([`LicenseCache::read`]), when that alone decides: the key
+    /// is its license's current one (or a former one remembered) and no
+    /// seat is to be taken. `reply` writes the answer from the decision,
+    /// under the cache's shared lock; the call is logged as
+    /// [`Self::validate`] logs it. `None` when the cache cannot decide
+    /// (nothing logged, `reply` not called): ask [`Self::validate`].
+    pub fn validate_cached<R>(
+        &self,
+        input: &ValidateInput<'_>,
+        client_ip: IpAddr,
+        reply: impl FnOnce(Result<GrantedRef<'_>, Reason>) -> R,
+    ) -> Option<R> {
+        let key = input.key.trim();
+        let claims = claims_of(key)?;
+        let digest = cache::key_digest(key);
+        let (out, license_id, machine_id, result) = self.cache.read(&claims.license_id, |license| {
+            if license.key != digest && !self.cache.is_former(&digest) {
+                return None;
+            }
+            if !names_its_product(&claims, license) {
+                return Some((reply(Err(Reason::NotFound)), None, None, Reason::NotFound.code()));
+            }
+            let id = Some(license.license_id);
+            match Self::decide(&claims, license, input, now_unix()) {
+                Ok(Decision::Granted(expiry, machine_id)) => {
+                    Some((reply(Ok(GrantedRef { license, expiry, machine_id })), id, machine_id, "ok"))
+                }
+                Ok(Decision::Take(..)) => None,
+                Err(reason) => Some((reply(Err(reason)), id, None, reason.code())),
+            }
+        })??;
+        self.log_event(license_id, machine_id, input.fingerprint, client_ip, result);
+        Some(out)
+    }
+
     async fn validate_inner(&self, input: &ValidateInput<'_>) -> Result<Granted, Refusal> {
         let (verified, license) = self.resolve(input.key).await?;
         let now = now_unix();
-        let expiry = Self::check(&verified, &license, input.product_slug, input.fingerprint, now)?;
-        let Some(fp) = input.fingerprint else {
-            return Ok(Granted { license, expiry, machine_id: None, seat_taken: None });
-        };
-        let machine = SeatFor { fingerprint: fp, prefix: None, hostname: input.hostname, platform: input.platform };
-        self.hold_seat(license, expiry, &machine, now).await
+        match Self::decide(&verified, &license, input, now) {
+            Ok(Decision::Granted(expiry, machine_id)) => Ok(Granted { license, expiry, machine_id, seat_taken: None }),
+            Ok(Decision::Take(expiry, fingerprint)) => {
+                let machine = SeatFor { fingerprint, prefix: None, hostname: input.hostname, platform: input.platform };
+                self.take(license, expiry, &machine, now).await
+            }
+            Err(reason) => Err(refuse(reason, &license)),
+        }
     }
 
     /// `/v1/machines/activate`.
@@ -405,13 +496,22 @@ impl Licensing {
     ) -> Result<Granted, Refusal> {
         match license.seat_for(fp_hash(machine.fingerprint)).map_err(|r| refuse(r, &license))? {
             Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: None }),
-            Seat::Take => {
-                self.count_seat_change(&license)?;
-                // Boxed, as the database part of `resolve` is: a take is rare.
-                let (license, machine_id, seat_taken) = Box::pin(self.take_seat(license, machine, now)).await?;
-                Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken })
-            }
+            Seat::Take => self.take(license, expiry, machine, now).await,
         }
+    }
+
+    /// A new seat for `machine`, counted against the license's seat changes.
+    async fn take(
+        &self,
+        license: LicenseSnapshot,
+        expiry: Expiry,
+        machine: &SeatFor<'_>,
+        now: i64,
+    ) -> Result<Granted, Refusal> {
+        self.count_seat_change(&license)?;
+        // Boxed, as the database part of `resolve` is: a take is rare.
+        let (license, machine_id, seat_taken) = Box::pin(self.take_seat(license, machine, now)).await?;
+        Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken })
     }
 
     /// Takes the seat in the writer's next group, which decides again on its

@@ -17,7 +17,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_json, OptText, RawBody};
 use crate::http::state::AppState;
-use crate::licensing::{Granted, Refusal, ValidateInput};
+use crate::licensing::{GrantedRef, Refusal, ValidateInput};
 
 /// Borrows from the request body where the JSON has no escapes.
 #[derive(Deserialize, JsonSchema)]
@@ -106,8 +106,8 @@ pub fn seats(n: i64) -> u64 {
 
 /// A successful validation, borrowing the license snapshot (nothing is
 /// copied; times are formatted as they are written).
-fn granted(g: &Granted) -> Answer<'_> {
-    let l = &g.license;
+fn granted(g: GrantedRef<'_>) -> Answer<'_> {
+    let l = g.license;
     let grace_until = match g.expiry {
         Expiry::InGrace { grace_until } => Some(unix(grace_until)),
         _ => None,
@@ -149,25 +149,32 @@ pub async fn validate(
         hostname: text_field("hostname", b.hostname.as_deref(), 255)?,
         platform: text_field("platform", b.platform.as_deref(), 255)?,
     };
-    let result = match s.licensing.validate(&input, ip).await {
-        Ok(g) => Ok(g),
-        Err(Refusal::Reason { reason, .. }) => Err(reason),
-        Err(Refusal::Internal(e)) => return Err(e.into()),
-    };
-    let mut answer = match &result {
-        Ok(g) => granted(g),
-        Err(reason) => refusal(*reason),
-    };
-    if nonce.is_some() {
-        let request = AnswerRequest {
-            endpoint: Endpoint::Validate,
-            key: &b.key,
-            product_slug: b.product_slug.as_deref(),
-            fingerprint: b.fingerprint.as_deref(),
+    let reply = |decided: Result<GrantedRef<'_>, Reason>| {
+        let mut answer = match decided {
+            Ok(g) => granted(g),
+            Err(reason) => refusal(reason),
         };
-        super::signed::sign(&s, &mut answer, &request, nonce.as_ref())?;
+        if nonce.is_some() {
+            let request = AnswerRequest {
+                endpoint: Endpoint::Validate,
+                key: &b.key,
+                product_slug: b.product_slug.as_deref(),
+                fingerprint: b.fingerprint.as_deref(),
+            };
+            super::signed::sign(&s, &mut answer, &request, nonce.as_ref())?;
+        }
+        Ok(answer_json(&answer))
+    };
+    // Nearly always decided where the cache holds the license; else (a seat
+    // to take, a key not cached) the long way.
+    if let Some(sent) = s.licensing.validate_cached(&input, ip, reply) {
+        return sent;
     }
-    Ok(answer_json(&answer))
+    match s.licensing.validate(&input, ip).await {
+        Ok(g) => reply(Ok(g.borrowed())),
+        Err(Refusal::Reason { reason, .. }) => reply(Err(reason)),
+        Err(Refusal::Internal(e)) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]
@@ -211,7 +218,8 @@ mod tests {
     /// unless they apply.
     #[test]
     fn a_validate_answer_without_expiry_is_written_as_before() {
-        let g = Granted { license: snapshot(0), expiry: Expiry::Current, machine_id: None, seat_taken: None };
+        let license = snapshot(0);
+        let g = GrantedRef { license: &license, expiry: Expiry::Current, machine_id: None };
         let expected = json!({
             "ok": true, "status": "active",
             "license_id": "00000000-0000-0000-0000-000000000001",
@@ -219,18 +227,18 @@ mod tests {
             "product_slug": "demo-app", "issued_at": "2023-11-14T22:13:20Z", "expires_at": null,
             "in_grace_period": false, "is_trial": false, "entitlements": ["pro"], "max_machines": 3,
         });
-        assert_eq!(written(&granted(&g)), expected);
+        assert_eq!(written(&granted(g)), expected);
     }
 
     #[test]
     fn a_validate_answer_in_grace_and_with_a_seat_is_written_as_before() {
-        let g = Granted {
-            license: snapshot(1_900_000_000),
+        let license = snapshot(1_900_000_000);
+        let g = GrantedRef {
+            license: &license,
             expiry: Expiry::InGrace { grace_until: 1_900_604_800 },
             machine_id: Some(Uuid::from_u128(3)),
-            seat_taken: None,
         };
-        let v = written(&granted(&g));
+        let v = written(&granted(g));
         assert_eq!(v["expires_at"], "2030-03-17T17:46:40Z");
         assert_eq!(v["grace_until"], "2030-03-24T17:46:40Z");
         assert_eq!(v["in_grace_period"], true);
