@@ -315,6 +315,13 @@ fn hold_seconds(resolution: i64) -> i64 {
     resolution / 4
 }
 
+/// Seats [`Quiet`] remembers at most: 7/8 of 2^19, the most a table of 2^19
+/// slots holds without growing (11 MB). A writer that remembered every seat
+/// heard from doubled its table past that (22 MB at half a million seats,
+/// 44 at a million); past it, the seats forgotten are only written when next
+/// heard from, as a seat not known is.
+const QUIET_CAP: usize = 458_752;
+
 /// Seats whose last-seen time needs no write before a given second: those
 /// not floating (`lapse_after = 0`) whose last-seen time this writer wrote,
 /// or read once when nothing was due, until they lag by `lag` (the
@@ -325,16 +332,24 @@ fn hold_seconds(resolution: i64) -> i64 {
 /// whenever a lapse timeout may have changed
 /// ([`db::machines::lapse_changes`]), so a seat turned floating is written
 /// from the next tick on.
-#[derive(Default)]
 struct Quiet {
     /// The second each seat is next due, in 4 bytes (Unix seconds fit a u32
     /// until 2106): 20 bytes an entry instead of 24, one entry a seat heard
-    /// from, so the table of half a million seats (2^20 slots) is 22 MB, not 26.
+    /// from; at most `cap` of them (see [`Quiet::make_room`]).
     until: HashMap<Uuid, u32>,
     /// Seats known not to float, heard from since they came due: the last
     /// second each was heard from.
     held: HashMap<Uuid, i64>,
     changes: u64,
+    cap: usize,
+    /// The second of the last [`Quiet::due`].
+    now: i64,
+}
+
+impl Default for Quiet {
+    fn default() -> Self {
+        Quiet::with_cap(QUIET_CAP)
+    }
 }
 
 /// A Unix second as [`Quiet`] keeps it (saturating: never before 1970, and
@@ -344,10 +359,56 @@ fn second(t: i64) -> u32 {
 }
 
 impl Quiet {
+    fn with_cap(cap: usize) -> Quiet {
+        Quiet { until: HashMap::new(), held: HashMap::new(), changes: 0, cap, now: 0 }
+    }
+
+    /// Remembers that `id` is next due at `until`.
+    fn remember(&mut self, id: Uuid, until: u32) {
+        // Updated in place: `insert` makes room for a new entry first, even
+        // for a key already there, and a full table would double.
+        if let Some(at) = self.until.get_mut(&id) {
+            *at = until;
+            return;
+        }
+        let len = self.until.len();
+        // Full: at the cap, or with no free slot left past half of it (the
+        // slots of forgotten seats are marked deleted, not free, and the
+        // table would double at the next new seat).
+        if len >= self.cap || (len == self.until.capacity() && len > self.cap / 2) {
+            self.make_room();
+        }
+        self.until.insert(id, until);
+    }
+
+    /// A full table forgets the seats already due (next heard from, they are
+    /// written at once instead of held with others), and, if more than 7/8
+    /// of the cap are left, some others (the first the table lists: at
+    /// random), into a new table of the cap's size: never all at once, and
+    /// no slot is left marked deleted.
+    fn make_room(&mut self) {
+        let now = self.now;
+        let live = self.until.values().filter(|u| i64::from(**u) > now).count();
+        let mut more = live.saturating_sub(self.cap - self.cap / 8);
+        let mut kept = HashMap::with_capacity(self.cap);
+        for (id, until) in self.until.drain() {
+            if i64::from(until) <= now {
+                continue;
+            }
+            if more > 0 {
+                more -= 1;
+                continue;
+            }
+            kept.insert(id, until);
+        }
+        self.until = kept;
+    }
+
     /// Sorts the machines of `seen`, heard from at `now`: those known quiet
     /// are left, those known not to float and due are held back, and the
     /// rest (not known: they may float) are answered, to be written now.
     fn due(&mut self, mut seen: Vec<Uuid>, now: i64, lag: i64) -> Vec<Uuid> {
+        self.now = now;
         let changes = db::machines::lapse_changes();
         if changes != self.changes {
             // Any of them may float now: what was held goes at once.
@@ -385,7 +446,7 @@ impl Quiet {
     /// before they lag by `lag` again.
     fn known(&mut self, rows: &[Steady], lag: i64) {
         for (id, last_seen) in rows {
-            self.until.insert(*id, second(last_seen + lag));
+            self.remember(*id, second(last_seen + lag));
         }
     }
 
@@ -395,7 +456,7 @@ impl Quiet {
     fn taken(&mut self, rows: &[(Uuid, Taken)], lag: i64) {
         for (id, t) in rows {
             if t.lapse_after == 0 && t.changes == self.changes {
-                self.until.insert(*id, second(t.at + lag));
+                self.remember(*id, second(t.at + lag));
             }
         }
     }
@@ -660,6 +721,46 @@ mod tests {
             return;
         }
         panic!("lapse timeouts kept changing");
+    }
+
+    /// A full writer's table of quiet seats forgets those already due
+    /// first, then others, to 7/8 of its cap, and never grows past its size,
+    /// nor when the slots of seats forgotten at its ticks are marked deleted.
+    #[test]
+    fn a_full_table_of_quiet_seats_forgets_due_ones_first_and_never_grows() {
+        // 112 is all that a table of 128 slots holds, as QUIET_CAP is for 2^19.
+        let mut quiet = Quiet::with_cap(112);
+        quiet.due(vec![], 100, 60);
+        let id = |n: u128| Uuid::from_u128(n);
+        // 14 seats due by 100, 98 due later.
+        let rows: Vec<Steady> = (0..112).map(|n| (id(n), if n < 14 { 30 } else { 60 })).collect();
+        quiet.known(&rows, 60);
+        assert_eq!((quiet.until.len(), quiet.until.capacity()), (112, 112));
+        quiet.known(&[(id(1000), 100)], 60);
+        assert_eq!(quiet.until.len(), 99, "the 14 due ones went, and nothing else");
+        assert!((0..14).all(|n| !quiet.until.contains_key(&id(n))));
+        assert!((14..112).chain([1000]).all(|n| quiet.until.contains_key(&id(n))));
+        // Full again with none due: some go, to 7/8 of the cap.
+        quiet.known(&(2000..2013).map(|n| (id(n), 100)).collect::<Vec<_>>(), 60);
+        assert_eq!(quiet.until.len(), 112);
+        quiet.known(&[(id(3000), 100)], 60);
+        assert_eq!(quiet.until.len(), 99);
+        assert!(quiet.until.contains_key(&id(3000)));
+        // Known again, a seat remembered is updated, not added.
+        let kept = *quiet.until.keys().next().unwrap();
+        quiet.known(&(4000..4013).map(|n| (id(n), 100)).collect::<Vec<_>>(), 60);
+        quiet.known(&[(kept, 120)], 60);
+        assert_eq!((quiet.until.len(), quiet.until[&kept]), (112, 180));
+        // Seats not heard from go at the ticks (a lag past their second),
+        // leaving marked slots; new seats after them never double the table.
+        for round in 0..20u128 {
+            let now = 10_000 + round as i64 * 150;
+            quiet.due(vec![], now, 60);
+            assert!(quiet.until.is_empty(), "the last round's seats went");
+            let rows: Vec<Steady> = (0..100).map(|n| (id(10_000 + round * 1000 + n), now)).collect();
+            quiet.known(&rows, 60);
+            assert!(quiet.until.capacity() <= 112, "round {round}: {}", quiet.until.capacity());
+        }
     }
 
     /// A batch goes to the log in the order of its index (by the license
