@@ -352,17 +352,6 @@ impl Licensing {
         product_slug: Option<&str>,
         fingerprint: Option<&str>,
         now: i64,
-    ) -> Result<Expiry, Refusal> {
-        Self::expiry(verified, license, product_slug, fingerprint, now).map_err(|r| refuse(r, license))
-    }
-
-    /// [`Self::check`]'s decision.
-    fn expiry(
-        verified: &VerifiedKey,
-        license: &LicenseSnapshot,
-        product_slug: Option<&str>,
-        fingerprint: Option<&str>,
-        now: i64,
     ) -> Result<Expiry, Reason> {
         let bound_matches = verified
             .bound_fingerprint
@@ -377,7 +366,7 @@ impl Licensing {
         input: &ValidateInput<'i>,
         now: i64,
     ) -> Result<Decision<'i>, Reason> {
-        let expiry = Self::expiry(verified, license, input.product_slug, input.fingerprint, now)?;
+        let expiry = Self::check(verified, license, input.product_slug, input.fingerprint, now)?;
         let Some(fp) = input.fingerprint else { return Ok(Decision::Granted(expiry, None)) };
         Ok(match license.seat_for(fp_hash(fp))? {
             Seat::Held(machine_id) => Decision::Granted(expiry, Some(machine_id)),
@@ -435,7 +424,7 @@ impl Licensing {
             Ok(Decision::Granted(expiry, machine_id)) => Ok(Granted { license, expiry, machine_id, seat_taken: None }),
             Ok(Decision::Take(expiry, fingerprint)) => {
                 let machine = SeatFor { fingerprint, prefix: None, hostname: input.hostname, platform: input.platform };
-                self.take(license, expiry, &machine, now).await
+                self.hold_seat(license, expiry, &machine, now).await
             }
             Err(reason) => Err(refuse(reason, &license)),
         }
@@ -453,7 +442,8 @@ impl Licensing {
         let result = async {
             let (verified, license) = self.resolve(key).await?;
             let now = now_unix();
-            let expiry = Self::check(&verified, &license, None, Some(fingerprint), now)?;
+            let expiry =
+                Self::check(&verified, &license, None, Some(fingerprint), now).map_err(|r| refuse(r, &license))?;
             let machine = SeatFor { fingerprint, prefix: None, hostname, platform };
             self.hold_seat(license, expiry, &machine, now).await
         }
@@ -467,7 +457,8 @@ impl Licensing {
         let result = async {
             let (verified, license) = self.resolve(key).await?;
             let now = now_unix();
-            let expiry = Self::check(&verified, &license, None, Some(fingerprint), now)?;
+            let expiry =
+                Self::check(&verified, &license, None, Some(fingerprint), now).map_err(|r| refuse(r, &license))?;
             let machine_id = license.seat_of(fingerprint).ok_or_else(|| refuse(Reason::NotActivated, &license))?;
             Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: None })
         }
@@ -496,22 +487,13 @@ impl Licensing {
     ) -> Result<Granted, Refusal> {
         match license.seat_for(fp_hash(machine.fingerprint)).map_err(|r| refuse(r, &license))? {
             Seat::Held(machine_id) => Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken: None }),
-            Seat::Take => self.take(license, expiry, machine, now).await,
+            Seat::Take => {
+                self.count_seat_change(&license)?;
+                // Boxed, as the database part of `resolve` is: a take is rare.
+                let (license, machine_id, seat_taken) = Box::pin(self.take_seat(license, machine, now)).await?;
+                Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken })
+            }
         }
-    }
-
-    /// A new seat for `machine`, counted against the license's seat changes.
-    async fn take(
-        &self,
-        license: LicenseSnapshot,
-        expiry: Expiry,
-        machine: &SeatFor<'_>,
-        now: i64,
-    ) -> Result<Granted, Refusal> {
-        self.count_seat_change(&license)?;
-        // Boxed, as the database part of `resolve` is: a take is rare.
-        let (license, machine_id, seat_taken) = Box::pin(self.take_seat(license, machine, now)).await?;
-        Ok(Granted { license, expiry, machine_id: Some(machine_id), seat_taken })
     }
 
     /// Takes the seat in the writer's next group, which decides again on its
