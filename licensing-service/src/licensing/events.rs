@@ -331,7 +331,9 @@ const QUIET_CAP: usize = 458_752;
 /// written with all the others held at the next hold turn. Forgotten
 /// whenever a lapse timeout may have changed
 /// ([`db::machines::lapse_changes`]), so a seat turned floating is written
-/// from the next tick on.
+/// from the next tick on; otherwise only when the table is full (see
+/// [`Quiet::make_room`]): nothing scans it on a timer. A seat heard from
+/// again long after it was due is held like any other due seat.
 struct Quiet {
     /// The second each seat is next due, in 4 bytes (Unix seconds fit a u32
     /// until 2106): 20 bytes an entry instead of 24, one entry a seat heard
@@ -407,7 +409,7 @@ impl Quiet {
     /// Sorts the machines of `seen`, heard from at `now`: those known quiet
     /// are left, those known not to float and due are held back, and the
     /// rest (not known: they may float) are answered, to be written now.
-    fn due(&mut self, mut seen: Vec<Uuid>, now: i64, lag: i64) -> Vec<Uuid> {
+    fn due(&mut self, mut seen: Vec<Uuid>, now: i64) -> Vec<Uuid> {
         self.now = now;
         let changes = db::machines::lapse_changes();
         if changes != self.changes {
@@ -415,9 +417,6 @@ impl Quiet {
             seen.extend(self.held.drain().map(|(id, _)| id));
             (self.until, self.changes) = (HashMap::new(), changes);
         }
-        // Kept past its second while the seat may still be heard from and held;
-        // one not heard from for a whole lag more is forgotten (looked up again).
-        self.until.retain(|_, until| i64::from(*until) + lag > now);
         seen.retain(|id| {
             if let Some(at) = self.held.get_mut(id) {
                 *at = now;
@@ -503,7 +502,7 @@ async fn flush(
 ) {
     let now = now_unix();
     let (seen, taken) = q.folds.take_seen();
-    let seen = quiet.due(seen, now, lag);
+    let seen = quiet.due(seen, now);
     quiet.taken(&taken, lag);
     let mut seen: Vec<(Uuid, i64)> = seen.into_iter().map(|id| (id, now)).collect();
     if release {
@@ -658,19 +657,19 @@ mod tests {
         for _ in 0..100 {
             let before = db::machines::lapse_changes();
             let mut quiet = Quiet::default();
-            assert_eq!(quiet.due(all.clone(), 100, 60), all);
+            assert_eq!(quiet.due(all.clone(), 100), all);
             // Written at 100, and seen at 90 by the database's account with nothing
             // written now; the floating seat is not among the database's answers.
             quiet.known(&[(fixed, 100), (unknown, 90)], 60);
-            let skipped_both = quiet.due(all.clone(), 149, 60);
-            let unknown_held = quiet.due(all.clone(), 150, 60);
-            let heard_again = quiet.due(all.clone(), 152, 60);
+            let skipped_both = quiet.due(all.clone(), 149);
+            let unknown_held = quiet.due(all.clone(), 150);
+            let heard_again = quiet.due(all.clone(), 152);
             let released: Vec<_> = quiet.release().collect();
             quiet.known(&[(unknown, 152)], 60);
-            let quiet_again = quiet.due(all.clone(), 211, 60);
-            let both_held = quiet.due(all.clone(), 212, 60);
+            let quiet_again = quiet.due(all.clone(), 211);
+            let both_held = quiet.due(all.clone(), 212);
             db::machines::lapse_changing();
-            let after_change = quiet.due(vec![floating], 213, 60);
+            let after_change = quiet.due(vec![floating], 213);
             let nothing_held = quiet.release().count();
             if db::machines::lapse_changes() != before + 1 {
                 continue;
@@ -685,10 +684,11 @@ mod tests {
             after_change.sort();
             assert_eq!(after_change, all, "what was held goes at once");
             assert_eq!(nothing_held, 0);
-            // A seat not heard from for a whole lag past its due second is forgotten.
+            // A seat heard from long past its due second is held, as any due one.
             quiet.known(&[(fixed, 300)], 60);
-            assert_eq!(quiet.due(vec![], 420, 60), Vec::<Uuid>::new());
-            assert_eq!(quiet.due(vec![fixed], 421, 60), vec![fixed]);
+            assert_eq!(quiet.due(vec![], 1_000), Vec::<Uuid>::new());
+            assert_eq!(quiet.due(vec![fixed], 1_001), Vec::<Uuid>::new());
+            assert_eq!(quiet.release().collect::<Vec<_>>(), vec![(fixed, 1_001)]);
             return;
         }
         panic!("lapse timeouts kept changing");
@@ -702,7 +702,7 @@ mod tests {
         let all = vec![fixed, floating, stale];
         for _ in 0..100 {
             let mut quiet = Quiet::default();
-            assert!(quiet.due(vec![], 100, 60).is_empty());
+            assert!(quiet.due(vec![], 100).is_empty());
             let now = Taken { at: 100, lapse_after: 0, changes: quiet.changes };
             let rows = [
                 (fixed, now),
@@ -710,8 +710,8 @@ mod tests {
                 (stale, Taken { changes: now.changes.wrapping_sub(1), ..now }),
             ];
             quiet.taken(&rows, 60);
-            let skipped = quiet.due(all.clone(), 159, 60);
-            let due_again = quiet.due(all.clone(), 160, 60);
+            let skipped = quiet.due(all.clone(), 159);
+            let due_again = quiet.due(all.clone(), 160);
             if db::machines::lapse_changes() != now.changes {
                 continue;
             }
@@ -725,12 +725,12 @@ mod tests {
 
     /// A full writer's table of quiet seats forgets those already due
     /// first, then others, to 7/8 of its cap, and never grows past its size,
-    /// nor when the slots of seats forgotten at its ticks are marked deleted.
+    /// nor when the slots of seats gone to the held ones are marked deleted.
     #[test]
     fn a_full_table_of_quiet_seats_forgets_due_ones_first_and_never_grows() {
         // 112 is all that a table of 128 slots holds, as QUIET_CAP is for 2^19.
         let mut quiet = Quiet::with_cap(112);
-        quiet.due(vec![], 100, 60);
+        quiet.due(vec![], 100);
         let id = |n: u128| Uuid::from_u128(n);
         // 14 seats due by 100, 98 due later.
         let rows: Vec<Steady> = (0..112).map(|n| (id(n), if n < 14 { 30 } else { 60 })).collect();
@@ -751,14 +751,16 @@ mod tests {
         quiet.known(&(4000..4013).map(|n| (id(n), 100)).collect::<Vec<_>>(), 60);
         quiet.known(&[(kept, 120)], 60);
         assert_eq!((quiet.until.len(), quiet.until[&kept]), (112, 180));
-        // Seats not heard from go at the ticks (a lag past their second),
-        // leaving marked slots; new seats after them never double the table.
+        // Seats heard from once due leave the table for the held ones, leaving
+        // marked slots; new seats after them never double the table.
+        let mut last: Vec<Uuid> = quiet.until.keys().copied().collect();
         for round in 0..20u128 {
             let now = 10_000 + round as i64 * 150;
-            quiet.due(vec![], now, 60);
-            assert!(quiet.until.is_empty(), "the last round's seats went");
-            let rows: Vec<Steady> = (0..100).map(|n| (id(10_000 + round * 1000 + n), now)).collect();
-            quiet.known(&rows, 60);
+            quiet.due(last.clone(), now);
+            assert!(quiet.until.is_empty(), "round {round}: the last round's seats are held");
+            assert_eq!(quiet.release().count(), last.len());
+            last = (0..100).map(|n| id(10_000 + round * 1000 + n)).collect();
+            quiet.known(&last.iter().map(|m| (*m, now)).collect::<Vec<_>>(), 60);
             assert!(quiet.until.capacity() <= 112, "round {round}: {}", quiet.until.capacity());
         }
     }
