@@ -166,7 +166,8 @@ pub async fn validate(
         Ok(answer_json(&answer))
     };
     // Nearly always decided where the cache holds the license; else (a seat
-    // to take, a key not cached) the long way.
+    // to take, a key not cached) the long way. `reply` only borrows, so it is
+    // `Copy`: whichever way decides uses it.
     if let Some(sent) = s.licensing.validate_cached(&input, ip, reply) {
         return sent;
     }
