@@ -1124,7 +1124,8 @@ async fn keys_missing_from_the_cache_are_found_whole_or_verified() {
         hostname: None,
         platform: None,
     };
-    let size = std::mem::size_of_val(&licensing.validate(&input, std::net::Ipv4Addr::LOCALHOST.into()));
+    let size =
+        std::mem::size_of_val(&licensing.validate(&input, std::net::Ipv4Addr::LOCALHOST.into(), Default::default()));
     assert!(size <= 1024, "a validation's future is {size} bytes");
     shutdown.send(true).unwrap();
 }

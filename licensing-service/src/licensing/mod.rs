@@ -20,7 +20,7 @@ use crate::domain::machine_rules::MachineRules;
 use crate::domain::now_unix;
 use crate::domain::validation::{check_license, fp_hash, Expiry, LicenseSnapshot, Reason, Seat};
 use crate::ratelimit::RateLimiter;
-use cache::{LicenseCache, VerifiedKey};
+use cache::{KeyDigest, LicenseCache, VerifiedKey};
 use events::{EventQueue, HotEvent};
 pub use seats::Taken;
 use seats::{Outcome, SeatOp, SeatWriter};
@@ -94,6 +94,26 @@ pub struct GrantedRef<'a> {
     pub license: &'a LicenseSnapshot,
     pub expiry: Expiry,
     pub machine_id: Option<Uuid>,
+}
+
+/// Where [`Licensing::validate`] starts: what [`Licensing::validate_cached`]
+/// learnt when the cache alone could not decide, so nothing it did is done
+/// again (the key's digest, the cache's lookup, the decision).
+#[derive(Default)]
+pub struct Undecided<'i>(Step<'i>);
+
+#[derive(Default)]
+enum Step<'i> {
+    /// Nothing known yet: the key is read from its text.
+    #[default]
+    Fresh,
+    /// Its license is not cached, or the key is neither its current one
+    /// nor a former one remembered (`former` once asked): the database
+    /// decides, or the key's signature.
+    Unknown { digest: KeyDigest, former: Option<bool> },
+    /// Good, and this fingerprint holds no seat yet: one is to be taken
+    /// (the snapshot boxed: a take is rare, and the hot path's result stays small).
+    Take { license: Box<LicenseSnapshot>, expiry: Expiry, fingerprint: &'i str, now: i64 },
 }
 
 /// What a validation decides on its license's snapshot.
@@ -374,9 +394,16 @@ impl Licensing {
         })
     }
 
-    /// `/v1/validate`: with a fingerprint it also holds (or takes) a seat.
-    pub async fn validate(&self, input: &ValidateInput<'_>, client_ip: IpAddr) -> Result<Granted, Refusal> {
-        let result = self.validate_inner(input).await;
+    /// `/v1/validate`: with a fingerprint it also holds (or takes) a seat;
+    /// going on from what [`Self::validate_cached`] learnt (or from nothing:
+    /// `Undecided::default()`).
+    pub async fn validate<'i>(
+        &self,
+        input: &ValidateInput<'i>,
+        client_ip: IpAddr,
+        from: Undecided<'i>,
+    ) -> Result<Granted, Refusal> {
+        let result = self.validate_inner(input, from.0).await;
         self.log(&result, input.fingerprint, client_ip);
         result
     }
@@ -386,40 +413,58 @@ impl Licensing {
     /// is its license's current one (or a former one remembered) and no
     /// seat is to be taken. `reply` writes the answer from the decision,
     /// under the cache's shared lock; the call is logged as
-    /// [`Self::validate`] logs it. `None` when the cache cannot decide
-    /// (nothing logged, `reply` not called): ask [`Self::validate`].
-    pub fn validate_cached<R>(
+    /// [`Self::validate`] logs it. When the cache cannot decide (nothing
+    /// logged, `reply` not called), what it learnt, for [`Self::validate`].
+    pub fn validate_cached<'i, R>(
         &self,
-        input: &ValidateInput<'_>,
+        input: &ValidateInput<'i>,
         client_ip: IpAddr,
         reply: impl FnOnce(Result<GrantedRef<'_>, Reason>) -> R,
-    ) -> Option<R> {
+    ) -> Result<R, Undecided<'i>> {
         let key = input.key.trim();
-        let claims = claims_of(key)?;
+        let claims = claims_of(key).ok_or_else(Undecided::default)?;
         let digest = cache::key_digest(key);
-        let (out, license_id, machine_id, result) = self.cache.read(&claims.license_id, |license| {
+        let decided = self.cache.read(&claims.license_id, |license| {
             if license.key != digest && !self.cache.is_former(&digest) {
-                return None;
+                return Err(Step::Unknown { digest, former: Some(false) });
             }
             if !names_its_product(&claims, license) {
-                return Some((reply(Err(Reason::NotFound)), None, None, Reason::NotFound.code()));
+                return Ok((reply(Err(Reason::NotFound)), None, None, Reason::NotFound.code()));
             }
             let id = Some(license.license_id);
-            match Self::decide(&claims, license, input, now_unix()) {
+            let now = now_unix();
+            match Self::decide(&claims, license, input, now) {
                 Ok(Decision::Granted(expiry, machine_id)) => {
-                    Some((reply(Ok(GrantedRef { license, expiry, machine_id })), id, machine_id, "ok"))
+                    Ok((reply(Ok(GrantedRef { license, expiry, machine_id })), id, machine_id, "ok"))
                 }
-                Ok(Decision::Take(..)) => None,
-                Err(reason) => Some((reply(Err(reason)), id, None, reason.code())),
+                Ok(Decision::Take(expiry, fingerprint)) => {
+                    Err(Step::Take { license: Box::new(license.clone()), expiry, fingerprint, now })
+                }
+                Err(reason) => Ok((reply(Err(reason)), id, None, reason.code())),
             }
-        })??;
+        });
+        // Not cached: the database reads it, with its key.
+        let decided = decided.unwrap_or(Err(Step::Unknown { digest, former: None }));
+        let (out, license_id, machine_id, result) = decided.map_err(Undecided)?;
         self.log_event(license_id, machine_id, input.fingerprint, client_ip, result);
-        Some(out)
+        Ok(out)
     }
 
-    async fn validate_inner(&self, input: &ValidateInput<'_>) -> Result<Granted, Refusal> {
-        let (verified, license) = self.resolve(input.key).await?;
-        let now = now_unix();
+    async fn validate_inner<'i>(&self, input: &ValidateInput<'i>, from: Step<'i>) -> Result<Granted, Refusal> {
+        let (verified, license, now) = match from {
+            Step::Fresh => {
+                let (verified, license) = self.resolve(input.key).await?;
+                (verified, license, now_unix())
+            }
+            Step::Unknown { digest, former } => {
+                let (verified, license) = Box::pin(self.resolve_read(input.key.trim(), digest, former)).await?;
+                (verified, license, now_unix())
+            }
+            Step::Take { license, expiry, fingerprint, now } => {
+                let machine = SeatFor { fingerprint, prefix: None, hostname: input.hostname, platform: input.platform };
+                return self.hold_seat(*license, expiry, &machine, now).await;
+            }
+        };
         match Self::decide(&verified, &license, input, now) {
             Ok(Decision::Granted(expiry, machine_id)) => Ok(Granted { license, expiry, machine_id, seat_taken: None }),
             Ok(Decision::Take(expiry, fingerprint)) => {

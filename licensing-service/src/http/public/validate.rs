@@ -166,12 +166,13 @@ pub async fn validate(
         Ok(answer_json(&answer))
     };
     // Nearly always decided where the cache holds the license; else (a seat
-    // to take, a key not cached) the long way. `reply` only borrows, so it is
+    // to take, a key not cached) the long way, from where that stopped. `reply` only borrows, so it is
     // `Copy`: whichever way decides uses it.
-    if let Some(sent) = s.licensing.validate_cached(&input, ip, reply) {
-        return sent;
-    }
-    match s.licensing.validate(&input, ip).await {
+    let undecided = match s.licensing.validate_cached(&input, ip, reply) {
+        Ok(sent) => return sent,
+        Err(undecided) => undecided,
+    };
+    match s.licensing.validate(&input, ip, undecided).await {
         Ok(g) => reply(Ok(g.borrowed())),
         Err(Refusal::Reason { reason, .. }) => reply(Err(reason)),
         Err(Refusal::Internal(e)) => Err(e.into()),
