@@ -212,7 +212,8 @@ impl<K: Hash + Eq + Copy> RateLimiter<K> {
 
 /// Replaces `map` with a table made for `size` entries holding its entries
 /// (if any are left) and `more`: no deletion markers, no growth until `size`.
-fn rebuild<K: Hash + Eq, V>(map: &mut HashMap<K, V>, size: usize, more: impl IntoIterator<Item = (K, V)>) {
+/// (Also how the activity writer keeps its table of quiet seats to its size.)
+pub(crate) fn rebuild<K: Hash + Eq, V>(map: &mut HashMap<K, V>, size: usize, more: impl IntoIterator<Item = (K, V)>) {
     let mut fresh = HashMap::with_capacity(size);
     fresh.extend(map.drain());
     fresh.extend(more);

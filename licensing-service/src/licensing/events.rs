@@ -30,6 +30,7 @@ use crate::db::machines::Steady;
 use crate::db::{self, Db};
 use crate::domain::now_unix;
 use crate::licensing::Taken;
+use crate::ratelimit;
 
 /// The writer's tick: machines' last-seen times are written this often.
 const TICK: Duration = Duration::from_secs(1);
@@ -344,8 +345,6 @@ struct Quiet {
     held: HashMap<Uuid, i64>,
     changes: u64,
     cap: usize,
-    /// The second of the last [`Quiet::due`].
-    now: i64,
 }
 
 impl Default for Quiet {
@@ -362,11 +361,11 @@ fn second(t: i64) -> u32 {
 
 impl Quiet {
     fn with_cap(cap: usize) -> Quiet {
-        Quiet { until: HashMap::new(), held: HashMap::new(), changes: 0, cap, now: 0 }
+        Quiet { until: HashMap::new(), held: HashMap::new(), changes: 0, cap }
     }
 
-    /// Remembers that `id` is next due at `until`.
-    fn remember(&mut self, id: Uuid, until: u32) {
+    /// Remembers that `id` is next due at `until` (it is `now`).
+    fn remember(&mut self, id: Uuid, until: u32, now: i64) {
         // Updated in place: `insert` makes room for a new entry first, even
         // for a key already there, and a full table would double.
         if let Some(at) = self.until.get_mut(&id) {
@@ -374,11 +373,14 @@ impl Quiet {
             return;
         }
         let len = self.until.len();
-        // Full: at the cap, or with no free slot left past half of it (the
-        // slots of forgotten seats are marked deleted, not free, and the
-        // table would double at the next new seat).
-        if len >= self.cap || (len == self.until.capacity() && len > self.cap / 2) {
-            self.make_room();
+        if len >= self.cap {
+            self.make_room(now);
+        } else if len == self.until.capacity() && len >= self.cap / 2 {
+            // No free slot from half the cap on: the slots of seats gone are
+            // marked deleted, not free, and such a table doubles rather than
+            // tidies itself once the next entry would take it past half.
+            // Rebuilt at the cap's size instead, forgetting nothing.
+            ratelimit::rebuild(&mut self.until, self.cap, std::iter::empty());
         }
         self.until.insert(id, until);
     }
@@ -388,8 +390,7 @@ impl Quiet {
     /// of the cap are left, some others (the first the table lists: at
     /// random), into a new table of the cap's size: never all at once, and
     /// no slot is left marked deleted.
-    fn make_room(&mut self) {
-        let now = self.now;
+    fn make_room(&mut self, now: i64) {
         let live = self.until.values().filter(|u| i64::from(**u) > now).count();
         let mut more = live.saturating_sub(self.cap - self.cap / 8);
         let mut kept = HashMap::with_capacity(self.cap);
@@ -410,7 +411,6 @@ impl Quiet {
     /// are left, those known not to float and due are held back, and the
     /// rest (not known: they may float) are answered, to be written now.
     fn due(&mut self, mut seen: Vec<Uuid>, now: i64) -> Vec<Uuid> {
-        self.now = now;
         let changes = db::machines::lapse_changes();
         if changes != self.changes {
             // Any of them may float now: what was held goes at once.
@@ -443,19 +443,19 @@ impl Quiet {
     /// What the writer learnt of these machines' seats that are not
     /// floating (written now, or read with nothing due): they need nothing
     /// before they lag by `lag` again.
-    fn known(&mut self, rows: &[Steady], lag: i64) {
+    fn known(&mut self, rows: &[Steady], lag: i64, now: i64) {
         for (id, last_seen) in rows {
-            self.remember(*id, second(last_seen + lag));
+            self.remember(*id, second(last_seen + lag), now);
         }
     }
 
     /// Seats just taken, as their takes wrote them, known as if read; a
     /// take decided before a lapse timeout changed is not (the seat may
     /// float now). Called after [`Quiet::due`], which forgets all on a change.
-    fn taken(&mut self, rows: &[(Uuid, Taken)], lag: i64) {
+    fn taken(&mut self, rows: &[(Uuid, Taken)], lag: i64, now: i64) {
         for (id, t) in rows {
             if t.lapse_after == 0 && t.changes == self.changes {
-                self.remember(*id, second(t.at + lag));
+                self.remember(*id, second(t.at + lag), now);
             }
         }
     }
@@ -503,7 +503,7 @@ async fn flush(
     let now = now_unix();
     let (seen, taken) = q.folds.take_seen();
     let seen = quiet.due(seen, now);
-    quiet.taken(&taken, lag);
+    quiet.taken(&taken, lag, now);
     let mut seen: Vec<(Uuid, i64)> = seen.into_iter().map(|id| (id, now)).collect();
     if release {
         seen.extend(quiet.release());
@@ -529,7 +529,7 @@ async fn flush(
         let n: i64 = rows.iter().map(|(_, t)| t.count).sum();
         match write_batch(db, &rows, now, &seen, lag).await {
             Ok(machines) => {
-                quiet.known(&machines, lag);
+                quiet.known(&machines, lag, now);
                 q.written.fetch_add(n as u64, Ordering::Relaxed);
             }
             Err(e) => {
@@ -660,12 +660,12 @@ mod tests {
             assert_eq!(quiet.due(all.clone(), 100), all);
             // Written at 100, and seen at 90 by the database's account with nothing
             // written now; the floating seat is not among the database's answers.
-            quiet.known(&[(fixed, 100), (unknown, 90)], 60);
+            quiet.known(&[(fixed, 100), (unknown, 90)], 60, 100);
             let skipped_both = quiet.due(all.clone(), 149);
             let unknown_held = quiet.due(all.clone(), 150);
             let heard_again = quiet.due(all.clone(), 152);
             let released: Vec<_> = quiet.release().collect();
-            quiet.known(&[(unknown, 152)], 60);
+            quiet.known(&[(unknown, 152)], 60, 152);
             let quiet_again = quiet.due(all.clone(), 211);
             let both_held = quiet.due(all.clone(), 212);
             db::machines::lapse_changing();
@@ -685,7 +685,7 @@ mod tests {
             assert_eq!(after_change, all, "what was held goes at once");
             assert_eq!(nothing_held, 0);
             // A seat heard from long past its due second is held, as any due one.
-            quiet.known(&[(fixed, 300)], 60);
+            quiet.known(&[(fixed, 300)], 60, 300);
             assert_eq!(quiet.due(vec![], 1_000), Vec::<Uuid>::new());
             assert_eq!(quiet.due(vec![fixed], 1_001), Vec::<Uuid>::new());
             assert_eq!(quiet.release().collect::<Vec<_>>(), vec![(fixed, 1_001)]);
@@ -709,7 +709,7 @@ mod tests {
                 (floating, Taken { lapse_after: 30, ..now }),
                 (stale, Taken { changes: now.changes.wrapping_sub(1), ..now }),
             ];
-            quiet.taken(&rows, 60);
+            quiet.taken(&rows, 60, 100);
             let skipped = quiet.due(all.clone(), 159);
             let due_again = quiet.due(all.clone(), 160);
             if db::machines::lapse_changes() != now.changes {
@@ -734,33 +734,34 @@ mod tests {
         let id = |n: u128| Uuid::from_u128(n);
         // 14 seats due by 100, 98 due later.
         let rows: Vec<Steady> = (0..112).map(|n| (id(n), if n < 14 { 30 } else { 60 })).collect();
-        quiet.known(&rows, 60);
+        quiet.known(&rows, 60, 100);
         assert_eq!((quiet.until.len(), quiet.until.capacity()), (112, 112));
-        quiet.known(&[(id(1000), 100)], 60);
+        quiet.known(&[(id(1000), 100)], 60, 100);
         assert_eq!(quiet.until.len(), 99, "the 14 due ones went, and nothing else");
         assert!((0..14).all(|n| !quiet.until.contains_key(&id(n))));
         assert!((14..112).chain([1000]).all(|n| quiet.until.contains_key(&id(n))));
         // Full again with none due: some go, to 7/8 of the cap.
-        quiet.known(&(2000..2013).map(|n| (id(n), 100)).collect::<Vec<_>>(), 60);
+        quiet.known(&(2000..2013).map(|n| (id(n), 100)).collect::<Vec<_>>(), 60, 100);
         assert_eq!(quiet.until.len(), 112);
-        quiet.known(&[(id(3000), 100)], 60);
+        quiet.known(&[(id(3000), 100)], 60, 100);
         assert_eq!(quiet.until.len(), 99);
         assert!(quiet.until.contains_key(&id(3000)));
         // Known again, a seat remembered is updated, not added.
         let kept = *quiet.until.keys().next().unwrap();
-        quiet.known(&(4000..4013).map(|n| (id(n), 100)).collect::<Vec<_>>(), 60);
-        quiet.known(&[(kept, 120)], 60);
+        quiet.known(&(4000..4013).map(|n| (id(n), 100)).collect::<Vec<_>>(), 60, 100);
+        quiet.known(&[(kept, 120)], 60, 100);
         assert_eq!((quiet.until.len(), quiet.until[&kept]), (112, 180));
         // Seats heard from once due leave the table for the held ones, leaving
-        // marked slots; new seats after them never double the table.
+        // marked slots; new seats after them never double the table (90 a
+        // round: under 7/8 of the cap, so a rebuild forgets none of them).
         let mut last: Vec<Uuid> = quiet.until.keys().copied().collect();
         for round in 0..20u128 {
             let now = 10_000 + round as i64 * 150;
             quiet.due(last.clone(), now);
             assert!(quiet.until.is_empty(), "round {round}: the last round's seats are held");
             assert_eq!(quiet.release().count(), last.len());
-            last = (0..100).map(|n| id(10_000 + round * 1000 + n)).collect();
-            quiet.known(&last.iter().map(|m| (*m, now)).collect::<Vec<_>>(), 60);
+            last = (0..90).map(|n| id(10_000 + round * 1000 + n)).collect();
+            quiet.known(&last.iter().map(|m| (*m, now)).collect::<Vec<_>>(), 60, now);
             assert!(quiet.until.capacity() <= 112, "round {round}: {}", quiet.until.capacity());
         }
     }
