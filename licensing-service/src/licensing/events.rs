@@ -753,7 +753,7 @@ mod tests {
         assert_eq!((quiet.until.len(), quiet.until[&kept]), (112, 180));
         // Seats heard from once due leave the table for the held ones, leaving
         // marked slots; new seats after them never double the table (90 a
-        // round: under 7/8 of the cap, so a rebuild forgets none of them).
+        // round, under the cap: none is forgotten).
         let mut last: Vec<Uuid> = quiet.until.keys().copied().collect();
         for round in 0..20u128 {
             let now = 10_000 + round as i64 * 150;
