@@ -243,7 +243,15 @@ pub type Steady = (Uuid, i64);
 /// value, a JSON array read once, not a row each (at a first sight of
 /// 100,000 machines, each row streamed from sqlx's worker thread was a
 /// wake-up of the reading task). Each machine once in `seen`.
-pub async fn touch_many(tx: &mut Tx, seen: &[(Uuid, i64)], lag: i64) -> Result<Vec<Steady>, sqlx::Error> {
+///
+/// On the pool, not in a transaction: inside `BEGIN`, SQLite keeps a
+/// statement journal for a statement that changes many rows and may fail
+/// halfway (a STRICT table's type checks may), in memory here
+/// (`temp_store`), a copy of every page the `UPDATE` changes: 16 MB of the
+/// daemon's heap at its peak in a cold walk. On its own it is its own
+/// transaction, which needs none; the times it writes are independent of
+/// anything else written with them.
+pub async fn touch_many(pool: &sqlx::SqlitePool, seen: &[(Uuid, i64)], lag: i64) -> Result<Vec<Steady>, sqlx::Error> {
     if seen.is_empty() {
         return Ok(Vec::new());
     }
@@ -257,14 +265,14 @@ pub async fn touch_many(tx: &mut Tx, seen: &[(Uuid, i64)], lag: i64) -> Result<V
     )
     .bind(&seen)
     .bind(lag)
-    .execute(&mut **tx)
+    .execute(pool)
     .await?;
     let steady: String = sqlx::query_scalar(
         "SELECT json_group_array(json_array(m.id, m.last_seen_at)) FROM json_each(?1) j \
          JOIN machines m ON m.id = j.value ->> 0 WHERE m.lapse_after = 0",
     )
     .bind(&seen)
-    .fetch_one(&mut **tx)
+    .fetch_one(pool)
     .await?;
     serde_json::from_str(&steady).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
@@ -356,22 +364,30 @@ const TAIL_FOLD: i64 = 20_000;
 
 /// Files the machines queued since the last fold (`machine_tails_new`, which
 /// every insert into `machines` appends to) under their fingerprints' last 8
-/// characters in `machine_tails`, in sorted order and one transaction, so a
-/// batch writes each page of it once where takes would each have written one
-/// at random (migration `20261208200000_fingerprint_tails_off_the_take`).
-/// Answers how many it took off the queue (at most [`TAIL_FOLD`]; machines
-/// deleted meanwhile are dropped). Nothing queued costs one read.
+/// characters in `machine_tails`, in sorted order, so a batch writes each
+/// page of it once where takes would each have written one at random
+/// (migration `20261208200000_fingerprint_tails_off_the_take`). Answers how
+/// many it took off the queue (at most [`TAIL_FOLD`]; machines deleted
+/// meanwhile are dropped). Nothing queued costs one read.
+///
+/// Each statement is its own transaction: inside `BEGIN`, SQLite kept a
+/// statement journal for the insert (a copy, in memory, of every page of
+/// `machine_tails` it changed: 16 MB for 20,000 machines filed at random
+/// places, the daemon's largest allocation in a cold walk), which it needs
+/// only where a statement may fail halfway inside a larger transaction. The
+/// insert is idempotent (`OR IGNORE`, the queue read up to a fixed row), so
+/// if the queue's rows are not taken off after it they are filed again to
+/// the same effect; rows queued meanwhile come after that row.
 pub async fn fold_tails(db: &super::Db) -> Result<u64, sqlx::Error> {
     let queued: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM machine_tails_new)").fetch_one(&db.read).await?;
     if !queued {
         return Ok(0);
     }
-    let mut tx = db.begin().await?;
     let upto: Option<i64> =
         sqlx::query_scalar("SELECT max(rowid) FROM (SELECT rowid FROM machine_tails_new ORDER BY rowid LIMIT ?)")
             .bind(TAIL_FOLD)
-            .fetch_one(&mut *tx)
+            .fetch_one(&db.write)
             .await?;
     let Some(upto) = upto else { return Ok(0) };
     sqlx::query(
@@ -380,14 +396,13 @@ pub async fn fold_tails(db: &super::Db) -> Result<u64, sqlx::Error> {
          WHERE n.rowid <= ? ORDER BY 1, 2",
     )
     .bind(upto)
-    .execute(&mut *tx)
+    .execute(&db.write)
     .await?;
     let folded = sqlx::query("DELETE FROM machine_tails_new WHERE rowid <= ?")
         .bind(upto)
-        .execute(&mut *tx)
+        .execute(&db.write)
         .await?
         .rows_affected();
-    tx.commit().await?;
     Ok(folded)
 }
 

@@ -190,25 +190,26 @@ async fn last_seen_times_are_written_when_due_and_steady_seats_answered() {
         .execute(&mut *tx)
         .await
         .unwrap();
+    tx.commit().await.unwrap();
     let asked = [lagging.id, recent.id, floating.id, Uuid::new_v4()].map(|id| (id, NOW + 100));
-    let mut steady = machines::touch_many(&mut tx, &asked, 60).await.unwrap();
+    let mut steady = machines::touch_many(&db.write, &asked, 60).await.unwrap();
     steady.sort();
     let mut expected = vec![(lagging.id, NOW + 100), (recent.id, NOW + 50)];
     expected.sort();
     assert_eq!(steady, expected);
     let seen =
         |id: Uuid| sqlx::query_scalar::<_, i64>("SELECT last_seen_at FROM machines WHERE id = ?").bind(id.to_string());
-    assert_eq!(seen(floating.id).fetch_one(&mut *tx).await.unwrap(), NOW + 100, "a floating seat always");
+    assert_eq!(seen(floating.id).fetch_one(&db.write).await.unwrap(), NOW + 100, "a floating seat always");
     // A time never goes back.
-    assert_eq!(machines::touch_many(&mut tx, &[(lagging.id, NOW)], 0).await.unwrap(), vec![(lagging.id, NOW + 100)]);
+    assert_eq!(machines::touch_many(&db.write, &[(lagging.id, NOW)], 0).await.unwrap(), vec![(lagging.id, NOW + 100)]);
     // Each at its own second: one written at NOW + 170; one heard at NOW + 105, not due.
-    let mut own = machines::touch_many(&mut tx, &[(lagging.id, NOW + 170), (recent.id, NOW + 105)], 60).await.unwrap();
+    let mut own =
+        machines::touch_many(&db.write, &[(lagging.id, NOW + 170), (recent.id, NOW + 105)], 60).await.unwrap();
     own.sort();
     let mut expected = vec![(lagging.id, NOW + 170), (recent.id, NOW + 50)];
     expected.sort();
     assert_eq!(own, expected);
-    assert!(machines::touch_many(&mut tx, &[], 60).await.unwrap().is_empty());
-    tx.commit().await.unwrap();
+    assert!(machines::touch_many(&db.write, &[], 60).await.unwrap().is_empty());
 }
 
 /// An active seat of `l`, taken at `NOW`.

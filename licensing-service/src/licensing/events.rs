@@ -10,8 +10,10 @@
 //! The rows written are bounded by the distinct
 //! machines (and refusals) seen per interval, not by the requests, a request
 //! never waits on the disk, and nothing is dropped: a burst only makes the
-//! tallies count higher. What could not be written is folded back and
-//! written next time.
+//! tallies count higher. A shard holding [`SHARD_FULL`] tallies is written at
+//! the next tick instead of at its turn, so a burst of new machines (each a
+//! tally of its own) holds at most that many, not an interval's worth. What
+//! could not be written is folded back and written next time.
 
 use std::hash::BuildHasher;
 use std::net::IpAddr;
@@ -39,6 +41,14 @@ const SHARDS: usize = 32;
 /// Distinct keys one shard holds before refusals lose their fingerprint
 /// (their count is kept under the license and result alone).
 const SHARD_KEYS: usize = 16_384;
+/// Tallies a shard holds before it is written at the next tick rather than
+/// at its turn. Steady traffic stays under it (100,000 machines each heard
+/// from within the interval are about 3,100 a shard), while a walk of first
+/// activations, every one a new tally, held up to an interval's worth (at
+/// bench/scale's 23,000 a second, 60 s are 1.4 million tallies of 112
+/// bytes). At most 32 shards of this many (each a table of 8,192 slots:
+/// 29 MB in all) plus a second's.
+const SHARD_FULL: usize = 4_096;
 /// Distinct client addresses told apart per tally (`ip_count` saturates here).
 const MAX_IPS: usize = 64;
 /// Most rows written per transaction.
@@ -123,13 +133,16 @@ impl Pending {
     }
 }
 
+/// A shard's tallies, by what they count.
+type Tallies = HashMap<EventKey, Pending>;
+
 /// One shard: tallies until its turn (each marking whether its machine was
 /// heard from since the last tick), machines heard from whose tallies went
 /// before the tick or whose last-seen time could not be written, and seats
 /// just taken that never lapse, with their rows, until the next tick.
 #[derive(Default)]
 struct ShardState {
-    tallies: HashMap<EventKey, Pending>,
+    tallies: Tallies,
     seen: HashSet<Uuid>,
     taken: Vec<(Uuid, Taken)>,
 }
@@ -181,7 +194,7 @@ impl Folds {
     /// Counts `count` calls under `key`, marking its machine `heard` (a
     /// seat's key names its machine, and a seat is always tallied: only
     /// refusals' fingerprints are ever left out).
-    fn tally(map: &mut HashMap<EventKey, Pending>, key: &HotEvent<'_>, count: i64, ip: IpAddr, heard: bool) {
+    fn tally(map: &mut Tallies, key: &HotEvent<'_>, count: i64, ip: IpAddr, heard: bool) {
         if let Some(p) = map.get_mut(key) {
             p.heard |= heard;
             return p.add(count, ip);
@@ -209,17 +222,24 @@ impl Folds {
         }
     }
 
-    /// The tallies of the shards `due` picks, leaving them empty; the
-    /// machines they mark heard from stay in their shards' `seen` for the tick.
-    fn take(&self, due: impl Fn(usize) -> bool) -> Vec<(EventKey, Pending)> {
+    /// The tallies of the shards `due` picks and of those holding
+    /// [`SHARD_FULL`] or more, leaving them empty; the machines they mark
+    /// heard from stay in their shards' `seen` for the tick.
+    ///
+    /// Each shard's table as it is, in the shards' order: moved, not copied
+    /// into one list (a cold walk's 32 full shards at once were 15 MB more,
+    /// twice that while the list grew).
+    fn take(&self, due: impl Fn(usize) -> bool) -> Vec<Tallies> {
         let mut out = Vec::new();
         for (i, shard) in self.shards.iter().enumerate() {
-            if due(i) {
-                let mut shard = shard.lock().expect("event fold lock");
+            let mut shard = shard.lock().expect("event fold lock");
+            if due(i) || shard.tallies.len() >= SHARD_FULL {
                 let map = std::mem::take(&mut shard.tallies);
                 let heard = map.iter().filter(|(_, p)| p.heard).filter_map(|(k, _)| k.machine_id);
                 shard.seen.extend(heard);
-                out.extend(map);
+                if !map.is_empty() {
+                    out.push(map);
+                }
             }
         }
         out
@@ -488,18 +508,10 @@ async fn writer(db: Db, q: EventQueue, cadence: Cadence, mut shutdown: watch::Re
     }
 }
 
-/// Writes `tallies` and the machines heard from (with those held back, when
-/// `release`; a steady seat's row is due once it lags by `lag`), a
-/// transaction per batch; a batch that fails is folded back
-/// to be written next time.
-async fn flush(
-    db: &Db,
-    q: &EventQueue,
-    quiet: &mut Quiet,
-    mut pending: Vec<(EventKey, Pending)>,
-    lag: i64,
-    release: bool,
-) {
+/// Writes the machines heard from (with those held back, when `release`; a
+/// steady seat's row is due once it lags by `lag`), then `tallies`, a
+/// transaction per batch; what fails is folded back to be written next time.
+async fn flush(db: &Db, q: &EventQueue, quiet: &mut Quiet, tallies: Vec<Tallies>, lag: i64, release: bool) {
     let now = now_unix();
     let (seen, taken) = q.folds.take_seen();
     let seen = quiet.due(seen, now);
@@ -510,26 +522,47 @@ async fn flush(
     }
     // In their rows' order (a new seat's id is time-ordered).
     seen.sort_unstable();
+    // The last-seen times first, so that tallies counted as written never
+    // come before the times of the machines they name.
+    if !seen.is_empty() {
+        match db::machines::touch_many(&db.write, &seen, lag).await {
+            Ok(machines) => quiet.known(&machines, lag, now),
+            Err(e) => {
+                tracing::warn!(error = %e, machines = seen.len(), "could not write last-seen times; retrying");
+                let ids: Vec<Uuid> = seen.iter().map(|(id, _)| *id).collect();
+                q.folds.seen_back(&ids);
+            }
+        }
+    }
     // In the order of the log's index (by the license id's tail, then the
     // row id, which follows this order): a batch then reaches each leaf it
     // writes once, in turn, not at random through a page cache smaller than
     // the leaves it touches (in a cold walk at 100,000 licenses, 8.2 µs a row
-    // instead of 13.7); calls without a license first, as SQLite sorts NULL.
-    pending.sort_unstable_by_key(|(k, _)| (k.license_id.map(|l| license_tail(&l)), k.license_id, k.machine_id));
+    // instead of 13.7). Shard `i` holds the `i`th range of tails, so shards
+    // sorted each and taken in order are in that order; within a shard,
+    // calls without a license first, as SQLite sorts NULL. A shard is
+    // listed only as the batch being filled needs it.
+    let mut shards = tallies.into_iter();
+    let mut pending: Vec<(EventKey, Pending)> = Vec::new();
     loop {
-        let rest = pending.split_off(pending.len().min(MAX_BATCH));
-        let batch = std::mem::replace(&mut pending, rest);
-        if batch.is_empty() && seen.is_empty() {
+        while pending.len() < MAX_BATCH {
+            let Some(shard) = shards.next() else { break };
+            let mut part: Vec<(EventKey, Pending)> = shard.into_iter().collect();
+            part.sort_unstable_by_key(|(k, _)| (k.license_id.map(|l| license_tail(&l)), k.license_id, k.machine_id));
+            pending.append(&mut part);
+        }
+        if pending.is_empty() {
             break;
         }
+        let rest = pending.split_off(pending.len().min(MAX_BATCH));
+        let batch = std::mem::replace(&mut pending, rest);
         let rows: Vec<(EventKey, EventTally)> = batch
             .into_iter()
             .map(|(k, p)| (k, EventTally { count: p.count, ip_count: p.ip_count(), last_ip: p.last_ip }))
             .collect();
         let n: i64 = rows.iter().map(|(_, t)| t.count).sum();
-        match write_batch(db, &rows, now, &seen, lag).await {
-            Ok(machines) => {
-                quiet.known(&machines, lag, now);
+        match write_tallies(db, &rows, now).await {
+            Ok(()) => {
                 q.written.fetch_add(n as u64, Ordering::Relaxed);
             }
             Err(e) => {
@@ -537,30 +570,16 @@ async fn flush(
                 for (k, t) in rows {
                     q.folds.fold_back(&k, t.count, t.last_ip);
                 }
-                let ids: Vec<Uuid> = seen.iter().map(|(id, _)| *id).collect();
-                q.folds.seen_back(&ids);
             }
         }
-        seen.clear();
     }
 }
 
-/// The tallies and the last-seen times of machines (each with the second
-/// it was heard from), in one transaction; answers the last-seen time of
-/// each machine whose seat never lapses, those written and those with
-/// nothing due alike (see [`Quiet`]).
-async fn write_batch(
-    db: &Db,
-    rows: &[(EventKey, EventTally)],
-    now: i64,
-    seen: &[(Uuid, i64)],
-    lag: i64,
-) -> Result<Vec<Steady>, sqlx::Error> {
+/// A batch of tallies, in one transaction.
+async fn write_tallies(db: &Db, rows: &[(EventKey, EventTally)], now: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     db::events::insert_batch(&mut tx, now, rows).await?;
-    let steady = db::machines::touch_many(&mut tx, seen, lag).await?;
-    tx.commit().await?;
-    Ok(steady)
+    tx.commit().await
 }
 
 #[cfg(test)]
@@ -595,7 +614,7 @@ mod tests {
         // Heard, its tally taken at its turn, heard again before the tick.
         folds.add(&seat(b), 1, ip, None);
         let tallies = folds.take(|_| true);
-        assert_eq!(tallies.iter().map(|(_, p)| p.count).sum::<i64>(), 6);
+        assert_eq!(tallies.iter().flatten().map(|(_, p)| p.count).sum::<i64>(), 6);
         folds.add(&seat(b), 1, ip, None);
         assert_eq!(folds.take_seen().0, vec![b]);
         assert!(folds.take_seen().0.is_empty());
@@ -624,7 +643,7 @@ mod tests {
         for i in 0..many {
             folds.add(&key(&format!("x{i}"), None), 1, ip(1), None);
         }
-        let all = folds.take(|_| true);
+        let all: Vec<(EventKey, Pending)> = folds.take(|_| true).into_iter().flatten().collect();
         assert!(folds.take(|_| true).is_empty());
         assert_eq!(folds.take_seen(), (vec![seat], vec![(taken, row)]));
         let (seen_now, taken_now) = folds.take_seen();
@@ -767,7 +786,7 @@ mod tests {
     }
 
     /// A batch goes to the log in the order of its index (by the license
-    /// id's last 8 characters), not in the shards' order.
+    /// id's last 8 characters), whichever shards its tallies come from.
     #[tokio::test]
     async fn tallies_are_written_in_the_order_of_the_logs_index() {
         let dir = tempfile::tempdir().unwrap();
@@ -795,6 +814,32 @@ mod tests {
         assert!(tails.windows(2).all(|w| w[0] < w[1]), "written by the license id's tail");
     }
 
+    /// A shard holding [`SHARD_FULL`] tallies is taken at the next tick
+    /// though it is not its turn; one holding fewer waits for its turn.
+    #[test]
+    fn a_full_shard_is_taken_before_its_turn() {
+        let folds = Folds::new();
+        // A license id's last 32 bits are its tail: below 2^27, shard 0.
+        let call = |tail: u32, n: usize| HotEvent {
+            license_id: Some(Uuid::from_u128(u128::from(tail))),
+            machine_id: Some(Uuid::from_u128(n as u128 + 1)),
+            fingerprint: None,
+            result: "ok",
+        };
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        for n in 0..SHARD_FULL - 1 {
+            folds.add(&call(n as u32, n), 1, ip, None);
+        }
+        folds.add(&call(1 << 27, 0), 1, ip, None);
+        assert!(folds.take(|_| false).is_empty(), "neither is full");
+        folds.add(&call(7, SHARD_FULL), 1, ip, None);
+        let taken = folds.take(|_| false);
+        let [full] = &taken[..] else { panic!("{} tables taken", taken.len()) };
+        assert_eq!(full.len(), SHARD_FULL);
+        assert!(full.keys().all(|k| k.license_id.is_some_and(|l| shard_of_tail(license_tail(&l)) == 0)));
+        assert_eq!(folds.take(|s| s == 1).iter().map(|t| t.len()).sum::<usize>(), 1, "shard 1 waits");
+    }
+
     /// A license's calls fold into the shard of its id's tail; the shards
     /// are the tails' ranges in order, and a tail orders as the text the
     /// log's index holds (`substr(license_id, -8)`): so one shard's turn
@@ -813,9 +858,9 @@ mod tests {
             folds.add(&e, 1, IpAddr::from([10, 0, 0, 1]), None);
         }
         for i in 0..SHARDS {
-            let shard = folds.take(|s| s == i);
+            let taken = folds.take(|s| s == i);
             // About 62 each (an empty one: a chance of 1 in 10^26).
-            assert!(!shard.is_empty(), "shard {i}");
+            let [shard] = &taken[..] else { panic!("shard {i}: {} tables", taken.len()) };
             assert!(shard.iter().all(|(k, _)| k.license_id.is_some_and(|l| shard_of_tail(license_tail(&l)) == i)));
         }
         let text_tail = |l: &Uuid| l.to_string()[28..].to_owned();
