@@ -65,7 +65,9 @@ export SCALE_KEYS="$data/keys.txt" SCALE_FPS="$data/fingerprints.txt" SCALE_THRE
 
 line() { printf '%-34s %s   [load %s]\n' "$1" "$2" "$(cut -d' ' -f1 /proc/loadavg)"; }
 ms_since() { python3 -c "import time,sys; print(round((time.time()-float(sys.argv[1]))*1000))" "$1"; }
-rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$pid/status"; }
+# RSS now, and the most the process has had (VmHWM): a burst between two
+# readings shows in the second.
+rss() { awk '/VmHWM/ {h = $2} /VmRSS/ {r = $2} END {printf "%.1f MB (peak %.1f MB)", r/1024, h/1024}' "/proc/$pid/status"; }
 
 # The daily backup is off: on a fresh data dir the first one is taken at the
 # scheduler's first minute, which fell inside the first warm round (1.4 s of
