@@ -110,6 +110,7 @@ async fn main() -> ExitCode {
     no_huge_pages();
     keysat::telemetry::init();
     // Before anything opens SQLite (its configuration is fixed from then on).
+    keysat::db::sqlmem::install();
     keysat::db::pcache::install();
     keysat::db::walfile::install();
     let cli = Cli::parse();

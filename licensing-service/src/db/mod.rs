@@ -28,6 +28,7 @@ pub mod sales;
 pub mod search;
 pub mod seat_rules;
 pub mod settings;
+pub mod sqlmem;
 pub mod stripe;
 pub mod subscriptions;
 #[cfg(test)]
@@ -174,8 +175,10 @@ impl Db {
             .with_context(|| format!("KEYSAT_DATA_DIR: cannot create {}", data_dir.display()))?;
         let path = data_dir.join("keysat.db");
         // Both are in place from `main` on (here again for test processes).
-        if !(pcache::install() & walfile::install()) {
-            tracing::warn!("SQLite's page cache layer or WAL writer could not be installed; SQLite runs without");
+        if !(sqlmem::install() & pcache::install() & walfile::install()) {
+            tracing::warn!(
+                "SQLite's allocator, page cache layer or WAL writer could not be installed; SQLite runs without"
+            );
         }
         let base = SqliteConnectOptions::from_str("sqlite:")?
             .filename(&path)

@@ -15,7 +15,7 @@ use crate::domain::validation::{fp_hash, key_digest, HeldSeat, LicenseSnapshot};
 const NOW: i64 = 1_800_000_000;
 
 /// A new database in a directory of its own (kept while the directory is).
-pub(super) async fn open() -> (tempfile::TempDir, Db) {
+pub(crate) async fn open() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).await.unwrap();
     (dir, db)
