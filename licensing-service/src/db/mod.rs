@@ -174,7 +174,7 @@ impl Db {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("KEYSAT_DATA_DIR: cannot create {}", data_dir.display()))?;
         let path = data_dir.join("keysat.db");
-        // Both are in place from `main` on (here again for test processes).
+        // All three are in place from `main` on (here again for test processes).
         if !(sqlmem::install() & pcache::install() & walfile::install()) {
             tracing::warn!(
                 "SQLite's allocator, page cache layer or WAL writer could not be installed; SQLite runs without"
