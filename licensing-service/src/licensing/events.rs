@@ -419,18 +419,17 @@ impl Quiet {
     fn make_room(&mut self, now: i64) {
         let live = self.until.values().filter(|u| i64::from(**u) > now).count();
         let mut more = live.saturating_sub(self.cap - self.cap / 8);
-        let mut kept = HashMap::with_capacity(self.cap);
-        for (id, until) in self.until.drain() {
-            if i64::from(until) <= now {
-                continue;
+        self.until.retain(|_, until| {
+            if i64::from(*until) <= now {
+                return false;
             }
             if more > 0 {
                 more -= 1;
-                continue;
+                return false;
             }
-            kept.insert(id, until);
-        }
-        self.until = kept;
+            true
+        });
+        ratelimit::rebuild(&mut self.until, self.cap, std::iter::empty());
     }
 
     /// Sorts the machines of `seen`, heard from at `now`: those known quiet
