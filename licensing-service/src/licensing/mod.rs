@@ -451,28 +451,32 @@ impl Licensing {
     }
 
     async fn validate_inner<'i>(&self, input: &ValidateInput<'i>, from: Step<'i>) -> Result<Granted, Refusal> {
-        let (verified, license, now) = match from {
-            Step::Fresh => {
-                let (verified, license) = self.resolve(input.key).await?;
-                (verified, license, now_unix())
-            }
-            Step::Unknown { digest, former } => {
-                let (verified, license) = Box::pin(self.resolve_read(input.key.trim(), digest, former)).await?;
-                (verified, license, now_unix())
-            }
+        let (verified, license) = match from {
+            Step::Fresh => self.resolve(input.key).await?,
+            Step::Unknown { digest, former } => Box::pin(self.resolve_read(input.key.trim(), digest, former)).await?,
             Step::Take { license, expiry, fingerprint, now } => {
-                let machine = SeatFor { fingerprint, prefix: None, hostname: input.hostname, platform: input.platform };
-                return self.hold_seat(*license, expiry, &machine, now).await;
+                return self.take_for(input, *license, expiry, fingerprint, now).await;
             }
         };
+        let now = now_unix();
         match Self::decide(&verified, &license, input, now) {
             Ok(Decision::Granted(expiry, machine_id)) => Ok(Granted { license, expiry, machine_id, seat_taken: None }),
-            Ok(Decision::Take(expiry, fingerprint)) => {
-                let machine = SeatFor { fingerprint, prefix: None, hostname: input.hostname, platform: input.platform };
-                self.hold_seat(license, expiry, &machine, now).await
-            }
+            Ok(Decision::Take(expiry, fingerprint)) => self.take_for(input, license, expiry, fingerprint, now).await,
             Err(reason) => Err(refuse(reason, &license)),
         }
+    }
+
+    /// A validation's seat taken for the machine it names.
+    async fn take_for(
+        &self,
+        input: &ValidateInput<'_>,
+        license: LicenseSnapshot,
+        expiry: Expiry,
+        fingerprint: &str,
+        now: i64,
+    ) -> Result<Granted, Refusal> {
+        let machine = SeatFor { fingerprint, prefix: None, hostname: input.hostname, platform: input.platform };
+        self.hold_seat(license, expiry, &machine, now).await
     }
 
     /// `/v1/machines/activate`.
