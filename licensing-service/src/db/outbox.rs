@@ -41,6 +41,12 @@ struct Wanted {
     types: Vec<String>,
 }
 
+impl Wanted {
+    fn may_want(&self, event: EventType) -> bool {
+        self.changing > 0 || self.types.iter().any(|t| t == "*" || t == event.as_str())
+    }
+}
+
 static SUBSCRIBED: std::sync::RwLock<Vec<Option<Wanted>>> = std::sync::RwLock::new(Vec::new());
 
 fn registry_mut() -> std::sync::RwLockWriteGuard<'static, Vec<Option<Wanted>>> {
@@ -67,6 +73,14 @@ impl Subscriptions {
         let s = Subscriptions { slot, refreshing: Default::default() };
         s.refresh(pool).await?;
         Ok(s)
+    }
+
+    /// May an active endpoint of this database want `event`? `false` only
+    /// when none can (where the database is at hand: [`may_be_wanted`]
+    /// answers for every database open in the process).
+    pub fn may_want(&self, event: EventType) -> bool {
+        let all = SUBSCRIBED.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.get(self.slot).and_then(Option::as_ref).is_some_and(|w| w.may_want(event))
     }
 
     /// An endpoint change is about to be written: until the next
@@ -106,7 +120,7 @@ impl Drop for Subscriptions {
 /// May an active endpoint want `event`? `false` only when none can.
 pub fn may_be_wanted(event: EventType) -> bool {
     let all = SUBSCRIBED.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-    all.iter().flatten().any(|w| w.changing > 0 || w.types.iter().any(|t| t == "*" || t == event.as_str()))
+    all.iter().flatten().any(|w| w.may_want(event))
 }
 
 /// As [`enqueue`], with the first delivery attempt not before `deliver_at`

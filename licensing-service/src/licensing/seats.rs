@@ -158,7 +158,7 @@ async fn take_unread(
 ) -> Vec<Option<Result<Outcome, sqlx::Error>>> {
     let mut done: Vec<Option<Result<Outcome, sqlx::Error>>> = group.iter().map(|_| None).collect();
     if group.iter().any(|(op, _)| matches!(op, SeatOp::Free { .. }))
-        || db::outbox::may_be_wanted(EventType::MachineActivated)
+        || db.subscriptions.may_want(EventType::MachineActivated)
     {
         return done;
     }
