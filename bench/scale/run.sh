@@ -33,7 +33,8 @@
 # that the walk has wrapped to second and third machines of every license),
 # SCALE_BIN a daemon already built (compare two builds without rebuilding),
 # SCALE_ISSUE_CONNECTIONS (64) the issuing and paying connections, N_PAY (5000)
-# the invoices paid.
+# the invoices paid, SCALE_CPUS=split the daemon on the first half of the CPUs
+# and wrk on the other (a diagnostic, see below; the goals are read without it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -48,6 +49,22 @@ iconns=${SCALE_ISSUE_CONNECTIONS:-64}
 npay=${N_PAY:-5000}
 
 command -v wrk >/dev/null || { echo "bench-scale: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+# SCALE_CPUS=split: the daemon pinned to the first half of the CPUs and every
+# wrk to the rest (taskset), so the two never share a CPU. By default they
+# share all of them, as the goals are set; then a load the daemon cannot keep
+# up with leaves wrk waiting, and each answer wakes it, on a CPU the daemon was
+# using or by an interrupt to the other: costs healthz, which wrk cannot keep
+# up with, mostly does not pay, and which swing from run to run with how the
+# scheduler places the four busy threads. Split, each rate is the daemon's own
+# CPU time a request (the cold walk's writer shares the daemon's CPUs too), so
+# the ratios move by a few percent from run to run instead of a third: for
+# comparing builds, not for the goals.
+server=(); wrk=(wrk)
+if [ "${SCALE_CPUS:-}" = split ]; then
+  cpus=$(nproc)
+  [ "$cpus" -ge 2 ] || { echo "bench-scale: SCALE_CPUS=split needs two CPUs or more" >&2; exit 1; }
+  server=(taskset -c "0-$(( cpus / 2 - 1 ))"); wrk=(taskset -c "$(( cpus / 2 ))-$(( cpus - 1 ))" wrk)
+fi
 # SCALE_BIN: a daemon already built (e.g. to compare two builds); else release is built.
 bin=${SCALE_BIN:-}
 if [ -z "$bin" ]; then
@@ -76,7 +93,7 @@ rss() { awk '/VmHWM/ {h = $2} /VmRSS/ {r = $2} END {printf "%.1f MB (peak %.1f M
 spawn() {
   env "$@" KEYSAT_BIND="127.0.0.1:$port" KEYSAT_DATA_DIR="$data" KEYSAT_ADMIN_API_KEY="$key" KEYSAT_BACKUP_HOUR=off \
   KEYSAT_TRUSTED_PROXIES=127.0.0.1 KEYSAT_NOSTR_RELAYS= KEYSAT_VALIDATION_LOG_MAX_ROWS=1000000000 \
-  RUST_LOG=warn,keysat::delivery::expiry=debug "$bin" serve >>"$log" 2>&1 &
+  RUST_LOG=warn,keysat::delivery::expiry=debug "${server[@]}" "$bin" serve >>"$log" 2>&1 &
   pid=$!
 }
 wait_up() {
@@ -102,7 +119,7 @@ exact() {
   rm -f "$out".*
   t0=$(date +%s.%N)
   SCALE_MODE=$mode SCALE_N=$count SCALE_OUT=$out SCALE_IN=$in SCALE_ADMIN_KEY=$key \
-    wrk -t$threads -c$iconns -d3600s -s "$here/exact.lua" "$base" >"$out.wrk" 2>&1 &
+    "${wrk[@]}" -t$threads -c$iconns -d3600s -s "$here/exact.lua" "$base" >"$out.wrk" 2>&1 &
   wpid=$!
   while :; do
     done=0
@@ -146,7 +163,7 @@ answers() {
   done
   echo "$good of 20 ok with a seat (active machines $before, then $(stat_of active_machines))"
 }
-healthz() { wrk -t$threads -c$conns -d${hsecs}s --latency "$base/healthz"; }
+healthz() { "${wrk[@]}" -t$threads -c$conns -d${hsecs}s --latency "$base/healthz"; }
 # The daemon's CPU time so far, in clock ticks (user + system, /proc/PID/stat).
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 # micros TICKS REQUESTS: the daemon's CPU time a request, in microseconds.
@@ -186,7 +203,7 @@ spawn; wait_up
 admin -X POST "$base/v1/admin/products" -d '{"slug":"scale","name":"Scale","price_sats":1000}' >/dev/null
 admin -X POST "$base/v1/admin/products/scale/policies" \
   -d '{"slug":"default","name":"Default","max_machines":0,"duration_seconds":31536000}' >/dev/null
-echo "bench-scale: N=$n, $(nproc) cores, wrk $threads threads x $conns connections"
+echo "bench-scale: N=$n, $(nproc) cores, wrk $threads threads x $conns connections${server:+; daemon on CPUs ${server[2]}, wrk on ${wrk[2]}}"
 line "RSS idle" "$(rss)"
 bytes0=$(kept)
 
@@ -221,7 +238,7 @@ cold_round() {
   local start
   start=$(tr , '\n' <<<"$positions" | awk -v back=$(( conns / threads )) '{printf "%s%d", (NR > 1 ? "," : ""), ($1 > back ? $1 - back : 0)}')
   SCALE_MODE=walk SCALE_WRAP=1 SCALE_START=$start SCALE_PREBUILD=$prebuild \
-    wrk -t$threads -c$conns -d${csecs}s --latency -s "$here/keys.lua" "$base" >"$data/round.out"
+    "${wrk[@]}" -t$threads -c$conns -d${csecs}s --latency -s "$here/keys.lua" "$base" >"$data/round.out"
   walked=$(awk '/^walked/ {print $2}' "$data/round.out"); positions=$(awk '/^positions/ {print $2}' "$data/round.out")
 }
 alternated cold "cold validate (seat taken)" cold_round
@@ -234,19 +251,19 @@ line "bytes kept per cold validation" "$(( (k1 - k0) / sent ))"
 # walk slows down as it goes, so one run sized by the measured rate falls short).
 while [ $(( n - walked * threads )) -gt 0 ]; do
   secs=$(python3 -c "print(int($(( n - walked * threads )) / max(float($walk_rate), 100.0) * 1.3) + 3)")
-  wout=$(SCALE_MODE=walk SCALE_START=$walked wrk -t$threads -c$conns -d${secs}s -s "$here/keys.lua" "$base")
+  wout=$(SCALE_MODE=walk SCALE_START=$walked "${wrk[@]}" -t$threads -c$conns -d${secs}s -s "$here/keys.lua" "$base")
   now=$(awk '/^walked/ {print $2}' <<<"$wout")
   [ "${now:-0}" -gt "$walked" ] || { echo "bench-scale: the walk stopped at $walked:" >&2; echo "$wout" >&2; exit 1; }
   walked=$now
 done
 # A run's last requests may be cut off unanswered when wrk stops, though
 # counted as walked: the last positions again (a seat already held is found held).
-SCALE_MODE=walk SCALE_START=$(( walked > conns ? walked - conns : 0 )) wrk -t$threads -c$conns -d2s -s "$here/keys.lua" "$base" >/dev/null
+SCALE_MODE=walk SCALE_START=$(( walked > conns ? walked - conns : 0 )) "${wrk[@]}" -t$threads -c$conns -d2s -s "$here/keys.lua" "$base" >/dev/null
 line "active machines after the walk" "$(stat_of active_machines) (every one of the $n keys holds one or more)"
 line "RSS after the cold walk" "$(rss) ($(awk '/RssAnon|RssFile/ {printf "%s %.1f MB ", $1, $2/1024}' "/proc/$pid/status"))"
 
 d1=$(stat_of validation_events_dropped); sleep 1; k2=$(kept)
-warm_round() { SCALE_MODE=warm wrk -t$threads -c$conns -d${wsecs}s --latency -s "$here/keys.lua" "$base" >"$data/round.out"; }
+warm_round() { SCALE_MODE=warm "${wrk[@]}" -t$threads -c$conns -d${wsecs}s --latency -s "$here/keys.lua" "$base" >"$data/round.out"; }
 alternated warm "warm validate (random key)" warm_round
 sleep 1.5
 d2=$(stat_of validation_events_dropped); k3=$(kept)
@@ -259,7 +276,7 @@ line "answers (sampled after warm)" "$(answers)"
 # The buyer pages (a browser asks for HTML), each right after healthz.
 for page in "buy page (/buy/scale)|/buy/scale" "storefront (/)|/"; do
   hout=$(healthz); h=$(rps "$hout")
-  pout=$(wrk -t$threads -c$conns -d${hsecs}s --latency -H 'Accept: text/html' "$base${page#*|}")
+  pout=$("${wrk[@]}" -t$threads -c$conns -d${hsecs}s --latency -H 'Accept: text/html' "$base${page#*|}")
   pr=$(rps "$pout")
   line "${page%%|*}" "$pr req/s = $(ratio "$pr" "$h") x healthz ($h req/s just before), p99 $(p99 "$pout"), non-2xx $(non2xx "$pout")"
 done
@@ -275,7 +292,7 @@ t0=$(date +%s.%N); spawn; wait_up
 until curl -fsS -H 'Content-Type: application/json' -d "{\"key\":\"$first\",\"product_slug\":\"scale\"}" "$base/v1/validate" 2>/dev/null | grep -q '"ok":true'; do sleep 0.01; done
 line "restart to first validation (2)" "$(ms_since "$t0") ms"
 for r in first next; do
-  rout=$(SCALE_MODE=warm wrk -t$threads -c$conns -d${wsecs}s --latency -s "$here/keys.lua" "$base")
+  rout=$(SCALE_MODE=warm "${wrk[@]}" -t$threads -c$conns -d${wsecs}s --latency -s "$here/keys.lua" "$base")
   rr=$(rps "$rout"); hout=$(healthz); h=$(rps "$hout")
   line "warm validate, $r ${wsecs} s after restart" "$rr req/s = $(ratio "$rr" "$h") x healthz (run right after), p99 $(p99 "$rout")"
 done
