@@ -55,10 +55,9 @@ command -v wrk >/dev/null || { echo "bench-scale: wrk is missing (apt-get instal
 # up with leaves wrk waiting, and each answer wakes it, on a CPU the daemon was
 # using or by an interrupt to the other: costs healthz, which wrk cannot keep
 # up with, mostly does not pay, and which swing from run to run with how the
-# scheduler places the four busy threads. Split, each rate is the daemon's own
-# CPU time a request (the cold walk's writer shares the daemon's CPUs too), so
-# the ratios move by a few percent from run to run instead of a third: for
-# comparing builds, not for the goals.
+# scheduler places the four busy threads. Split, each rate is set by the
+# daemon's own CPU time a request (the cold walk's writer shares the daemon's
+# CPUs too): for comparing builds, not for the goals.
 server=(); wrk=(wrk)
 if [ "${SCALE_CPUS:-}" = split ]; then
   cpus=$(nproc)
