@@ -53,9 +53,9 @@ command -v wrk >/dev/null || { echo "bench-scale: wrk is missing (apt-get instal
 # wrk to the rest (taskset), so the two never share a CPU. By default they
 # share all of them, as the goals are set; then a load the daemon cannot keep
 # up with leaves wrk waiting, and each answer wakes it, on a CPU the daemon was
-# using or by an interrupt to the other: costs healthz, which wrk cannot keep
-# up with, mostly does not pay, and which swing from run to run with how the
-# scheduler places the four busy threads. Split, each rate is set by the
+# using or by an interrupt to the other: costs that healthz (a load wrk cannot
+# keep up with) mostly does not pay, and that swing from run to run with how
+# the scheduler places the four busy threads. Split, each rate is set by the
 # daemon's own CPU time a request (the cold walk's writer shares the daemon's
 # CPUs too): for comparing builds, not for the goals.
 server=(); wrk=(wrk)
