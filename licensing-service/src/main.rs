@@ -262,8 +262,9 @@ mod tests {
     use super::*;
 
     /// The option set is mimalloc's purge delay: before, it holds mimalloc
-    /// 3's documented default for that option (1,000 ms), which a wrong index
-    /// (or a mimalloc whose options were renumbered) would not; after, 10 ms.
+    /// 3's default for that option (1,000 ms, its options table in
+    /// `options.c`), which a wrong index (or a mimalloc whose options were
+    /// renumbered) would not; after, 10 ms.
     /// Run without `MIMALLOC_PURGE_DELAY` in the environment, as `make test` does.
     #[test]
     fn freed_memory_is_given_back_after_ten_milliseconds() {
