@@ -1,7 +1,6 @@
 //! The `keysat` command: `keysat serve` runs the daemon; the other
 //! subcommands help an operator on the machine itself.
 
-use std::ffi::{c_int, c_long};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,16 +25,9 @@ fn no_huge_pages() {
     let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
 }
 
-extern "C" {
-    // mimalloc's options (the C library's own; `libmimalloc-sys` declares
-    // them only with a feature this build does not need otherwise).
-    fn mi_option_set(option: c_int, value: c_long);
-    #[cfg(test)]
-    fn mi_option_get(option: c_int) -> c_long;
-}
-
-/// `mi_option_purge_delay` in `mimalloc.h`'s `mi_option_e` (mimalloc 2 and 3).
-const MI_OPTION_PURGE_DELAY: c_int = 15;
+/// `mi_option_purge_delay` in `mimalloc.h`'s `mi_option_e` (mimalloc 2 and
+/// 3; `libmimalloc-sys` names only some of the options).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// mimalloc 3 (what the `mimalloc` crate builds) keeps memory it has freed
 /// for a second before it gives it back to the kernel (`purge_delay`,
@@ -50,7 +42,7 @@ const MI_OPTION_PURGE_DELAY: c_int = 15;
 fn purge_freed_memory_soon() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets one of mimalloc's options, which it reads at each purge.
-        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
     }
 }
 
@@ -259,6 +251,8 @@ async fn wait_for_signal() {
 
 #[cfg(test)]
 mod tests {
+    use libmimalloc_sys::mi_option_get;
+
     use super::*;
 
     /// The option set is mimalloc's purge delay: before, it holds mimalloc

@@ -16,20 +16,8 @@
 use std::ffi::{c_int, c_void};
 use std::sync::OnceLock;
 
+use libmimalloc_sys::{mi_free, mi_malloc, mi_realloc, mi_usable_size};
 use libsqlite3_sys as ffi;
-
-// The `mimalloc` crate links the library (`libmimalloc-sys`) into whatever
-// names it, tests of this crate included.
-extern crate mimalloc as _;
-
-extern "C" {
-    // mimalloc's own entry points (`libmimalloc-sys` declares `mi_usable_size`
-    // only with a feature this build does not need otherwise).
-    fn mi_malloc(size: usize) -> *mut c_void;
-    fn mi_realloc(p: *mut c_void, size: usize) -> *mut c_void;
-    fn mi_free(p: *mut c_void);
-    fn mi_usable_size(p: *const c_void) -> usize;
-}
 
 unsafe extern "C" fn x_malloc(n: c_int) -> *mut c_void {
     // SAFETY: SQLite asks for a positive size (`sqlite3Malloc` answers a
@@ -90,13 +78,8 @@ pub fn install() -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::ffi::c_void;
-
+    use libmimalloc_sys::mi_is_in_heap_region;
     use libsqlite3_sys as ffi;
-
-    extern "C" {
-        fn mi_is_in_heap_region(p: *const c_void) -> bool;
-    }
 
     /// Once a database is open, what SQLite allocates is mimalloc's (and
     /// the check tells: the C library's `malloc` is not).
